@@ -1,0 +1,2 @@
+LIB_SRCS += src/log.c src/sysfs.c src/pciaddr.c src/host.c src/hostjson.c
+IOVD_SRCS += src/iovd.c
