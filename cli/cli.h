@@ -1,0 +1,34 @@
+/* iovctl: one file per subcommand (cli/cmd_*.c), dispatched from the table in cli/main.c.
+ * A command returns the process exit code: 0 ok, 1 failure (or "not isolated" for verify),
+ * 2 usage error / bad argument. Global options are parsed by main.c before dispatch. */
+#ifndef IOV_CLI_H
+#define IOV_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct iov_host;
+
+struct cli_ctx {
+	bool json;		/* --json */
+	bool color;		/* stdout is a tty and NO_COLOR unset (and not --json) */
+	const char *sysroot;	/* --sysroot DIR or NULL (IOV_SYSROOT is read by iov_sysroot_init) */
+	const char *socket;	/* --socket PATH or NULL (daemon default) */
+};
+
+struct cli_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
+	const char *usage;	/* "list [pfs|vfs|groups]" */
+	const char *help;	/* one line */
+};
+
+/* Loads the host model from the sysroot; prints the error itself. Exit code on failure. */
+int cli_load_host(struct cli_ctx *ctx, struct iov_host **out);
+/* Prints a usage error for cmd ("iovctl CMD: msg" + usage line), returns 2. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_list(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_show(int argc, char **argv, struct cli_ctx *ctx);
+
+#endif
