@@ -16,7 +16,7 @@ SANFLAGS :=
 endif
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Wformat=2 -Wno-unused-parameter -Wnull-dereference -Wvla
+           -Wformat=2 -Wno-format-truncation -Wno-unused-parameter -Wnull-dereference -Wvla
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) -MMD -MP -I. \
            $(shell $(PKG) --cflags $(PKGS))

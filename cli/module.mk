@@ -1,1 +1,1 @@
-IOVCTL_SRCS += cli/main.c cli/cmd_list.c cli/cmd_show.c cli/table.c
+IOVCTL_SRCS += cli/main.c cli/cmd_list.c cli/cmd_show.c cli/table.c cli/output.c

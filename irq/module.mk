@@ -1,1 +1,1 @@
-# irq sources
+LIB_SRCS += irq/intremap.c

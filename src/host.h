@@ -147,6 +147,7 @@ int iov_host_resolve(const struct iov_host *h, const char *spec, struct iov_dev 
 const char *iov_role_name(enum iov_role r);
 const char *iov_iommu_vendor_name(enum iov_iommu_vendor v);	/* NULL for NONE */
 bool iov_dev_is_bridge(const struct iov_dev *d);
+const char *iov_pcie_type_name(int t);	/* "root_port", ...; NULL if unknown */
 
 /* Set the pci.ids file used for names (default: libpci's). Tests use a small fixed one. */
 void iov_host_set_pci_ids(const char *path);

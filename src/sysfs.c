@@ -81,8 +81,13 @@ int iov_path(char *buf, size_t len, const char *fmt, ...)
 
 ssize_t iov_read_bin(const char *path, void *buf, size_t len)
 {
+	return iov_read_bin_at(AT_FDCWD, path, buf, len);
+}
+
+ssize_t iov_read_bin_at(int dirfd, const char *name, void *buf, size_t len)
+{
 	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
@@ -105,13 +110,30 @@ ssize_t iov_read_bin(const char *path, void *buf, size_t len)
 
 int iov_read_str(const char *path, char **out)
 {
+	return iov_read_str_at(AT_FDCWD, path, out);
+}
+
+int iov_read_str_at(int dirfd, const char *name, char **out)
+{
 	enum { MAX = 65536 };
-	char *buf = malloc(MAX + 1);
+	char small[256], *buf;
 	ssize_t n;
 
-	if (!buf)
-		return -ENOMEM;
-	n = iov_read_bin(path, buf, MAX);
+	/* Almost every sysfs attribute fits in a small buffer; only big ones pay for 64 KiB. */
+	n = iov_read_bin_at(dirfd, name, small, sizeof(small) - 1);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n < sizeof(small) - 1) {
+		buf = malloc((size_t)n + 1);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, small, (size_t)n);
+	} else {
+		buf = malloc(MAX + 1);
+		if (!buf)
+			return -ENOMEM;
+		n = iov_read_bin_at(dirfd, name, buf, MAX);
+	}
 	if (n < 0) {
 		free(buf);
 		return (int)n;
@@ -123,7 +145,7 @@ int iov_read_str(const char *path, char **out)
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		n--;
 	buf[n] = '\0';
-	*out = realloc(buf, (size_t)n + 1) ?: buf;
+	*out = buf;
 	return 0;
 }
 
@@ -171,8 +193,13 @@ int iov_parse_u64(const char *s, int base, uint64_t *out)
 
 int iov_read_long(const char *path, int base, long *out)
 {
+	return iov_read_long_at(AT_FDCWD, path, base, out);
+}
+
+int iov_read_long_at(int dirfd, const char *name, int base, long *out)
+{
 	char *s;
-	int ret = iov_read_str(path, &s);
+	int ret = iov_read_str_at(dirfd, name, &s);
 
 	if (ret < 0)
 		return ret;
@@ -195,8 +222,13 @@ int iov_read_u64(const char *path, int base, uint64_t *out)
 
 int iov_readlink_base(const char *path, char *buf, size_t len)
 {
+	return iov_readlink_base_at(AT_FDCWD, path, buf, len);
+}
+
+int iov_readlink_base_at(int dirfd, const char *name, char *buf, size_t len)
+{
 	char tgt[PATH_MAX];
-	ssize_t n = readlink(path, tgt, sizeof(tgt) - 1);
+	ssize_t n = readlinkat(dirfd, name, tgt, sizeof(tgt) - 1);
 	const char *b;
 
 	if (n < 0)

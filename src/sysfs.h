@@ -38,6 +38,13 @@ int iov_readlink_base(const char *path, char *buf, size_t len);
 int iov_write_str(const char *path, const char *s);
 bool iov_exists(const char *path);
 
+/* The same reads relative to an open directory (dirfd from open(O_DIRECTORY|O_PATH)),
+ * which the host model uses to avoid re-resolving long device paths. */
+int iov_read_str_at(int dirfd, const char *name, char **out);
+ssize_t iov_read_bin_at(int dirfd, const char *name, void *buf, size_t len);
+int iov_read_long_at(int dirfd, const char *name, int base, long *out);
+int iov_readlink_base_at(int dirfd, const char *name, char *buf, size_t len);
+
 /* Parses a whole string as a number; trailing whitespace only. -EINVAL / -ERANGE. */
 int iov_parse_long(const char *s, int base, long *out);
 int iov_parse_u64(const char *s, int base, uint64_t *out);

@@ -1,0 +1,186 @@
+/* iovctl list [pfs|vfs|groups]: the whole picture in one view. */
+#include "cli/cli.h"
+#include "cli/output.h"
+#include "cli/table.h"
+#include "src/host.h"
+#include "src/hostjson.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define C_PF    "1;36"
+#define C_VFIO  "32"
+#define C_NODRV "33"
+
+static const char *group_cell(const struct iov_dev *d, char *buf, size_t len)
+{
+	if (!d->group)
+		return "-";
+	snprintf(buf, len, "%d%s", d->group->id, d->group->n_members > 1 ? "*" : "");
+	return buf;
+}
+
+static const char *join(char *const *v, size_t n, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", v[i]);
+	return n ? buf : NULL;
+}
+
+static int dev_row(struct table *t, const struct iov_dev *d, bool indent)
+{
+	char addr[32], ids[16], grp[16], numa[16], nets[128], vfs[32], role[16];
+	const char *colour = NULL;
+
+	snprintf(addr, sizeof(addr), "%s%s", indent ? "  " : "", d->name);
+	if (d->role == IOV_ROLE_VF && d->vf_index != IOV_UNKNOWN)
+		snprintf(role, sizeof(role), "vf%d", d->vf_index);
+	else
+		snprintf(role, sizeof(role), "%s", iov_dev_is_bridge(d) && d->role == IOV_ROLE_OTHER ?
+			 "bridge" : iov_role_name(d->role));
+	if (d->numa_node == IOV_UNKNOWN || d->numa_node < 0)
+		snprintf(numa, sizeof(numa), "-");
+	else
+		snprintf(numa, sizeof(numa), "%d", d->numa_node);
+	vfs[0] = '\0';
+	if (d->role == IOV_ROLE_PF) {
+		const struct iov_sriov *s = d->sriov;
+		char n[12] = "?", tot[12] = "?";
+		if (s->num_vfs != IOV_UNKNOWN)
+			snprintf(n, sizeof(n), "%d", s->num_vfs);
+		if (s->total_vfs != IOV_UNKNOWN)
+			snprintf(tot, sizeof(tot), "%d", s->total_vfs);
+		snprintf(vfs, sizeof(vfs), "%s/%s", n, tot);
+		colour = C_PF;
+	}
+	if (d->driver && strcmp(d->driver, "vfio-pci") == 0)
+		colour = C_VFIO;
+	else if (!d->driver && !iov_dev_is_bridge(d))
+		colour = colour ? colour : C_NODRV;
+
+	const char *cells[] = {
+		addr, role, cli_ids(d, ids, sizeof(ids)), d->driver, group_cell(d, grp, sizeof(grp)),
+		numa, join(d->netdevs, d->n_netdevs, nets, sizeof(nets)), vfs[0] ? vfs : NULL,
+		d->device_name,
+	};
+	return table_row(t, colour, cells);
+}
+
+static int list_devices(const struct iov_host *h, enum iov_json_sel sel, bool colour)
+{
+	static const char *const hdr[] = {
+		"ADDRESS", "ROLE", "ID", "DRIVER", "GROUP", "NUMA", "NETDEV", "VFS", "NAME",
+	};
+	struct table *t = table_new(9, hdr);
+	bool shared = false;
+	int ret = 0;
+
+	if (!t)
+		return 1;
+	for (size_t i = 0; i < h->n_devs && ret == 0; i++) {
+		const struct iov_dev *d = h->devs[i];
+
+		if (sel == IOV_SEL_VFS) {
+			if (d->role == IOV_ROLE_VF)
+				ret = dev_row(t, d, false);
+			continue;
+		}
+		if (sel == IOV_SEL_PFS && d->role != IOV_ROLE_PF)
+			continue;
+		/* In the full view a VF is printed beneath its PF, not in address order. */
+		if (sel == IOV_SEL_ALL && d->role == IOV_ROLE_VF && d->pf && d->vf_index != IOV_UNKNOWN)
+			continue;
+		ret = dev_row(t, d, false);
+		if (sel == IOV_SEL_ALL && d->role == IOV_ROLE_PF)
+			for (size_t v = 0; v < d->sriov->n_vfs && ret == 0; v++)
+				if (d->sriov->vfs[v])
+					ret = dev_row(t, d->sriov->vfs[v], true);
+	}
+	for (size_t i = 0; i < h->n_devs; i++)
+		shared |= h->devs[i]->group && h->devs[i]->group->n_members > 1;
+
+	cli_print_iommu_summary(h, stdout);
+	fputc('\n', stdout);
+	table_print(t, stdout, colour);
+	if (shared && sel != IOV_SEL_PFS)
+		printf("\n* IOMMU group shared with other devices: they can only be assigned together "
+		       "(see 'iovctl list groups')\n");
+	table_free(t);
+	return ret < 0 ? 1 : 0;
+}
+
+static int list_groups(const struct iov_host *h, bool colour)
+{
+	static const char *const hdr[] = { "GROUP", "TYPE", "DEVICE", "ROLE", "ID", "DRIVER" };
+	struct table *t = table_new(6, hdr);
+	int ret = 0;
+
+	if (!t)
+		return 1;
+	for (size_t i = 0; i < h->n_groups && ret == 0; i++) {
+		const struct iov_group *g = h->groups[i];
+		char id[16];
+
+		snprintf(id, sizeof(id), "%d", g->id);
+		for (size_t m = 0; m < g->n_members && ret == 0; m++) {
+			struct iov_pci_addr a;
+			const struct iov_dev *d = NULL;
+			char ids[16], role[16];
+
+			if (iov_pci_addr_parse(g->members[m], &a) == 0)
+				d = iov_host_find(h, &a);
+			if (d && d->role == IOV_ROLE_VF && d->vf_index != IOV_UNKNOWN)
+				snprintf(role, sizeof(role), "vf%d", d->vf_index);
+			else
+				snprintf(role, sizeof(role), "%s", !d ? "?" : iov_dev_is_bridge(d) &&
+					 d->role == IOV_ROLE_OTHER ? "bridge" : iov_role_name(d->role));
+			const char *cells[] = {
+				m == 0 ? id : "", m == 0 ? g->type : "", g->members[m], role,
+				d ? cli_ids(d, ids, sizeof(ids)) : NULL, d ? d->driver : NULL,
+			};
+			ret = table_row(t, g->n_members > 1 && m == 0 ? "1" : NULL, cells);
+		}
+	}
+	cli_print_iommu_summary(h, stdout);
+	fputc('\n', stdout);
+	if (h->n_groups)
+		table_print(t, stdout, colour);
+	else
+		printf("no IOMMU groups\n");
+	table_free(t);
+	return ret < 0 ? 1 : 0;
+}
+
+int cmd_list(int argc, char **argv, struct cli_ctx *ctx)
+{
+	enum iov_json_sel sel = IOV_SEL_ALL;
+	struct iov_host *h;
+	int ret;
+
+	if (argc > 2)
+		return cli_usage("list", "too many arguments ('%s')", argv[2]);
+	if (argc == 2) {
+		if (strcmp(argv[1], "pfs") == 0)
+			sel = IOV_SEL_PFS;
+		else if (strcmp(argv[1], "vfs") == 0)
+			sel = IOV_SEL_VFS;
+		else if (strcmp(argv[1], "groups") == 0)
+			sel = IOV_SEL_GROUPS;
+		else
+			return cli_usage("list", "unknown selection '%s' (expected pfs, vfs or groups)", argv[1]);
+	}
+	if ((ret = cli_load_host(ctx, &h)) != 0)
+		return ret;
+	if (ctx->json)
+		ret = cli_print_json(iov_json_host(h, sel));
+	else if (sel == IOV_SEL_GROUPS)
+		ret = list_groups(h, ctx->color);
+	else
+		ret = list_devices(h, sel, ctx->color);
+	iov_host_free(h);
+	return ret;
+}

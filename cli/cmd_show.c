@@ -1,0 +1,160 @@
+/* iovctl show DEVICE: everything the model knows about one device. */
+#include "cli/cli.h"
+#include "cli/output.h"
+#include "src/host.h"
+#include "src/hostjson.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void kv(const char *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void kv(const char *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  %-16s", k);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* Decimal, or hex with `digits` digits, or "unknown". */
+static const char *unk(int v, char *buf, size_t len, int digits)
+{
+	if (v == IOV_UNKNOWN)
+		return "unknown";
+	if (digits)
+		snprintf(buf, len, "%0*x", digits, (unsigned)v);
+	else
+		snprintf(buf, len, "%d", v);
+	return buf;
+}
+
+static const char *acs_text(const struct iov_dev *d, char *buf, size_t len)
+{
+	static const struct { uint16_t bit; const char *name; } bits[] = {
+		{ IOV_ACS_SV, "SV" }, { IOV_ACS_TB, "TB" }, { IOV_ACS_RR, "RR" }, { IOV_ACS_CR, "CR" },
+		{ IOV_ACS_UF, "UF" }, { IOV_ACS_EC, "EC" }, { IOV_ACS_DT, "DT" },
+	};
+	size_t off;
+
+	if (d->cfg_len < 256)
+		return "unknown (extended config space not readable; run as root)";
+	if (!d->acs_present)
+		return "no ACS capability";
+	off = (size_t)snprintf(buf, len, "enabled:");
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]) && off < len; i++)
+		if (d->acs_ctrl & bits[i].bit)
+			off += (size_t)snprintf(buf + off, len - off, " %s", bits[i].name);
+	if (!(d->acs_ctrl & 0x7f) && off < len)
+		off += (size_t)snprintf(buf + off, len - off, " none");
+	if (off < len)
+		snprintf(buf + off, len - off, " (cap %04x ctrl %04x)", d->acs_cap, d->acs_ctrl);
+	return buf;
+}
+
+static void show_human(const struct iov_host *h, const struct iov_dev *d)
+{
+	char b1[64], b2[64], b3[64], b4[256];
+
+	printf("%s  %s%s%s\n", d->name, d->vendor_name ?: "", d->vendor_name ? " " : "",
+	       d->device_name ?: "");
+	if (d->role == IOV_ROLE_VF)
+		kv("role", "vf%s of %s", unk(d->vf_index, b1, sizeof(b1), 0), d->pf ? d->pf->name : "unknown PF");
+	else
+		kv("role", "%s", iov_dev_is_bridge(d) && d->role == IOV_ROLE_OTHER ? "bridge" : iov_role_name(d->role));
+	kv("id", "%s (subsystem %s:%s, revision %s)", cli_ids(d, b1, sizeof(b1)),
+	   unk(d->subsys_vendor, b2, sizeof(b2), 4), unk(d->subsys_device, b3, sizeof(b3), 4),
+	   unk(d->revision, b4, sizeof(b4), 2));
+	if (d->class_code == IOV_UNKNOWN)
+		kv("class", "unknown");
+	else
+		kv("class", "%06lx", d->class_code);
+	kv("driver", "%s", d->driver ?: "none");
+	kv("driver_override", "%s", d->driver_override ?: "none");
+	printf("  %-16s", "netdevs");
+	for (size_t i = 0; i < d->n_netdevs; i++)
+		printf("%s%s", i ? " " : "", d->netdevs[i]);
+	printf("%s\n", d->n_netdevs ? "" : "none");
+	kv("numa node", "%s", d->numa_node == IOV_UNKNOWN ? "unknown" : d->numa_node < 0 ? "none reported" :
+	   unk(d->numa_node, b1, sizeof(b1), 0));
+	if (d->group) {
+		printf("  %-16s%d (%s):", "iommu group", d->group->id, d->group->type ?: "type unknown");
+		for (size_t i = 0; i < d->group->n_members; i++)
+			printf(" %s", d->group->members[i]);
+		putchar('\n');
+	} else {
+		kv("iommu group", "none%s", h->iommu.enabled ? "" : " (no IOMMU)");
+	}
+	kv("pcie type", "%s", d->cfg_len == 0 ? "unknown (config space not readable)" :
+	   d->pcie_type == IOV_UNKNOWN ? "conventional PCI" : iov_pcie_type_name(d->pcie_type));
+	if (d->reset_methods_known) {
+		printf("  %-16s", "reset methods");
+		for (size_t i = 0; i < d->n_reset_methods; i++)
+			printf("%s%s", i ? " " : "", d->reset_methods[i]);
+		printf("%s\n", d->n_reset_methods ? "" : "none");
+	} else {
+		kv("reset methods", "unknown");
+	}
+	kv("FLR", "%s", d->flr == IOV_UNKNOWN ? "unknown" : d->flr ? "yes" : "no");
+	kv("MSI", "%s vectors capable, %d allocated", unk(d->msi_max, b1, sizeof(b1), 0), d->msi_irqs);
+	kv("MSI-X", "%s vectors in table, %d allocated", unk(d->msix_table_size, b1, sizeof(b1), 0),
+	   d->msix_irqs);
+	if (d->pcie_type != IOV_UNKNOWN && iov_dev_is_bridge(d))
+		kv("ACS", "%s", acs_text(d, b4, sizeof(b4)));
+	if (d->role == IOV_ROLE_PF) {
+		const struct iov_sriov *s = d->sriov;
+		kv("SR-IOV", "%s of %s VFs enabled, offset %s, stride %s, VF device %s, autoprobe %s, ARI %s",
+		   unk(s->num_vfs, b1, sizeof(b1), 0), unk(s->total_vfs, b2, sizeof(b2), 0),
+		   unk(s->offset, b3, sizeof(b3), 0), unk(s->stride, b4, sizeof(b4), 0),
+		   s->vf_device == IOV_UNKNOWN ? "unknown" : (snprintf(b4 + 32, 32, "%04x", s->vf_device), b4 + 32),
+		   s->drivers_autoprobe == IOV_UNKNOWN ? "unknown" : s->drivers_autoprobe ? "on" : "off",
+		   d->ari ? "yes" : "no");
+		for (size_t i = 0; i < s->n_vfs; i++) {
+			const struct iov_dev *v = s->vfs[i];
+			snprintf(b1, sizeof(b1), "vf%zu", i);
+			if (!v)
+				kv(b1, "(virtfn%zu link broken)", i);
+			else
+				kv(b1, "%s  %s  group %s", v->name, v->driver ?: "no driver",
+				   v->group ? unk(v->group->id, b2, sizeof(b2), 0) : "-");
+		}
+	}
+	/* The path to the root port: where ACS decides isolation. */
+	printf("  %-16s", "upstream");
+	if (!d->parent)
+		printf("root bus\n");
+	for (const struct iov_dev *p = d->parent; p; p = p->parent) {
+		printf("%s%s [%s]\n", p == d->parent ? "" : "                  ", p->name, acs_text(p, b4, sizeof(b4)));
+	}
+}
+
+int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
+{
+	struct iov_host *h;
+	struct iov_dev *d;
+	char err[512];
+	int ret;
+
+	if (argc != 2)
+		return cli_usage("show", argc < 2 ? "missing DEVICE" : "too many arguments ('%s')", argv[argc < 2 ? 0 : 2]);
+	if ((ret = cli_load_host(ctx, &h)) != 0)
+		return ret;
+	if (iov_host_resolve(h, argv[1], &d, err, sizeof(err)) < 0) {
+		fprintf(stderr, "iovctl show: %s\n", err);
+		iov_host_free(h);
+		return 2;
+	}
+	if (ctx->json) {
+		json_t *j = iov_json_dev(d);
+		json_object_set_new(j, "group", d->group ? iov_json_group(d->group) : json_null());
+		ret = cli_print_json(j);
+	} else {
+		show_human(h, d);
+		ret = 0;
+	}
+	iov_host_free(h);
+	return ret;
+}

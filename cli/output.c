@@ -1,0 +1,49 @@
+#include "cli/output.h"
+#include "src/host.h"
+
+int cli_print_json(json_t *j)
+{
+	int ret;
+
+	if (!j) {
+		fprintf(stderr, "iovctl: out of memory building JSON\n");
+		return 1;
+	}
+	ret = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	fputc('\n', stdout);
+	return ret < 0 ? 1 : 0;
+}
+
+const char *cli_ids(const struct iov_dev *d, char *buf, size_t len)
+{
+	char v[8] = "????", dv[8] = "????";
+
+	if (d->vendor != IOV_UNKNOWN)
+		snprintf(v, sizeof(v), "%04x", d->vendor);
+	if (d->device != IOV_UNKNOWN)
+		snprintf(dv, sizeof(dv), "%04x", d->device);
+	snprintf(buf, len, "%s:%s", v, dv);
+	return buf;
+}
+
+void cli_print_iommu_summary(const struct iov_host *h, FILE *f)
+{
+	const struct iov_iommu *io = &h->iommu;
+
+	if (!io->enabled && io->n_units == 0) {
+		fprintf(f, "IOMMU: none (no IOMMU groups: enable VT-d/AMD-Vi in firmware and boot with "
+			   "intel_iommu=on or amd_iommu=on)\n");
+	} else {
+		fprintf(f, "IOMMU: %s", iov_iommu_vendor_name(io->vendor) ?: "unknown");
+		for (size_t i = 0; i < io->n_units; i++)
+			fprintf(f, "%s%s", i ? "," : " (", io->units[i].name);
+		fprintf(f, "%s, %s, %zu groups\n", io->n_units ? ")" : "",
+			io->enabled ? "translating" : "present but no IOMMU groups", h->n_groups);
+	}
+	fprintf(f, "Interrupt remapping: %s (%s)",
+		io->intremap == 1 ? "on" : io->intremap == 0 ? "OFF" : "unknown", io->intremap_why);
+	if (io->unsafe_interrupts == 1)
+		fprintf(f, "; vfio allow_unsafe_interrupts=Y");
+	fputc('\n', f);
+}

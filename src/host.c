@@ -1,0 +1,904 @@
+/* The host model: read sysfs/procfs once (under the sysroot) into an immutable snapshot.
+ *
+ * Reads happen relative to each device's directory fd, and config space goes through
+ * libpci pointed at ROOT/sys/bus/pci, so the same code runs on the host, in the test host
+ * and on fake trees. Nothing here writes. */
+#include "src/host.h"
+#include "src/log.h"
+#include "src/sysfs.h"
+#include "irq/intremap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pci/pci.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *pci_ids_path;
+
+void iov_host_set_pci_ids(const char *path) { pci_ids_path = path; }
+
+const char *iov_role_name(enum iov_role r)
+{
+	switch (r) {
+	case IOV_ROLE_PF: return "pf";
+	case IOV_ROLE_VF: return "vf";
+	default: return "other";
+	}
+}
+
+const char *iov_iommu_vendor_name(enum iov_iommu_vendor v)
+{
+	switch (v) {
+	case IOV_IOMMU_INTEL: return "intel";
+	case IOV_IOMMU_AMD: return "amd";
+	case IOV_IOMMU_OTHER: return "other";
+	default: return NULL;
+	}
+}
+
+const char *iov_pcie_type_name(int t)
+{
+	switch (t) {
+	case IOV_PCIE_ENDPOINT: return "endpoint";
+	case IOV_PCIE_LEGACY_ENDPOINT: return "legacy_endpoint";
+	case IOV_PCIE_ROOT_PORT: return "root_port";
+	case IOV_PCIE_UPSTREAM: return "upstream_port";
+	case IOV_PCIE_DOWNSTREAM: return "downstream_port";
+	case IOV_PCIE_PCIE_TO_PCI: return "pcie_to_pci_bridge";
+	case IOV_PCIE_PCI_TO_PCIE: return "pci_to_pcie_bridge";
+	case IOV_PCIE_RC_ENDPOINT: return "rc_integrated_endpoint";
+	case IOV_PCIE_RC_EC: return "rc_event_collector";
+	default: return NULL;
+	}
+}
+
+bool iov_dev_is_bridge(const struct iov_dev *d)
+{
+	if (d->header_type == 1 || d->header_type == 2)
+		return true;
+	return d->class_code != IOV_UNKNOWN && (d->class_code >> 8) == 0x0604;
+}
+
+/* ---- small helpers ---- */
+
+static int strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[*n] = strdup(s);
+	if (!nv[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_dev(const void *a, const void *b)
+{
+	const struct iov_dev *x = *(struct iov_dev *const *)a, *y = *(struct iov_dev *const *)b;
+	return iov_pci_addr_cmp(&x->addr, &y->addr);
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct iov_group *x = *(struct iov_group *const *)a, *y = *(struct iov_group *const *)b;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Names one unreadable attribute of the device being loaded, for its single warning. */
+struct badlist {
+	char names[256];
+	size_t len;
+};
+
+static void bad_add(struct badlist *b, const char *name)
+{
+	int n = snprintf(b->names + b->len, sizeof(b->names) - b->len, "%s%s", b->len ? ", " : "", name);
+	if (n > 0 && b->len + (size_t)n < sizeof(b->names))
+		b->len += (size_t)n;
+}
+
+/* Reads an integer attribute; on a missing or malformed file records it as bad and leaves
+ * *out at IOV_UNKNOWN. `required` false: a missing file is silently unknown. */
+static void read_int(int dfd, const char *name, int base, int *out, struct badlist *bad,
+		     bool required)
+{
+	long v;
+	int ret = iov_read_long_at(dfd, name, base, &v);
+
+	*out = IOV_UNKNOWN;
+	if (ret == 0 && v >= INT_MIN + 1 && v <= INT_MAX)
+		*out = (int)v;
+	else if (ret != -ENOENT || required)
+		bad_add(bad, name);
+}
+
+static int read_dirnames(int dfd, const char *sub, char ***out, size_t *n)
+{
+	int fd = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		ret = strv_push(out, n, de->d_name);
+		if (ret < 0)
+			break;
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), cmp_str);
+	return ret;
+}
+
+/* ---- config space ---- */
+
+static uint16_t cfg16(const uint8_t *c, int off) { return (uint16_t)(c[off] | c[off + 1] << 8); }
+static uint32_t cfg32(const uint8_t *c, int off) { return cfg16(c, off) | (uint32_t)cfg16(c, off + 2) << 16; }
+
+/* Walks the capability lists. Every pointer comes from the device (or a fake tree), so
+ * each is bounds-checked and the walks are bounded against loops. */
+static void parse_config(struct iov_dev *d, const uint8_t *c, int len)
+{
+	d->cfg_len = len;
+	d->header_type = c[0x0e] & 0x7f;
+	d->pcie_type = IOV_UNKNOWN;
+	d->flr = 0;
+	d->msix_table_size = 0;
+	d->msi_max = 0;
+
+	if (len >= 64 && (cfg16(c, 0x06) & 0x10)) {	/* status: capability list */
+		int pos = c[d->header_type == 2 ? 0x14 : 0x34] & 0xfc;
+
+		for (int guard = 0; pos >= 0x40 && pos + 2 <= len && guard < 48; guard++) {
+			switch (c[pos]) {
+			case 0x10:	/* PCI Express */
+				if (pos + 8 <= len) {
+					d->pcie_type = (cfg16(c, pos + 2) >> 4) & 0xf;
+					d->flr = (cfg32(c, pos + 4) >> 28) & 1;	/* DevCap FLR */
+				}
+				break;
+			case 0x11:	/* MSI-X: table size is N-1 in message control 10:0 */
+				if (pos + 4 <= len)
+					d->msix_table_size = (cfg16(c, pos + 2) & 0x7ff) + 1;
+				break;
+			case 0x05:	/* MSI: multiple message capable, log2 in bits 3:1 */
+				if (pos + 4 <= len)
+					d->msi_max = 1 << ((cfg16(c, pos + 2) >> 1) & 7);
+				break;
+			case 0x13:	/* Conventional PCI Advanced Features: FLR for non-PCIe */
+				if (pos + 4 <= len && (c[pos + 3] & 0x02) && d->pcie_type == IOV_UNKNOWN)
+					d->flr = 1;
+				break;
+			}
+			pos = c[pos + 1] & 0xfc;
+		}
+	}
+	if (len < 0x104 || d->pcie_type == IOV_UNKNOWN)
+		return;
+	for (int pos = 0x100, guard = 0; pos >= 0x100 && pos + 4 <= len && guard < 128; guard++) {
+		uint32_t hdr = cfg32(c, pos);
+
+		if (hdr == 0 || hdr == 0xffffffff)
+			break;
+		switch (hdr & 0xffff) {
+		case 0x000d:	/* ACS */
+			if (pos + 8 <= len) {
+				d->acs_present = true;
+				d->acs_cap = cfg16(c, pos + 4);
+				d->acs_ctrl = cfg16(c, pos + 6);
+			}
+			break;
+		case 0x000e:	/* ARI */
+			d->ari = true;
+			break;
+		}
+		pos = (int)(hdr >> 20) & 0xffc;
+	}
+}
+
+static void read_config(struct pci_access *pacc, int dfd, struct iov_dev *d, struct badlist *bad)
+{
+	uint8_t buf[4096];
+	struct pci_dev *pd;
+	struct stat st;
+	int want, len = 0;
+
+	d->cfg_len = 0;
+	d->header_type = IOV_UNKNOWN;
+	d->pcie_type = IOV_UNKNOWN;
+	d->flr = IOV_UNKNOWN;
+	d->msix_table_size = IOV_UNKNOWN;
+	d->msi_max = IOV_UNKNOWN;
+	if (fstatat(dfd, "config", &st, 0) < 0) {
+		bad_add(bad, "config");
+		return;
+	}
+	want = st.st_size >= 4096 ? 4096 : st.st_size >= 256 ? 256 : (int)st.st_size;
+	if (want < 64) {
+		bad_add(bad, "config");
+		return;
+	}
+	pd = pci_get_dev(pacc, (int)d->addr.domain, d->addr.bus, d->addr.dev, d->addr.fn);
+	if (!pd)
+		return;
+	/* Unprivileged readers get only the first 64 bytes of config space. */
+	for (int try = want; try >= 64; try = try == 4096 ? 256 : try == 256 ? 64 : 0) {
+		if (try <= want && pci_read_block(pd, 0, buf, try)) {
+			len = try;
+			break;
+		}
+	}
+	pci_free_dev(pd);
+	if (len < 64) {
+		if (geteuid() == 0)
+			bad_add(bad, "config");
+		return;
+	}
+	parse_config(d, buf, len);
+}
+
+/* ---- per device ---- */
+
+static int load_dev(struct pci_access *pacc, struct iov_dev *d)
+{
+	struct badlist bad = { .len = 0 };
+	char *s = NULL, link[64];
+	int dfd, ret;
+	long v;
+
+	dfd = open(d->syspath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return log_warn_errno(-errno, "%s: cannot open %s", d->name, d->syspath);
+
+	read_int(dfd, "vendor", 16, &d->vendor, &bad, true);
+	read_int(dfd, "device", 16, &d->device, &bad, true);
+	read_int(dfd, "subsystem_vendor", 16, &d->subsys_vendor, &bad, false);
+	read_int(dfd, "subsystem_device", 16, &d->subsys_device, &bad, false);
+	read_int(dfd, "revision", 16, &d->revision, &bad, false);
+	d->class_code = IOV_UNKNOWN;
+	if (iov_read_long_at(dfd, "class", 16, &v) == 0 && v >= 0 && v <= 0xffffff)
+		d->class_code = v;
+	else
+		bad_add(&bad, "class");
+	if (d->vendor == IOV_UNKNOWN || d->device == IOV_UNKNOWN)
+		d->bad |= IOV_BAD_IDS;
+
+	if (d->vendor != IOV_UNKNOWN && d->device != IOV_UNKNOWN) {
+		char nb[256];
+
+		if (pci_lookup_name(pacc, nb, sizeof(nb), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS, d->vendor))
+			d->vendor_name = strdup(nb);
+		if (pci_lookup_name(pacc, nb, sizeof(nb), PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS,
+				    d->vendor, d->device))
+			d->device_name = strdup(nb);
+	}
+
+	if (iov_readlink_base_at(dfd, "driver", link, sizeof(link)) == 0)
+		d->driver = strdup(link);
+	ret = iov_read_str_at(dfd, "driver_override", &s);
+	if (ret == 0) {
+		if (s[0] && strcmp(s, "(null)") != 0)
+			d->driver_override = s;
+		else
+			free(s);
+	} else if (ret != -ENOENT) {
+		bad_add(&bad, "driver_override");
+		d->bad |= IOV_BAD_OVERRIDE;
+	}
+	read_int(dfd, "numa_node", 10, &d->numa_node, &bad, false);
+
+	read_dirnames(dfd, "net", &d->netdevs, &d->n_netdevs);
+
+	ret = iov_read_str_at(dfd, "reset_method", &s);
+	if (ret == 0) {
+		d->reset_methods_known = true;
+		for (char *save = NULL, *tok = strtok_r(s, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+			strv_push(&d->reset_methods, &d->n_reset_methods, tok);
+		free(s);
+	}
+
+	/* msi_irqs/<irq> holds "msi" or "msix" per allocated vector. */
+	{
+		char **irqs = NULL;
+		size_t n = 0;
+
+		d->msi_irqs = d->msix_irqs = 0;
+		if (read_dirnames(dfd, "msi_irqs", &irqs, &n) == 0) {
+			int ifd = openat(dfd, "msi_irqs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			for (size_t i = 0; ifd >= 0 && i < n; i++) {
+				char kind[8];
+				ssize_t r = iov_read_bin_at(ifd, irqs[i], kind, sizeof(kind) - 1);
+				if (r <= 0)
+					continue;
+				kind[r] = '\0';
+				if (strncmp(kind, "msix", 4) == 0)
+					d->msix_irqs++;
+				else if (strncmp(kind, "msi", 3) == 0)
+					d->msi_irqs++;
+			}
+			if (ifd >= 0)
+				close(ifd);
+		}
+		strv_free(irqs, n);
+	}
+
+	d->role = IOV_ROLE_OTHER;
+	d->vf_index = IOV_UNKNOWN;
+	if (faccessat(dfd, "sriov_totalvfs", F_OK, 0) == 0) {
+		struct iov_sriov *sr = calloc(1, sizeof(*sr));
+		struct badlist sbad = { .len = 0 };
+
+		if (!sr) {
+			close(dfd);
+			return -ENOMEM;
+		}
+		d->role = IOV_ROLE_PF;
+		d->sriov = sr;
+		read_int(dfd, "sriov_totalvfs", 10, &sr->total_vfs, &sbad, true);
+		read_int(dfd, "sriov_numvfs", 10, &sr->num_vfs, &sbad, true);
+		read_int(dfd, "sriov_offset", 10, &sr->offset, &sbad, false);
+		read_int(dfd, "sriov_stride", 10, &sr->stride, &sbad, false);
+		read_int(dfd, "sriov_vf_device", 16, &sr->vf_device, &sbad, false);
+		read_int(dfd, "sriov_drivers_autoprobe", 10, &sr->drivers_autoprobe, &sbad, false);
+		if (sbad.len) {
+			d->bad |= IOV_BAD_SRIOV;
+			bad_add(&bad, sbad.names);
+		}
+	} else if (faccessat(dfd, "physfn", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		d->role = IOV_ROLE_VF;
+	}
+
+	read_config(pacc, dfd, d, &bad);
+	if (!d->cfg_len && bad.len && strstr(bad.names, "config"))
+		d->bad |= IOV_BAD_CONFIG;
+	if (d->class_code == IOV_UNKNOWN)
+		d->bad |= IOV_BAD_CLASS;
+	if (d->numa_node == IOV_UNKNOWN && strstr(bad.names, "numa_node"))
+		d->bad |= IOV_BAD_NUMA;
+
+	if (bad.len)
+		log_warn("%s: unreadable or malformed sysfs attributes (%s) under %s; shown as unknown",
+			 d->name, bad.names, d->syspath);
+	close(dfd);
+	return 0;
+}
+
+/* ---- links between devices ---- */
+
+struct iov_dev *iov_host_find(const struct iov_host *h, const struct iov_pci_addr *a)
+{
+	size_t lo = 0, hi = h->n_devs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = iov_pci_addr_cmp(&h->devs[mid]->addr, a);
+		if (c == 0)
+			return h->devs[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static struct iov_dev *find_by_link(const struct iov_host *h, int dfd, const char *link)
+{
+	char name[64];
+	struct iov_pci_addr a;
+
+	if (iov_readlink_base_at(dfd, link, name, sizeof(name)) < 0 || iov_pci_addr_parse(name, &a) < 0)
+		return NULL;
+	return iov_host_find(h, &a);
+}
+
+static int link_sriov(struct iov_host *h, struct iov_dev *d)
+{
+	int dfd = open(d->syspath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *dir;
+
+	if (dfd < 0)
+		return 0;
+	if (d->role == IOV_ROLE_VF)
+		d->pf = find_by_link(h, dfd, "physfn");
+	if (d->role != IOV_ROLE_PF) {
+		close(dfd);
+		return 0;
+	}
+	dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return 0;
+	}
+	while ((de = readdir(dir))) {
+		long idx;
+		struct iov_dev *vf;
+
+		if (strncmp(de->d_name, "virtfn", 6) != 0 || iov_parse_long(de->d_name + 6, 10, &idx) < 0 ||
+		    idx < 0 || idx > 65535)
+			continue;
+		if ((size_t)idx >= d->sriov->n_vfs) {
+			struct iov_dev **nv = realloc(d->sriov->vfs, (size_t)(idx + 1) * sizeof(*nv));
+			if (!nv) {
+				closedir(dir);
+				return -ENOMEM;
+			}
+			memset(nv + d->sriov->n_vfs, 0, ((size_t)idx + 1 - d->sriov->n_vfs) * sizeof(*nv));
+			d->sriov->vfs = nv;
+			d->sriov->n_vfs = (size_t)idx + 1;
+		}
+		vf = find_by_link(h, dirfd(dir), de->d_name);
+		d->sriov->vfs[idx] = vf;
+		if (vf && vf->role == IOV_ROLE_VF) {
+			vf->vf_index = (int)idx;
+			if (!vf->pf)
+				vf->pf = d;
+		}
+	}
+	closedir(dir);
+	return 0;
+}
+
+static void link_parent(struct iov_host *h, struct iov_dev *d)
+{
+	char tmp[PATH_MAX], *slash;
+	struct iov_pci_addr a;
+
+	snprintf(tmp, sizeof(tmp), "%s", d->syspath);
+	slash = strrchr(tmp, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	slash = strrchr(tmp, '/');
+	if (slash && iov_pci_addr_parse(slash + 1, &a) == 0)
+		d->parent = iov_host_find(h, &a);
+}
+
+/* ---- IOMMU groups and units ---- */
+
+static struct iov_group *group_get(struct iov_host *h, int id)
+{
+	struct iov_group *g, **ng;
+
+	for (size_t i = 0; i < h->n_groups; i++)
+		if (h->groups[i]->id == id)
+			return h->groups[i];
+	g = calloc(1, sizeof(*g));
+	ng = realloc(h->groups, (h->n_groups + 1) * sizeof(*ng));
+	if (!g || !ng) {
+		free(g);
+		if (ng)
+			h->groups = ng;
+		return NULL;
+	}
+	h->groups = ng;
+	g->id = id;
+	h->groups[h->n_groups++] = g;
+	return g;
+}
+
+static int load_groups(struct iov_host *h)
+{
+	char path[PATH_MAX];
+	char **ids = NULL;
+	size_t n = 0;
+	int gfd, ret;
+
+	if (iov_path(path, sizeof(path), "/sys/kernel/iommu_groups") < 0)
+		return -ENAMETOOLONG;
+	gfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (gfd < 0)
+		return 0;	/* no IOMMU */
+	ret = read_dirnames(gfd, ".", &ids, &n);
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		struct iov_group *g;
+		long id;
+		char sub[64];
+		int dfd;
+
+		if (iov_parse_long(ids[i], 10, &id) < 0 || id < 0 || id > INT_MAX)
+			continue;
+		g = group_get(h, (int)id);
+		if (!g) {
+			ret = -ENOMEM;
+			break;
+		}
+		dfd = openat(gfd, ids[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		if (iov_read_str_at(dfd, "type", &g->type) < 0)
+			g->type = NULL;
+		snprintf(sub, sizeof(sub), "devices");
+		read_dirnames(dfd, sub, &g->members, &g->n_members);
+		close(dfd);
+	}
+	strv_free(ids, n);
+	close(gfd);
+	if (ret < 0)
+		return ret;
+
+	/* Each device's own iommu_group link is authoritative for the device. */
+	for (size_t i = 0; i < h->n_devs; i++) {
+		struct iov_dev *d = h->devs[i];
+		char name[32];
+		long id;
+		char lp[PATH_MAX];
+
+		snprintf(lp, sizeof(lp), "%s/iommu_group", d->syspath);
+		if (iov_readlink_base(lp, name, sizeof(name)) < 0)
+			continue;
+		if (iov_parse_long(name, 10, &id) < 0 || id < 0 || id > INT_MAX) {
+			d->bad |= IOV_BAD_GROUP;
+			continue;
+		}
+		d->group = group_get(h, (int)id);
+		if (!d->group)
+			return -ENOMEM;
+		struct iov_dev **nd = realloc(d->group->devs, (d->group->n_devs + 1) * sizeof(*nd));
+		if (!nd)
+			return -ENOMEM;
+		d->group->devs = nd;
+		nd[d->group->n_devs++] = d;
+	}
+	if (h->n_groups > 1)
+		qsort(h->groups, h->n_groups, sizeof(*h->groups), cmp_group);
+	return 0;
+}
+
+static int load_iommu(struct iov_host *h)
+{
+	struct iov_iommu *io = &h->iommu;
+	char path[PATH_MAX], **names = NULL, *irq = NULL, *s = NULL;
+	size_t n = 0;
+	int cfd;
+
+	io->enabled = h->n_groups > 0;
+	io->vendor = IOV_IOMMU_NONE;
+	if (iov_path(path, sizeof(path), "/sys/class/iommu") == 0 &&
+	    (cfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		read_dirnames(cfd, ".", &names, &n);
+		io->units = calloc(n ? n : 1, sizeof(*io->units));
+		if (!io->units) {
+			close(cfd);
+			strv_free(names, n);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct iov_iommu_unit *u = &io->units[io->n_units++];
+			const char *capf = "cap", *ecapf = NULL;
+			char sub[PATH_MAX];
+			uint64_t cap, ecap;
+
+			u->name = names[i];
+			names[i] = NULL;
+			if (strncmp(u->name, "dmar", 4) == 0) {
+				u->vendor = IOV_IOMMU_INTEL;
+				snprintf(sub, sizeof(sub), "%s/%s/intel-iommu", path, u->name);
+				ecapf = "ecap";
+			} else if (strncmp(u->name, "ivhd", 4) == 0) {
+				u->vendor = IOV_IOMMU_AMD;
+				snprintf(sub, sizeof(sub), "%s/%s/amd-iommu", path, u->name);
+				ecapf = "features";
+			} else {
+				u->vendor = IOV_IOMMU_OTHER;
+			}
+			if (ecapf) {
+				char f[PATH_MAX + 16];
+				snprintf(f, sizeof(f), "%s/%s", sub, capf);
+				if (iov_read_u64(f, 16, &cap) == 0) {
+					snprintf(f, sizeof(f), "%s/%s", sub, ecapf);
+					if (iov_read_u64(f, 16, &ecap) == 0) {
+						u->regs_known = true;
+						u->cap = cap;
+						u->ecap = ecap;
+					}
+				}
+				if (!u->regs_known)
+					log_warn("IOMMU unit %s: unreadable or malformed %s/{%s,%s}", u->name,
+						 sub, capf, ecapf);
+			}
+			if (io->vendor == IOV_IOMMU_NONE)
+				io->vendor = u->vendor;
+		}
+		close(cfd);
+		strv_free(names, n);
+	}
+	if (!io->enabled && io->n_units == 0)
+		io->vendor = IOV_IOMMU_NONE;
+
+	if (iov_path(path, sizeof(path), "/proc/interrupts") == 0)
+		iov_read_str(path, &irq);
+	iov_intremap_decide(io, irq);
+	free(irq);
+
+	io->unsafe_interrupts = IOV_UNKNOWN;
+	if (iov_path(path, sizeof(path), "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts") == 0 &&
+	    iov_read_str(path, &s) == 0) {
+		if (strcmp(s, "Y") == 0 || strcmp(s, "1") == 0)
+			io->unsafe_interrupts = 1;
+		else if (strcmp(s, "N") == 0 || strcmp(s, "0") == 0)
+			io->unsafe_interrupts = 0;
+		else
+			log_warn("%s: unexpected value '%s' (expected Y or N)", path, s);
+		free(s);
+	}
+	return 0;
+}
+
+/* ---- libpci at the edge ---- */
+
+static void pci_quiet(char *msg, ...) { (void)msg; }
+
+static __attribute__((noreturn)) void pci_fatal(char *msg, ...)
+{
+	va_list ap;
+	char buf[512];
+
+	va_start(ap, msg);
+	vsnprintf(buf, sizeof(buf), msg, ap);
+	va_end(ap);
+	/* libpci's error hook must not return; its only callers are setup paths that cannot
+	 * happen with the sysfs method and an explicit path. */
+	log_err("libpci: %s", buf);
+	exit(1);
+}
+
+static struct pci_access *pci_open(void)
+{
+	struct pci_access *pacc = pci_alloc();
+	char path[PATH_MAX];
+
+	if (!pacc)
+		return NULL;
+	pacc->error = pci_fatal;
+	pacc->warning = pci_quiet;
+	pacc->debug = pci_quiet;
+	pacc->method = PCI_ACCESS_SYS_BUS_PCI;
+	/* Names only from the pci.ids file: udev's hwdb would differ from host to host. */
+	pacc->id_lookup_mode = PCI_LOOKUP_NO_HWDB;
+	if (iov_path(path, sizeof(path), "/sys/bus/pci") == 0)
+		pci_set_param(pacc, "sysfs.path", path);
+	if (pci_ids_path)
+		pci_set_name_list_path(pacc, (char *)pci_ids_path, 0);
+	pci_init(pacc);
+	return pacc;
+}
+
+/* ---- the whole snapshot ---- */
+
+int iov_host_load(struct iov_host **out)
+{
+	char path[PATH_MAX], real[PATH_MAX], **names = NULL;
+	struct pci_access *pacc;
+	struct iov_host *h;
+	size_t n = 0;
+	int ret, dfd;
+
+	if (!pci_ids_path && getenv("IOV_PCI_IDS"))
+		pci_ids_path = getenv("IOV_PCI_IDS");
+	if ((ret = iov_path(path, sizeof(path), "/sys/bus/pci/devices")) < 0)
+		return ret;
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return log_err_errno(-errno, "%s", path);
+	ret = read_dirnames(dfd, ".", &names, &n);
+	if (ret < 0) {
+		close(dfd);
+		strv_free(names, n);
+		return ret;
+	}
+
+	h = calloc(1, sizeof(*h));
+	if (h)
+		h->devs = calloc(n ? n : 1, sizeof(*h->devs));
+	pacc = pci_open();
+	if (!h || !h->devs || !pacc) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		struct iov_pci_addr a;
+		struct iov_dev *d;
+		char lp[PATH_MAX];
+
+		if (iov_pci_addr_parse(names[i], &a) < 0) {
+			log_warn("%s/%s: not a PCI address; skipped", path, names[i]);
+			continue;
+		}
+		snprintf(lp, sizeof(lp), "%s/%s", path, names[i]);
+		if (!realpath(lp, real)) {
+			log_warn_errno(-errno, "%s: cannot resolve", lp);
+			continue;
+		}
+		d = calloc(1, sizeof(*d));
+		if (!d || !(d->syspath = strdup(real))) {
+			free(d);
+			ret = -ENOMEM;
+			goto fail;
+		}
+		d->addr = a;
+		iov_pci_addr_fmt(&a, d->name);
+		h->devs[h->n_devs++] = d;
+		ret = load_dev(pacc, d);
+		if (ret == -ENOMEM)
+			goto fail;
+	}
+	close(dfd);
+	dfd = -1;
+	qsort(h->devs, h->n_devs, sizeof(*h->devs), cmp_dev);
+
+	for (size_t i = 0; i < h->n_devs; i++) {
+		link_parent(h, h->devs[i]);
+		if ((ret = link_sriov(h, h->devs[i])) < 0)
+			goto fail;
+	}
+	/* A VF whose PF's virtfnN links do not name it has no index. */
+	if ((ret = load_groups(h)) < 0 || (ret = load_iommu(h)) < 0)
+		goto fail;
+
+	pci_cleanup(pacc);
+	strv_free(names, n);
+	*out = h;
+	return 0;
+fail:
+	if (dfd >= 0)
+		close(dfd);
+	if (pacc)
+		pci_cleanup(pacc);
+	strv_free(names, n);
+	iov_host_free(h);
+	return ret;
+}
+
+static void dev_free(struct iov_dev *d)
+{
+	if (!d)
+		return;
+	free(d->syspath);
+	free(d->vendor_name);
+	free(d->device_name);
+	free(d->driver);
+	free(d->driver_override);
+	strv_free(d->netdevs, d->n_netdevs);
+	strv_free(d->reset_methods, d->n_reset_methods);
+	if (d->sriov)
+		free(d->sriov->vfs);
+	free(d->sriov);
+	free(d);
+}
+
+void iov_host_free(struct iov_host *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n_devs; i++)
+		dev_free(h->devs[i]);
+	free(h->devs);
+	for (size_t i = 0; i < h->n_groups; i++) {
+		free(h->groups[i]->type);
+		free(h->groups[i]->devs);
+		strv_free(h->groups[i]->members, h->groups[i]->n_members);
+		free(h->groups[i]);
+	}
+	free(h->groups);
+	for (size_t i = 0; i < h->iommu.n_units; i++)
+		free(h->iommu.units[i].name);
+	free(h->iommu.units);
+	free(h);
+}
+
+/* ---- resolving what a person typed ---- */
+
+static struct iov_dev *find_netdev(const struct iov_host *h, const char *name)
+{
+	for (size_t i = 0; i < h->n_devs; i++)
+		for (size_t j = 0; j < h->devs[i]->n_netdevs; j++)
+			if (strcmp(h->devs[i]->netdevs[j], name) == 0)
+				return h->devs[i];
+	return NULL;
+}
+
+static struct iov_dev *find_one(const struct iov_host *h, const char *spec)
+{
+	struct iov_pci_addr a;
+
+	if (iov_pci_addr_parse(spec, &a) == 0) {
+		struct iov_dev *d = iov_host_find(h, &a);
+		/* A short address names domain 0; fall back to a unique match in any domain. */
+		if (d || strchr(spec, ':') != strrchr(spec, ':'))
+			return d;
+		for (size_t i = 0; i < h->n_devs; i++) {
+			const struct iov_pci_addr *b = &h->devs[i]->addr;
+			if (b->bus == a.bus && b->dev == a.dev && b->fn == a.fn)
+				return h->devs[i];
+		}
+		return NULL;
+	}
+	return find_netdev(h, spec);
+}
+
+int iov_host_resolve(const struct iov_host *h, const char *spec, struct iov_dev **out,
+		     char *err, size_t errlen)
+{
+	const char *slash = strchr(spec, '/');
+	struct iov_dev *d;
+
+	if (!*spec) {
+		snprintf(err, errlen, "empty device argument; give a PCI address (0000:01:00.0), a netdev name or PF/vfN");
+		return -EINVAL;
+	}
+	if (!slash) {
+		d = find_one(h, spec);
+		if (!d) {
+			snprintf(err, errlen, "'%s': no such PCI device or network interface; "
+				 "see 'iovctl list' for addresses and netdev names", spec);
+			return -ENODEV;
+		}
+		*out = d;
+		return 0;
+	}
+
+	char pfname[128];
+	long idx;
+	size_t plen = (size_t)(slash - spec);
+
+	if (plen == 0 || plen >= sizeof(pfname) || strncmp(slash + 1, "vf", 2) != 0 ||
+	    iov_parse_long(slash + 3, 10, &idx) < 0 || idx < 0 || slash[3] == '+' || slash[3] == ' ') {
+		snprintf(err, errlen, "'%s': expected PF/vfN (e.g. 0000:01:00.0/vf0 or eth0/vf3)", spec);
+		return -EINVAL;
+	}
+	memcpy(pfname, spec, plen);
+	pfname[plen] = '\0';
+	d = find_one(h, pfname);
+	if (!d) {
+		snprintf(err, errlen, "'%s': no such PCI device or network interface '%s'; "
+			 "see 'iovctl list pfs'", spec, pfname);
+		return -ENODEV;
+	}
+	if (d->role != IOV_ROLE_PF) {
+		snprintf(err, errlen, "'%s': %s is not an SR-IOV physical function; see 'iovctl list pfs'",
+			 spec, d->name);
+		return -EINVAL;
+	}
+	if ((size_t)idx >= d->sriov->n_vfs || !d->sriov->vfs[idx]) {
+		snprintf(err, errlen, "'%s': %s has %zu VF%s (vf0..vf%zd); create more with "
+			 "'iovctl vfs create %s N'", spec, d->name, d->sriov->n_vfs,
+			 d->sriov->n_vfs == 1 ? "" : "s", (ssize_t)d->sriov->n_vfs - 1, pfname);
+		return -ENODEV;
+	}
+	*out = d->sriov->vfs[idx];
+	return 0;
+}
