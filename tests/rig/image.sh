@@ -1,0 +1,211 @@
+#!/bin/sh
+# Build the test host's boot image: a Debian 6.12 kernel (fetched once into a cache, never
+# installed) and an initramfs with busybox, iproute2's ip, the modules the rig needs, the
+# project's binaries, the rig's helpers and the scenario scripts.
+#
+#   tests/rig/image.sh [-q]
+#
+# Environment:
+#   IOV_RIG_CACHE   kernel cache (default $HOME/.cache/iovd-rig); nothing in the repo
+#   IOV_RIG_OUT     output folder (default build/rig); writes $IOV_RIG_OUT/image/{vmlinuz,initrd.gz}
+#   IOV_RIG_BIN     folder holding iovctl, iovd, iovm (default build)
+#   IOV_RIG_HELPERS folder holding the rig's static helpers jget, kvmcheck (default $IOV_RIG_OUT/helpers)
+#   IOV_RIG_KERNEL_PKG  exact package name to use instead of the newest
+#                       linux-image-6.12.N+deb12-amd64 that apt knows
+#
+# The initramfs is rebuilt only when one of its inputs changed (sizes + mtimes + names).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cd "$top"
+
+quiet=0
+[ "${1:-}" = "-q" ] && quiet=1
+say() { [ "$quiet" = 1 ] || echo "rig-image: $*" >&2; }
+die() { echo "rig-image: $*" >&2; exit 1; }
+
+CACHE=${IOV_RIG_CACHE:-$HOME/.cache/iovd-rig}
+OUT=${IOV_RIG_OUT:-build/rig}
+BIN=${IOV_RIG_BIN:-build}
+HELPERS=${IOV_RIG_HELPERS:-$OUT/helpers}
+
+# Modules to load in the guest, in this order (dependencies are added by modprobe --show-depends).
+MODULES="i2c-algo-bit dca igb igbvf e1000e vfio vfio_iommu_type1 irqbypass vfio-pci-core vfio-pci \
+kvm ccp kvm-amd nvme"
+
+for t in dpkg apt-get apt-cache depmod modprobe xz cpio gzip ldd busybox; do
+	command -v "$t" >/dev/null 2>&1 || die "'$t' not found; run ./setup.sh"
+done
+BUSYBOX=$(command -v busybox)
+# busybox-static's binary is static; a dynamic busybox would need its libs too.
+if ldd "$BUSYBOX" >/dev/null 2>&1; then
+	die "$BUSYBOX is dynamic; install busybox-static (./setup.sh)"
+fi
+
+# ---------------------------------------------------------------- kernel (cached)
+kernel_ready() { [ -f "$CACHE/kernel/$1/.ready" ]; }
+
+pick_pkg() {
+	if [ -n "${IOV_RIG_KERNEL_PKG:-}" ]; then
+		echo "$IOV_RIG_KERNEL_PKG"
+		return
+	fi
+	# Every linux-image-6.12.N+deb12-amd64 that has an install candidate, newest first.
+	apt-cache pkgnames linux-image-6.12 2>/dev/null |
+		grep -E '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' | sort -rV |
+		while read -r p; do
+			c=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ { print $2 }')
+			[ -n "$c" ] && [ "$c" != "(none)" ] && echo "$p"
+		done
+}
+
+fetch_kernel() {
+	mkdir -p "$CACHE/deb" "$CACHE/kernel"
+	pkgs=$(pick_pkg)
+	[ -n "$pkgs" ] || die "apt knows no linux-image-6.12.N+deb12-amd64 package; run ./setup.sh (it adds bookworm-backports) or set IOV_RIG_KERNEL_PKG"
+	for p in $pkgs; do
+		ver=${p#linux-image-}
+		if kernel_ready "$ver"; then
+			echo "$ver"
+			return
+		fi
+		deb=$(ls "$CACHE/deb/${p}_"*.deb 2>/dev/null | head -n1 || true)
+		if [ -z "$deb" ]; then
+			say "downloading $p into $CACHE/deb (about 105 MB, once)"
+			t0=$(date +%s)
+			if ! (cd "$CACHE/deb" && apt-get download -q "$p" >&2); then
+				say "download of $p failed; trying an older one"
+				continue
+			fi
+			say "downloaded in $(( $(date +%s) - t0 )) s"
+			deb=$(ls "$CACHE/deb/${p}_"*.deb | head -n1)
+		fi
+		say "unpacking $deb"
+		tmp="$CACHE/kernel/.$ver.tmp.$$"
+		rm -rf "$tmp"
+		dpkg -x "$deb" "$tmp"
+		[ -f "$tmp/boot/vmlinuz-$ver" ] || die "$deb has no boot/vmlinuz-$ver"
+		[ -d "$tmp/lib/modules/$ver" ] || die "$deb has no lib/modules/$ver"
+		say "depmod for $ver"
+		depmod -b "$tmp" "$ver"
+		touch "$tmp/.ready"
+		rm -rf "${CACHE:?}/kernel/$ver"
+		mv "$tmp" "$CACHE/kernel/$ver"
+		rm -f "$deb"
+		echo "$ver"
+		return
+	done
+	die "could not download any of: $pkgs"
+}
+
+KVER=""
+if [ -n "${IOV_RIG_KERNEL_PKG:-}" ]; then
+	KVER=$(fetch_kernel)
+else
+	# Reuse the newest kernel already in the cache; fetch only when there is none.
+	for d in $(ls -d "$CACHE"/kernel/6.12.*+deb12-amd64 2>/dev/null | sort -rV); do
+		if [ -f "$d/.ready" ]; then KVER=$(basename "$d"); break; fi
+	done
+	[ -n "$KVER" ] || KVER=$(fetch_kernel)
+fi
+KDIR="$CACHE/kernel/$KVER"
+say "kernel $KVER ($KDIR)"
+
+# ---------------------------------------------------------------- initramfs inputs
+IMG="$OUT/image"
+mkdir -p "$IMG"
+
+progs=""
+for p in iovctl iovd iovm; do
+	if [ -x "$BIN/$p" ]; then progs="$progs $BIN/$p"; else say "note: $BIN/$p missing; the image will lack it"; fi
+done
+helpers=""
+for h in jget kvmcheck; do
+	[ -x "$HELPERS/$h" ] || die "$HELPERS/$h missing; build it with 'make rig-helpers'"
+	helpers="$helpers $HELPERS/$h"
+done
+IP=$(command -v ip 2>/dev/null || true)
+[ -n "$IP" ] && [ -x /usr/sbin/ip ] && IP=/usr/sbin/ip
+[ -n "$IP" ] || die "iproute2's ip not found; run ./setup.sh"
+PCIIDS=""
+[ -f /usr/share/misc/pci.ids ] && PCIIDS=/usr/share/misc/pci.ids
+
+# Load order, resolved by modprobe in the unpacked tree.
+order=""
+for m in $MODULES; do
+	deps=$(modprobe -d "$KDIR" -S "$KVER" --show-depends "$m") || die "modprobe cannot resolve module $m in $KDIR"
+	for f in $(echo "$deps" | awk '$1 == "insmod" { print $2 }'); do
+		case " $order " in *" $f "*) ;; *) order="$order $f" ;; esac
+	done
+done
+
+# Input fingerprint: when nothing changed, keep the current initrd.
+stamp=$( {
+	echo "$KVER"
+	echo "$order"
+	ls -lL --time-style=+%s "$BUSYBOX" "$IP" $progs $helpers $PCIIDS
+	find "$here/guest" "$here/scenarios" -type f -exec ls -l --time-style=+%s {} + | sort
+	cat "$0" | cksum
+} | cksum | cut -d' ' -f1)
+if [ -f "$IMG/initrd.gz" ] && [ -f "$IMG/stamp" ] && [ "$(cat "$IMG/stamp")" = "$stamp" ] &&
+   [ -e "$IMG/vmlinuz" ]; then
+	say "initramfs up to date ($IMG/initrd.gz)"
+	exit 0
+fi
+
+# ---------------------------------------------------------------- initramfs
+root="$IMG/root.$$"
+rm -rf "$root"
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/bin "$root"/sbin "$root"/usr/bin "$root"/usr/sbin "$root"/lib/modules \
+	"$root"/proc "$root"/sys "$root"/dev "$root"/tmp "$root"/run "$root"/root "$root"/etc \
+	"$root"/rig "$root"/usr/share/misc "$root"/var/run
+
+cp "$BUSYBOX" "$root/bin/busybox"
+# Applet links are made at boot (busybox --install); sh is needed before that.
+ln -s busybox "$root/bin/sh"
+
+# A dynamic binary with the libraries ldd names and the loader, at the same paths.
+copy_dyn() {
+	src=$1 dst=$2
+	cp "$src" "$root$dst"
+	ldd "$src" 2>/dev/null | awk '
+		/=>/ && $3 ~ /^\// { print $3 }
+		$1 ~ /^\// { print $1 }' | while read -r lib; do
+		[ -f "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
+copy_dyn "$IP" /usr/sbin/ip
+for p in $progs; do copy_dyn "$p" "/usr/bin/$(basename "$p")"; done
+for h in $helpers; do copy_dyn "$h" "/usr/bin/$(basename "$h")"; done
+[ -n "$PCIIDS" ] && cp "$PCIIDS" "$root/usr/share/misc/pci.ids"
+
+: > "$root/lib/modules/order"
+for f in $order; do
+	name=$(basename "$f" .xz)
+	case "$f" in
+	*.xz) xz -dc "$f" > "$root/lib/modules/$name" ;;
+	*) cp "$f" "$root/lib/modules/$name" ;;
+	esac
+	echo "$name" >> "$root/lib/modules/order"
+done
+
+cp "$here/guest/init" "$root/init"
+chmod 755 "$root/init"
+cp "$here/guest/"*.sh "$root/rig/"
+mkdir -p "$root/rig/scenarios"
+cp "$here/scenarios/"*.sh "$root/rig/scenarios/" 2>/dev/null || true
+echo "$KVER" > "$root/etc/rig-kernel"
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
+printf 'root:x:0:\n' > "$root/etc/group"
+
+(cd "$root" && find . -print | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 > "$IMG/initrd.gz.tmp"
+mv "$IMG/initrd.gz.tmp" "$IMG/initrd.gz"
+ln -sf "$KDIR/boot/vmlinuz-$KVER" "$IMG/vmlinuz"
+echo "$stamp" > "$IMG/stamp"
+echo "$KVER" > "$IMG/kernel-version"
+say "built $IMG/initrd.gz ($(du -k "$IMG/initrd.gz" | cut -f1) KiB, kernel $KVER)"

@@ -1,0 +1,53 @@
+# Named QEMU configurations of the test host (sourced by run.sh; POSIX sh).
+#
+# Every preset: q35, TCG with -cpu max (SVM for nested KVM), 2048 MB, 2 vCPUs, no default
+# devices. Every NIC's netdev is a port on a hub of its own with nothing else on it, so no
+# packet can leave QEMU (there is no user/tap/socket backend anywhere).
+#
+#   default       VT-d with interrupt remapping; igb (SR-IOV, 7 VFs) at 01:00.0 behind a root port
+#   shared-group  default + a PCIe switch (x3130 upstream, two xio3130 downstream ports without
+#                 ACS): igb at 04:00.0 under port 03:00.0, e1000e at 05:00.0 under port 03:01.0.
+#                 04:00.0, its VFs and 03:00.0 end up in one IOMMU group.
+#   no-intremap   VT-d without interrupt remapping (ecap bit 3 clear), igb at 01:00.0
+#   no-iommu      no IOMMU at all, igb at 01:00.0
+#   nvme          default + an NVMe controller with SR-IOV (sriov_max_vfs=4) at 02:00.0
+
+RIG_PRESETS="default shared-group no-intremap no-iommu nvme"
+
+# rig_preset_args PRESET: print the preset's QEMU arguments (device part), or fail.
+rig_preset_args() {
+	_igb1="-device pcie-root-port,id=rp1,chassis=1 -device igb,bus=rp1,netdev=n0 -netdev hubport,id=n0,hubid=0"
+	case "$1" in
+	default)
+		echo "-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on $_igb1"
+		;;
+	shared-group)
+		echo "-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on $_igb1" \
+			"-device pcie-root-port,id=rp2,chassis=2" \
+			"-device x3130-upstream,id=up1,bus=rp2" \
+			"-device xio3130-downstream,id=dn1,bus=up1,chassis=3,slot=0" \
+			"-device igb,bus=dn1,netdev=n1 -netdev hubport,id=n1,hubid=1" \
+			"-device xio3130-downstream,id=dn2,bus=up1,chassis=4,slot=0" \
+			"-device e1000e,bus=dn2,netdev=n2 -netdev hubport,id=n2,hubid=2"
+		;;
+	no-intremap)
+		echo "-machine q35,kernel-irqchip=split -device intel-iommu,intremap=off,caching-mode=on $_igb1"
+		;;
+	no-iommu)
+		echo "-machine q35 $_igb1"
+		;;
+	nvme)
+		echo "-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on $_igb1" \
+			"-device pcie-root-port,id=rp2,chassis=2" \
+			"-device nvme-subsys,id=subsys0" \
+			"-device nvme,bus=rp2,serial=iovrig0,subsys=subsys0,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=4,msix_qsize=5"
+		;;
+	*)
+		return 1
+		;;
+	esac
+}
+
+# The part common to every preset.
+RIG_QEMU_COMMON="-nodefaults -accel tcg -cpu max -m 2048 -smp 2 -nographic -no-reboot"
+RIG_KERNEL_ARGS="console=ttyS0 quiet intel_iommu=on panic=-1"

@@ -1,0 +1,148 @@
+#!/bin/sh
+# Boot the test host once with a preset and run scenarios in it (all in one boot).
+#
+#   tests/rig/run.sh [--mode test|capture|demo|shell] [--timeout S] [--no-image] PRESET [SCENARIO...]
+#
+# With no SCENARIO, runs every tests/rig/scenarios/*.sh whose "# rig-presets:" line names PRESET.
+# --mode shell gives an interactive shell on the guest's console (scenarios named run first).
+# Results come back over the guest's second serial port only (see guest/init for the protocol).
+# Writes $IOV_RIG_OUT/logs/PRESET[-MODE]/: console.log (ttyS0), results.raw (ttyS1),
+# STEP.log per scenario, results.txt ("PASS|FAIL PRESET STEP SECS" lines), blobs/.
+# Exit 0 iff every scenario passed and the guest finished by itself.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cd "$top"
+. "$here/presets.sh"
+
+OUT=${IOV_RIG_OUT:-build/rig}
+QEMU=${IOV_RIG_QEMU:-qemu-system-x86_64}
+mode=test
+timeout=""
+build_image=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--mode) mode=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--no-image) build_image=0; shift ;;
+	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 1 ] || { sed -n '2,11p' "$0" >&2; exit 2; }
+preset=$1; shift
+args=$(rig_preset_args "$preset") || { echo "run.sh: unknown preset '$preset' (known: $RIG_PRESETS)" >&2; exit 2; }
+
+# Presets a scenario declares.
+scen_presets() { sed -n 's/^# rig-presets:[[:space:]]*//p' "$1" | head -n1; }
+
+scens=""
+if [ $# -gt 0 ]; then
+	for s in "$@"; do
+		s=${s%.sh}; s=${s##*/}
+		[ -f "$here/scenarios/$s.sh" ] || { echo "run.sh: no scenario tests/rig/scenarios/$s.sh" >&2; exit 2; }
+		scens="$scens $s"
+	done
+elif [ "$mode" = test ]; then
+	for f in "$here"/scenarios/*.sh; do
+		[ -f "$f" ] || continue
+		case " $(scen_presets "$f") " in *" $preset "*) scens="$scens $(basename "$f" .sh)" ;; esac
+	done
+	[ -n "$scens" ] || { echo "run.sh: no scenario declares preset $preset" >&2; exit 2; }
+fi
+nscen=$(echo $scens | wc -w)
+
+if [ "$build_image" = 1 ]; then
+	"$here/image.sh" -q
+fi
+IMG="$OUT/image"
+[ -f "$IMG/initrd.gz" ] && [ -e "$IMG/vmlinuz" ] || { echo "run.sh: no image in $IMG (run tests/rig/image.sh)" >&2; exit 2; }
+
+logdir="$OUT/logs/$preset"
+[ "$mode" = test ] || logdir="$logdir-$mode"
+rm -rf "$logdir"
+mkdir -p "$logdir/blobs"
+: > "$logdir/results.raw"
+: > "$logdir/results.txt"
+
+# Boot timeout: boot + module loading take ~10-20 s under TCG; each scenario gets up to 60 s more.
+[ -n "$timeout" ] || timeout=$((120 + 60 * nscen))
+scen_arg=$(echo $scens | tr ' ' ',')
+append="$RIG_KERNEL_ARGS rig.mode=$mode rig.preset=$preset${scen_arg:+ rig.scen=$scen_arg}"
+
+if [ "$mode" = shell ]; then
+	echo "run.sh: booting $preset; the guest's console is this terminal (Ctrl-A X quits QEMU)." >&2
+	# shellcheck disable=SC2086
+	exec "$QEMU" $RIG_QEMU_COMMON $args -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.gz" \
+		-append "$append" -serial mon:stdio -serial "file:$logdir/results.raw"
+fi
+
+t0=$(date +%s)
+# shellcheck disable=SC2086
+timeout -k 5 "$timeout" "$QEMU" $RIG_QEMU_COMMON $args -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.gz" \
+	-append "$append" -serial "file:$logdir/console.log" -serial "file:$logdir/results.raw" \
+	< /dev/null > "$logdir/qemu.out" 2>&1 &
+qpid=$!
+
+# Follow the results channel live: split it into per-step logs, print one line per step.
+tail -n +1 -f --pid=$qpid "$logdir/results.raw" 2>/dev/null | tr -d '\r' | awk -v dir="$logdir" -v preset="$preset" -v mode="$mode" '
+function flush_line(s) { print s > logf; fflush(logf); if (mode == "demo" && step != "_boot") { print "    " s; fflush() } }
+/^@@RIG HELLO / { print "rig: " preset ": guest up (" substr($0, 13) ")"; fflush(); next }
+/^@@RIG BEGIN / {
+	step = $3; logf = dir "/" (step == "_boot" ? "boot" : step) ".log"
+	printf "" > logf; began[step] = 1; inblob = 0; next
+}
+/^@@RIG END / {
+	st = $4; secs = $6; sub(/^secs=/, "", secs)
+	close(logf); ended[$3] = 1
+	if ($3 == "_boot") { if (st != "PASS") { print "FAIL " preset " boot 0" >> (dir "/results.txt"); printf "rig: %s: FAIL boot (a module did not load; see %s/boot.log)\n", preset, dir } }
+	else {
+		print st " " preset " " $3 " " secs >> (dir "/results.txt")
+		printf "rig: %s: %s %s (%s s)\n", preset, st, $3, secs
+		if (st != "PASS" && mode != "demo") system("sed -n \"s/^/    | /p\" \"" logf "\" | tail -n 25")
+	}
+	fflush(); next
+}
+/^@@RIG BLOB / { blob = dir "/blobs/" $3; bf = blob ".b64"; printf "" > bf; inblob = 1; next }
+/^@@RIG BLOBEND / {
+	close(bf); inblob = 0
+	system("base64 -d < \"" bf "\" > \"" blob "\" && rm -f \"" bf "\"")
+	cmd = "wc -c < \"" blob "\""; cmd | getline got; close(cmd)
+	if (got + 0 != $4 + 0) printf "rig: %s: blob %s: got %d bytes, guest sent %d\n", preset, $3, got, $4
+	next
+}
+/^@@RIG DONE / { print "done" > (dir "/done"); close(dir "/done"); next }
+inblob { print > bf; next }
+/^> / { if (logf != "") flush_line(substr($0, 3)); next }
+{ if (logf != "") flush_line($0) }
+' || true
+
+wait $qpid && qrc=0 || qrc=$?
+secs=$(( $(date +%s) - t0 ))
+
+fail=0
+if [ ! -f "$logdir/done" ]; then
+	fail=1
+	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+		why="timed out after ${timeout}s and was killed"
+	else
+		why="stopped without finishing (qemu exit $qrc)"
+	fi
+	echo "rig: $preset: the guest $why; console tail ($logdir/console.log):" >&2
+	tail -n 20 "$logdir/console.log" 2>/dev/null | sed 's/^/    | /' >&2
+	[ -s "$logdir/qemu.out" ] && sed 's/^/    qemu: /' "$logdir/qemu.out" >&2
+	# Scenarios that never reported are failures.
+	expect=$scens
+	case "$mode" in capture|demo) expect=$mode ;; esac
+	for s in $expect; do
+		grep -q " $preset $s " "$logdir/results.txt" || {
+			echo "FAIL $preset $s 0" >> "$logdir/results.txt"
+			echo "rig: $preset: FAIL $s (no result: $why)"
+		}
+	done
+fi
+grep -q '^FAIL' "$logdir/results.txt" && fail=1
+echo "rig: $preset: boot + $nscen step(s) in ${secs}s; logs in $logdir"
+exit $fail
