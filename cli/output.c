@@ -1,6 +1,8 @@
 #include "cli/output.h"
 #include "src/host.h"
 
+#include <stdlib.h>
+
 int cli_print_json(json_t *j)
 {
 	int ret;
@@ -9,10 +11,14 @@ int cli_print_json(json_t *j)
 		fprintf(stderr, "iovctl: out of memory building JSON\n");
 		return 1;
 	}
+	/* A big stdout buffer: jansson writes token by token, and a whole string would double
+	 * peak memory on big trees. */
+	static char buf[1 << 16];
+	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
 	ret = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);
 	fputc('\n', stdout);
-	return ret < 0 ? 1 : 0;
+	return ret < 0 || fflush(stdout) == EOF ? 1 : 0;
 }
 
 const char *cli_ids(const struct iov_dev *d, char *buf, size_t len)

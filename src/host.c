@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static const char *pci_ids_path;
@@ -134,28 +135,47 @@ static void read_int(int dfd, const char *name, int base, int *out, struct badli
 		bad_add(bad, name);
 }
 
-static int read_dirnames(int dfd, const char *sub, char ***out, size_t *n)
+/* Lists a directory's entries (sorted, no dot entries). Uses getdents64 on a plain fd:
+ * opendir(3) adds an fstat, an fcntl and a malloc per directory, which shows on big trees. */
+static int for_each_dirent(int dfd, const char *sub, int (*fn)(const char *name, void *arg), void *arg)
 {
+	char buf[8192] __attribute__((aligned(8)));
 	int fd = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *de;
-	DIR *d;
 	int ret = 0;
+	long n;
 
 	if (fd < 0)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
+	while (ret == 0 && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n && ret == 0;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+			off += de->d_reclen;
+			if (de->d_name[0] != '.')
+				ret = fn(de->d_name, arg);
+		}
 	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		ret = strv_push(out, n, de->d_name);
-		if (ret < 0)
-			break;
-	}
-	closedir(d);
+	if (ret == 0 && n < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+struct strv_acc {
+	char ***v;
+	size_t *n;
+};
+
+static int strv_acc_push(const char *name, void *arg)
+{
+	struct strv_acc *a = arg;
+	return strv_push(a->v, a->n, name);
+}
+
+static int read_dirnames(int dfd, const char *sub, char ***out, size_t *n)
+{
+	struct strv_acc acc = { out, n };
+	int ret = for_each_dirent(dfd, sub, strv_acc_push, &acc);
+
 	if (*n > 1)
 		qsort(*out, *n, sizeof(**out), cmp_str);
 	return ret;
@@ -172,6 +192,9 @@ static void parse_config(struct iov_dev *d, const uint8_t *c, int len)
 {
 	d->cfg_len = len;
 	d->header_type = c[0x0e] & 0x7f;
+	d->cfg_rev = c[0x08];
+	d->cfg_subsys_vendor = cfg16(c, 0x2c);
+	d->cfg_subsys_device = cfg16(c, 0x2e);
 	d->pcie_type = IOV_UNKNOWN;
 	d->flr = 0;
 	d->msix_table_size = 0;
@@ -283,9 +306,18 @@ static int load_dev(struct pci_access *pacc, struct iov_dev *d)
 
 	read_int(dfd, "vendor", 16, &d->vendor, &bad, true);
 	read_int(dfd, "device", 16, &d->device, &bad, true);
-	read_int(dfd, "subsystem_vendor", 16, &d->subsys_vendor, &bad, false);
-	read_int(dfd, "subsystem_device", 16, &d->subsys_device, &bad, false);
-	read_int(dfd, "revision", 16, &d->revision, &bad, false);
+	/* Revision and subsystem IDs sit in the header every user may read (VFs included: only
+	 * their vendor/device registers read as ffff), which saves three files per device. */
+	read_config(pacc, dfd, d, &bad);
+	if (d->cfg_len >= 64 && d->header_type == 0) {
+		d->revision = d->cfg_rev;
+		d->subsys_vendor = d->cfg_subsys_vendor;
+		d->subsys_device = d->cfg_subsys_device;
+	} else {
+		read_int(dfd, "subsystem_vendor", 16, &d->subsys_vendor, &bad, false);
+		read_int(dfd, "subsystem_device", 16, &d->subsys_device, &bad, false);
+		read_int(dfd, "revision", 16, &d->revision, &bad, false);
+	}
 	d->class_code = IOV_UNKNOWN;
 	if (iov_read_long_at(dfd, "class", 16, &v) == 0 && v >= 0 && v <= 0xffffff)
 		d->class_code = v;
@@ -328,29 +360,34 @@ static int load_dev(struct pci_access *pacc, struct iov_dev *d)
 		free(s);
 	}
 
-	/* msi_irqs/<irq> holds "msi" or "msix" per allocated vector. */
+	/* msi_irqs/<irq> holds "msi" or "msix" per allocated vector. A device runs in one mode
+	 * at a time (MSI and MSI-X enable are exclusive), so the first entry names them all. */
 	{
 		char **irqs = NULL;
 		size_t n = 0;
 
 		d->msi_irqs = d->msix_irqs = 0;
-		if (read_dirnames(dfd, "msi_irqs", &irqs, &n) == 0) {
-			int ifd = openat(dfd, "msi_irqs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			for (size_t i = 0; ifd >= 0 && i < n; i++) {
-				char kind[8];
-				ssize_t r = iov_read_bin_at(ifd, irqs[i], kind, sizeof(kind) - 1);
-				if (r <= 0)
-					continue;
-				kind[r] = '\0';
-				if (strncmp(kind, "msix", 4) == 0)
-					d->msix_irqs++;
-				else if (strncmp(kind, "msi", 3) == 0)
-					d->msi_irqs++;
-			}
-			if (ifd >= 0)
-				close(ifd);
+		if (read_dirnames(dfd, "msi_irqs", &irqs, &n) == 0 && n > 0) {
+			char kind[16], sub[64];
+			ssize_t r;
+
+			snprintf(sub, sizeof(sub), "msi_irqs/%s", irqs[0]);
+			r = iov_read_bin_at(dfd, sub, kind, sizeof(kind) - 1);
+			if (r > 0 && strncmp(kind, "msix", 4) == 0)
+				d->msix_irqs = (int)n;
+			else if (r > 0 && strncmp(kind, "msi", 3) == 0)
+				d->msi_irqs = (int)n;
 		}
 		strv_free(irqs, n);
+	}
+
+	/* The IOMMU group, read here while the directory is open; groups are joined later. */
+	d->group_id = IOV_UNKNOWN;
+	if (iov_readlink_base_at(dfd, "iommu_group", link, sizeof(link)) == 0) {
+		if (iov_parse_long(link, 10, &v) == 0 && v >= 0 && v <= INT_MAX)
+			d->group_id = (int)v;
+		else
+			d->bad |= IOV_BAD_GROUP;
 	}
 
 	d->role = IOV_ROLE_OTHER;
@@ -375,11 +412,12 @@ static int load_dev(struct pci_access *pacc, struct iov_dev *d)
 			d->bad |= IOV_BAD_SRIOV;
 			bad_add(&bad, sbad.names);
 		}
-	} else if (faccessat(dfd, "physfn", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+	} else if (iov_readlink_base_at(dfd, "physfn", link, sizeof(link)) == 0) {
 		d->role = IOV_ROLE_VF;
+		if (iov_pci_addr_parse(link, &d->pf_addr) < 0)
+			d->role_bad = true;
 	}
 
-	read_config(pacc, dfd, d, &bad);
 	if (!d->cfg_len && bad.len && strstr(bad.names, "config"))
 		d->bad |= IOV_BAD_CONFIG;
 	if (d->class_code == IOV_UNKNOWN)
@@ -423,52 +461,55 @@ static struct iov_dev *find_by_link(const struct iov_host *h, int dfd, const cha
 	return iov_host_find(h, &a);
 }
 
+struct virtfn_ctx {
+	const struct iov_host *h;
+	struct iov_dev *pf;
+	int dfd;
+};
+
+static int virtfn_one(const char *name, void *arg)
+{
+	struct virtfn_ctx *c = arg;
+	struct iov_sriov *sr = c->pf->sriov;
+	struct iov_dev *vf;
+	long idx;
+
+	if (strncmp(name, "virtfn", 6) != 0 || iov_parse_long(name + 6, 10, &idx) < 0 ||
+	    idx < 0 || idx > 65535 || name[6] == '+' || name[6] == ' ')
+		return 0;
+	if ((size_t)idx >= sr->n_vfs) {
+		struct iov_dev **nv = realloc(sr->vfs, (size_t)(idx + 1) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		memset(nv + sr->n_vfs, 0, ((size_t)idx + 1 - sr->n_vfs) * sizeof(*nv));
+		sr->vfs = nv;
+		sr->n_vfs = (size_t)idx + 1;
+	}
+	vf = find_by_link(c->h, c->dfd, name);
+	sr->vfs[idx] = vf;
+	if (vf && vf->role == IOV_ROLE_VF) {
+		vf->vf_index = (int)idx;
+		if (!vf->pf)
+			vf->pf = c->pf;
+	}
+	return 0;
+}
+
 static int link_sriov(struct iov_host *h, struct iov_dev *d)
 {
-	int dfd = open(d->syspath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *de;
-	DIR *dir;
+	struct virtfn_ctx c = { h, d, -1 };
+	int ret;
 
-	if (dfd < 0)
+	if (d->role == IOV_ROLE_VF && !d->role_bad && !d->pf)
+		d->pf = iov_host_find(h, &d->pf_addr);
+	if (d->role != IOV_ROLE_PF)
 		return 0;
-	if (d->role == IOV_ROLE_VF)
-		d->pf = find_by_link(h, dfd, "physfn");
-	if (d->role != IOV_ROLE_PF) {
-		close(dfd);
+	c.dfd = open(d->syspath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c.dfd < 0)
 		return 0;
-	}
-	dir = fdopendir(dfd);
-	if (!dir) {
-		close(dfd);
-		return 0;
-	}
-	while ((de = readdir(dir))) {
-		long idx;
-		struct iov_dev *vf;
-
-		if (strncmp(de->d_name, "virtfn", 6) != 0 || iov_parse_long(de->d_name + 6, 10, &idx) < 0 ||
-		    idx < 0 || idx > 65535)
-			continue;
-		if ((size_t)idx >= d->sriov->n_vfs) {
-			struct iov_dev **nv = realloc(d->sriov->vfs, (size_t)(idx + 1) * sizeof(*nv));
-			if (!nv) {
-				closedir(dir);
-				return -ENOMEM;
-			}
-			memset(nv + d->sriov->n_vfs, 0, ((size_t)idx + 1 - d->sriov->n_vfs) * sizeof(*nv));
-			d->sriov->vfs = nv;
-			d->sriov->n_vfs = (size_t)idx + 1;
-		}
-		vf = find_by_link(h, dirfd(dir), de->d_name);
-		d->sriov->vfs[idx] = vf;
-		if (vf && vf->role == IOV_ROLE_VF) {
-			vf->vf_index = (int)idx;
-			if (!vf->pf)
-				vf->pf = d;
-		}
-	}
-	closedir(dir);
-	return 0;
+	ret = for_each_dirent(c.dfd, ".", virtfn_one, &c);
+	close(c.dfd);
+	return ret == -ENOMEM ? ret : 0;
 }
 
 static void link_parent(struct iov_host *h, struct iov_dev *d)
@@ -488,32 +529,68 @@ static void link_parent(struct iov_host *h, struct iov_dev *d)
 
 /* ---- IOMMU groups and units ---- */
 
+static struct iov_group *group_find(const struct iov_host *h, int id)
+{
+	size_t lo = 0, hi = h->n_groups;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (h->groups[mid]->id == id)
+			return h->groups[mid];
+		if (h->groups[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Finds or adds group id, keeping h->groups sorted. */
 static struct iov_group *group_get(struct iov_host *h, int id)
 {
-	struct iov_group *g, **ng;
+	struct iov_group *g = group_find(h, id), **ng;
+	size_t at;
 
-	for (size_t i = 0; i < h->n_groups; i++)
-		if (h->groups[i]->id == id)
-			return h->groups[i];
+	if (g)
+		return g;
 	g = calloc(1, sizeof(*g));
 	ng = realloc(h->groups, (h->n_groups + 1) * sizeof(*ng));
+	if (ng)
+		h->groups = ng;
 	if (!g || !ng) {
 		free(g);
-		if (ng)
-			h->groups = ng;
 		return NULL;
 	}
-	h->groups = ng;
 	g->id = id;
-	h->groups[h->n_groups++] = g;
+	for (at = h->n_groups; at > 0 && h->groups[at - 1]->id > id; at--)
+		h->groups[at] = h->groups[at - 1];
+	h->groups[at] = g;
+	h->n_groups++;
 	return g;
 }
 
+static int group_add_id(const char *name, void *arg)
+{
+	struct iov_host *h = arg;
+	long id;
+
+	if (iov_parse_long(name, 10, &id) < 0 || id < 0 || id > INT_MAX)
+		return 0;
+	struct iov_group **ng = realloc(h->groups, (h->n_groups + 1) * sizeof(*ng));
+	if (!ng)
+		return -ENOMEM;
+	h->groups = ng;
+	if (!(ng[h->n_groups] = calloc(1, sizeof(**ng))))
+		return -ENOMEM;
+	ng[h->n_groups++]->id = (int)id;
+	return 0;
+}
+
+/* Groups come from /sys/kernel/iommu_groups; their members from each device's own
+ * iommu_group link (the same facts as N/devices/, without a directory read per group). */
 static int load_groups(struct iov_host *h)
 {
 	char path[PATH_MAX];
-	char **ids = NULL;
-	size_t n = 0;
 	int gfd, ret;
 
 	if (iov_path(path, sizeof(path), "/sys/kernel/iommu_groups") < 0)
@@ -521,59 +598,40 @@ static int load_groups(struct iov_host *h)
 	gfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (gfd < 0)
 		return 0;	/* no IOMMU */
-	ret = read_dirnames(gfd, ".", &ids, &n);
-	for (size_t i = 0; ret == 0 && i < n; i++) {
-		struct iov_group *g;
-		long id;
-		char sub[64];
-		int dfd;
-
-		if (iov_parse_long(ids[i], 10, &id) < 0 || id < 0 || id > INT_MAX)
-			continue;
-		g = group_get(h, (int)id);
-		if (!g) {
-			ret = -ENOMEM;
-			break;
-		}
-		dfd = openat(gfd, ids[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			continue;
-		if (iov_read_str_at(dfd, "type", &g->type) < 0)
-			g->type = NULL;
-		snprintf(sub, sizeof(sub), "devices");
-		read_dirnames(dfd, sub, &g->members, &g->n_members);
-		close(dfd);
-	}
-	strv_free(ids, n);
-	close(gfd);
-	if (ret < 0)
+	ret = for_each_dirent(gfd, ".", group_add_id, h);
+	if (ret < 0) {
+		close(gfd);
 		return ret;
-
-	/* Each device's own iommu_group link is authoritative for the device. */
-	for (size_t i = 0; i < h->n_devs; i++) {
-		struct iov_dev *d = h->devs[i];
-		char name[32];
-		long id;
-		char lp[PATH_MAX];
-
-		snprintf(lp, sizeof(lp), "%s/iommu_group", d->syspath);
-		if (iov_readlink_base(lp, name, sizeof(name)) < 0)
-			continue;
-		if (iov_parse_long(name, 10, &id) < 0 || id < 0 || id > INT_MAX) {
-			d->bad |= IOV_BAD_GROUP;
-			continue;
-		}
-		d->group = group_get(h, (int)id);
-		if (!d->group)
-			return -ENOMEM;
-		struct iov_dev **nd = realloc(d->group->devs, (d->group->n_devs + 1) * sizeof(*nd));
-		if (!nd)
-			return -ENOMEM;
-		d->group->devs = nd;
-		nd[d->group->n_devs++] = d;
 	}
 	if (h->n_groups > 1)
 		qsort(h->groups, h->n_groups, sizeof(*h->groups), cmp_group);
+	for (size_t i = 0; i < h->n_groups; i++) {
+		char sub[32];
+
+		snprintf(sub, sizeof(sub), "%d/type", h->groups[i]->id);
+		if (iov_read_str_at(gfd, sub, &h->groups[i]->type) < 0)
+			h->groups[i]->type = NULL;
+	}
+	close(gfd);
+
+	for (size_t i = 0; i < h->n_devs; i++) {
+		struct iov_dev *d = h->devs[i];
+		struct iov_group *g;
+
+		if (d->group_id == IOV_UNKNOWN)
+			continue;
+		g = d->group = group_get(h, d->group_id);
+		if (!g)
+			return -ENOMEM;
+		/* Devices are in address order, so members are too. */
+		struct iov_dev **nd = realloc(g->devs, (g->n_devs + 1) * sizeof(*nd));
+		if (!nd)
+			return -ENOMEM;
+		g->devs = nd;
+		nd[g->n_devs++] = d;
+		if (strv_push(&g->members, &g->n_members, d->name) < 0)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -698,6 +756,50 @@ static struct pci_access *pci_open(void)
 
 /* ---- the whole snapshot ---- */
 
+/* The device directory behind DIR/NAME. sysfs links are relative ("../../../devices/pci0000:00/
+ * 0000:00:01.0/0000:01:00.0"); joining them by hand costs one readlink where realpath(3)
+ * costs one per path component, which dominates listing time on trees with thousands of VFs.
+ * A link that points elsewhere (absolute, or through further links) falls back to realpath. */
+static int resolve_link(const char *dir, const char *name, char *out, size_t len)
+{
+	char tgt[PATH_MAX], buf[2 * PATH_MAX], *p;
+	ssize_t n;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0)
+		return -errno;
+	n = readlinkat(dfd, name, tgt, sizeof(tgt) - 1);
+	close(dfd);
+	if (n < 0 && errno != EINVAL)
+		return -errno;
+	if (n < 0 || tgt[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+		return realpath(buf, out) ? 0 : -errno;
+	}
+	tgt[n] = '\0';
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *save = NULL, *c = strtok_r(tgt, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (strcmp(c, ".") == 0)
+			continue;
+		if (strcmp(c, "..") == 0) {
+			p = strrchr(buf, '/');
+			if (!p || p == buf)
+				return -EINVAL;
+			*p = '\0';
+			continue;
+		}
+		size_t l = strlen(buf);
+		if (l + 1 + strlen(c) + 1 > sizeof(buf))
+			return -ENAMETOOLONG;
+		buf[l] = '/';
+		strcpy(buf + l + 1, c);
+	}
+	if (strlen(buf) >= len)
+		return -ENAMETOOLONG;
+	strcpy(out, buf);
+	return 0;
+}
+
 int iov_host_load(struct iov_host **out)
 {
 	char path[PATH_MAX], real[PATH_MAX], **names = NULL;
@@ -739,8 +841,8 @@ int iov_host_load(struct iov_host **out)
 			continue;
 		}
 		snprintf(lp, sizeof(lp), "%s/%s", path, names[i]);
-		if (!realpath(lp, real)) {
-			log_warn_errno(-errno, "%s: cannot resolve", lp);
+		if ((ret = resolve_link(path, names[i], real, sizeof(real))) < 0) {
+			log_warn_errno(ret, "%s: cannot resolve", lp);
 			continue;
 		}
 		d = calloc(1, sizeof(*d));

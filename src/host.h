@@ -88,6 +88,12 @@ struct iov_dev {
 	int vf_index;			/* VFs only, IOV_UNKNOWN if not found among virtfnN */
 
 	unsigned bad;			/* bitmask of fields that were unreadable (IOV_BAD_*) */
+
+	/* Loader internals, raw link values before devices are joined. */
+	int group_id;
+	int cfg_rev, cfg_subsys_vendor, cfg_subsys_device;
+	struct iov_pci_addr pf_addr;
+	bool role_bad;
 };
 
 #define IOV_BAD_IDS      (1u << 0)

@@ -103,6 +103,10 @@ ssize_t iov_read_bin_at(int dirfd, const char *name, void *buf, size_t len)
 		if (r == 0)
 			break;
 		got += (size_t)r;
+		/* sysfs attributes and regular files return all they have in one read; a
+		 * short read is the end (saves a read per attribute on big trees). */
+		if (got < len)
+			break;
 	}
 	close(fd);
 	return (ssize_t)got;
