@@ -1,0 +1,257 @@
+/* Guest-side test program for iovm on /dev/kvm (64-bit, freestanding, general registers
+ * only). It checks what the loader left (registers, zero page, e820, command line) and the
+ * emulated devices (UART, PCI conf1, unclaimed MMIO, marks), then ends the VM the way the
+ * command line asks: mode=reboot (i8042, default), poweroff, crash, hang, echo. With `smp`
+ * it starts vCPU 1 in real mode through INIT-SIPI. Results are lines "ok NAME" and
+ * "FAIL NAME ..." on ttyS0; tests/vmm/run.sh reads them. */
+#include <stdint.h>
+
+#define ZP_BOOT_FLAG	0x1fe
+#define ZP_HEADER	0x202
+#define ZP_LOADER	0x210
+#define ZP_CMDLINE	0x228
+#define ZP_E820_N	0x1e8
+#define ZP_E820		0x2d0
+
+extern char ap_tramp[], ap_tramp_end[];
+void payload_main(uint8_t *zp);
+
+static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(p)); }
+static inline void outw(uint16_t p, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(p)); }
+static inline void outl(uint16_t p, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(p)); }
+static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline uint16_t inw(uint16_t p) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline uint32_t inl(uint16_t p) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+
+static void putc_(char c)
+{
+	while (!(inb(0x3fd) & 0x20))
+		;
+	outb(0x3f8, (uint8_t)c);
+}
+
+static void puts_(const char *s)
+{
+	while (*s)
+		putc_(*s++);
+}
+
+static void puthex(uint64_t v)
+{
+	char b[19];
+	int i = 18;
+
+	b[i] = 0;
+	do {
+		b[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	b[--i] = 'x';
+	b[--i] = '0';
+	puts_(b + i);
+}
+
+static int fails;
+
+static void check(const char *name, uint64_t got, uint64_t want)
+{
+	if (got == want) {
+		puts_("ok ");
+		puts_(name);
+	} else {
+		fails++;
+		puts_("FAIL ");
+		puts_(name);
+		puts_(" got ");
+		puthex(got);
+		puts_(" want ");
+		puthex(want);
+	}
+	putc_('\n');
+}
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t rd32(const uint8_t *p) { return rd16(p) | (uint32_t)rd16(p + 2) << 16; }
+static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+
+/* Does the command line hold the word w (space separated)? */
+static int has_word(const char *cl, const char *w)
+{
+	while (*cl) {
+		const char *a = cl, *b = w;
+
+		while (*a && *a != ' ' && *b && *a == *b) {
+			a++;
+			b++;
+		}
+		if (!*b && (!*a || *a == ' '))
+			return 1;
+		while (*cl && *cl != ' ')
+			cl++;
+		while (*cl == ' ')
+			cl++;
+	}
+	return 0;
+}
+
+static uint32_t pci_read(unsigned dev, unsigned reg)
+{
+	outl(0xcf8, 0x80000000u | dev << 11 | (reg & 0xfc));
+	return inl(0xcfc);
+}
+
+static void mmio_w32(uint64_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
+static uint32_t mmio_r32(uint64_t a) { return *(volatile uint32_t *)a; }
+
+static void start_ap(void)
+{
+	volatile uint32_t *flag;
+	uint64_t n = (uint64_t)(ap_tramp_end - ap_tramp);
+	char *dst = (char *)0x10000;
+
+	for (uint64_t i = 0; i < n; i++)
+		dst[i] = ap_tramp[i];
+	flag = (volatile uint32_t *)(dst + n - 4);
+	mmio_w32(0xfee000f0, 0x1ff);			/* LAPIC software enable */
+	mmio_w32(0xfee00310, 1u << 24);			/* destination APIC id 1 */
+	mmio_w32(0xfee00300, 0x00004500);		/* INIT */
+	for (volatile int i = 0; i < 100000; i++)
+		;
+	for (int k = 0; k < 2; k++) {
+		mmio_w32(0xfee00310, 1u << 24);
+		mmio_w32(0xfee00300, 0x00004600 | 0x10);	/* SIPI, vector 0x10 -> 0x10000 */
+		for (volatile int i = 0; i < 100000; i++)
+			;
+	}
+	for (uint64_t i = 0; i < 2000000000ull && *flag != 0x600dcafe; i++)
+		__asm__ volatile("pause");
+	putc_('\n');
+	check("smp-real-mode-ap", *flag, 0x600dcafe);
+}
+
+void payload_main(uint8_t *zp)
+{
+	const char *cl;
+	uint64_t cr0, cr4, efer_lo;
+	uint32_t lo, hi;
+
+	puts_("iovm-payload: long mode\n");
+	check("rsi-zero-page", (uint64_t)zp, 0x7000);
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xc0000080));
+	efer_lo = lo;
+	check("cr0-pe-pg", cr0 & 0x80000001u, 0x80000001u);
+	check("cr4-pae", cr4 & 0x20, 0x20);
+	check("efer-lma", efer_lo & 0x400, 0x400);
+	check("boot-flag", rd16(zp + ZP_BOOT_FLAG), 0xaa55);
+	check("hdrs", rd32(zp + ZP_HEADER), 0x53726448);
+	check("loader-type", zp[ZP_LOADER], 0xff);
+	{
+		unsigned n = zp[ZP_E820_N];
+		uint64_t ram = 0;
+
+		check("e820-first-ram-at-0", rd64(zp + ZP_E820) == 0 && rd32(zp + ZP_E820 + 16) == 1, 1);
+		for (unsigned i = 0; i < n && i < 128; i++)
+			if (rd32(zp + ZP_E820 + 20 * i + 16) == 1)
+				ram += rd64(zp + ZP_E820 + 20 * i + 8);
+		puts_("e820 ram ");
+		puthex(ram);
+		putc_('\n');
+	}
+	{
+		uint64_t ia = rd32(zp + 0x218) | (uint64_t)rd32(zp + 0x0c0) << 32;
+		uint64_t is = rd32(zp + 0x21c) | (uint64_t)rd32(zp + 0x0c4) << 32;
+
+		if (is) {
+			puts_("initrd size ");
+			puthex(is);
+			puts_(" head ");
+			puthex(rd64((const uint8_t *)ia));
+			putc_('\n');
+		}
+	}
+	cl = (const char *)(uint64_t)rd32(zp + ZP_CMDLINE);
+	puts_("cmdline [");
+	puts_(cl);
+	puts_("]\n");
+	/* memory at 1 MiB + kernel: must be ours */
+	{
+		volatile uint32_t *ram = (volatile uint32_t *)0x400000;
+
+		*ram = 0xdeadbeef;
+		check("ram-rw", *ram, 0xdeadbeef);
+	}
+	/* UART scratch register */
+	outb(0x3ff, 0x5a);
+	check("uart-scratch", inb(0x3ff), 0x5a);
+	/* rep outsb: many port writes in one exit */
+	{
+		static const char s[] = "ok rep-outsb\n";
+		const char *p = s;
+		uint64_t n = sizeof(s) - 1;
+
+		__asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"((uint16_t)0x3f8) : "memory");
+	}
+	/* PCI conf1: the address register reads back; the host bridge is 8086:0d57, class 0600;
+	 * slot 31 is empty; a byte read at an odd offset works. */
+	outl(0xcf8, 0x80000000u);
+	check("conf1-addr-readback", inl(0xcf8), 0x80000000u);
+	check("pci-host-bridge-id", pci_read(0, 0), 0x0d578086);
+	check("pci-host-bridge-class", pci_read(0, 8) >> 16, 0x0600);
+	check("pci-empty-slot", pci_read(31, 0), 0xffffffffu);
+	outl(0xcf8, 0x80000000u);
+	check("pci-byte-read", inb(0xcfd), 0x80);
+	check("pci-word-read", inw(0xcfe), 0x0d57);
+	/* Unclaimed MMIO and ports: all ones, writes dropped. */
+	mmio_w32(0xd0000000, 0x12345678);
+	check("mmio-unclaimed", mmio_r32(0xd0000000), 0xffffffffu);
+	check("pio-unclaimed", inb(0x2f8), 0xff);
+	/* RTC: status A never shows "update in progress". */
+	outb(0x70, 0x0a);
+	check("rtc-uip-clear", inb(0x71) & 0x80, 0);
+	/* i8042 self-test */
+	outb(0x64, 0xaa);
+	check("i8042-self-test", (inb(0x64) & 1) ? inb(0x60) : 0, 0x55);
+	outb(0x501, 0x10);	/* a mark */
+	if (has_word(cl, "smp"))
+		start_ap();
+	puts_(fails ? "iovm-payload: FAILED\n" : "iovm-payload: all checks passed\n");
+
+	if (has_word(cl, "mode=poweroff")) {
+		outb(0x501, 0);
+	} else if (has_word(cl, "mode=crash")) {
+		/* An IDT of limit 0 makes the next exception a triple fault. */
+		struct __attribute__((packed)) { uint16_t lim; uint64_t base; } idt = { 0, 0 };
+
+		__asm__ volatile("lidt %0; int3" :: "m"(idt));
+	} else if (has_word(cl, "mode=hang")) {
+		puts_("iovm-payload: hanging\n");
+		for (;;)
+			__asm__ volatile("hlt");
+	} else if (has_word(cl, "mode=echo")) {
+		char line[64];
+		unsigned n = 0;
+
+		puts_("iovm-payload: type a line\n");
+		for (;;) {
+			char c;
+
+			while (!(inb(0x3fd) & 1))
+				__asm__ volatile("pause");
+			c = (char)inb(0x3f8);
+			if (c == '\n' || c == '\r' || n == sizeof(line) - 1)
+				break;
+			line[n++] = c;
+		}
+		line[n] = 0;
+		puts_("echo [");
+		puts_(line);
+		puts_("]\n");
+		outb(0x501, 0);
+	} else {
+		outb(0x64, 0xfe);	/* reboot=k: pulse the reset line */
+	}
+	for (;;)
+		__asm__ volatile("hlt");
+}

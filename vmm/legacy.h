@@ -1,0 +1,19 @@
+/* The legacy PC ports a Linux guest touches without firmware: i8042 (its reset line ends the
+ * VM with `reboot=k`), CMOS RTC, reset ports 0x92 and (via pci.c) 0xcf9, pvpanic at 0x505,
+ * the iovm exit/mark port at 0x501, and quiet handlers for probed-but-absent hardware
+ * (other COM ports, LPT, floppy, VGA, ISA DMA, POST port 0x80). */
+#ifndef IOVM_LEGACY_H
+#define IOVM_LEGACY_H
+
+#include <stdio.h>
+
+#include "vmm/vm.h"
+
+#define IOVM_EXIT_PORT		0x501	/* byte 0: power off; 1..255: a timestamped mark */
+#define IOVM_PVPANIC_PORT	0x505
+
+int iovm_legacy_init(struct iovm_vm *vm);
+/* Prints the guest's marks (value, ms since iovm started). */
+void iovm_legacy_print_marks(FILE *f);
+
+#endif

@@ -1,0 +1,426 @@
+/* iovm: a small KVM VMM that boots a Linux bzImage with VFIO devices passed through. */
+#include "src/log.h"
+#include "src/pciaddr.h"
+#include "vmm/boot.h"
+#include "vmm/bus.h"
+#include "vmm/legacy.h"
+#include "vmm/pci.h"
+#include "vmm/uart.h"
+#include "vmm/vfio.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define DEFAULT_MEM (256ull << 20)
+
+static const char usage[] =
+"Usage: iovm --kernel FILE [OPTION]...\n"
+"Boot a Linux bzImage (64-bit boot protocol, no BIOS) under KVM, with PCI devices passed\n"
+"through by VFIO.\n"
+"\n"
+"  --kernel FILE            bzImage to boot (required)\n"
+"  --initrd FILE            initramfs\n"
+"  --cmdline STR            kernel command line; without ACPI or MP tables use e.g.\n"
+"                           \"console=ttyS0 noapic noacpi pci=conf1 reboot=k\"\n"
+"  --mem SIZE               guest RAM, a multiple of 2 MiB: 512M, 2G (default 256M)\n"
+"  --cpus N                 vCPUs (default 1)\n"
+"  --hugepages              back guest RAM with 2 MiB hugetlbfs pages\n"
+"  --vfio ADDRESS           pass through the PCI device at ADDRESS (bound to vfio-pci);\n"
+"                           repeatable\n"
+"  --console stdio|none     guest serial console (default stdio)\n"
+"  --stats                  print exit counts by reason and guest marks at exit\n"
+"  -v, --verbose            more messages (twice: debug)\n"
+"  -h, --help               this text\n"
+"\n"
+"Pre-opened file descriptors (so that a privileged parent can open the devices and iovm\n"
+"can run unprivileged):\n"
+"  --kvm-fd N               an open /dev/kvm\n"
+"  --vfio-container-fd N    an open /dev/vfio/vfio\n"
+"  --vfio-group-fd N:ADDRESS  an open /dev/vfio/GROUP and the device ADDRESS in it;\n"
+"                           repeatable (the same N may appear with several addresses)\n"
+"\n"
+"Guest ports: 0x501 iovm exit port (byte 0 powers off, 1..255 are timestamped marks\n"
+"shown by --stats), 0x505 pvpanic, 0x3f8 ttyS0 (IRQ 4), 0x60/0x64 i8042.\n"
+"\n"
+"Exit status:\n"
+"  0  guest powered off (wrote 0 to port 0x501)\n"
+"  1  iovm error\n"
+"  2  bad command line\n"
+"  3  guest reboot (i8042 reset with reboot=k, port 0xcf9 or 0x92)\n"
+"  4  guest crash (triple fault, KVM internal error, pvpanic)\n"
+"  5  iovm ended by SIGTERM, SIGINT or SIGHUP\n"
+"Devices are reset and all resources released before iovm exits, in every case.\n";
+
+struct opts {
+	const char *kernel, *initrd, *cmdline;
+	uint64_t mem;
+	int cpus;
+	bool hugepages, stats, console, entry32;
+	int verbose;
+	int kvm_fd, container_fd;
+	struct iovm_vfio_spec vfio[IOVM_VFIO_MAX_DEVS];
+	int nvfio;
+};
+
+static int bad_arg(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, "iovm: %s '%s': %s (see iovm --help)\n", opt, val, why);
+	return -EINVAL;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	errno = 0;
+	if (!*s || *s == '-')
+		return -EINVAL;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': mul = 1ull << 10; end++; break;
+	case 'm': case 'M': mul = 1ull << 20; end++; break;
+	case 'g': case 'G': mul = 1ull << 30; end++; break;
+	case '\0': break;
+	default: return -EINVAL;
+	}
+	if (*end == 'i' && mul > 1)
+		end++;
+	if ((*end == 'B' || *end == 'b') && end[1] == '\0')
+		end++;
+	if (*end || v > UINT64_MAX / mul)
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+static int parse_int(const char *s, int min, int max, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_fd(const char *opt, const char *s, int *out)
+{
+	int fd;
+
+	if (parse_int(s, 0, INT_MAX, &fd) < 0)
+		return bad_arg(opt, s, "not a file descriptor number");
+	if (fcntl(fd, F_GETFD) < 0)
+		return bad_arg(opt, s, "not an open file descriptor");
+	*out = fd;
+	return 0;
+}
+
+static int add_vfio(struct opts *o, const char *opt, const char *addr, int group_fd)
+{
+	struct iov_pci_addr a;
+
+	if (iov_pci_addr_parse(addr, &a) < 0)
+		return bad_arg(opt, addr, "not a PCI address (DDDD:BB:DD.F or BB:DD.F)");
+	for (int i = 0; i < o->nvfio; i++)
+		if (iov_pci_addr_cmp(&o->vfio[i].addr, &a) == 0)
+			return bad_arg(opt, addr, "device given twice");
+	if (o->nvfio >= IOVM_VFIO_MAX_DEVS)
+		return bad_arg(opt, addr, "too many passthrough devices (at most 8)");
+	o->vfio[o->nvfio++] = (struct iovm_vfio_spec){ .addr = a, .group_fd = group_fd };
+	return 0;
+}
+
+enum {
+	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_HUGE, OPT_VFIO,
+	OPT_CONSOLE, OPT_STATS, OPT_KVM_FD, OPT_CONTAINER_FD, OPT_GROUP_FD, OPT_ENTRY32,
+};
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "hugepages", no_argument, NULL, OPT_HUGE },
+		{ "vfio", required_argument, NULL, OPT_VFIO },
+		{ "console", required_argument, NULL, OPT_CONSOLE },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "kvm-fd", required_argument, NULL, OPT_KVM_FD },
+		{ "vfio-container-fd", required_argument, NULL, OPT_CONTAINER_FD },
+		{ "vfio-group-fd", required_argument, NULL, OPT_GROUP_FD },
+		/* Test hook: the 32-bit boot protocol entry (flat protected mode). */
+		{ "entry32", no_argument, NULL, OPT_ENTRY32 },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, ret;
+
+	*o = (struct opts){ .mem = DEFAULT_MEM, .cpus = 1, .console = true, .kvm_fd = -1,
+			    .container_fd = -1 };
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vh", lopts, NULL)) != -1) {
+		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+		switch (c) {
+		case OPT_KERNEL: o->kernel = optarg; break;
+		case OPT_INITRD: o->initrd = optarg; break;
+		case OPT_CMDLINE: o->cmdline = optarg; break;
+		case OPT_MEM:
+			if (parse_size(optarg, &o->mem) < 0)
+				return bad_arg("--mem", optarg, "not a size (e.g. 512M, 2G)");
+			if (o->mem % (2ull << 20) || o->mem < IOVM_BOOT_MIN_MEM)
+				return bad_arg("--mem", optarg, "must be a multiple of 2 MiB, at least 4M");
+			if (o->mem > (1ull << 40))
+				return bad_arg("--mem", optarg, "more than 1 TiB");
+			break;
+		case OPT_CPUS:
+			if (parse_int(optarg, 1, IOVM_MAX_VCPUS, &o->cpus) < 0)
+				return bad_arg("--cpus", optarg, "not a number from 1 to 64");
+			break;
+		case OPT_HUGE: o->hugepages = true; break;
+		case OPT_VFIO:
+			if ((ret = add_vfio(o, "--vfio", optarg, -1)) < 0)
+				return ret;
+			break;
+		case OPT_CONSOLE:
+			if (strcmp(optarg, "stdio") == 0)
+				o->console = true;
+			else if (strcmp(optarg, "none") == 0)
+				o->console = false;
+			else
+				return bad_arg("--console", optarg, "must be stdio or none");
+			break;
+		case OPT_STATS: o->stats = true; break;
+		case OPT_ENTRY32: o->entry32 = true; break;
+		case OPT_KVM_FD:
+			if ((ret = parse_fd("--kvm-fd", optarg, &o->kvm_fd)) < 0)
+				return ret;
+			break;
+		case OPT_CONTAINER_FD:
+			if ((ret = parse_fd("--vfio-container-fd", optarg, &o->container_fd)) < 0)
+				return ret;
+			break;
+		case OPT_GROUP_FD: {
+			char buf[64], *colon;
+			int fd;
+
+			if (strlen(optarg) >= sizeof(buf) || !(colon = strchr(optarg, ':')))
+				return bad_arg("--vfio-group-fd", optarg, "expected N:ADDRESS");
+			memcpy(buf, optarg, (size_t)(colon - optarg));
+			buf[colon - optarg] = '\0';
+			if ((ret = parse_fd("--vfio-group-fd", buf, &fd)) < 0)
+				return ret;
+			if ((ret = add_vfio(o, "--vfio-group-fd", colon + 1, fd)) < 0)
+				return ret;
+			break;
+		}
+		case 'v': o->verbose++; break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		case ':':
+			fprintf(stderr, "iovm: %s: missing argument (see iovm --help)\n", name);
+			return -EINVAL;
+		default:
+			fprintf(stderr, "iovm: %s: unknown option (see iovm --help)\n", name);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "iovm: '%s': unexpected argument (see iovm --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->kernel) {
+		fprintf(stderr, "iovm: --kernel is required (see iovm --help)\n");
+		return -EINVAL;
+	}
+	if (o->container_fd >= 0 && o->nvfio == 0) {
+		fprintf(stderr, "iovm: --vfio-container-fd without any --vfio or --vfio-group-fd\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct termios saved_tio;
+static bool tio_saved;
+
+static void console_raw(void)
+{
+	struct termios t;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
+		return;
+	tio_saved = true;
+	t = saved_tio;
+	cfmakeraw(&t);
+	t.c_lflag |= ISIG;	/* Ctrl-C still ends iovm (exit 5) */
+	t.c_oflag |= OPOST | ONLCR;
+	tcsetattr(STDIN_FILENO, TCSANOW, &t);
+}
+
+static void console_restore(void)
+{
+	if (tio_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+}
+
+/* Main thread: console input, signals, and waiting for the VM to stop. */
+static void main_loop(struct iovm_vm *vm, int sfd, bool console)
+{
+	bool stdin_open = console;
+
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = vm->stop_efd, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+		};
+
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			iovm_vm_request_stop(vm, IOVM_EXIT_ERROR, "poll failed");
+			return;
+		}
+		if (p[0].revents)
+			return;
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				char why[64];
+
+				snprintf(why, sizeof(why), "signal %s", strsignal((int)si.ssi_signo));
+				iovm_vm_request_stop(vm, IOVM_EXIT_SIGNAL, why);
+				return;
+			}
+		}
+		if (p[2].revents) {
+			char buf[256];
+			ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
+
+			if (r > 0)
+				iovm_uart_input(buf, (size_t)r);
+			else if (r == 0 || (errno != EINTR && errno != EAGAIN))
+				stdin_open = false;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct iovm_vm vm;
+	struct iovm_mem mem = { 0 };
+	struct iovm_range excl[32];
+	struct opts o;
+	sigset_t sigs;
+	int sfd = -1, nexcl = 0, ret, code = IOVM_EXIT_ERROR, out_fd;
+	bool vm_made = false, started = false;
+
+	iov_log_set_prog("iovm");
+	if (parse_args(argc, argv, &o) < 0)
+		return IOVM_EXIT_USAGE;
+	iov_log_set_level(o.verbose >= 2 ? IOV_LOG_DEBUG : o.verbose ? IOV_LOG_INFO : IOV_LOG_WARN);
+
+	/* Signals: vCPU threads take only the kick signal; the main thread reads the rest. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigdelset(&sigs, SIGUSR1);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_err_errno(-errno, "signalfd");
+		return IOVM_EXIT_ERROR;
+	}
+
+	if (iovm_vm_create(&vm, o.kvm_fd, o.cpus) < 0)
+		goto out;
+	vm_made = true;
+	if (o.nvfio) {
+		if (iovm_vfio_open(o.container_fd, o.vfio, o.nvfio) < 0)
+			goto out;
+		nexcl = iovm_vfio_reserved(excl, (int)(sizeof(excl) / sizeof(excl[0])));
+		if (nexcl < 0)
+			goto out;
+	}
+	ret = iovm_mem_alloc(&mem, o.mem, o.hugepages);
+	if (ret < 0) {
+		log_err_errno(ret, "--mem %llu MiB%s: cannot allocate guest RAM%s",
+			      (unsigned long long)(o.mem >> 20), o.hugepages ? " with --hugepages" : "",
+			      o.hugepages ? " (are enough 2 MiB pages reserved in "
+					    "/proc/sys/vm/nr_hugepages?)" : "");
+		goto out;
+	}
+	if ((ret = iovm_vm_add_ram(&vm, &mem)) < 0) {
+		log_err_errno(ret, "KVM_SET_USER_MEMORY_REGION (guest RAM)");
+		goto out;
+	}
+	{
+		struct iovm_boot_cfg bc = { .kernel = o.kernel, .initrd = o.initrd,
+					    .cmdline = o.cmdline, .entry32 = o.entry32,
+					    .excl = excl, .nexcl = nexcl };
+
+		if (iovm_boot_load(&vm, &bc) < 0)
+			goto out;
+	}
+	out_fd = o.console ? STDOUT_FILENO : open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if ((ret = iovm_legacy_init(&vm)) < 0 || (ret = iovm_uart_init(&vm, out_fd)) < 0 ||
+	    (ret = iovm_pci_init(&vm)) < 0) {
+		log_err_errno(ret, "device set-up");
+		goto out;
+	}
+	if (o.nvfio) {
+		iovm_pci_exclude(excl, nexcl);
+		if (iovm_vfio_attach(&vm) < 0)
+			goto out;
+	}
+	if (o.console)
+		console_raw();
+	if (iovm_vm_start(&vm) < 0)
+		goto out;
+	started = true;
+	main_loop(&vm, sfd, o.console);
+out:
+	if (vm_made) {
+		iovm_vm_stop(&vm);
+		if (started)
+			code = (int)vm.exit_code;
+	}
+	console_restore();
+	iovm_vfio_close();
+	if (o.stats && vm_made) {
+		iovm_vm_print_stats(&vm, stderr);
+		iovm_legacy_print_marks(stderr);
+	}
+	iovm_vm_destroy(&vm);
+	iovm_mem_free(&mem);
+	if (sfd >= 0)
+		close(sfd);
+	log_info("exit status %d", code);
+	return code;
+}

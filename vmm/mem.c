@@ -1,0 +1,75 @@
+#include "vmm/mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define SZ_2M (2ull << 20)
+
+int iovm_mem_layout(uint64_t size, struct iovm_mem *out)
+{
+	struct iovm_mem m = { 0 };
+	uint64_t low;
+
+	if (size == 0 || size % SZ_2M || size > (1ull << 46))
+		return -EINVAL;
+	low = size < IOVM_MMIO_HOLE_START ? size : IOVM_MMIO_HOLE_START;
+	m.bank[m.nbanks++] = (struct iovm_mem_bank){ .gpa = 0, .size = low };
+	if (size > low)
+		m.bank[m.nbanks++] = (struct iovm_mem_bank){ .gpa = IOVM_MMIO_HOLE_END,
+							     .size = size - low };
+	m.size = size;
+	*out = m;
+	return 0;
+}
+
+int iovm_mem_alloc(struct iovm_mem *m, uint64_t size, bool hugepages)
+{
+	struct iovm_mem l;
+	int ret = iovm_mem_layout(size, &l);
+
+	if (ret < 0)
+		return ret;
+	for (int i = 0; i < l.nbanks; i++) {
+		int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+		void *p;
+
+		if (hugepages)
+			flags |= MAP_HUGETLB;
+		p = mmap(NULL, l.bank[i].size, PROT_READ | PROT_WRITE, flags, -1, 0);
+		if (p == MAP_FAILED) {
+			ret = -errno;
+			for (int j = 0; j < i; j++)
+				munmap(l.bank[j].hva, l.bank[j].size);
+			return ret;
+		}
+		if (!hugepages)
+			madvise(p, l.bank[i].size, MADV_HUGEPAGE);	/* THP: a hint only */
+		l.bank[i].hva = p;
+	}
+	l.huge = hugepages;
+	*m = l;
+	return 0;
+}
+
+void iovm_mem_free(struct iovm_mem *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < m->nbanks; i++)
+		if (m->bank[i].hva)
+			munmap(m->bank[i].hva, m->bank[i].size);
+	memset(m, 0, sizeof(*m));
+}
+
+void *iovm_mem_ptr(const struct iovm_mem *m, uint64_t gpa, uint64_t len)
+{
+	for (int i = 0; i < m->nbanks; i++) {
+		const struct iovm_mem_bank *b = &m->bank[i];
+
+		if (b->hva && gpa >= b->gpa && gpa - b->gpa <= b->size &&
+		    len <= b->size - (gpa - b->gpa))
+			return (char *)b->hva + (gpa - b->gpa);
+	}
+	return NULL;
+}

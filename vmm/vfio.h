@@ -1,0 +1,31 @@
+/* The VFIO passthrough device (type1 IOMMU): container, groups and PCI devices, guest RAM
+ * DMA-mapped at IOVA = GPA, the KVM-VFIO pseudo-device, virtualized config space, BARs
+ * mapped into the guest around the MSI-X table, MSI-X/MSI/INTx through irqfds, and
+ * VFIO_DEVICE_RESET at start and at exit. */
+#ifndef IOVM_VFIO_H
+#define IOVM_VFIO_H
+
+#include "src/pciaddr.h"
+#include "vmm/bootparams.h"
+#include "vmm/vm.h"
+
+#define IOVM_VFIO_MAX_DEVS 8
+
+struct iovm_vfio_spec {
+	struct iov_pci_addr addr;
+	int group_fd;		/* pre-opened /dev/vfio/N, or -1: iovm opens it */
+};
+
+/* Opens (or adopts) the container and groups, checks viability, sets the type1v2 IOMMU,
+ * opens the devices and resets them. container_fd -1: open /dev/vfio/vfio. */
+int iovm_vfio_open(int container_fd, const struct iovm_vfio_spec *spec, int n);
+/* Guest-physical ranges that guest RAM and BARs must avoid (the groups' reserved regions
+ * that matter to the guest layout). Valid after iovm_vfio_open. */
+int iovm_vfio_reserved(struct iovm_range *out, int max);
+/* Maps guest RAM for DMA (checking the IOMMU's IOVA ranges), registers the groups with KVM,
+ * builds each device's virtual config space and BARs and puts it on the PCI bus. */
+int iovm_vfio_attach(struct iovm_vm *vm);
+/* Disables interrupts, resets the devices, unmaps DMA and closes everything. Idempotent. */
+void iovm_vfio_close(void);
+
+#endif
