@@ -674,15 +674,21 @@ static int load_iommu(struct iov_host *h)
 			}
 			if (ecapf) {
 				char f[PATH_MAX + 16];
+				char *txt = NULL;
+
 				snprintf(f, sizeof(f), "%s/%s", sub, capf);
 				if (iov_read_u64(f, 16, &cap) == 0) {
 					snprintf(f, sizeof(f), "%s/%s", sub, ecapf);
-					if (iov_read_u64(f, 16, &ecap) == 0) {
+					/* AMD's features reads "EFR:EFR2" on recent kernels. */
+					if (iov_read_str(f, &txt) == 0 && u->vendor == IOV_IOMMU_AMD && strchr(txt, ':'))
+						*strchr(txt, ':') = '\0';
+					if (txt && iov_parse_u64(txt, 16, &ecap) == 0) {
 						u->regs_known = true;
 						u->cap = cap;
 						u->ecap = ecap;
 					}
 				}
+				free(txt);
 				if (!u->regs_known)
 					log_warn("IOMMU unit %s: unreadable or malformed %s/{%s,%s}", u->name,
 						 sub, capf, ecapf);
