@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""list_bench.py BIN [--runs N] [--tree DIR] [--pfs 16] [--vfs 128]
+
+Builds (once, cached in DIR) a synthetic host: 4 X710-like 4-port cards (16 PFs) with 128 VFs
+each (ARI, stride 1, PF k offset 16+127k so the VF ranges are back to back and spill over two
+more buses per card), every VF in its own IOMMU group, bound to iavf with 3 MSI-X vectors, and
+prints wall time (best/median of N runs) and peak RSS of `BIN --sysroot DIR list --json`.
+Warm page cache (the tree is read once before timing). Targets: <= 100 ms, <= 20 MiB."""
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'fixtures', 'gen'))
+import mksysfs  # noqa: E402
+
+TARGET_MS = 100
+TARGET_MIB = 20
+
+
+def desc(npf, nvf):
+    cards = []
+    for c in range(npf // 4):
+        bus = 0x10 + c * 0x10
+        pfs = []
+        for k in range(4):
+            pfs.append({'at': '%02x:00.%d' % (bus, k), 'id': '8086:1572', 'sub': '8086:0004',
+                        'driver': 'i40e', 'net': 'ens%df%d' % (c + 1, k), 'ari': True, 'msix': 129,
+                        'bars': {0: '8M', 3: '32K'},
+                        'sriov': {'total': nvf, 'num': nvf, 'offset': 16 + (nvf - 1) * k, 'stride': 1,
+                                  'vf_id': '154c', 'vf_driver': 'iavf', 'vf_msix': 5,
+                                  'vf_bars': {0: '64K', 3: '16K'}}})
+        cards.append({'at': '00:%02x.0' % (c + 1), 'id': '8086:2030', 'class': 0x060400, 'port': 'root',
+                      'acs': (0x5f, 0x1d), 'below': pfs})
+    return {'iommu': 'intel', 'intremap': True, 'vfio': {'allow_unsafe_interrupts': 'N'},
+            'devices': [{'at': '00:00.0', 'id': '8086:2020', 'class': 0x060000, 'port': 'rciep',
+                         'flr': False}] + cards}
+
+
+def run_once(cmd):
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    t1 = time.perf_counter()
+    err = p.stderr.read().decode(errors='replace')
+    p.stderr.close()
+    rc = os.waitstatus_to_exitcode(status)
+    return (t1 - t0) * 1000.0, ru.ru_maxrss / 1024.0, rc, err
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('bin')
+    ap.add_argument('--runs', type=int, default=15)
+    ap.add_argument('--tree', default=None)
+    ap.add_argument('--pfs', type=int, default=16)
+    ap.add_argument('--vfs', type=int, default=128)
+    a = ap.parse_args()
+    tree = a.tree or os.path.join(os.path.dirname(os.path.abspath(a.bin)), 'bench-tree-%dx%d' % (a.pfs, a.vfs))
+    stamp = os.path.join(tree, '.complete')
+    gen_src = os.path.join(HERE, '..', 'tests', 'fixtures', 'gen', 'mksysfs.py')
+    if not os.path.exists(stamp) or os.path.getmtime(stamp) < os.path.getmtime(gen_src):
+        t0 = time.perf_counter()
+        t = mksysfs.generate(desc(a.pfs, a.vfs), tree)
+        open(stamp, 'w').close()
+        print('tree: %s (%d devices, generated in %.1f s)' % (tree, len(t.devs), time.perf_counter() - t0))
+    else:
+        print('tree: %s (cached)' % tree)
+    ndev = len(os.listdir(os.path.join(tree, 'sys/bus/pci/devices')))
+    cmd = [os.path.abspath(a.bin), '--sysroot', tree, 'list', '--json']
+    env_ids = os.path.join(HERE, '..', 'tests', 'fixtures', 'pci.ids')
+    os.environ.setdefault('IOV_PCI_IDS', env_ids)
+    ms, rss, rc, err = run_once(cmd)            # warm-up (page cache, dentries)
+    if rc != 0:
+        print('FAIL: %s exited %d: %s' % (' '.join(cmd), rc, err.strip()[:500]))
+        return 1
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    import json
+    j = json.loads(out)
+    nvf = sum(1 for d in j['devices'] if d.get('role') == 'vf')
+    times, rsss = [], []
+    for _ in range(a.runs):
+        ms, rss, rc, err = run_once(cmd)
+        times.append(ms)
+        rsss.append(rss)
+    best, med = min(times), statistics.median(times)
+    # ru_maxrss of a child forked from python includes python's own pages before exec, so
+    # use GNU time (a small parent) when there is one.
+    how = '/usr/bin/time -f %M, max of 3 runs'
+    if os.access('/usr/bin/time', os.X_OK):
+        rsss = []
+        for _ in range(3):
+            r = subprocess.run(['/usr/bin/time', '-f', '%M'] + cmd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+            rsss.append(int(r.stderr.strip().splitlines()[-1]) / 1024.0)
+    else:
+        how = 'wait4 ru_maxrss: over-estimate, includes the forking python'
+    peak = max(rsss)
+    print('iovctl list --json: %d devices (%d VFs) in the tree, %d in the output' % (ndev, nvf, len(j['devices'])))
+    print('wall time: best %.1f ms, median %.1f ms, worst %.1f ms over %d runs (target <= %d ms)' % (
+        best, med, max(times), a.runs, TARGET_MS))
+    print('peak RSS: %.1f MiB (target <= %d MiB; %s)' % (peak, TARGET_MIB, how))
+    verdict = med <= TARGET_MS and peak <= TARGET_MIB
+    print('bench-list: %s' % ('within targets' if verdict else 'OVER TARGET'))
+    return 0 if verdict else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
