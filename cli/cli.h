@@ -30,5 +30,6 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 
 int cmd_list(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_show(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_verify(int argc, char **argv, struct cli_ctx *ctx);
 
 #endif

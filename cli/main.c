@@ -16,6 +16,8 @@ static const struct cli_cmd commands[] = {
 	{ "list", cmd_list, "list [pfs|vfs|groups]",
 	  "PFs with their VFs, drivers, IOMMU groups, IOMMU and interrupt remapping" },
 	{ "show", cmd_show, "show DEVICE", "everything known about one device (address, netdev or PF/vfN)" },
+	{ "verify", cmd_verify, "verify DEVICE...",
+	  "can each device go to a VM in isolation? checks, reasons, fixes (exit 1 if not)" },
 };
 
 static void usage(FILE *f)

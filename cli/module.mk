@@ -1,1 +1,2 @@
 IOVCTL_SRCS += cli/main.c cli/cmd_list.c cli/cmd_show.c cli/table.c cli/output.c
+IOVCTL_SRCS += cli/cmd_verify.c

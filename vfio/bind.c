@@ -1,0 +1,142 @@
+/* iov_bind / iov_release: load state and usage, plan, write the state, execute. The state
+ * is written before the host is touched, so a crash mid-way still knows every original
+ * driver; a failed bind removes the records it added. */
+#include "vfio/bind.h"
+
+#include "src/err.h"
+#include "src/host.h"
+#include "src/log.h"
+#include "vfio/guard.h"
+#include "vfio/plan.h"
+#include "vfio/state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *state_path = "/run/iovd/bind-state.json";
+static const struct iov_bind_io *bind_io = &iov_bind_io_sysfs;
+
+void iov_bind_set_state_path(const char *path)
+{
+	state_path = path ? path : "/run/iovd/bind-state.json";
+}
+
+void iov_bind_set_io(const struct iov_bind_io *io)
+{
+	bind_io = io ? io : &iov_bind_io_sysfs;
+}
+
+static int load_all(struct iov_bind_state **st, struct iov_usage **u, struct iov_err *err)
+{
+	int ret = iov_bind_state_load(state_path, st, err);
+
+	if (ret < 0)
+		return ret;
+	ret = iov_usage_load(u);
+	if (ret < 0) {
+		iov_bind_state_free(*st);
+		return iov_err_set(err, ret, NULL, "reading host usage: %s", strerror(-ret));
+	}
+	return 0;
+}
+
+int iov_bind(const struct iov_host *h, const struct iov_dev *dev,
+	     const struct iov_bind_opts *opts, struct iov_err *err)
+{
+	struct iov_bind_state *st = NULL;
+	struct iov_usage *u = NULL;
+	struct iov_plan *p = NULL;
+	bool *added = NULL, *done = NULL;
+	int ret;
+
+	ret = load_all(&st, &u, err);
+	if (ret < 0)
+		return ret;
+	ret = iov_plan_bind(h, u, dev, opts, &p, err);
+	if (ret < 0 || p->n == 0)
+		goto out;
+	added = calloc(p->n, sizeof(*added));
+	done = calloc(p->n, sizeof(*done));
+	if (!added || !done) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct iov_move *m = &p->moves[i];
+
+		ret = iov_bind_state_add(st, m->dev, p->group, m->from, m->from_override, m->to);
+		if (ret < 0)
+			goto out;
+		added[i] = ret == 1;
+	}
+	ret = iov_bind_state_save(state_path, st, err);
+	if (ret < 0)
+		goto out;	/* nothing touched yet */
+	ret = iov_plan_exec(p, bind_io, done, err);
+	if (ret < 0) {
+		struct iov_err e2 = { 0 };
+
+		/* Rolled back: forget what this attempt added. */
+		for (size_t i = 0; i < p->n; i++)
+			if (added[i])
+				iov_bind_state_drop(st, p->moves[i].dev);
+		if (iov_bind_state_save(state_path, st, &e2) < 0)
+			log_warn("%s", e2.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		log_info("bound %s: %s -> %s", p->moves[i].dev,
+			 p->moves[i].from ? p->moves[i].from : "no driver", p->moves[i].to);
+out:
+	free(added);
+	free(done);
+	iov_plan_free(p);
+	iov_usage_free(u);
+	iov_bind_state_free(st);
+	return ret;
+}
+
+int iov_release(const struct iov_host *h, const struct iov_dev *dev, struct iov_err *err)
+{
+	struct iov_bind_state *st = NULL;
+	struct iov_usage *u = NULL;
+	struct iov_plan *p = NULL;
+	bool *done = NULL;
+	int ret, ret2;
+
+	ret = load_all(&st, &u, err);
+	if (ret < 0)
+		return ret;
+	ret = iov_plan_release(h, u, st, dev, &p, err);
+	if (ret < 0)
+		goto out;
+	if (p->n == 0 && p->n_drop == 0)
+		goto out;
+	done = calloc(p->n ? p->n : 1, sizeof(*done));
+	if (!done) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = iov_plan_exec(p, bind_io, done, err);
+	/* Forget what went back (and what no longer exists); keep the rest for a retry. */
+	for (size_t i = 0; i < p->n; i++)
+		if (done[i]) {
+			iov_bind_state_drop(st, p->moves[i].dev);
+			log_info("released %s: %s -> %s", p->moves[i].dev,
+				 p->moves[i].from ? p->moves[i].from : "no driver",
+				 p->moves[i].any ? "default driver"
+				 : p->moves[i].to ? p->moves[i].to : "no driver");
+		}
+	for (size_t i = 0; i < p->n_drop; i++)
+		iov_bind_state_drop(st, p->drop[i]);
+	ret2 = iov_bind_state_save(state_path, st, ret < 0 ? NULL : err);
+	if (ret == 0)
+		ret = ret2;
+out:
+	free(done);
+	iov_plan_free(p);
+	iov_usage_free(u);
+	iov_bind_state_free(st);
+	return ret;
+}

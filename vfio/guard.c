@@ -1,0 +1,589 @@
+#include "vfio/guard.h"
+
+#include "src/host.h"
+#include "src/log.h"
+#include "src/sysfs.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- building the snapshot ---- */
+
+static void *grow(void *arr, size_t n, size_t sz)
+{
+	/* Arrays grow by one; they stay small (interfaces, mounts). */
+	return realloc(arr, (n + 1) * sz);
+}
+
+static struct iov_usage_net *find_net(struct iov_usage *u, const char *ifname)
+{
+	for (size_t i = 0; i < u->n_nets; i++)
+		if (strcmp(u->nets[i].ifname, ifname) == 0)
+			return &u->nets[i];
+	return NULL;
+}
+
+int iov_usage_add_net(struct iov_usage *u, const char *ifname, unsigned why)
+{
+	struct iov_usage_net *n = find_net(u, ifname), *arr;
+
+	if (n) {
+		n->why |= why;
+		return 0;
+	}
+	arr = grow(u->nets, u->n_nets, sizeof(*arr));
+	if (!arr)
+		return -ENOMEM;
+	u->nets = arr;
+	arr[u->n_nets].ifname = strdup(ifname);
+	if (!arr[u->n_nets].ifname)
+		return -ENOMEM;
+	arr[u->n_nets++].why = why;
+	return 0;
+}
+
+int iov_usage_add_link(struct iov_usage *u, const char *upper, const char *lower)
+{
+	struct iov_usage_link *arr = grow(u->links, u->n_links, sizeof(*arr));
+	char *a, *b;
+
+	if (!arr)
+		return -ENOMEM;
+	u->links = arr;
+	a = strdup(upper);
+	b = strdup(lower);
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return -ENOMEM;
+	}
+	arr[u->n_links].upper = a;
+	arr[u->n_links++].lower = b;
+	return 0;
+}
+
+int iov_usage_add_blk(struct iov_usage *u, const char *pci, const char *what)
+{
+	struct iov_usage_blk *arr;
+
+	for (size_t i = 0; i < u->n_blks; i++)
+		if (strcmp(u->blks[i].pci, pci) == 0)
+			return 0;	/* the first use found is enough to name */
+	arr = grow(u->blks, u->n_blks, sizeof(*arr));
+	if (!arr)
+		return -ENOMEM;
+	u->blks = arr;
+	arr[u->n_blks].what = strdup(what);
+	if (!arr[u->n_blks].what)
+		return -ENOMEM;
+	snprintf(arr[u->n_blks].pci, sizeof(arr[u->n_blks].pci), "%s", pci);
+	u->n_blks++;
+	return 0;
+}
+
+int iov_usage_add_vfio(struct iov_usage *u, int group, int pid, const char *comm)
+{
+	struct iov_usage_vfio *arr = grow(u->vfio, u->n_vfio, sizeof(*arr));
+
+	if (!arr)
+		return -ENOMEM;
+	u->vfio = arr;
+	arr[u->n_vfio].group = group;
+	arr[u->n_vfio].pid = pid;
+	snprintf(arr[u->n_vfio].comm, sizeof(arr[u->n_vfio].comm), "%s", comm ? comm : "?");
+	u->n_vfio++;
+	return 0;
+}
+
+void iov_usage_free(struct iov_usage *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->n_nets; i++)
+		free(u->nets[i].ifname);
+	for (size_t i = 0; i < u->n_links; i++) {
+		free(u->links[i].upper);
+		free(u->links[i].lower);
+	}
+	for (size_t i = 0; i < u->n_blks; i++)
+		free(u->blks[i].what);
+	free(u->nets);
+	free(u->links);
+	free(u->blks);
+	free(u->vfio);
+	free(u->cmdline);
+	free(u);
+}
+
+/* ---- loading (reads the host) ---- */
+
+static FILE *open_proc(const char *rel)
+{
+	char p[PATH_MAX];
+
+	if (iov_path(p, sizeof(p), "%s", rel) < 0)
+		return NULL;
+	return fopen(p, "re");
+}
+
+/* /proc/net/route: "Iface Destination Gateway Flags RefCnt Use Metric Mask ..." in hex.
+ * A default route has destination and mask 0. Any other up route via an interface (the
+ * connected route of an address) means IPv4 is configured there. */
+static int load_route4(struct iov_usage *u)
+{
+	FILE *f = open_proc("/proc/net/route");
+	char line[512], ifname[IF_NAMESIZE + 1];
+	unsigned long dst, gw, flags, mask;
+	int ret = 0;
+
+	if (!f)
+		return 0;
+	u->net_known = true;
+	while (ret == 0 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%16s %lx %lx %lx %*d %*d %*d %lx", ifname, &dst, &gw, &flags,
+			   &mask) != 5)
+			continue;	/* header line */
+		if (!(flags & 0x1) || strcmp(ifname, "lo") == 0)	/* RTF_UP */
+			continue;
+		ret = iov_usage_add_net(u, ifname, dst == 0 && mask == 0 ? IOV_NET_DEFROUTE4
+									 : IOV_NET_ROUTE4);
+	}
+	fclose(f);
+	return ret;
+}
+
+/* /proc/net/ipv6_route: "dst dstlen src srclen nexthop metric refcnt use flags iface". */
+static int load_route6(struct iov_usage *u)
+{
+	FILE *f = open_proc("/proc/net/ipv6_route");
+	char line[512], dst[40], ifname[IF_NAMESIZE + 1];
+	unsigned dlen;
+	unsigned long flags;
+	int ret = 0;
+
+	if (!f)
+		return 0;
+	while (ret == 0 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%39s %x %*s %*s %*s %*s %*s %*s %lx %16s", dst, &dlen, &flags,
+			   ifname) != 4)
+			continue;
+		/* RTF_UP 0x1; RTF_REJECT 0x200 marks the "unreachable" ::/0 via lo. */
+		if (dlen != 0 || !(flags & 0x1) || (flags & 0x200) || strcmp(ifname, "lo") == 0)
+			continue;
+		if (strspn(dst, "0") != strlen(dst))
+			continue;
+		ret = iov_usage_add_net(u, ifname, IOV_NET_DEFROUTE6);
+	}
+	fclose(f);
+	return ret;
+}
+
+/* /proc/net/if_inet6: "addr ifindex prefixlen scope flags ifname"; scope 0 is global. */
+static int load_addr6(struct iov_usage *u)
+{
+	FILE *f = open_proc("/proc/net/if_inet6");
+	char line[256], ifname[IF_NAMESIZE + 1];
+	unsigned scope;
+	int ret = 0;
+
+	if (!f)
+		return 0;
+	while (ret == 0 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %*x %*x %x %*x %16s", &scope, ifname) != 2)
+			continue;
+		if (scope == 0 && strcmp(ifname, "lo") != 0)
+			ret = iov_usage_add_net(u, ifname, IOV_NET_ADDR6);
+	}
+	fclose(f);
+	return ret;
+}
+
+static int load_addr4(struct iov_usage *u)
+{
+	int ret = 0;
+
+	if (!*iov_sysroot()) {
+		struct ifaddrs *ifa, *i;
+
+		if (getifaddrs(&ifa) < 0)
+			return 0;
+		u->ipv4_addrs_known = true;
+		for (i = ifa; i && ret == 0; i = i->ifa_next)
+			if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && i->ifa_name &&
+			    strcmp(i->ifa_name, "lo") != 0)
+				ret = iov_usage_add_net(u, i->ifa_name, IOV_NET_ADDR4);
+		freeifaddrs(ifa);
+		return ret;
+	}
+	/* Fixture-only file: "IFNAME ADDR/PREFIX" per line. */
+	FILE *f = open_proc("/proc/net/iovd_ipv4_addrs");
+	char line[256], ifname[IF_NAMESIZE + 1];
+
+	if (!f)
+		return 0;
+	u->ipv4_addrs_known = true;
+	while (ret == 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%16s %*s", ifname) == 1 && strcmp(ifname, "lo") != 0)
+			ret = iov_usage_add_net(u, ifname, IOV_NET_ADDR4);
+	fclose(f);
+	return ret;
+}
+
+/* ROOT/sys/class/net/X/lower_Y links: X is stacked on Y. */
+static int load_links(struct iov_usage *u)
+{
+	char p[PATH_MAX];
+	DIR *d, *sub;
+	struct dirent *e, *l;
+	int ret = 0;
+
+	if (iov_path(p, sizeof(p), "/sys/class/net") < 0 || !(d = opendir(p)))
+		return 0;
+	while (ret == 0 && (e = readdir(d))) {
+		char q[PATH_MAX];
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (iov_path(q, sizeof(q), "/sys/class/net/%s", e->d_name) < 0 || !(sub = opendir(q)))
+			continue;
+		while (ret == 0 && (l = readdir(sub)))
+			if (strncmp(l->d_name, "lower_", 6) == 0 && l->d_name[6])
+				ret = iov_usage_add_link(u, e->d_name, l->d_name + 6);
+		closedir(sub);
+	}
+	closedir(d);
+	return ret;
+}
+
+/* The deepest path component that is a full PCI address: the function that holds a block
+ * device (".../0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda2"). */
+static bool pci_in_path(const char *path, char out[IOV_PCI_ADDR_STRLEN])
+{
+	char buf[PATH_MAX], *save = NULL, *tok;
+	bool found = false;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		struct iov_pci_addr a;
+
+		if (strchr(tok, ':') != strrchr(tok, ':') && iov_pci_addr_parse(tok, &a) == 0) {
+			iov_pci_addr_fmt(&a, out);
+			found = true;
+		}
+	}
+	return found;
+}
+
+/* Resolves a block device directory (ROOT/sys/dev/block/M:m or ROOT/sys/class/block/X) to
+ * the PCI functions under it; virtual devices (dm, md) are followed through slaves/. */
+static int add_blk_path(struct iov_usage *u, const char *dir, const char *what, int depth)
+{
+	char real[PATH_MAX], p[PATH_MAX + 16], pci[IOV_PCI_ADDR_STRLEN];
+	struct dirent *e;
+	DIR *d;
+	int ret = 0;
+
+	if (depth > 8 || !realpath(dir, real))
+		return 0;
+	if (pci_in_path(real, pci))
+		return iov_usage_add_blk(u, pci, what);
+	/* A partition's slaves/ is on its parent disk; dm/md keep slaves/ on the device. */
+	snprintf(p, sizeof(p), "%s/slaves", real);
+	if (!(d = opendir(p)))
+		return 0;
+	while (ret == 0 && (e = readdir(d))) {
+		char q[PATH_MAX];
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (iov_path(q, sizeof(q), "/sys/class/block/%s", e->d_name) == 0)
+			ret = add_blk_path(u, q, what, depth + 1);
+	}
+	closedir(d);
+	return ret;
+}
+
+/* mountinfo: "id parent M:m root mountpoint opts [optional...] - fstype source superopts". */
+static int load_mounts(struct iov_usage *u)
+{
+	FILE *f = open_proc("/proc/self/mountinfo");
+	char line[4096];
+	int ret = 0;
+
+	if (!f)
+		return 0;
+	u->mounts_known = true;
+	while (ret == 0 && fgets(line, sizeof(line), f)) {
+		unsigned maj, min;
+		char mnt[1024], what[1100], dir[PATH_MAX], *dash, source[1024] = "";
+
+		if (sscanf(line, "%*d %*d %u:%u %*s %1023s", &maj, &min, mnt) != 3)
+			continue;
+		dash = strstr(line, " - ");
+		if (dash)
+			sscanf(dash, " - %*s %1023s", source);
+		snprintf(what, sizeof(what), "%s is mounted from %s", mnt,
+			 *source ? source : "it");
+		if (maj != 0) {
+			if (iov_path(dir, sizeof(dir), "/sys/dev/block/%u:%u", maj, min) == 0)
+				ret = add_blk_path(u, dir, what, 0);
+		} else if (strncmp(source, "/dev/", 5) == 0) {
+			/* btrfs and others report an anonymous 0:N; the source names the disk. */
+			const char *base = strrchr(source, '/') + 1;
+
+			if (iov_path(dir, sizeof(dir), "/sys/class/block/%s", base) == 0)
+				ret = add_blk_path(u, dir, what, 0);
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* /proc/swaps: "Filename Type Size Used Priority"; partitions are looked up by name. */
+static int load_swaps(struct iov_usage *u)
+{
+	FILE *f = open_proc("/proc/swaps");
+	char line[1024], name[1024], type[32];
+	int ret = 0;
+
+	if (!f)
+		return 0;
+	while (ret == 0 && fgets(line, sizeof(line), f)) {
+		char dir[PATH_MAX], what[1100];
+
+		if (sscanf(line, "%1023s %31s", name, type) != 2 || strcmp(type, "partition") != 0)
+			continue;
+		snprintf(what, sizeof(what), "swap is on %s", name);
+		if (strncmp(name, "/dev/", 5) == 0 &&
+		    iov_path(dir, sizeof(dir), "/sys/class/block/%s", strrchr(name, '/') + 1) == 0)
+			ret = add_blk_path(u, dir, what, 0);
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Processes holding /dev/vfio/N: unbinding vfio-pci under them would block until they let
+ * go, so release refuses instead. */
+static int load_vfio(struct iov_usage *u)
+{
+	char p[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int ret = 0;
+
+	if (iov_path(p, sizeof(p), "/proc") < 0 || !(d = opendir(p)))
+		return 0;
+	u->vfio_known = true;
+	while (ret == 0 && (e = readdir(d))) {
+		char fdp[PATH_MAX], lnk[PATH_MAX + 300], tgt[64], comm[64] = "?";
+		struct dirent *fe;
+		DIR *fd;
+		char *s;
+		int pid;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid = atoi(e->d_name);
+		if (iov_path(fdp, sizeof(fdp), "/proc/%d/fd", pid) < 0 || !(fd = opendir(fdp)))
+			continue;
+		while (ret == 0 && (fe = readdir(fd))) {
+			ssize_t n;
+			long g;
+
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(lnk, sizeof(lnk), "%s/%s", fdp, fe->d_name);
+			n = readlink(lnk, tgt, sizeof(tgt) - 1);
+			if (n <= 0)
+				continue;
+			tgt[n] = '\0';
+			if (strncmp(tgt, "/dev/vfio/", 10) != 0 ||
+			    iov_parse_long(tgt + 10, 10, &g) < 0)
+				continue;
+			if (strcmp(comm, "?") == 0 &&
+			    iov_path(lnk, sizeof(lnk), "/proc/%d/comm", pid) == 0 &&
+			    iov_read_str(lnk, &s) == 0) {
+				snprintf(comm, sizeof(comm), "%s", s);
+				free(s);
+			}
+			if (!iov_usage_group_user(u, (int)g))
+				ret = iov_usage_add_vfio(u, (int)g, pid, comm);
+		}
+		closedir(fd);
+	}
+	closedir(d);
+	return ret;
+}
+
+int iov_usage_load(struct iov_usage **out)
+{
+	struct iov_usage *u = calloc(1, sizeof(*u));
+	char p[PATH_MAX];
+	int ret;
+
+	if (!u)
+		return -ENOMEM;
+	ret = load_route4(u);
+	if (ret == 0)
+		ret = load_route6(u);
+	if (ret == 0)
+		ret = load_addr6(u);
+	if (ret == 0)
+		ret = load_addr4(u);
+	if (ret == 0)
+		ret = load_links(u);
+	if (ret == 0)
+		ret = load_mounts(u);
+	if (ret == 0)
+		ret = load_swaps(u);
+	if (ret == 0)
+		ret = load_vfio(u);
+	if (ret < 0) {
+		iov_usage_free(u);
+		return ret;
+	}
+	if (iov_path(p, sizeof(p), "/proc/cmdline") == 0 && iov_read_str(p, &u->cmdline) < 0)
+		u->cmdline = NULL;
+	*out = u;
+	return 0;
+}
+
+/* ---- the pure checks ---- */
+
+static const char *net_why(unsigned why)
+{
+	if (why & IOV_NET_DEFROUTE4)
+		return "holds the IPv4 default route";
+	if (why & IOV_NET_DEFROUTE6)
+		return "holds the IPv6 default route";
+	if (why & IOV_NET_ADDR4)
+		return "has an IPv4 address";
+	if (why & IOV_NET_ADDR6)
+		return "has a global IPv6 address";
+	return "has IPv4 routes (an address in use)";
+}
+
+/* Is ifname in use, directly or through an upper device stacked on it (bridge, bond,
+ * VLAN)? Writes the chain into why. Depth-bounded: stacking loops cannot exist, but a
+ * broken snapshot must not hang us. */
+static bool net_used(const struct iov_usage *u, const char *ifname, char *why, size_t len,
+		     int depth)
+{
+	if (depth > 8)
+		return false;
+	for (size_t i = 0; i < u->n_nets; i++)
+		if (strcmp(u->nets[i].ifname, ifname) == 0 && u->nets[i].why) {
+			snprintf(why, len, "%s %s", ifname, net_why(u->nets[i].why));
+			return true;
+		}
+	for (size_t i = 0; i < u->n_links; i++) {
+		char sub[256];
+
+		if (strcmp(u->links[i].lower, ifname) != 0)
+			continue;
+		if (net_used(u, u->links[i].upper, sub, sizeof(sub), depth + 1)) {
+			snprintf(why, len, "%s is under %s: %s", ifname, u->links[i].upper, sub);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Classes that can hold block devices below them: mass storage, serial bus (USB,
+ * FireWire, Thunderbolt), SD host controllers. */
+static bool may_hold_blocks(const struct iov_dev *d)
+{
+	long base = d->class_code >> 16, sub = (d->class_code >> 8) & 0xff;
+
+	if (d->class_code < 0)
+		return true;
+	return base == 0x01 || base == 0x0c || (base == 0x08 && sub == 0x05);
+}
+
+enum iov_guard_verdict iov_guard_dev(const struct iov_usage *u, const struct iov_dev *d,
+				     char *why, size_t len)
+{
+	char tmp[512];
+
+	if (!why) {
+		why = tmp;
+		len = sizeof(tmp);
+	}
+	for (size_t i = 0; i < u->n_blks; i++)
+		if (strcmp(u->blks[i].pci, d->name) == 0) {
+			snprintf(why, len, "%s: %s", d->name, u->blks[i].what);
+			return IOV_GUARD_CRITICAL;
+		}
+	for (size_t i = 0; i < d->n_netdevs; i++) {
+		char sub[400];
+
+		if (net_used(u, d->netdevs[i], sub, sizeof(sub), 0)) {
+			snprintf(why, len, "%s: %s", d->name, sub);
+			return IOV_GUARD_CRITICAL;
+		}
+	}
+	if (d->n_netdevs && !u->net_known) {
+		snprintf(why, len, "%s: has netdev %s but proc/net/route is unreadable", d->name,
+			 d->netdevs[0]);
+		return IOV_GUARD_UNKNOWN;
+	}
+	if (!u->mounts_known && may_hold_blocks(d)) {
+		snprintf(why, len, "%s: may hold block devices but proc/self/mountinfo is "
+			 "unreadable", d->name);
+		return IOV_GUARD_UNKNOWN;
+	}
+	return IOV_GUARD_FREE;
+}
+
+enum iov_guard_verdict iov_guard_group(const struct iov_usage *u, const struct iov_dev *d,
+				       const struct iov_dev **culprit, char *why, size_t len)
+{
+	enum iov_guard_verdict worst = IOV_GUARD_FREE;
+	const struct iov_dev *who = NULL;
+	char first_unknown[512] = "";
+	size_t n = d->group ? d->group->n_devs : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct iov_dev *m = d->group ? d->group->devs[i] : d;
+		char w[512];
+		enum iov_guard_verdict v = iov_guard_dev(u, m, w, sizeof(w));
+
+		if (v == IOV_GUARD_CRITICAL) {
+			if (culprit)
+				*culprit = m;
+			if (why)
+				snprintf(why, len, "%s", w);
+			return v;
+		}
+		if (v == IOV_GUARD_UNKNOWN && worst == IOV_GUARD_FREE) {
+			worst = v;
+			who = m;
+			snprintf(first_unknown, sizeof(first_unknown), "%s", w);
+		}
+	}
+	if (worst == IOV_GUARD_UNKNOWN) {
+		if (culprit)
+			*culprit = who;
+		if (why)
+			snprintf(why, len, "%s", first_unknown);
+	}
+	return worst;
+}
+
+const struct iov_usage_vfio *iov_usage_group_user(const struct iov_usage *u, int group)
+{
+	for (size_t i = 0; i < u->n_vfio; i++)
+		if (u->vfio[i].group == group)
+			return &u->vfio[i];
+	return NULL;
+}

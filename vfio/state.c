@@ -1,0 +1,258 @@
+#include "vfio/state.h"
+
+#include "src/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void rec_clear(struct iov_bind_rec *r)
+{
+	free(r->driver);
+	free(r->override);
+	free(r->bound_to);
+}
+
+void iov_bind_state_free(struct iov_bind_state *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n; i++)
+		rec_clear(&st->recs[i]);
+	free(st->recs);
+	free(st);
+}
+
+struct iov_bind_rec *iov_bind_state_find(const struct iov_bind_state *st, const char *dev)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (!strcmp(st->recs[i].dev, dev))
+			return &st->recs[i];
+	return NULL;
+}
+
+static int dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	if (s && !(*out = strdup(s)))
+		return -ENOMEM;
+	return 0;
+}
+
+int iov_bind_state_add(struct iov_bind_state *st, const char *dev, int group,
+		       const char *driver, const char *override, const char *bound_to)
+{
+	struct iov_bind_rec r = { .group = group }, *arr;
+
+	if (iov_bind_state_find(st, dev))
+		return 0;
+	snprintf(r.dev, sizeof(r.dev), "%s", dev);
+	if (dup_opt(driver, &r.driver) < 0 || dup_opt(override, &r.override) < 0 ||
+	    dup_opt(bound_to, &r.bound_to) < 0) {
+		rec_clear(&r);
+		return -ENOMEM;
+	}
+	arr = realloc(st->recs, (st->n + 1) * sizeof(*arr));
+	if (!arr) {
+		rec_clear(&r);
+		return -ENOMEM;
+	}
+	st->recs = arr;
+	st->recs[st->n++] = r;
+	return 1;
+}
+
+void iov_bind_state_drop(struct iov_bind_state *st, const char *dev)
+{
+	struct iov_bind_rec *r = iov_bind_state_find(st, dev);
+	size_t i;
+
+	if (!r)
+		return;
+	i = (size_t)(r - st->recs);
+	rec_clear(r);
+	memmove(&st->recs[i], &st->recs[i + 1], (st->n - i - 1) * sizeof(*r));
+	st->n--;
+}
+
+/* A string member or null; anything else is malformed. */
+static int get_opt_str(json_t *o, const char *key, char **out)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return -EINVAL;
+	return dup_opt(json_string_value(v), out);
+}
+
+int iov_bind_state_load(const char *path, struct iov_bind_state **out, struct iov_err *err)
+{
+	struct iov_bind_state *st = calloc(1, sizeof(*st));
+	json_error_t jerr;
+	json_t *root, *devs, *d;
+	size_t i;
+	int ret = 0;
+
+	if (!st)
+		return -ENOMEM;
+	root = json_load_file(path, 0, &jerr);
+	if (!root) {
+		if (access(path, F_OK) < 0 && errno == ENOENT) {
+			*out = st;
+			return 0;
+		}
+		free(st);
+		return iov_err_set(err, -EINVAL, "move it aside if it is damaged; devices it names "
+				   "then release to their default driver",
+				   "bind state %s:%d: %s", path, jerr.line, jerr.text);
+	}
+	devs = json_object_get(root, "devices");
+	if (json_integer_value(json_object_get(root, "version")) != 1 || !json_is_array(devs)) {
+		ret = iov_err_set(err, -EINVAL, "move it aside if it is damaged",
+				  "bind state %s: not version 1 with a \"devices\" array", path);
+		goto out;
+	}
+	json_array_foreach(devs, i, d) {
+		json_t *dev = json_object_get(d, "device"), *grp = json_object_get(d, "group");
+		struct iov_pci_addr a;
+		char *drv = NULL, *ovr = NULL, *to = NULL;
+		char name[IOV_PCI_ADDR_STRLEN];
+
+		if (!json_is_string(dev) || iov_pci_addr_parse(json_string_value(dev), &a) < 0 ||
+		    !json_is_integer(grp) || get_opt_str(d, "driver", &drv) < 0 ||
+		    get_opt_str(d, "driver_override", &ovr) < 0 ||
+		    get_opt_str(d, "bound_to", &to) < 0) {
+			free(drv);
+			free(ovr);
+			free(to);
+			ret = iov_err_set(err, -EINVAL, "move it aside if it is damaged",
+					  "bind state %s: devices[%zu] is malformed", path, i);
+			goto out;
+		}
+		ret = iov_bind_state_add(st, iov_pci_addr_fmt(&a, name),
+					 (int)json_integer_value(grp), drv, ovr, to);
+		free(drv);
+		free(ovr);
+		free(to);
+		if (ret < 0)
+			goto out;
+		ret = 0;
+	}
+out:
+	json_decref(root);
+	if (ret < 0) {
+		iov_bind_state_free(st);
+		return ret;
+	}
+	*out = st;
+	return 0;
+}
+
+static json_t *opt_str(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+int iov_bind_state_save(const char *path, const struct iov_bind_state *st,
+			struct iov_err *err)
+{
+	char tmp[PATH_MAX], dirbuf[PATH_MAX];
+	json_t *root = json_object(), *devs = json_array();
+	char *text = NULL;
+	int fd = -1, ret = 0;
+	size_t len, off = 0;
+
+	if (!root || !devs) {
+		json_decref(root);
+		json_decref(devs);
+		return -ENOMEM;
+	}
+	json_object_set_new(root, "version", json_integer(1));
+	json_object_set_new(root, "devices", devs);
+	for (size_t i = 0; i < st->n; i++) {
+		const struct iov_bind_rec *r = &st->recs[i];
+		json_t *o = json_pack("{s:s, s:i, s:o, s:o, s:o}", "device", r->dev,
+				      "group", r->group, "driver", opt_str(r->driver),
+				      "driver_override", opt_str(r->override),
+				      "bound_to", opt_str(r->bound_to));
+
+		if (!o || json_array_append_new(devs, o) < 0) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	text = json_dumps(root, JSON_INDENT(2));
+	if (!text) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	len = strlen(text);
+
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	const char *dir = dirname(dirbuf);
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		ret = iov_err_set(err, -errno, NULL, "bind state: cannot create %s: %s", dir,
+				  strerror(errno));
+		goto out;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+		ret = -ENAMETOOLONG;
+		goto out;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		ret = iov_err_set(err, -errno, NULL, "bind state: cannot create %s: %s", tmp,
+				  strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off < len || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+		ret = iov_err_set(err, -errno, NULL, "bind state: cannot write %s: %s", tmp,
+				  strerror(errno));
+		goto out_unlink;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		ret = iov_err_set(err, -errno, NULL, "bind state: cannot write %s: %s", tmp,
+				  strerror(errno));
+		goto out_unlink;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		ret = iov_err_set(err, -errno, NULL, "bind state: cannot rename %s to %s: %s", tmp,
+				  path, strerror(errno));
+		goto out_unlink;
+	}
+	/* Make the rename itself durable. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		fsync(fd);
+	goto out;
+out_unlink:
+	unlink(tmp);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	json_decref(root);
+	return ret;
+}
