@@ -40,7 +40,7 @@ rig_preset_args() {
 		echo "-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on $_igb1" \
 			"-device pcie-root-port,id=rp2,chassis=2" \
 			"-device nvme-subsys,id=subsys0" \
-			"-device nvme,bus=rp2,serial=iovrig0,subsys=subsys0,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=4,msix_qsize=5"
+			"-device nvme,bus=rp2,serial=iovrig0,subsys=subsys0,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=10,msix_qsize=6"
 		;;
 	*)
 		return 1
