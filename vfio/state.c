@@ -158,6 +158,26 @@ out:
 	return 0;
 }
 
+/* The state directory (/run/iovd) may not exist yet on a fresh boot. */
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *s = buf + 1;; s++) {
+		if (*s != '/' && *s)
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		if (!c)
+			return 0;
+		*s = c;
+	}
+}
+
 static json_t *opt_str(const char *s)
 {
 	return s ? json_string(s) : json_null();
@@ -201,7 +221,7 @@ int iov_bind_state_save(const char *path, const struct iov_bind_state *st,
 	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
 	const char *dir = dirname(dirbuf);
 
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+	if (mkdir_p(dir) < 0) {
 		ret = iov_err_set(err, -errno, NULL, "bind state: cannot create %s: %s", dir,
 				  strerror(errno));
 		goto out;
