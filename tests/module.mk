@@ -8,5 +8,9 @@ $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind: $(BUILD)/obj/tests/unit/fak
 .PHONY: golden
 golden: $(BUILD)/iovctl
 	tests/golden/run.sh $(BUILD)/iovctl
+# Rewrites tests/golden/expected/: review every diff against HW.md (tests/golden/REVIEW.md).
+.PHONY: golden-update
+golden-update: $(BUILD)/iovctl
+	tests/golden/run.sh --update $(BUILD)/iovctl
 
 -include tests/rig/rig.mk
