@@ -1,12 +1,1174 @@
 #include "vmm/vfio.h"
+#include "vmm/bus.h"
+#include "vmm/msix.h"
+#include "vmm/pci.h"
+#include "vmm/pcicfg.h"
 #include "src/log.h"
+#include "src/sysfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define MAX_GROUPS	IOVM_VFIO_MAX_DEVS
+#define MAX_RESV	32
+#define MAX_DMA		16
+#define MAX_AREAS	8	/* mmappable areas per region */
+#define MAX_PIECES	8	/* guest-mapped pieces per BAR */
+#define PAGE		4096ull
+#define MSI_MAX_VEC	32
+
+struct vgroup {
+	int id;			/* /dev/vfio/ID; -1 if unknown */
+	int fd;
+	bool own_fd;
+	bool set_container;	/* we attached it to the container */
+};
+
+struct area {
+	uint64_t off, size;	/* inside the region */
+	void *map;
+};
+
+struct region {
+	struct vfio_region_info info;
+	bool msix_mappable;
+	struct area area[MAX_AREAS];
+	int nareas;
+};
+
+struct bar_state {
+	bool active;		/* mapped at gpa */
+	uint64_t gpa, size;
+	int slot[MAX_PIECES];
+	int nslots;
+	bool trapped;		/* bus range registered */
+	bool warned;
+};
+
+struct vector {
+	int efd;
+	int gsi;
+	bool attached;		/* irqfd assigned */
+};
+
+struct vdev {
+	struct iov_pci_addr addr;
+	char name[IOV_PCI_ADDR_STRLEN];
+	struct vgroup *grp;
+	int fd;
+	struct vfio_device_info info;
+	struct region reg[VFIO_PCI_NUM_REGIONS];
+	struct iovm_pcicfg cfg;
+	struct bar_state bar[IOVM_PCI_NBARS];
+	struct iovm_msix *msix;
+	struct vector *msix_vec;	/* msix->nr entries once enabled */
+	bool msix_on;
+	struct vector msi_vec[MSI_MAX_VEC];
+	unsigned msi_nvec;		/* enabled in VFIO, 0 = off */
+	struct vector intx;
+	int intx_resample;
+	bool intx_on;
+	uint8_t intx_irq;
+};
+
+static struct {
+	int container;
+	bool own_container;
+	struct vgroup grp[MAX_GROUPS];
+	int ngroups;
+	struct vdev dev[IOVM_VFIO_MAX_DEVS];
+	int ndevs;
+	struct iovm_range resv[MAX_RESV];
+	int nresv;
+	struct { uint64_t iova, size; } dma[MAX_DMA];
+	int ndma;
+	int kvm_dev_fd;
+	struct iovm_vm *vm;
+	bool opened;
+} V = { .container = -1, .kvm_dev_fd = -1 };
+
+static int xioctl(int fd, unsigned long req, const void *arg)
+{
+	int r;
+
+	do
+		r = ioctl(fd, req, arg);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
+/* ---- groups and reserved regions ---- */
+
+/* Group id of a pre-opened group fd, from the /dev/vfio/N it names. */
+static int group_id_of_fd(int fd)
+{
+	char p[64], t[PATH_MAX];
+	ssize_t n;
+	long id;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	n = readlink(p, t, sizeof(t) - 1);
+	if (n < 0)
+		return -errno;
+	t[n] = '\0';
+	if (strncmp(t, "/dev/vfio/", 10) != 0 || iov_parse_long(t + 10, 10, &id) < 0 || id < 0)
+		return -ENOTTY;
+	return (int)id;
+}
+
+static int read_reserved(int gid)
+{
+	char path[PATH_MAX], *text = NULL, *line, *save = NULL;
+	int ret;
+
+	ret = iov_path(path, sizeof(path), "/sys/kernel/iommu_groups/%d/reserved_regions", gid);
+	if (ret < 0)
+		return ret;
+	ret = iov_read_str(path, &text);
+	if (ret < 0)
+		return log_warn_errno(ret, "%s (guest layout will not avoid reserved regions)", path);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long s, e;
+		char type[32];
+
+		if (sscanf(line, "%llx %llx %31s", &s, &e, type) != 3 || e < s) {
+			log_warn("%s: cannot parse '%s'", path, line);
+			continue;
+		}
+		if (V.nresv >= MAX_RESV) {
+			log_warn("%s: more than %d reserved regions; ignoring the rest", path, MAX_RESV);
+			break;
+		}
+		V.resv[V.nresv++] = (struct iovm_range){ s, e + 1 };
+		log_info("IOMMU group %d: reserved %#llx-%#llx (%s)", gid, s, e, type);
+	}
+	free(text);
+	return 0;
+}
+
+static struct vgroup *group_get(const struct iovm_vfio_spec *s, const char *name)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct vgroup *g;
+	char path[PATH_MAX], buf[32];
+	int id, fd, ret;
+
+	if (s->group_fd >= 0) {
+		id = group_id_of_fd(s->group_fd);
+		for (int i = 0; i < V.ngroups; i++)
+			if (V.grp[i].fd == s->group_fd)
+				return &V.grp[i];
+		fd = s->group_fd;
+	} else {
+		ret = iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", name);
+		if (ret < 0 || (ret = iov_readlink_base(path, buf, sizeof(buf))) < 0) {
+			log_err("--vfio %s: no IOMMU group (%s): is the IOMMU on (intel_iommu=on) and "
+				"the device present?", name, strerror(-ret));
+			return NULL;
+		}
+		if (iov_parse_long(buf, 10, (long[]){ 0 }) < 0)
+			return NULL;
+		id = atoi(buf);
+		for (int i = 0; i < V.ngroups; i++)
+			if (V.grp[i].id == id)
+				return &V.grp[i];
+		snprintf(path, sizeof(path), "/dev/vfio/%d", id);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			log_err_errno(-errno, "--vfio %s: %s (is the device bound to vfio-pci?)", name, path);
+			return NULL;
+		}
+	}
+	if (V.ngroups >= MAX_GROUPS) {
+		if (s->group_fd < 0)
+			close(fd);
+		return NULL;
+	}
+	g = &V.grp[V.ngroups++];
+	*g = (struct vgroup){ .id = id, .fd = fd, .own_fd = s->group_fd < 0 };
+	if ((ret = xioctl(fd, VFIO_GROUP_GET_STATUS, &st)) < 0) {
+		log_err_errno(ret, "%s: VFIO_GROUP_GET_STATUS (is it a VFIO group?)", name);
+		return NULL;
+	}
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		log_err("%s: IOMMU group %d is not viable: every device in "
+			"/sys/kernel/iommu_groups/%d/devices must be bound to vfio-pci or to no driver",
+			name, id, id);
+		return NULL;
+	}
+	if (!(st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET)) {
+		if ((ret = xioctl(fd, VFIO_GROUP_SET_CONTAINER, &V.container)) < 0) {
+			log_err_errno(ret, "%s: VFIO_GROUP_SET_CONTAINER", name);
+			return NULL;
+		}
+		g->set_container = true;
+	}
+	if (id >= 0)
+		read_reserved(id);
+	return g;
+}
 
 int iovm_vfio_open(int container_fd, const struct iovm_vfio_spec *spec, int n)
 {
-	return log_err_errno(-ENOTSUP, "VFIO passthrough");
+	int ret;
+
+	V.opened = true;
+	if (container_fd < 0) {
+		V.container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+		if (V.container < 0)
+			return log_err_errno(-errno, "/dev/vfio/vfio (is the vfio module loaded?)");
+		V.own_container = true;
+	} else {
+		V.container = container_fd;
+	}
+	if (ioctl(V.container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
+		return log_err_errno(-ENOTTY, "VFIO container: not /dev/vfio/vfio or unknown API version");
+	if (ioctl(V.container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
+		return log_err_errno(-ENOTSUP, "VFIO container: no type1v2 IOMMU support");
+
+	for (int i = 0; i < n; i++) {
+		struct vdev *d = &V.dev[V.ndevs];
+
+		memset(d, 0, sizeof(*d));
+		d->fd = -1;
+		d->intx.efd = d->intx_resample = -1;
+		d->addr = spec[i].addr;
+		iov_pci_addr_fmt(&d->addr, d->name);
+		d->grp = group_get(&spec[i], d->name);
+		if (!d->grp)
+			return -ENODEV;
+		V.ndevs++;
+	}
+	/* The IOMMU model is set once all groups are in the container. */
+	ret = ioctl(V.container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU);
+	if (ret < 0 && errno != EBUSY) {
+		ret = -errno;
+		return log_err_errno(ret, "VFIO_SET_IOMMU(type1v2) failed; without interrupt "
+				     "remapping the kernel refuses (see dmesg: allow_unsafe_interrupts)");
+	}
+	for (int i = 0; i < V.ndevs; i++) {
+		struct vdev *d = &V.dev[i];
+
+		d->info.argsz = sizeof(d->info);
+		d->fd = ioctl(d->grp->fd, VFIO_GROUP_GET_DEVICE_FD, d->name);
+		if (d->fd < 0)
+			return log_err_errno(-errno, "%s: VFIO_GROUP_GET_DEVICE_FD (is it in IOMMU group "
+					     "%d?)", d->name, d->grp->id);
+		if ((ret = xioctl(d->fd, VFIO_DEVICE_GET_INFO, &d->info)) < 0)
+			return log_err_errno(ret, "%s: VFIO_DEVICE_GET_INFO", d->name);
+		if (!(d->info.flags & VFIO_DEVICE_FLAGS_PCI) ||
+		    d->info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX ||
+		    d->info.num_irqs <= VFIO_PCI_MSIX_IRQ_INDEX)
+			return log_err_errno(-ENODEV, "%s: not a VFIO PCI device", d->name);
+		if (d->info.flags & VFIO_DEVICE_FLAGS_RESET) {
+			if ((ret = xioctl(d->fd, VFIO_DEVICE_RESET, NULL)) < 0)
+				log_warn_errno(ret, "%s: VFIO_DEVICE_RESET at start", d->name);
+		} else {
+			log_warn("%s: no reset method; the guest gets the device as it is", d->name);
+		}
+	}
+	return 0;
 }
-int iovm_vfio_reserved(struct iovm_range *out, int max) { return 0; }
-int iovm_vfio_attach(struct iovm_vm *vm) { return -ENOTSUP; }
-void iovm_vfio_close(void) { }
+
+int iovm_vfio_reserved(struct iovm_range *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < V.nresv && n < max; i++)
+		out[n++] = V.resv[i];
+	return n;
+}
+
+/* ---- DMA ---- */
+
+static int iova_ranges(struct vfio_iova_range **out, uint32_t *nout)
+{
+	struct vfio_iommu_type1_info *info;
+	size_t sz = 4096;
+	int ret;
+
+	*out = NULL;
+	*nout = 0;
+	for (;;) {
+		info = calloc(1, sz);
+		if (!info)
+			return -ENOMEM;
+		info->argsz = (uint32_t)sz;
+		if ((ret = xioctl(V.container, VFIO_IOMMU_GET_INFO, info)) < 0) {
+			free(info);
+			return ret;
+		}
+		if (info->argsz <= sz)
+			break;
+		sz = info->argsz;
+		free(info);
+		if (sz > (1u << 20))
+			return -E2BIG;
+	}
+	if ((info->flags & VFIO_IOMMU_INFO_CAPS) && info->cap_offset) {
+		uint32_t off = info->cap_offset;
+
+		for (int hops = 0; off && off + sizeof(struct vfio_info_cap_header) <= sz && hops < 64;
+		     hops++) {
+			struct vfio_info_cap_header *h = (void *)((char *)info + off);
+
+			if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
+			    off + sizeof(struct vfio_iommu_type1_info_cap_iova_range) <= sz) {
+				struct vfio_iommu_type1_info_cap_iova_range *r = (void *)h;
+				size_t need = off + sizeof(*r) + (size_t)r->nr_iovas * sizeof(r->iova_ranges[0]);
+
+				if (need <= sz && r->nr_iovas) {
+					*out = malloc(r->nr_iovas * sizeof(r->iova_ranges[0]));
+					if (!*out) {
+						free(info);
+						return -ENOMEM;
+					}
+					memcpy(*out, r->iova_ranges, r->nr_iovas * sizeof(r->iova_ranges[0]));
+					*nout = r->nr_iovas;
+				}
+				break;
+			}
+			off = h->next;
+		}
+	}
+	free(info);
+	return 0;
+}
+
+static int dma_map_piece(uint64_t iova, uint64_t size, void *hva,
+			 const struct vfio_iova_range *r, uint32_t nr)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uint64_t)(uintptr_t)hva, .iova = iova, .size = size,
+	};
+	bool inside = nr == 0;	/* no IOVA range capability: the kernel checks alone */
+	int ret;
+
+	for (uint32_t i = 0; i < nr; i++)
+		if (iova >= r[i].start && iova + size - 1 <= r[i].end)
+			inside = true;
+	if (!inside)
+		return log_err_errno(-ERANGE, "guest RAM %#" PRIx64 "-%#" PRIx64 " is outside the "
+				     "IOMMU's usable IOVA ranges (address width too small?): give "
+				     "less --mem", iova, iova + size - 1);
+	if (V.ndma >= MAX_DMA)
+		return -ENOSPC;
+	ret = xioctl(V.container, VFIO_IOMMU_MAP_DMA, &m);
+	if (ret == -ENOMEM) {
+		struct rlimit rl;
+
+		getrlimit(RLIMIT_MEMLOCK, &rl);
+		return log_err_errno(ret, "VFIO_IOMMU_MAP_DMA of %" PRIu64 " MiB: guest RAM is "
+				     "pinned; RLIMIT_MEMLOCK is %llu KiB (raise it, or run with "
+				     "CAP_IPC_LOCK)", size >> 20,
+				     (unsigned long long)rl.rlim_cur >> 10);
+	}
+	if (ret < 0)
+		return log_err_errno(ret, "VFIO_IOMMU_MAP_DMA iova %#" PRIx64 " size %#" PRIx64,
+				     iova, size);
+	V.dma[V.ndma].iova = iova;
+	V.dma[V.ndma].size = size;
+	V.ndma++;
+	return 0;
+}
+
+/* Maps every RAM bank at IOVA = GPA, minus the reserved regions (which are also holes in
+ * the guest's e820, so the guest never hands them to the device). */
+static int dma_map_ram(struct iovm_mem *mem)
+{
+	struct vfio_iova_range *r;
+	uint32_t nr;
+	int ret;
+	struct rlimit rl;
+
+	/* Pinning counts against RLIMIT_MEMLOCK; ask for enough when we may. */
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < mem->size + (64ull << 20)) {
+		rl.rlim_cur = mem->size + (64ull << 20);
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+			rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_MEMLOCK, &rl);
+	}
+	if ((ret = iova_ranges(&r, &nr)) < 0)
+		return log_err_errno(ret, "VFIO_IOMMU_GET_INFO");
+	for (int b = 0; b < mem->nbanks && ret >= 0; b++) {
+		uint64_t s = mem->bank[b].gpa, e = s + mem->bank[b].size;
+
+		while (s < e && ret >= 0) {
+			uint64_t pe = e, next = e;
+
+			/* The first reserved range that cuts [s, e) ends this piece. */
+			for (int i = 0; i < V.nresv; i++) {
+				uint64_t rs = V.resv[i].start & ~(PAGE - 1);
+				uint64_t re = (V.resv[i].end + PAGE - 1) & ~(PAGE - 1);
+
+				if (re <= s || rs >= pe)
+					continue;
+				if (rs <= s) {		/* s is inside: skip past it */
+					pe = s;
+					next = re < e ? re : e;
+					break;
+				}
+				pe = rs;
+				next = re < e ? re : e;
+			}
+			if (pe > s)
+				ret = dma_map_piece(s, pe - s,
+						    (char *)mem->bank[b].hva + (s - mem->bank[b].gpa), r, nr);
+			s = next;
+		}
+	}
+	free(r);
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- regions ---- */
+
+static int region_info(struct vdev *d, unsigned idx)
+{
+	struct region *rg = &d->reg[idx];
+	struct vfio_region_info *ri;
+	size_t sz = sizeof(*ri);
+	int ret;
+
+	rg->info = (struct vfio_region_info){ .argsz = sizeof(rg->info), .index = idx };
+	if ((ret = xioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, &rg->info)) < 0)
+		return ret;
+	if (!(rg->info.flags & VFIO_REGION_INFO_FLAG_CAPS) || rg->info.argsz <= sizeof(rg->info)) {
+		if (rg->info.flags & VFIO_REGION_INFO_FLAG_MMAP)
+			rg->area[rg->nareas++] = (struct area){ 0, rg->info.size, NULL };
+		return 0;
+	}
+	sz = rg->info.argsz;
+	if (sz > 65536)
+		return -E2BIG;
+	ri = calloc(1, sz);
+	if (!ri)
+		return -ENOMEM;
+	ri->argsz = (uint32_t)sz;
+	ri->index = idx;
+	if ((ret = xioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, ri)) < 0) {
+		free(ri);
+		return ret;
+	}
+	{
+		bool sparse = false;
+		uint32_t off = ri->cap_offset;
+
+		for (int hops = 0; off && off + sizeof(struct vfio_info_cap_header) <= sz && hops < 64;
+		     hops++) {
+			struct vfio_info_cap_header *h = (void *)((char *)ri + off);
+
+			if (h->id == VFIO_REGION_INFO_CAP_MSIX_MAPPABLE) {
+				rg->msix_mappable = true;
+			} else if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP &&
+				   off + sizeof(struct vfio_region_info_cap_sparse_mmap) <= sz) {
+				struct vfio_region_info_cap_sparse_mmap *sm = (void *)h;
+
+				sparse = true;
+				for (uint32_t a = 0; a < sm->nr_areas && rg->nareas < MAX_AREAS; a++) {
+					if (off + sizeof(*sm) + (a + 1) * sizeof(sm->areas[0]) > sz)
+						break;
+					if (sm->areas[a].size)
+						rg->area[rg->nareas++] = (struct area){
+							sm->areas[a].offset, sm->areas[a].size, NULL };
+				}
+			}
+			off = h->next;
+		}
+		/* MSIX_MAPPABLE: the whole BAR may be mmapped; we still trap the table pages. */
+		if ((rg->msix_mappable || !sparse) && (rg->info.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+			rg->nareas = 0;
+			rg->area[rg->nareas++] = (struct area){ 0, rg->info.size, NULL };
+		}
+	}
+	free(ri);
+	return 0;
+}
+
+static void region_mmap(struct vdev *d, unsigned idx)
+{
+	struct region *rg = &d->reg[idx];
+
+	for (int a = 0; a < rg->nareas; a++) {
+		struct area *ar = &rg->area[a];
+		void *p;
+
+		if ((ar->off & (PAGE - 1)) || (ar->size & (PAGE - 1)) ||
+		    ar->off + ar->size > rg->info.size) {
+			ar->size = 0;	/* not page-granular: trapped instead */
+			continue;
+		}
+		p = mmap(NULL, ar->size, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd,
+			 (off_t)(rg->info.offset + ar->off));
+		if (p == MAP_FAILED) {
+			log_warn_errno(-errno, "%s: mmap of BAR%u %#" PRIx64 "+%#" PRIx64
+				       " (falls back to trapping)", d->name, idx, ar->off, ar->size);
+			ar->size = 0;
+			continue;
+		}
+		ar->map = p;
+	}
+}
+
+/* ---- config space callbacks (device side) ---- */
+
+static int cfg_dev_read(void *ctx, unsigned off, unsigned len, uint32_t *val)
+{
+	struct vdev *d = ctx;
+	uint32_t v = 0;
+
+	if (pread(d->fd, &v, len, (off_t)(d->reg[VFIO_PCI_CONFIG_REGION_INDEX].info.offset + off))
+	    != (ssize_t)len)
+		return -EIO;
+	*val = v;
+	return 0;
+}
+
+static int cfg_dev_write(void *ctx, unsigned off, unsigned len, uint32_t val)
+{
+	struct vdev *d = ctx;
+
+	if (pwrite(d->fd, &val, len, (off_t)(d->reg[VFIO_PCI_CONFIG_REGION_INDEX].info.offset + off))
+	    != (ssize_t)len)
+		return -EIO;
+	return 0;
+}
+
+static const struct iovm_pcicfg_ops cfg_dev_ops = { cfg_dev_read, cfg_dev_write };
+
+/* ---- interrupts ---- */
+
+static int set_irqs(struct vdev *d, uint32_t index, uint32_t flags, uint32_t start,
+		    uint32_t count, const int *fds)
+{
+	size_t sz = sizeof(struct vfio_irq_set) + (fds ? count * sizeof(int) : 0);
+	struct vfio_irq_set *s = calloc(1, sz);
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->argsz = (uint32_t)sz;
+	s->flags = flags;
+	s->index = index;
+	s->start = start;
+	s->count = count;
+	if (fds)
+		memcpy(s->data, fds, count * sizeof(int));
+	ret = xioctl(d->fd, VFIO_DEVICE_SET_IRQS, s);
+	free(s);
+	return ret;
+}
+
+static void vector_attach(struct vdev *d, struct vector *v, bool want, uint64_t addr, uint32_t data)
+{
+	int ret;
+
+	if (v->efd < 0 || v->gsi < 0)
+		return;
+	if (want) {
+		if ((ret = iovm_vm_msi_set(V.vm, (uint32_t)v->gsi, addr, data)) < 0)
+			log_warn_errno(ret, "%s: MSI route for GSI %d", d->name, v->gsi);
+		if (!v->attached) {
+			/* Assigning an irqfd whose eventfd already counts delivers it at once:
+			 * what fired while the vector was masked is not lost. */
+			if ((ret = iovm_vm_irqfd(V.vm, v->efd, (uint32_t)v->gsi, -1, true)) < 0)
+				log_warn_errno(ret, "%s: KVM_IRQFD GSI %d", d->name, v->gsi);
+			else
+				v->attached = true;
+		}
+	} else if (v->attached) {
+		iovm_vm_irqfd(V.vm, v->efd, (uint32_t)v->gsi, -1, false);
+		v->attached = false;
+	}
+}
+
+static int vector_new(struct vector *v)
+{
+	*v = (struct vector){ .efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), .gsi = -1 };
+	if (v->efd < 0)
+		return -errno;
+	v->gsi = iovm_vm_gsi_alloc(V.vm);
+	if (v->gsi < 0) {
+		int ret = v->gsi;
+
+		close(v->efd);
+		v->efd = -1;
+		return ret;
+	}
+	return 0;
+}
+
+static void vector_free(struct vdev *d, struct vector *v)
+{
+	vector_attach(d, v, false, 0, 0);
+	if (v->gsi >= 0)
+		iovm_vm_gsi_free(V.vm, (uint32_t)v->gsi);
+	if (v->efd >= 0)
+		close(v->efd);
+	v->efd = v->gsi = -1;
+}
+
+static void msix_vector_update(struct vdev *d, unsigned i)
+{
+	bool live;
+
+	if (!d->msix_on || i >= d->msix->nr)
+		return;
+	live = !iovm_pcicfg_msix_fmask(&d->cfg) && !iovm_msix_masked(d->msix, i);
+	vector_attach(d, &d->msix_vec[i], live, iovm_msix_addr(d->msix, i), iovm_msix_data(d->msix, i));
+}
+
+static void msix_off(struct vdev *d)
+{
+	if (!d->msix_on)
+		return;
+	set_irqs(d, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+		 0, 0, NULL);
+	for (unsigned i = 0; i < d->msix->nr; i++)
+		vector_free(d, &d->msix_vec[i]);
+	free(d->msix_vec);
+	d->msix_vec = NULL;
+	d->msix_on = false;
+}
+
+static void msix_update(struct vdev *d)
+{
+	bool want = iovm_pcicfg_msix_enabled(&d->cfg);
+
+	if (want && !d->msix_on) {
+		unsigned nr = d->msix->nr;
+		int *fds = calloc(nr, sizeof(int));
+		int ret = 0;
+
+		d->msix_vec = calloc(nr, sizeof(*d->msix_vec));
+		if (!fds || !d->msix_vec) {
+			free(fds);
+			free(d->msix_vec);
+			d->msix_vec = NULL;
+			log_err("%s: out of memory enabling MSI-X", d->name);
+			return;
+		}
+		for (unsigned i = 0; i < nr; i++)
+			d->msix_vec[i].efd = d->msix_vec[i].gsi = -1;
+		d->msix_on = true;	/* so that msix_off cleans up a partial set-up */
+		for (unsigned i = 0; i < nr && ret >= 0; i++) {
+			ret = vector_new(&d->msix_vec[i]);
+			fds[i] = d->msix_vec[i].efd;
+		}
+		if (ret >= 0)
+			ret = set_irqs(d, VFIO_PCI_MSIX_IRQ_INDEX,
+				       VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, 0, nr, fds);
+		free(fds);
+		if (ret < 0) {
+			log_err_errno(ret, "%s: enabling %u MSI-X vectors", d->name, nr);
+			msix_off(d);
+			return;
+		}
+		log_info("%s: MSI-X on, %u vectors", d->name, nr);
+	} else if (!want && d->msix_on) {
+		msix_off(d);
+		log_info("%s: MSI-X off", d->name);
+	}
+	if (d->msix_on)
+		for (unsigned i = 0; i < d->msix->nr; i++)
+			msix_vector_update(d, i);
+}
+
+static void msi_off(struct vdev *d)
+{
+	if (!d->msi_nvec)
+		return;
+	set_irqs(d, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+		 0, 0, NULL);
+	for (unsigned i = 0; i < d->msi_nvec; i++)
+		vector_free(d, &d->msi_vec[i]);
+	d->msi_nvec = 0;
+}
+
+static void msi_update(struct vdev *d)
+{
+	struct iovm_msi_state s;
+
+	iovm_pcicfg_msi(&d->cfg, &s);
+	if (s.nvec > MSI_MAX_VEC)
+		s.nvec = MSI_MAX_VEC;
+	if (d->msi_nvec && (!s.enabled || s.nvec != d->msi_nvec))
+		msi_off(d);
+	if (s.enabled && !d->msi_nvec) {
+		int fds[MSI_MAX_VEC], ret = 0;
+		unsigned n = 0;
+
+		for (; n < s.nvec && ret >= 0; n++) {
+			ret = vector_new(&d->msi_vec[n]);
+			fds[n] = d->msi_vec[n].efd;
+		}
+		d->msi_nvec = n;
+		if (ret >= 0)
+			ret = set_irqs(d, VFIO_PCI_MSI_IRQ_INDEX,
+				       VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, 0, n, fds);
+		if (ret < 0) {
+			log_err_errno(ret, "%s: enabling %u MSI vectors", d->name, s.nvec);
+			msi_off(d);
+			return;
+		}
+	}
+	/* Multiple-message MSI: vector i sends data with its low bits replaced by i. */
+	for (unsigned i = 0; i < d->msi_nvec; i++)
+		vector_attach(d, &d->msi_vec[i], !(s.mask & (1u << i)), s.addr,
+			      (s.data & ~(s.nvec - 1)) | i);
+}
+
+/* INTx for devices without MSI: level-triggered, so KVM's resample eventfd tells VFIO to
+ * unmask the (auto-masked) line when the guest EOIs it. SR-IOV VFs have no INTx. */
+static int intx_setup(struct vdev *d, uint8_t irq)
+{
+	struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = VFIO_PCI_INTX_IRQ_INDEX };
+	int ret;
+
+	if (xioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) < 0 || ii.count == 0)
+		return 0;
+	if (!(ii.flags & VFIO_IRQ_INFO_AUTOMASKED))
+		return log_warn_errno(-ENOTSUP, "%s: INTx not auto-masked; INTx not offered", d->name);
+	d->intx.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->intx_resample = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->intx.efd < 0 || d->intx_resample < 0)
+		return -errno;
+	d->intx.gsi = irq;
+	ret = set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+		       0, 1, &d->intx.efd);
+	if (ret >= 0)
+		ret = set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX,
+			       VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, 0, 1,
+			       &d->intx_resample);
+	if (ret >= 0)
+		ret = iovm_vm_irqfd(V.vm, d->intx.efd, irq, d->intx_resample, true);
+	if (ret < 0)
+		return log_err_errno(ret, "%s: INTx on IRQ %u", d->name, irq);
+	d->intx.attached = true;
+	d->intx_on = true;
+	d->intx_irq = irq;
+	return 0;
+}
+
+static void intx_off(struct vdev *d)
+{
+	if (d->intx.attached)
+		iovm_vm_irqfd(V.vm, d->intx.efd, d->intx_irq, -1, false);
+	if (d->intx_on)
+		set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+			 0, 0, NULL);
+	if (d->intx.efd >= 0)
+		close(d->intx.efd);
+	if (d->intx_resample >= 0)
+		close(d->intx_resample);
+	d->intx.efd = d->intx_resample = -1;
+	d->intx.attached = d->intx_on = false;
+}
+
+/* ---- BARs in the guest ---- */
+
+static unsigned bar_of(struct vdev *d, struct bar_state *b)
+{
+	return (unsigned)(b - d->bar);
+}
+
+/* Accesses that reach userspace: the MSI-X table and PBA pages, and BAR parts that cannot
+ * be mmapped. The bus guarantees off + len <= BAR size. */
+static uint64_t bar_read(void *opaque, uint64_t off, unsigned len);
+static void bar_write(void *opaque, uint64_t off, uint64_t val, unsigned len);
+static const struct iovm_bus_ops bar_ops = { .read = bar_read, .write = bar_write };
+
+static struct vdev *dev_of_bar(void *opaque, unsigned *idx)
+{
+	for (int i = 0; i < V.ndevs; i++) {
+		struct vdev *d = &V.dev[i];
+
+		if ((char *)opaque >= (char *)d->bar && (char *)opaque < (char *)(d->bar + IOVM_PCI_NBARS)) {
+			*idx = bar_of(d, opaque);
+			return d;
+		}
+	}
+	return NULL;
+}
+
+static bool in_table(struct vdev *d, unsigned idx, uint64_t off, uint64_t *rel)
+{
+	const struct iovm_pcicfg *c = &d->cfg;
+
+	if (!d->msix || c->msix_table_bir != idx || off < c->msix_table_off)
+		return false;
+	*rel = off - c->msix_table_off;
+	return *rel < (uint64_t)d->msix->nr * IOVM_MSIX_ENTRY_SIZE;
+}
+
+static bool in_pba(struct vdev *d, unsigned idx, uint64_t off, uint64_t *rel)
+{
+	const struct iovm_pcicfg *c = &d->cfg;
+
+	if (!d->msix || c->msix_pba_bir != idx || off < c->msix_pba_off)
+		return false;
+	*rel = off - c->msix_pba_off;
+	return *rel < iovm_msix_pba_size(d->msix);
+}
+
+static uint64_t bar_read(void *opaque, uint64_t off, unsigned len)
+{
+	unsigned idx;
+	struct vdev *d = dev_of_bar(opaque, &idx);
+	uint64_t rel, v = ~0ull;
+
+	if (!d)
+		return v;
+	if (in_table(d, idx, off, &rel))
+		return iovm_msix_table_read(d->msix, rel, len);
+	if (in_pba(d, idx, off, &rel))
+		return iovm_msix_pba_read(d->msix, rel, len);
+	if (off + len > d->reg[idx].info.size)
+		return v;
+	if (pread(d->fd, &v, len, (off_t)(d->reg[idx].info.offset + off)) != (ssize_t)len)
+		return ~0ull;
+	return v;
+}
+
+static void bar_write(void *opaque, uint64_t off, uint64_t val, unsigned len)
+{
+	unsigned idx;
+	struct vdev *d = dev_of_bar(opaque, &idx);
+	uint64_t rel;
+
+	if (!d)
+		return;
+	if (in_table(d, idx, off, &rel)) {
+		int i = iovm_msix_table_write(d->msix, rel, len, val);
+
+		if (i >= 0)
+			msix_vector_update(d, (unsigned)i);
+		return;
+	}
+	if (in_pba(d, idx, off, &rel))
+		return;		/* read-only */
+	if (off + len > d->reg[idx].info.size)
+		return;
+	if (pwrite(d->fd, &val, len, (off_t)(d->reg[idx].info.offset + off)) != (ssize_t)len)
+		log_debug("%s: BAR%u write at %#" PRIx64 " failed", d->name, idx, off);
+}
+
+/* Pages of BAR idx that must trap: those holding the MSI-X table or PBA. */
+static void trap_pages(struct vdev *d, unsigned idx, struct iovm_range t[2], int *nt)
+{
+	const struct iovm_pcicfg *c = &d->cfg;
+
+	*nt = 0;
+	if (!d->msix)
+		return;
+	if (c->msix_table_bir == idx)
+		t[(*nt)++] = (struct iovm_range){
+			c->msix_table_off & ~(PAGE - 1),
+			(c->msix_table_off + (uint64_t)d->msix->nr * IOVM_MSIX_ENTRY_SIZE + PAGE - 1) & ~(PAGE - 1) };
+	if (c->msix_pba_bir == idx)
+		t[(*nt)++] = (struct iovm_range){
+			c->msix_pba_off & ~(PAGE - 1),
+			(c->msix_pba_off + iovm_msix_pba_size(d->msix) + PAGE - 1) & ~(PAGE - 1) };
+}
+
+static bool gpa_ok(uint64_t gpa, uint64_t size)
+{
+	struct iovm_mem *m = V.vm->mem;
+	uint64_t top = IOVM_MMIO_HOLE_END;
+
+	if (gpa + size < gpa || (gpa & (PAGE - 1)))
+		return false;
+	for (int i = 0; i < m->nbanks; i++)
+		if (m->bank[i].gpa + m->bank[i].size > top)
+			top = m->bank[i].gpa + m->bank[i].size;
+	if (gpa >= IOVM_PCI_MMIO_START && gpa + size <= IOVM_PCI_MMIO_END)
+		return true;
+	return gpa >= top && gpa + size <= (1ull << 46);
+}
+
+static void bar_unmap(struct vdev *d, struct bar_state *b)
+{
+	for (int i = 0; i < b->nslots; i++)
+		iovm_vm_unmap(V.vm, b->slot[i]);
+	b->nslots = 0;
+	if (b->trapped)
+		iovm_bus_del(IOVM_MMIO, b->gpa, b);
+	b->trapped = false;
+	b->active = false;
+}
+
+static void bar_map(struct vdev *d, struct bar_state *b)
+{
+	unsigned idx = bar_of(d, b);
+	struct region *rg = &d->reg[idx];
+	struct iovm_range t[2];
+	int nt, ret;
+
+	b->gpa = d->cfg.bar[idx].gpa;
+	b->size = d->cfg.bar[idx].size;
+	if (!gpa_ok(b->gpa, b->size)) {
+		if (!b->warned)
+			log_warn("%s: guest put BAR%u at %#" PRIx64 " (size %#" PRIx64 "), outside the "
+				 "MMIO window; not mapped", d->name, idx, b->gpa, b->size);
+		b->warned = true;
+		return;
+	}
+	ret = iovm_bus_add(IOVM_MMIO, b->gpa, b->size, d->name, &bar_ops, b);
+	if (ret < 0) {
+		log_warn_errno(ret, "%s: BAR%u at %#" PRIx64 " overlaps another device", d->name,
+			       idx, b->gpa);
+		return;
+	}
+	b->trapped = true;
+	b->active = true;
+	trap_pages(d, idx, t, &nt);
+	/* Each mmapped area minus the trapped pages becomes KVM memory: no exits there. */
+	for (int a = 0; a < rg->nareas; a++) {
+		uint64_t s = rg->area[a].off, e = s + rg->area[a].size;
+
+		if (!rg->area[a].map || !rg->area[a].size)
+			continue;
+		while (s < e) {
+			uint64_t pe = e, next = e;
+
+			for (int k = 0; k < nt; k++) {
+				if (t[k].end <= s || t[k].start >= pe)
+					continue;
+				if (t[k].start <= s) {
+					pe = s;
+					next = t[k].end < e ? t[k].end : e;
+					break;
+				}
+				pe = t[k].start;
+				next = t[k].end < e ? t[k].end : e;
+			}
+			if (pe > s && pe <= b->size) {
+				if (b->nslots >= MAX_PIECES) {
+					log_warn("%s: BAR%u: too many pieces; the rest traps", d->name, idx);
+					return;
+				}
+				ret = iovm_vm_map(V.vm, b->gpa + s, pe - s,
+						  (char *)rg->area[a].map + (s - rg->area[a].off));
+				if (ret < 0)
+					log_warn_errno(ret, "%s: BAR%u %#" PRIx64 "+%#" PRIx64 " into the "
+						       "guest (traps instead)", d->name, idx, s, pe - s);
+				else
+					b->slot[b->nslots++] = ret;
+			}
+			s = next;
+		}
+	}
+	log_debug("%s: BAR%u at %#" PRIx64 ", %d direct pieces", d->name, idx, b->gpa, b->nslots);
+}
+
+/* Brings BAR idx in line with the guest's command register and BAR address. */
+static void bar_update(struct vdev *d, unsigned idx)
+{
+	struct bar_state *b = &d->bar[idx];
+	const struct iovm_pcicfg_bar *cb = &d->cfg.bar[idx];
+	bool want = cb->size && !cb->io && !cb->upper &&
+		    (iovm_pcicfg_command(&d->cfg) & 0x2) && cb->gpa;
+
+	if (b->active && (!want || b->gpa != cb->gpa))
+		bar_unmap(d, b);
+	if (want && !b->active)
+		bar_map(d, b);
+}
+
+/* ---- config space, guest side ---- */
+
+static uint32_t vdev_cfg_read(void *opaque, unsigned off, unsigned len)
+{
+	return iovm_pcicfg_read(&((struct vdev *)opaque)->cfg, off, len);
+}
+
+static void vdev_cfg_write(void *opaque, unsigned off, uint32_t val, unsigned len)
+{
+	struct vdev *d = opaque;
+	unsigned ev = iovm_pcicfg_write(&d->cfg, off, len, val);
+
+	for (unsigned i = 0; i < IOVM_PCI_NBARS; i++)
+		if (ev & (IOVM_PCICFG_EV_CMD | IOVM_PCICFG_EV_BAR(i)))
+			bar_update(d, i);
+	if (ev & IOVM_PCICFG_EV_MSIX)
+		msix_update(d);
+	if (ev & IOVM_PCICFG_EV_MSI)
+		msi_update(d);
+}
+
+static const struct iovm_pci_ops vdev_pci_ops = { .cfg_read = vdev_cfg_read,
+						  .cfg_write = vdev_cfg_write };
+
+static uint64_t pow2_roundup(uint64_t v)
+{
+	uint64_t p = 1;
+
+	while (p < v && p)
+		p <<= 1;
+	return p;
+}
+
+static int vdev_attach(struct vdev *d, int slot_hint)
+{
+	uint8_t phys[IOVM_PCICFG_HDR];
+	uint64_t sizes[IOVM_PCI_NBARS] = { 0 };
+	struct region *cr = &d->reg[VFIO_PCI_CONFIG_REGION_INDEX];
+	int ret;
+
+	for (unsigned i = 0; i <= VFIO_PCI_CONFIG_REGION_INDEX; i++) {
+		if ((ret = region_info(d, i)) < 0 && i == VFIO_PCI_CONFIG_REGION_INDEX)
+			return log_err_errno(ret, "%s: config region info", d->name);
+	}
+	if (pread(d->fd, phys, sizeof(phys), (off_t)cr->info.offset) != (ssize_t)sizeof(phys))
+		return log_err_errno(-EIO, "%s: reading config space", d->name);
+	for (unsigned i = 0; i < IOVM_PCI_NBARS; i++) {
+		uint32_t raw;
+
+		memcpy(&raw, phys + 0x10 + 4 * i, 4);
+		if (!d->reg[i].info.size)
+			continue;
+		if (raw & 1) {
+			log_warn("%s: BAR%u is an I/O BAR; not offered to the guest", d->name, i);
+			continue;
+		}
+		sizes[i] = pow2_roundup(d->reg[i].info.size);
+	}
+	if ((ret = iovm_pcicfg_init(&d->cfg, phys, sizes, &cfg_dev_ops, d)) < 0)
+		return log_err_errno(ret, "%s: unsupported config header (type %#x)", d->name,
+				     phys[0x0e] & 0x7f);
+	if (d->cfg.cap_msix) {
+		struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = VFIO_PCI_MSIX_IRQ_INDEX };
+
+		if (xioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) < 0 || ii.count < d->cfg.msix_nr)
+			return log_err_errno(-EINVAL, "%s: MSI-X capability has %u vectors, VFIO %u",
+					     d->name, d->cfg.msix_nr, ii.count);
+		d->msix = malloc(sizeof(*d->msix));
+		if (!d->msix || iovm_msix_init(d->msix, d->cfg.msix_nr) < 0)
+			return -ENOMEM;
+	}
+	/* Guest addresses, as firmware would assign them; the guest may move them. */
+	for (unsigned i = 0; i < IOVM_PCI_NBARS; i++) {
+		const struct iovm_pcicfg_bar *cb = &d->cfg.bar[i];
+		uint64_t gpa;
+
+		if (!cb->size || cb->upper)
+			continue;
+		if ((ret = iovm_pci_alloc_mmio(cb->size, &gpa)) < 0)
+			return log_err_errno(ret, "%s: no room for BAR%u (%#" PRIx64 " bytes) in the "
+					     "MMIO window", d->name, i, cb->size);
+		iovm_pcicfg_write(&d->cfg, 0x10 + 4 * i, 4, (uint32_t)gpa);
+		if (cb->mem64)
+			iovm_pcicfg_write(&d->cfg, 0x14 + 4 * i, 4, (uint32_t)(gpa >> 32));
+		region_mmap(d, i);
+		log_info("%s: BAR%u %#" PRIx64 " bytes at guest %#" PRIx64 "%s", d->name, i,
+			 cb->size, gpa, d->reg[i].msix_mappable ? " (MSI-X mappable)" : "");
+	}
+	if (phys[0x3d] && (ret = intx_setup(d, (uint8_t)(10 + (slot_hint & 1)))) < 0)
+		return ret;
+	if (d->intx_on)
+		iovm_pcicfg_write(&d->cfg, 0x3c, 1, d->intx_irq);
+	ret = iovm_pci_add(d->name, &vdev_pci_ops, d);
+	if (ret < 0)
+		return log_err_errno(ret, "%s: PCI bus full", d->name);
+	log_info("%s: guest PCI 00:%02x.0, %04x:%04x", d->name, ret,
+		 iovm_pcicfg_read(&d->cfg, 0, 2), iovm_pcicfg_read(&d->cfg, 2, 2));
+	return 0;
+}
+
+int iovm_vfio_attach(struct iovm_vm *vm)
+{
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+	int ret;
+
+	V.vm = vm;
+	if ((ret = dma_map_ram(vm->mem)) < 0)
+		return ret;
+	/* KVM-VFIO: lets KVM know about the groups (non-coherent DMA, and the irqbypass
+	 * producers for posted interrupts). */
+	if ((ret = xioctl(vm->vm_fd, KVM_CREATE_DEVICE, &cd)) < 0)
+		return log_err_errno(ret, "KVM_CREATE_DEVICE(VFIO)");
+	V.kvm_dev_fd = (int)cd.fd;
+	for (int i = 0; i < V.ngroups; i++) {
+		int32_t gfd = V.grp[i].fd;
+		struct kvm_device_attr a = { .group = KVM_DEV_VFIO_GROUP,
+					     .attr = KVM_DEV_VFIO_GROUP_ADD,
+					     .addr = (uint64_t)(uintptr_t)&gfd };
+
+		if ((ret = xioctl(V.kvm_dev_fd, KVM_SET_DEVICE_ATTR, &a)) < 0)
+			return log_err_errno(ret, "KVM-VFIO: adding group %d", V.grp[i].id);
+	}
+	for (int i = 0; i < V.ndevs; i++)
+		if ((ret = vdev_attach(&V.dev[i], i)) < 0)
+			return ret;
+	return 0;
+}
+
+void iovm_vfio_close(void)
+{
+	if (!V.opened)
+		return;
+	for (int i = 0; i < V.ndevs; i++) {
+		struct vdev *d = &V.dev[i];
+
+		if (V.vm) {
+			msix_off(d);
+			msi_off(d);
+			intx_off(d);
+			for (unsigned b = 0; b < IOVM_PCI_NBARS; b++)
+				if (d->bar[b].active)
+					bar_unmap(d, &d->bar[b]);
+		}
+		for (unsigned r = 0; r < VFIO_PCI_NUM_REGIONS; r++)
+			for (int a = 0; a < d->reg[r].nareas; a++)
+				if (d->reg[r].area[a].map)
+					munmap(d->reg[r].area[a].map, d->reg[r].area[a].size);
+		if (d->fd >= 0) {
+			/* Leave the device clean for the next user: FLR for a VF. */
+			if ((d->info.flags & VFIO_DEVICE_FLAGS_RESET) &&
+			    xioctl(d->fd, VFIO_DEVICE_RESET, NULL) < 0)
+				log_warn("%s: VFIO_DEVICE_RESET at exit failed", d->name);
+			close(d->fd);
+		}
+		free(d->msix);
+		d->msix = NULL;
+		d->fd = -1;
+	}
+	for (int i = 0; i < V.ndma; i++) {
+		struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = V.dma[i].iova,
+							.size = V.dma[i].size };
+
+		if (xioctl(V.container, VFIO_IOMMU_UNMAP_DMA, &u) < 0)
+			log_warn("VFIO_IOMMU_UNMAP_DMA %#" PRIx64 " failed", V.dma[i].iova);
+	}
+	V.ndma = 0;
+	if (V.kvm_dev_fd >= 0)
+		close(V.kvm_dev_fd);
+	V.kvm_dev_fd = -1;
+	for (int i = 0; i < V.ngroups; i++) {
+		struct vgroup *g = &V.grp[i];
+
+		if (g->set_container)
+			ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER);
+		if (g->own_fd)
+			close(g->fd);
+	}
+	V.ngroups = 0;
+	if (V.own_container && V.container >= 0)
+		close(V.container);
+	V.container = -1;
+	V.ndevs = 0;
+	V.opened = false;
+}
