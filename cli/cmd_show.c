@@ -59,8 +59,11 @@ static void show_human(const struct iov_host *h, const struct iov_dev *d)
 {
 	char b1[64], b2[64], b3[64], b4[256];
 
-	printf("%s  %s%s%s\n", d->name, d->vendor_name ?: "", d->vendor_name ? " " : "",
-	       d->device_name ?: "");
+	printf("%s", d->name);
+	if (d->vendor_name || d->device_name)
+		printf(" %s%s%s", d->vendor_name ?: "", d->vendor_name && d->device_name ? " " : "",
+		       d->device_name ?: "");
+	putchar('\n');
 	if (d->role == IOV_ROLE_VF)
 		kv("role", "vf%s of %s", unk(d->vf_index, b1, sizeof(b1), 0), d->pf ? d->pf->name : "unknown PF");
 	else
@@ -99,9 +102,16 @@ static void show_human(const struct iov_host *h, const struct iov_dev *d)
 		kv("reset methods", "unknown");
 	}
 	kv("FLR", "%s", d->flr == IOV_UNKNOWN ? "unknown" : d->flr ? "yes" : "no");
-	kv("MSI", "%s vectors capable, %d allocated", unk(d->msi_max, b1, sizeof(b1), 0), d->msi_irqs);
-	kv("MSI-X", "%s vectors in table, %d allocated", unk(d->msix_table_size, b1, sizeof(b1), 0),
-	   d->msix_irqs);
+	if (d->msi_max == 0)
+		kv("MSI", "no capability");
+	else
+		kv("MSI", "%s vector%s capable, %d allocated", unk(d->msi_max, b1, sizeof(b1), 0),
+		   d->msi_max == 1 ? "" : "s", d->msi_irqs);
+	if (d->msix_table_size == 0)
+		kv("MSI-X", "no capability");
+	else
+		kv("MSI-X", "%s vector%s in table, %d allocated", unk(d->msix_table_size, b1, sizeof(b1), 0),
+		   d->msix_table_size == 1 ? "" : "s", d->msix_irqs);
 	if (d->pcie_type != IOV_UNKNOWN && iov_dev_is_bridge(d))
 		kv("ACS", "%s", acs_text(d, b4, sizeof(b4)));
 	if (d->role == IOV_ROLE_PF) {

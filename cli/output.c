@@ -2,6 +2,7 @@
 #include "src/host.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int cli_print_json(json_t *j)
 {
@@ -44,12 +45,21 @@ void cli_print_iommu_summary(const struct iov_host *h, FILE *f)
 		fprintf(f, "IOMMU: %s", iov_iommu_vendor_name(io->vendor) ?: "unknown");
 		for (size_t i = 0; i < io->n_units; i++)
 			fprintf(f, "%s%s", i ? "," : " (", io->units[i].name);
-		fprintf(f, "%s, %s, %zu groups\n", io->n_units ? ")" : "",
-			io->enabled ? "translating" : "present but no IOMMU groups", h->n_groups);
+		size_t identity = 0;
+		for (size_t i = 0; i < h->n_groups; i++)
+			identity += h->groups[i]->type && strcmp(h->groups[i]->type, "identity") == 0;
+		fprintf(f, "%s, %s, %zu group%s\n", io->n_units ? ")" : "",
+			!io->enabled ? "present but no IOMMU groups" :
+			identity == h->n_groups ? "host DMA not translated (identity domains: iommu=pt)" :
+			"translating", h->n_groups, h->n_groups == 1 ? "" : "s");
 	}
 	fprintf(f, "Interrupt remapping: %s (%s)",
 		io->intremap == 1 ? "on" : io->intremap == 0 ? "OFF" : "unknown", io->intremap_why);
-	if (io->unsafe_interrupts == 1)
-		fprintf(f, "; vfio allow_unsafe_interrupts=Y");
+	if (io->unsafe_interrupts == 1 && io->intremap == 1)
+		fprintf(f, "; vfio allow_unsafe_interrupts=Y (not needed here: remove it)");
+	else if (io->unsafe_interrupts == 1)
+		fprintf(f, "; vfio allow_unsafe_interrupts=Y: devices are assigned WITHOUT interrupt isolation");
+	else if (io->unsafe_interrupts == 0 && io->intremap == 0)
+		fprintf(f, "; vfio allow_unsafe_interrupts=N: VFIO will refuse to assign devices");
 	fputc('\n', f);
 }

@@ -404,9 +404,10 @@ static int load_dev(struct pci_access *pacc, struct iov_dev *d)
 		d->sriov = sr;
 		read_int(dfd, "sriov_totalvfs", 10, &sr->total_vfs, &sbad, true);
 		read_int(dfd, "sriov_numvfs", 10, &sr->num_vfs, &sbad, true);
-		read_int(dfd, "sriov_offset", 10, &sr->offset, &sbad, false);
-		read_int(dfd, "sriov_stride", 10, &sr->stride, &sbad, false);
-		read_int(dfd, "sriov_vf_device", 16, &sr->vf_device, &sbad, false);
+		/* offset, stride and vf_device exist since Linux 4.17. */
+		read_int(dfd, "sriov_offset", 10, &sr->offset, &sbad, true);
+		read_int(dfd, "sriov_stride", 10, &sr->stride, &sbad, true);
+		read_int(dfd, "sriov_vf_device", 16, &sr->vf_device, &sbad, true);
 		read_int(dfd, "sriov_drivers_autoprobe", 10, &sr->drivers_autoprobe, &sbad, false);
 		if (sbad.len) {
 			d->bad |= IOV_BAD_SRIOV;
@@ -425,10 +426,23 @@ static int load_dev(struct pci_access *pacc, struct iov_dev *d)
 	if (d->numa_node == IOV_UNKNOWN && strstr(bad.names, "numa_node"))
 		d->bad |= IOV_BAD_NUMA;
 
-	if (bad.len)
-		log_warn("%s: unreadable or malformed sysfs attributes (%s) under %s; shown as unknown",
-			 d->name, bad.names, d->syspath);
+	if (bad.len && !(d->bad_what = strdup(bad.names))) {
+		close(dfd);
+		return -ENOMEM;
+	}
 	close(dfd);
+	return 0;
+}
+
+/* Adds a problem found while joining devices to the device's list. */
+static int dev_bad(struct iov_dev *d, const char *what)
+{
+	char *n;
+
+	if (asprintf(&n, "%s%s%s", d->bad_what ? d->bad_what : "", d->bad_what ? ", " : "", what) < 0)
+		return -ENOMEM;
+	free(d->bad_what);
+	d->bad_what = n;
 	return 0;
 }
 
@@ -487,6 +501,11 @@ static int virtfn_one(const char *name, void *arg)
 	}
 	vf = find_by_link(c->h, c->dfd, name);
 	sr->vfs[idx] = vf;
+	if (!vf) {
+		char what[64];
+		snprintf(what, sizeof(what), "%s (dangling link)", name);
+		return dev_bad(c->pf, what);
+	}
 	if (vf && vf->role == IOV_ROLE_VF) {
 		vf->vf_index = (int)idx;
 		if (!vf->pf)
@@ -545,30 +564,6 @@ static struct iov_group *group_find(const struct iov_host *h, int id)
 	return NULL;
 }
 
-/* Finds or adds group id, keeping h->groups sorted. */
-static struct iov_group *group_get(struct iov_host *h, int id)
-{
-	struct iov_group *g = group_find(h, id), **ng;
-	size_t at;
-
-	if (g)
-		return g;
-	g = calloc(1, sizeof(*g));
-	ng = realloc(h->groups, (h->n_groups + 1) * sizeof(*ng));
-	if (ng)
-		h->groups = ng;
-	if (!g || !ng) {
-		free(g);
-		return NULL;
-	}
-	g->id = id;
-	for (at = h->n_groups; at > 0 && h->groups[at - 1]->id > id; at--)
-		h->groups[at] = h->groups[at - 1];
-	h->groups[at] = g;
-	h->n_groups++;
-	return g;
-}
-
 static int group_add_id(const char *name, void *arg)
 {
 	struct iov_host *h = arg;
@@ -588,6 +583,8 @@ static int group_add_id(const char *name, void *arg)
 
 /* Groups come from /sys/kernel/iommu_groups; their members from each device's own
  * iommu_group link (the same facts as N/devices/, without a directory read per group). */
+static int load_groups_at(struct iov_host *h, int gfd);
+
 static int load_groups(struct iov_host *h)
 {
 	char path[PATH_MAX];
@@ -598,11 +595,17 @@ static int load_groups(struct iov_host *h)
 	gfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (gfd < 0)
 		return 0;	/* no IOMMU */
-	ret = for_each_dirent(gfd, ".", group_add_id, h);
-	if (ret < 0) {
-		close(gfd);
+	ret = load_groups_at(h, gfd);
+	close(gfd);
+	return ret;
+}
+
+static int load_groups_at(struct iov_host *h, int gfd)
+{
+	int ret = for_each_dirent(gfd, ".", group_add_id, h);
+
+	if (ret < 0)
 		return ret;
-	}
 	if (h->n_groups > 1)
 		qsort(h->groups, h->n_groups, sizeof(*h->groups), cmp_group);
 	for (size_t i = 0; i < h->n_groups; i++) {
@@ -612,7 +615,6 @@ static int load_groups(struct iov_host *h)
 		if (iov_read_str_at(gfd, sub, &h->groups[i]->type) < 0)
 			h->groups[i]->type = NULL;
 	}
-	close(gfd);
 
 	for (size_t i = 0; i < h->n_devs; i++) {
 		struct iov_dev *d = h->devs[i];
@@ -620,9 +622,16 @@ static int load_groups(struct iov_host *h)
 
 		if (d->group_id == IOV_UNKNOWN)
 			continue;
-		g = d->group = group_get(h, d->group_id);
-		if (!g)
-			return -ENOMEM;
+		g = group_find(h, d->group_id);
+		if (!g) {
+			char what[64];
+			snprintf(what, sizeof(what), "iommu_group (group %d does not exist)", d->group_id);
+			d->bad |= IOV_BAD_GROUP;
+			if (dev_bad(d, what) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		d->group = g;
 		/* Devices are in address order, so members are too. */
 		struct iov_dev **nd = realloc(g->devs, (g->n_devs + 1) * sizeof(*nd));
 		if (!nd)
@@ -630,6 +639,17 @@ static int load_groups(struct iov_host *h)
 		g->devs = nd;
 		nd[g->n_devs++] = d;
 		if (strv_push(&g->members, &g->n_members, d->name) < 0)
+			return -ENOMEM;
+	}
+	/* A group no device links to (non-PCI members, or a damaged tree): ask the group. */
+	for (size_t i = 0; i < h->n_groups; i++) {
+		struct iov_group *g = h->groups[i];
+		char sub[32];
+
+		if (g->n_members)
+			continue;
+		snprintf(sub, sizeof(sub), "%d/devices", g->id);
+		if (read_dirnames(gfd, sub, &g->members, &g->n_members) == -ENOMEM)
 			return -ENOMEM;
 	}
 	return 0;
@@ -877,6 +897,11 @@ int iov_host_load(struct iov_host **out)
 	if ((ret = load_groups(h)) < 0 || (ret = load_iommu(h)) < 0)
 		goto fail;
 
+	/* One warning per damaged device, naming every bad file, after all links are known. */
+	for (size_t i = 0; i < h->n_devs; i++)
+		if (h->devs[i]->bad_what)
+			log_warn("%s: unreadable or malformed sysfs attributes (%s) under %s; shown as unknown",
+				 h->devs[i]->name, h->devs[i]->bad_what, h->devs[i]->syspath);
 	pci_cleanup(pacc);
 	strv_free(names, n);
 	*out = h;
@@ -896,6 +921,7 @@ static void dev_free(struct iov_dev *d)
 	if (!d)
 		return;
 	free(d->syspath);
+	free(d->bad_what);
 	free(d->vendor_name);
 	free(d->device_name);
 	free(d->driver);
@@ -1001,7 +1027,13 @@ int iov_host_resolve(const struct iov_host *h, const char *spec, struct iov_dev 
 			 spec, d->name);
 		return -EINVAL;
 	}
-	if ((size_t)idx >= d->sriov->n_vfs || !d->sriov->vfs[idx]) {
+	if ((size_t)idx < d->sriov->n_vfs && !d->sriov->vfs[idx]) {
+		snprintf(err, errlen, "'%s': %s's virtfn%ld link does not lead to a PCI device "
+			 "(sysfs is inconsistent; see the warning above, or re-create the VFs)",
+			 spec, d->name, idx);
+		return -ENODEV;
+	}
+	if ((size_t)idx >= d->sriov->n_vfs) {
 		snprintf(err, errlen, "'%s': %s has %zu VF%s (vf0..vf%zd); create more with "
 			 "'iovctl vfs create %s N'", spec, d->name, d->sriov->n_vfs,
 			 d->sriov->n_vfs == 1 ? "" : "s", (ssize_t)d->sriov->n_vfs - 1, pfname);

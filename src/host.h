@@ -88,6 +88,7 @@ struct iov_dev {
 	int vf_index;			/* VFs only, IOV_UNKNOWN if not found among virtfnN */
 
 	unsigned bad;			/* bitmask of fields that were unreadable (IOV_BAD_*) */
+	char *bad_what;			/* the damaged files, for people ("vendor, class"); NULL */
 
 	/* Loader internals, raw link values before devices are joined. */
 	int group_id;
