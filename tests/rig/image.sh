@@ -8,7 +8,9 @@
 # Environment:
 #   IOV_RIG_CACHE   kernel cache (default $HOME/.cache/iovd-rig); nothing in the repo
 #   IOV_RIG_OUT     output folder (default build/rig); writes $IOV_RIG_OUT/image/{vmlinuz,initrd.gz}
-#   IOV_RIG_BIN     folder holding iovctl, iovd, iovm (default build)
+#   IOV_RIG_BIN     folder holding the project's programs (default build)
+#   IOV_RIG_PROGS   which of them go in /usr/bin (default: iovctl iovd iovm iov-bindtool; missing
+#                   ones are left out with a note, and scenarios needing them fail)
 #   IOV_RIG_HELPERS folder holding the rig's static helpers jget, kvmcheck (default $IOV_RIG_OUT/helpers)
 #   IOV_RIG_KERNEL_PKG  exact package name to use instead of the newest
 #                       linux-image-6.12.N+deb12-amd64 that apt knows
@@ -117,7 +119,7 @@ IMG="$OUT/image"
 mkdir -p "$IMG"
 
 progs=""
-for p in iovctl iovd iovm; do
+for p in ${IOV_RIG_PROGS:-iovctl iovd iovm iov-bindtool}; do
 	if [ -x "$BIN/$p" ]; then progs="$progs $BIN/$p"; else say "note: $BIN/$p missing; the image will lack it"; fi
 done
 helpers=""
@@ -144,7 +146,7 @@ done
 stamp=$( {
 	echo "$KVER"
 	echo "$order"
-	ls -lL --time-style=+%s "$BUSYBOX" "$IP" $progs $helpers $PCIIDS
+	ls -lL --time-style=+%s "$BUSYBOX" "$IP" $progs $helpers $PCIIDS "$KDIR/boot/vmlinuz-$KVER"
 	find "$here/guest" "$here/scenarios" -type f -exec ls -l --time-style=+%s {} + | sort
 	cat "$0" | cksum
 } | cksum | cut -d' ' -f1)
@@ -193,6 +195,10 @@ for f in $order; do
 	esac
 	echo "$name" >> "$root/lib/modules/order"
 done
+
+# The same kernel, for guests the test host boots itself (iovm on the nested /dev/kvm).
+mkdir -p "$root/boot"
+cp "$KDIR/boot/vmlinuz-$KVER" "$root/boot/vmlinuz"
 
 cp "$here/guest/init" "$root/init"
 chmod 755 "$root/init"

@@ -101,7 +101,8 @@ function flush_line(s) { print s > logf; fflush(logf); if (mode == "demo" && ste
 	else {
 		print st " " preset " " $3 " " secs >> (dir "/results.txt")
 		printf "rig: %s: %s %s (%s s)\n", preset, st, $3, secs
-		if (st != "PASS" && mode != "demo") system("sed -n \"s/^/    | /p\" \"" logf "\" | tail -n 25")
+		if (st != "PASS" && mode != "demo")
+			system("sed -n \"/^--- kernel messages during this step ---$/q; s/^/    | /p\" \"" logf "\" | tail -n 15")
 	}
 	fflush(); next
 }

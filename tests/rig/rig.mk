@@ -1,0 +1,43 @@
+# The test host: a Debian 6.12 kernel under QEMU (TCG) with VT-d, an igb SR-IOV NIC and nested
+# KVM. See tests/rig/README.md. Included from tests/module.mk.
+#
+#   make rig-test [SCENARIO="vf_list kvm_nested"] [PRESETS="default no-iommu"]
+#   make rig-image      kernel (downloaded once into $IOV_RIG_CACHE) + initramfs
+#   make rig-capture    regenerate tests/fixtures/captured/<preset>/ [PRESETS=...]
+#   make rig-shell      interactive shell on the test host [PRESET=default]
+#   make rig-demo       the main job on the test host (tests/rig/demo.sh)
+#
+# The guest runs $(BUILD)/iovctl, iovd, iovm (so `make SAN=1 rig-test` ships the sanitizer build).
+
+RIG_OUT     ?= build/rig
+RIG_PROGS   := $(PROGS) $(BUILD)/iov-bindtool
+RIG_HELPERS := $(RIG_OUT)/helpers/jget $(RIG_OUT)/helpers/kvmcheck
+RIG_ENV      = IOV_RIG_OUT=$(RIG_OUT) IOV_RIG_BIN=$(BUILD) IOV_RIG_HELPERS=$(RIG_OUT)/helpers
+RIG_PRESET_ENV = $(if $(PRESETS),IOV_RIG_PRESETS="$(PRESETS)")
+
+.PHONY: rig-helpers rig-helpers-test rig-image rig-test rig-capture rig-shell rig-demo
+
+# Static helpers for the guest (no libraries to carry), built with the project's warnings.
+$(RIG_OUT)/helpers/%: tests/rig/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $<
+
+rig-helpers: $(RIG_HELPERS)
+
+rig-helpers-test: $(RIG_OUT)/helpers/jget
+	tests/rig/jget-test.sh $(RIG_OUT)/helpers/jget
+
+rig-image: $(RIG_PROGS) $(RIG_HELPERS)
+	$(RIG_ENV) tests/rig/image.sh
+
+rig-test: $(RIG_PROGS) $(RIG_HELPERS) rig-helpers-test
+	$(RIG_ENV) $(RIG_PRESET_ENV) tests/rig/suite.sh $(SCENARIO)
+
+rig-capture: $(RIG_PROGS) $(RIG_HELPERS)
+	$(RIG_ENV) tests/rig/capture.sh $(PRESETS)
+
+rig-shell: $(RIG_PROGS) $(RIG_HELPERS)
+	$(RIG_ENV) tests/rig/run.sh --mode shell $(or $(PRESET),default)
+
+rig-demo: $(RIG_PROGS) $(RIG_HELPERS)
+	$(RIG_ENV) tests/rig/demo.sh

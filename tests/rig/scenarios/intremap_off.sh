@@ -1,0 +1,29 @@
+# VT-d without interrupt remapping (intel-iommu,intremap=off): the kernel has DMAR units with
+# ecap bit 3 clear and no IR-* chips; iovctl must report the IOMMU on and interrupt remapping
+# off, and iovctl verify must refuse a VF for that reason.
+# rig-presets: no-intremap
+
+J=/tmp/list.json
+check "no remapped interrupt chips in /proc/interrupts" sh -c "! grep -q ' IR-' /proc/interrupts"
+units=$(ls /sys/class/iommu | sort | tr '\n' ' ')
+[ -n "$units" ] || fail "no /sys/class/iommu units: this preset should have VT-d"
+for u in /sys/class/iommu/*; do
+	ecap=$(attr "$u/intel-iommu/ecap")
+	check "${u##*/} ecap 0x$ecap has no IR (bit 3)" test $(( 0x$ecap & 8 )) -eq 0
+done
+
+iovctl_json "$J"
+expect_eq "iommu.enabled" "$(jj "$J" .iommu.enabled)" true
+expect_eq "iommu.vendor" "$(j "$J" .iommu.vendor)" intel
+expect_eq "iommu.interrupt_remapping" "$(jj "$J" .iommu.interrupt_remapping)" false
+
+pf=$(pf_list | head -n1)
+create_vfs "$pf" 2
+vf=$(vf_addrs "$pf" | sed -n 2p)
+bind_vfio "$vf"
+expect_eq "$vf driver after bind (groups exist without IR)" "$(dev_driver "$vf")" vfio-pci
+"$IOVCTL" --json verify "$vf" > /tmp/verify.json; rc=$?
+cp /tmp/verify.json "$RIG_BLOBS/"
+expect_eq "iovctl verify $vf exit status" "$rc" 1
+expect_eq "verify: isolated" "$(jj /tmp/verify.json .isolated)" false
+expect_eq "verify: interrupt_remapping check" "$(j /tmp/verify.json '.checks[id=interrupt_remapping].status')" fail
