@@ -67,8 +67,19 @@ mkdir -p "$logdir/blobs"
 : > "$logdir/results.raw"
 : > "$logdir/results.txt"
 
-# Boot timeout: boot + module loading take ~10-20 s under TCG; each scenario gets up to 60 s more.
-[ -n "$timeout" ] || timeout=$((120 + 60 * nscen))
+# Boot timeout: boot + module loading take ~10 s under TCG; then each step's own timeout
+# ("# rig-timeout: S" in the script, else 120 s as in the guest) plus a margin.
+if [ -z "$timeout" ]; then
+	timeout=60
+	steps=$scens
+	case "$mode" in capture|demo) steps=$mode ;; esac
+	for s in $steps; do
+		f="$here/scenarios/$s.sh"
+		[ -f "$f" ] || f="$here/guest/$s.sh"
+		t=$(sed -n 's/^# rig-timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$f" 2>/dev/null | head -n1)
+		timeout=$((timeout + ${t:-120} + 10))
+	done
+fi
 scen_arg=$(echo $scens | tr ' ' ',')
 append="$RIG_KERNEL_ARGS rig.mode=$mode rig.preset=$preset${scen_arg:+ rig.scen=$scen_arg}"
 
