@@ -177,6 +177,12 @@ int iovm_boot_load(struct iovm_vm *vm, const struct iovm_boot_cfg *cfg)
 				   isize, e820, n);
 	if (ret < 0)
 		goto out;
+	ret = iovm_mptable_build(low + IOVM_MPTABLE_ADDR, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR,
+				 cfg->ncpus > 0 ? cfg->ncpus : 1);
+	if (ret < 0) {
+		log_err_errno(ret, "MP table for %d vCPUs", cfg->ncpus);
+		goto out;
+	}
 	iovm_boot_pagetables(low);
 	{
 		uint64_t gdt[IOVM_GDT_ENTRIES];

@@ -13,7 +13,8 @@ struct iovm_boot_cfg {
 	const char *kernel;		/* bzImage path */
 	const char *initrd;		/* NULL: none */
 	const char *cmdline;		/* NULL: "" */
-	bool entry32;			/* 32-bit entry (flat protected mode) instead of 64-bit */
+	bool entry32;
+	int ncpus;			/* processors in the MP table */			/* 32-bit entry (flat protected mode) instead of 64-bit */
 	const struct iovm_range *excl;	/* guest ranges RAM must avoid (IOMMU reserved) */
 	int nexcl;
 };

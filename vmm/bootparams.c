@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EBDA_START	IOVM_MPTABLE_ADDR
+#define EBDA_START	IOVM_EBDA_ADDR
 #define LOWMEM_END	0xa0000ull
 #define BIOS_START	0xf0000ull
 #define HIGHMEM_START	0x100000ull
@@ -212,4 +212,66 @@ void iovm_boot_gdt(uint64_t gdt[IOVM_GDT_ENTRIES], bool long_mode)
 	gdt[2] = iovm_gdt_entry(long_mode ? 0xa09b : 0xc09b, 0, 0xfffff);	/* code */
 	gdt[3] = iovm_gdt_entry(0xc093, 0, 0xfffff);				/* data */
 	gdt[4] = iovm_gdt_entry(0x808b, 0, 0xfffff);				/* TSS */
+}
+
+static uint8_t csum(const uint8_t *p, size_t n)
+{
+	uint8_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum = (uint8_t)(sum + p[i]);
+	return (uint8_t)-sum;
+}
+
+int iovm_mptable_build(uint8_t *buf, size_t len, uint64_t gpa, int ncpus)
+{
+	enum { FP = 16, HDR = 44, CPU = 20, ENT = 8, BUS_PCI = 0, BUS_ISA = 1 };
+	size_t need = FP + HDR + (size_t)ncpus * CPU + 2 * ENT + ENT + 15 * ENT + 2 * ENT;
+	uint8_t *h = buf + FP, *e = h + HDR;
+	uint8_t ioapic_id = (uint8_t)ncpus;
+	uint16_t count = 0;
+
+	if (ncpus < 1 || ncpus > 254 || need > len || gpa + FP > 0xffffffffu)
+		return -ENOSPC;
+	memset(buf, 0, need);
+	for (int i = 0; i < ncpus; i++, e += CPU, count++) {
+		e[0] = 0;				/* processor */
+		e[1] = (uint8_t)i;			/* LAPIC id */
+		e[2] = 0x14;				/* LAPIC version */
+		e[3] = (uint8_t)(0x01 | (i == 0 ? 0x02 : 0));	/* enabled, BSP */
+		wr32(e + 4, 0x600);			/* CPU signature: family 6 */
+		wr32(e + 8, 0x201);			/* features: FPU, APIC */
+	}
+	e[0] = 1; e[1] = BUS_PCI; memcpy(e + 2, "PCI   ", 6); e += ENT; count++;
+	e[0] = 1; e[1] = BUS_ISA; memcpy(e + 2, "ISA   ", 6); e += ENT; count++;
+	e[0] = 2; e[1] = ioapic_id; e[2] = 0x11; e[3] = 1;	/* IOAPIC, enabled */
+	wr32(e + 4, (uint32_t)IOVM_IOAPIC_ADDR);
+	e += ENT; count++;
+	for (uint8_t irq = 0; irq < 16; irq++) {
+		if (irq == 2)
+			continue;	/* the PIC cascade */
+		e[0] = 3; e[1] = 0;	/* I/O interrupt, INT */
+		e[4] = BUS_ISA; e[5] = irq; e[6] = ioapic_id; e[7] = irq;
+		e += ENT; count++;
+	}
+	e[0] = 4; e[1] = 3; e[4] = BUS_ISA; e[5] = 0; e[6] = 0xff; e[7] = 0;	/* ExtINT -> LINT0 */
+	e += ENT; count++;
+	e[0] = 4; e[1] = 1; e[4] = BUS_ISA; e[5] = 0; e[6] = 0xff; e[7] = 1;	/* NMI -> LINT1 */
+	e += ENT; count++;
+
+	memcpy(h, "PCMP", 4);
+	wr16(h + 4, (uint16_t)(e - h));		/* base table length */
+	h[6] = 4;				/* spec 1.4 */
+	memcpy(h + 8, "IOVM    ", 8);
+	memcpy(h + 16, "IOVM        ", 12);
+	wr16(h + 34, count);
+	wr32(h + 36, (uint32_t)IOVM_LAPIC_ADDR);
+	h[7] = csum(h, (size_t)(e - h));
+
+	memcpy(buf, "_MP_", 4);
+	wr32(buf + 4, (uint32_t)(gpa + FP));
+	buf[8] = 1;				/* length in 16-byte units */
+	buf[9] = 4;
+	buf[10] = csum(buf, FP);
+	return (int)(e - buf);
 }

@@ -17,7 +17,11 @@
 #define IOVM_PML4_ADDR		0x9000ull	/* PML4, PDPT, 4 PDs: identity map of 4 GiB */
 #define IOVM_PDPT_ADDR		0xa000ull
 #define IOVM_PD_ADDR		0xb000ull
-#define IOVM_MPTABLE_ADDR	0x9fc00ull	/* last KiB of base memory: MP tables */
+#define IOVM_EBDA_ADDR		0x9fc00ull	/* last KiB of base memory, reserved */
+#define IOVM_MPTABLE_ADDR	0xf0000ull	/* MP floating pointer + table, BIOS area */
+#define IOVM_MPTABLE_MAX	0x2000ull
+#define IOVM_IOAPIC_ADDR	0xfec00000ull
+#define IOVM_LAPIC_ADDR		0xfee00000ull
 #define IOVM_CMDLINE_ADDR	0x20000ull
 #define IOVM_CMDLINE_MAX	0x10000ull
 #define IOVM_KERNEL_ADDR	0x100000ull	/* protected-mode kernel at 1 MiB */
@@ -105,6 +109,12 @@ int iovm_initrd_place(const struct iovm_bzimage *bz, const struct iovm_e820_entr
 int iovm_bootparams_fill(uint8_t *zp, const uint8_t *img, const struct iovm_bzimage *bz,
 			 uint64_t cmdline_addr, uint64_t initrd_addr, uint64_t initrd_size,
 			 const struct iovm_e820_entry *e820, int n);
+
+/* Intel MP specification 1.4 tables for ncpus processors, the in-kernel IOAPIC (ISA IRQs
+ * 0-15 on pins 0-15, IRQ 2 excepted), LINT0 ExtINT and LINT1 NMI: what lets Linux find the
+ * APs and the IOAPIC without ACPI. Written at buf, which the guest sees at gpa. Returns the
+ * size used or -ENOSPC. */
+int iovm_mptable_build(uint8_t *buf, size_t len, uint64_t gpa, int ncpus);
 
 /* Writes the identity map of the first 4 GiB (2 MiB pages) at IOVM_PML4_ADDR.. into
  * `low`, the host view of guest RAM from GPA 0 (at least 1 MiB). */

@@ -13,6 +13,7 @@ static struct iovm_vm *lvm;
 #define I8042_STR_OBF	0x01
 #define I8042_STR_SYS	0x04
 #define I8042_STR_CMD	0x08
+#define I8042_STR_UNLOCKED 0x10	/* keyboard not inhibited */
 
 static struct {
 	uint8_t ctr;		/* controller configuration ("command byte") */
@@ -37,7 +38,7 @@ static uint64_t i8042_read(void *opaque, uint64_t off, unsigned len)
 		kbc.out_full = false;
 		return kbc.out;
 	}
-	return (kbc.out_full ? I8042_STR_OBF : 0) | I8042_STR_SYS |	/* 0x64: status */
+	return (kbc.out_full ? I8042_STR_OBF : 0) | I8042_STR_SYS | I8042_STR_UNLOCKED |
 	       (kbc.last_was_cmd ? I8042_STR_CMD : 0);
 }
 

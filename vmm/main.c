@@ -383,6 +383,7 @@ int main(int argc, char **argv)
 	{
 		struct iovm_boot_cfg bc = { .kernel = o.kernel, .initrd = o.initrd,
 					    .cmdline = o.cmdline, .entry32 = o.entry32,
+					    .ncpus = o.cpus,
 					    .excl = excl, .nexcl = nexcl };
 
 		if (iovm_boot_load(&vm, &bc) < 0)

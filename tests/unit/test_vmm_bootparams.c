@@ -246,6 +246,69 @@ static void gdt_and_pages(void **state)
 	free(low);
 }
 
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+static void mptable(void **state)
+{
+	uint8_t *buf = calloc(1, IOVM_MPTABLE_MAX);
+	int n, cpus = 0, ioapics = 0, ints = 0;
+	uint8_t *h, *e;
+	uint16_t len, count;
+
+	assert_non_null(buf);
+	n = iovm_mptable_build(buf, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, 4);
+	assert_true(n > 0);
+	assert_memory_equal(buf, "_MP_", 4);
+	assert_int_equal(get32(buf + 4), IOVM_MPTABLE_ADDR + 16);
+	assert_int_equal(sum8(buf, 16), 0);
+	h = buf + 16;
+	assert_memory_equal(h, "PCMP", 4);
+	memcpy(&len, h + 4, 2);
+	memcpy(&count, h + 34, 2);
+	assert_int_equal(16 + len, n);
+	assert_int_equal(sum8(h, len), 0);
+	assert_int_equal(get32(h + 36), 0xfee00000);
+	e = h + 44;
+	for (unsigned i = 0; i < count; i++) {
+		switch (e[0]) {
+		case 0:
+			assert_int_equal(e[1], cpus);
+			assert_int_equal(e[3] & 2, cpus == 0 ? 2 : 0);
+			cpus++;
+			e += 20;
+			break;
+		case 2:
+			ioapics++;
+			assert_int_equal(get32(e + 4), 0xfec00000);
+			e += 8;
+			break;
+		case 3:
+			ints++;
+			assert_int_equal(e[5], e[7]);	/* ISA IRQ n on pin n */
+			e += 8;
+			break;
+		default:
+			assert_true(e[0] == 1 || e[0] == 4);
+			e += 8;
+		}
+	}
+	assert_int_equal(e - buf, n);
+	assert_int_equal(cpus, 4);
+	assert_int_equal(ioapics, 1);
+	assert_int_equal(ints, 15);
+	assert_int_equal(iovm_mptable_build(buf, 64, IOVM_MPTABLE_ADDR, 4), -ENOSPC);
+	assert_int_equal(iovm_mptable_build(buf, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, 0), -ENOSPC);
+	assert_true(iovm_mptable_build(buf, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, 64) > 0);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +319,7 @@ int main(void)
 		cmocka_unit_test(initrd),
 		cmocka_unit_test(zero_page),
 		cmocka_unit_test(gdt_and_pages),
+		cmocka_unit_test(mptable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

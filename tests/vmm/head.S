@@ -88,3 +88,24 @@ ap_tramp:
 ap_flag:
 	.long 0
 ap_tramp_end:
+
+/* IRQ 4 (UART) handler for the interrupt test: count, acknowledge, EOI the PIC. */
+	.code64
+	.globl uart_isr
+uart_isr:
+	pushq %rax
+	pushq %rdx
+	incl uart_irqs(%rip)
+	movw $0x3fa, %dx		/* IIR: acknowledges THRE */
+	inb %dx, %al
+	movb %al, uart_last_iir(%rip)
+	movb $0x20, %al			/* non-specific EOI to the master PIC */
+	outb %al, $0x20
+	popq %rdx
+	popq %rax
+	iretq
+	.data
+	.globl uart_irqs, uart_last_iir
+	.balign 4
+uart_irqs:	.long 0
+uart_last_iir:	.byte 0

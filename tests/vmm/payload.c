@@ -14,6 +14,9 @@
 #define ZP_E820		0x2d0
 
 extern char ap_tramp[], ap_tramp_end[];
+extern char uart_isr[];
+extern volatile uint32_t uart_irqs;
+extern volatile uint8_t uart_last_iir;
 void payload_main(uint8_t *zp);
 
 static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(p)); }
@@ -129,6 +132,55 @@ static void start_ap(void)
 	check("smp-real-mode-ap", *flag, 0x600dcafe);
 }
 
+/* The legacy path Linux uses with `noapic`: 8259 PIC -> LAPIC LINT0 (ExtINT) -> CPU.
+ * Enables THRE interrupts on the UART and waits for IRQ 4 at vector 0x24. */
+static void irq_test(void)
+{
+	static struct __attribute__((packed)) { uint16_t lo, sel; uint8_t ist, type; uint16_t mid;
+						uint32_t hi, rsvd; } idt[256];
+	struct __attribute__((packed)) { uint16_t lim; uint64_t base; } idtr = { sizeof(idt) - 1,
+										  (uint64_t)idt };
+	uint64_t h = (uint64_t)uart_isr;
+	uint16_t cs;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	idt[0x24].lo = (uint16_t)h;
+	idt[0x24].sel = cs;
+	idt[0x24].type = 0x8e;		/* present, 64-bit interrupt gate */
+	idt[0x24].mid = (uint16_t)(h >> 16);
+	idt[0x24].hi = (uint32_t)(h >> 32);
+	__asm__ volatile("lidt %0" :: "m"(idtr));
+	/* PIC: vectors 0x20-0x2f, cascade on IRQ2, everything masked but IRQ 4 */
+	outb(0x20, 0x11); outb(0xa0, 0x11);
+	outb(0x21, 0x20); outb(0xa1, 0x28);
+	outb(0x21, 0x04); outb(0xa1, 0x02);
+	outb(0x21, 0x01); outb(0xa1, 0x01);
+	outb(0x21, 0xef); outb(0xa1, 0xff);
+	mmio_w32(0xfee000f0, 0x1ff);			/* LAPIC on */
+	mmio_w32(0xfee00350, 0x700);			/* LINT0: ExtINT, as Linux sets it */
+	outb(0x3fc, 0x08);				/* MCR OUT2: IRQ output enabled */
+	outb(0x3f9, 0x02);				/* IER: THRE */
+	__asm__ volatile("sti");
+	for (uint64_t i = 0; i < 100000000ull && !uart_irqs; i++)
+		__asm__ volatile("pause");
+	__asm__ volatile("cli");
+	check("uart-thre-irq-via-pic", uart_irqs > 0, 1);
+	check("uart-iir-thre", uart_last_iir & 0x0f, 0x02);
+	/* A write to THR with THRE enabled raises it again. */
+	{
+		uint32_t before = uart_irqs;
+
+		outb(0x3f8, '.');
+		__asm__ volatile("sti");
+		for (uint64_t i = 0; i < 100000000ull && uart_irqs == before; i++)
+			__asm__ volatile("pause");
+		__asm__ volatile("cli");
+		putc_('\n');
+		check("uart-thre-irq-after-write", uart_irqs > before, 1);
+	}
+	outb(0x3f9, 0x00);
+}
+
 void payload_main(uint8_t *zp)
 {
 	const char *cl;
@@ -170,6 +222,28 @@ void payload_main(uint8_t *zp)
 			puthex(rd64((const uint8_t *)ia));
 			putc_('\n');
 		}
+	}
+	/* MP table: floating pointer in the BIOS area, processor entries */
+	{
+		const uint8_t *fp = (const uint8_t *)0xf0000, *h, *e;
+		unsigned cpus = 0, n;
+		uint8_t sum = 0;
+
+		for (int i = 0; i < 16; i++)
+			sum = (uint8_t)(sum + fp[i]);
+		check("mp-floating-pointer", rd32(fp) == 0x5f504d5f && sum == 0, 1);
+		h = (const uint8_t *)(uint64_t)rd32(fp + 4);
+		check("mp-config-table", rd32(h), 0x504d4350);
+		n = rd16(h + 34);
+		e = h + 44;
+		for (unsigned i = 0; i < n && i < 300; i++) {
+			if (e[0] == 0)
+				cpus++;
+			e += e[0] == 0 ? 20 : 8;
+		}
+		puts_("mptable cpus ");
+		puthex(cpus);
+		putc_('\n');
 	}
 	cl = (const char *)(uint64_t)rd32(zp + ZP_CMDLINE);
 	puts_("cmdline [");
@@ -214,6 +288,8 @@ void payload_main(uint8_t *zp)
 	outb(0x64, 0xaa);
 	check("i8042-self-test", (inb(0x64) & 1) ? inb(0x60) : 0, 0x55);
 	outb(0x501, 0x10);	/* a mark */
+	if (has_word(cl, "irq"))
+		irq_test();
 	if (has_word(cl, "smp"))
 		start_ap();
 	puts_(fails ? "iovm-payload: FAILED\n" : "iovm-payload: all checks passed\n");

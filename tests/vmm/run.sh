@@ -55,7 +55,10 @@ B="--kernel $PAYLOAD --mem 64M"
 run "boot64 reboot" 3 $B --cmdline "hello world" --stats &&
 	expect "boot64 reboot" "all checks passed" "cmdline \[hello world\]" "ok rep-outsb" \
 		"e820 ram 0x3f9fc00" "guest reset (i8042)\|exits to userspace" "guest mark 0x10"
-run "poweroff" 0 $B --cmdline "mode=poweroff" && expect "poweroff" "all checks passed"
+run "poweroff" 0 $B --cmdline "mode=poweroff" && expect "poweroff" "all checks passed" "mptable cpus 0x1"
+# interrupts: UART THRE -> 8259 PIC -> LAPIC LINT0 (ExtINT) -> IDT vector 0x24
+run "uart irq via PIC" 0 $B --cmdline "irq mode=poweroff" &&
+	expect "uart irq via PIC" "ok uart-thre-irq-via-pic" "ok uart-thre-irq-after-write"
 run "triple fault" 4 $B --cmdline "mode=crash" && expect "triple fault" "all checks passed"
 # above 4 GiB: RAM split around the MMIO hole (e820 total = 4 GiB minus the legacy holes)
 run "4G split RAM" 0 --kernel "$PAYLOAD" --mem 4G --cmdline "mode=poweroff" &&
@@ -71,7 +74,7 @@ run "console input" 0 $B --cmdline "mode=echo" && expect "console input" "echo \
 rm -f "$T/in"
 # SMP: vCPU 1 started by INIT-SIPI in real mode
 run "smp real mode" 0 $B --cpus 2 --cmdline "smp mode=poweroff" &&
-	expect "smp real mode" "ok smp-real-mode-ap"
+	expect "smp real mode" "ok smp-real-mode-ap" "mptable cpus 0x2"
 # 32-bit boot protocol entry (flat protected mode)
 run "boot32" 0 $B --entry32 && expect "boot32" "protected mode ok"
 # SIGTERM: clean teardown, status 5
