@@ -424,13 +424,18 @@ static void check_acs(const struct iov_host *h, const struct iov_usage *u,
 			    b->name);
 			continue;
 		}
-		set(c, IOV_CHECK_FAIL, "%s %s: %s, so devices below it can reach each other "
-		    "without the IOMMU", port_kind(b), b->name, why);
+		set(c, IOV_CHECK_FAIL, "%s %s: %s, so peer-to-peer traffic from below it is "
+		    "not forced through the IOMMU", port_kind(b), b->name, why);
 		if (d->group && b->group == d->group)
 			cat(c->reason, sizeof(c->reason), "; the kernel put the port and the "
 			    "device in one group (%d)", d->group->id);
-		fix(c, "move the card to a slot whose ports have ACS (SV RR CR UF), or give the "
-		    "whole group to one VM");
+		if (!h->iommu.enabled && b->acs_present && (REQ_ACS & b->acs_cap))
+			/* pci_enable_acs() runs only when an IOMMU driver asked for it. */
+			fix(c, "the kernel turns ACS on only when the IOMMU is on: see the iommu "
+			    "check");
+		else
+			fix(c, "move the card to a slot whose ports have ACS (SV RR CR UF), or "
+			    "give the whole group to one VM");
 		return;
 	}
 	if (unknown) {

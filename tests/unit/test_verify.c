@@ -156,6 +156,11 @@ static void test_no_iommu(void **state)
 	assert_int_equal(st(&v, IOV_CHECK_INTREMAP), IOV_CHECK_FAIL);
 	/* ACS is on in hardware: without groups that is all there is to say. */
 	assert_int_equal(st(&v, IOV_CHECK_ACS), IOV_CHECK_OK);
+	/* What a real kernel without an IOMMU shows: ACS present but never turned on. */
+	l.rp->acs_ctrl = 0;
+	iov_verify(l.h, u, l.vf0, &v);
+	assert_int_equal(st(&v, IOV_CHECK_ACS), IOV_CHECK_FAIL);
+	assert_non_null(strstr(v.checks[IOV_CHECK_ACS].fix, "only when the IOMMU is on"));
 	l.h->iommu.n_units = 1;	/* the unit is there, translation is off */
 	iov_verify(l.h, u, l.vf0, &v);
 	assert_reason(&v, IOV_CHECK_IOMMU, "dmar0");

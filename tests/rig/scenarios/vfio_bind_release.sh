@@ -1,0 +1,67 @@
+# Bind VFs to vfio-pci and release them, on the real kernel:
+#  - bind: driver vfio-pci, driver_override vfio-pci, /dev/vfio/GROUP appears, the state file
+#    remembers igbvf; verify then says isolated; binding again changes nothing
+#  - release: igbvf again, driver_override cleared ("(null)"), /dev/vfio/GROUP gone, the host
+#    exactly as before the bind
+#  - a VF that had no driver goes back to no driver (not probed)
+# rig-presets: default no-intremap
+
+. /rig/scenarios/vfio_lib.sh
+log "bind path: $(bind_path)"
+
+PF=0000:01:00.0
+create_vfs $PF 4
+vf=$(vf_addrs $PF | sed -n 2p)
+g=$(dev_group "$vf")
+[ "$g" != null ] || fail "$vf has no IOMMU group"
+expect_eq "$vf driver before" "$(dev_driver "$vf")" igbvf
+before=$(host_snapshot)
+state_before=$(state_devices)
+
+vbind bind "$vf"; rc=$?
+expect_eq "bind $vf exit status" "$rc" 0
+expect_eq "$vf driver after bind" "$(dev_driver "$vf")" vfio-pci
+expect_eq "$vf driver_override after bind" "$(override "$vf")" vfio-pci
+check "/dev/vfio/$g exists" test -c "/dev/vfio/$g"
+cp "$STATE" "$RIG_BLOBS/bind-state.json" 2>/dev/null
+expect_eq "state: original driver of $vf" "$(j "$STATE" ".devices[device=$vf].driver")" igbvf
+expect_eq "state: group of $vf" "$(j "$STATE" ".devices[device=$vf].group")" "$g"
+
+verify_json "$vf" /tmp/verify-bound.json
+if [ "$RIG_PRESET" = default ]; then
+	expect_eq "verify $vf on vfio-pci: exit status" "$vrc" 0
+else
+	expect_eq "verify $vf on vfio-pci: interrupt_remapping" "$(vstatus /tmp/verify-bound.json interrupt_remapping)" fail
+fi
+expect_eq "verify $vf on vfio-pci: group_viable" "$(vstatus /tmp/verify-bound.json group_viable)" ok
+
+bound=$(host_snapshot)
+vbind bind "$vf"; rc=$?
+expect_eq "bind $vf again: exit status" "$rc" 0
+expect_eq "bind $vf again: host unchanged" "$(host_snapshot)" "$bound"
+
+vbind release "$vf"; rc=$?
+expect_eq "release $vf exit status" "$rc" 0
+expect_eq "$vf driver after release" "$(dev_driver "$vf")" igbvf
+expect_eq "$vf driver_override after release" "$(override "$vf")" "(null)"
+check "/dev/vfio/$g is gone" test ! -e "/dev/vfio/$g"
+expect_eq "host after release = host before bind" "$(host_snapshot)" "$before"
+expect_eq "state after release = state before bind" "$(state_devices)" "$state_before"
+
+# A VF without a driver goes back to none.
+vf3=$(vf_addrs $PF | sed -n 3p)
+echo "$vf3" > "$SYSPCI/$vf3/driver/unbind" || fail "unbind $vf3 from igbvf"
+expect_eq "$vf3 driver before" "$(dev_driver "$vf3")" null
+before=$(host_snapshot)
+vbind bind "$vf3"; rc=$?
+expect_eq "bind $vf3 (no driver) exit status" "$rc" 0
+expect_eq "$vf3 driver after bind" "$(dev_driver "$vf3")" vfio-pci
+expect_eq "state: $vf3 had no driver" "$(jj "$STATE" ".devices[device=$vf3].driver")" null
+vbind release "$vf3"; rc=$?
+expect_eq "release $vf3 exit status" "$rc" 0
+expect_eq "$vf3 driver after release (none, as before)" "$(dev_driver "$vf3")" null
+expect_eq "$vf3 driver_override after release" "$(override "$vf3")" "(null)"
+expect_eq "host after release = host before bind ($vf3)" "$(host_snapshot)" "$before"
+# Leave it as the other scenarios expect: on igbvf.
+echo "$vf3" > /sys/bus/pci/drivers_probe
+log "vfio_bind_release: $checks checks passed"
