@@ -1,1 +1,2 @@
 # sriov sources
+LIB_SRCS += sriov/vfconf.c

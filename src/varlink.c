@@ -1,0 +1,762 @@
+#include "src/varlink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/log.h"
+
+static const char service_idl[] =
+	"# The Varlink Service Interface is provided by every varlink service. It\n"
+	"# describes the service and the interfaces it implements.\n"
+	"interface org.varlink.service\n"
+	"\n"
+	"method GetInfo() -> (\n"
+	"  vendor: string,\n"
+	"  product: string,\n"
+	"  version: string,\n"
+	"  url: string,\n"
+	"  interfaces: []string\n"
+	")\n"
+	"\n"
+	"method GetInterfaceDescription(interface: string) -> (description: string)\n"
+	"\n"
+	"error InterfaceNotFound (interface: string)\n"
+	"error MethodNotFound (method: string)\n"
+	"error MethodNotImplemented (method: string)\n"
+	"error InvalidParameter (parameter: string)\n"
+	"error PermissionDenied ()\n";
+
+#define VL_SVC "org.varlink.service"
+
+enum slot_kind { SLOT_LISTEN, SLOT_CLIENT, SLOT_WATCH };
+
+struct client {
+	int fd;
+	struct vl_peer peer;
+	char in[VL_MAX_MSG];
+	size_t in_len;
+	char *out;			/* pending replies */
+	size_t out_len, out_off, out_cap;
+	bool closing;			/* close once out is flushed */
+};
+
+struct slot {
+	enum slot_kind kind;
+	int fd;
+	struct client *c;
+	vl_watch_fn fn;
+	void *ud;
+	struct slot *next;
+};
+
+struct vl_server {
+	int epfd;
+	struct slot *slots;
+	const struct vl_service_info *info;
+	const struct vl_interface *iface;
+	gid_t admin_gid;
+	void *ud;
+	size_t n_clients;
+	bool quit;
+};
+
+/* ---- call replies ---- */
+
+void vl_reply(struct vl_call *c, json_t *params)
+{
+	json_decref(c->reply);
+	c->reply = params ? params : json_object();
+}
+
+void vl_error(struct vl_call *c, const char *error, json_t *params)
+{
+	free(c->error);
+	json_decref(c->error_params);
+	c->error = strdup(error);
+	c->error_params = params ? params : json_object();
+}
+
+void vl_error_invalid(struct vl_call *c, const char *parameter, const char *msg)
+{
+	vl_error(c, VL_SVC ".InvalidParameter",
+		 json_pack("{s:s, s:s}", "parameter", parameter, "message", msg ? msg : ""));
+}
+
+/* ---- decoding ---- */
+
+int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method,
+		  json_t **params, bool *oneway, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *m, *meth, *par, *ow;
+	const char *key;
+	json_t *v;
+
+	m = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!m) {
+		snprintf(err, errlen, "request is not JSON: %s at offset %d", jerr.text,
+			 jerr.position);
+		return -EINVAL;
+	}
+	if (!json_is_object(m)) {
+		snprintf(err, errlen, "request is not a JSON object");
+		goto bad;
+	}
+	json_object_foreach(m, key, v) {
+		if (strcmp(key, "method") && strcmp(key, "parameters") && strcmp(key, "oneway") &&
+		    strcmp(key, "more") && strcmp(key, "upgrade")) {
+			snprintf(err, errlen, "request has an unknown field '%.64s'", key);
+			goto bad;
+		}
+	}
+	meth = json_object_get(m, "method");
+	if (!json_is_string(meth) || !strchr(json_string_value(meth), '.')) {
+		snprintf(err, errlen, "request has no \"method\" string (interface.Method)");
+		goto bad;
+	}
+	par = json_object_get(m, "parameters");
+	if (par && !json_is_object(par) && !json_is_null(par)) {
+		snprintf(err, errlen, "\"parameters\" must be an object");
+		goto bad;
+	}
+	ow = json_object_get(m, "oneway");
+	if (ow && !json_is_boolean(ow)) {
+		snprintf(err, errlen, "\"oneway\" must be true or false");
+		goto bad;
+	}
+	*msg = m;
+	*method = json_string_value(meth);
+	*params = json_is_object(par) ? par : NULL;
+	*oneway = ow && json_is_true(ow);
+	return 0;
+bad:
+	json_decref(m);
+	return -EINVAL;
+}
+
+/* ---- server ---- */
+
+int vl_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)];
+	char *slash;
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A socket file left by a daemon that died: replace it, but never one that answers. */
+	if (access(path, F_OK) == 0) {
+		int probe = vl_connect(path);
+
+		if (probe >= 0) {
+			close(probe);
+			close(fd);
+			return -EADDRINUSE;
+		}
+		unlink(path);
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
+	    listen(fd, 64) < 0) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static int add_slot(struct vl_server *s, enum slot_kind kind, int fd, struct client *c,
+		    vl_watch_fn fn, void *ud)
+{
+	struct slot *sl = calloc(1, sizeof(*sl));
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!sl)
+		return -ENOMEM;
+	sl->kind = kind;
+	sl->fd = fd;
+	sl->c = c;
+	sl->fn = fn;
+	sl->ud = ud;
+	ev.data.ptr = sl;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = -errno;
+		free(sl);
+		return e;
+	}
+	sl->next = s->slots;
+	s->slots = sl;
+	return 0;
+}
+
+static void free_client(struct client *c)
+{
+	if (!c)
+		return;
+	close(c->fd);
+	free(c->out);
+	free(c);
+}
+
+static void drop_slot(struct vl_server *s, struct slot *sl)
+{
+	for (struct slot **pp = &s->slots; *pp; pp = &(*pp)->next) {
+		if (*pp == sl) {
+			*pp = sl->next;
+			break;
+		}
+	}
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, sl->fd, NULL);
+	if (sl->kind == SLOT_CLIENT) {
+		free_client(sl->c);
+		s->n_clients--;
+	} else {
+		close(sl->fd);
+	}
+	free(sl);
+}
+
+struct vl_server *vl_server_new(int listen_fd, const struct vl_service_info *info,
+				const struct vl_interface *iface, gid_t admin_gid,
+				void *userdata)
+{
+	struct vl_server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->info = info;
+	s->iface = iface;
+	s->admin_gid = admin_gid;
+	s->ud = userdata;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0 || add_slot(s, SLOT_LISTEN, listen_fd, NULL, NULL, NULL) < 0) {
+		int e = errno;
+		if (s->epfd >= 0)
+			close(s->epfd);
+		free(s);
+		errno = e;
+		return NULL;
+	}
+	return s;
+}
+
+void vl_server_free(struct vl_server *s)
+{
+	if (!s)
+		return;
+	while (s->slots)
+		drop_slot(s, s->slots);
+	close(s->epfd);
+	free(s);
+}
+
+int vl_server_watch(struct vl_server *s, int fd, vl_watch_fn fn, void *userdata)
+{
+	return add_slot(s, SLOT_WATCH, fd, NULL, fn, userdata);
+}
+
+void vl_server_quit(struct vl_server *s) { s->quit = true; }
+size_t vl_server_n_clients(const struct vl_server *s) { return s->n_clients; }
+
+static bool peer_in_group(int fd, gid_t primary, gid_t want)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (want == (gid_t)-1)
+		return false;
+	if (primary == want)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;	/* too many groups or an old kernel: primary group only */
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == want)
+			return true;
+	return false;
+}
+
+static void do_accept(struct vl_server *s, int lfd)
+{
+	for (;;) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct client *c;
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn_errno(-errno, "accept");
+			return;
+		}
+		if (s->n_clients >= VL_MAX_CLIENTS) {
+			log_warn("too many clients (%d); refusing a connection", VL_MAX_CLIENTS);
+			close(fd);
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->peer.uid = cred.uid;
+		c->peer.gid = cred.gid;
+		c->peer.pid = cred.pid;
+		c->peer.privileged = cred.uid == 0 || peer_in_group(fd, cred.gid, s->admin_gid);
+		if (add_slot(s, SLOT_CLIENT, fd, c, NULL, NULL) < 0) {
+			free_client(c);
+			continue;
+		}
+		s->n_clients++;
+		log_debug("client connected: pid %d uid %u%s", (int)cred.pid, (unsigned)cred.uid,
+			  c->peer.privileged ? " (privileged)" : "");
+	}
+}
+
+/* Queues one message (NUL appended). Drops the reply (and marks the client for closing)
+ * if the client has let too much pile up. */
+static void queue_msg(struct client *c, json_t *msg)
+{
+	char *txt = json_dumps(msg, JSON_COMPACT);
+	size_t n;
+
+	if (!txt) {
+		c->closing = true;
+		return;
+	}
+	n = strlen(txt) + 1;
+	if (c->out_len - c->out_off + n > VL_MAX_OUT) {
+		log_warn("client pid %d does not read its replies; disconnecting", (int)c->peer.pid);
+		c->closing = true;
+		free(txt);
+		return;
+	}
+	if (c->out_off && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->out_len + n > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *p;
+
+		while (cap < c->out_len + n)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (!p) {
+			c->closing = true;
+			free(txt);
+			return;
+		}
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, txt, n);
+	c->out_len += n;
+	free(txt);
+}
+
+static void send_error(struct client *c, const char *name, json_t *params)
+{
+	json_t *m = json_pack("{s:s, s:o}", "error", name, "parameters",
+			      params ? params : json_object());
+
+	if (m)
+		queue_msg(c, m);
+	json_decref(m);
+}
+
+static json_t *get_info(const struct vl_server *s)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}",
+			 "vendor", s->info->vendor, "product", s->info->product,
+			 "version", s->info->version, "url", s->info->url,
+			 "interfaces", VL_SVC, s->iface->name);
+}
+
+static void dispatch_service(struct vl_server *s, struct vl_call *call, const char *m,
+			     json_t *params)
+{
+	if (strcmp(m, VL_SVC ".GetInfo") == 0) {
+		vl_reply(call, get_info(s));
+	} else if (strcmp(m, VL_SVC ".GetInterfaceDescription") == 0) {
+		json_t *i = params ? json_object_get(params, "interface") : NULL;
+		const char *name = json_string_value(i);
+
+		if (!name)
+			vl_error_invalid(call, "interface", "expected a string");
+		else if (strcmp(name, VL_SVC) == 0)
+			vl_reply(call, json_pack("{s:s}", "description", service_idl));
+		else if (strcmp(name, s->iface->name) == 0)
+			vl_reply(call, json_pack("{s:s}", "description", s->iface->description));
+		else
+			vl_error(call, VL_SVC ".InterfaceNotFound",
+				 json_pack("{s:s}", "interface", name));
+	} else {
+		vl_error(call, VL_SVC ".MethodNotFound", json_pack("{s:s}", "method", m));
+	}
+}
+
+static void handle_message(struct vl_server *s, struct client *c, const char *buf, size_t len)
+{
+	struct vl_call call = { .peer = &c->peer };
+	json_t *msg = NULL, *params;
+	const char *m;
+	char err[256];
+	bool oneway;
+	size_t ilen = strlen(s->iface->name);
+
+	if (vl_parse_call(buf, len, &msg, &m, &params, &oneway, err, sizeof(err)) < 0) {
+		log_info("client pid %d: bad request: %s", (int)c->peer.pid, err);
+		send_error(c, VL_SVC ".InvalidParameter",
+			   json_pack("{s:s, s:s}", "parameter", "request", "message", err));
+		return;
+	}
+	call.method = m;
+	if (strncmp(m, VL_SVC ".", sizeof(VL_SVC)) == 0) {
+		dispatch_service(s, &call, m, params);
+	} else if (strncmp(m, s->iface->name, ilen) == 0 && m[ilen] == '.' &&
+		   !strchr(m + ilen + 1, '.')) {
+		const struct vl_method *meth = NULL;
+
+		for (size_t i = 0; i < s->iface->n_methods; i++)
+			if (strcmp(s->iface->methods[i].name, m) == 0)
+				meth = &s->iface->methods[i];
+		if (!meth) {
+			vl_error(&call, VL_SVC ".MethodNotFound", json_pack("{s:s}", "method", m));
+		} else if (meth->mutates && !c->peer.privileged) {
+			log_info("client pid %d uid %u: %s refused (not privileged)",
+				 (int)c->peer.pid, (unsigned)c->peer.uid, m);
+			vl_error(&call, VL_SVC ".PermissionDenied",
+				 json_pack("{s:s}", "message", "changes need root or membership "
+					   "of iovd's admin group (iovd --group)"));
+		} else {
+			json_t *empty = params ? NULL : json_object();
+
+			meth->fn(&call, params ? params : empty, s->ud);
+			json_decref(empty);
+		}
+	} else {
+		char iface[128];
+		const char *dot = strrchr(m, '.');
+
+		snprintf(iface, sizeof(iface), "%.*s", (int)(dot - m), m);
+		vl_error(&call, VL_SVC ".InterfaceNotFound", json_pack("{s:s}", "interface", iface));
+	}
+	if (!oneway) {
+		json_t *r;
+
+		if (call.error)
+			r = json_pack("{s:s, s:O}", "error", call.error, "parameters",
+				      call.error_params);
+		else
+			r = call.reply ? json_pack("{s:O}", "parameters", call.reply)
+				       : json_pack("{s:{}}", "parameters");
+		if (r)
+			queue_msg(c, r);
+		else
+			c->closing = true;
+		json_decref(r);
+	}
+	json_decref(call.reply);
+	json_decref(call.error_params);
+	free(call.error);
+	json_decref(msg);
+}
+
+/* Writes what it can: -EPIPE (or another error) if the client is gone, 1 if output is
+ * still pending, 0 if all is written. */
+static int flush_out(struct client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 1;
+			return -errno;
+		}
+		c->out_off += (size_t)n;
+	}
+	c->out_off = c->out_len = 0;
+	return 0;
+}
+
+/* Handles complete messages in the input buffer, one at a time, as long as no reply is
+ * waiting to be read: one request in flight per client. */
+static void process_input(struct vl_server *s, struct client *c)
+{
+	while (!c->closing && c->out_len == 0) {
+		char *nul = memchr(c->in, '\0', c->in_len);
+		size_t mlen;
+
+		if (!nul)
+			break;
+		mlen = (size_t)(nul - c->in);
+		handle_message(s, c, c->in, mlen);
+		memmove(c->in, nul + 1, c->in_len - mlen - 1);
+		c->in_len -= mlen + 1;
+		if (flush_out(c) < 0)
+			c->closing = true;
+	}
+	if (!c->closing && c->in_len == sizeof(c->in) && !memchr(c->in, '\0', c->in_len)) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "request larger than %d bytes", VL_MAX_MSG);
+		log_info("client pid %d: %s; disconnecting", (int)c->peer.pid, msg);
+		send_error(c, VL_SVC ".InvalidParameter",
+			   json_pack("{s:s, s:s}", "parameter", "request", "message", msg));
+		c->closing = true;
+	}
+}
+
+static void update_events(struct vl_server *s, struct slot *sl)
+{
+	struct client *c = sl->c;
+	struct epoll_event ev = { .data.ptr = sl };
+
+	/* Stop reading while replies wait (back-pressure), or when the buffer is full. */
+	if (c->out_len > c->out_off)
+		ev.events = EPOLLOUT;
+	else if (!c->closing && c->in_len < sizeof(c->in))
+		ev.events = EPOLLIN;
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void client_event(struct vl_server *s, struct slot *sl, uint32_t events)
+{
+	struct client *c = sl->c;
+	bool eof = false;
+	int r;
+
+	if (events & EPOLLOUT) {
+		r = flush_out(c);
+		if (r < 0 || (r == 0 && c->closing))
+			goto drop;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		while (c->in_len < sizeof(c->in)) {
+			ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
+					 MSG_DONTWAIT);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno != EAGAIN)
+					eof = true;
+				break;
+			}
+			if (n == 0) {
+				eof = true;
+				break;
+			}
+			c->in_len += (size_t)n;
+		}
+	}
+	process_input(s, c);
+	r = flush_out(c);
+	if (r < 0 || (r == 0 && (c->closing || eof)))
+		goto drop;
+	update_events(s, sl);
+	return;
+drop:
+	log_debug("client pid %d disconnected", (int)c->peer.pid);
+	drop_slot(s, sl);
+}
+
+int vl_server_step(struct vl_server *s, int timeout_ms)
+{
+	struct epoll_event evs[16];
+	int n = epoll_wait(s->epfd, evs, 16, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		struct slot *sl = evs[i].data.ptr;
+
+		/* A slot freed earlier in this batch cannot be among later events: clients are
+		 * dropped only from their own event. */
+		switch (sl->kind) {
+		case SLOT_LISTEN:
+			do_accept(s, sl->fd);
+			break;
+		case SLOT_WATCH:
+			sl->fn(sl->fd, sl->ud);
+			break;
+		case SLOT_CLIENT:
+			client_event(s, sl, evs[i].events);
+			break;
+		}
+	}
+	return n;
+}
+
+int vl_server_run(struct vl_server *s)
+{
+	while (!s->quit) {
+		int r = vl_server_step(s, -1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- client ---- */
+
+int vl_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static int wait_fd(int fd, short ev, long deadline)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	int r, left = -1;
+
+	if (deadline >= 0) {
+		long l = deadline - now_ms();
+		if (l <= 0)
+			return -ETIMEDOUT;
+		left = l > INT_MAX ? INT_MAX : (int)l;
+	}
+	do
+		r = poll(&p, 1, left);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
+int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, json_t **reply,
+		 char **error_name)
+{
+	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	json_t *msg, *m, *p, *e;
+	char *txt, *buf;
+	size_t len, off = 0, got = 0;
+	int r;
+
+	msg = params ? json_pack("{s:s, s:O}", "method", method, "parameters", params)
+		     : json_pack("{s:s, s:{}}", "method", method, "parameters");
+	if (!msg)
+		return -ENOMEM;
+	txt = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (!txt)
+		return -ENOMEM;
+	len = strlen(txt) + 1;	/* the NUL goes on the wire */
+	if (len > VL_MAX_MSG) {
+		free(txt);
+		return -EMSGSIZE;
+	}
+	while (off < len) {
+		ssize_t n = send(fd, txt + off, len - off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = errno == EPIPE ? -ECONNRESET : -errno;
+			free(txt);
+			return r;
+		}
+		off += (size_t)n;
+	}
+	free(txt);
+
+	buf = malloc(VL_MAX_MSG);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if ((r = wait_fd(fd, POLLIN, deadline)) < 0)
+			goto out;
+		n = recv(fd, buf + got, VL_MAX_MSG - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0) {
+			r = -ECONNRESET;
+			goto out;
+		}
+		got += (size_t)n;
+		if (memchr(buf, '\0', got))
+			break;
+		if (got == VL_MAX_MSG) {
+			r = -EPROTO;
+			goto out;
+		}
+	}
+	m = json_loadb(buf, strlen(buf), 0, NULL);
+	if (!json_is_object(m)) {
+		json_decref(m);
+		r = -EPROTO;
+		goto out;
+	}
+	p = json_object_get(m, "parameters");
+	e = json_object_get(m, "error");
+	if ((p && !json_is_object(p)) || (e && !json_is_string(e))) {
+		json_decref(m);
+		r = -EPROTO;
+		goto out;
+	}
+	*reply = p ? json_incref(p) : json_object();
+	if (e) {
+		*error_name = strdup(json_string_value(e));
+		r = 1;
+	} else {
+		r = 0;
+	}
+	json_decref(m);
+out:
+	free(buf);
+	return r;
+}

@@ -1,0 +1,110 @@
+/* varlink (https://varlink.org) over a UNIX stream socket: each message is one JSON object
+ * followed by a NUL byte. A call is {"method": "io.iovd.X", "parameters": {...}}; the reply
+ * is {"parameters": {...}} or {"error": "io.iovd.Name", "parameters": {...}}.
+ *
+ * The server half is a single-threaded epoll loop. The socket is an attack surface, so:
+ * - a message may be at most VL_MAX_MSG bytes; a peer that sends more gets an error and is
+ *   disconnected (nothing is allocated from what a peer claims: buffers are fixed-size);
+ * - sockets are non-blocking with per-client buffers, so a slow or stalled client holds
+ *   only its own slot; a client that does not read its replies is not served further until
+ *   it does (one request in flight per client), and dropped past VL_MAX_OUT bytes;
+ * - the peer's credentials come from SO_PEERCRED/SO_PEERGROUPS at accept time; methods
+ *   marked `mutates` are refused with org.varlink.service.PermissionDenied unless the peer
+ *   is root or in the configured admin group.
+ * Method handlers run one at a time, so mutations are serialized.
+ *
+ * The client half is blocking and is what iovctl uses. */
+#ifndef IOV_VARLINK_H
+#define IOV_VARLINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#define VL_MAX_MSG	(64 * 1024)	/* one request or reply, NUL included */
+#define VL_MAX_OUT	(1024 * 1024)	/* unread replies queued for one client */
+#define VL_MAX_CLIENTS	128
+
+struct vl_server;
+
+struct vl_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	bool privileged;		/* root or in the admin group */
+};
+
+/* One call being answered. A handler sets exactly one of reply/error (vl_reply, vl_error);
+ * neither means an empty reply. */
+struct vl_call {
+	const struct vl_peer *peer;
+	const char *method;		/* full name */
+	json_t *reply;			/* owned */
+	char *error;			/* owned */
+	json_t *error_params;		/* owned */
+};
+
+typedef void (*vl_method_fn)(struct vl_call *call, json_t *params, void *userdata);
+
+struct vl_method {
+	const char *name;		/* "io.iovd.CreateVfs" */
+	vl_method_fn fn;
+	bool mutates;			/* only privileged peers may call it */
+};
+
+struct vl_interface {
+	const char *name;		/* "io.iovd" */
+	const char *description;	/* the interface definition text (varlink IDL) */
+	const struct vl_method *methods;
+	size_t n_methods;
+};
+
+struct vl_service_info {
+	const char *vendor, *product, *version, *url;
+};
+
+/* Sets the reply parameters (steals params; NULL = {}). */
+void vl_reply(struct vl_call *c, json_t *params);
+/* Sets an error reply (steals params; NULL = {}). */
+void vl_error(struct vl_call *c, const char *error, json_t *params);
+/* org.varlink.service.InvalidParameter {"parameter": name, "message": msg}. */
+void vl_error_invalid(struct vl_call *c, const char *parameter, const char *msg);
+
+/* Creates the socket at path (its directory is created 0755 if missing, a stale socket
+ * replaced), mode 0666: authorization is per method, by peer credentials. Returns the
+ * listening fd or -errno. */
+int vl_listen(const char *path);
+
+/* admin_gid: a group whose members may call mutating methods, or (gid_t)-1 for none. */
+struct vl_server *vl_server_new(int listen_fd, const struct vl_service_info *info,
+				const struct vl_interface *iface, gid_t admin_gid,
+				void *userdata);
+void vl_server_free(struct vl_server *s);	/* closes every fd it owns */
+
+typedef void (*vl_watch_fn)(int fd, void *userdata);
+/* Adds another fd (e.g. a signalfd) to the loop; fn runs when it is readable. */
+int vl_server_watch(struct vl_server *s, int fd, vl_watch_fn fn, void *userdata);
+
+/* One round: waits up to timeout_ms (-1 forever) and handles what is ready.
+ * Returns the number of events handled or -errno. */
+int vl_server_step(struct vl_server *s, int timeout_ms);
+/* Steps until vl_server_quit(). */
+int vl_server_run(struct vl_server *s);
+void vl_server_quit(struct vl_server *s);
+size_t vl_server_n_clients(const struct vl_server *s);
+
+/* Client. vl_connect returns a connected fd or -errno. vl_call_sync sends one call and
+ * waits (timeout_ms, -1 forever) for the reply: returns 0 with *reply set (the
+ * parameters), 1 with *error_name and *reply (the error's parameters) set for an error
+ * reply, or -errno (-EPROTO: malformed reply, -ETIMEDOUT, -ECONNRESET: daemon went away). */
+int vl_connect(const char *path);
+int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, json_t **reply,
+		 char **error_name);
+
+/* Decodes one message (without its NUL). Pure; for the server, the client and fuzzing. */
+int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method,
+		  json_t **params, bool *oneway, char *err, size_t errlen);
+
+#endif
