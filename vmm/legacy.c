@@ -2,6 +2,7 @@
 #include "vmm/bus.h"
 #include "src/log.h"
 
+#include <inttypes.h>
 #include <time.h>
 
 static struct iovm_vm *lvm;
@@ -134,7 +135,7 @@ static const struct iovm_bus_ops port92_ops = { .read = port92_read, .write = po
 /* ---- iovm exit / mark port and pvpanic ---- */
 
 #define MAX_MARKS 64
-static struct { uint8_t val; double ms; } marks[MAX_MARKS];
+static struct { uint8_t val; double ms; uint64_t io, mmio; } marks[MAX_MARKS];
 static unsigned nmarks;
 static struct timespec t0;
 
@@ -154,8 +155,16 @@ static void exitport_write(void *opaque, uint64_t off, uint64_t val, unsigned le
 		iovm_vm_request_stop(lvm, IOVM_EXIT_POWEROFF, "guest power-off (port 0x501)");
 		return;
 	}
-	if (nmarks < MAX_MARKS)
-		marks[nmarks++] = (typeof(marks[0])){ v, ms_since_start() };
+	if (nmarks < MAX_MARKS) {
+		uint64_t io = 0, mmio = 0;
+
+		/* Exit counts so far (other vCPUs' counters are read racily: a snapshot). */
+		for (int i = 0; i < lvm->ncpus; i++) {
+			io += lvm->vcpu[i].exits[IOVM_STAT_IO];
+			mmio += lvm->vcpu[i].exits[IOVM_STAT_MMIO];
+		}
+		marks[nmarks++] = (typeof(marks[0])){ v, ms_since_start(), io, mmio };
+	}
 	log_info("guest mark %#x at %.1f ms", v, ms_since_start());
 }
 
@@ -177,7 +186,8 @@ static const struct iovm_bus_ops quiet_ops = { .read = quiet_read };
 void iovm_legacy_print_marks(FILE *f)
 {
 	for (unsigned i = 0; i < nmarks; i++)
-		fprintf(f, "iovm: guest mark %#x at %.1f ms\n", marks[i].val, marks[i].ms);
+		fprintf(f, "iovm: guest mark %#x at %.1f ms, exits so far: io %" PRIu64 " mmio %" PRIu64 "\n",
+			marks[i].val, marks[i].ms, marks[i].io, marks[i].mmio);
 }
 
 int iovm_legacy_init(struct iovm_vm *vm)

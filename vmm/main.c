@@ -262,6 +262,35 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* Resident memory of iovm itself: everything in /proc/self/smaps but the guest RAM banks. */
+static void print_mem_overhead(const struct iovm_mem *mem)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	unsigned long long total = 0, guest = 0;
+	bool in_guest = false;
+	char line[512];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, kb;
+
+		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			in_guest = false;
+			for (int i = 0; i < mem->nbanks; i++)
+				if ((uintptr_t)mem->bank[i].hva == start)
+					in_guest = true;
+		} else if (sscanf(line, "Rss: %llu kB", &kb) == 1) {
+			total += kb;
+			if (in_guest)
+				guest += kb;
+		}
+	}
+	fclose(f);
+	fprintf(stderr, "iovm: memory: RSS %llu KiB, of which guest RAM %llu KiB; iovm overhead "
+		"%llu KiB\n", total, guest, total - guest);
+}
+
 static struct termios saved_tio;
 static bool tio_saved;
 
@@ -413,11 +442,12 @@ out:
 			code = (int)vm.exit_code;
 	}
 	console_restore();
-	iovm_vfio_close();
 	if (o.stats && vm_made) {
 		iovm_vm_print_stats(&vm, stderr);
 		iovm_legacy_print_marks(stderr);
+		print_mem_overhead(&mem);
 	}
+	iovm_vfio_close();
 	iovm_vm_destroy(&vm);
 	iovm_mem_free(&mem);
 	if (sfd >= 0)

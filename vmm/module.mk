@@ -26,3 +26,11 @@ $(VMM_PAYLOAD): tests/vmm/head.S tests/vmm/payload.c tests/vmm/payload.ld
 vmm-test: $(BUILD)/iovm $(VMM_PAYLOAD)
 	tests/vmm/run.sh $(BUILD)/iovm $(VMM_PAYLOAD)
 .PHONY: vmm-test
+
+# Figures: bench/vmm_bench.sh (this machine's /dev/kvm, then the test host if available).
+.PHONY: bench-vmm
+bench-vmm: $(BUILD)/iovm $(VMM_PAYLOAD)
+	$(if $(filter 1,$(NO_RIG)),,$(MAKE) rig-helpers && )IOV_RIG_OUT=$(or $(RIG_OUT),build/rig) \
+		IOV_RIG_BIN=$(BUILD) IOV_RIG_HELPERS=$(or $(RIG_OUT),build/rig)/helpers \
+		bench/vmm_bench.sh $(BUILD)/iovm $(VMM_PAYLOAD) $(if $(filter 1,$(NO_RIG)),--no-rig)
+bench: bench-vmm

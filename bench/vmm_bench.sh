@@ -1,0 +1,53 @@
+#!/bin/sh
+# iovm figures.
+#   bench/vmm_bench.sh IOVM PAYLOAD [--no-rig]
+# 1. On this machine's /dev/kvm, with the test payload (a minimal bzImage): time from exec to
+#    the guest's first mark (iovm set-up + boot protocol + first guest instructions), iovm's
+#    resident memory outside guest RAM, exits to userspace.
+# 2. In the test host (QEMU rig, nested KVM, igb VF passed through; skipped with --no-rig or
+#    when QEMU or the rig image is missing): launch to guest /init of a real kernel, iovm's
+#    memory overhead, exits during boot and during 50 pings through the VF.
+set -eu
+IOVM=${1:?usage: vmm_bench.sh IOVM PAYLOAD [--no-rig]}
+PAYLOAD=${2:?usage: vmm_bench.sh IOVM PAYLOAD [--no-rig]}
+RIG=${3:-}
+RUNS=${VMM_BENCH_RUNS:-20}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
+
+echo "== iovm on this machine's /dev/kvm (payload, 64 MiB, 1 vCPU, $RUNS runs)"
+if [ -c /dev/kvm ]; then
+	t=$(mktemp)
+	i=0
+	while [ $i -lt $RUNS ]; do
+		"$IOVM" --kernel "$PAYLOAD" --mem 64M --stats --cmdline "mode=poweroff" < /dev/null > "$t" 2>&1 || true
+		sed -n 's/^iovm: guest mark 0x10 at \([0-9.]*\) ms.*/mark \1/p; s/.*iovm overhead \([0-9]*\) KiB/ovh \1/p' "$t"
+		i=$((i + 1))
+	done > "$t.all"
+	echo "launch_to_first_mark_ms $(awk '$1 == "mark" { print $2 }' "$t.all" | median) ms (median)"
+	echo "iovm_overhead_kib $(awk '$1 == "ovh" { print $2 }' "$t.all" | median) KiB (median)"
+	sed -n '/exits to userspace/,/device accesses/p' "$t" | grep -E '^  (io|mmio) ' |
+		awk '{ print "exits_" $1 " " $2 " (whole payload run)" }'
+	/usr/bin/time -f "iovm_max_rss_kib %M KiB (whole process, 64 MiB guest, mostly untouched)" \
+		"$IOVM" --kernel "$PAYLOAD" --mem 64M --cmdline "mode=poweroff" < /dev/null > /dev/null 2> "$t" || true
+	tail -n 1 "$t"
+	rm -f "$t" "$t.all"
+else
+	echo "no /dev/kvm: skipped"
+fi
+
+[ "$RIG" = "--no-rig" ] && exit 0
+echo "== iovm in the test host (nested KVM under QEMU TCG, igb VF, 256 MiB, quiet)"
+if ! command -v qemu-system-x86_64 > /dev/null 2>&1; then
+	echo "no QEMU: skipped (./setup.sh installs it)"
+	exit 0
+fi
+out=${IOV_RIG_OUT:-build/rig}
+if ! tests/rig/run.sh default vmm_bench > /tmp/vmm_bench.rig.$$ 2>&1; then
+	cat /tmp/vmm_bench.rig.$$
+	rm -f /tmp/vmm_bench.rig.$$
+	echo "vmm_bench: the test-host run failed (log: $out/logs/default/vmm_bench.log)"
+	exit 1
+fi
+rm -f /tmp/vmm_bench.rig.$$
+sed -n 's/^FIGURE //p' "$out/logs/default/vmm_bench.log"

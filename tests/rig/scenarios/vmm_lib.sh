@@ -1,0 +1,105 @@
+# Helpers shared by the vmm_* scenarios (sourced; not a scenario: no rig-presets line).
+# Needs /rig/lib.sh (sourced by the runner before any scenario).
+
+VMM_KERNEL=""
+for _k in /boot/vmlinuz /rig/vmlinuz; do [ -f "$_k" ] && VMM_KERNEL=$_k && break; done
+
+# vmm_prereqs: what iovm needs in the test host.
+vmm_prereqs() {
+	[ -n "$VMM_KERNEL" ] || fail "no kernel for the inner guest in the test-host image (tests/rig/image.sh copies vmlinuz to /boot/vmlinuz)"
+	check "iovm in the image" test -x /usr/bin/iovm
+	check "/dev/kvm" test -c /dev/kvm
+	check "igbvf module file" test -f /lib/modules/igbvf.ko
+}
+
+# vmm_setup_vf: PF up, 2 VFs, VF 0 on vfio-pci. Sets pf pfnet vf grp pf6.
+vmm_setup_vf() {
+	pf=$(pf_list | head -n1)
+	[ -n "$pf" ] || fail "no SR-IOV PF"
+	pfnet=$(ls "$SYSPCI/$pf/net" 2>/dev/null | head -n1)
+	[ -n "$pfnet" ] || fail "PF $pf has no netdev"
+	$IP link set "$pfnet" up || fail "ip link set $pfnet up"
+	create_vfs "$pf" 2
+	vf=$(vf_addrs "$pf" | head -n1)
+	bind_vfio "$vf"
+	expect_eq "$vf driver" "$(dev_driver "$vf")" vfio-pci
+	grp=$(dev_group "$vf")
+	check "/dev/vfio/$grp" test -c "/dev/vfio/$grp"
+	_i=0
+	pf6=""
+	while [ -z "$pf6" ] && [ $_i -lt 50 ]; do
+		pf6=$($IP -6 addr show dev "$pfnet" scope link 2>/dev/null | awk '/inet6 fe80/ && !/tentative/ { sub(/\/.*/, "", $2); print $2; exit }')
+		[ -n "$pf6" ] || sleep 0.2
+		_i=$((_i + 1))
+	done
+	[ -n "$pf6" ] || fail "$pfnet has no usable link-local address"
+	log "PF $pf ($pfnet) $pf6; VF $vf in group $grp"
+}
+
+# vmm_initramfs FILE: busybox + igbvf + a test init. The init reads from its command line
+# pf6=ADDR (ping target), pings=N (default 5), attack=1 (move the TX ring outside RAM).
+# It writes iovm marks: 0x31 at init start, 0x32 before the pings, 0x33 after them.
+vmm_initramfs() {
+	_w=/tmp/inner
+	rm -rf "$_w"
+	mkdir -p "$_w/bin" "$_w/dev" "$_w/proc" "$_w/sys" "$_w/tmp"
+	cp /bin/busybox "$_w/bin/busybox"
+	ln -s busybox "$_w/bin/sh"
+	cp /lib/modules/igbvf.ko "$_w/igbvf.ko"
+	cat > "$_w/init" <<'INIT'
+#!/bin/sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mark() { printf "$1" | dd of=/dev/port bs=1 seek=1281 count=1 2>/dev/null; }
+mark 1
+# Progress also goes to the kernel log (printed by polling, independent of the tty).
+say() { echo "INNER: $*"; echo "INNER: $*" > /dev/kmsg; }
+say "init up"
+arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1="*) echo "${w#*=}";; esac; done; }
+pf6=$(arg pf6)
+pings=$(arg pings)
+[ -n "$pings" ] || pings=5
+insmod /igbvf.ko || say "FAIL insmod igbvf"
+i=0
+while [ ! -d /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+dev=$(ls -d /sys/bus/pci/devices/*/net/eth0 2>/dev/null | head -n1)
+[ -n "$dev" ] && say "igbvf bound: $(basename $(readlink ${dev%/net/eth0}/driver))"
+ip link set eth0 up
+i=0
+while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+# IPv6 DAD on the link-local address before pinging from it
+i=0
+while ip -6 addr show dev eth0 | grep -q tentative && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+grep -E 'eth0' /proc/interrupts | while read -r l; do say "irq $l"; done
+mark 2
+if ping6 -c "$pings" -i 0.2 -W 2 -I eth0 "$pf6" > /tmp/ping.out 2>&1; then
+	say "ping6 ok"
+else
+	say "ping6 FAIL"
+fi
+mark 3
+tail -n 3 /tmp/ping.out | while read -r l; do say "| $l"; done
+grep -E 'eth0' /proc/interrupts | while read -r l; do say "irq-after $l"; done
+if [ "$(arg attack)" = 1 ]; then
+	# TX ring base at IOVA 0x1_0000_0000 (outside guest RAM), then bump the tail.
+	bar0=$(head -n1 "${dev%/net/eth0}/resource" | cut -d' ' -f1)
+	b=$((bar0))
+	devmem $((b + 0x3800)) 32 0x00000000
+	devmem $((b + 0x3804)) 32 0x00000001
+	tdt=$(devmem $((b + 0x3818)) 32)
+	devmem $((b + 0x3818)) 32 $(( (tdt + 1) % 256 ))
+	say "TX ring moved to 0x100000000, TDT $tdt -> $(( (tdt + 1) % 256 ))"
+	sleep 1
+fi
+say "rebooting"
+reboot -f
+INIT
+	chmod 755 "$_w/init"
+	(cd "$_w" && find . | cpio -o -H newc 2>/dev/null) > "$1"
+	check "inner initramfs built" test -s "$1"
+}
+
+VMM_CMDLINE="console=ttyS0 acpi=off pci=conf1 reboot=k panic=-1 i8042.noaux i8042.nopnp tsc=reliable"
