@@ -27,15 +27,26 @@ void iov_bind_set_io(const struct iov_bind_io *io)
 	bind_io = io ? io : &iov_bind_io_sysfs;
 }
 
-static int load_all(struct iov_bind_state **st, struct iov_usage **u, struct iov_err *err)
+/* Takes the state lock (held until the caller's unlock), then loads state and usage. */
+static int load_all(int *lock, struct iov_bind_state **st, struct iov_usage **u,
+		    struct iov_err *err)
 {
-	int ret = iov_bind_state_load(state_path, st, err);
+	int ret = iov_bind_state_lock(state_path, err);
 
 	if (ret < 0)
 		return ret;
+	*lock = ret;
+	ret = iov_bind_state_load(state_path, st, err);
+	if (ret < 0) {
+		iov_bind_state_unlock(*lock);
+		*lock = -1;
+		return ret;
+	}
 	ret = iov_usage_load(u);
 	if (ret < 0) {
 		iov_bind_state_free(*st);
+		iov_bind_state_unlock(*lock);
+		*lock = -1;
 		return iov_err_set(err, ret, NULL, "reading host usage: %s", strerror(-ret));
 	}
 	return 0;
@@ -48,9 +59,9 @@ int iov_bind(const struct iov_host *h, const struct iov_dev *dev,
 	struct iov_usage *u = NULL;
 	struct iov_plan *p = NULL;
 	bool *added = NULL, *done = NULL;
-	int ret;
+	int ret, lock = -1;
 
-	ret = load_all(&st, &u, err);
+	ret = load_all(&lock, &st, &u, err);
 	if (ret < 0)
 		return ret;
 	ret = iov_plan_bind(h, u, dev, opts, &p, err);
@@ -94,6 +105,7 @@ out:
 	iov_plan_free(p);
 	iov_usage_free(u);
 	iov_bind_state_free(st);
+	iov_bind_state_unlock(lock);
 	return ret;
 }
 
@@ -103,9 +115,9 @@ int iov_release(const struct iov_host *h, const struct iov_dev *dev, struct iov_
 	struct iov_usage *u = NULL;
 	struct iov_plan *p = NULL;
 	bool *done = NULL;
-	int ret, ret2;
+	int ret, ret2, lock = -1;
 
-	ret = load_all(&st, &u, err);
+	ret = load_all(&lock, &st, &u, err);
 	if (ret < 0)
 		return ret;
 	ret = iov_plan_release(h, u, st, dev, &p, err);
@@ -138,5 +150,6 @@ out:
 	iov_plan_free(p);
 	iov_usage_free(u);
 	iov_bind_state_free(st);
+	iov_bind_state_unlock(lock);
 	return ret;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -275,4 +276,37 @@ out:
 	free(text);
 	json_decref(root);
 	return ret;
+}
+
+int iov_bind_state_lock(const char *path, struct iov_err *err)
+{
+	char lock[PATH_MAX], dirbuf[PATH_MAX];
+	int fd, ret;
+
+	if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock))
+		return -ENAMETOOLONG;
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	ret = mkdir_p(dirname(dirbuf));
+	if (ret < 0)
+		return iov_err_set(err, ret, NULL, "bind state: cannot create the directory of %s: %s",
+				   path, strerror(-ret));
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return iov_err_set(err, -errno, NULL, "bind state: cannot open %s: %s", lock,
+				   strerror(errno));
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		ret = -errno;
+		close(fd);
+		return iov_err_set(err, ret, NULL, "bind state: cannot lock %s: %s", lock,
+				   strerror(-ret));
+	}
+	return fd;
+}
+
+void iov_bind_state_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);	/* drops the flock */
 }

@@ -35,6 +35,11 @@ int iov_bind_state_save(const char *path, const struct iov_bind_state *st,
 			struct iov_err *err);
 void iov_bind_state_free(struct iov_bind_state *st);
 
+/* Serializes binders (iovd, iov-bindtool, a restarted iovd): an exclusive flock on
+ * PATH.lock, created with its directory. Returns the fd to pass to unlock, or -errno. */
+int iov_bind_state_lock(const char *path, struct iov_err *err);
+void iov_bind_state_unlock(int fd);
+
 struct iov_bind_rec *iov_bind_state_find(const struct iov_bind_state *st, const char *dev);
 /* Adds a record (strings copied); an existing record for dev is kept as is, since it holds
  * the truly original driver. Returns 1 if added, 0 if kept, -ENOMEM. */

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "src/err.h"
 #include "src/host.h"
@@ -436,6 +439,21 @@ static void test_state_roundtrip(void **state)
 	/* No temp file is left behind. */
 	assert_string_equal(fk_read(dir, "run/iovd/bind-state.json.XXXXXX"), "");
 	iov_bind_state_free(st2);
+
+	/* The lock excludes a second binder. */
+	int lk = iov_bind_state_lock(path, &e);
+	char lockpath[600];
+
+	assert_true(lk >= 0);
+	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
+	int other = open(lockpath, O_RDWR);
+
+	assert_true(other >= 0);
+	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	iov_bind_state_unlock(lk);
+	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
+	close(other);
 
 	/* Damaged files are refused, never rewritten. */
 	fk_write(dir, "run/iovd/bind-state.json", "{\"version\": 1, \"devices\": [{\"device\": 5}]}");
