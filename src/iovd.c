@@ -1,8 +1,141 @@
-/* iovd: the daemon (work in progress; the varlink service lands next). */
+/* iovd: the only process that changes the host's SR-IOV and VFIO state. It serves the
+ * io.iovd varlink interface (src/iovd_api.c) on a UNIX socket; iovctl is its client.
+ * Single-threaded: one epoll loop, so changes are serialized. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
-int main(void)
+#include "src/iovd_api.h"
+#include "src/log.h"
+#include "src/sysfs.h"
+#include "src/varlink.h"
+#include "vfio/bind.h"
+
+static void usage(FILE *f)
 {
-	fprintf(stderr, "iovd: not implemented yet\n");
-	return 1;
+	fprintf(f,
+		"usage: iovd [options]\n"
+		"  -f, --foreground        stay in the foreground (for systemd and tests)\n"
+		"  -s, --socket PATH       listen on PATH (default $IOVD_SOCKET, else %s)\n"
+		"      --sysroot DIR       manage the sysfs tree under DIR (tests)\n"
+		"  -g, --group NAME        members of group NAME may make changes (root always can)\n"
+		"      --bind-state PATH   where vfio bindings are remembered\n"
+		"                          (default /run/iovd/bind-state.json)\n"
+		"  -v, --verbose           log every request (twice: debug)\n"
+		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
+}
+
+static void on_signal(int fd, void *ud)
+{
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		log_info("signal %u: exiting", si.ssi_signo);
+	vl_server_quit(ud);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "sysroot", required_argument, NULL, 'R' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "bind-state", required_argument, NULL, 'B' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
+	bool foreground = false;
+	gid_t admin = (gid_t)-1;
+	struct vl_server *srv;
+	sigset_t mask;
+	int c, lfd, sfd, verbose = 0, r;
+
+	iov_log_set_prog("iovd");
+	while ((c = getopt_long(argc, argv, "fs:g:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': foreground = true; break;
+		case 's': sock = optarg; break;
+		case 'R': sysroot = optarg; break;
+		case 'g': group = optarg; break;
+		case 'B': iov_bind_set_state_path(optarg); break;
+		case 'v': verbose++; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("iovd %s\n", IOVD_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "iovd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!sock || !*sock)
+		sock = IOVD_DEFAULT_SOCKET;
+	iov_log_set_level(verbose >= 2 ? IOV_LOG_DEBUG : verbose ? IOV_LOG_INFO : IOV_LOG_WARN);
+	if (iov_sysroot_init(sysroot) < 0)
+		return 1;
+	if (group) {
+		struct group *g = getgrnam(group);
+
+		if (!g) {
+			log_err("--group %s: no such group (see /etc/group)", group);
+			return 2;
+		}
+		admin = g->gr_gid;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0)
+		return log_err_errno(-errno, "signalfd"), 1;
+
+	lfd = vl_listen(sock);
+	if (lfd < 0) {
+		if (lfd == -EADDRINUSE)
+			log_err("%s: another iovd is already serving this socket", sock);
+		else
+			log_err_errno(lfd, "cannot listen on %s (run iovd as root, or pick another "
+				      "path with --socket)", sock);
+		return 1;
+	}
+	srv = vl_server_new(lfd, &iovd_service_info, &iovd_interface, admin, NULL);
+	if (!srv || vl_server_watch(srv, sfd, on_signal, srv) < 0) {
+		log_err("out of memory");
+		return 1;
+	}
+	/* The socket is listening before the parent returns, so `iovd && iovctl ...` works. */
+	if (!foreground) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return log_err_errno(-errno, "fork"), 1;
+		if (pid > 0)
+			_exit(0);
+		setsid();
+		if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout))
+			log_warn("cannot redirect stdio to /dev/null");
+	}
+	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock,
+		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
+	r = vl_server_run(srv);
+	vl_server_free(srv);
+	unlink(sock);
+	if (r < 0)
+		return log_err_errno(r, "event loop"), 1;
+	return 0;
 }

@@ -1,2 +1,2 @@
 # sriov sources
-LIB_SRCS += sriov/vfconf.c
+LIB_SRCS += sriov/vfconf.c sriov/vfinfo.c sriov/numvfs.c

@@ -1,0 +1,559 @@
+#include "src/iovd_api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/err.h"
+#include "src/host.h"
+#include "src/hostjson.h"
+#include "src/log.h"
+#include "src/sysfs.h"
+#include "sriov/numvfs.h"
+#include "sriov/vfconf.h"
+#include "sriov/vfinfo.h"
+#include "vfio/bind.h"
+#include "vfio/guard.h"
+
+static const char iovd_idl[] =
+	"# iovd manages SR-IOV virtual functions and VFIO bindings on this host.\n"
+	"# Reads are open to every local user; changes need root or iovd's admin group.\n"
+	"interface io.iovd\n"
+	"\n"
+	"type VfConfig (\n"
+	"  mac: ?string,\n"
+	"  vlan: ?int,\n"
+	"  qos: ?int,\n"
+	"  proto: ?string,\n"
+	"  spoofchk: ?bool,\n"
+	"  trust: ?bool,\n"
+	"  state: ?string,\n"
+	"  min_rate: ?int,\n"
+	"  max_rate: ?int\n"
+	")\n"
+	"\n"
+	"type VfInfo (\n"
+	"  vf: int,\n"
+	"  mac: string,\n"
+	"  vlan: int,\n"
+	"  qos: int,\n"
+	"  proto: ?string,\n"
+	"  spoofchk: ?bool,\n"
+	"  trust: ?bool,\n"
+	"  state: ?string,\n"
+	"  min_rate: ?int,\n"
+	"  max_rate: ?int\n"
+	")\n"
+	"\n"
+	"type Action (\n"
+	"  action: string,\n"
+	"  device: string,\n"
+	"  why: string,\n"
+	"  file: ?string,\n"
+	"  value: ?string,\n"
+	"  count: ?int\n"
+	")\n"
+	"\n"
+	"# The daemon's version and the sysfs root it manages (\"/\" on a real host).\n"
+	"method GetVersion() -> (version: string, sysroot: string)\n"
+	"\n"
+	"# The host model (the schema of `iovctl list --json`).\n"
+	"method GetHost() -> (host: object)\n"
+	"\n"
+	"# What the PF's driver reports for each VF.\n"
+	"method GetVfs(pf: string) -> (pf: string, netdev: string, vfs: []VfInfo)\n"
+	"\n"
+	"# Gives the PF count VFs (0 removes them). vfio: VFs go to vfio-pci. force: release VFs\n"
+	"# bound to vfio-pci first. dry_run: only return the plan.\n"
+	"method SetVfCount(pf: string, count: int, vfio: ?bool, force: ?bool, dry_run: ?bool)\n"
+	"  -> (pf: string, vfs: []string, plan: []Action)\n"
+	"\n"
+	"# Sets properties of VF number vf of the PF; returns what the driver reports afterwards.\n"
+	"method SetVf(pf: string, vf: int, config: VfConfig) -> (pf: string, info: VfInfo)\n"
+	"\n"
+	"# Moves the device's IOMMU group to vfio-pci (or driver), remembering the old drivers.\n"
+	"method Bind(device: string, driver: ?string, force: ?bool) -> (device: string)\n"
+	"\n"
+	"# Gives the device's group back to the drivers it had.\n"
+	"method Release(device: string) -> (device: string)\n"
+	"\n"
+	"# No such PCI device, netdev or VF.\n"
+	"error NoSuchDevice (device: string, message: string, fix: string)\n"
+	"\n"
+	"# A parameter is missing, has the wrong type or a bad value.\n"
+	"error InvalidArgument (parameter: string, message: string)\n"
+	"\n"
+	"# The change was refused before anything was touched.\n"
+	"error Refused (message: string, fix: string, errno: string)\n"
+	"\n"
+	"# The change failed while being applied (what was changed has been put back).\n"
+	"error Failed (message: string, fix: string, errno: string)\n";
+
+static const char *errname(int r)
+{
+	const char *n = strerrorname_np(r < 0 ? -r : r);
+
+	return n ? n : "EIO";
+}
+
+static void reply_err(struct vl_call *c, const char *name, const struct iov_err *e, int r)
+{
+	vl_error(c, name, json_pack("{s:s, s:s, s:s}", "message", e->msg[0] ? e->msg : strerror(-r),
+				    "fix", e->fix, "errno", errname(e->code ? e->code : r)));
+}
+
+static void no_device(struct vl_call *c, const char *dev, const char *msg)
+{
+	vl_error(c, "io.iovd.NoSuchDevice",
+		 json_pack("{s:s, s:s, s:s}", "device", dev, "message", msg, "fix",
+			   "see `iovctl list` for addresses and netdev names"));
+}
+
+static void bad_arg(struct vl_call *c, const char *param, const char *msg)
+{
+	vl_error(c, "io.iovd.InvalidArgument",
+		 json_pack("{s:s, s:s}", "parameter", param, "message", msg));
+}
+
+/* Strict parameter access: unknown keys are refused so that a typo never silently means
+ * "default". */
+static bool only_keys(struct vl_call *c, json_t *p, const char *const *keys)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(p, k, v) {
+		const char *const *x;
+
+		for (x = keys; *x; x++)
+			if (strcmp(*x, k) == 0)
+				break;
+		if (!*x) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "unknown parameter '%.64s'", k);
+			bad_arg(c, k, msg);
+			return false;
+		}
+	}
+	return true;
+}
+
+static const char *get_str(struct vl_call *c, json_t *p, const char *key, bool required)
+{
+	json_t *v = json_object_get(p, key);
+	char msg[128];
+
+	if (!v || json_is_null(v)) {
+		if (required) {
+			snprintf(msg, sizeof(msg), "%s is required", key);
+			bad_arg(c, key, msg);
+		}
+		return NULL;
+	}
+	if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > 255) {
+		snprintf(msg, sizeof(msg), "%s: expected a non-empty string", key);
+		bad_arg(c, key, msg);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* -1 with an error set on a bad value; 0 absent (def), 1 present. */
+static int get_bool(struct vl_call *c, json_t *p, const char *key, bool *out)
+{
+	json_t *v = json_object_get(p, key);
+	char msg[128];
+
+	*out = false;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		snprintf(msg, sizeof(msg), "%s: expected true or false", key);
+		bad_arg(c, key, msg);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 1;
+}
+
+static bool get_int(struct vl_call *c, json_t *p, const char *key, json_int_t max,
+		    json_int_t *out)
+{
+	json_t *v = json_object_get(p, key);
+	char msg[128];
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max) {
+		snprintf(msg, sizeof(msg), "%s: expected an integer 0..%" JSON_INTEGER_FORMAT, key,
+			 max);
+		bad_arg(c, key, msg);
+		return false;
+	}
+	*out = json_integer_value(v);
+	return true;
+}
+
+static int load_host(struct vl_call *c, struct iov_host **h)
+{
+	int r = iov_host_load(h);
+
+	if (r < 0) {
+		struct iov_err e = { 0 };
+
+		iov_err_set(&e, r, "check that sysfs is mounted", "cannot read the host's PCI "
+			    "devices: %s", strerror(-r));
+		reply_err(c, "io.iovd.Failed", &e, r);
+	}
+	return r;
+}
+
+static struct iov_dev *resolve(struct vl_call *c, const struct iov_host *h, const char *spec)
+{
+	struct iov_dev *d;
+	char msg[512];
+	int r = iov_host_resolve(h, spec, &d, msg, sizeof(msg));
+
+	if (r < 0) {
+		if (r == -ENODEV)
+			no_device(c, spec, msg);
+		else
+			bad_arg(c, "device", msg);
+		return NULL;
+	}
+	return d;
+}
+
+static struct iov_dev *resolve_pf(struct vl_call *c, const struct iov_host *h, const char *spec)
+{
+	struct iov_dev *d = resolve(c, h, spec);
+	char msg[256];
+
+	if (d && (d->role != IOV_ROLE_PF || !d->sriov)) {
+		snprintf(msg, sizeof(msg), "%s (%s) is not an SR-IOV physical function; see "
+			 "`iovctl list pfs`", spec, d->name);
+		bad_arg(c, "pf", msg);
+		return NULL;
+	}
+	return d;
+}
+
+static void log_change(struct vl_call *c, const char *what)
+{
+	log_info("%s by uid %u pid %d: %s", c->method, (unsigned)c->peer->uid, (int)c->peer->pid,
+		 what);
+}
+
+/* ---- methods ---- */
+
+static void m_get_version(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { NULL };
+
+	if (!only_keys(c, p, keys))
+		return;
+	vl_reply(c, json_pack("{s:s, s:s}", "version", IOVD_VERSION, "sysroot",
+			      iov_sysroot()[0] ? iov_sysroot() : "/"));
+}
+
+static void m_get_host(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { NULL };
+	struct iov_host *h;
+
+	if (!only_keys(c, p, keys) || load_host(c, &h) < 0)
+		return;
+	vl_reply(c, json_pack("{s:o}", "host", iov_json_host(h, IOV_SEL_ALL)));
+	iov_host_free(h);
+}
+
+static const char *pf_netdev(struct vl_call *c, const struct iov_dev *pf)
+{
+	if (!pf->n_netdevs) {
+		struct iov_err e = { 0 };
+
+		iov_err_set(&e, -ENODEV, "VF properties are set through the PF's network driver: "
+			    "bind it (e.g. igb, ixgbe, i40e) and bring up its netdev",
+			    "%s has no network interface", pf->name);
+		reply_err(c, "io.iovd.Refused", &e, -ENODEV);
+		return NULL;
+	}
+	return pf->netdevs[0];
+}
+
+static void m_get_vfs(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "pf", NULL };
+	struct iov_host *h;
+	struct iov_dev *pf;
+	const char *spec, *net;
+	json_t *vfs;
+
+	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "pf", true)) || load_host(c, &h) < 0)
+		return;
+	if (!(pf = resolve_pf(c, h, spec)) || !(net = pf_netdev(c, pf)))
+		goto out;
+	if (!(vfs = iov_vfinfo_query_json(net))) {
+		struct iov_err e = { 0 };
+		int r = -errno;
+
+		iov_err_set(&e, r, NULL, "%s: reading VF settings over rtnetlink: %s", net,
+			    strerror(-r));
+		reply_err(c, "io.iovd.Failed", &e, r);
+		goto out;
+	}
+	vl_reply(c, json_pack("{s:s, s:s, s:o}", "pf", pf->name, "netdev", net, "vfs", vfs));
+out:
+	iov_host_free(h);
+}
+
+static void m_set_vf_count(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "pf", "count", "vfio", "force", "dry_run", NULL };
+	struct iov_vfs_request req = { 0 };
+	struct iov_vfs_plan *plan = NULL;
+	struct iov_usage *u = NULL;
+	struct iov_err e = { 0 };
+	struct iov_host *h;
+	struct iov_dev *pf;
+	const char *spec;
+	json_int_t count;
+	bool dry;
+	char what[128];
+	int r;
+
+	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "pf", true)) ||
+	    !get_int(c, p, "count", 65535, &count) || get_bool(c, p, "vfio", &req.vfio) < 0 ||
+	    get_bool(c, p, "force", &req.force) < 0 || get_bool(c, p, "dry_run", &dry) < 0)
+		return;
+	req.count = (int)count;
+	if (load_host(c, &h) < 0)
+		return;
+	if (!(pf = resolve_pf(c, h, spec)))
+		goto out;
+	if ((r = iov_usage_load(&u)) < 0) {
+		iov_err_set(&e, r, NULL, "reading host usage: %s", strerror(-r));
+		reply_err(c, "io.iovd.Failed", &e, r);
+		goto out;
+	}
+	if ((r = iov_vfs_plan(h, u, pf, &req, &plan, &e)) < 0) {
+		log_info("%s %s count %d refused: %s", c->method, pf->name, req.count, e.msg);
+		reply_err(c, "io.iovd.Refused", &e, r);
+		goto out;
+	}
+	if (!dry && plan->n) {
+		snprintf(what, sizeof(what), "%s: %d -> %d VFs%s", pf->name, plan->old_count,
+			 req.count, req.vfio ? " (vfio-pci)" : "");
+		log_change(c, what);
+		if ((r = iov_vfs_exec(plan, &e)) < 0) {
+			log_warn("%s: %s (%s)", pf->name, e.msg, e.fix);
+			reply_err(c, "io.iovd.Failed", &e, r);
+			goto out;
+		}
+	}
+	{
+		json_t *names = json_array();
+		struct iov_host *h2 = NULL;
+		const struct iov_dev *pf2 = pf;
+
+		/* After a change, list the VFs as the kernel has them now. */
+		if (!dry && plan->n && iov_host_load(&h2) == 0)
+			pf2 = iov_host_find(h2, &pf->addr);
+		for (size_t i = 0; pf2 && pf2->sriov && i < pf2->sriov->n_vfs; i++)
+			if (pf2->sriov->vfs[i])
+				json_array_append_new(names, json_string(pf2->sriov->vfs[i]->name));
+		vl_reply(c, json_pack("{s:s, s:o, s:o}", "pf", pf->name, "vfs", names, "plan",
+				      iov_vfs_plan_json(plan)));
+		iov_host_free(h2);
+	}
+out:
+	iov_vfs_plan_free(plan);
+	iov_usage_free(u);
+	iov_host_free(h);
+}
+
+static void m_set_vf(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "pf", "vf", "config", NULL };
+	struct iov_vfinfo *cur = NULL;
+	struct iov_vfconf conf;
+	struct iov_err e = { 0 };
+	struct iov_host *h;
+	struct iov_dev *pf, *vf;
+	const char *spec, *net;
+	json_int_t idx;
+	char msg[512], what[160];
+	size_t n = 0;
+	int r;
+
+	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "pf", true)) ||
+	    !get_int(c, p, "vf", 65535, &idx))
+		return;
+	if (!json_object_get(p, "config")) {
+		bad_arg(c, "config", "config is required");
+		return;
+	}
+	if (iov_vfconf_from_json(json_object_get(p, "config"), &conf, msg, sizeof(msg)) < 0) {
+		bad_arg(c, "config", msg);
+		return;
+	}
+	if (load_host(c, &h) < 0)
+		return;
+	if (!(pf = resolve_pf(c, h, spec)) || !(net = pf_netdev(c, pf)))
+		goto out;
+	if ((size_t)idx >= pf->sriov->n_vfs || !(vf = pf->sriov->vfs[idx])) {
+		snprintf(msg, sizeof(msg), "%s has %zu VF%s; vf%lld does not exist%s", pf->name,
+			 pf->sriov->n_vfs, pf->sriov->n_vfs == 1 ? "" : "s", (long long)idx,
+			 pf->sriov->n_vfs ? "" : " (create VFs with `iovctl vfs create`)");
+		bad_arg(c, "vf", msg);
+		goto out;
+	}
+	if (conf.set & IOV_VFC_MAC) {
+		const struct iov_vfinfo *mine = NULL;
+		char who[128], macs[18];
+
+		if ((r = iov_vfinfo_query(net, &cur, &n)) < 0) {
+			iov_err_set(&e, r, r == -ENODEV ? "is iovd running in another network "
+				    "namespace, or on a --sysroot tree?" : NULL,
+				    "%s: reading VF settings: %s", net, strerror(-r));
+			reply_err(c, "io.iovd.Failed", &e, r);
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (cur[i].vf == idx)
+				mine = &cur[i];
+		/* Its own current MAC (and its own netdev, which carries it) is not a clash. */
+		if (!mine || memcmp(mine->mac, conf.mac, 6) != 0) {
+			r = iov_mac_in_use(conf.mac, net, (int)idx,
+					   (const char *const *)vf->netdevs, who, sizeof(who));
+			iov_fmt_mac(conf.mac, macs);
+			if (r < 0) {
+				iov_err_set(&e, r, NULL, "checking whether %s is in use: %s", macs,
+					    strerror(-r));
+				reply_err(c, "io.iovd.Failed", &e, r);
+				goto out;
+			}
+			if (r > 0) {
+				iov_err_set(&e, -EADDRINUSE, "pick another address (locally "
+					    "administered: 02:xx:xx:xx:xx:xx)",
+					    "mac %s is already used by %s on this host", macs, who);
+				reply_err(c, "io.iovd.Refused", &e, -EADDRINUSE);
+				goto out;
+			}
+		}
+	}
+	snprintf(what, sizeof(what), "%s/vf%lld (%s)", pf->name, (long long)idx, net);
+	log_change(c, what);
+	if ((r = iov_vf_set(net, (unsigned)idx, &conf, &e)) < 0) {
+		log_warn("%s: %s", what, e.msg);
+		reply_err(c, "io.iovd.Failed", &e, r);
+		goto out;
+	}
+	free(cur);
+	cur = NULL;
+	{
+		json_t *info = json_null();
+
+		if (iov_vfinfo_query(net, &cur, &n) == 0)
+			for (size_t i = 0; i < n; i++)
+				if (cur[i].vf == idx) {
+					json_decref(info);
+					info = iov_vfinfo_json(&cur[i]);
+				}
+		vl_reply(c, json_pack("{s:s, s:o}", "pf", pf->name, "info", info));
+	}
+out:
+	free(cur);
+	iov_host_free(h);
+}
+
+static void m_bind(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "device", "driver", "force", NULL };
+	struct iov_bind_opts opts = { 0 };
+	struct iov_err e = { 0 };
+	struct iov_host *h;
+	struct iov_dev *d;
+	const char *spec;
+	char what[160];
+	int r;
+
+	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "device", true)) ||
+	    get_bool(c, p, "force", &opts.force) < 0)
+		return;
+	opts.driver = get_str(c, p, "driver", false);
+	if (json_object_get(p, "driver") && !json_is_null(json_object_get(p, "driver")) &&
+	    !opts.driver)
+		return;
+	if (opts.driver && strcspn(opts.driver, "/\n ") != strlen(opts.driver)) {
+		bad_arg(c, "driver", "driver: not a driver name");
+		return;
+	}
+	if (load_host(c, &h) < 0)
+		return;
+	if (!(d = resolve(c, h, spec)))
+		goto out;
+	snprintf(what, sizeof(what), "bind %s to %s", d->name, opts.driver ? opts.driver : "vfio-pci");
+	log_change(c, what);
+	if ((r = iov_bind(h, d, &opts, &e)) < 0) {
+		/* Refusals come before any change; the rest were rolled back by iov_bind. */
+		reply_err(c, r == -EPERM || r == -EBUSY || r == -EINVAL ? "io.iovd.Refused"
+									 : "io.iovd.Failed", &e, r);
+		goto out;
+	}
+	vl_reply(c, json_pack("{s:s}", "device", d->name));
+out:
+	iov_host_free(h);
+}
+
+static void m_release(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "device", NULL };
+	struct iov_err e = { 0 };
+	struct iov_host *h;
+	struct iov_dev *d;
+	const char *spec;
+	char what[160];
+	int r;
+
+	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "device", true)))
+		return;
+	if (load_host(c, &h) < 0)
+		return;
+	if (!(d = resolve(c, h, spec)))
+		goto out;
+	snprintf(what, sizeof(what), "release %s", d->name);
+	log_change(c, what);
+	if ((r = iov_release(h, d, &e)) < 0) {
+		reply_err(c, r == -EBUSY || r == -EINVAL ? "io.iovd.Refused" : "io.iovd.Failed",
+			  &e, r);
+		goto out;
+	}
+	vl_reply(c, json_pack("{s:s}", "device", d->name));
+out:
+	iov_host_free(h);
+}
+
+static const struct vl_method methods[] = {
+	{ "io.iovd.GetVersion", m_get_version, false },
+	{ "io.iovd.GetHost", m_get_host, false },
+	{ "io.iovd.GetVfs", m_get_vfs, false },
+	{ "io.iovd.SetVfCount", m_set_vf_count, true },
+	{ "io.iovd.SetVf", m_set_vf, true },
+	{ "io.iovd.Bind", m_bind, true },
+	{ "io.iovd.Release", m_release, true },
+};
+
+const struct vl_interface iovd_interface = {
+	.name = "io.iovd",
+	.description = iovd_idl,
+	.methods = methods,
+	.n_methods = sizeof(methods) / sizeof(methods[0]),
+};
+
+const struct vl_service_info iovd_service_info = {
+	.vendor = "iovd",
+	.product = "iovd",
+	.version = IOVD_VERSION,
+	.url = "docs/iovd.md",
+};

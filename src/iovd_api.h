@@ -1,0 +1,18 @@
+/* The io.iovd varlink interface: the methods iovd serves (src/iovd.c runs the loop).
+ * Each method loads the host model afresh (the kernel's state is the truth, never a cache),
+ * validates every parameter (a client is never trusted), and answers with a typed error
+ * naming the parameter or the cause. Methods that change the host are marked `mutates`:
+ * the varlink layer refuses them to unprivileged peers. The interface text (IDL) is in
+ * iovd_api.c and docs/iovd.md. */
+#ifndef IOV_IOVD_API_H
+#define IOV_IOVD_API_H
+
+#include "src/varlink.h"
+
+#define IOVD_VERSION "0.1"
+#define IOVD_DEFAULT_SOCKET "/run/iovd/io.iovd"
+
+extern const struct vl_interface iovd_interface;
+extern const struct vl_service_info iovd_service_info;
+
+#endif
