@@ -31,5 +31,10 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 int cmd_list(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_show(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_verify(int argc, char **argv, struct cli_ctx *ctx);
+/* Changes, through iovd (cli/client.h). */
+int cmd_vfs(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_vf(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_bind(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 
 #endif

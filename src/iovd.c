@@ -26,9 +26,21 @@ static void usage(FILE *f)
 		"      --sysroot DIR       manage the sysfs tree under DIR (tests)\n"
 		"  -g, --group NAME        members of group NAME may make changes (root always can)\n"
 		"      --bind-state PATH   where vfio bindings are remembered\n"
+		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
 		"                          (default /run/iovd/bind-state.json)\n"
 		"  -v, --verbose           log every request (twice: debug)\n"
 		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
+}
+
+static void write_pidfile(const char *path, pid_t pid)
+{
+	FILE *f;
+
+	if (!path)
+		return;
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "%d\n", (int)pid) < 0 || fclose(f) != 0)
+		log_warn("--pidfile %s: cannot write it", path);
 }
 
 static void on_signal(int fd, void *ud)
@@ -48,12 +60,14 @@ int main(int argc, char **argv)
 		{ "sysroot", required_argument, NULL, 'R' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "bind-state", required_argument, NULL, 'B' },
+		{ "pidfile", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
+	const char *pidfile = NULL;
 	bool foreground = false;
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
@@ -68,6 +82,7 @@ int main(int argc, char **argv)
 		case 'R': sysroot = optarg; break;
 		case 'g': group = optarg; break;
 		case 'B': iov_bind_set_state_path(optarg); break;
+		case 'P': pidfile = optarg; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovd %s\n", IOVD_VERSION); return 0;
@@ -94,6 +109,34 @@ int main(int argc, char **argv)
 		admin = g->gr_gid;
 	}
 
+	lfd = vl_listen(sock);
+	if (lfd < 0) {
+		if (lfd == -EADDRINUSE)
+			log_err("%s: another iovd is already serving this socket", sock);
+		else
+			log_err_errno(lfd, "cannot listen on %s (run iovd as root, or pick another "
+				      "path with --socket)", sock);
+		return 1;
+	}
+	/* The socket is listening before the parent returns, so `iovd && iovctl ...` works.
+	 * The signalfd and epoll come after the fork: a signalfd polled through an epoll set
+	 * created by another process never wakes up for this one's signals. */
+	if (!foreground) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return log_err_errno(-errno, "fork"), 1;
+		if (pid > 0) {
+			/* Written before the parent returns, so a caller can read it at once. */
+			write_pidfile(pidfile, pid);
+			_exit(0);
+		}
+		setsid();
+		if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout))
+			log_warn("cannot redirect stdio to /dev/null");
+	} else {
+		write_pidfile(pidfile, getpid());
+	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -104,37 +147,18 @@ int main(int argc, char **argv)
 	if (sfd < 0)
 		return log_err_errno(-errno, "signalfd"), 1;
 
-	lfd = vl_listen(sock);
-	if (lfd < 0) {
-		if (lfd == -EADDRINUSE)
-			log_err("%s: another iovd is already serving this socket", sock);
-		else
-			log_err_errno(lfd, "cannot listen on %s (run iovd as root, or pick another "
-				      "path with --socket)", sock);
-		return 1;
-	}
 	srv = vl_server_new(lfd, &iovd_service_info, &iovd_interface, admin, NULL);
 	if (!srv || vl_server_watch(srv, sfd, on_signal, srv) < 0) {
 		log_err("out of memory");
 		return 1;
-	}
-	/* The socket is listening before the parent returns, so `iovd && iovctl ...` works. */
-	if (!foreground) {
-		pid_t pid = fork();
-
-		if (pid < 0)
-			return log_err_errno(-errno, "fork"), 1;
-		if (pid > 0)
-			_exit(0);
-		setsid();
-		if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout))
-			log_warn("cannot redirect stdio to /dev/null");
 	}
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock,
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	r = vl_server_run(srv);
 	vl_server_free(srv);
 	unlink(sock);
+	if (pidfile)
+		unlink(pidfile);
 	if (r < 0)
 		return log_err_errno(r, "event loop"), 1;
 	return 0;

@@ -1,0 +1,108 @@
+#include "cli/client.h"
+#include "cli/cli.h"
+#include "src/iovd_api.h"
+#include "src/varlink.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Creating VFs waits for the devices and binds them: allow for a slow PF driver. */
+#define CALL_TIMEOUT_MS 120000
+
+const char *cli_socket_path(const struct cli_ctx *ctx)
+{
+	const char *s = ctx->socket;
+
+	if (!s || !*s)
+		s = getenv("IOVD_SOCKET");
+	return s && *s ? s : IOVD_DEFAULT_SOCKET;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static int print_error(const char *method, const char *name, json_t *p)
+{
+	const char *m = method + strlen("io.iovd.");
+
+	if (strcmp(name, "io.iovd.InvalidArgument") == 0 ||
+	    strcmp(name, "org.varlink.service.InvalidParameter") == 0) {
+		fprintf(stderr, "iovctl: %s\n", *str(p, "message") ? str(p, "message") : str(p, "parameter"));
+		return 2;
+	}
+	if (strcmp(name, "io.iovd.NoSuchDevice") == 0) {
+		fprintf(stderr, "iovctl: %s\n", str(p, "message"));
+		return 2;
+	}
+	if (strcmp(name, "org.varlink.service.PermissionDenied") == 0) {
+		fprintf(stderr, "iovctl: %s: permission denied: %s\n", m,
+			*str(p, "message") ? str(p, "message") : "changes need root");
+		return 1;
+	}
+	if (strcmp(name, "org.varlink.service.MethodNotFound") == 0) {
+		fprintf(stderr, "iovctl: the running iovd does not know %s; restart it with this "
+			"version (iovd --version)\n", method);
+		return 1;
+	}
+	if (strcmp(name, "io.iovd.Refused") == 0 || strcmp(name, "io.iovd.Failed") == 0) {
+		fprintf(stderr, "iovctl: %s%s\n", name[8] == 'R' ? "refused: " : "",
+			str(p, "message"));
+		if (*str(p, "fix"))
+			fprintf(stderr, "  fix: %s\n", str(p, "fix"));
+		return 1;
+	}
+	char *txt = json_dumps(p, JSON_COMPACT);
+	fprintf(stderr, "iovctl: %s: error %s %s\n", m, name, txt ? txt : "");
+	free(txt);
+	return 1;
+}
+
+int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **reply)
+{
+	const char *path = cli_socket_path(ctx);
+	char *ename = NULL;
+	json_t *r = NULL;
+	int fd = vl_connect(path), ret;
+
+	if (fd < 0) {
+		if (fd == -ENOENT || fd == -ECONNREFUSED)
+			fprintf(stderr, "iovctl: iovd is not running (nothing listens on %s).\n"
+				"  Changes go through iovd. Start it as root: `iovd` (or `iovd &`), or\n"
+				"  `systemctl start iovd` where the unit is installed; see docs/iovd.md.\n",
+				path);
+		else if (fd == -EACCES)
+			fprintf(stderr, "iovctl: cannot connect to %s: permission denied\n", path);
+		else
+			fprintf(stderr, "iovctl: cannot connect to iovd at %s: %s\n", path,
+				strerror(-fd));
+		return 1;
+	}
+	ret = vl_call_sync(fd, method, params, CALL_TIMEOUT_MS, &r, &ename);
+	close(fd);
+	if (ret < 0) {
+		if (ret == -ETIMEDOUT)
+			fprintf(stderr, "iovctl: iovd did not answer %s within %d s\n", method,
+				CALL_TIMEOUT_MS / 1000);
+		else if (ret == -ECONNRESET || ret == -EPIPE)
+			fprintf(stderr, "iovctl: iovd closed the connection during %s (see its "
+				"log)\n", method);
+		else
+			fprintf(stderr, "iovctl: %s: %s\n", method, strerror(-ret));
+		return 1;
+	}
+	if (ret == 1) {
+		ret = print_error(method, ename, r);
+		free(ename);
+		json_decref(r);
+		return ret;
+	}
+	*reply = r;
+	return 0;
+}
