@@ -2,9 +2,13 @@
  * and for debugging. Not installed; iovd is the only writer in production.
  *
  *   iov-bindtool [--state PATH] [--sysroot DIR] plan|bind|release DEVICE [--force]
+ *   iov-bindtool [--sysroot DIR] move DEVICE DRIVER
  *
- * plan prints the moves a bind would make (nothing is written). Exit 0 on success, 1 on a
- * refusal or failure (the message and fix on stderr), 2 on usage errors. */
+ * plan prints the moves a bind would make (nothing is written). move runs the executor on
+ * one device with no planning checks and no state file, so the test host can watch the
+ * executor's own checks and roll-back against the real kernel (e.g. vfio-pci refusing a
+ * device without a group). Exit 0 on success, 1 on a refusal or failure (the message and
+ * fix on stderr), 2 on usage errors. */
 #include "src/err.h"
 #include "src/host.h"
 #include "src/log.h"
@@ -20,7 +24,8 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: iov-bindtool [--state PATH] [--sysroot DIR] plan|bind|release "
-		"DEVICE [--force]\n");
+		"DEVICE [--force]\n"
+		"       iov-bindtool [--sysroot DIR] move DEVICE DRIVER\n");
 	return 2;
 }
 
@@ -49,11 +54,12 @@ int main(int argc, char **argv)
 		return usage();
 	cmd = argv[i];
 	spec = argv[i + 1];
-	if (argc - i == 3) {
-		if (strcmp(argv[i + 2], "--force"))
-			return usage();
+	if (argc - i == 3 && !strcmp(cmd, "move"))
+		opts.driver = argv[i + 2];
+	else if (argc - i == 3 && !strcmp(argv[i + 2], "--force"))
 		opts.force = true;
-	}
+	else if (argc - i == 3 || !strcmp(cmd, "move"))
+		return usage();
 	if (iov_sysroot_init(sysroot) < 0)
 		return 2;
 	if ((ret = iov_host_load(&h)) < 0) {
@@ -79,6 +85,14 @@ int main(int argc, char **argv)
 		}
 		iov_plan_free(p);
 		iov_usage_free(u);
+	} else if (!strcmp(cmd, "move")) {
+		struct iov_move m = { .from = d->driver, .from_override = d->driver_override,
+				      .to = (char *)opts.driver, .to_override = (char *)opts.driver };
+		struct iov_plan p = { .kind = IOV_PLAN_BIND, .group = d->group ? d->group->id : -1,
+				      .moves = &m, .n = 1 };
+
+		snprintf(m.dev, sizeof(m.dev), "%s", d->name);
+		ret = iov_plan_exec(&p, &iov_bind_io_sysfs, NULL, &e);
 	} else if (!strcmp(cmd, "bind")) {
 		ret = iov_bind(h, d, &opts, &e);
 	} else if (!strcmp(cmd, "release")) {

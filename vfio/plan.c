@@ -450,8 +450,7 @@ int iov_plan_exec(const struct iov_plan *p, const struct iov_bind_io *io, bool *
 					   "%s; putting the group back failed too: %s", e.msg,
 					   undo);
 		return iov_err_set(err, ret, e.fix[0] ? e.fix : NULL,
-				   "%s; nothing changed (group %d put back as it was)", e.msg,
-				   p->group);
+				   "%s; nothing changed (every device put back as it was)", e.msg);
 	}
 	return first;
 }

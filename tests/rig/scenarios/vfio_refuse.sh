@@ -28,6 +28,16 @@ default)
 	refused $PF "default route"
 	$IP route del default dev "$net"
 	$IP link set "$net" down
+	if [ -x "$BINDTOOL" ]; then
+		create_vfs $PF 2
+		vf0=$(vf_addrs $PF | sed -n 1p)
+		before=$(host_snapshot)
+		"$BINDTOOL" move "$vf0" nosuchdrv > /tmp/move.out 2>&1; rc=$?
+		cat /tmp/move.out
+		expect_eq "move of $vf0 to a driver that is not loaded: exit status" "$rc" 1
+		check "the error says nosuchdrv is not loaded" grep -q "nosuchdrv is not loaded" /tmp/move.out
+		expect_eq "host after the refused move" "$(host_snapshot)" "$before"
+	fi
 	;;
 shared-group)
 	PF2=0000:04:00.0
@@ -40,6 +50,21 @@ no-iommu)
 	vf=$(vf_addrs $PF | sed -n 2p)
 	# no_iommu.sh may have left it driverless after a failed vfio-pci probe: any state will do.
 	refused "$vf" "no IOMMU group"
+	# The executor itself, past the planning checks: the kernel's drivers_probe "succeeds",
+	# vfio-pci's probe fails, the VF has no driver. That must be an error naming the IOMMU,
+	# and the roll-back must give the VF its igbvf and cleared override back.
+	if [ -x "$BINDTOOL" ]; then
+		vf0=$(vf_addrs $PF | sed -n 1p)
+		expect_eq "$vf0 driver before the raw move" "$(dev_driver "$vf0")" igbvf
+		before=$(host_snapshot)
+		"$BINDTOOL" move "$vf0" vfio-pci > /tmp/move.out 2>&1; rc=$?
+		cat /tmp/move.out
+		expect_eq "raw move of $vf0 to vfio-pci: exit status" "$rc" 1
+		check "the error says vfio-pci refused it for lack of a group" \
+			grep -q "vfio-pci refused $vf0: it has no IOMMU group" /tmp/move.out
+		check "the error says it was put back" grep -q "nothing changed" /tmp/move.out
+		expect_eq "host after the failed move (rolled back)" "$(host_snapshot)" "$before"
+	fi
 	;;
 esac
 log "vfio_refuse ($RIG_PRESET): $checks checks passed"
