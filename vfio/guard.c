@@ -317,13 +317,15 @@ static int add_blk_path(struct iov_usage *u, const char *dir, const char *what, 
 static int load_mounts(struct iov_usage *u)
 {
 	FILE *f = open_proc("/proc/self/mountinfo");
-	char line[4096];
+	char *line = NULL;
+	size_t cap = 0;
 	int ret = 0;
 
 	if (!f)
 		return 0;
 	u->mounts_known = true;
-	while (ret == 0 && fgets(line, sizeof(line), f)) {
+	/* getline: mount points can be as long as PATH_MAX, a line must never be split. */
+	while (ret == 0 && getline(&line, &cap, f) > 0) {
 		unsigned maj, min;
 		char mnt[1024], what[1100], dir[PATH_MAX], *dash, source[1024] = "";
 
@@ -341,10 +343,12 @@ static int load_mounts(struct iov_usage *u)
 			/* btrfs and others report an anonymous 0:N; the source names the disk. */
 			const char *base = strrchr(source, '/') + 1;
 
-			if (iov_path(dir, sizeof(dir), "/sys/class/block/%s", base) == 0)
+			if (*base && strcmp(base, "..") &&
+			    iov_path(dir, sizeof(dir), "/sys/class/block/%s", base) == 0)
 				ret = add_blk_path(u, dir, what, 0);
 		}
 	}
+	free(line);
 	fclose(f);
 	return ret;
 }
@@ -364,8 +368,10 @@ static int load_swaps(struct iov_usage *u)
 		if (sscanf(line, "%1023s %31s", name, type) != 2 || strcmp(type, "partition") != 0)
 			continue;
 		snprintf(what, sizeof(what), "swap is on %s", name);
-		if (strncmp(name, "/dev/", 5) == 0 &&
-		    iov_path(dir, sizeof(dir), "/sys/class/block/%s", strrchr(name, '/') + 1) == 0)
+		const char *base = strrchr(name, '/') + 1;
+
+		if (strncmp(name, "/dev/", 5) == 0 && *base && strcmp(base, "..") &&
+		    iov_path(dir, sizeof(dir), "/sys/class/block/%s", base) == 0)
 			ret = add_blk_path(u, dir, what, 0);
 	}
 	fclose(f);

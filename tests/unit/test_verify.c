@@ -521,6 +521,46 @@ static void test_usage_load(void **state)
 	free(root);
 }
 
+/* Damaged or hostile proc files: nothing crashes, nothing is made up. */
+static void test_usage_garbage(void **state)
+{
+	char *root = fk_tmpdir();
+	struct iov_usage *u;
+	char big[6000];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	fk_mkdir(root, "sys/bus/pci/devices");
+	fk_write(root, "proc/net/route", "Iface\n\n eth0\nzz 0000000G 0 1 0 0 0 0\n"
+		 "verylonginterfacenamepastIFNAMSIZ 00000000 0 1 0 0 0 00000000\n");
+	fk_write(root, "proc/net/ipv6_route", "00 00\n::: zz\n");
+	fk_write(root, "proc/net/if_inet6", "2001 4 40 00\n");
+	char *mi = malloc(sizeof(big) + 200);
+
+	assert_non_null(mi);
+	snprintf(mi, sizeof(big) + 200, "1 2 8:1 / /%s rw - ext4 /dev/sda1 rw\n"
+		 "garbage\n3 4 259:7\n5 6 0:9 / /x rw - btrfs /dev/../../etc/passwd rw\n", big);
+	fk_write(root, "proc/self/mountinfo", mi);
+	free(mi);
+	fk_write(root, "proc/swaps", "Filename Type\n/dev/ partition\n/swapfile file 1 0 -2\n");
+	fk_symlink(root, "proc/12/fd/3", "/dev/vfio/notanumber");
+	fk_symlink(root, "proc/12/fd/4", "/dev/vfio/vfio");
+
+	assert_int_equal(iov_sysroot_set(root), 0);
+	assert_int_equal(iov_usage_load(&u), 0);
+	assert_true(u->net_known);
+	assert_true(u->mounts_known);
+	assert_int_equal(u->n_blks, 0);
+	assert_int_equal(u->n_vfio, 0);
+	/* The over-long name is cut by the scanner, never overflows; only up routes count. */
+	for (size_t i = 0; i < u->n_nets; i++)
+		assert_true(strlen(u->nets[i].ifname) <= 16);
+	iov_usage_free(u);
+	iov_sysroot_set(NULL);
+	fk_rmtree(root);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_reset_numa),
 		cmocka_unit_test(test_group_unknown_member),
 		cmocka_unit_test(test_usage_load),
+		cmocka_unit_test(test_usage_garbage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
