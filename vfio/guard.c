@@ -368,9 +368,9 @@ static int load_swaps(struct iov_usage *u)
 		if (sscanf(line, "%1023s %31s", name, type) != 2 || strcmp(type, "partition") != 0)
 			continue;
 		snprintf(what, sizeof(what), "swap is on %s", name);
-		const char *base = strrchr(name, '/') + 1;
+		const char *base = strncmp(name, "/dev/", 5) == 0 ? strrchr(name, '/') + 1 : "";
 
-		if (strncmp(name, "/dev/", 5) == 0 && *base && strcmp(base, "..") &&
+		if (*base && strcmp(base, "..") &&
 		    iov_path(dir, sizeof(dir), "/sys/class/block/%s", base) == 0)
 			ret = add_blk_path(u, dir, what, 0);
 	}

@@ -542,7 +542,7 @@ static void test_usage_garbage(void **state)
 		 "garbage\n3 4 259:7\n5 6 0:9 / /x rw - btrfs /dev/../../etc/passwd rw\n", big);
 	fk_write(root, "proc/self/mountinfo", mi);
 	free(mi);
-	fk_write(root, "proc/swaps", "Filename Type\n/dev/ partition\n/swapfile file 1 0 -2\n");
+	fk_write(root, "proc/swaps", "Filename Type\n/dev/ partition\nnoslash partition\n/swapfile file 1 0 -2\n");
 	fk_symlink(root, "proc/12/fd/3", "/dev/vfio/notanumber");
 	fk_symlink(root, "proc/12/fd/4", "/dev/vfio/vfio");
 
