@@ -1,4 +1,5 @@
 #include "vmm/bus.h"
+#include "src/log.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -102,7 +103,9 @@ bool iovm_bus_access(enum iovm_space sp, uint64_t addr, void *data, unsigned len
 	iovm_bus_lock();
 	r = bus_find(sp, addr, len);
 	if (!r) {
-		unclaimed[sp == IOVM_MMIO]++;
+		if (unclaimed[sp == IOVM_MMIO]++ < 64)
+			log_debug("unclaimed %s %s %#" PRIx64 " size %u", sp == IOVM_MMIO ? "mmio" : "pio",
+				  is_write ? "write" : "read", addr, len);
 		iovm_bus_unlock();
 		if (!is_write)
 			memset(data, 0xff, len);

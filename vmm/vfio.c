@@ -223,7 +223,14 @@ int iovm_vfio_open(int container_fd, const struct iovm_vfio_spec *spec, int n)
 {
 	int ret;
 
+	struct rlimit nofile;
+
 	V.opened = true;
+	/* One eventfd per MSI-X vector (up to 2048 per device): lift the soft fd limit. */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	if (container_fd < 0) {
 		V.container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 		if (V.container < 0)
