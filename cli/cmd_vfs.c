@@ -8,6 +8,7 @@
 #include "src/host.h"
 #include "sriov/vfinfo.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,7 +162,7 @@ int cmd_vfs(int argc, char **argv, struct cli_ctx *ctx)
 			force = true;
 		else if (strcmp(argv[i], "--dry-run") == 0 || strcmp(argv[i], "-n") == 0)
 			dry = true;
-		else if (argv[i][0] == '-' && argv[i][1])
+		else if (argv[i][0] == '-' && argv[i][1] && !isdigit((unsigned char)argv[i][1]))
 			return cli_usage("vfs", "unknown option '%s'", argv[i]);
 		else if (npos < 3)
 			pos[npos++] = argv[i];

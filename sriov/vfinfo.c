@@ -702,6 +702,16 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 		}
 		done[ndone++] = p;
 	}
+	if (r < 0 && ndone > 0 && err) {
+		size_t l = strlen(err->fix);
+		char names[96] = "";
+
+		for (int i = 0; i < ndone; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 i ? ", " : "", prop_name[done[i]]);
+		snprintf(err->fix + l, sizeof(err->fix) - l, "%s%s of this command put back",
+			 l ? "; " : "", names);
+	}
 	if (r < 0) {
 		/* Put back what already changed, newest first. */
 		while (ndone > 0) {
