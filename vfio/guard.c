@@ -516,15 +516,10 @@ static bool may_hold_blocks(const struct iov_dev *d)
 	return base == 0x01 || base == 0x0c || (base == 0x08 && sub == 0x05);
 }
 
-enum iov_guard_verdict iov_guard_dev(const struct iov_usage *u, const struct iov_dev *d,
-				     char *why, size_t len)
+/* The device's own uses. */
+static enum iov_guard_verdict guard_one(const struct iov_usage *u, const struct iov_dev *d,
+					char *why, size_t len)
 {
-	char tmp[512];
-
-	if (!why) {
-		why = tmp;
-		len = sizeof(tmp);
-	}
 	for (size_t i = 0; i < u->n_blks; i++)
 		if (strcmp(u->blks[i].pci, d->name) == 0) {
 			snprintf(why, len, "%s: %s", d->name, u->blks[i].what);
@@ -549,6 +544,36 @@ enum iov_guard_verdict iov_guard_dev(const struct iov_usage *u, const struct iov
 		return IOV_GUARD_UNKNOWN;
 	}
 	return IOV_GUARD_FREE;
+}
+
+enum iov_guard_verdict iov_guard_dev(const struct iov_usage *u, const struct iov_dev *d,
+				     char *why, size_t len)
+{
+	enum iov_guard_verdict v, worst;
+	char tmp[512], sub[400];
+
+	if (!why) {
+		why = tmp;
+		len = sizeof(tmp);
+	}
+	worst = guard_one(u, d, why, len);
+	if (worst == IOV_GUARD_CRITICAL || !d->sriov)
+		return worst;
+	/* A PF takes its VFs with it: unbinding its driver disables SR-IOV. */
+	for (size_t i = 0; i < d->sriov->n_vfs; i++) {
+		const struct iov_dev *vf = d->sriov->vfs[i];
+
+		if (!vf)
+			continue;
+		v = guard_one(u, vf, sub, sizeof(sub));
+		if (v == IOV_GUARD_CRITICAL || (v == IOV_GUARD_UNKNOWN && worst == IOV_GUARD_FREE)) {
+			snprintf(why, len, "%s: its VF %s goes with it: %s", d->name, vf->name, sub);
+			worst = v;
+			if (v == IOV_GUARD_CRITICAL)
+				break;
+		}
+	}
+	return worst;
 }
 
 enum iov_guard_verdict iov_guard_group(const struct iov_usage *u, const struct iov_dev *d,

@@ -197,6 +197,14 @@ static void check_group(const struct iov_dev *d, struct iov_check *c)
 		fix(c, "see the iommu check");
 		return;
 	}
+	if (d->sriov && d->sriov->num_vfs > 0) {
+		/* Unbinding the PF driver disables SR-IOV (the driver's remove()), and a VM
+		 * owning the PF would control VFs that others use. */
+		set(c, IOV_CHECK_FAIL, "%s is a PF with %d VFs enabled: moving it to vfio-pci "
+		    "removes them, and iovd refuses to", d->name, d->sriov->num_vfs);
+		fix(c, "release its VFs and set sriov_numvfs to 0 first, or pass a VF instead");
+		return;
+	}
 	for (size_t i = 0; i < g->n_devs; i++) {
 		const struct iov_dev *m = g->devs[i];
 

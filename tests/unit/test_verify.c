@@ -248,6 +248,18 @@ static void test_host_critical(void **state)
 	iov_verify(l.h, u, l.vf1, &v);
 	assert_int_equal(st(&v, IOV_CHECK_HOST_CRITICAL), IOV_CHECK_OK);
 	iov_usage_free(u);
+
+	/* A PF takes its VFs with it: a VF's use makes the PF critical. */
+	u = quiet_usage();
+	assert_int_equal(iov_usage_add_net(u, "eth1", IOV_NET_ADDR4), 0);	/* vf0's */
+	fk_leave(l.vf0);
+	iov_verify(l.h, u, l.pf, &v);
+	assert_int_equal(st(&v, IOV_CHECK_HOST_CRITICAL), IOV_CHECK_FAIL);
+	assert_reason(&v, IOV_CHECK_HOST_CRITICAL, "its VF 0000:01:10.0 goes with it: 0000:01:10.0: eth1 has an IPv4 address");
+	/* ... and a PF with VFs enabled is not movable at all. */
+	assert_int_equal(st(&v, IOV_CHECK_GROUP_VIABLE), IOV_CHECK_FAIL);
+	assert_reason(&v, IOV_CHECK_GROUP_VIABLE, "PF with 2 VFs enabled");
+	iov_usage_free(u);
 	fk_host_free(l.h);
 }
 

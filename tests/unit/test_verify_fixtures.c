@@ -130,7 +130,7 @@ static void test_layout_b(void **state)
 	expect(&f, "07:00.2", "oooooo", true, NULL, NULL, NULL);
 	/* The two CX-4 Lx functions share group 1 (their empty ACS capability counts as
 	 * enabled for the kernel; the group still says they are not separable). */
-	expect(&f, "07:00.0", "oofooo", false, "group_viable", "0000:07:00.1 (mlx5_core)", NULL);
+	expect(&f, "07:00.1", "oofooo", false, "group_viable", "0000:07:00.0 (mlx5_core, PF with VFs)", NULL);
 	fx_free(&f);
 }
 
@@ -184,7 +184,8 @@ static void test_nvme_root(void **state)
 	expect(&f, "01:00.2", "oooooo", true, NULL, NULL, NULL);
 	/* The PF's namespace holds /: its group is host-critical, its VFs are not. */
 	assert_int_equal(iov_usage_add_blk(f.u, "0000:01:00.0", "/ is mounted from /dev/nvme0n1p2"), 0);
-	expect(&f, "01:00.0", "ooooof", false, "host_critical", "/ is mounted", NULL);
+	expect(&f, "01:00.0", "oofoof", false, "host_critical", "/ is mounted", NULL);
+	expect(&f, "01:00.0", "oofoof", false, "group_viable", "PF with 4 VFs enabled", NULL);
 	expect(&f, "01:00.2", "oooooo", true, NULL, NULL, NULL);
 	fx_free(&f);
 }
