@@ -66,7 +66,7 @@ int iov_nlerr_to_errno(int e)
 	return -EIO;
 }
 
-static struct nl_sock *open_rtnl(int *err)
+struct nl_sock *iov_rtnl_open(int *err)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	int one = 1, r;
@@ -253,7 +253,7 @@ int iov_vfinfo_query(const char *pf_ifname, struct iov_vfinfo **out, size_t *n)
 
 	if (!idx)
 		return -ENODEV;
-	if (!(sk = open_rtnl(&r)))
+	if (!(sk = iov_rtnl_open(&r)))
 		return r;
 	r = getlink(sk, (int)idx, getlink_cb, &l);
 	nl_socket_free(sk);
@@ -385,7 +385,7 @@ int iov_mac_in_use(const uint8_t mac[6], const char *pf_ifname, int vf,
 	struct nl_sock *sk;
 	int r;
 
-	if (!(sk = open_rtnl(&r)))
+	if (!(sk = iov_rtnl_open(&r)))
 		return r;
 	r = getlink(sk, 0, macscan_cb, &m);
 	nl_socket_free(sk);
@@ -443,6 +443,31 @@ static int ack_ok_cb(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+int iov_rtnl_transact(struct nl_sock *sk, struct nl_msg *msg, char *kmsg, size_t kmsglen)
+{
+	struct ackctx a = { .err = 0 };
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int r;
+
+	if (!cb)
+		return -ENOMEM;
+	/* Our own error callback: libnl's default one (and rtnl_link_change) drops the
+	 * kernel's extended-ack message. */
+	nl_cb_err(cb, NL_CB_CUSTOM, ack_err_cb, &a);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_ok_cb, &a);
+	r = nl_send_auto(sk, msg);
+	while (r >= 0 && !a.done)
+		r = nl_recvmsgs(sk, cb);
+	nl_cb_put(cb);
+	/* When the kernel answered, its errno is the truth: libnl returns it squeezed through
+	 * nl_syserr2nlerr (EPROTONOSUPPORT and others become NLE_FAILURE). */
+	if (!a.done)
+		return iov_nlerr_to_errno(r < 0 ? r : -NLE_FAILURE);
+	if (kmsg && kmsglen)
+		snprintf(kmsg, kmsglen, "%s", a.msg);
+	return a.err;
+}
+
 /* One attribute inside IFLA_VFINFO_LIST / IFLA_VF_INFO. */
 struct vfattr {
 	int type;
@@ -456,10 +481,8 @@ static int setlink_vf(struct nl_sock *sk, int ifindex, const struct vfattr *va, 
 		      size_t msglen)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
-	struct ackctx a = { .err = 0 };
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_ACK);
 	struct nlattr *list, *info, *vl;
-	struct nl_cb *cb;
 	int r;
 
 	if (!msg)
@@ -479,23 +502,7 @@ static int setlink_vf(struct nl_sock *sk, int ifindex, const struct vfattr *va, 
 	}
 	nla_nest_end(msg, info);
 	nla_nest_end(msg, list);
-
-	r = -ENOMEM;
-	if (!(cb = nl_cb_alloc(NL_CB_DEFAULT)))
-		goto out;
-	nl_cb_err(cb, NL_CB_CUSTOM, ack_err_cb, &a);
-	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_ok_cb, &a);
-	r = nl_send_auto(sk, msg);
-	while (r >= 0 && !a.done)
-		r = nl_recvmsgs(sk, cb);
-	nl_cb_put(cb);
-	if (r < 0) {
-		r = iov_nlerr_to_errno(r);
-		goto out;
-	}
-	r = a.err;
-	if (msgbuf)
-		snprintf(msgbuf, msglen, "%s", a.msg);
+	r = iov_rtnl_transact(sk, msg, msgbuf, msglen);
 out:
 	nlmsg_free(msg);
 	return r;
@@ -680,7 +687,7 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 		return iov_err_set(err, -EINVAL, "give both min-rate and max-rate",
 				   "min-rate %u would be above max-rate %u", want.min_rate,
 				   want.max_rate);
-	if (!(sk = open_rtnl(&r)))
+	if (!(sk = iov_rtnl_open(&r)))
 		return iov_err_set(err, r, NULL, "rtnetlink: %s", strerror(-r));
 
 	for (int p = 0; p < P_N; p++) {

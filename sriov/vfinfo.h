@@ -52,4 +52,13 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 /* libnl error (negative or positive NLE_*) to -errno. */
 int iov_nlerr_to_errno(int nlerr);
 
+/* The rtnetlink plumbing under iov_vf_set, exposed for tests. iov_rtnl_open: a NETLINK_ROUTE
+ * socket with extended acks on (NULL, *err = -errno on failure; nl_socket_free it).
+ * iov_rtnl_transact sends msg (built with NLM_F_ACK) and waits for the ack: returns the
+ * kernel's -errno (0 on success) and copies the extack message, if any, into kmsg. */
+struct nl_sock;
+struct nl_msg;
+struct nl_sock *iov_rtnl_open(int *err);
+int iov_rtnl_transact(struct nl_sock *sk, struct nl_msg *msg, char *kmsg, size_t kmsglen);
+
 #endif
