@@ -21,10 +21,12 @@ if [ -c /dev/kvm ]; then
 	i=0
 	while [ $i -lt $RUNS ]; do
 		"$IOVM" --kernel "$PAYLOAD" --mem 64M --stats --cmdline "mode=poweroff" < /dev/null > "$t" 2>&1 || true
-		sed -n 's/^iovm: guest mark 0x10 at \([0-9.]*\) ms.*/mark \1/p; s/.*iovm overhead \([0-9]*\) KiB/ovh \1/p' "$t"
+		sed -n 's/^iovm: guest mark 0x10 at \([0-9.]*\) ms.*/mark \1/p; s/.*iovm overhead \([0-9]*\) KiB/ovh \1/p
+			s/^iovm: set-up (start to first vCPU run) \([0-9.]*\) ms/setup \1/p' "$t"
 		i=$((i + 1))
 	done > "$t.all"
 	echo "launch_to_first_mark_ms $(awk '$1 == "mark" { print $2 }' "$t.all" | median) ms (median)"
+	echo "setup_ms $(awk '$1 == "setup" { print $2 }' "$t.all" | median) ms (median: exec to first vCPU run)"
 	echo "iovm_overhead_kib $(awk '$1 == "ovh" { print $2 }' "$t.all" | median) KiB (median)"
 	sed -n '/exits to userspace/,/device accesses/p' "$t" | grep -E '^  (io|mmio) ' |
 		awk '{ print "exits_" $1 " " $2 " (whole payload run)" }'

@@ -190,7 +190,7 @@ void iovm_legacy_print_marks(FILE *f)
 			marks[i].val, marks[i].ms, marks[i].io, marks[i].mmio);
 }
 
-int iovm_legacy_init(struct iovm_vm *vm)
+int iovm_legacy_init(struct iovm_vm *vm, const struct timespec *start)
 {
 	static const struct { uint16_t base, len; const char *name; } quiet[] = {
 		{ 0x00, 0x10, "isa-dma1" }, { 0x80, 0x10, "post+dma-page" },
@@ -201,7 +201,7 @@ int iovm_legacy_init(struct iovm_vm *vm)
 	};
 	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = *start;
 	lvm = vm;
 	if ((ret = iovm_bus_add(IOVM_PIO, I8042_DATA, 1, "i8042", &i8042_ops, NULL)) < 0 ||
 	    (ret = iovm_bus_add(IOVM_PIO, I8042_CMD, 1, "i8042", &i8042_ops, (void *)1)) < 0)

@@ -12,8 +12,11 @@
 #define IOVM_EXIT_PORT		0x501	/* byte 0: power off; 1..255: a timestamped mark */
 #define IOVM_PVPANIC_PORT	0x505
 
-int iovm_legacy_init(struct iovm_vm *vm);
-/* Prints the guest's marks (value, ms since iovm started). */
+#include <time.h>
+
+/* t0: when iovm started (CLOCK_MONOTONIC); marks are timed from it. */
+int iovm_legacy_init(struct iovm_vm *vm, const struct timespec *t0);
+/* Prints the guest's marks (value, ms since iovm started, exit counts so far). */
 void iovm_legacy_print_marks(FILE *f);
 
 #endif

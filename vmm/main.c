@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_MEM (256ull << 20)
@@ -366,7 +367,9 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int sfd = -1, nexcl = 0, ret, code = IOVM_EXIT_ERROR, out_fd;
 	bool vm_made = false, started = false;
+	struct timespec t_start, t_run = { 0 };
 
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	iov_log_set_prog("iovm");
 	if (parse_args(argc, argv, &o) < 0)
 		return IOVM_EXIT_USAGE;
@@ -419,7 +422,7 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	out_fd = o.console ? STDOUT_FILENO : open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if ((ret = iovm_legacy_init(&vm)) < 0 || (ret = iovm_uart_init(&vm, out_fd)) < 0 ||
+	if ((ret = iovm_legacy_init(&vm, &t_start)) < 0 || (ret = iovm_uart_init(&vm, out_fd)) < 0 ||
 	    (ret = iovm_pci_init(&vm)) < 0) {
 		log_err_errno(ret, "device set-up");
 		goto out;
@@ -431,6 +434,7 @@ int main(int argc, char **argv)
 	}
 	if (o.console)
 		console_raw();
+	clock_gettime(CLOCK_MONOTONIC, &t_run);
 	if (iovm_vm_start(&vm) < 0)
 		goto out;
 	started = true;
@@ -445,6 +449,10 @@ out:
 	if (o.stats && vm_made) {
 		iovm_vm_print_stats(&vm, stderr);
 		iovm_legacy_print_marks(stderr);
+		if (started)
+			fprintf(stderr, "iovm: set-up (start to first vCPU run) %.1f ms\n",
+				(double)(t_run.tv_sec - t_start.tv_sec) * 1e3 +
+				(double)(t_run.tv_nsec - t_start.tv_nsec) / 1e6);
 		print_mem_overhead(&mem);
 	}
 	iovm_vfio_close();

@@ -12,7 +12,8 @@ vmm_prereqs() {
 	check "igbvf module file" test -f /lib/modules/igbvf.ko
 }
 
-# vmm_setup_vf: PF up, 2 VFs, VF 0 on vfio-pci. Sets pf pfnet vf grp pf6.
+# vmm_setup_vf: PF up, 2 VFs, VF 0 on vfio-pci. Sets pf pfnet vf grp pf6, and vf2 (VF 1,
+# still on igbvf).
 vmm_setup_vf() {
 	pf=$(pf_list | head -n1)
 	[ -n "$pf" ] || fail "no SR-IOV PF"
@@ -21,6 +22,7 @@ vmm_setup_vf() {
 	$IP link set "$pfnet" up || fail "ip link set $pfnet up"
 	create_vfs "$pf" 2
 	vf=$(vf_addrs "$pf" | head -n1)
+	vf2=$(vf_addrs "$pf" | sed -n 2p)
 	bind_vfio "$vf"
 	expect_eq "$vf driver" "$(dev_driver "$vf")" vfio-pci
 	grp=$(dev_group "$vf")
@@ -58,6 +60,7 @@ mark 1
 # Progress also goes to the kernel log (printed by polling, independent of the tty).
 say() { echo "INNER: $*"; echo "INNER: $*" > /dev/kmsg; }
 say "init up"
+say "pci $(cat /sys/bus/pci/devices/*/vendor /sys/bus/pci/devices/*/device | tr '\n' ' ')"
 arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1="*) echo "${w#*=}";; esac; done; }
 pf6=$(arg pf6)
 pings=$(arg pings)
