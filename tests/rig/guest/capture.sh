@@ -127,6 +127,10 @@ done
 
 cat /proc/interrupts > "$C/proc/interrupts"
 cat /proc/cmdline > "$C/proc/cmdline"
+# What a host-critical check reads (routes, addresses, mounts) at the moment of the capture.
+mkdir -p "$C/proc/net" "$C/proc/self"
+for f in route ipv6_route if_inet6; do cat "/proc/net/$f" > "$C/proc/net/$f"; done
+cat /proc/self/mountinfo > "$C/proc/self/mountinfo"
 
 # What this is, for whoever opens the folder.
 {
