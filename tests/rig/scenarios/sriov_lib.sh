@@ -3,8 +3,11 @@
 
 IOVD=/usr/bin/iovd
 ASUSER=/usr/bin/asuser
-SOCK=/run/iovd/io.iovd
-IOVD_PIDFILE=/run/iovd/iovd.pid
+# A socket of our own (iovd and iovctl both read IOVD_SOCKET): other scenarios may leave
+# an iovd of theirs on the default one, and these scenarios stop and start theirs.
+SOCK=/run/iovd/sriov-test.sock
+IOVD_PIDFILE=/run/iovd/sriov-test.pid
+export IOVD_SOCKET=$SOCK
 IOVD_LOG=/tmp/iovd.log
 
 # Milliseconds since boot (busybox date has no %N).
