@@ -67,7 +67,8 @@ struct vl_server {
 	const struct vl_interface *iface;
 	gid_t admin_gid;
 	void *ud;
-	size_t n_clients;
+	size_t n_clients;		/* all */
+	size_t n_priv;			/* privileged among them */
 	bool quit;
 };
 
@@ -230,6 +231,8 @@ static void drop_slot(struct vl_server *s, struct slot *sl)
 	}
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, sl->fd, NULL);
 	if (sl->kind == SLOT_CLIENT) {
+		if (sl->c->peer.privileged)
+			s->n_priv--;
 		free_client(sl->c);
 		s->n_clients--;
 	} else {
@@ -297,12 +300,41 @@ static bool peer_in_group(int fd, gid_t primary, gid_t want)
 	return false;
 }
 
+/* Connection limits (see varlink.h); logs why a connection is refused. */
+static bool conn_allowed(const struct vl_server *s, uid_t uid, bool priv)
+{
+	size_t unpriv = s->n_clients - s->n_priv, mine = 0;
+
+	if (priv) {
+		if (s->n_priv < VL_MAX_PRIV)
+			return true;
+		log_warn("%d privileged clients connected; refusing uid %u", VL_MAX_PRIV,
+			 (unsigned)uid);
+		return false;
+	}
+	if (unpriv >= VL_MAX_CLIENTS) {
+		log_warn("%d unprivileged clients connected; refusing uid %u", VL_MAX_CLIENTS,
+			 (unsigned)uid);
+		return false;
+	}
+	for (const struct slot *sl = s->slots; sl; sl = sl->next)
+		if (sl->kind == SLOT_CLIENT && sl->c->peer.uid == uid)
+			mine++;
+	if (mine >= VL_MAX_PER_UID) {
+		log_warn("uid %u already has %d connections; refusing another", (unsigned)uid,
+			 VL_MAX_PER_UID);
+		return false;
+	}
+	return true;
+}
+
 static void do_accept(struct vl_server *s, int lfd)
 {
 	for (;;) {
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		struct client *c;
+		bool priv;
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -310,12 +342,12 @@ static void do_accept(struct vl_server *s, int lfd)
 				log_warn_errno(-errno, "accept");
 			return;
 		}
-		if (s->n_clients >= VL_MAX_CLIENTS) {
-			log_warn("too many clients (%d); refusing a connection", VL_MAX_CLIENTS);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 			close(fd);
 			continue;
 		}
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		priv = cred.uid == 0 || peer_in_group(fd, cred.gid, s->admin_gid);
+		if (!conn_allowed(s, cred.uid, priv)) {
 			close(fd);
 			continue;
 		}
@@ -328,12 +360,13 @@ static void do_accept(struct vl_server *s, int lfd)
 		c->peer.uid = cred.uid;
 		c->peer.gid = cred.gid;
 		c->peer.pid = cred.pid;
-		c->peer.privileged = cred.uid == 0 || peer_in_group(fd, cred.gid, s->admin_gid);
+		c->peer.privileged = priv;
 		if (add_slot(s, SLOT_CLIENT, fd, c, NULL, NULL) < 0) {
 			free_client(c);
 			continue;
 		}
 		s->n_clients++;
+		s->n_priv += priv;
 		log_debug("client connected: pid %d uid %u%s", (int)cred.pid, (unsigned)cred.uid,
 			  c->peer.privileged ? " (privileged)" : "");
 	}

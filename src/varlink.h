@@ -8,6 +8,8 @@
  * - sockets are non-blocking with per-client buffers, so a slow or stalled client holds
  *   only its own slot; a client that does not read its replies is not served further until
  *   it does (one request in flight per client), and dropped past VL_MAX_OUT bytes;
+ * - connections are counted per uid, and privileged peers have their own slots, so no
+ *   unprivileged user can exhaust the daemon for root;
  * - the peer's credentials come from SO_PEERCRED/SO_PEERGROUPS at accept time; methods
  *   marked `mutates` are refused with org.varlink.service.PermissionDenied unless the peer
  *   is root or in the configured admin group.
@@ -25,7 +27,10 @@
 
 #define VL_MAX_MSG	(64 * 1024)	/* one request or reply, NUL included */
 #define VL_MAX_OUT	(1024 * 1024)	/* unread replies queued for one client */
-#define VL_MAX_CLIENTS	128
+#define VL_MAX_CLIENTS	128		/* unprivileged connections, all users together */
+#define VL_MAX_PER_UID	16		/* unprivileged connections of one uid */
+#define VL_MAX_PRIV	64		/* privileged ones come on top: a local user holding
+					 * every slot open cannot lock root out */
 
 struct vl_server;
 

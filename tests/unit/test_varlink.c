@@ -307,6 +307,55 @@ static void test_unprivileged(void **state)
 	assert_int_equal(f->mutations, 0);
 }
 
+/* One local user holding many connections: capped per uid, and root still gets in. */
+static void test_conn_limits(void **state)
+{
+	struct fixture *f = *state;
+	int ready[2], done[2];
+	pid_t pid;
+	json_t *r;
+	char *e, c;
+	int st;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(done), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fds[VL_MAX_PER_UID + 1], code = 0;
+		char x;
+
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(10);
+		for (int i = 0; i <= VL_MAX_PER_UID; i++)
+			if ((fds[i] = vl_connect(f->path)) < 0)
+				_exit(11);
+		/* The first ones are served (after a partial message, too); the last one is
+		 * closed by the server without a word. */
+		if (send(fds[0], "{\"meth", 6, 0) != 6)
+			code = 12;
+		else if (recv(fds[VL_MAX_PER_UID], &x, 1, 0) != 0)
+			code = 13;
+		if (write(ready[1], "r", 1) != 1 || read(done[0], &x, 1) != 1)
+			code = 14;
+		_exit(code);
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	/* The user's 16 connections are open (one stalled mid-message): root is served. */
+	assert_int_equal(call(f->path, "test.Echo", NULL, &r, &e), 0);
+	json_decref(r);
+	assert_int_equal(write(done[1], "d", 1), 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(done[0]);
+	close(done[1]);
+}
+
 static void test_listen_twice(void **state)
 {
 	struct fixture *f = *state;
@@ -344,6 +393,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_keeps_serving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unprivileged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conn_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_twice, setup, teardown),
 		cmocka_unit_test(test_parse_call),
 	};
