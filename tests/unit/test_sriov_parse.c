@@ -265,6 +265,48 @@ static void test_json(void **state)
 	}
 }
 
+/* Mutations of good input (a cheap fuzzer that runs everywhere): the parsers must never
+ * crash, must fail cleanly, and anything they accept must pass the full check. */
+static void test_mutations(void **state)
+{
+	static const char *const seeds[] = {
+		"mac 02:00:00:00:00:05 vlan 100 qos 3 proto 802.1ad spoofchk on trust off",
+		"state disable min-rate 10 max-rate 100", "vlan 4095 qos 7",
+	};
+	static const char alphabet[] = "0123456789abcdefx:-. \xff";
+	unsigned seed = 12345;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		char buf[128], *argv[32], *save;
+		const char *sd = seeds[iter % 3];
+		size_t len = strlen(sd);
+		struct iov_vfconf c;
+		int argc = 0, nmut = 1 + iter % 4;
+
+		memcpy(buf, sd, len + 1);
+		for (int m = 0; m < nmut; m++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t pos = (seed >> 8) % len;
+			buf[pos] = alphabet[(seed >> 20) % (sizeof(alphabet) - 1)];
+		}
+		for (char *t = strtok_r(buf, " ", &save); t && argc < 32; t = strtok_r(NULL, " ", &save))
+			argv[argc++] = t;
+		if (iov_vfconf_parse_args(argc, argv, &c, err, sizeof(err)) == 0) {
+			assert_int_equal(iov_vfconf_check(&c, err, sizeof(err)), 0);
+			json_t *j = iov_vfconf_to_json(&c);
+			struct iov_vfconf d;
+			assert_int_equal(iov_vfconf_from_json(j, &d, err, sizeof(err)), 0);
+			assert_memory_equal(&c, &d, sizeof(c));
+			json_decref(j);
+		} else {
+			assert_true(strlen(err) > 0);
+		}
+		char pf[32];
+		unsigned vf;
+		(void)iov_parse_vf_spec(argv[0], pf, sizeof(pf), &vf, err, sizeof(err));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_vf_spec),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -364,6 +364,37 @@ static void test_listen_twice(void **state)
 	assert_int_equal(vl_listen(f->path), -EADDRINUSE);
 }
 
+/* Random garbage and mutated calls on one connection: every complete message gets an
+ * answer, and the server is still fine afterwards. */
+static void test_garbage(void **state)
+{
+	struct fixture *f = *state;
+	const char good[] = "{\"method\":\"test.Echo\",\"parameters\":{\"a\":[1,2,{\"b\":\"c\"}]}}";
+	unsigned seed = 4242;
+	int fd = vl_connect(f->path);
+	json_t *r;
+	char *e;
+
+	assert_true(fd >= 0);
+	for (int i = 0; i < 2000; i++) {
+		char buf[sizeof(good)];
+
+		memcpy(buf, good, sizeof(good));
+		for (int m = 0; m < 1 + i % 5; m++) {
+			seed = seed * 1103515245u + 12345u;
+			char ch = (char)(seed >> 16);
+			buf[(seed >> 4) % (sizeof(good) - 1)] = ch ? ch : ' ';
+		}
+		r = raw(fd, buf, sizeof(buf));
+		assert_non_null(r);
+		assert_true(json_object_get(r, "parameters") || json_object_get(r, "error"));
+		json_decref(r);
+	}
+	close(fd);
+	assert_int_equal(call(f->path, "test.Echo", NULL, &r, &e), 0);
+	json_decref(r);
+}
+
 static void test_parse_call(void **state)
 {
 	json_t *m, *p;
@@ -394,6 +425,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unprivileged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_twice, setup, teardown),
 		cmocka_unit_test(test_parse_call),
 	};
