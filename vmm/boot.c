@@ -90,6 +90,20 @@ static int setup_bsp(struct iovm_vcpu *v, bool entry32, uint64_t rip)
 	return 0;
 }
 
+int iovm_boot_mptable(struct iovm_vm *vm, int ncpus, const struct iovm_mp_intx *intx, int n)
+{
+	uint8_t *p = iovm_mem_ptr(vm->mem, IOVM_MPTABLE_ADDR, IOVM_MPTABLE_MAX);
+	int ret;
+
+	if (!p)
+		return log_err_errno(-ENOMEM, "MP table: no RAM at %#llx", IOVM_MPTABLE_ADDR);
+	ret = iovm_mptable_build(p, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, ncpus > 0 ? ncpus : 1,
+				 intx, n);
+	if (ret < 0)
+		return log_err_errno(ret, "MP table for %d vCPUs, %d INTx routes", ncpus, n);
+	return 0;
+}
+
 int iovm_boot_load(struct iovm_vm *vm, const struct iovm_boot_cfg *cfg)
 {
 	struct iovm_mem *mem = vm->mem;
@@ -177,12 +191,9 @@ int iovm_boot_load(struct iovm_vm *vm, const struct iovm_boot_cfg *cfg)
 				   isize, e820, n);
 	if (ret < 0)
 		goto out;
-	ret = iovm_mptable_build(low + IOVM_MPTABLE_ADDR, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR,
-				 cfg->ncpus > 0 ? cfg->ncpus : 1);
-	if (ret < 0) {
-		log_err_errno(ret, "MP table for %d vCPUs", cfg->ncpus);
+	ret = iovm_boot_mptable(vm, cfg->ncpus, NULL, 0);
+	if (ret < 0)
 		goto out;
-	}
 	iovm_boot_pagetables(low);
 	{
 		uint64_t gdt[IOVM_GDT_ENTRIES];

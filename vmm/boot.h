@@ -21,5 +21,7 @@ struct iovm_boot_cfg {
 
 /* Errors are logged with the file name; returns -errno. */
 int iovm_boot_load(struct iovm_vm *vm, const struct iovm_boot_cfg *cfg);
+/* (Re)writes the MP tables, e.g. once the devices' INTx routes are known. */
+int iovm_boot_mptable(struct iovm_vm *vm, int ncpus, const struct iovm_mp_intx *intx, int n);
 
 #endif

@@ -223,16 +223,22 @@ static uint8_t csum(const uint8_t *p, size_t n)
 	return (uint8_t)-sum;
 }
 
-int iovm_mptable_build(uint8_t *buf, size_t len, uint64_t gpa, int ncpus)
+int iovm_mptable_build(uint8_t *buf, size_t len, uint64_t gpa, int ncpus,
+		       const struct iovm_mp_intx *intx, int nintx)
 {
 	enum { FP = 16, HDR = 44, CPU = 20, ENT = 8, BUS_PCI = 0, BUS_ISA = 1 };
-	size_t need = FP + HDR + (size_t)ncpus * CPU + 2 * ENT + ENT + 15 * ENT + 2 * ENT;
+	size_t need = FP + HDR + (size_t)ncpus * CPU + 2 * ENT + ENT + 15 * ENT + 2 * ENT +
+		      (size_t)(nintx > 0 ? nintx : 0) * ENT;
 	uint8_t *h = buf + FP, *e = h + HDR;
 	uint8_t ioapic_id = (uint8_t)ncpus;
 	uint16_t count = 0;
 
-	if (ncpus < 1 || ncpus > 254 || need > len || gpa + FP > 0xffffffffu)
+	if (ncpus < 1 || ncpus > 254 || nintx < 0 || need > len || gpa + FP > 0xffffffffu)
 		return -ENOSPC;
+	for (int i = 0; i < nintx; i++)
+		if (intx[i].dev > 31 || intx[i].pin < 1 || intx[i].pin > 4 || intx[i].gsi < 16 ||
+		    intx[i].gsi > 23)
+			return -EINVAL;
 	memset(buf, 0, need);
 	for (int i = 0; i < ncpus; i++, e += CPU, count++) {
 		e[0] = 0;				/* processor */
@@ -252,6 +258,15 @@ int iovm_mptable_build(uint8_t *buf, size_t len, uint64_t gpa, int ncpus)
 			continue;	/* the PIC cascade */
 		e[0] = 3; e[1] = 0;	/* I/O interrupt, INT */
 		e[4] = BUS_ISA; e[5] = irq; e[6] = ioapic_id; e[7] = irq;
+		e += ENT; count++;
+	}
+	for (int i = 0; i < nintx; i++) {
+		e[0] = 3; e[1] = 0;
+		e[2] = 0x0f;			/* active low, level triggered */
+		e[4] = BUS_PCI;
+		e[5] = (uint8_t)(intx[i].dev << 2 | (intx[i].pin - 1));
+		e[6] = ioapic_id;
+		e[7] = intx[i].gsi;
 		e += ENT; count++;
 	}
 	e[0] = 4; e[1] = 3; e[4] = BUS_ISA; e[5] = 0; e[6] = 0xff; e[7] = 0;	/* ExtINT -> LINT0 */

@@ -110,11 +110,19 @@ int iovm_bootparams_fill(uint8_t *zp, const uint8_t *img, const struct iovm_bzim
 			 uint64_t cmdline_addr, uint64_t initrd_addr, uint64_t initrd_size,
 			 const struct iovm_e820_entry *e820, int n);
 
+/* A PCI device's INTx pin wired to an IOAPIC pin (level, active low). */
+struct iovm_mp_intx {
+	uint8_t dev;		/* device number on bus 0 */
+	uint8_t pin;		/* 1..4: INTA..INTD */
+	uint8_t gsi;		/* IOAPIC pin, 16..23 */
+};
+
 /* Intel MP specification 1.4 tables for ncpus processors, the in-kernel IOAPIC (ISA IRQs
- * 0-15 on pins 0-15, IRQ 2 excepted), LINT0 ExtINT and LINT1 NMI: what lets Linux find the
- * APs and the IOAPIC without ACPI. Written at buf, which the guest sees at gpa. Returns the
- * size used or -ENOSPC. */
-int iovm_mptable_build(uint8_t *buf, size_t len, uint64_t gpa, int ncpus);
+ * 0-15 on pins 0-15, IRQ 2 excepted; PCI INTx as given), LINT0 ExtINT and LINT1 NMI: what
+ * lets Linux find the APs and the IOAPIC without ACPI. Written at buf, which the guest sees
+ * at gpa. Returns the size used, -EINVAL for a bad INTx entry, -ENOSPC. */
+int iovm_mptable_build(uint8_t *buf, size_t len, uint64_t gpa, int ncpus,
+		       const struct iovm_mp_intx *intx, int nintx);
 
 /* Writes the identity map of the first 4 GiB (2 MiB pages) at IOVM_PML4_ADDR.. into
  * `low`, the host view of guest RAM from GPA 0 (at least 1 MiB). */

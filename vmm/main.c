@@ -429,7 +429,13 @@ int main(int argc, char **argv)
 	}
 	if (o.nvfio) {
 		iovm_pci_exclude(excl, nexcl);
+		struct iovm_mp_intx intx[IOVM_VFIO_MAX_DEVS];
+		int nintx;
+
 		if (iovm_vfio_attach(&vm) < 0)
+			goto out;
+		nintx = iovm_vfio_intx_routes(intx, IOVM_VFIO_MAX_DEVS);
+		if (nintx > 0 && iovm_boot_mptable(&vm, o.cpus, intx, nintx) < 0)
 			goto out;
 	}
 	if (o.console)

@@ -76,10 +76,12 @@ struct vdev {
 	bool msix_on;
 	struct vector msi_vec[MSI_MAX_VEC];
 	unsigned msi_nvec;		/* enabled in VFIO, 0 = off */
-	struct vector intx;
-	int intx_resample;
-	bool intx_on;
-	uint8_t intx_irq;
+	bool intx_cap;			/* device has INTx, eventfds ready */
+	bool intx_on;			/* VFIO trigger + KVM resample irqfd set */
+	int intx_efd, intx_resample;
+	uint8_t intx_pin;		/* 1..4 */
+	uint8_t intx_gsi;		/* IOAPIC pin 16..23 */
+	int slot;			/* guest PCI device number */
 };
 
 static struct {
@@ -249,7 +251,7 @@ int iovm_vfio_open(int container_fd, const struct iovm_vfio_spec *spec, int n)
 
 		memset(d, 0, sizeof(*d));
 		d->fd = -1;
-		d->intx.efd = d->intx_resample = -1;
+		d->intx_efd = d->intx_resample = -1;
 		d->addr = spec[i].addr;
 		iov_pci_addr_fmt(&d->addr, d->name);
 		d->grp = group_get(&spec[i], d->name);
@@ -583,6 +585,8 @@ static void vector_attach(struct vdev *d, struct vector *v, bool want, uint64_t 
 {
 	int ret;
 
+	log_debug("%s: GSI %d %s, address %#" PRIx64 " data %#x", d->name, v->gsi,
+		  want ? "live" : "masked", addr, data);
 	if (v->efd < 0 || v->gsi < 0)
 		return;
 	if (want) {
@@ -628,6 +632,85 @@ static void vector_free(struct vdev *d, struct vector *v)
 	v->efd = v->gsi = -1;
 }
 
+/* INTx for devices without MSI: level-triggered, so KVM's resample eventfd tells VFIO to
+ * unmask the (auto-masked) line when the guest EOIs it. The line is an IOAPIC pin (16-23)
+ * described in the MP table as level/active-low. VFIO allows one interrupt type at a time:
+ * INTx is off while MSI or MSI-X is on. SR-IOV VFs have no INTx. */
+static int intx_enable(struct vdev *d)
+{
+	int ret;
+
+	if (!d->intx_cap || d->intx_on)
+		return 0;
+	ret = set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+		       0, 1, &d->intx_efd);
+	if (ret >= 0)
+		ret = set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX,
+			       VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, 0, 1,
+			       &d->intx_resample);
+	if (ret >= 0)
+		ret = iovm_vm_irqfd(V.vm, d->intx_efd, d->intx_gsi, d->intx_resample, true);
+	if (ret < 0) {
+		set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+			 0, 0, NULL);
+		return log_err_errno(ret, "%s: INTx on GSI %u", d->name, d->intx_gsi);
+	}
+	d->intx_on = true;
+	return 0;
+}
+
+static void intx_disable(struct vdev *d)
+{
+	if (!d->intx_on)
+		return;
+	iovm_vm_irqfd(V.vm, d->intx_efd, d->intx_gsi, -1, false);
+	set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+		 0, 0, NULL);
+	d->intx_on = false;
+}
+
+static int intx_init(struct vdev *d, uint8_t pin)
+{
+	struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = VFIO_PCI_INTX_IRQ_INDEX };
+
+	if (pin < 1 || pin > 4 || d->slot < 1 || xioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) < 0 ||
+	    ii.count == 0)
+		return 0;
+	if (!(ii.flags & VFIO_IRQ_INFO_AUTOMASKED))
+		return log_warn_errno(0, "%s: INTx not auto-masked; INTx not offered", d->name);
+	d->intx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->intx_resample = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->intx_efd < 0 || d->intx_resample < 0)
+		return log_err_errno(-errno, "%s: eventfd", d->name);
+	d->intx_pin = pin;
+	d->intx_gsi = (uint8_t)(16 + (d->slot & 7));
+	d->intx_cap = true;
+	return intx_enable(d);
+}
+
+static void intx_free(struct vdev *d)
+{
+	intx_disable(d);
+	if (d->intx_efd >= 0)
+		close(d->intx_efd);
+	if (d->intx_resample >= 0)
+		close(d->intx_resample);
+	d->intx_efd = d->intx_resample = -1;
+	d->intx_cap = false;
+}
+
+int iovm_vfio_intx_routes(struct iovm_mp_intx *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < V.ndevs && n < max; i++)
+		if (V.dev[i].intx_cap)
+			out[n++] = (struct iovm_mp_intx){ .dev = (uint8_t)V.dev[i].slot,
+							  .pin = V.dev[i].intx_pin,
+							  .gsi = V.dev[i].intx_gsi };
+	return n;
+}
+
 static void msix_vector_update(struct vdev *d, unsigned i)
 {
 	bool live;
@@ -670,6 +753,7 @@ static void msix_update(struct vdev *d)
 		}
 		for (unsigned i = 0; i < nr; i++)
 			d->msix_vec[i].efd = d->msix_vec[i].gsi = -1;
+		intx_disable(d);	/* VFIO: one interrupt type at a time */
 		d->msix_on = true;	/* so that msix_off cleans up a partial set-up */
 		for (unsigned i = 0; i < nr && ret >= 0; i++) {
 			ret = vector_new(&d->msix_vec[i]);
@@ -682,11 +766,14 @@ static void msix_update(struct vdev *d)
 		if (ret < 0) {
 			log_err_errno(ret, "%s: enabling %u MSI-X vectors", d->name, nr);
 			msix_off(d);
+			intx_enable(d);
 			return;
 		}
 		log_info("%s: MSI-X on, %u vectors", d->name, nr);
 	} else if (!want && d->msix_on) {
 		msix_off(d);
+		if (!d->msi_nvec)
+			intx_enable(d);
 		log_info("%s: MSI-X off", d->name);
 	}
 	if (d->msix_on)
@@ -712,12 +799,17 @@ static void msi_update(struct vdev *d)
 	iovm_pcicfg_msi(&d->cfg, &s);
 	if (s.nvec > MSI_MAX_VEC)
 		s.nvec = MSI_MAX_VEC;
-	if (d->msi_nvec && (!s.enabled || s.nvec != d->msi_nvec))
+	if (d->msi_nvec && (!s.enabled || s.nvec != d->msi_nvec)) {
 		msi_off(d);
+		log_info("%s: MSI off", d->name);
+		if (!s.enabled && !d->msix_on)
+			intx_enable(d);
+	}
 	if (s.enabled && !d->msi_nvec) {
 		int fds[MSI_MAX_VEC], ret = 0;
 		unsigned n = 0;
 
+		intx_disable(d);	/* VFIO: one interrupt type at a time */
 		for (; n < s.nvec && ret >= 0; n++) {
 			ret = vector_new(&d->msi_vec[n]);
 			fds[n] = d->msi_vec[n].efd;
@@ -729,60 +821,17 @@ static void msi_update(struct vdev *d)
 		if (ret < 0) {
 			log_err_errno(ret, "%s: enabling %u MSI vectors", d->name, s.nvec);
 			msi_off(d);
+			if (!d->msix_on)
+				intx_enable(d);
 			return;
 		}
+		log_info("%s: MSI on, %u vectors, address %#" PRIx64 " data %#x", d->name, n,
+			 s.addr, s.data);
 	}
 	/* Multiple-message MSI: vector i sends data with its low bits replaced by i. */
 	for (unsigned i = 0; i < d->msi_nvec; i++)
 		vector_attach(d, &d->msi_vec[i], !(s.mask & (1u << i)), s.addr,
 			      (s.data & ~(s.nvec - 1)) | i);
-}
-
-/* INTx for devices without MSI: level-triggered, so KVM's resample eventfd tells VFIO to
- * unmask the (auto-masked) line when the guest EOIs it. SR-IOV VFs have no INTx. */
-static int intx_setup(struct vdev *d, uint8_t irq)
-{
-	struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = VFIO_PCI_INTX_IRQ_INDEX };
-	int ret;
-
-	if (xioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) < 0 || ii.count == 0)
-		return 0;
-	if (!(ii.flags & VFIO_IRQ_INFO_AUTOMASKED))
-		return log_warn_errno(-ENOTSUP, "%s: INTx not auto-masked; INTx not offered", d->name);
-	d->intx.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	d->intx_resample = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->intx.efd < 0 || d->intx_resample < 0)
-		return -errno;
-	d->intx.gsi = irq;
-	ret = set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-		       0, 1, &d->intx.efd);
-	if (ret >= 0)
-		ret = set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX,
-			       VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, 0, 1,
-			       &d->intx_resample);
-	if (ret >= 0)
-		ret = iovm_vm_irqfd(V.vm, d->intx.efd, irq, d->intx_resample, true);
-	if (ret < 0)
-		return log_err_errno(ret, "%s: INTx on IRQ %u", d->name, irq);
-	d->intx.attached = true;
-	d->intx_on = true;
-	d->intx_irq = irq;
-	return 0;
-}
-
-static void intx_off(struct vdev *d)
-{
-	if (d->intx.attached)
-		iovm_vm_irqfd(V.vm, d->intx.efd, d->intx_irq, -1, false);
-	if (d->intx_on)
-		set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-			 0, 0, NULL);
-	if (d->intx.efd >= 0)
-		close(d->intx.efd);
-	if (d->intx_resample >= 0)
-		close(d->intx_resample);
-	d->intx.efd = d->intx_resample = -1;
-	d->intx.attached = d->intx_on = false;
 }
 
 /* ---- BARs in the guest ---- */
@@ -1028,7 +1077,7 @@ static uint64_t pow2_roundup(uint64_t v)
 	return p;
 }
 
-static int vdev_attach(struct vdev *d, int slot_hint)
+static int vdev_attach(struct vdev *d)
 {
 	uint8_t phys[IOVM_PCICFG_HDR];
 	uint64_t sizes[IOVM_PCI_NBARS] = { 0 };
@@ -1083,15 +1132,17 @@ static int vdev_attach(struct vdev *d, int slot_hint)
 		log_info("%s: BAR%u %#" PRIx64 " bytes at guest %#" PRIx64 "%s", d->name, i,
 			 cb->size, gpa, d->reg[i].msix_mappable ? " (MSI-X mappable)" : "");
 	}
-	if (phys[0x3d] && (ret = intx_setup(d, (uint8_t)(10 + (slot_hint & 1)))) < 0)
-		return ret;
-	if (d->intx_on)
-		iovm_pcicfg_write(&d->cfg, 0x3c, 1, d->intx_irq);
 	ret = iovm_pci_add(d->name, &vdev_pci_ops, d);
 	if (ret < 0)
 		return log_err_errno(ret, "%s: PCI bus full", d->name);
-	log_info("%s: guest PCI 00:%02x.0, %04x:%04x", d->name, ret,
-		 iovm_pcicfg_read(&d->cfg, 0, 2), iovm_pcicfg_read(&d->cfg, 2, 2));
+	d->slot = ret;
+	if (phys[0x3d] && (ret = intx_init(d, phys[0x3d])) < 0)
+		return ret;
+	if (d->intx_cap)
+		iovm_pcicfg_write(&d->cfg, 0x3c, 1, d->intx_gsi);
+	log_info("%s: guest PCI 00:%02x.0, %04x:%04x%s", d->name, d->slot,
+		 iovm_pcicfg_read(&d->cfg, 0, 2), iovm_pcicfg_read(&d->cfg, 2, 2),
+		 d->intx_cap ? ", INTx on IOAPIC pin 16+" : "");
 	return 0;
 }
 
@@ -1118,7 +1169,7 @@ int iovm_vfio_attach(struct iovm_vm *vm)
 			return log_err_errno(ret, "KVM-VFIO: adding group %d", V.grp[i].id);
 	}
 	for (int i = 0; i < V.ndevs; i++)
-		if ((ret = vdev_attach(&V.dev[i], i)) < 0)
+		if ((ret = vdev_attach(&V.dev[i])) < 0)
 			return ret;
 	return 0;
 }
@@ -1133,7 +1184,7 @@ void iovm_vfio_close(void)
 		if (V.vm) {
 			msix_off(d);
 			msi_off(d);
-			intx_off(d);
+			intx_free(d);
 			for (unsigned b = 0; b < IOVM_PCI_NBARS; b++)
 				if (d->bar[b].active)
 					bar_unmap(d, &d->bar[b]);

@@ -25,6 +25,8 @@ int iovm_vfio_reserved(struct iovm_range *out, int max);
 /* Maps guest RAM for DMA (checking the IOMMU's IOVA ranges), registers the groups with KVM,
  * builds each device's virtual config space and BARs and puts it on the PCI bus. */
 int iovm_vfio_attach(struct iovm_vm *vm);
+/* INTx routes of the attached devices, for the MP table. Returns the count. */
+int iovm_vfio_intx_routes(struct iovm_mp_intx *out, int max);
 /* Disables interrupts, resets the devices, unmaps DMA and closes everything. Idempotent. */
 void iovm_vfio_close(void);
 

@@ -263,7 +263,12 @@ static void mptable(void **state)
 	uint16_t len, count;
 
 	assert_non_null(buf);
-	n = iovm_mptable_build(buf, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, 4);
+	const struct iovm_mp_intx intx[] = { { .dev = 1, .pin = 1, .gsi = 17 } };
+	const struct iovm_mp_intx bad[] = { { .dev = 1, .pin = 5, .gsi = 17 } };
+	const struct iovm_mp_intx bad_gsi[] = { { .dev = 1, .pin = 1, .gsi = 5 } };
+	int pci_ints = 0;
+
+	n = iovm_mptable_build(buf, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, 4, intx, 1);
 	assert_true(n > 0);
 	assert_memory_equal(buf, "_MP_", 4);
 	assert_int_equal(get32(buf + 4), IOVM_MPTABLE_ADDR + 16);
@@ -290,8 +295,15 @@ static void mptable(void **state)
 			e += 8;
 			break;
 		case 3:
-			ints++;
-			assert_int_equal(e[5], e[7]);	/* ISA IRQ n on pin n */
+			if (e[4] == 0) {	/* PCI bus: device 1 INTA, level/low, pin 17 */
+				pci_ints++;
+				assert_int_equal(e[5], 1 << 2 | 0);
+				assert_int_equal(e[2], 0x0f);
+				assert_int_equal(e[7], 17);
+			} else {
+				ints++;
+				assert_int_equal(e[5], e[7]);	/* ISA IRQ n on pin n */
+			}
 			e += 8;
 			break;
 		default:
@@ -303,9 +315,12 @@ static void mptable(void **state)
 	assert_int_equal(cpus, 4);
 	assert_int_equal(ioapics, 1);
 	assert_int_equal(ints, 15);
-	assert_int_equal(iovm_mptable_build(buf, 64, IOVM_MPTABLE_ADDR, 4), -ENOSPC);
-	assert_int_equal(iovm_mptable_build(buf, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, 0), -ENOSPC);
-	assert_true(iovm_mptable_build(buf, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, 64) > 0);
+	assert_int_equal(pci_ints, 1);
+	assert_int_equal(iovm_mptable_build(buf, 64, IOVM_MPTABLE_ADDR, 4, NULL, 0), -ENOSPC);
+	assert_int_equal(iovm_mptable_build(buf, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, 0, NULL, 0), -ENOSPC);
+	assert_int_equal(iovm_mptable_build(buf, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, 1, bad, 1), -EINVAL);
+	assert_int_equal(iovm_mptable_build(buf, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, 1, bad_gsi, 1), -EINVAL);
+	assert_true(iovm_mptable_build(buf, IOVM_MPTABLE_MAX, IOVM_MPTABLE_ADDR, 64, NULL, 0) > 0);
 	free(buf);
 }
 

@@ -38,16 +38,17 @@ vmm_setup_vf() {
 	log "PF $pf ($pfnet) $pf6; VF $vf in group $grp"
 }
 
-# vmm_initramfs FILE: busybox + igbvf + a test init. The init reads from its command line
-# pf6=ADDR (ping target), pings=N (default 5), attack=1 (move the TX ring outside RAM).
-# It writes iovm marks: 0x31 at init start, 0x32 before the pings, 0x33 after them.
+# vmm_initramfs FILE [MODULE]: busybox + a NIC driver (default igbvf) + a test init. The init
+# reads from its command line mod=NAME and modargs=ARG (the driver and one parameter),
+# pf6=ADDR (ping target; none: no ping), pings=N (default 5), attack=1 (move the TX ring
+# outside RAM). It writes iovm marks: 0x31 at init start, 0x32 before the pings, 0x33 after.
 vmm_initramfs() {
 	_w=/tmp/inner
 	rm -rf "$_w"
 	mkdir -p "$_w/bin" "$_w/dev" "$_w/proc" "$_w/sys" "$_w/tmp"
 	cp /bin/busybox "$_w/bin/busybox"
 	ln -s busybox "$_w/bin/sh"
-	cp /lib/modules/igbvf.ko "$_w/igbvf.ko"
+	cp "/lib/modules/${2:-igbvf}.ko" "$_w/" || fail "no module ${2:-igbvf}.ko in the test host"
 	cat > "$_w/init" <<'INIT'
 #!/bin/sh
 /bin/busybox --install -s /bin
@@ -65,11 +66,13 @@ arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1="*) echo "${w#*=}";; 
 pf6=$(arg pf6)
 pings=$(arg pings)
 [ -n "$pings" ] || pings=5
-insmod /igbvf.ko || say "FAIL insmod igbvf"
+mod=$(arg mod)
+[ -n "$mod" ] || mod=igbvf
+insmod "/$mod.ko" $(arg modargs) || say "FAIL insmod $mod"
 i=0
 while [ ! -d /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 dev=$(ls -d /sys/bus/pci/devices/*/net/eth0 2>/dev/null | head -n1)
-[ -n "$dev" ] && say "igbvf bound: $(basename $(readlink ${dev%/net/eth0}/driver))"
+[ -n "$dev" ] && say "$mod bound: $(basename $(readlink ${dev%/net/eth0}/driver))"
 ip link set eth0 up
 i=0
 while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
@@ -78,13 +81,15 @@ i=0
 while ip -6 addr show dev eth0 | grep -q tentative && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 grep -E 'eth0' /proc/interrupts | while read -r l; do say "irq $l"; done
 mark 2
-if ping6 -c "$pings" -i 0.2 -W 2 -I eth0 "$pf6" > /tmp/ping.out 2>&1; then
+if [ -z "$pf6" ]; then
+	sleep 2
+elif ping6 -c "$pings" -i 0.2 -W 2 -I eth0 "$pf6" > /tmp/ping.out 2>&1; then
 	say "ping6 ok"
 else
 	say "ping6 FAIL"
 fi
 mark 3
-tail -n 3 /tmp/ping.out | while read -r l; do say "| $l"; done
+[ -f /tmp/ping.out ] && tail -n 3 /tmp/ping.out | while read -r l; do say "| $l"; done
 grep -E 'eth0' /proc/interrupts | while read -r l; do say "irq-after $l"; done
 if [ "$(arg attack)" = 1 ]; then
 	# TX ring base at IOVA 0x1_0000_0000 (outside guest RAM), then bump the tail.
