@@ -117,6 +117,12 @@ int iov_vfs_plan(const struct iov_host *h, const struct iov_usage *u, const stru
 		return iov_err_set(err, -ERANGE, "ask for at most that many",
 				   "%s supports at most %d VFs (sriov_totalvfs); %d asked",
 				   pf->name, s->total_vfs, req->count);
+	if (req->vfio && req->count > 0 && !h->iommu.enabled)
+		return iov_err_set(err, -EOPNOTSUPP, "enable the IOMMU (VT-d/AMD-Vi in the firmware, "
+				   "intel_iommu=on on the kernel command line), or create the VFs "
+				   "without --vfio",
+				   "no IOMMU is active on this host: vfio-pci cannot take the VFs "
+				   "(no IOMMU groups)");
 	cur = s->num_vfs;
 	if (req->count != cur && !pf->driver)
 		return iov_err_set(err, -ENOENT, "load the PF's driver (e.g. modprobe igb) and "

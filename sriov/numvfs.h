@@ -60,7 +60,8 @@ struct iov_vfs_request {
 
 /* Pure. Refusals: -ENODEV (not an SR-IOV PF), -ERANGE (count > total: names the limit),
  * -ENOENT (no PF driver), -EBUSY (VFs on vfio-pci or open by a VM, without force),
- * -EPERM (a VF the host itself uses). An empty plan means nothing to do. */
+ * -EPERM (a VF the host itself uses), -EOPNOTSUPP (--vfio without an IOMMU). An empty plan
+ * means nothing to do. */
 int iov_vfs_plan(const struct iov_host *h, const struct iov_usage *u, const struct iov_dev *pf,
 		 const struct iov_vfs_request *req, struct iov_vfs_plan **out,
 		 struct iov_err *err);

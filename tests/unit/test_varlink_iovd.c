@@ -286,6 +286,25 @@ static void test_exec_rollback(void **st)
 	json_decref(r);
 }
 
+/* --vfio on a host without an IOMMU: refused before anything is written. */
+static void test_no_iommu(void **st)
+{
+	char tree2[128], cmd[512], *e;
+	json_t *r;
+
+	snprintf(tree2, sizeof(tree2), "%s/noiommu", dir);
+	snprintf(cmd, sizeof(cmd), "python3 tests/fixtures/gen/mksysfs.py tests/fixtures/noiommu.desc "
+		 "%s > /dev/null", tree2);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(iov_sysroot_set(tree2), 0);	/* the server is idle between calls */
+	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:01:00.0\",\"count\":3,\"vfio\":true}", &e);
+	expect_error(r, e, "io.iovd.Refused", "EOPNOTSUPP", "no IOMMU");
+	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:01:00.0\",\"count\":3,\"dry_run\":true}", &e);
+	assert_null(e);
+	json_decref(r);
+	assert_int_equal(iov_sysroot_set(tree), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_no_driver),
 		cmocka_unit_test(test_exec_rollback),
+		cmocka_unit_test(test_no_iommu),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
