@@ -28,7 +28,7 @@ static void usage(FILE *f)
 		"      --bind-state PATH   where vfio bindings are remembered\n"
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
 		"                          (default /run/iovd/bind-state.json)\n"
-		"  -v, --verbose           log every request (twice: debug)\n"
+		"  -v, --verbose           debug messages (connections); changes are always logged\n"
 		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
 }
 
@@ -47,8 +47,14 @@ static void on_signal(int fd, void *ud)
 {
 	struct signalfd_siginfo si;
 
-	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		log_info("signal %u: exiting", si.ssi_signo);
+	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	/* Nothing to reload: every request reads the host afresh. */
+	if (si.ssi_signo == SIGHUP) {
+		log_info("SIGHUP: nothing to reload (the host is read per request)");
+		return;
+	}
+	log_info("signal %u: exiting", si.ssi_signo);
 	vl_server_quit(ud);
 }
 
@@ -96,7 +102,8 @@ int main(int argc, char **argv)
 	}
 	if (!sock || !*sock)
 		sock = IOVD_DEFAULT_SOCKET;
-	iov_log_set_level(verbose >= 2 ? IOV_LOG_DEBUG : verbose ? IOV_LOG_INFO : IOV_LOG_WARN);
+	/* Changes are always logged (info); -v adds connections and refusals' details. */
+	iov_log_set_level(verbose ? IOV_LOG_DEBUG : IOV_LOG_INFO);
 	if (iov_sysroot_init(sysroot) < 0)
 		return 1;
 	if (group) {
