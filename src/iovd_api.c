@@ -153,7 +153,22 @@ static const char *get_str(struct vl_call *c, json_t *p, const char *key, bool r
 		return NULL;
 	}
 	if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > 255) {
-		snprintf(msg, sizeof(msg), "%s: expected a non-empty string", key);
+		snprintf(msg, sizeof(msg), "%s: expected a non-empty string (at most 255 bytes)",
+			 key);
+		bad_arg(c, key, msg);
+		return NULL;
+	}
+	/* Names of devices and drivers never hold control characters; refusing them keeps
+	 * a client from forging lines in the log. */
+	for (const char *q = json_string_value(v); *q; q++) {
+		if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+			snprintf(msg, sizeof(msg), "%s: control characters are not allowed", key);
+			bad_arg(c, key, msg);
+			return NULL;
+		}
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		snprintf(msg, sizeof(msg), "%s: NUL bytes are not allowed", key);
 		bad_arg(c, key, msg);
 		return NULL;
 	}

@@ -242,6 +242,8 @@ static void test_refusals(void **st)
 	expect_error(r, e, "io.iovd.NoSuchDevice", NULL, "nosuch0");
 	r = call("io.iovd.Bind", "{\"device\":\"0000:05:10.0\",\"driver\":\"../x\"}", &e);
 	expect_error(r, e, "io.iovd.InvalidArgument", "driver", NULL);
+	r = call("io.iovd.Release", "{\"device\":\"eno1\\nforged log line\"}", &e);
+	expect_error(r, e, "io.iovd.InvalidArgument", "device", NULL);
 	r = call("io.iovd.Release", "{}", &e);
 	expect_error(r, e, "io.iovd.InvalidArgument", "device", NULL);
 
