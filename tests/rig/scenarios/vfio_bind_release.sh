@@ -4,7 +4,7 @@
 #  - release: igbvf again, driver_override cleared ("(null)"), /dev/vfio/GROUP gone, the host
 #    exactly as before the bind
 #  - a VF that had no driver goes back to no driver (not probed)
-# rig-presets: default no-intremap
+# rig-presets: default shared-group no-intremap
 
 . /rig/scenarios/vfio_lib.sh
 log "bind path: $(bind_path)"
@@ -28,10 +28,10 @@ expect_eq "state: original driver of $vf" "$(j "$STATE" ".devices[device=$vf].dr
 expect_eq "state: group of $vf" "$(j "$STATE" ".devices[device=$vf].group")" "$g"
 
 verify_json "$vf" /tmp/verify-bound.json
-if [ "$RIG_PRESET" = default ]; then
-	expect_eq "verify $vf on vfio-pci: exit status" "$vrc" 0
-else
+if [ "$RIG_PRESET" = no-intremap ]; then
 	expect_eq "verify $vf on vfio-pci: interrupt_remapping" "$(vstatus /tmp/verify-bound.json interrupt_remapping)" fail
+else
+	expect_eq "verify $vf on vfio-pci: exit status" "$vrc" 0
 fi
 expect_eq "verify $vf on vfio-pci: group_viable" "$(vstatus /tmp/verify-bound.json group_viable)" ok
 
