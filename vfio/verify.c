@@ -462,7 +462,17 @@ static void check_acs(const struct iov_host *h, const struct iov_usage *u,
 
 /* ---- reset ---- */
 
-static void check_reset(const struct iov_dev *d, struct iov_check *c)
+/* Since 5.15 the kernel shows reset_method only on devices that have a reset method; so
+ * once any device has the file, a device without it has none. */
+static bool kernel_has_reset_method(const struct iov_host *h)
+{
+	for (size_t i = 0; i < h->n_devs; i++)
+		if (h->devs[i]->reset_methods_known)
+			return true;
+	return false;
+}
+
+static void check_reset(const struct iov_host *h, const struct iov_dev *d, struct iov_check *c)
 {
 	if (d->reset_methods_known) {
 		char list[128] = "";
@@ -480,6 +490,12 @@ static void check_reset(const struct iov_dev *d, struct iov_check *c)
 	}
 	if (d->flr == 1) {
 		set(c, IOV_CHECK_OK, "FLR (PCIe DevCap; reset_method is unreadable)");
+		return;
+	}
+	if (kernel_has_reset_method(h)) {
+		set(c, IOV_CHECK_FAIL, "%s has no reset method (the kernel shows reset_method only "
+		    "on devices that have one): state can leak from one VM to the next", d->name);
+		fix(c, "give the device to one VM for its whole life, or use a device with FLR");
 		return;
 	}
 	set(c, IOV_CHECK_UNKNOWN, "reset_method is unreadable and %s",
@@ -547,7 +563,7 @@ void iov_verify(const struct iov_host *h, const struct iov_usage *u, const struc
 	check_intremap(h, &v->checks[IOV_CHECK_INTREMAP]);
 	check_group(d, &v->checks[IOV_CHECK_GROUP_VIABLE]);
 	check_acs(h, u, d, &v->checks[IOV_CHECK_ACS]);
-	check_reset(d, &v->checks[IOV_CHECK_RESET]);
+	check_reset(h, d, &v->checks[IOV_CHECK_RESET]);
 	check_host(u, d, &v->checks[IOV_CHECK_HOST_CRITICAL]);
 	check_numa(d, &v->checks[IOV_CHECK_NUMA]);
 	v->isolated = true;

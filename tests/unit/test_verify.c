@@ -407,6 +407,13 @@ static void test_reset_numa(void **state)
 	l.vf0->reset_methods_known = false;
 	iov_verify(l.h, u, l.vf0, &v);
 	assert_int_equal(st(&v, IOV_CHECK_RESET), IOV_CHECK_OK);	/* DevCap FLR */
+	/* No file on a kernel that has the attribute (other devices show it): no method. */
+	l.vf0->flr = 0;
+	iov_verify(l.h, u, l.vf0, &v);
+	assert_int_equal(st(&v, IOV_CHECK_RESET), IOV_CHECK_FAIL);
+	/* An old kernel (no device has the file): cannot tell. */
+	for (size_t i = 0; i < l.h->n_devs; i++)
+		l.h->devs[i]->reset_methods_known = false;
 	l.vf0->flr = IOV_UNKNOWN;
 	iov_verify(l.h, u, l.vf0, &v);
 	assert_int_equal(st(&v, IOV_CHECK_RESET), IOV_CHECK_UNKNOWN);
