@@ -1,6 +1,7 @@
 # Bind VFs to vfio-pci and release them, on the real kernel:
 #  - bind: driver vfio-pci, driver_override vfio-pci, /dev/vfio/GROUP appears, the state file
 #    remembers igbvf; verify then says isolated; binding again changes nothing
+#  - release is refused while a process holds /dev/vfio/GROUP open (unbinding would block)
 #  - release: igbvf again, driver_override cleared ("(null)"), /dev/vfio/GROUP gone, the host
 #    exactly as before the bind
 #  - a VF that had no driver goes back to no driver (not probed)
@@ -39,6 +40,15 @@ bound=$(host_snapshot)
 vbind bind "$vf"; rc=$?
 expect_eq "bind $vf again: exit status" "$rc" 0
 expect_eq "bind $vf again: host unchanged" "$(host_snapshot)" "$bound"
+
+# A process holding the group (as a VM does): release must refuse, not hang in the unbind.
+exec 9<> "/dev/vfio/$g" || fail "cannot open /dev/vfio/$g"
+vbind release "$vf" > /tmp/release.out 2>&1; rc=$?
+cat /tmp/release.out
+exec 9<&-
+expect_ne "release $vf while /dev/vfio/$g is open: exit status" "$rc" 0
+check "the refusal names this shell's pid $$" grep -q "open by pid $$" /tmp/release.out
+expect_eq "host after the refused release" "$(host_snapshot)" "$bound"
 
 vbind release "$vf"; rc=$?
 expect_eq "release $vf exit status" "$rc" 0
