@@ -81,6 +81,10 @@ test:
 	$(MAKE) rig-test
 	@echo "make test: all suites passed"
 
+# The main job, live in the test host: VFs created, a guest booted with one, traffic, a verdict.
+.PHONY: demo
+demo: rig-demo
+
 clean:
 	rm -rf build
 
