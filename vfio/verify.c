@@ -426,6 +426,15 @@ static void check_acs(const struct iov_host *h, const struct iov_usage *u,
 				    *quirks ? "; " : "", b->name);
 			continue;
 		}
+		if (r == IOV_UNKNOWN && d->group && b->group == d->group) {
+			/* The registers are out of reach (not root), the kernel's verdict is not. */
+			set(c, IOV_CHECK_FAIL, "%s: the kernel put it in the device's group %d, so "
+			    "peer-to-peer traffic below it is not isolated (its ACS registers are "
+			    "unreadable: run as root for the details)", b->name, d->group->id);
+			fix(c, "move the card to a slot whose ports have ACS (SV RR CR UF), or give "
+			    "the whole group to one VM");
+			return;
+		}
 		if (r == IOV_UNKNOWN) {
 			unknown = true;
 			cat(quirks, sizeof(quirks), "%s%s: ACS unreadable", *quirks ? "; " : "",

@@ -385,8 +385,20 @@ static void test_acs_bits(void **state)
 	l.rp->acs_cap = IOV_ACS_SV | IOV_ACS_CR | IOV_ACS_UF;
 	iov_verify(l.h, u, l.vf0, &v);
 	assert_int_equal(st(&v, IOV_CHECK_ACS), IOV_CHECK_OK);
-	/* Extended config space unreadable (not root): unknown, not "no ACS". */
+	/* Extended config space unreadable (not root), port in the device's group: the
+	 * group says enough. */
 	l.rp->cfg_len = 64;
+	iov_verify(l.h, u, l.vf0, &v);
+	assert_int_equal(st(&v, IOV_CHECK_ACS), IOV_CHECK_FAIL);
+	assert_reason(&v, IOV_CHECK_ACS, "run as root");
+	/* ... in a group of its own: the kernel isolates the device. */
+	fk_leave(l.vf0);
+	fk_join(fk_group(l.h, 12, "DMA"), l.vf0);
+	iov_verify(l.h, u, l.vf0, &v);
+	assert_int_equal(st(&v, IOV_CHECK_ACS), IOV_CHECK_OK);
+	assert_reason(&v, IOV_CHECK_ACS, "ACS unreadable");
+	/* ... and no IOMMU, no groups: nothing to go by. */
+	l.vf0->group = NULL;
 	iov_verify(l.h, u, l.vf0, &v);
 	assert_int_equal(st(&v, IOV_CHECK_ACS), IOV_CHECK_UNKNOWN);
 	iov_usage_free(u);

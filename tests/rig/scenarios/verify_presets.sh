@@ -34,6 +34,10 @@ default)
 	expect_eq "verify $vf isolated" "$(jj "$V" .isolated)" true
 	all_ok_but
 	expect_eq "$vf numa (no NUMA node on this host)" "$(vstatus "$V" numa)" ok
+	# Not root: config space stops at 64 bytes, the groups still tell.
+	/usr/bin/asuser 1000 "$IOVCTL" --json verify "$vf" > /tmp/verify-user.json 2>/dev/null
+	expect_eq "verify $vf as uid 1000: exit status" "$?" 0
+	expect_eq "verify $vf as uid 1000: acs" "$(vstatus /tmp/verify-user.json acs)" ok
 
 	# The PF's netdev holds the default route: host-critical.
 	net=$(ls "$SYSPCI/$PF/net" | head -n1)
@@ -64,6 +68,8 @@ shared-group)
 	all_ok_but acs group_viable
 	check "acs names the switch port $PORT" \
 		sh -c "$JGET $V '.checks[id=acs].reason' | grep -q 'switch downstream port $PORT: no ACS'"
+	/usr/bin/asuser 1000 "$IOVCTL" --json verify "$vf2" > /tmp/verify-user.json 2>/dev/null
+	expect_eq "verify $vf2 as uid 1000: acs (from the group)" "$(vstatus /tmp/verify-user.json acs)" fail
 	check "group_viable names the PF $PF2" \
 		sh -c "$JGET $V '.checks[id=group_viable].reason' | grep -q '$PF2 (igb, PF with VFs)'"
 	# e1000e alone below the other port without ACS.
