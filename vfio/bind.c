@@ -43,6 +43,10 @@ static int load_all(int *lock, struct iov_bind_state **st, struct iov_usage **u,
 		return ret;
 	}
 	ret = iov_usage_load(u);
+	if (ret == 0 && (ret = iov_usage_scan_vfio(*u)) < 0) {
+		iov_usage_free(*u);
+		*u = NULL;
+	}
 	if (ret < 0) {
 		iov_bind_state_free(*st);
 		iov_bind_state_unlock(*lock);

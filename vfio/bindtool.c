@@ -78,6 +78,8 @@ int main(int argc, char **argv)
 
 		ret = iov_usage_load(&u);
 		if (ret == 0)
+			ret = iov_usage_scan_vfio(u);
+		if (ret == 0)
 			ret = iov_plan_bind(h, u, d, &opts, &p, &e);
 		if (ret == 0) {
 			iov_plan_describe(p, desc, sizeof(desc));

@@ -380,7 +380,7 @@ static int load_swaps(struct iov_usage *u)
 
 /* Processes holding /dev/vfio/N: unbinding vfio-pci under them would block until they let
  * go, so release refuses instead. */
-static int load_vfio(struct iov_usage *u)
+int iov_usage_scan_vfio(struct iov_usage *u)
 {
 	char p[PATH_MAX];
 	struct dirent *e;
@@ -452,8 +452,6 @@ int iov_usage_load(struct iov_usage **out)
 		ret = load_mounts(u);
 	if (ret == 0)
 		ret = load_swaps(u);
-	if (ret == 0)
-		ret = load_vfio(u);
 	if (ret < 0) {
 		iov_usage_free(u);
 		return ret;

@@ -20,7 +20,8 @@
  *   ROOT/proc/self/mountinfo     mounted block devices: major:minor -> ROOT/sys/dev/block/M:m,
  *   ROOT/proc/swaps              resolved, walking slaves/ of dm/md devices, to the PCI
  *                                function in the device path (NVMe, AHCI, virtio-blk, ...).
- *   ROOT/proc/PID/fd/N           links to /dev/vfio/N: groups a process (a VM) holds open.
+ *   ROOT/proc/PID/fd/N           links to /dev/vfio/N: groups a process (a VM) holds open
+ *                                (iov_usage_scan_vfio only: bind and release).
  *   ROOT/proc/cmdline            pcie_acs_override= (groups that lie about isolation). */
 #ifndef IOV_VFIO_GUARD_H
 #define IOV_VFIO_GUARD_H
@@ -79,9 +80,12 @@ struct iov_usage {
 	char *cmdline;			/* kernel command line, NULL if unreadable */
 };
 
-/* Reads the snapshot under the current sysroot. Missing sources leave *_known false; only
- * ENOMEM fails. */
+/* Reads the snapshot under the current sysroot, all but the open VFIO groups. Missing
+ * sources leave *_known false; only ENOMEM fails. */
 int iov_usage_load(struct iov_usage **out);
+/* Adds the open VFIO groups (walks every process's fds: bind/release need it, verify does
+ * not). Sets vfio_known when proc/ could be read. */
+int iov_usage_scan_vfio(struct iov_usage *u);
 void iov_usage_free(struct iov_usage *u);
 
 /* Building blocks for tests and the loader (append copies; -ENOMEM). */

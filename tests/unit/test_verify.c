@@ -579,6 +579,8 @@ static void test_usage_garbage(void **state)
 
 	assert_int_equal(iov_sysroot_set(root), 0);
 	assert_int_equal(iov_usage_load(&u), 0);
+	assert_int_equal(iov_usage_scan_vfio(u), 0);
+	assert_true(u->vfio_known);
 	assert_true(u->net_known);
 	assert_true(u->mounts_known);
 	assert_int_equal(u->n_blks, 0);
