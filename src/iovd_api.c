@@ -439,8 +439,11 @@ static void m_set_vf(struct vl_call *c, json_t *p, void *ud)
 				mine = &cur[i];
 		/* Its own current MAC (and its own netdev, which carries it) is not a clash. */
 		if (!mine || memcmp(mine->mac, conf.mac, 6) != 0) {
-			r = iov_mac_in_use(conf.mac, net, (int)idx,
-					   (const char *const *)vf->netdevs, who, sizeof(who));
+			const char *skip[9] = { NULL };	/* NULL-terminated */
+
+			for (size_t i = 0; i < vf->n_netdevs && i < 8; i++)
+				skip[i] = vf->netdevs[i];
+			r = iov_mac_in_use(conf.mac, net, (int)idx, skip, who, sizeof(who));
 			iov_fmt_mac(conf.mac, macs);
 			if (r < 0) {
 				iov_err_set(&e, r, NULL, "checking whether %s is in use: %s", macs,

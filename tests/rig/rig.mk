@@ -10,7 +10,8 @@
 # The guest runs $(BUILD)/iovctl, iovd, iovm (so `make SAN=1 rig-test` ships the sanitizer build).
 
 RIG_OUT     ?= build/rig
-RIG_PROGS   := $(PROGS) $(BUILD)/iov-bindtool
+# Spelled out: this file is included before the Makefile defines PROGS.
+RIG_PROGS   := $(BUILD)/iovctl $(BUILD)/iovd $(BUILD)/iovm $(BUILD)/iov-bindtool
 RIG_HELPERS := $(RIG_OUT)/helpers/jget $(RIG_OUT)/helpers/kvmcheck $(RIG_OUT)/helpers/asuser
 RIG_ENV      = IOV_RIG_OUT=$(RIG_OUT) IOV_RIG_BIN=$(BUILD) IOV_RIG_HELPERS=$(RIG_OUT)/helpers
 RIG_PRESET_ENV = $(if $(PRESETS),IOV_RIG_PRESETS="$(PRESETS)")

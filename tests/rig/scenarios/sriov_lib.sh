@@ -10,6 +10,13 @@ IOVD_PIDFILE=/run/iovd/sriov-test.pid
 export IOVD_SOCKET=$SOCK
 IOVD_LOG=/tmp/iovd.log
 
+# A failure shows the end of iovd's log too (lib.sh's fail, plus the daemon's side).
+fail() {
+	[ -s "$IOVD_LOG" ] && { echo "--- last lines of $IOVD_LOG:"; tail -n 40 "$IOVD_LOG"; }
+	echo "FAIL: $*"
+	exit 1
+}
+
 # Milliseconds since boot (busybox date has no %N).
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 
