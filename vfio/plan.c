@@ -132,9 +132,10 @@ int iov_plan_bind(const struct iov_host *h, const struct iov_usage *u,
 		 * uses them (the kernel does this in the PF driver's remove()). */
 		if (!iov_dev_is_bridge(m) && m->sriov && m->sriov->num_vfs > 0 &&
 		    !same(m->driver, drv))
-			return iov_err_set(err, -EBUSY, "a PF and its VFs in one group cannot be "
-					   "split; move the card behind a port with ACS, or set "
-					   "sriov_numvfs to 0 and bind the PF alone",
+			return iov_err_set(err, -EBUSY, m == dev ? "release its VFs and set "
+					   "sriov_numvfs to 0 first" : "a PF and its VFs in one "
+					   "group cannot be split: move the card behind a port with "
+					   "ACS, or set sriov_numvfs to 0 and bind the PF alone",
 					   "refusing to bind group %d of %s: it holds the PF %s "
 					   "(%s) with %d VFs enabled, and unbinding the PF would "
 					   "remove them", g->id, dev->name, m->name,
