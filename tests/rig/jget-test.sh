@@ -27,6 +27,12 @@ same "unescape" "$("$J" "$t/a.json" '.devices[1].s')" "$(printf 'a"b\\c\303\251\
 same "string as JSON" "$("$J" -j "$t/a.json" '.devices[0].role')" '"pf"'
 same "compact object" "$("$J" -j "$t/a.json" '.groups[0]')" '{"id":4,"devices":["0000:01:00.0"]}'
 same "types" "$("$J" -t "$t/a.json" '.iommu[]' | tr '\n' ' ')" "bool null array number "
+same "columns" "$("$J" "$t/a.json" '.devices[]' .address .g '.vfs[]' .pf)" \
+	"0000:01:00.0 4 0000:01:10.0,0000:01:10.2 <none>
+0000:01:10.0 5 <none> 0000:01:00.0"
+same "columns as JSON" "$("$J" -j "$t/a.json" '.groups[]' .id .devices)" \
+	'4 ["0000:01:00.0"]
+5 ["0000:01:10.0"]'
 "$J" "$t/a.json" .nothing > /dev/null; same "no match exits 1" $? 1
 "$J" "$t/a.json" '.devices[role=xx]' > /dev/null; same "no selected element exits 1" $? 1
 for bad in '{"a":1,}' '[1 2]' '{"a":01}' '"x' '{"a":tru}' '[1] 2' '' '{"a":"\x"}' '["\ud800"]'; do

@@ -2,7 +2,7 @@
  * jget: a tiny, strict JSON reader for the test host's scenarios (busybox has no jq).
  * Built static so it runs in the guest without libraries.
  *
- *   jget [-j|-c|-t] FILE PATH
+ *   jget [-j|-c|-t] FILE PATH [SUBPATH...]
  *
  * FILE is parsed as one JSON value (strict RFC 8259: anything malformed, or trailing text,
  * is an error, so jget also validates). PATH is a sequence of steps applied to the set of
@@ -16,6 +16,9 @@
  * Output, one line per resulting value: strings unescaped, other values as compact JSON
  * (their source text with whitespace outside strings removed). -j prints strings as JSON too.
  * -c prints only the number of values; -t prints each value's type.
+ * With SUBPATHs, prints one line per value of PATH instead: the values of each SUBPATH applied
+ * to it, separated by spaces (several values of one SUBPATH joined by ',', none as <none>),
+ * e.g. jget FILE '.devices[]' .address .driver '.netdevs[]'.
  * Exit: 0 if at least one value (or -c), 1 if none, 2 on bad usage or malformed JSON.
  */
 #include <ctype.h>
@@ -336,9 +339,19 @@ static void set_add(struct set *s, struct jval *v)
 	s->v[s->n++] = v;
 }
 
+static void print_value(const struct jval *v, int mode)
+{
+	if (mode == 't')
+		fputs(type_names[v->type], stdout);
+	else if (v->type == J_STR && mode != 'j')
+		fputs(v->str, stdout);
+	else
+		print_compact(v);
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: jget [-j|-c|-t] FILE PATH   (PATH like .devices[role=vf].address)\n");
+	fprintf(stderr, "usage: jget [-j|-c|-t] FILE PATH [SUBPATH...]   (PATH like .devices[role=vf].address)\n");
 	exit(2);
 }
 
@@ -373,30 +386,11 @@ static char *read_all(const char *file, size_t *len)
 	return buf;
 }
 
-int main(int argc, char **argv)
+/* Apply PATH to START; the resulting values go to *out (reset first). */
+static void eval_path(struct jval *start, const char *path, struct set *out)
 {
-	int mode = 0; /* 0 values, 'j' json, 'c' count, 't' type */
-	int ai = 1;
-	while (ai < argc && argv[ai][0] == '-' && argv[ai][1] && argv[ai][2] == 0 &&
-	       strchr("jct", argv[ai][1])) {
-		mode = argv[ai][1];
-		ai++;
-	}
-	if (argc - ai != 2)
-		usage();
-	const char *path = argv[ai + 1];
-
-	size_t len;
-	src = read_all(argv[ai], &len);
-	pos = src;
-	src_end = src + len;
-	struct jval *root = parse_value(0);
-	skip_ws();
-	if (pos != src_end)
-		die_parse("trailing text after the value");
-
 	struct set cur = { 0 }, next = { 0 };
-	set_add(&cur, root);
+	set_add(&cur, start);
 	const char *p = path;
 	if (strcmp(p, ".") == 0)
 		p = "";
@@ -469,18 +463,64 @@ int main(int argc, char **argv)
 		next = t;
 	}
 
+	free(next.v);
+	*out = cur;
+}
+
+int main(int argc, char **argv)
+{
+	int mode = 0; /* 0 values, 'j' json, 'c' count, 't' type */
+	int ai = 1;
+	while (ai < argc && argv[ai][0] == '-' && argv[ai][1] && argv[ai][2] == 0 &&
+	       strchr("jct", argv[ai][1])) {
+		mode = argv[ai][1];
+		ai++;
+	}
+	if (argc - ai < 2)
+		usage();
+	const char *path = argv[ai + 1];
+	char **subpaths = argv + ai + 2;
+	int nsub = argc - ai - 2;
+	if (nsub && mode == 'c')
+		usage();
+
+	size_t len;
+	src = read_all(argv[ai], &len);
+	pos = src;
+	src_end = src + len;
+	struct jval *root = parse_value(0);
+	skip_ws();
+	if (pos != src_end)
+		die_parse("trailing text after the value");
+
+	struct set cur;
+	eval_path(root, path, &cur);
+
 	if (mode == 'c') {
 		printf("%zu\n", cur.n);
 		return 0;
 	}
 	for (size_t i = 0; i < cur.n; i++) {
-		struct jval *v = cur.v[i];
-		if (mode == 't')
-			fputs(type_names[v->type], stdout);
-		else if (v->type == J_STR && mode != 'j')
-			fputs(v->str, stdout);
-		else
-			print_compact(v);
+		if (!nsub) {
+			print_value(cur.v[i], mode);
+			putchar('\n');
+			continue;
+		}
+		/* One line per match: each SUBPATH's values, comma-joined, or <none>. */
+		for (int k = 0; k < nsub; k++) {
+			struct set sub;
+			eval_path(cur.v[i], subpaths[k], &sub);
+			if (k)
+				putchar(' ');
+			if (!sub.n)
+				fputs("<none>", stdout);
+			for (size_t m = 0; m < sub.n; m++) {
+				if (m)
+					putchar(',');
+				print_value(sub.v[m], mode);
+			}
+			free(sub.v);
+		}
 		putchar('\n');
 	}
 	return cur.n ? 0 : 1;

@@ -32,6 +32,18 @@ expect_ne() {
 	if [ "$2" != "$3" ]; then ok "$1 = '$2' (not '$3')"; else fail "$1: got '$2'"; fi
 }
 
+# expect_same_lines WHAT EXPECTED_FILE GOT_FILE: the same lines, in any order.
+expect_same_lines() {
+	sort "$2" > /tmp/.esl.exp; sort "$3" > /tmp/.esl.got
+	if cmp -s /tmp/.esl.exp /tmp/.esl.got; then
+		ok "$1: $(wc -l < /tmp/.esl.exp) lines agree"
+	else
+		echo "--- expected (kernel)  +++ got"
+		diff -u /tmp/.esl.exp /tmp/.esl.got | tail -n +3
+		fail "$1 differ"
+	fi
+}
+
 # A sysfs attribute without its trailing newline.
 attr() { cat "$1" 2>/dev/null; }
 

@@ -1,13 +1,15 @@
 # VFs created through sysfs, then `iovctl list --json` must agree with the kernel's own sysfs:
 # the set of devices, IDs, roles, drivers, IOMMU groups, netdevs, SR-IOV fields of each PF,
-# and for each VF its PF, its index and its address (from the PF's virtfnN links).
+# and for each VF its PF, its index and its address (from the PF's virtfnN links), and the
+# IOMMU groups with their members. Both sides are written as one line per object and compared
+# as a whole (a mismatch prints the diff).
 # rig-presets: default shared-group nvme
 
 J=/tmp/list.json
 pfs=$(pf_list)
 [ -n "$pfs" ] || fail "no SR-IOV PF in this test host"
 for pf in $pfs; do
-	total=$(attr "$SYSPCI/$pf/sriov_totalvfs")
+	read -r total < "$SYSPCI/$pf/sriov_totalvfs"
 	n=4; [ "$total" -lt 4 ] && n=$total
 	create_vfs "$pf" "$n"
 	expect_eq "$pf: VFs in sysfs" "$(vf_addrs "$pf" | wc -l)" "$n"
@@ -15,57 +17,58 @@ done
 
 iovctl_json "$J"
 
-# The same set of devices.
-expect_eq "device addresses" "$(j "$J" '.devices[].address' | sort)" "$(ls "$SYSPCI" | sort)"
+# lname VAR LINK: VAR = basename of LINK's target, or null.
+lname() { if [ -L "$2" ]; then _t=$(readlink "$2"); eval "$1=\${_t##*/}"; else eval "$1=null"; fi; }
 
-nocase0x() { sed 's/^0x//'; }
-for d in $(ls "$SYSPCI"); do
-	D=".devices[address=$d]"
-	expect_eq "$d vendor" "$(j "$J" "$D.vendor")" "$(attr "$SYSPCI/$d/vendor" | nocase0x)"
-	expect_eq "$d device" "$(j "$J" "$D.device")" "$(attr "$SYSPCI/$d/device" | nocase0x)"
-	expect_eq "$d class" "$(j "$J" "$D.class")" "$(attr "$SYSPCI/$d/class" | nocase0x)"
-	expect_eq "$d driver" "$(j "$J" "$D.driver")" "$(dev_driver "$d")"
-	expect_eq "$d iommu_group" "$(j "$J" "$D.iommu_group")" "$(dev_group "$d")"
-	nets=$(ls "$SYSPCI/$d/net" 2>/dev/null | sort | tr '\n' ' ')
-	expect_eq "$d netdevs" "$(j "$J" "$D.netdevs[]" | sort | tr '\n' ' ')" "$nets"
-	if [ -f "$SYSPCI/$d/sriov_totalvfs" ]; then
-		expect_eq "$d role" "$(j "$J" "$D.role")" pf
-		expect_eq "$d sriov.total_vfs" "$(j "$J" "$D.sriov.total_vfs")" "$(attr "$SYSPCI/$d/sriov_totalvfs")"
-		expect_eq "$d sriov.num_vfs" "$(j "$J" "$D.sriov.num_vfs")" "$(attr "$SYSPCI/$d/sriov_numvfs")"
-		expect_eq "$d sriov.offset" "$(j "$J" "$D.sriov.offset")" "$(attr "$SYSPCI/$d/sriov_offset")"
-		expect_eq "$d sriov.stride" "$(j "$J" "$D.sriov.stride")" "$(attr "$SYSPCI/$d/sriov_stride")"
-		# sysfs prints the VF device ID with %x (NVMe: "10"); iovctl writes IDs as 4 hex digits.
-		expect_eq "$d sriov.vf_device" "$(j "$J" "$D.sriov.vf_device")" \
-			"$(printf '%04x' "0x$(attr "$SYSPCI/$d/sriov_vf_device")")"
-		ap=$(attr "$SYSPCI/$d/sriov_drivers_autoprobe"); [ "$ap" = 1 ] && ap=true || ap=false
-		expect_eq "$d sriov.drivers_autoprobe" "$(jj "$J" "$D.sriov.drivers_autoprobe")" "$ap"
-		# VF addresses, in VF index order, as the virtfnN links give them.
-		expect_eq "$d vfs" "$(j "$J" "$D.vfs[]" | tr '\n' ' ')" "$(vf_addrs "$d" | tr '\n' ' ')"
-	elif [ -L "$SYSPCI/$d/physfn" ]; then
-		pf=$(link_name "$SYSPCI/$d/physfn")
-		expect_eq "$d role" "$(j "$J" "$D.role")" vf
-		expect_eq "$d pf" "$(j "$J" "$D.pf")" "$pf"
-		idx=$(for l in "$SYSPCI/$pf"/virtfn*; do
-			[ "$(link_name "$l")" = "$d" ] && echo "${l##*virtfn}"; done)
-		expect_eq "$d vf_index" "$(j "$J" "$D.vf_index")" "$idx"
-	else
-		expect_eq "$d role" "$(j "$J" "$D.role")" other
-	fi
-done
+# ---- devices: address vendor device class driver group role netdevs
+for d in "$SYSPCI"/*; do
+	read -r ven < "$d/vendor"; read -r dev < "$d/device"; read -r cls < "$d/class"
+	lname drv "$d/driver"; lname grp "$d/iommu_group"
+	role=other
+	[ -f "$d/sriov_totalvfs" ] && role=pf
+	[ -L "$d/physfn" ] && role=vf
+	nets=""
+	for n in "$d"/net/*; do [ -e "$n" ] && nets="${nets:+$nets,}${n##*/}"; done
+	echo "${d##*/} ${ven#0x} ${dev#0x} ${cls#0x} $drv $grp $role ${nets:-<none>}"
+done > /tmp/exp.devices
+jget "$J" '.devices[]' .address .vendor .device .class .driver .iommu_group .role '.netdevs[]' > /tmp/got.devices
+expect_same_lines "devices (address vendor device class driver group role netdevs)" /tmp/exp.devices /tmp/got.devices
 
-# The VFs of this run are all there with the right PF, counted both ways.
-nvf=0
-for pf in $pfs; do nvf=$((nvf + $(vf_addrs "$pf" | wc -l))); done
-expect_eq "number of VFs" "$(jcount "$J" '.devices[role=vf]')" "$nvf"
-expect_eq "number of PFs" "$(jcount "$J" '.devices[role=pf]')" "$(echo "$pfs" | wc -w)"
+# ---- PFs: address total num offset stride vf_device autoprobe vfs (VF index order)
+for pf in $pfs; do
+	d="$SYSPCI/$pf"
+	read -r total < "$d/sriov_totalvfs"; read -r num < "$d/sriov_numvfs"
+	read -r off < "$d/sriov_offset"; read -r stride < "$d/sriov_stride"
+	read -r vfdev < "$d/sriov_vf_device"; read -r ap < "$d/sriov_drivers_autoprobe"
+	# sysfs prints the VF device ID with %x (NVMe: "10"); iovctl writes IDs as 4 hex digits.
+	vfdev=$(printf '%04x' "0x$vfdev")
+	[ "$ap" = 1 ] && ap=true || ap=false
+	vfs=$(vf_addrs "$pf" | tr '\n' ',')
+	echo "$pf $total $num $off $stride $vfdev $ap ${vfs%,}"
+done > /tmp/exp.pfs
+jget "$J" '.devices[role=pf]' .address .sriov.total_vfs .sriov.num_vfs .sriov.offset .sriov.stride \
+	.sriov.vf_device .sriov.drivers_autoprobe '.vfs[]' > /tmp/got.pfs
+expect_same_lines "PFs (address total num offset stride vf_device autoprobe vfs)" /tmp/exp.pfs /tmp/got.pfs
 
-# Groups: the same ids, the same members.
-if [ -d /sys/kernel/iommu_groups ]; then
-	expect_eq "group ids" "$(j "$J" '.groups[].id' | sort -n | tr '\n' ' ')" \
-		"$(ls /sys/kernel/iommu_groups | sort -n | tr '\n' ' ')"
-	for g in $(ls /sys/kernel/iommu_groups); do
-		expect_eq "group $g members" "$(j "$J" ".groups[id=$g].devices[]" | sort | tr '\n' ' ')" \
-			"$(ls "/sys/kernel/iommu_groups/$g/devices" | sort | tr '\n' ' ')"
+# ---- VFs: address pf vf_index, from the PFs' virtfnN links
+for pf in $pfs; do
+	for l in "$SYSPCI/$pf"/virtfn*; do
+		lname vf "$l"
+		echo "$vf $pf ${l##*virtfn}"
 	done
+done > /tmp/exp.vfs
+jget "$J" '.devices[role=vf]' .address .pf .vf_index > /tmp/got.vfs
+expect_same_lines "VFs (address pf vf_index)" /tmp/exp.vfs /tmp/got.vfs
+
+# ---- groups: id members
+if [ -d /sys/kernel/iommu_groups ]; then
+	for g in /sys/kernel/iommu_groups/*; do
+		[ -d "$g" ] || continue
+		m=""
+		for x in "$g"/devices/*; do m="${m:+$m,}${x##*/}"; done
+		echo "${g##*/} $m"
+	done > /tmp/exp.groups
+	jget "$J" '.groups[]' .id '.devices[]' > /tmp/got.groups
+	expect_same_lines "groups (id members)" /tmp/exp.groups /tmp/got.groups
 fi
 log "vf_list: $checks checks passed"
