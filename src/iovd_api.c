@@ -287,9 +287,14 @@ static const char *pf_netdev(struct vl_call *c, const struct iov_dev *pf)
 	if (!pf->n_netdevs) {
 		struct iov_err e = { 0 };
 
-		iov_err_set(&e, -ENODEV, "VF properties are set through the PF's network driver: "
-			    "bind it (e.g. igb, ixgbe, i40e) and bring up its netdev",
-			    "%s has no network interface", pf->name);
+		bool net = pf->class_code != IOV_UNKNOWN && (pf->class_code >> 16) == 0x02;
+
+		iov_err_set(&e, -ENODEV, net ? "VF properties are set through the PF's network "
+			    "driver: bind it (e.g. igb, ixgbe, i40e) so that its netdev exists" :
+			    "MAC, VLAN, rates, trust and link state are network VF properties; "
+			    "this PF's VFs are configured by its own driver's tools",
+			    "%s (%s) has no network interface", pf->name,
+			    pf->driver ? pf->driver : "no driver");
 		reply_err(c, "io.iovd.Refused", &e, -ENODEV);
 		return NULL;
 	}
