@@ -90,6 +90,10 @@ int iov_plan_bind(const struct iov_host *h, const struct iov_usage *u,
 	char why[512];
 	int ret;
 
+	/* The name goes into driver_override and a sysfs path: a plain driver name only. */
+	if (!*drv || strlen(drv) >= 64 || strpbrk(drv, "/\n \t") || drv[0] == '.')
+		return iov_err_set(err, -EINVAL, "name a PCI driver such as vfio-pci",
+				   "bad driver name \"%.64s\"", drv);
 	if (iov_dev_is_bridge(dev))
 		return iov_err_set(err, -EINVAL, "pass an endpoint below it",
 				   "%s is a bridge: bridges stay with the host (pcieport)",

@@ -264,6 +264,15 @@ static void test_plan_refusals(void **state)
 	struct iov_bind_opts force = { .force = true };
 
 	lay_make(&l);
+	/* Driver names end up in sysfs paths and driver_override. */
+	const char *bad[] = { "", "../../x", "vfio-pci\n", "a b", ".." };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct iov_bind_opts o = { .driver = bad[i] };
+
+		assert_int_equal(iov_plan_bind(l.h, u, l.vf1, &o, &p, &e), -EINVAL);
+		assert_non_null(strstr(e.msg, "bad driver name"));
+	}
 	/* A bridge. */
 	assert_int_equal(iov_plan_bind(l.h, u, l.rp, NULL, &p, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "bridge"));
