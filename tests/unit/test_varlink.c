@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,8 @@ static void *server_main(void *arg)
 	return NULL;
 }
 
+static gid_t admin_gid = (gid_t)-1;
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -79,7 +82,7 @@ static int setup(void **state)
 	snprintf(f->path, sizeof(f->path), "%s/sub/io.test", f->dir);
 	lfd = vl_listen(f->path);
 	assert_true(lfd >= 0);
-	f->srv = vl_server_new(lfd, &info, &iface, (gid_t)-1, &f->mutations);
+	f->srv = vl_server_new(lfd, &info, &iface, admin_gid, &f->mutations);
 	assert_non_null(f->srv);
 	assert_int_equal(pipe(f->stop), 0);
 	assert_int_equal(vl_server_watch(f->srv, f->stop[0], on_stop, f->srv), 0);
@@ -356,6 +359,52 @@ static void test_conn_limits(void **state)
 	close(done[1]);
 }
 
+/* iovd --group: a member may change things, by primary or by supplementary group
+ * (SO_PEERGROUPS); other unprivileged users may not. */
+static int child_mutates(const char *path, gid_t gid, gid_t extra)
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		json_t *r;
+		char *e = NULL;
+		int fd, rc;
+
+		if (setgroups(extra != (gid_t)-1 ? 1 : 0, &extra) < 0 || setgid(gid) < 0 ||
+		    setuid(65534) < 0)
+			_exit(10);
+		if ((fd = vl_connect(path)) < 0)
+			_exit(11);
+		rc = vl_call_sync(fd, "test.Mutate", NULL, 5000, &r, &e);
+		_exit(rc == 0 ? 0 : rc == 1 && strcmp(e, "org.varlink.service.PermissionDenied") == 0 ? 1 : 12);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void test_admin_group(void **state)
+{
+	struct fixture *f = *state;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(child_mutates(f->path, 4242, (gid_t)-1), 0);	/* primary */
+	assert_int_equal(child_mutates(f->path, 65534, 4242), 0);	/* supplementary */
+	assert_int_equal(child_mutates(f->path, 65534, 4243), 1);	/* not a member */
+	assert_int_equal(f->mutations, 2);
+}
+
+static int setup_admin(void **state)
+{
+	admin_gid = 4242;
+	int r = setup(state);
+	admin_gid = (gid_t)-1;
+	return r;
+}
+
 static void test_listen_twice(void **state)
 {
 	struct fixture *f = *state;
@@ -426,6 +475,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unprivileged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_group, setup_admin, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_twice, setup, teardown),
 		cmocka_unit_test(test_parse_call),
 	};
