@@ -230,8 +230,14 @@ int iov_vfs_write_error(const char *pf, int count, int total, int r, struct iov_
 				   "option (max_vfs=) instead of sriov_numvfs",
 				   "%s: no PF driver, or the driver cannot configure SR-IOV (ENOENT)",
 				   pf);
-	case -EACCES:
 	case -EPERM:
+		/* Root got here, so it is the PF driver: igb/ixgbe refuse to free VFs that
+		 * pci_vfs_assigned() reports as assigned to a guest (legacy KVM/Xen assignment). */
+		return iov_err_set(err, r, "stop the guests using the VFs; see dmesg for the "
+				   "driver's message",
+				   "%s: the PF driver refused to change its VFs (EPERM): some are "
+				   "still assigned to a guest", pf);
+	case -EACCES:
 		return iov_err_set(err, r, "run iovd as root", "%s: not allowed to write "
 				   "sriov_numvfs (%s)", pf, strerror(-r));
 	}
