@@ -205,7 +205,8 @@ static struct vgroup *group_get(const struct iovm_vfio_spec *s, const char *name
 	}
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
 		log_err("%s: IOMMU group %d is not viable: every device in "
-			"/sys/kernel/iommu_groups/%d/devices must be bound to vfio-pci or to no driver",
+			"/sys/kernel/iommu_groups/%d/devices except bridges must be bound to vfio-pci or "
+			"to no driver",
 			name, id, id);
 		return NULL;
 	}
