@@ -741,15 +741,34 @@ int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, jso
 	}
 	free(txt);
 
-	buf = malloc(VL_MAX_MSG);
+	/* The daemon is trusted more than its clients, but not blindly: replies may be big
+	 * (the host model of a large machine) yet are bounded, and the buffer grows with
+	 * what actually arrives. */
+	size_t cap = 64 * 1024;
+
+	buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
 		ssize_t n;
 
+		if (got == cap) {
+			char *nb;
+
+			if (cap >= VL_MAX_REPLY) {
+				r = -EPROTO;
+				goto out;
+			}
+			cap *= 2;
+			if (!(nb = realloc(buf, cap))) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
 		if ((r = wait_fd(fd, POLLIN, deadline)) < 0)
 			goto out;
-		n = recv(fd, buf + got, VL_MAX_MSG - got, 0);
+		n = recv(fd, buf + got, cap - got, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -760,13 +779,11 @@ int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, jso
 			r = -ECONNRESET;
 			goto out;
 		}
-		got += (size_t)n;
-		if (memchr(buf, '\0', got))
+		if (memchr(buf + got, '\0', (size_t)n)) {
+			got += (size_t)n;
 			break;
-		if (got == VL_MAX_MSG) {
-			r = -EPROTO;
-			goto out;
 		}
+		got += (size_t)n;
 	}
 	m = json_loadb(buf, strlen(buf), 0, NULL);
 	if (!json_is_object(m)) {

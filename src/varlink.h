@@ -7,7 +7,7 @@
  *   disconnected (nothing is allocated from what a peer claims: buffers are fixed-size);
  * - sockets are non-blocking with per-client buffers, so a slow or stalled client holds
  *   only its own slot; a client that does not read its replies is not served further until
- *   it does (one request in flight per client), and dropped past VL_MAX_OUT bytes;
+ *   it does (one request in flight per client), so it holds one reply at most;
  * - connections are counted per uid, and privileged peers have their own slots, so no
  *   unprivileged user can exhaust the daemon for root;
  * - the peer's credentials come from SO_PEERCRED/SO_PEERGROUPS at accept time; methods
@@ -25,8 +25,10 @@
 
 #include <jansson.h>
 
-#define VL_MAX_MSG	(64 * 1024)	/* one request or reply, NUL included */
-#define VL_MAX_OUT	(1024 * 1024)	/* unread replies queued for one client */
+#define VL_MAX_MSG	(64 * 1024)	/* one request, NUL included */
+#define VL_MAX_REPLY	(16 * 1024 * 1024)	/* one reply (GetHost on a big host), client side */
+#define VL_MAX_OUT	VL_MAX_REPLY	/* unread reply bytes held for one client (one
+					 * request in flight, so about one reply) */
 #define VL_MAX_CLIENTS	128		/* unprivileged connections, all users together */
 #define VL_MAX_PER_UID	16		/* unprivileged connections of one uid */
 #define VL_MAX_PRIV	64		/* privileged ones come on top: a local user holding

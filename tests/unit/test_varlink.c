@@ -35,7 +35,19 @@ static void m_fail(struct vl_call *c, json_t *params, void *ud)
 	vl_error(c, "test.Broken", json_pack("{s:s}", "message", "as asked"));
 }
 
+static void m_big(struct vl_call *c, json_t *params, void *ud)
+{
+	size_t n = 300 * 1024;
+	char *s = malloc(n + 1);
+
+	memset(s, 'x', n);
+	s[n] = '\0';
+	vl_reply(c, json_pack("{s:s}", "blob", s));
+	free(s);
+}
+
 static const struct vl_method methods[] = {
+	{ "test.Big", m_big, false },
 	{ "test.Echo", m_echo, false },
 	{ "test.Mutate", m_mutate, true },
 	{ "test.Fail", m_fail, false },
@@ -45,7 +57,7 @@ static const struct vl_interface iface = {
 	.name = "test",
 	.description = "interface test\nmethod Echo() -> ()\n",
 	.methods = methods,
-	.n_methods = 3,
+	.n_methods = 4,
 };
 
 static const struct vl_service_info info = { "v", "p", "1", "u" };
@@ -188,6 +200,11 @@ static void test_methods(void **state)
 	assert_int_equal(call(f->path, "other.Echo", NULL, &r, &e), 1);
 	assert_string_equal(e, "org.varlink.service.InterfaceNotFound");
 	free(e);
+	json_decref(r);
+
+	/* Replies may exceed the request limit (the host model of a big machine). */
+	assert_int_equal(call(f->path, "test.Big", NULL, &r, &e), 0);
+	assert_int_equal(json_string_length(json_object_get(r, "blob")), 300 * 1024);
 	json_decref(r);
 
 	assert_int_equal(call(f->path, "test.Fail", NULL, &r, &e), 1);
