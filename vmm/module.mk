@@ -1,11 +1,12 @@
 # iovm, the KVM VMM. The pure parts (boot protocol, config-space and MSI-X emulation) are
 # also linked into every unit test binary; they must stay free of main() and of KVM ioctls.
-IOVM_LIB_SRCS := vmm/bootparams.c vmm/mem.c vmm/pcicfg.c vmm/msix.c
+IOVM_LIB_SRCS := vmm/bootparams.c vmm/mem.c vmm/pcicfg.c vmm/msix.c vmm/dmaplan.c
 IOVM_SRCS += vmm/main.c vmm/vm.c vmm/bus.c vmm/boot.c vmm/uart.c vmm/legacy.c \
              vmm/pci.c vmm/vfio.c $(IOVM_LIB_SRCS)
 IOVM_LIBS := -lpthread
 
-UNIT_TESTS += tests/unit/test_vmm_bootparams.c tests/unit/test_vmm_pcicfg.c tests/unit/test_vmm_msix.c
+UNIT_TESTS += tests/unit/test_vmm_bootparams.c tests/unit/test_vmm_pcicfg.c tests/unit/test_vmm_msix.c \
+              tests/unit/test_vmm_dmaplan.c
 
 
 
@@ -37,7 +38,7 @@ bench: bench-vmm
 
 # libFuzzer harness for the guest-facing pure code (needs clang): make vmm-fuzz [FUZZ_SECS=60]
 VMM_FUZZ := $(BUILD)/vmm-fuzz/fuzz_vmm
-$(VMM_FUZZ): tests/vmm/fuzz_vmm.c vmm/pcicfg.c vmm/msix.c vmm/bootparams.c vmm/mem.c
+$(VMM_FUZZ): tests/vmm/fuzz_vmm.c vmm/pcicfg.c vmm/msix.c vmm/bootparams.c vmm/mem.c vmm/dmaplan.c
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -I. $(filter-out -Wno-format-truncation,$(WARN)) \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^

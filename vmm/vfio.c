@@ -1,5 +1,6 @@
 #include "vmm/vfio.h"
 #include "vmm/bus.h"
+#include "vmm/dmaplan.h"
 #include "vmm/msix.h"
 #include "vmm/pci.h"
 #include "vmm/pcicfg.h"
@@ -295,8 +296,10 @@ int iovm_vfio_reserved(struct iovm_range *out, int max)
 {
 	int n = 0;
 
+	/* Rounded out to pages: what is not DMA-mapped must not be guest RAM either. */
 	for (int i = 0; i < V.nresv && n < max; i++)
-		out[n++] = V.resv[i];
+		out[n++] = (struct iovm_range){ V.resv[i].start & ~(PAGE - 1),
+						(V.resv[i].end + PAGE - 1) & ~(PAGE - 1) };
 	return n;
 }
 
@@ -356,23 +359,14 @@ static int iova_ranges(struct vfio_iova_range **out, uint32_t *nout)
 	return 0;
 }
 
-static int dma_map_piece(uint64_t iova, uint64_t size, void *hva,
-			 const struct vfio_iova_range *r, uint32_t nr)
+static int dma_map_piece(uint64_t iova, uint64_t size, void *hva)
 {
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m), .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
 		.vaddr = (uint64_t)(uintptr_t)hva, .iova = iova, .size = size,
 	};
-	bool inside = nr == 0;	/* no IOVA range capability: the kernel checks alone */
 	int ret;
 
-	for (uint32_t i = 0; i < nr; i++)
-		if (iova >= r[i].start && iova + size - 1 <= r[i].end)
-			inside = true;
-	if (!inside)
-		return log_err_errno(-ERANGE, "guest RAM %#" PRIx64 "-%#" PRIx64 " is outside the "
-				     "IOMMU's usable IOVA ranges (address width too small?): give "
-				     "less --mem", iova, iova + size - 1);
 	if (V.ndma >= MAX_DMA)
 		return -ENOSPC;
 	ret = xioctl(V.container, VFIO_IOMMU_MAP_DMA, &m);
@@ -399,9 +393,11 @@ static int dma_map_piece(uint64_t iova, uint64_t size, void *hva,
 static int dma_map_ram(struct iovm_mem *mem)
 {
 	struct vfio_iova_range *r;
-	uint32_t nr;
-	int ret;
+	struct iovm_range iova[64], bad;
+	struct iovm_dma_piece p[MAX_DMA];
 	struct rlimit rl;
+	uint32_t nr;
+	int n, ret;
 
 	/* Pinning counts against RLIMIT_MEMLOCK; ask for enough when we may. */
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
@@ -413,35 +409,27 @@ static int dma_map_ram(struct iovm_mem *mem)
 	}
 	if ((ret = iova_ranges(&r, &nr)) < 0)
 		return log_err_errno(ret, "VFIO_IOMMU_GET_INFO");
-	for (int b = 0; b < mem->nbanks && ret >= 0; b++) {
-		uint64_t s = mem->bank[b].gpa, e = s + mem->bank[b].size;
-
-		while (s < e && ret >= 0) {
-			uint64_t pe = e, next = e;
-
-			/* The first reserved range that cuts [s, e) ends this piece. */
-			for (int i = 0; i < V.nresv; i++) {
-				uint64_t rs = V.resv[i].start & ~(PAGE - 1);
-				uint64_t re = (V.resv[i].end + PAGE - 1) & ~(PAGE - 1);
-
-				if (re <= s || rs >= pe)
-					continue;
-				if (rs <= s) {		/* s is inside: skip past it */
-					pe = s;
-					next = re < e ? re : e;
-					break;
-				}
-				pe = rs;
-				next = re < e ? re : e;
-			}
-			if (pe > s)
-				ret = dma_map_piece(s, pe - s,
-						    (char *)mem->bank[b].hva + (s - mem->bank[b].gpa), r, nr);
-			s = next;
-		}
-	}
+	if (nr > 64)
+		nr = 64;
+	for (uint32_t i = 0; i < nr; i++)	/* the kernel's ranges are inclusive */
+		iova[i] = (struct iovm_range){ r[i].start,
+					       r[i].end == UINT64_MAX ? UINT64_MAX : r[i].end + 1 };
 	free(r);
-	return ret < 0 ? ret : 0;
+	n = iovm_dma_plan(mem, V.resv, V.nresv, iova, (int)nr, p, MAX_DMA, &bad);
+	if (n == -ERANGE)
+		return log_err_errno(n, "guest RAM %#" PRIx64 "-%#" PRIx64 " is outside the IOMMU's "
+				     "usable IOVA ranges (address width too small?): give less --mem",
+				     bad.start, bad.end - 1);
+	if (n < 0)
+		return log_err_errno(n, "DMA map plan");
+	for (int i = 0; i < n; i++) {
+		const struct iovm_mem_bank *b = &mem->bank[p[i].bank];
+
+		ret = dma_map_piece(p[i].gpa, p[i].size, (char *)b->hva + (p[i].gpa - b->gpa));
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 /* ---- regions ---- */

@@ -1,12 +1,13 @@
 /* libFuzzer harness for iovm's guest-facing pure code: config-space virtualization and
  * MSI-X table emulation driven by arbitrary guest access sequences, plus the bzImage header
- * and e820 builders fed arbitrary images and reserved ranges. The fake device aborts on any
+ * and e820 builders and the DMA plan fed arbitrary images and reserved ranges. The fake device aborts on any
  * access outside its 4 KiB config space. Build and run: `make vmm-fuzz` (clang). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vmm/bootparams.h"
+#include "vmm/dmaplan.h"
 #include "vmm/msix.h"
 #include "vmm/pcicfg.h"
 
@@ -125,9 +126,22 @@ static void fuzz_boot(const uint8_t *data, size_t size)
 	if (iovm_mem_layout(size > 100 ? 6ull << 30 : 64ull << 20, &mem) == 0) {
 		int k = iovm_e820_build(&mem, x, n, e, BP_E820_MAX);
 
+		struct iovm_dma_piece p[16];
+		struct iovm_range iova[] = { { 0, 0xfee00000 }, { 0xfef00000, 1ull << 39 } };
+		int np;
+
 		for (int i = 1; i < k; i++)
 			if (e[i].addr < e[i - 1].addr + e[i - 1].size)
 				abort();	/* sorted, no overlap */
+		np = iovm_dma_plan(&mem, x, n, iova, 2, p, 16, NULL);
+		for (int i = 0; i < np; i++) {
+			if (!p[i].size || (p[i].gpa & 4095) || (p[i].size & 4095))
+				abort();
+			for (int j = 0; j < n; j++)	/* never maps a reserved byte */
+				if (p[i].gpa < x[j].end && x[j].start < p[i].gpa + p[i].size &&
+				    x[j].end > x[j].start)
+					abort();
+		}
 	}
 }
 
