@@ -229,7 +229,9 @@ static int getlink(struct nl_sock *sk, int ifindex, nl_recvmsg_msg_cb_t cb, void
 	if (!msg)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_VF) < 0) {
+	    /* Per-VF counters would make a 128-VF dump several times larger; older kernels
+	     * ignore the flag they do not know. */
+	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS) < 0) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
