@@ -2,6 +2,7 @@
  * io.iovd varlink interface (src/iovd_api.c) on a UNIX socket; iovctl is its client.
  * Single-threaded: one epoll loop, so changes are serialized. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "src/iovd_api.h"
@@ -30,6 +32,29 @@ static void usage(FILE *f)
 		"                          (default /run/iovd/bind-state.json)\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
 		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
+}
+
+/* systemd socket activation (sd_listen_fds(3) protocol, without libsystemd): one
+ * listening UNIX stream socket passed as fd 3. Returns it (non-blocking), or -1. */
+static int activated_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) < 1)
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM) {
+		log_warn("LISTEN_FDS set but fd 3 is not a stream socket; ignoring it");
+		return -1;
+	}
+	if (fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK) < 0 ||
+	    fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+		return -1;
+	return 3;
 }
 
 static void write_pidfile(const char *path, pid_t pid)
@@ -116,7 +141,13 @@ int main(int argc, char **argv)
 		admin = g->gr_gid;
 	}
 
-	lfd = vl_listen(sock);
+	lfd = activated_socket();
+	if (lfd >= 0) {
+		foreground = true;	/* systemd started us and watches this process */
+		sock = NULL;		/* the socket file belongs to systemd */
+	} else {
+		lfd = vl_listen(sock);
+	}
 	if (lfd < 0) {
 		if (lfd == -EADDRINUSE)
 			log_err("%s: another iovd is already serving this socket", sock);
@@ -159,11 +190,12 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
-	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock,
+	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	r = vl_server_run(srv);
 	vl_server_free(srv);
-	unlink(sock);
+	if (sock)
+		unlink(sock);
 	if (pidfile)
 		unlink(pidfile);
 	if (r < 0)
