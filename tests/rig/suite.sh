@@ -4,6 +4,7 @@
 #
 #   tests/rig/suite.sh [SCENARIO...]        (default: every scenario)
 #   IOV_RIG_PRESETS="default no-iommu" tests/rig/suite.sh    (only these presets)
+#   IOV_RIG_JOBS=1 tests/rig/suite.sh       (one QEMU at a time, output live; default 2 at once)
 #
 # Exit 0 iff every scenario passed (and there was at least one).
 set -eu
@@ -27,6 +28,8 @@ mkdir -p "$OUT/logs"
 summary="$OUT/logs/summary.txt"
 : > "$summary"
 
+# Which scenarios run on each preset.
+plan=""
 for p in ${IOV_RIG_PRESETS:-$RIG_PRESETS}; do
 	scens=""
 	for f in "$here"/scenarios/*.sh; do
@@ -36,10 +39,47 @@ for p in ${IOV_RIG_PRESETS:-$RIG_PRESETS}; do
 		*" $p "*) scens="$scens $s" ;;
 		esac
 	done
-	[ -n "$scens" ] || continue
-	# shellcheck disable=SC2086
-	"$here/run.sh" --no-image "$p" $scens || true
-	cat "$OUT/logs/$p/results.txt" >> "$summary"
+	[ -n "$scens" ] && plan="$plan$(echo $scens | wc -w) $p$scens
+"
+done
+
+# Boots run in IOV_RIG_JOBS lanes at once (default 2: each TCG guest keeps about one core
+# busy). Presets go, most scenarios first, to the lane with the fewest scenarios so far.
+jobs=${IOV_RIG_JOBS:-2}
+lanes=$(printf '%s' "$plan" | sort -rn | awk -v n="$jobs" '
+	NF { best = 1; for (i = 2; i <= n; i++) if (load[i] < load[best]) best = i
+	     load[best] += $1; $1 = ""; lane[best] = lane[best] substr($0, 2) ";" }
+	END { for (i = 1; i <= n; i++) if (lane[i] != "") print lane[i] }')
+run_lane() { # "preset scen...;preset scen...;"
+	echo "$1" | tr ';' '\n' | while read -r p scens; do
+		[ -n "$p" ] || continue
+		# shellcheck disable=SC2086
+		"$here/run.sh" --no-image "$p" $scens || true
+	done
+}
+for p in $(printf '%s' "$plan" | awk '{ print $2 }'); do rm -f "$OUT/logs/$p/results.txt"; done
+if [ "$(echo "$lanes" | grep -c .)" -le 1 ]; then
+	run_lane "$lanes"
+else
+	i=0
+	pids=""
+	echo "$lanes" > "$OUT/logs/lanes"
+	while read -r lane; do
+		i=$((i + 1))
+		echo "rig: lane $i: $(echo "$lane" | tr ';' '\n' | awk 'NF { printf "%s(%d) ", $1, NF - 1 }')"
+		run_lane "$lane" > "$OUT/logs/lane$i.out" 2>&1 &
+		pids="$pids $!"
+	done < "$OUT/logs/lanes"
+	# Print each lane's output when it is done, in lane order.
+	i=0
+	for pid in $pids; do
+		i=$((i + 1))
+		wait "$pid" || true
+		cat "$OUT/logs/lane$i.out"
+	done
+fi
+for p in $(printf '%s' "$plan" | awk '{ print $2 }'); do
+	cat "$OUT/logs/$p/results.txt" >> "$summary" 2>/dev/null || echo "FAIL $p boot 0" >> "$summary"
 done
 
 passed=$(grep -c '^PASS' "$summary" || true)
