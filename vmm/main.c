@@ -428,10 +428,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (o.nvfio) {
-		iovm_pci_exclude(excl, nexcl);
 		struct iovm_mp_intx intx[IOVM_VFIO_MAX_DEVS];
 		int nintx;
 
+		iovm_pci_exclude(excl, nexcl);
 		if (iovm_vfio_attach(&vm) < 0)
 			goto out;
 		nintx = iovm_vfio_intx_routes(intx, IOVM_VFIO_MAX_DEVS);

@@ -220,7 +220,7 @@ int iovm_vm_create(struct iovm_vm *vm, int kvm_fd, int ncpus)
 	int ret, mslots;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->vm_fd = vm->stop_efd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
 	for (int i = 0; i < IOVM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);

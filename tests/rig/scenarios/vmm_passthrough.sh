@@ -36,6 +36,13 @@ check "host still running" test -d /proc/1
 # a VFIO group opens only once at a time: this fails while anything still holds it
 check "iovm released /dev/vfio/$grp" sh -c "exec 9</dev/vfio/$grp"
 
+# A VF still on its host driver (igbvf) cannot be passed through: clear error, status 1.
+/usr/bin/iovm --kernel "$VMM_KERNEL" --mem 64M --vfio "$vf2" < /dev/null > /tmp/iovm-bound.out 2>&1
+rc=$?
+cat /tmp/iovm-bound.out
+expect_eq "VF on igbvf: iovm exit status" "$rc" 1
+check "VF on igbvf: the message says to bind vfio-pci" grep -q "$vf2.*bound to vfio-pci" /tmp/iovm-bound.out
+
 # The VF after iovm: reset, back on igbvf, pings the PF from the host side.
 echo "" > "$SYSPCI/$vf/driver_override"
 echo "$vf" > "$SYSPCI/$vf/driver/unbind" 2>/dev/null
