@@ -80,11 +80,35 @@ expect_eq "create 2: exit" "$rc" 0
 expect_eq "autoprobe back on" "$(attr "$SYSPCI/$PF/sriov_drivers_autoprobe")" 1
 settle
 for vf in $(vf_addrs "$PF"); do expect_eq "$vf driver" "$(dev_driver "$vf")" igbvf; done
+# Same count with --vfio: the existing VFs move to vfio-pci, none is re-created.
+before_addrs=$(vf_addrs "$PF")
+run_ctl /tmp/c.out vfs create "$PF" 2 --vfio
+expect_eq "2 -> 2 --vfio: exit" "$rc" 0
+expect_eq "same VFs" "$(vf_addrs "$PF")" "$before_addrs"
+for vf in $(vf_addrs "$PF"); do expect_eq "$vf moved to vfio-pci" "$(dev_driver "$vf")" vfio-pci; done
+run_ctl /tmp/c.out vfs destroy "$PF" --force
+expect_eq "destroy --force: exit" "$rc" 0
+
+# Two clients at once: iovd serves them one after the other; the host ends in the state of
+# whichever came last, consistent with sysfs, and both get an answer.
+"$IOVCTL" vfs create "$PF" 3 > /tmp/c1.out 2>&1 &
+p1=$!
+"$IOVCTL" vfs create "$PF" 2 > /tmp/c2.out 2>&1
+rc2=$?
+wait $p1
+rc1=$?
+cat /tmp/c1.out /tmp/c2.out
+expect_eq "concurrent creates: both succeed" "$rc1 $rc2" "0 0"
+n=$(attr "$SYSPCI/$PF/sriov_numvfs")
+case "$n" in 2|3) ok "sriov_numvfs is one of the two ($n)" ;; *) fail "sriov_numvfs $n" ;; esac
+expect_eq "virtfn links match sriov_numvfs" "$(vf_addrs "$PF" | wc -l)" "$n"
+settle
+
 t0=$(now_ms)
 run_ctl /tmp/c.out vfs destroy "$PF"
 t1=$(now_ms)
 expect_eq "destroy: exit" "$rc" 0
-log "figure: vfs destroy $PF (2 VFs) took $((t1 - t0)) ms"
+log "figure: vfs destroy $PF ($n VFs) took $((t1 - t0)) ms"
 expect_eq "destroy: sriov_numvfs" "$(attr "$SYSPCI/$PF/sriov_numvfs")" 0
 expect_eq "destroy: no VF devices left" "$(ls "$SYSPCI" | while read d; do [ -L "$SYSPCI/$d/physfn" ] && echo "$d"; done | wc -l)" 0
 
