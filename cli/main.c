@@ -18,12 +18,12 @@ static const struct cli_cmd commands[] = {
 	{ "show", cmd_show, "show DEVICE", "everything known about one device (address, netdev or PF/vfN)" },
 	{ "verify", cmd_verify, "verify DEVICE...",
 	  "can each device go to a VM in isolation? checks, reasons, fixes (exit 1 if not)" },
-	{ "vfs", cmd_vfs, "vfs create PF N [--vfio] | destroy PF [--force] | show PF",
-	  "create or remove a PF's VFs (through iovd; --dry-run shows the steps); show their settings" },
+	{ "vfs", cmd_vfs, "vfs create|destroy|show PF [N]",
+	  "create N VFs [--vfio] or remove them [--force] through iovd (--dry-run: the steps); show their settings" },
 	{ "vf", cmd_vf, "vf set PF/vfN PROPERTY VALUE...",
 	  "mac, vlan [qos] [proto 802.1Q|802.1ad], spoofchk, trust, state, min-rate, max-rate (through iovd)" },
-	{ "bind", cmd_bind, "bind DEVICE [--driver NAME] [--force]",
-	  "move the device's IOMMU group to vfio-pci (through iovd)" },
+	{ "bind", cmd_bind, "bind DEVICE [--driver D]",
+	  "move the device's IOMMU group to vfio-pci (through iovd; --force: even if a VM holds it)" },
 	{ "release", cmd_release, "release DEVICE", "give the device's group back to its drivers (through iovd)" },
 };
 
