@@ -33,7 +33,18 @@ while [ $# -gt 0 ]; do
 done
 [ $# -ge 1 ] || { sed -n '2,11p' "$0" >&2; exit 2; }
 preset=$1; shift
+prev=""
 args=$(rig_preset_args "$preset") || { echo "run.sh: unknown preset '$preset' (known: $RIG_PRESETS)" >&2; exit 2; }
+
+# No packet may leave QEMU: the only network backend a preset may use is a hub port (hubs
+# with nothing but guest NICs on them). Refuse anything else before booting.
+for w in $args; do
+	case "$prev" in
+	-netdev) case "$w" in hubport,*) ;; *) echo "run.sh: preset $preset: -netdev $w is not a hubport; refusing (no packet may leave QEMU)" >&2; exit 2 ;; esac ;;
+	esac
+	case "$w" in -nic|-net) echo "run.sh: preset $preset uses $w; refusing (only -netdev hubport)" >&2; exit 2 ;; esac
+	prev=$w
+done
 
 # Presets a scenario declares.
 scen_presets() { sed -n 's/^# rig-presets:[[:space:]]*//p' "$1" | head -n1; }
