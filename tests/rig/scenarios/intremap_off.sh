@@ -1,6 +1,8 @@
 # VT-d without interrupt remapping (intel-iommu,intremap=off): the kernel has DMAR units with
 # ecap bit 3 clear and no IR-* chips; iovctl must report the IOMMU on and interrupt remapping
-# off, and iovctl verify must refuse a VF for that reason.
+# off, and iovctl verify must refuse a VF for that reason. The kernel agrees: VFIO_SET_IOMMU
+# on the VF's group fails until vfio_iommu_type1 allow_unsafe_interrupts is set, which iovctl
+# must then report.
 # rig-presets: no-intremap
 
 J=/tmp/list.json
@@ -27,3 +29,17 @@ cp /tmp/verify.json "$RIG_BLOBS/"
 expect_eq "iovctl verify $vf exit status" "$rc" 1
 expect_eq "verify: isolated" "$(jj /tmp/verify.json .isolated)" false
 expect_eq "verify: interrupt_remapping check" "$(j /tmp/verify.json '.checks[id=interrupt_remapping].status')" fail
+
+# What the kernel does with that group, as a VMM would ask it.
+g=$(dev_group "$vf")
+vfiocheck "$g"; rc=$?
+expect_eq "vfiocheck $g (VFIO_SET_IOMMU without interrupt remapping) exit status" "$rc" 1
+check "kernel log names the missing interrupt remapping" sh -c "dmesg | grep -q 'No interrupt remapping support'"
+P=/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts
+expect_eq "allow_unsafe_interrupts" "$(attr $P)" N
+echo Y > $P || fail "cannot set $P"
+iovctl_json "$J"
+expect_eq "iommu.unsafe_interrupts_allowed (after setting it)" "$(jj "$J" .iommu.unsafe_interrupts_allowed)" true
+vfiocheck "$g"; rc=$?
+echo N > $P
+expect_eq "vfiocheck $g with allow_unsafe_interrupts=Y exit status" "$rc" 0

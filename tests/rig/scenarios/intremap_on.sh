@@ -1,6 +1,7 @@
 # VT-d with interrupt remapping: the kernel shows remapped interrupt chips (IR-*) and DMAR
 # units with ecap bit 3 (IR) set; iovctl must report the IOMMU on, Intel, its units, and
-# interrupt remapping on. A VF on vfio-pci then passes iovctl verify.
+# interrupt remapping on. A VF on vfio-pci then passes iovctl verify, and the kernel lets a
+# VMM set up its group (VFIO_SET_IOMMU).
 # rig-presets: default
 
 J=/tmp/list.json
@@ -36,3 +37,5 @@ cp /tmp/verify.json "$RIG_BLOBS/"
 expect_eq "iovctl verify $vf exit status" "$rc" 0
 expect_eq "verify: isolated" "$(jj /tmp/verify.json .isolated)" true
 expect_eq "verify: interrupt_remapping check" "$(j /tmp/verify.json '.checks[id=interrupt_remapping].status')" ok
+vfiocheck "$(dev_group "$vf")"; rc=$?
+expect_eq "vfiocheck (VFIO_SET_IOMMU on $vf's group) exit status" "$rc" 0

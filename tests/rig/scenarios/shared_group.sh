@@ -1,7 +1,8 @@
 # A PF behind a switch downstream port without ACS: the kernel puts the port, the PF and all
 # its VFs in one IOMMU group. iovctl must show that group with exactly those members, and
 # verify must refuse one of its VFs because of the group, while a VF of the other NIC (behind
-# a root port with ACS, its own group) is fine on that count.
+# a root port with ACS, its own group) is fine on that count. VFIO itself refuses the shared
+# group (not viable).
 # rig-presets: shared-group
 
 J=/tmp/list.json
@@ -33,6 +34,9 @@ cp /tmp/verify.json "$RIG_BLOBS/verify-shared.json"
 expect_eq "iovctl verify $vf exit status" "$rc" 1
 expect_eq "verify $vf: isolated" "$(jj /tmp/verify.json .isolated)" false
 expect_eq "verify $vf: group_viable" "$(j /tmp/verify.json '.checks[id=group_viable].status')" fail
+# The kernel agrees: the group is not viable for VFIO while the others use host drivers.
+vfiocheck "$g"; rc=$?
+expect_eq "vfiocheck $g (shared group, members on host drivers) exit status" "$rc" 1
 
 other=$(vf_addrs 0000:01:00.0 | sed -n 2p)
 bind_vfio "$other"
