@@ -5,6 +5,7 @@
 #include "vmm/bus.h"
 #include "vmm/legacy.h"
 #include "vmm/pci.h"
+#include "vmm/pvpanic.h"
 #include "vmm/uart.h"
 #include "vmm/vfio.h"
 #include "vmm/vm.h"
@@ -52,14 +53,15 @@ static const char usage[] =
 "                           repeatable (the same N may appear with several addresses)\n"
 "\n"
 "Guest ports: 0x501 iovm exit port (byte 0 powers off, 1..255 are timestamped marks\n"
-"shown by --stats), 0x505 pvpanic, 0x3f8 ttyS0 (IRQ 4), 0x60/0x64 i8042.\n"
+"shown by --stats), 0x505 pvpanic, 0x3f8 ttyS0 (IRQ 4), 0x60/0x64 i8042. A pvpanic PCI\n"
+"device (1b36:0011, Linux: CONFIG_PVPANIC_PCI) follows the passthrough devices on bus 0.\n"
 "\n"
 "Exit status:\n"
 "  0  guest powered off (wrote 0 to port 0x501)\n"
 "  1  iovm error\n"
 "  2  bad command line\n"
 "  3  guest reboot (i8042 reset with reboot=k, port 0xcf9 or 0x92)\n"
-"  4  guest crash (triple fault, KVM internal error, pvpanic)\n"
+"  4  guest crash: panic reported by pvpanic, triple fault, KVM internal error\n"
 "  5  iovm ended by SIGTERM, SIGINT or SIGHUP\n"
 "Devices are reset and all resources released before iovm exits, in every case.\n";
 
@@ -437,6 +439,10 @@ int main(int argc, char **argv)
 		nintx = iovm_vfio_intx_routes(intx, IOVM_VFIO_MAX_DEVS);
 		if (nintx > 0 && iovm_boot_mptable(&vm, o.cpus, intx, nintx) < 0)
 			goto out;
+	}
+	if ((ret = iovm_pvpanic_init(&vm)) < 0) {
+		log_err_errno(ret, "pvpanic device");
+		goto out;
 	}
 	if (o.console)
 		console_raw();

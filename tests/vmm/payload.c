@@ -274,6 +274,19 @@ void payload_main(uint8_t *zp)
 	check("pci-host-bridge-id", pci_read(0, 0), 0x0d578086);
 	check("pci-host-bridge-class", pci_read(0, 8) >> 16, 0x0600);
 	check("pci-empty-slot", pci_read(31, 0), 0xffffffffu);
+	check("pci-pvpanic-id", pci_read(1, 0), 0x00111b36);
+	check("pci-pvpanic-class", pci_read(1, 8), 0x08800001);
+	/* BAR sizing from the shadow: 4 KiB, 32-bit memory */
+	{
+		uint32_t old = pci_read(1, 0x10);
+
+		outl(0xcf8, 0x80000000u | 1u << 11 | 0x10);
+		outl(0xcfc, 0xffffffffu);
+		check("pci-pvpanic-bar-size", pci_read(1, 0x10), 0xfffff000u);
+		outl(0xcf8, 0x80000000u | 1u << 11 | 0x10);
+		outl(0xcfc, old);
+		check("pci-pvpanic-bar-restored", pci_read(1, 0x10), old);
+	}
 	outl(0xcf8, 0x80000000u);
 	check("pci-byte-read", inb(0xcfd), 0x80);
 	check("pci-word-read", inw(0xcfe), 0x0d57);
@@ -301,6 +314,19 @@ void payload_main(uint8_t *zp)
 		struct __attribute__((packed)) { uint16_t lim; uint64_t base; } idt = { 0, 0 };
 
 		__asm__ volatile("lidt %0; int3" :: "m"(idt));
+	} else if (has_word(cl, "mode=pvpanic")) {
+		/* Find 1b36:0011 on bus 0, enable its BAR, read the events, report a panic. */
+		for (unsigned dev = 1; dev < 32; dev++) {
+			if (pci_read(dev, 0) != 0x00111b36)
+				continue;
+			uint32_t bar = pci_read(dev, 0x10) & ~0xfu;
+
+			outl(0xcf8, 0x80000000u | dev << 11 | 0x04);
+			outw(0xcfc, 0x0002);		/* memory decode on */
+			check("pvpanic-events", *(volatile uint8_t *)(uint64_t)bar, 0x03);
+			*(volatile uint8_t *)(uint64_t)bar = 0x01;	/* PANICKED */
+		}
+		puts_("iovm-payload: pvpanic not found\n");
 	} else if (has_word(cl, "mode=hang")) {
 		puts_("iovm-payload: hanging\n");
 		for (;;)

@@ -59,6 +59,7 @@ run "poweroff" 0 $B --cmdline "mode=poweroff" && expect "poweroff" "all checks p
 # interrupts: UART THRE -> 8259 PIC -> LAPIC LINT0 (ExtINT) -> IDT vector 0x24
 run "uart irq via PIC" 0 $B --cmdline "irq mode=poweroff" &&
 	expect "uart irq via PIC" "ok uart-thre-irq-via-pic" "ok uart-thre-irq-after-write"
+run "pvpanic" 4 $B --cmdline "mode=pvpanic" && expect "pvpanic" "ok pvpanic-events" "ok pci-pvpanic-bar-size"
 run "triple fault" 4 $B --cmdline "mode=crash" && expect "triple fault" "all checks passed"
 # above 4 GiB: RAM split around the MMIO hole (e820 total = 4 GiB minus the legacy holes)
 run "4G split RAM" 0 --kernel "$PAYLOAD" --mem 4G --cmdline "mode=poweroff" &&
