@@ -37,4 +37,10 @@ int cmd_vf(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_bind(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 
+/* The VF settings table of `vfs show` (for `show PF` too): VF, MAC, VLAN, QOS, PROTO,
+ * SPOOFCHK, TRUST, STATE, RATE; each line starts with indent. Data: iov_vfinfo_query()
+ * (sriov/vfinfo.h); its JSON: iov_vfinfo_json()/iov_vfinfo_query_json(). */
+struct iov_vfinfo;
+void cli_print_vfinfo(FILE *f, const struct iov_vfinfo *v, size_t n, const char *indent);
+
 #endif

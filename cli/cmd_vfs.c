@@ -86,12 +86,38 @@ static int set_count(struct cli_ctx *ctx, const char *cmd, const char *pf, int c
 	return ret;
 }
 
+void cli_print_vfinfo(FILE *f, const struct iov_vfinfo *v, size_t n, const char *indent)
+{
+	char mac[18];
+
+	if (n)
+		fprintf(f, "%s%-4s %-17s %-5s %-3s %-7s %-8s %-5s %-7s %s\n", indent, "VF", "MAC",
+			"VLAN", "QOS", "PROTO", "SPOOFCHK", "TRUST", "STATE", "RATE(min/max Mbit/s)");
+	for (size_t i = 0; i < n; i++) {
+		const struct iov_vfinfo *x = &v[i];
+		char rate[48];
+
+		iov_fmt_mac(x->mac, mac);
+		if (x->min_rate == IOV_UNKNOWN && x->max_rate == IOV_UNKNOWN)
+			snprintf(rate, sizeof(rate), "-");
+		else
+			snprintf(rate, sizeof(rate), "%lld/%lld", (long long)x->min_rate,
+				 (long long)x->max_rate);
+		fprintf(f, "%s%-4d %-17s %-5d %-3d %-7s %-8s %-5s %-7s %s\n", indent, x->vf, mac,
+			x->vlan, x->qos, iov_vlan_proto_name(x->vlan_proto) ?: "?",
+			x->spoofchk == IOV_UNKNOWN ? "-" : x->spoofchk ? "on" : "off",
+			x->trust == IOV_UNKNOWN ? "-" : x->trust ? "on" : "off",
+			x->link_state == IOV_UNKNOWN ? "-" : iov_link_state_name(x->link_state),
+			rate);
+	}
+}
+
 static int vfs_show(struct cli_ctx *ctx, const char *spec)
 {
 	struct iov_host *h;
 	struct iov_dev *d;
 	struct iov_vfinfo *v;
-	char err[512], mac[18];
+	char err[512];
 	size_t n;
 	int r;
 
@@ -123,26 +149,7 @@ static int vfs_show(struct cli_ctx *ctx, const char *spec)
 					     d->netdevs[0], "vfs", a));
 	} else {
 		printf("%s (%s): %zu VF%s\n", d->name, d->netdevs[0], n, n == 1 ? "" : "s");
-		if (n)
-			printf("  %-4s %-17s %-5s %-3s %-7s %-8s %-5s %-7s %s\n", "VF", "MAC", "VLAN",
-			       "QOS", "PROTO", "SPOOFCHK", "TRUST", "STATE", "RATE(min/max Mbit/s)");
-		for (size_t i = 0; i < n; i++) {
-			const struct iov_vfinfo *x = &v[i];
-			char rate[48];
-
-			iov_fmt_mac(x->mac, mac);
-			if (x->min_rate == IOV_UNKNOWN && x->max_rate == IOV_UNKNOWN)
-				snprintf(rate, sizeof(rate), "-");
-			else
-				snprintf(rate, sizeof(rate), "%lld/%lld", (long long)x->min_rate,
-					 (long long)x->max_rate);
-			printf("  %-4d %-17s %-5d %-3d %-7s %-8s %-5s %-7s %s\n", x->vf, mac,
-			       x->vlan, x->qos, iov_vlan_proto_name(x->vlan_proto) ?: "?",
-			       x->spoofchk == IOV_UNKNOWN ? "-" : x->spoofchk ? "on" : "off",
-			       x->trust == IOV_UNKNOWN ? "-" : x->trust ? "on" : "off",
-			       x->link_state == IOV_UNKNOWN ? "-" : iov_link_state_name(x->link_state),
-			       rate);
-		}
+		cli_print_vfinfo(stdout, v, n, "  ");
 	}
 	free(v);
 	iov_host_free(h);

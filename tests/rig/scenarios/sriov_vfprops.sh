@@ -49,6 +49,10 @@ expect_eq "read-back spoofchk" "$(jj /tmp/v.json '.vfs[vf=0].spoofchk')" false
 expect_eq "read-back trust" "$(jj /tmp/v.json '.vfs[vf=0].trust')" true
 expect_eq "read-back max_rate" "$(j /tmp/v.json '.vfs[vf=0].max_rate')" 100
 expect_eq "read-back vf1 untouched" "$(j /tmp/v.json '.vfs[vf=1].vlan')" 0
+run_ctl /tmp/v.txt vfs show "$PF"
+expect_eq "vfs show: exit" "$rc" 0
+grep -q "^  0 *02:00:00:00:01:00 *100 *3 *802.1Q *off *on *auto *0/100$" /tmp/v.txt &&
+	ok "vfs show: the vf0 row" || fail "vfs show: no matching vf0 row"
 
 # Through the netdev name, and back to defaults.
 run_ctl /tmp/p.out vf set "$NET/vf0" vlan 0 spoofchk on trust off max-rate 0
