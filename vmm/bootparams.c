@@ -113,13 +113,14 @@ int iovm_e820_build(const struct iovm_mem *mem, const struct iovm_range *excl, i
 	{
 		int m = 0;
 
-		for (int i = 0; i < n; i++) {
-			if (p[i].s >= p[i].e)
-				continue;
-			if (m >= max || m >= BP_E820_MAX)
-				return -ENOSPC;
-			out[m++] = (struct iovm_e820_entry){ p[i].s, p[i].e - p[i].s, p[i].type };
-		}
+		for (int i = 0; i < n; i++)
+			m += p[i].s < p[i].e;
+		if (m > max || m > BP_E820_MAX)
+			return -ENOSPC;		/* out untouched */
+		m = 0;
+		for (int i = 0; i < n; i++)
+			if (p[i].s < p[i].e)
+				out[m++] = (struct iovm_e820_entry){ p[i].s, p[i].e - p[i].s, p[i].type };
 		return m;
 	}
 }

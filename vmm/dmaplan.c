@@ -4,9 +4,10 @@
 
 #define PAGE 4096ull
 
-int iovm_dma_plan(const struct iovm_mem *mem, const struct iovm_range *resv, int nresv,
-		  const struct iovm_range *iova, int niova, struct iovm_dma_piece *out, int max,
-		  struct iovm_range *bad)
+/* One pass; out NULL only counts and checks. */
+static int plan(const struct iovm_mem *mem, const struct iovm_range *resv, int nresv,
+		const struct iovm_range *iova, int niova, struct iovm_dma_piece *out,
+		struct iovm_range *bad)
 {
 	int n = 0;
 
@@ -41,12 +42,25 @@ int iovm_dma_plan(const struct iovm_mem *mem, const struct iovm_range *resv, int
 						*bad = (struct iovm_range){ s, pe };
 					return -ERANGE;
 				}
-				if (n >= max)
-					return -ENOSPC;
-				out[n++] = (struct iovm_dma_piece){ s, pe - s, b };
+				if (out)
+					out[n] = (struct iovm_dma_piece){ s, pe - s, b };
+				n++;
 			}
 			s = next;
 		}
 	}
 	return n;
+}
+
+int iovm_dma_plan(const struct iovm_mem *mem, const struct iovm_range *resv, int nresv,
+		  const struct iovm_range *iova, int niova, struct iovm_dma_piece *out, int max,
+		  struct iovm_range *bad)
+{
+	int n = plan(mem, resv, nresv, iova, niova, NULL, bad);
+
+	if (n < 0)
+		return n;
+	if (n > max)
+		return -ENOSPC;		/* out untouched */
+	return plan(mem, resv, nresv, iova, niova, out, NULL);
 }

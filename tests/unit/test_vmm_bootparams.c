@@ -103,7 +103,9 @@ static void e820_small(void **state)
 	assert_int_equal(e[3].addr, MiB);
 	assert_int_equal(e[3].size, 63 * MiB);
 	assert_int_equal(e[3].type, IOVM_E820_RAM);
+	e[0].addr = 0x1234;	/* written only on success */
 	assert_int_equal(iovm_e820_build(&mem, NULL, 0, e, 3), -ENOSPC);
+	assert_int_equal(e[0].addr, 0x1234);
 }
 
 static void e820_split(void **state)

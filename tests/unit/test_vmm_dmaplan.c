@@ -65,7 +65,9 @@ static void reserved_inside_ram(void **state)
 		assert_int_equal(iovm_dma_plan(&mem, r3, 1, NULL, 0, p, 8, NULL), 1);
 		assert_int_equal(p[0].gpa, MiB);
 	}
+	p[0].gpa = 0x1234;	/* out-parameters are written only on success */
 	assert_int_equal(iovm_dma_plan(&mem, resv, 2, NULL, 0, p, 2, NULL), -ENOSPC);
+	assert_int_equal(p[0].gpa, 0x1234);
 }
 
 static void iommu_too_narrow(void **state)
@@ -76,7 +78,9 @@ static void iommu_too_narrow(void **state)
 	struct iovm_range bad = { 0, 0 };
 
 	assert_int_equal(iovm_mem_layout(6 * GiB, &mem), 0);
+	p[0].gpa = 0x1234;
 	assert_int_equal(iovm_dma_plan(&mem, NULL, 0, iova, 2, p, 8, &bad), -ERANGE);
+	assert_int_equal(p[0].gpa, 0x1234);
 	assert_int_equal(bad.start, 4 * GiB);
 	assert_int_equal(bad.end, 7 * GiB);
 	assert_int_equal(iovm_mem_layout(2 * GiB, &mem), 0);
