@@ -3,9 +3,12 @@
 #include "cli/output.h"
 #include "src/host.h"
 #include "src/hostjson.h"
+#include "src/sysfs.h"
+#include "sriov/vfinfo.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void kv(const char *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -53,6 +56,30 @@ static const char *acs_text(const struct iov_dev *d, char *buf, size_t len)
 	if (off < len)
 		snprintf(buf + off, len - off, " (cap %04x ctrl %04x)", d->acs_cap, d->acs_ctrl);
 	return buf;
+}
+
+/* VF properties come from the PF's netdev over rtnetlink: only on the live host (a
+ * --sysroot tree describes another machine), only for PFs with a netdev. Returns the PF
+ * whose VFs were queried, or NULL. */
+static const struct iov_dev *query_vfinfo(const struct iov_dev *d, struct iov_vfinfo **v, size_t *n)
+{
+	const struct iov_dev *pf = d->role == IOV_ROLE_VF ? d->pf : d;
+
+	*v = NULL;
+	*n = 0;
+	if (*iov_sysroot() || !pf || pf->role != IOV_ROLE_PF || !pf->n_netdevs)
+		return NULL;
+	if (iov_vfinfo_query(pf->netdevs[0], v, n) < 0)
+		return NULL;
+	return pf;
+}
+
+static const struct iov_vfinfo *vfinfo_of(const struct iov_dev *d, const struct iov_vfinfo *v, size_t n)
+{
+	for (size_t i = 0; d->role == IOV_ROLE_VF && i < n; i++)
+		if (v[i].vf == d->vf_index)
+			return &v[i];
+	return NULL;
 }
 
 static void show_human(const struct iov_host *h, const struct iov_dev *d)
@@ -132,6 +159,21 @@ static void show_human(const struct iov_host *h, const struct iov_dev *d)
 				   v->group ? unk(v->group->id, b2, sizeof(b2), 0) : "-");
 		}
 	}
+	{
+		struct iov_vfinfo *v;
+		size_t n;
+		const struct iov_dev *pf = query_vfinfo(d, &v, &n);
+		const struct iov_vfinfo *one = vfinfo_of(d, v, n);
+
+		if (pf && d->role == IOV_ROLE_PF && n) {
+			printf("  VF settings (%s):\n", pf->netdevs[0]);
+			cli_print_vfinfo(stdout, v, n, "    ");
+		} else if (one) {
+			printf("  VF settings (%s vf %d):\n", pf->netdevs[0], one->vf);
+			cli_print_vfinfo(stdout, one, 1, "    ");
+		}
+		free(v);
+	}
 	/* The path to the root port: where ACS decides isolation. */
 	printf("  %-16s", "upstream");
 	if (!d->parent)
@@ -159,7 +201,23 @@ int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (ctx->json) {
 		json_t *j = iov_json_dev(d);
+		struct iov_vfinfo *v;
+		size_t n;
+		const struct iov_dev *pf = query_vfinfo(d, &v, &n);
+		const struct iov_vfinfo *one = vfinfo_of(d, v, n);
+
 		json_object_set_new(j, "group", d->group ? iov_json_group(d->group) : json_null());
+		/* VF settings as the PF driver reports them; null where not available
+		 * (no PF netdev, or --sysroot). */
+		if (pf && d->role == IOV_ROLE_PF) {
+			json_t *a = json_array();
+			for (size_t i = 0; i < n; i++)
+				json_array_append_new(a, iov_vfinfo_json(&v[i]));
+			json_object_set_new(j, "vf_settings", a);
+		} else if (d->role == IOV_ROLE_PF || d->role == IOV_ROLE_VF) {
+			json_object_set_new(j, "vf_settings", one ? iov_vfinfo_json(one) : json_null());
+		}
+		free(v);
 		ret = cli_print_json(j);
 	} else {
 		show_human(h, d);

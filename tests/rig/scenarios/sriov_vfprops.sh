@@ -49,6 +49,15 @@ expect_eq "read-back spoofchk" "$(jj /tmp/v.json '.vfs[vf=0].spoofchk')" false
 expect_eq "read-back trust" "$(jj /tmp/v.json '.vfs[vf=0].trust')" true
 expect_eq "read-back max_rate" "$(j /tmp/v.json '.vfs[vf=0].max_rate')" 100
 expect_eq "read-back vf1 untouched" "$(j /tmp/v.json '.vfs[vf=1].vlan')" 0
+# iovctl show reads the same settings without the daemon, for a VF and for its PF.
+"$IOVCTL" --json show "$PF/vf0" > /tmp/s.json || fail "iovctl show PF/vf0 --json"
+expect_eq "show vf0: vf_settings.mac" "$(j /tmp/s.json '.vf_settings.mac')" 02:00:00:00:01:00
+expect_eq "show vf0: vf_settings.vlan" "$(j /tmp/s.json '.vf_settings.vlan')" 100
+"$IOVCTL" --json show "$PF" > /tmp/s.json || fail "iovctl show PF --json"
+expect_eq "show PF: vf_settings[vf=0].qos" "$(j /tmp/s.json '.vf_settings[vf=0].qos')" 3
+"$IOVCTL" show "$PF/vf0" > /tmp/s.txt || fail "iovctl show PF/vf0"
+grep -q "02:00:00:00:01:00 *100 *3" /tmp/s.txt && ok "show vf0: settings row" ||
+	fail "show vf0: no settings row: $(cat /tmp/s.txt)"
 run_ctl /tmp/v.txt vfs show "$PF"
 expect_eq "vfs show: exit" "$rc" 0
 grep -q "^  0 *02:00:00:00:01:00 *100 *3 *802.1Q *off *on *auto *0/100$" /tmp/v.txt &&
