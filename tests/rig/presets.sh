@@ -16,7 +16,7 @@ RIG_PRESETS="default shared-group no-intremap no-iommu nvme"
 
 # rig_preset_args PRESET: print the preset's QEMU arguments (device part), or fail.
 rig_preset_args() {
-	_igb1="-device pcie-root-port,id=rp1,chassis=1 -device igb,bus=rp1,netdev=n0 -netdev hubport,id=n0,hubid=0"
+	_igb1="-device pcie-root-port,id=rp1,chassis=1 -device igb,bus=rp1,netdev=n0,romfile= -netdev hubport,id=n0,hubid=0"
 	case "$1" in
 	default)
 		echo "-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on $_igb1"
@@ -26,9 +26,9 @@ rig_preset_args() {
 			"-device pcie-root-port,id=rp2,chassis=2" \
 			"-device x3130-upstream,id=up1,bus=rp2" \
 			"-device xio3130-downstream,id=dn1,bus=up1,chassis=3,slot=0" \
-			"-device igb,bus=dn1,netdev=n1 -netdev hubport,id=n1,hubid=1" \
+			"-device igb,bus=dn1,netdev=n1,romfile= -netdev hubport,id=n1,hubid=1" \
 			"-device xio3130-downstream,id=dn2,bus=up1,chassis=4,slot=0" \
-			"-device e1000e,bus=dn2,netdev=n2 -netdev hubport,id=n2,hubid=2"
+			"-device e1000e,bus=dn2,netdev=n2,romfile= -netdev hubport,id=n2,hubid=2"
 		;;
 	no-intremap)
 		echo "-machine q35,kernel-irqchip=split -device intel-iommu,intremap=off,caching-mode=on $_igb1"
@@ -50,4 +50,4 @@ rig_preset_args() {
 
 # The part common to every preset.
 RIG_QEMU_COMMON="-nodefaults -accel tcg -cpu max -m 2048 -smp 2 -nographic -no-reboot"
-RIG_KERNEL_ARGS="console=ttyS0 quiet intel_iommu=on panic=-1"
+RIG_KERNEL_ARGS="console=ttyS0 quiet intel_iommu=on panic=-1 no_timer_check"

@@ -75,8 +75,6 @@ logdir="$OUT/logs/$preset"
 [ "$mode" = test ] || logdir="$logdir-$mode"
 rm -rf "$logdir"
 mkdir -p "$logdir/blobs"
-: > "$logdir/results.raw"
-: > "$logdir/results.txt"
 
 # Boot timeout: boot + module loading take ~10 s under TCG; then each step's own timeout
 # ("# rig-timeout: S" in the script, else 120 s as in the guest) plus a margin.
@@ -101,48 +99,64 @@ if [ "$mode" = shell ]; then
 		-append "$append" -serial mon:stdio -serial "file:$logdir/results.raw"
 fi
 
-t0=$(date +%s)
-# shellcheck disable=SC2086
-timeout -k 5 "$timeout" "$QEMU" $RIG_QEMU_COMMON $args -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.gz" \
-	-append "$append" -serial "file:$logdir/console.log" -serial "file:$logdir/results.raw" \
-	< /dev/null > "$logdir/qemu.out" 2>&1 &
-qpid=$!
+# One boot; the results channel is followed live: split into per-step logs, one line per step.
+boot_once() {
+	: > "$logdir/results.raw"
+	: > "$logdir/results.txt"
+	# shellcheck disable=SC2086
+	timeout -k 5 "$timeout" "$QEMU" $RIG_QEMU_COMMON $args -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.gz" \
+		-append "$append" -serial "file:$logdir/console.log" -serial "file:$logdir/results.raw" \
+		< /dev/null > "$logdir/qemu.out" 2>&1 &
+	qpid=$!
 
-# Follow the results channel live: split it into per-step logs, print one line per step.
-tail -n +1 -f --pid=$qpid "$logdir/results.raw" 2>/dev/null | tr -d '\r' | awk -v dir="$logdir" -v preset="$preset" -v mode="$mode" '
-function flush_line(s) { print s > logf; fflush(logf); if (mode == "demo" && step != "_boot") { print "    " s; fflush() } }
-/^@@RIG HELLO / { print "rig: " preset ": guest up (" substr($0, 13) ")"; fflush(); next }
-/^@@RIG BEGIN / {
-	step = $3; logf = dir "/" (step == "_boot" ? "boot" : step) ".log"
-	printf "" > logf; began[step] = 1; inblob = 0; next
-}
-/^@@RIG END / {
-	st = $4; secs = $6; sub(/^secs=/, "", secs)
-	close(logf); ended[$3] = 1
-	if ($3 == "_boot") { if (st != "PASS") { print "FAIL " preset " boot 0" >> (dir "/results.txt"); printf "rig: %s: FAIL boot (a module did not load; see %s/boot.log)\n", preset, dir } }
-	else {
-		print st " " preset " " $3 " " secs >> (dir "/results.txt")
-		printf "rig: %s: %s %s (%s s)\n", preset, st, $3, secs
-		if (st != "PASS" && mode != "demo")
-			system("sed -n \"/^--- kernel messages during this step ---$/q; s/^/    | /p\" \"" logf "\" | tail -n 15")
+	# Follow the results channel live: split it into per-step logs, print one line per step.
+	tail -n +1 -f --pid=$qpid "$logdir/results.raw" 2>/dev/null | tr -d '\r' | awk -v dir="$logdir" -v preset="$preset" -v mode="$mode" '
+	function flush_line(s) { print s > logf; fflush(logf); if (mode == "demo" && step != "_boot") { print "    " s; fflush() } }
+	/^@@RIG HELLO / { print "rig: " preset ": guest up (" substr($0, 13) ")"; fflush(); next }
+	/^@@RIG BEGIN / {
+		step = $3; logf = dir "/" (step == "_boot" ? "boot" : step) ".log"
+		printf "" > logf; began[step] = 1; inblob = 0; next
 	}
-	fflush(); next
-}
-/^@@RIG BLOB / { blob = dir "/blobs/" $3; bf = blob ".b64"; printf "" > bf; inblob = 1; next }
-/^@@RIG BLOBEND / {
-	close(bf); inblob = 0
-	system("base64 -d < \"" bf "\" > \"" blob "\" && rm -f \"" bf "\"")
-	cmd = "wc -c < \"" blob "\""; cmd | getline got; close(cmd)
-	if (got + 0 != $4 + 0) printf "rig: %s: blob %s: got %d bytes, guest sent %d\n", preset, $3, got, $4
-	next
-}
-/^@@RIG DONE / { print "done" > (dir "/done"); close(dir "/done"); next }
-inblob { print > bf; next }
-/^> / { if (logf != "") flush_line(substr($0, 3)); next }
-{ if (logf != "") flush_line($0) }
-' || true
+	/^@@RIG END / {
+		st = $4; secs = $6; sub(/^secs=/, "", secs)
+		close(logf); ended[$3] = 1
+		if ($3 == "_boot") { if (st != "PASS") { print "FAIL " preset " boot 0" >> (dir "/results.txt"); printf "rig: %s: FAIL boot (a module did not load; see %s/boot.log)\n", preset, dir } }
+		else {
+			print st " " preset " " $3 " " secs >> (dir "/results.txt")
+			printf "rig: %s: %s %s (%s s)\n", preset, st, $3, secs
+			if (st != "PASS" && mode != "demo")
+				system("sed -n \"/^--- kernel messages during this step ---$/q; s/^/    | /p\" \"" logf "\" | tail -n 15")
+		}
+		fflush(); next
+	}
+	/^@@RIG BLOB / { blob = dir "/blobs/" $3; bf = blob ".b64"; printf "" > bf; inblob = 1; next }
+	/^@@RIG BLOBEND / {
+		close(bf); inblob = 0
+		system("base64 -d < \"" bf "\" > \"" blob "\" && rm -f \"" bf "\"")
+		cmd = "wc -c < \"" blob "\""; cmd | getline got; close(cmd)
+		if (got + 0 != $4 + 0) printf "rig: %s: blob %s: got %d bytes, guest sent %d\n", preset, $3, got, $4
+		next
+	}
+	/^@@RIG DONE / { print "done" > (dir "/done"); close(dir "/done"); next }
+	inblob { print > bf; next }
+	/^> / { if (logf != "") flush_line(substr($0, 3)); next }
+	{ if (logf != "") flush_line($0) }
+	' || true
 
-wait $qpid && qrc=0 || qrc=$?
+	wait $qpid && qrc=0 || qrc=$?
+}
+
+t0=$(date +%s)
+boot_once
+# A guest that never reached its init (no HELLO: e.g. an early panic of a starved TCG guest)
+# is the machine's fault, not a scenario's: boot once more, keeping the first console log.
+if ! grep -q '^@@RIG HELLO' "$logdir/results.raw" && [ "$qrc" != 124 ] && [ "$qrc" != 137 ]; then
+	echo "rig: $preset: the guest died before its init (qemu exit $qrc); console tail:" >&2
+	tail -n 8 "$logdir/console.log" 2>/dev/null | sed 's/^/    | /' >&2
+	mv "$logdir/console.log" "$logdir/console.1.log" 2>/dev/null || true
+	echo "rig: $preset: booting again" >&2
+	boot_once
+fi
 secs=$(( $(date +%s) - t0 ))
 
 fail=0
