@@ -7,7 +7,14 @@
  *   ones already moved are put back).
  * - The original driver of each device is remembered in a state file so that release
  *   restores it (or no driver) and clears driver_override, also after a daemon restart.
- * - A group that holds a host-critical device is refused (vfio/guard.h). */
+ * - A group that holds a host-critical device is refused (vfio/guard.h), and so is a group
+ *   holding a PF with VFs enabled (unbinding its driver would remove them).
+ * - Release refuses while a process holds /dev/vfio/N open (the unbind would block).
+ *
+ * Inside: a pure plan and an executor (vfio/plan.h), the state file (vfio/state.h, flock'd
+ * against concurrent binders). Errors: -EINVAL (bridge, no group, bad driver name), -EPERM
+ * (host-critical or cannot tell), -EBUSY (not movable, group open), -ENOENT (driver not
+ * loaded), -ENODEV/-EIO (the kernel did not bind; rolled back). */
 #ifndef IOV_VFIO_BIND_H
 #define IOV_VFIO_BIND_H
 
