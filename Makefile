@@ -23,6 +23,8 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) -MMD -MP -I. \
 LDFLAGS += $(SANFLAGS)
 LIBS    := $(shell $(PKG) --libs $(PKGS))
 
+.DEFAULT_GOAL := all
+
 # Filled by the module.mk files.
 LIB_SRCS    :=
 IOVCTL_SRCS :=
