@@ -28,8 +28,10 @@ static void usage(FILE *f)
 		"      --sysroot DIR       manage the sysfs tree under DIR (tests)\n"
 		"  -g, --group NAME        members of group NAME may make changes (root always can)\n"
 		"      --bind-state PATH   where vfio bindings are remembered\n"
-		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
 		"                          (default /run/iovd/bind-state.json)\n"
+		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
+		"      --allow-unsafe-interrupts  bind to vfio-pci even without interrupt remapping\n"
+		"                          (refused by default; every such bind is logged as UNSAFE)\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
 		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
 }
@@ -92,6 +94,7 @@ int main(int argc, char **argv)
 		{ "group", required_argument, NULL, 'g' },
 		{ "bind-state", required_argument, NULL, 'B' },
 		{ "pidfile", required_argument, NULL, 'P' },
+		{ "allow-unsafe-interrupts", no_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -99,7 +102,7 @@ int main(int argc, char **argv)
 	};
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
 	const char *pidfile = NULL;
-	bool foreground = false;
+	bool foreground = false, unsafe = false;
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
 	sigset_t mask;
@@ -114,6 +117,7 @@ int main(int argc, char **argv)
 		case 'g': group = optarg; break;
 		case 'B': iov_bind_set_state_path(optarg); break;
 		case 'P': pidfile = optarg; break;
+		case 'U': unsafe = true; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovd %s\n", IOVD_VERSION); return 0;
@@ -131,6 +135,11 @@ int main(int argc, char **argv)
 	iov_log_set_level(verbose ? IOV_LOG_DEBUG : IOV_LOG_INFO);
 	if (iov_sysroot_init(sysroot) < 0)
 		return 1;
+	if (unsafe) {
+		iov_bind_set_unsafe_interrupts(true);
+		log_warn("--allow-unsafe-interrupts: devices will be bound to vfio-pci even without "
+			 "interrupt remapping; a VM could then inject interrupts into this host");
+	}
 	if (group) {
 		struct group *g = getgrnam(group);
 

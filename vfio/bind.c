@@ -56,15 +56,26 @@ static int load_all(int *lock, struct iov_bind_state **st, struct iov_usage **u,
 	return 0;
 }
 
+static bool unsafe_interrupts_policy;
+
+void iov_bind_set_unsafe_interrupts(bool allow) { unsafe_interrupts_policy = allow; }
+
 int iov_bind(const struct iov_host *h, const struct iov_dev *dev,
-	     const struct iov_bind_opts *opts, struct iov_err *err)
+	     const struct iov_bind_opts *opts_in, struct iov_err *err)
 {
+	struct iov_bind_opts o = opts_in ? *opts_in : (struct iov_bind_opts){ 0 };
+	const struct iov_bind_opts *opts = &o;
 	struct iov_bind_state *st = NULL;
 	struct iov_usage *u = NULL;
 	struct iov_plan *p = NULL;
 	bool *added = NULL, *done = NULL;
 	int ret, lock = -1;
 
+	o.allow_unsafe_interrupts |= unsafe_interrupts_policy;
+	if (o.allow_unsafe_interrupts && h->iommu.intremap != 1)
+		log_warn("UNSAFE: binding %s to %s without interrupt remapping (iovd runs with "
+			 "--allow-unsafe-interrupts): a VM using it can inject interrupts into this host",
+			 dev->name, o.driver ? o.driver : "vfio-pci");
 	ret = load_all(&lock, &st, &u, err);
 	if (ret < 0)
 		return ret;

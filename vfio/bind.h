@@ -27,7 +27,15 @@ struct iov_err;
 struct iov_bind_opts {
 	const char *driver;	/* NULL = "vfio-pci" */
 	bool force;		/* skip the "in use by a VM" refusal, never the host-critical guard */
+	/* Bind to a vfio driver although interrupt remapping is not known to be on. Host
+	 * policy (iovd --allow-unsafe-interrupts), never a client's choice: without
+	 * remapping, a device given to a VM can forge MSI writes that inject interrupts into
+	 * the host. iov_bind() ORs in the process-wide policy below. */
+	bool allow_unsafe_interrupts;
 };
+
+/* The host's policy for binding without interrupt remapping (default: refuse). */
+void iov_bind_set_unsafe_interrupts(bool allow);
 
 int iov_bind(const struct iov_host *h, const struct iov_dev *dev,
 	     const struct iov_bind_opts *opts, struct iov_err *err);

@@ -105,6 +105,17 @@ int iov_plan_bind(const struct iov_host *h, const struct iov_usage *u,
 				   "%s has no IOMMU group: vfio-pci refuses such a device%s",
 				   dev->name, h->iommu.enabled ? "" : " (the IOMMU is off)");
 
+	/* vfio_iommu_type1 itself refuses such platforms unless allow_unsafe_interrupts=1;
+	 * iovd refuses before touching anything, whatever the module parameter says. */
+	if (strstr(drv, "vfio") && h->iommu.intremap != 1 && !(opts && opts->allow_unsafe_interrupts))
+		return iov_err_set(err, -EPERM, "enable interrupt remapping (VT-d/AMD-Vi in the "
+				   "firmware, no intremap=off on the kernel command line), or accept the "
+				   "risk host-wide: start iovd with --allow-unsafe-interrupts",
+				   "refusing to bind %s to %s: interrupt remapping is %s (%s); a device "
+				   "assigned to a VM could inject interrupts into the host", dev->name,
+				   drv, h->iommu.intremap == 0 ? "off" : "not known to be on",
+				   h->iommu.intremap_why ? h->iommu.intremap_why : "no evidence");
+
 	/* Every member moves, so every member must be free to go. */
 	switch (iov_guard_group(u, dev, &who, why, sizeof(why))) {
 	case IOV_GUARD_CRITICAL:

@@ -273,6 +273,25 @@ static void test_plan_refusals(void **state)
 		assert_int_equal(iov_plan_bind(l.h, u, l.vf1, &o, &p, &e), -EINVAL);
 		assert_non_null(strstr(e.msg, "bad driver name"));
 	}
+	/* Interrupt remapping off or unknown: refused unless the host's policy allows it. */
+	{
+		struct iov_bind_opts unsafe = { .allow_unsafe_interrupts = true };
+		struct iov_bind_opts other = { .driver = "igbvf" };
+
+		l.h->iommu.intremap = 0;
+		assert_int_equal(iov_plan_bind(l.h, u, l.vf1, &force, &p, &e), -EPERM);
+		assert_non_null(strstr(e.msg, "interrupt remapping is off"));
+		assert_non_null(strstr(e.fix, "--allow-unsafe-interrupts"));
+		l.h->iommu.intremap = IOV_UNKNOWN;
+		assert_int_equal(iov_plan_bind(l.h, u, l.vf1, NULL, &p, &e), -EPERM);
+		assert_non_null(strstr(e.msg, "not known to be on"));
+		assert_int_equal(iov_plan_bind(l.h, u, l.vf1, &unsafe, &p, &e), 0);
+		iov_plan_free(p);
+		/* A host driver is not a VM's: no interrupt-remapping concern. */
+		assert_int_equal(iov_plan_bind(l.h, u, l.vf1, &other, &p, &e), 0);
+		iov_plan_free(p);
+		l.h->iommu.intremap = 1;
+	}
 	/* A bridge. */
 	assert_int_equal(iov_plan_bind(l.h, u, l.rp, NULL, &p, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "bridge"));

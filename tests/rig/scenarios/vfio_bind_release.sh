@@ -19,8 +19,25 @@ expect_eq "$vf driver before" "$(dev_driver "$vf")" igbvf
 before=$(host_snapshot)
 state_before=$(state_devices)
 
+if [ "$RIG_PRESET" = no-intremap ] && [ "$(bind_path)" = iovd ]; then
+	# Without interrupt remapping iovd refuses, and changes nothing, unless the host's
+	# policy (iovd --allow-unsafe-interrupts) accepts the risk.
+	stop_iovd
+	ensure_iovd
+	vbind bind "$vf" > /tmp/refused.txt 2>&1; rc=$?
+	cat /tmp/refused.txt
+	check "bind $vf without interrupt remapping is refused (exit $rc)" test "$rc" -ne 0
+	check "the refusal names interrupt remapping" grep -q "interrupt remapping is off" /tmp/refused.txt
+	check "the refusal names the way out" grep -q -- "--allow-unsafe-interrupts" /tmp/refused.txt
+	expect_eq "refused bind: host unchanged" "$(host_snapshot)" "$before"
+	stop_iovd
+	IOVD_ARGS=--allow-unsafe-interrupts ensure_iovd
+fi
 vbind bind "$vf"; rc=$?
 expect_eq "bind $vf exit status" "$rc" 0
+if [ "$RIG_PRESET" = no-intremap ] && [ "$(bind_path)" = iovd ]; then
+	check "iovd logged the unsafe bind" grep -q "UNSAFE: binding $vf" /tmp/iovd.log
+fi
 expect_eq "$vf driver after bind" "$(dev_driver "$vf")" vfio-pci
 expect_eq "$vf driver_override after bind" "$(override "$vf")" vfio-pci
 check "/dev/vfio/$g exists" test -c "/dev/vfio/$g"
@@ -75,3 +92,6 @@ expect_eq "host after release = host before bind ($vf3)" "$(host_snapshot)" "$be
 # Leave it as the other scenarios expect: on igbvf.
 echo "$vf3" > /sys/bus/pci/drivers_probe
 log "vfio_bind_release: $checks checks passed"
+# The next scenarios get the default policy back.
+[ "$RIG_PRESET" = no-intremap ] && [ "$(bind_path)" = iovd ] && stop_iovd
+true

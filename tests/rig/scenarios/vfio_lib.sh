@@ -16,15 +16,27 @@ bind_path() {
 	else echo none; fi
 }
 
+# ensure_iovd: a daemon on the default socket, started with $IOVD_ARGS if none runs.
 ensure_iovd() {
 	[ -S /run/iovd/io.iovd ] && return 0
 	mkdir -p /run/iovd
-	"$IOVD" > /tmp/iovd.log 2>&1 &
+	"$IOVD" --pidfile /run/iovd/test.pid $IOVD_ARGS > /tmp/iovd.log 2>&1 &
 	_i=0
 	while [ ! -S /run/iovd/io.iovd ]; do
 		_i=$((_i + 1)); [ $_i -gt 50 ] && { cat /tmp/iovd.log; fail "iovd did not create /run/iovd/io.iovd in 5 s"; }
 		sleep 0.1
 	done
+}
+
+# stop_iovd: stops the daemon ensure_iovd started (SIGTERM; it removes its socket).
+stop_iovd() {
+	[ -f /run/iovd/test.pid ] && kill "$(cat /run/iovd/test.pid)" 2>/dev/null
+	_i=0
+	while [ -S /run/iovd/io.iovd ]; do
+		_i=$((_i + 1)); [ $_i -gt 50 ] && fail "iovd did not exit on SIGTERM within 5 s"
+		sleep 0.1
+	done
+	rm -f /run/iovd/test.pid
 }
 
 # vbind bind|release DEV: prints the command's output; returns its exit status.
