@@ -171,8 +171,8 @@ static void check_intremap(const struct iov_host *h, struct iov_check *c)
 		: "; VFIO refuses the group unless vfio_iommu_type1 allow_unsafe_interrupts=1");
 	fix(c, "enable interrupt remapping (x2APIC/VT-d in the firmware, no intremap=off on "
 	    "the kernel command line; QEMU: intel-iommu,intremap=on). Only if you accept the "
-	    "risk: set allow_unsafe_interrupts in the iovd host config, which iovd logs "
-	    "loudly; without it iovd refuses to start VMs with passthrough here");
+	    "risk: start iovd with --allow-unsafe-interrupts, which logs every such bind as "
+	    "UNSAFE; without it iovd refuses to bind devices to vfio-pci here");
 }
 
 /* ---- group_viable ---- */
