@@ -181,7 +181,7 @@ static void test_no_intremap(void **state)
 	assert_false(v.isolated);
 	assert_int_equal(st(&v, IOV_CHECK_INTREMAP), IOV_CHECK_FAIL);
 	assert_reason(&v, IOV_CHECK_INTREMAP, "ecap bit 3 clear");
-	assert_non_null(strstr(v.checks[IOV_CHECK_INTREMAP].fix, "allow_unsafe_interrupts"));
+	assert_non_null(strstr(v.checks[IOV_CHECK_INTREMAP].fix, "--allow-unsafe-interrupts"));
 	for (int i = 0; i < IOV_CHECK_COUNT; i++)
 		if (i != IOV_CHECK_INTREMAP)
 			assert_int_equal(v.checks[i].status, IOV_CHECK_OK);
