@@ -160,6 +160,8 @@ fi
 secs=$(( $(date +%s) - t0 ))
 
 fail=0
+expect=$scens
+case "$mode" in capture|demo) expect=$mode ;; esac
 if [ ! -f "$logdir/done" ]; then
 	fail=1
 	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
@@ -171,8 +173,6 @@ if [ ! -f "$logdir/done" ]; then
 	tail -n 20 "$logdir/console.log" 2>/dev/null | sed 's/^/    | /' >&2
 	[ -s "$logdir/qemu.out" ] && sed 's/^/    qemu: /' "$logdir/qemu.out" >&2
 	# Scenarios that never reported are failures.
-	expect=$scens
-	case "$mode" in capture|demo) expect=$mode ;; esac
 	for s in $expect; do
 		grep -q " $preset $s " "$logdir/results.txt" || {
 			echo "FAIL $preset $s 0" >> "$logdir/results.txt"
@@ -181,5 +181,5 @@ if [ ! -f "$logdir/done" ]; then
 	done
 fi
 grep -q '^FAIL' "$logdir/results.txt" && fail=1
-echo "rig: $preset: boot + $nscen step(s) in ${secs}s; logs in $logdir"
+echo "rig: $preset: $mode boot with $(echo $expect | wc -w) step(s) in ${secs}s; logs in $logdir"
 exit $fail
