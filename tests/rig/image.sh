@@ -18,6 +18,8 @@
 # The initramfs is rebuilt only when one of its inputs changed (sizes + mtimes + names).
 set -eu
 
+# depmod, modprobe and iproute2's ip live in /usr/sbin, which a normal user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cd "$top"
