@@ -105,15 +105,27 @@ fetch_kernel() {
 	die "could not download any of: $pkgs"
 }
 
+cached_kernel() { # the newest ready kernel in the cache, if any
+	for d in $(ls -d "$CACHE"/kernel/6.12.*+deb12-amd64 2>/dev/null | sort -rV); do
+		if [ -f "$d/.ready" ]; then basename "$d"; return; fi
+	done
+}
+
 KVER=""
 if [ -n "${IOV_RIG_KERNEL_PKG:-}" ]; then
 	KVER=$(fetch_kernel)
 else
 	# Reuse the newest kernel already in the cache; fetch only when there is none.
-	for d in $(ls -d "$CACHE"/kernel/6.12.*+deb12-amd64 2>/dev/null | sort -rV); do
-		if [ -f "$d/.ready" ]; then KVER=$(basename "$d"); break; fi
-	done
-	[ -n "$KVER" ] || KVER=$(fetch_kernel)
+	KVER=$(cached_kernel)
+	if [ -z "$KVER" ]; then
+		# One download at a time (parallel first runs share the cache).
+		mkdir -p "$CACHE"
+		exec 9> "$CACHE/.fetch.lock"
+		command -v flock > /dev/null 2>&1 && flock 9
+		KVER=$(cached_kernel)
+		[ -n "$KVER" ] || KVER=$(fetch_kernel)
+		exec 9>&-
+	fi
 fi
 KDIR="$CACHE/kernel/$KVER"
 say "kernel $KVER ($KDIR)"
