@@ -61,22 +61,26 @@ for p in $(printf '%s' "$plan" | awk '{ print $2 }'); do rm -f "$OUT/logs/$p/res
 if [ "$(echo "$lanes" | grep -c .)" -le 1 ]; then
 	run_lane "$lanes"
 else
-	i=0
-	pids=""
 	echo "$lanes" > "$OUT/logs/lanes"
+	i=0
 	while read -r lane; do
 		i=$((i + 1))
+		: > "$OUT/logs/lane$i.out"
 		echo "rig: lane $i: $(echo "$lane" | tr ';' '\n' | awk 'NF { printf "%s(%d) ", $1, NF - 1 }')"
-		run_lane "$lane" > "$OUT/logs/lane$i.out" 2>&1 &
-		pids="$pids $!"
 	done < "$OUT/logs/lanes"
-	# Print each lane's output when it is done, in lane order.
-	i=0
-	for pid in $pids; do
-		i=$((i + 1))
-		wait "$pid" || true
-		cat "$OUT/logs/lane$i.out"
-	done
+	# The lanes run in the background under one parent; their one-line results are shown live
+	# (the failure excerpts come after the summary), the full output is in logs/laneN.out.
+	(
+		i=0
+		while read -r lane; do
+			i=$((i + 1))
+			run_lane "$lane" > "$OUT/logs/lane$i.out" 2>&1 &
+		done < "$OUT/logs/lanes"
+		wait
+	) &
+	lanes_pid=$!
+	tail -q -n +1 --pid=$lanes_pid -f "$OUT"/logs/lane*.out 2>/dev/null | grep --line-buffered '^rig: ' || true
+	wait $lanes_pid || true
 fi
 for p in $(printf '%s' "$plan" | awk '{ print $2 }'); do
 	cat "$OUT/logs/$p/results.txt" >> "$summary" 2>/dev/null || echo "FAIL $p boot 0" >> "$summary"
@@ -87,7 +91,13 @@ failed=$(grep -c '^FAIL' "$summary" || true)
 echo "rig: wall time $(( $(date +%s) - t0 ))s; per-scenario logs under $OUT/logs/PRESET/"
 if [ "$failed" -gt 0 ]; then
 	echo "rig: failed:"
-	grep '^FAIL' "$summary" | awk '{ printf "  %s on %s (%s/logs/%s/%s.log)\n", $3, $2, out, $2, ($3 == "boot" ? "boot" : $3) }' out="$OUT"
+	grep '^FAIL' "$summary" | while read -r _ p s _; do
+		[ "$s" = boot ] && s=boot
+		echo "  $s on $p ($OUT/logs/$p/$s.log)"
+		# The end of what the scenario printed (its kernel messages are in the log file).
+		[ -f "$OUT/logs/$p/$s.log" ] && sed -n '/^--- kernel messages during this step ---$/q; s/^/    | /p' \
+			"$OUT/logs/$p/$s.log" | tail -n 12
+	done
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
