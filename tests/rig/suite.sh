@@ -39,12 +39,18 @@ for p in ${IOV_RIG_PRESETS:-$RIG_PRESETS}; do
 		*" $p "*) scens="$scens $s" ;;
 		esac
 	done
-	[ -n "$scens" ] && plan="$plan$(echo $scens | wc -w) $p$scens
+	[ -n "$scens" ] || continue
+	# Expected seconds: a boot, plus each scenario's time in the last run (20 s if unknown).
+	cost=$(for s in $scens; do echo "$s"; done | awk -v p="$p" -v f="$OUT/logs/durations" '
+		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); d[a[1] " " a[2]] = a[3] } }
+		{ c += ((p " " $1) in d) ? d[p " " $1] : 20 }
+		END { print c + 15 }')
+	plan="$plan$cost $p$scens
 "
 done
 
 # Boots run in IOV_RIG_JOBS lanes at once (default 2: each TCG guest keeps about one core
-# busy). Presets go, most scenarios first, to the lane with the fewest scenarios so far.
+# busy). Presets go, longest first, to the lane with the least expected time so far.
 jobs=${IOV_RIG_JOBS:-2}
 lanes=$(printf '%s' "$plan" | sort -rn | awk -v n="$jobs" '
 	NF { best = 1; for (i = 2; i <= n; i++) if (load[i] < load[best]) best = i
@@ -85,6 +91,11 @@ fi
 for p in $(printf '%s' "$plan" | awk '{ print $2 }'); do
 	cat "$OUT/logs/$p/results.txt" >> "$summary" 2>/dev/null || echo "FAIL $p boot 0" >> "$summary"
 done
+
+# Remember how long each scenario took, for the next run's lanes.
+{ cat "$OUT/logs/durations" 2>/dev/null; awk '$4 > 0 { print $2, $3, $4 }' "$summary"; } |
+	awk '{ d[$1 " " $2] = $3 } END { for (k in d) print k, d[k] }' | sort > "$OUT/logs/durations.new"
+mv "$OUT/logs/durations.new" "$OUT/logs/durations"
 
 passed=$(grep -c '^PASS' "$summary" || true)
 failed=$(grep -c '^FAIL' "$summary" || true)
