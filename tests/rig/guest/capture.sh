@@ -1,8 +1,9 @@
 # Capture the test host's own sysfs/procfs as a fake-sysfs tree (runs in the guest as a step,
 # with lib.sh loaded). Host side: tests/rig/capture.sh, which commits nothing by itself.
 #
-# State captured: every SR-IOV PF with min(4, total) VFs, the 2nd VF (virtfn1) of each PF bound
-# to vfio-pci (driver_override + unbind + drivers_probe), the others on their default driver.
+# State captured: every SR-IOV PF with min(4, total) VFs, VF MACs set through the PF (when it
+# has a netdev), the 2nd VF (virtfn1) of each PF bound to vfio-pci (driver_override + unbind +
+# drivers_probe), the others on their default driver.
 # The tree keeps the kernel's hierarchy (sys/devices/pci0000:00/...) and its relative symlinks,
 # so it works as an iovd --sysroot anywhere. Left out: power/, firmware_node, consumer/supplier
 # links, pci_bus/; resourceN/resourceN_wc/rom are stored empty (mmappable BARs); write-only
@@ -23,6 +24,34 @@ for pf in $(pf_list); do
 	fi
 done
 sleep 1
+# VF MAC addresses set by the administrator through the PF (as iovd does), so that a new
+# capture does not differ by igbvf's random ones: 02:1e:00:BB:DD:0i (locally administered,
+# BB:DD = the PF's bus and device), then each VF driver re-probed to take it (with the PF up
+# meanwhile; it is down again in the capture, as after boot).
+pfno=0
+for pf in $(pf_list); do
+	pfno=$((pfno + 1))
+	pfnet=$(ls "$SYSPCI/$pf/net" 2>/dev/null | head -n1)
+	[ -n "$pfnet" ] || continue
+	bd=$(echo "$pf" | awk -F'[:.]' '{ print $2 ":" $3 }')
+	# igb answers its VFs' mailbox only while the PF is up; it goes down again afterwards.
+	$IP link set "$pfnet" up || fail "ip link set $pfnet up"
+	sleep 1
+	i=0
+	for vf in $(vf_addrs "$pf"); do
+		$IP link set "$pfnet" vf $i mac "02:1e:00:$bd:0$i" || fail "$pfnet vf $i mac"
+		drv=$(dev_driver "$vf")
+		if [ "$drv" != null ]; then
+			echo "$vf" > "$SYSPCI/$vf/driver/unbind"
+			echo "$vf" > "/sys/bus/pci/drivers/$drv/bind" || fail "re-bind $vf to $drv"
+		fi
+		i=$((i + 1))
+	done
+	sleep 1
+	$IP link set "$pfnet" down
+	log "$pf ($pfnet): VF MACs 02:1e:00:$bd:0N"
+done
+sleep 0.5
 for pf in $(pf_list); do
 	vf=$(vf_addrs "$pf" | sed -n 2p)
 	[ -n "$vf" ] || continue
@@ -136,8 +165,9 @@ cat /proc/self/mountinfo > "$C/proc/self/mountinfo"
 {
 	echo "Captured from the iovd test host (tests/rig): preset $RIG_PRESET, kernel $(uname -r)."
 	echo "Regenerate with: make rig-capture (tests/rig/capture.sh). Do not edit by hand."
-	echo "State: every SR-IOV PF with min(4, sriov_totalvfs) VFs; VF 1 (virtfn1) of each PF bound"
-	echo "to vfio-pci via driver_override + unbind + drivers_probe."
+	echo "State: every SR-IOV PF with min(4, sriov_totalvfs) VFs; VF MACs 02:1e:00:BB:DD:0i set"
+	echo "through the PF's netdev (ip link set PF vf i mac ...) and the VF drivers re-probed;"
+	echo "VF 1 (virtfn1) of each PF bound to vfio-pci via driver_override + unbind + drivers_probe."
 	echo "resourceN, resourceN_wc, rom and write-only attributes are stored empty; power/ omitted."
 	echo "Devices (address vendor:device class driver group):"
 	for l in "$SYSPCI"/*; do
