@@ -4,22 +4,54 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct outbuf {
+	char buf[1 << 16];
+	size_t len;
+	bool failed;
+};
+
+static void outbuf_flush(struct outbuf *o)
+{
+	if (o->len && fwrite(o->buf, 1, o->len, stdout) != o->len)
+		o->failed = true;
+	o->len = 0;
+}
+
+/* jansson emits a JSON document token by token; collecting tokens in a buffer costs one
+ * fwrite per 64 KiB instead of one (locked) fwrite per token, without building the whole
+ * document as one string (which would double peak memory on big hosts). */
+static int outbuf_add(const char *s, size_t n, void *data)
+{
+	struct outbuf *o = data;
+
+	if (n > sizeof(o->buf) - o->len)
+		outbuf_flush(o);
+	if (n > sizeof(o->buf)) {
+		if (fwrite(s, 1, n, stdout) != n)
+			o->failed = true;
+		return o->failed ? -1 : 0;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	return o->failed ? -1 : 0;
+}
+
 int cli_print_json(json_t *j)
 {
+	static struct outbuf o;
 	int ret;
 
 	if (!j) {
 		fprintf(stderr, "iovctl: out of memory building JSON\n");
 		return 1;
 	}
-	/* A big stdout buffer: jansson writes token by token, and a whole string would double
-	 * peak memory on big trees. */
-	static char buf[1 << 16];
-	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
-	ret = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	o.len = 0;
+	o.failed = false;
+	ret = json_dump_callback(j, outbuf_add, &o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);
-	fputc('\n', stdout);
-	return ret < 0 || fflush(stdout) == EOF ? 1 : 0;
+	outbuf_add("\n", 1, &o);
+	outbuf_flush(&o);
+	return ret < 0 || o.failed || fflush(stdout) == EOF ? 1 : 0;
 }
 
 const char *cli_ids(const struct iov_dev *d, char *buf, size_t len)

@@ -212,12 +212,16 @@ static void parse_config(struct iov_dev *d, const uint8_t *c, int len)
 				}
 				break;
 			case 0x11:	/* MSI-X: table size is N-1 in message control 10:0 */
-				if (pos + 4 <= len)
+				if (pos + 4 <= len) {
 					d->msix_table_size = (cfg16(c, pos + 2) & 0x7ff) + 1;
+					d->cfg_msix_on = cfg16(c, pos + 2) >> 15;
+				}
 				break;
 			case 0x05:	/* MSI: multiple message capable, log2 in bits 3:1 */
-				if (pos + 4 <= len)
+				if (pos + 4 <= len) {
 					d->msi_max = 1 << ((cfg16(c, pos + 2) >> 1) & 7);
+					d->cfg_msi_on = cfg16(c, pos + 2) & 1;
+				}
 				break;
 			case 0x13:	/* Conventional PCI Advanced Features: FLR for non-PCIe */
 				if (pos + 4 <= len && (c[pos + 3] & 0x02) && d->pcie_type == IOV_UNKNOWN)
@@ -371,12 +375,20 @@ static int load_dev(struct pci_access *pacc, struct iov_dev *d)
 			char kind[16], sub[64];
 			ssize_t r;
 
-			snprintf(sub, sizeof(sub), "msi_irqs/%s", irqs[0]);
-			r = iov_read_bin_at(dfd, sub, kind, sizeof(kind) - 1);
-			if (r > 0 && strncmp(kind, "msix", 4) == 0)
-				d->msix_irqs = (int)n;
-			else if (r > 0 && strncmp(kind, "msi", 3) == 0)
-				d->msi_irqs = (int)n;
+			/* With the capabilities readable, their enable bits tell the mode. */
+			if (d->cfg_len >= 256 && (d->cfg_msix_on || d->cfg_msi_on)) {
+				if (d->cfg_msix_on)
+					d->msix_irqs = (int)n;
+				else
+					d->msi_irqs = (int)n;
+			} else {
+				snprintf(sub, sizeof(sub), "msi_irqs/%s", irqs[0]);
+				r = iov_read_bin_at(dfd, sub, kind, sizeof(kind) - 1);
+				if (r > 0 && strncmp(kind, "msix", 4) == 0)
+					d->msix_irqs = (int)n;
+				else if (r > 0 && strncmp(kind, "msi", 3) == 0)
+					d->msi_irqs = (int)n;
+			}
 		}
 		strv_free(irqs, n);
 	}
@@ -786,16 +798,12 @@ static struct pci_access *pci_open(void)
  * 0000:00:01.0/0000:01:00.0"); joining them by hand costs one readlink where realpath(3)
  * costs one per path component, which dominates listing time on trees with thousands of VFs.
  * A link that points elsewhere (absolute, or through further links) falls back to realpath. */
-static int resolve_link(const char *dir, const char *name, char *out, size_t len)
+static int resolve_link(int dfd, const char *dir, const char *name, char *out, size_t len)
 {
 	char tgt[PATH_MAX], buf[2 * PATH_MAX], *p;
 	ssize_t n;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (dfd < 0)
-		return -errno;
 	n = readlinkat(dfd, name, tgt, sizeof(tgt) - 1);
-	close(dfd);
 	if (n < 0 && errno != EINVAL)
 		return -errno;
 	if (n < 0 || tgt[0] == '/') {
@@ -867,7 +875,7 @@ int iov_host_load(struct iov_host **out)
 			continue;
 		}
 		snprintf(lp, sizeof(lp), "%s/%s", path, names[i]);
-		if ((ret = resolve_link(path, names[i], real, sizeof(real))) < 0) {
+		if ((ret = resolve_link(dfd, path, names[i], real, sizeof(real))) < 0) {
 			log_warn_errno(ret, "%s: cannot resolve", lp);
 			continue;
 		}
