@@ -82,8 +82,8 @@ shared-group)
 no-intremap)
 	expect_eq "verify $vf exit status" "$vrc" 1
 	all_ok_but interrupt_remapping
-	check "fix mentions allow_unsafe_interrupts" \
-		sh -c "$JGET $V '.checks[id=interrupt_remapping].fix' | grep -q allow_unsafe_interrupts"
+	check "fix mentions iovd --allow-unsafe-interrupts" \
+		sh -c "$JGET $V '.checks[id=interrupt_remapping].fix' | grep -q -- --allow-unsafe-interrupts"
 	;;
 no-iommu)
 	expect_eq "verify $vf exit status" "$vrc" 1
