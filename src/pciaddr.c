@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int hexval(char c)
+int iov_hexdigit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -21,8 +21,8 @@ static int hexfield(const char *s, int maxdigits, unsigned long *out)
 	unsigned long v = 0;
 	int n = 0;
 
-	while (n < maxdigits && hexval(s[n]) >= 0)
-		v = v * 16 + (unsigned long)hexval(s[n++]);
+	while (n < maxdigits && iov_hexdigit(s[n]) >= 0)
+		v = v * 16 + (unsigned long)iov_hexdigit(s[n++]);
 	if (n == 0)
 		return -1;
 	*out = v;

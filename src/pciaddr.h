@@ -20,6 +20,8 @@ int iov_pci_addr_parse(const char *s, struct iov_pci_addr *out);
 /* Writes the canonical full form; buf must hold IOV_PCI_ADDR_STRLEN bytes. */
 char *iov_pci_addr_fmt(const struct iov_pci_addr *a, char *buf);
 int iov_pci_addr_cmp(const struct iov_pci_addr *a, const struct iov_pci_addr *b);
+/* 0..15 for a hex digit, -1 otherwise. */
+int iov_hexdigit(char c);
 static inline uint16_t iov_pci_addr_rid(const struct iov_pci_addr *a)
 {
 	return (uint16_t)(a->bus << 8 | a->dev << 3 | a->fn);

@@ -1,4 +1,5 @@
 #include "sriov/vfconf.h"
+#include "src/pciaddr.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,17 +22,6 @@ static int fail(int code, char *err, size_t errlen, const char *fmt, ...)
 	return code;
 }
 
-static int hexdig(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int iov_parse_mac(const char *s, uint8_t out[6], char *err, size_t errlen)
 {
 	uint8_t m[6];
@@ -40,7 +30,7 @@ int iov_parse_mac(const char *s, uint8_t out[6], char *err, size_t errlen)
 		goto bad;
 	for (int i = 0; i < 6; i++) {
 		const char *p = s + 3 * i;
-		int hi = hexdig(p[0]), lo = hexdig(p[1]);
+		int hi = iov_hexdigit(p[0]), lo = iov_hexdigit(p[1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':'))
 			goto bad;

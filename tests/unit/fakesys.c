@@ -58,45 +58,11 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* Fakes are allocated the way the loader allocates (fields it leaves unset are NULL), so
+ * the model's own destructor frees them. */
 void fk_host_free(struct iov_host *h)
 {
-	if (!h)
-		return;
-	for (size_t i = 0; i < h->n_devs; i++) {
-		struct iov_dev *d = h->devs[i];
-
-		free(d->driver);
-		free(d->driver_override);
-		strv_free(d->netdevs, d->n_netdevs);
-		strv_free(d->reset_methods, d->n_reset_methods);
-		if (d->sriov)
-			free(d->sriov->vfs);
-		free(d->sriov);
-		free(d);
-	}
-	free(h->devs);
-	for (size_t i = 0; i < h->n_groups; i++) {
-		free(h->groups[i]->type);
-		free(h->groups[i]->devs);
-		strv_free(h->groups[i]->members, h->groups[i]->n_members);
-		free(h->groups[i]);
-	}
-	free(h->groups);
-	for (size_t i = 0; i < h->iommu.n_units; i++)
-		free(h->iommu.units[i].name);
-	free(h->iommu.units);
-	free(h);
-}
-
-static int addr_cmp(const struct iov_pci_addr *a, const struct iov_pci_addr *b)
-{
-	if (a->domain != b->domain)
-		return a->domain < b->domain ? -1 : 1;
-	if (a->bus != b->bus)
-		return a->bus < b->bus ? -1 : 1;
-	if (a->dev != b->dev)
-		return a->dev < b->dev ? -1 : 1;
-	return a->fn < b->fn ? -1 : a->fn > b->fn;
+	iov_host_free(h);
 }
 
 static struct iov_dev *new_dev(struct iov_host *h, const char *bdf)
@@ -122,7 +88,7 @@ static struct iov_dev *new_dev(struct iov_host *h, const char *bdf)
 	d->role = IOV_ROLE_OTHER;
 
 	h->devs = xrealloc(h->devs, (h->n_devs + 1) * sizeof(*h->devs));
-	for (i = h->n_devs; i > 0 && addr_cmp(&h->devs[i - 1]->addr, &d->addr) > 0; i--)
+	for (i = h->n_devs; i > 0 && iov_pci_addr_cmp(&h->devs[i - 1]->addr, &d->addr) > 0; i--)
 		h->devs[i] = h->devs[i - 1];
 	h->devs[i] = d;
 	h->n_devs++;
@@ -197,7 +163,7 @@ void fk_join(struct iov_group *g, struct iov_dev *d)
 	size_t i;
 
 	g->devs = xrealloc(g->devs, (g->n_devs + 1) * sizeof(*g->devs));
-	for (i = g->n_devs; i > 0 && addr_cmp(&g->devs[i - 1]->addr, &d->addr) > 0; i--)
+	for (i = g->n_devs; i > 0 && iov_pci_addr_cmp(&g->devs[i - 1]->addr, &d->addr) > 0; i--)
 		g->devs[i] = g->devs[i - 1];
 	g->devs[i] = d;
 	g->n_devs++;
