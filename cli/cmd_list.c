@@ -176,7 +176,7 @@ int cmd_list(int argc, char **argv, struct cli_ctx *ctx)
 	if ((ret = cli_load_host(ctx, &h)) != 0)
 		return ret;
 	if (ctx->json)
-		ret = cli_print_json(iov_json_host(h, sel));
+		ret = cli_print_host_json(h, sel);
 	else if (sel == IOV_SEL_GROUPS)
 		ret = list_groups(h, ctx->color);
 	else

@@ -36,6 +36,83 @@ static int outbuf_add(const char *s, size_t n, void *data)
 	return o->failed ? -1 : 0;
 }
 
+/* outbuf_add that indents every line after the first by `indent` spaces, so that a value
+ * dumped on its own lands at its nesting depth inside a larger document. */
+struct indented {
+	struct outbuf *o;
+	int indent;
+};
+
+static int outbuf_add_indented(const char *s, size_t n, void *data)
+{
+	struct indented *in = data;
+	static const char spaces[] = "                ";
+
+	for (size_t start = 0; start < n;) {
+		const char *nl = memchr(s + start, '\n', n - start);
+		size_t end = nl ? (size_t)(nl - s) + 1 : n;
+
+		if (outbuf_add(s + start, end - start, in->o) < 0)
+			return -1;
+		if (nl && outbuf_add(spaces, (size_t)in->indent, in->o) < 0)
+			return -1;
+		start = end;
+	}
+	return 0;
+}
+
+/* Dumps j (consumed) at nesting depth indent. */
+static int dump_at(json_t *j, struct outbuf *o, int indent)
+{
+	struct indented in = { o, indent };
+	int ret;
+
+	if (!j)
+		return -1;
+	ret = json_dump_callback(j, outbuf_add_indented, &in,
+				 JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	json_decref(j);
+	return ret;
+}
+
+static void outs(const char *str, struct outbuf *o)
+{
+	outbuf_add(str, strlen(str), o);
+}
+
+int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel)
+{
+	static struct outbuf o;
+	size_t n = 0;
+	int ret;
+
+	/* The same document as json_dumps(iov_json_host(h, sel), JSON_INDENT(2)), built and
+	 * written one device at a time: peak memory stays flat however many VFs the host has. */
+	o.len = 0;
+	o.failed = false;
+	outs("{\n  \"iommu\": ", &o);
+	ret = dump_at(iov_json_iommu(h), &o, 2);
+	outs(",\n  \"devices\": [", &o);
+	for (size_t i = 0; ret == 0 && i < h->n_devs && sel != IOV_SEL_GROUPS; i++) {
+		const struct iov_dev *d = h->devs[i];
+
+		if ((sel == IOV_SEL_PFS && d->role != IOV_ROLE_PF) ||
+		    (sel == IOV_SEL_VFS && d->role != IOV_ROLE_VF))
+			continue;
+		outs(n ? ",\n    " : "\n    ", &o);
+		n++;
+		ret = dump_at(iov_json_dev(d), &o, 4);
+	}
+	outs(n ? "\n  ],\n  \"groups\": [" : "],\n  \"groups\": [", &o);
+	for (size_t i = 0; ret == 0 && i < h->n_groups; i++) {
+		outs(i ? ",\n    " : "\n    ", &o);
+		ret = dump_at(iov_json_group(h->groups[i]), &o, 4);
+	}
+	outs(h->n_groups ? "\n  ]\n}\n" : "]\n}\n", &o);
+	outbuf_flush(&o);
+	return ret < 0 || o.failed || fflush(stdout) == EOF ? 1 : 0;
+}
+
 int cli_print_json(json_t *j)
 {
 	static struct outbuf o;
