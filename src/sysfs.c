@@ -79,12 +79,11 @@ int iov_path(char *buf, size_t len, const char *fmt, ...)
 	return 0;
 }
 
-ssize_t iov_read_bin(const char *path, void *buf, size_t len)
-{
-	return iov_read_bin_at(AT_FDCWD, path, buf, len);
-}
-
-ssize_t iov_read_bin_at(int dirfd, const char *name, void *buf, size_t len)
+/* Reads up to len bytes. `attr`: the file is a sysfs attribute, whose whole value the
+ * kernel hands over in the first read, so a short read is the end (one read(2) less per
+ * attribute, which shows on trees with thousands of VFs). Otherwise (procfs, regular
+ * files) reads go on until end of file: /proc files come a page at a time. */
+static ssize_t read_file(int dirfd, const char *name, void *buf, size_t len, bool attr)
 {
 	size_t got = 0;
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -103,28 +102,21 @@ ssize_t iov_read_bin_at(int dirfd, const char *name, void *buf, size_t len)
 		if (r == 0)
 			break;
 		got += (size_t)r;
-		/* sysfs attributes and regular files return all they have in one read; a
-		 * short read is the end (saves a read per attribute on big trees). */
-		if (got < len)
+		if (attr)
 			break;
 	}
 	close(fd);
 	return (ssize_t)got;
 }
 
-int iov_read_str(const char *path, char **out)
-{
-	return iov_read_str_at(AT_FDCWD, path, out);
-}
-
-int iov_read_str_at(int dirfd, const char *name, char **out)
+static int read_text(int dirfd, const char *name, char **out, bool attr)
 {
 	enum { MAX = 65536 };
 	char small[256], *buf;
 	ssize_t n;
 
-	/* Almost every sysfs attribute fits in a small buffer; only big ones pay for 64 KiB. */
-	n = iov_read_bin_at(dirfd, name, small, sizeof(small) - 1);
+	/* Almost every attribute fits in a small buffer; only big files pay for 64 KiB. */
+	n = read_file(dirfd, name, small, sizeof(small) - 1, attr);
 	if (n < 0)
 		return (int)n;
 	if ((size_t)n < sizeof(small) - 1) {
@@ -136,7 +128,7 @@ int iov_read_str_at(int dirfd, const char *name, char **out)
 		buf = malloc(MAX + 1);
 		if (!buf)
 			return -ENOMEM;
-		n = iov_read_bin_at(dirfd, name, buf, MAX);
+		n = read_file(dirfd, name, buf, MAX, attr);
 	}
 	if (n < 0) {
 		free(buf);
@@ -151,6 +143,26 @@ int iov_read_str_at(int dirfd, const char *name, char **out)
 	buf[n] = '\0';
 	*out = buf;
 	return 0;
+}
+
+ssize_t iov_read_bin(const char *path, void *buf, size_t len)
+{
+	return read_file(AT_FDCWD, path, buf, len, false);
+}
+
+ssize_t iov_read_bin_at(int dirfd, const char *name, void *buf, size_t len)
+{
+	return read_file(dirfd, name, buf, len, true);
+}
+
+int iov_read_str(const char *path, char **out)
+{
+	return read_text(AT_FDCWD, path, out, false);
+}
+
+int iov_read_str_at(int dirfd, const char *name, char **out)
+{
+	return read_text(dirfd, name, out, true);
 }
 
 int iov_parse_long(const char *s, int base, long *out)

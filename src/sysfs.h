@@ -38,8 +38,10 @@ int iov_readlink_base(const char *path, char *buf, size_t len);
 int iov_write_str(const char *path, const char *s);
 bool iov_exists(const char *path);
 
-/* The same reads relative to an open directory (dirfd from open(O_DIRECTORY|O_PATH)),
- * which the host model uses to avoid re-resolving long device paths. */
+/* Reads of sysfs attributes relative to an open directory (the host model uses them to
+ * avoid re-resolving long device paths). An attribute's value comes whole in one read(2),
+ * so these stop at the first short read; the path-based readers above read to end of file
+ * and are the ones for procfs and regular files. */
 int iov_read_str_at(int dirfd, const char *name, char **out);
 ssize_t iov_read_bin_at(int dirfd, const char *name, void *buf, size_t len);
 int iov_read_long_at(int dirfd, const char *name, int base, long *out);
