@@ -108,6 +108,21 @@ boot_once() {
 		-append "$append" -serial "file:$logdir/console.log" -serial "file:$logdir/results.raw" \
 		< /dev/null > "$logdir/qemu.out" 2>&1 &
 	qpid=$!
+	# A TCG guest starved by a loaded machine can lose a CPU's timer for good (the kernel
+	# then reports RCU stalls and the boot never finishes). That is the machine's fault,
+	# not a scenario's: stop such a guest early; the caller boots it once more.
+	rm -f "$logdir/stalled"
+	(
+		while kill -0 $qpid 2>/dev/null; do
+			sleep 5
+			if grep -q "$RIG_STALL_PATTERN" "$logdir/console.log" 2>/dev/null; then
+				echo stalled > "$logdir/stalled"
+				kill $qpid 2>/dev/null
+				break
+			fi
+		done
+	) &
+	wpid=$!
 
 	# Follow the results channel live: split it into per-step logs, print one line per step.
 	tail -n +1 -f --pid=$qpid "$logdir/results.raw" 2>/dev/null | tr -d '\r' | awk -v dir="$logdir" -v preset="$preset" -v mode="$mode" '
@@ -144,13 +159,23 @@ boot_once() {
 	' || true
 
 	wait $qpid && qrc=0 || qrc=$?
+	kill "$wpid" 2>/dev/null || true
+	wait "$wpid" 2>/dev/null || true
 }
 
+RIG_STALL_PATTERN=${RIG_STALL_PATTERN:-rcu_preempt detected stalls on CPUs}
 t0=$(date +%s)
 boot_once
+if [ -f "$logdir/stalled" ] && [ ! -f "$logdir/done" ]; then
+	echo "rig: $preset: the guest stalled (RCU stall: a CPU starved by the loaded machine); console tail:" >&2
+	grep -m 3 "rcu" "$logdir/console.log" | sed 's/^/    | /' >&2
+	mv "$logdir/console.log" "$logdir/console.stalled.log" 2>/dev/null || true
+	echo "rig: $preset: booting again" >&2
+	boot_once
+fi
 # A guest that never reached its init (no HELLO: e.g. an early panic of a starved TCG guest)
 # is the machine's fault, not a scenario's: boot once more, keeping the first console log.
-if ! grep -q '^@@RIG HELLO' "$logdir/results.raw" && [ "$qrc" != 124 ] && [ "$qrc" != 137 ]; then
+if [ ! -f "$logdir/stalled" ] && ! grep -q '^@@RIG HELLO' "$logdir/results.raw" && [ "$qrc" != 124 ] && [ "$qrc" != 137 ]; then
 	echo "rig: $preset: the guest died before its init (qemu exit $qrc); console tail:" >&2
 	tail -n 8 "$logdir/console.log" 2>/dev/null | sed 's/^/    | /' >&2
 	mv "$logdir/console.log" "$logdir/console.1.log" 2>/dev/null || true
