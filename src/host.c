@@ -297,7 +297,31 @@ static void read_config(struct pci_access *pacc, int dfd, struct iov_dev *d, str
 
 /* ---- per device ---- */
 
-static int load_dev(struct pci_access *pacc, struct iov_dev *d)
+/* Names from pci.ids. Devices come in runs of one ID (a PF's VFs), so the last answer is
+ * kept for the duration of one load: one libpci lookup per run instead of per device. */
+struct name_memo {
+	int vendor, device;
+	bool have_v, have_d;
+	char vname[256], dname[256];
+};
+
+static void lookup_names(struct pci_access *pacc, struct name_memo *m, struct iov_dev *d)
+{
+	if (d->vendor != m->vendor || d->device != m->device) {
+		m->have_v = pci_lookup_name(pacc, m->vname, sizeof(m->vname),
+					    PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS, d->vendor) != NULL;
+		m->have_d = pci_lookup_name(pacc, m->dname, sizeof(m->dname),
+					    PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS, d->vendor, d->device) != NULL;
+		m->vendor = d->vendor;
+		m->device = d->device;
+	}
+	if (m->have_v)
+		d->vendor_name = strdup(m->vname);
+	if (m->have_d)
+		d->device_name = strdup(m->dname);
+}
+
+static int load_dev(struct pci_access *pacc, struct name_memo *memo, struct iov_dev *d)
 {
 	struct badlist bad = { .len = 0 };
 	char *s = NULL, link[64];
@@ -330,15 +354,8 @@ static int load_dev(struct pci_access *pacc, struct iov_dev *d)
 	if (d->vendor == IOV_UNKNOWN || d->device == IOV_UNKNOWN)
 		d->bad |= IOV_BAD_IDS;
 
-	if (d->vendor != IOV_UNKNOWN && d->device != IOV_UNKNOWN) {
-		char nb[256];
-
-		if (pci_lookup_name(pacc, nb, sizeof(nb), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS, d->vendor))
-			d->vendor_name = strdup(nb);
-		if (pci_lookup_name(pacc, nb, sizeof(nb), PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS,
-				    d->vendor, d->device))
-			d->device_name = strdup(nb);
-	}
+	if (d->vendor != IOV_UNKNOWN && d->device != IOV_UNKNOWN)
+		lookup_names(pacc, memo, d);
 
 	if (iov_readlink_base_at(dfd, "driver", link, sizeof(link)) == 0)
 		d->driver = strdup(link);
@@ -837,6 +854,7 @@ static int resolve_link(int dfd, const char *dir, const char *name, char *out, s
 int iov_host_load(struct iov_host **out)
 {
 	char path[PATH_MAX], real[PATH_MAX], **names = NULL;
+	struct name_memo memo = { .vendor = -1, .device = -1 };
 	struct pci_access *pacc;
 	struct iov_host *h;
 	size_t n = 0;
@@ -888,7 +906,7 @@ int iov_host_load(struct iov_host **out)
 		d->addr = a;
 		iov_pci_addr_fmt(&a, d->name);
 		h->devs[h->n_devs++] = d;
-		ret = load_dev(pacc, d);
+		ret = load_dev(pacc, &memo, d);
 		if (ret == -ENOMEM)
 			goto fail;
 	}
