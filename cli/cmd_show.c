@@ -143,10 +143,12 @@ static void show_human(const struct iov_host *h, const struct iov_dev *d)
 		kv("ACS", "%s", acs_text(d, b4, sizeof(b4)));
 	if (d->role == IOV_ROLE_PF) {
 		const struct iov_sriov *s = d->sriov;
+		char b5[16];
+
 		kv("SR-IOV", "%s of %s VFs enabled, offset %s, stride %s, VF device %s, autoprobe %s, ARI %s",
 		   unk(s->num_vfs, b1, sizeof(b1), 0), unk(s->total_vfs, b2, sizeof(b2), 0),
 		   unk(s->offset, b3, sizeof(b3), 0), unk(s->stride, b4, sizeof(b4), 0),
-		   s->vf_device == IOV_UNKNOWN ? "unknown" : (snprintf(b4 + 32, 32, "%04x", s->vf_device), b4 + 32),
+		   unk(s->vf_device, b5, sizeof(b5), 4),
 		   s->drivers_autoprobe == IOV_UNKNOWN ? "unknown" : s->drivers_autoprobe ? "on" : "off",
 		   d->ari ? "yes" : "no");
 		for (size_t i = 0; i < s->n_vfs; i++) {

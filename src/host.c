@@ -192,9 +192,11 @@ static void parse_config(struct iov_dev *d, const uint8_t *c, int len)
 {
 	d->cfg_len = len;
 	d->header_type = c[0x0e] & 0x7f;
-	d->cfg_rev = c[0x08];
-	d->cfg_subsys_vendor = cfg16(c, 0x2c);
-	d->cfg_subsys_device = cfg16(c, 0x2e);
+	if (d->header_type == 0) {	/* type 1/2 headers keep other registers there */
+		d->revision = c[0x08];
+		d->subsys_vendor = cfg16(c, 0x2c);
+		d->subsys_device = cfg16(c, 0x2e);
+	}
 	d->pcie_type = IOV_UNKNOWN;
 	d->flr = 0;
 	d->msix_table_size = 0;
@@ -337,11 +339,7 @@ static int load_dev(struct pci_access *pacc, struct name_memo *memo, struct iov_
 	/* Revision and subsystem IDs sit in the header every user may read (VFs included: only
 	 * their vendor/device registers read as ffff), which saves three files per device. */
 	read_config(pacc, dfd, d, &bad);
-	if (d->cfg_len >= 64 && d->header_type == 0) {
-		d->revision = d->cfg_rev;
-		d->subsys_vendor = d->cfg_subsys_vendor;
-		d->subsys_device = d->cfg_subsys_device;
-	} else {
+	if (d->cfg_len < 64 || d->header_type != 0) {
 		read_int(dfd, "subsystem_vendor", 16, &d->subsys_vendor, &bad, false);
 		read_int(dfd, "subsystem_device", 16, &d->subsys_device, &bad, false);
 		read_int(dfd, "revision", 16, &d->revision, &bad, false);

@@ -92,7 +92,6 @@ struct iov_dev {
 
 	/* Loader internals, raw link values before devices are joined. */
 	int group_id;
-	int cfg_rev, cfg_subsys_vendor, cfg_subsys_device;
 	bool cfg_msi_on, cfg_msix_on;
 	struct iov_pci_addr pf_addr;
 	bool role_bad;
