@@ -34,7 +34,7 @@ UNIT_TESTS  :=
 BENCH_SRCS  :=
 TEST_TARGETS :=
 
-include src/module.mk irq/module.mk sriov/module.mk vfio/module.mk config/module.mk \
+include lib/module.mk src/module.mk irq/module.mk sriov/module.mk vfio/module.mk config/module.mk \
         cli/module.mk vmm/module.mk tests/module.mk bench/module.mk
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -65,7 +65,7 @@ $(BUILD)/iovm: $(call obj,$(IOVM_SRCS)) $(LIB)
 
 # Unit tests: tests/unit/test_foo.c -> $(BUILD)/tests/test_foo
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_TESTS))
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB) $(call obj,$(IOVM_LIB_SRCS))
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(IOVD_LIB_SRCS)) $(LIB) $(call obj,$(IOVM_LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell $(PKG) --libs cmocka)
 
@@ -77,6 +77,7 @@ unit: $(UNIT_BINS)
 # `make test`: unit + golden tests in the normal and the sanitizer build, VMM tests on
 # this machine's /dev/kvm, then the test-host (QEMU) scenarios.
 test:
+	tests/layers.sh
 	$(MAKE) all unit golden
 	$(MAKE) SAN=1 all unit golden
 	$(MAKE) vmm-test

@@ -1,7 +1,7 @@
 #include "cli/client.h"
 #include "cli/cli.h"
-#include "src/iovd_api.h"
-#include "src/varlink.h"
+#include "lib/iovd_proto.h"
+#include "lib/varlink.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -2,8 +2,8 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "cli/table.h"
-#include "src/host.h"
-#include "src/hostjson.h"
+#include "lib/host.h"
+#include "lib/hostjson.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* iovctl show DEVICE: everything the model knows about one device. */
 #include "cli/cli.h"
 #include "cli/output.h"
-#include "src/host.h"
-#include "src/hostjson.h"
-#include "src/sysfs.h"
+#include "lib/host.h"
+#include "lib/hostjson.h"
+#include "lib/sysfs.h"
 #include "sriov/vfinfo.h"
 
 #include <stdarg.h>

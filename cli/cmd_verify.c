@@ -4,7 +4,7 @@
  * --json: one object for one device, an array of them for several. */
 #include "cli/cli.h"
 #include "cli/output.h"
-#include "src/host.h"
+#include "lib/host.h"
 #include "vfio/guard.h"
 #include "vfio/verify.h"
 

@@ -5,7 +5,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
-#include "src/host.h"
+#include "lib/host.h"
 #include "sriov/vfinfo.h"
 
 #include <ctype.h>

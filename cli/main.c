@@ -1,9 +1,9 @@
 /* iovctl: the command-line client. Read-only commands (list, show, verify) read the host
  * directly; changes go through iovd. */
 #include "cli/cli.h"
-#include "src/host.h"
-#include "src/log.h"
-#include "src/sysfs.h"
+#include "lib/host.h"
+#include "lib/log.h"
+#include "lib/sysfs.h"
 
 #include <errno.h>
 #include <getopt.h>

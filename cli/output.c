@@ -1,5 +1,5 @@
 #include "cli/output.h"
-#include "src/host.h"
+#include "lib/host.h"
 
 #include <stdlib.h>
 #include <string.h>

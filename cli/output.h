@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "src/hostjson.h"
+#include "lib/hostjson.h"
 #include <stdio.h>
 
 struct iov_dev;

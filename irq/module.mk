@@ -1,1 +1,2 @@
-LIB_SRCS += irq/intremap.c
+# irq sources: host interrupt facts above the base layer (the remapping evidence is part of
+# the host model, lib/intremap.c).

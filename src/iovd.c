@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "src/iovd_api.h"
-#include "src/log.h"
-#include "src/sysfs.h"
-#include "src/varlink.h"
+#include "lib/log.h"
+#include "lib/sysfs.h"
+#include "lib/varlink.h"
 #include "vfio/bind.h"
 
 static void usage(FILE *f)

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/err.h"
-#include "src/host.h"
-#include "src/hostjson.h"
-#include "src/log.h"
-#include "src/sysfs.h"
+#include "lib/err.h"
+#include "lib/host.h"
+#include "lib/hostjson.h"
+#include "lib/log.h"
+#include "lib/sysfs.h"
 #include "sriov/numvfs.h"
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"

@@ -7,10 +7,8 @@
 #ifndef IOV_IOVD_API_H
 #define IOV_IOVD_API_H
 
-#include "src/varlink.h"
-
-#define IOVD_VERSION "0.1"
-#define IOVD_DEFAULT_SOCKET "/run/iovd/io.iovd"
+#include "lib/iovd_proto.h"
+#include "lib/varlink.h"
 
 extern const struct vl_interface iovd_interface;
 extern const struct vl_service_info iovd_service_info;

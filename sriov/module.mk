@@ -4,7 +4,7 @@ LIB_SRCS += sriov/vfconf.c sriov/vfinfo.c sriov/numvfs.c
 # libFuzzer harness for the varlink decoder and the VF property parsers (needs clang):
 # make sriov-fuzz [FUZZ_SECS=60]
 SRIOV_FUZZ := $(BUILD)/sriov-fuzz/fuzz_iovd
-$(SRIOV_FUZZ): tests/sriov/fuzz_iovd.c src/varlink.c src/log.c sriov/vfconf.c
+$(SRIOV_FUZZ): tests/sriov/fuzz_iovd.c lib/varlink.c lib/log.c sriov/vfconf.c
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -D_GNU_SOURCE -I. $(filter-out -Wno-format-truncation,$(WARN)) -g -O1 \
 		$(shell $(PKG) --cflags jansson) \

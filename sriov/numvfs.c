@@ -8,10 +8,10 @@
 #include <time.h>
 #include <limits.h>
 
-#include "src/err.h"
-#include "src/host.h"
-#include "src/log.h"
-#include "src/sysfs.h"
+#include "lib/err.h"
+#include "lib/host.h"
+#include "lib/log.h"
+#include "lib/sysfs.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
 

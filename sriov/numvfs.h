@@ -1,6 +1,6 @@
 /* Creating and destroying VFs (sriov_numvfs), split into a pure planner and an executor.
  *
- * The planner reads only the host model (src/host.h) and the usage snapshot
+ * The planner reads only the host model (lib/host.h) and the usage snapshot
  * (vfio/guard.h) and turns a request ("PF gets N VFs, for vfio-pci") into an ordered list of
  * actions, or refuses with a message naming the cause. A declarative config planner can
  * call it for each PF. The executor performs the actions under the sysroot and, if one
@@ -22,7 +22,7 @@
 
 #include <jansson.h>
 
-#include "src/pciaddr.h"
+#include "lib/pciaddr.h"
 
 struct iov_host;
 struct iov_dev;

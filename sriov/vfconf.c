@@ -1,5 +1,5 @@
 #include "sriov/vfconf.h"
-#include "src/pciaddr.h"
+#include "lib/pciaddr.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -17,9 +17,9 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
-#include "src/err.h"
-#include "src/host.h"
-#include "src/log.h"
+#include "lib/err.h"
+#include "lib/host.h"
+#include "lib/log.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270

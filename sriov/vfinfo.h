@@ -15,7 +15,7 @@
 struct iov_err;
 
 /* What the kernel reports for one VF. Integer fields the driver does not report hold
- * IOV_UNKNOWN (src/host.h); the kernel's own "-1 = not supported" also maps to it. */
+ * IOV_UNKNOWN (lib/host.h); the kernel's own "-1 = not supported" also maps to it. */
 struct iov_vfinfo {
 	int vf;
 	uint8_t mac[6];			/* 00:00:00:00:00:00 = none set */

@@ -3,9 +3,9 @@
  * driver; a failed bind removes the records it added. */
 #include "vfio/bind.h"
 
-#include "src/err.h"
-#include "src/host.h"
-#include "src/log.h"
+#include "lib/err.h"
+#include "lib/host.h"
+#include "lib/log.h"
 #include "vfio/guard.h"
 #include "vfio/plan.h"
 #include "vfio/state.h"

@@ -9,10 +9,10 @@
  * executor's own checks and roll-back against the real kernel (e.g. vfio-pci refusing a
  * device without a group). Exit 0 on success, 1 on a refusal or failure (the message and
  * fix on stderr), 2 on usage errors. */
-#include "src/err.h"
-#include "src/host.h"
-#include "src/log.h"
-#include "src/sysfs.h"
+#include "lib/err.h"
+#include "lib/host.h"
+#include "lib/log.h"
+#include "lib/sysfs.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
 #include "vfio/plan.h"

@@ -2,8 +2,8 @@
  * snapshot (route, ipv6_route, if_inet6, mountinfo, swaps) and the bind state file.
  * The input is split at NUL bytes into those six files of a temporary sysroot.
  *   make vfio-fuzz [FUZZ_SECS=60]      (needs clang) */
-#include "src/err.h"
-#include "src/sysfs.h"
+#include "lib/err.h"
+#include "lib/sysfs.h"
 #include "vfio/guard.h"
 #include "vfio/state.h"
 

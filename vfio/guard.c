@@ -1,8 +1,8 @@
 #include "vfio/guard.h"
 
-#include "src/host.h"
-#include "src/log.h"
-#include "src/sysfs.h"
+#include "lib/host.h"
+#include "lib/log.h"
+#include "lib/sysfs.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "src/pciaddr.h"
+#include "lib/pciaddr.h"
 
 struct iov_host;
 struct iov_dev;

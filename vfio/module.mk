@@ -11,7 +11,7 @@ $(BUILD)/iov-bindtool: $(BUILD)/obj/vfio/bindtool.o $(BUILD)/libiov.a
 # libFuzzer harness for the usage snapshot's proc parsers and the bind state file (clang):
 #   make vfio-fuzz [FUZZ_SECS=60]
 VFIO_FUZZ := $(BUILD)/vfio-fuzz/fuzz_usage
-$(VFIO_FUZZ): vfio/fuzz_usage.c vfio/guard.c vfio/state.c src/sysfs.c src/log.c src/err.c src/pciaddr.c
+$(VFIO_FUZZ): vfio/fuzz_usage.c vfio/guard.c vfio/state.c lib/sysfs.c lib/log.c lib/err.c lib/pciaddr.c
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ $^ $(shell $(PKG) --libs jansson)

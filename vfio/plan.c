@@ -1,8 +1,8 @@
 #include "vfio/plan.h"
 
-#include "src/err.h"
-#include "src/host.h"
-#include "src/sysfs.h"
+#include "lib/err.h"
+#include "lib/host.h"
+#include "lib/sysfs.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
 #include "vfio/state.h"

@@ -1,6 +1,6 @@
 #include "vfio/state.h"
 
-#include "src/err.h"
+#include "lib/err.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "src/pciaddr.h"
+#include "lib/pciaddr.h"
 
 struct iov_err;
 

@@ -1,6 +1,6 @@
 #include "vfio/verify.h"
 
-#include "src/host.h"
+#include "lib/host.h"
 #include "vfio/guard.h"
 
 #include <stdarg.h>

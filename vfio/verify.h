@@ -1,5 +1,5 @@
 /* The isolation verdict for one device: can it be given to a VM without the VM reaching
- * the host or other devices? Pure: a function of the host model (src/host.h) and the host
+ * the host or other devices? Pure: a function of the host model (lib/host.h) and the host
  * usage snapshot (vfio/guard.h). docs/verify.md lists each check and what it reads.
  *
  * Verdict: isolated iff every check except `numa` is ok. `unknown` counts against it (an

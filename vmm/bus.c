@@ -1,5 +1,5 @@
 #include "vmm/bus.h"
-#include "src/log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,6 +1,6 @@
 #include "vmm/legacy.h"
 #include "vmm/bus.h"
-#include "src/log.h"
+#include "lib/log.h"
 
 #include <inttypes.h>
 #include <time.h>

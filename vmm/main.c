@@ -1,6 +1,6 @@
 /* iovm: a small KVM VMM that boots a Linux bzImage with VFIO devices passed through. */
-#include "src/log.h"
-#include "src/pciaddr.h"
+#include "lib/log.h"
+#include "lib/pciaddr.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
 #include "vmm/legacy.h"

@@ -2,7 +2,7 @@
 #include "vmm/bus.h"
 #include "vmm/pci.h"
 #include "vmm/pcicfg.h"
-#include "src/log.h"
+#include "lib/log.h"
 
 #include <string.h>
 

@@ -4,8 +4,8 @@
 #include "vmm/msix.h"
 #include "vmm/pci.h"
 #include "vmm/pcicfg.h"
-#include "src/log.h"
-#include "src/sysfs.h"
+#include "lib/log.h"
+#include "lib/sysfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

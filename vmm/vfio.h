@@ -5,7 +5,7 @@
 #ifndef IOVM_VFIO_H
 #define IOVM_VFIO_H
 
-#include "src/pciaddr.h"
+#include "lib/pciaddr.h"
 #include "vmm/bootparams.h"
 #include "vmm/vm.h"
 

@@ -1,6 +1,6 @@
 #include "vmm/vm.h"
 #include "vmm/bus.h"
-#include "src/log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

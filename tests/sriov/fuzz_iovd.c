@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/varlink.h"
+#include "lib/varlink.h"
 #include "sriov/vfconf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

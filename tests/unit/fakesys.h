@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "src/host.h"
+#include "lib/host.h"
 
 /* A host with the IOMMU on (intel, dmar0), interrupt remapping on, no devices. */
 struct iov_host *fk_host_new(void);

@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "src/err.h"
-#include "src/host.h"
-#include "src/sysfs.h"
+#include "lib/err.h"
+#include "lib/host.h"
+#include "lib/sysfs.h"
 #include "tests/unit/fakesys.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "src/pciaddr.h"
+#include "lib/pciaddr.h"
 
 static void good(void **state)
 {

@@ -18,7 +18,7 @@
 #include <netlink/msg.h>
 #include <netlink/socket.h>
 
-#include "src/err.h"
+#include "lib/err.h"
 #include "sriov/vfinfo.h"
 
 static void test_query_lo(void **st)

@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "irq/intremap.h"
-#include "src/host.h"
-#include "src/sysfs.h"
+#include "lib/intremap.h"
+#include "lib/host.h"
+#include "lib/sysfs.h"
 
 static char dir[64];
 

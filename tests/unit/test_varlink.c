@@ -1,4 +1,4 @@
-/* The varlink server and client (src/varlink.h): protocol, limits, credentials. The server
+/* The varlink server and client (lib/varlink.h): protocol, limits, credentials. The server
  * runs in a thread; the tests are its clients. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "src/varlink.h"
+#include "lib/varlink.h"
 
 static void m_echo(struct vl_call *c, json_t *params, void *ud)
 {

@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "src/iovd_api.h"
-#include "src/log.h"
-#include "src/sysfs.h"
-#include "src/varlink.h"
+#include "lib/log.h"
+#include "lib/sysfs.h"
+#include "lib/varlink.h"
 #include "sriov/numvfs.h"
 #include "vfio/bind.h"
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/host.h"
-#include "src/sysfs.h"
+#include "lib/host.h"
+#include "lib/sysfs.h"
 #include "tests/unit/fakesys.h"
 #include "vfio/guard.h"
 #include "vfio/verify.h"

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "src/host.h"
-#include "src/pciaddr.h"
-#include "src/sysfs.h"
+#include "lib/host.h"
+#include "lib/pciaddr.h"
+#include "lib/sysfs.h"
 #include "tests/unit/fakesys.h"
 #include "vfio/guard.h"
 #include "vfio/verify.h"

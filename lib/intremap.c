@@ -1,5 +1,5 @@
-#include "irq/intremap.h"
-#include "src/host.h"
+#include "lib/intremap.h"
+#include "lib/host.h"
 
 #include <string.h>
 

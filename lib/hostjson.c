@@ -1,5 +1,5 @@
-#include "src/hostjson.h"
-#include "src/host.h"
+#include "lib/hostjson.h"
+#include "lib/host.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "src/err.h"
+#include "lib/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -9,8 +9,8 @@
  *  2. Intel DMAR units: extended capability register bit 3 (IR) says whether the hardware
  *     can remap at all. All units without it: off. (AMD exposes no such bit in sysfs.)
  * Pure: works on strings, so it is unit-tested without a host. */
-#ifndef IOV_IRQ_INTREMAP_H
-#define IOV_IRQ_INTREMAP_H
+#ifndef IOV_LIB_INTREMAP_H
+#define IOV_LIB_INTREMAP_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
-#include "src/sysfs.h"
-#include "src/log.h"
+#include "lib/sysfs.h"
+#include "lib/log.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-#include "src/pciaddr.h"
+#include "lib/pciaddr.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "src/varlink.h"
+#include "lib/varlink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "src/log.h"
+#include "lib/log.h"
 
 static const char service_idl[] =
 	"# The Varlink Service Interface is provided by every varlink service. It\n"

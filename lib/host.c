@@ -3,10 +3,10 @@
  * Reads happen relative to each device's directory fd, and config space goes through
  * libpci pointed at ROOT/sys/bus/pci, so the same code runs on the host, in the test host
  * and on fake trees. Nothing here writes. */
-#include "src/host.h"
-#include "src/log.h"
-#include "src/sysfs.h"
-#include "irq/intremap.h"
+#include "lib/host.h"
+#include "lib/log.h"
+#include "lib/sysfs.h"
+#include "lib/intremap.h"
 
 #include <dirent.h>
 #include <errno.h>

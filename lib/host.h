@@ -1,6 +1,6 @@
 /* The host model: a read-only snapshot of PCI devices, SR-IOV state, IOMMU groups and
  * units, interrupt remapping, built once per command from sysfs/procfs under the sysroot
- * (src/sysfs.h). Nothing here writes to the host. Planning and verification read only this.
+ * (lib/sysfs.h). Nothing here writes to the host. Planning and verification read only this.
  *
  * "Unknown" is explicit: integer fields hold IOV_UNKNOWN when the file was missing or held
  * garbage (0 and -1 are real values: VF offset 0, numa_node -1). Such a device is still
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "src/pciaddr.h"
+#include "lib/pciaddr.h"
 
 #define IOV_UNKNOWN INT_MIN
 

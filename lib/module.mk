@@ -1,0 +1,5 @@
+# The base layer: what every program shares (errors, log, sysfs under a sysroot, PCI
+# addresses, the host model and its JSON, interrupt-remapping evidence, varlink).
+# Nothing here includes a folder above it (tests/layers.sh checks).
+LIB_SRCS += lib/err.c lib/log.c lib/sysfs.c lib/pciaddr.c lib/host.c lib/hostjson.c \
+            lib/intremap.c lib/varlink.c
