@@ -1,0 +1,185 @@
+/* The declarative host config: /etc/iovd/iovd.json plus drop-ins /etc/iovd/iovd.d/*.json
+ * (lexical order), parsed and validated into a typed desired state. Pure: reads files and,
+ * for matching, the host model (lib/host.h); writes nothing.
+ *
+ * Every error names the file, the JSON path ($.pfs[1].vfs["2-3"].vlan) or line:column for
+ * a syntax error, what is wrong and the fix. Unknown keys are errors. A key defined in two
+ * files (a PF, pool or guest name given twice, a policy field set twice) is an error naming
+ * both files.
+ *
+ * The format (documented in docs/man/iovd.conf.5.scd, example in docs/examples/):
+ *   {
+ *     "policy": { "allow_unsafe_interrupts": false, "admin_group": "iovd",
+ *                 "never_move": ["0000:00:1f.6", "eno1"], "on_drift": "report",
+ *                 "mac_prefix": "02:1e:00" },
+ *     "pfs": [ { "name": "uplink", "match": { "netdev": "enp1s0" },
+ *                "num_vfs": 4, "defaults": { "spoofchk": true, "driver": "vfio-pci" },
+ *                "vfs": { "0": { "mac": "02:00:00:00:00:01", "vlan": 100 },
+ *                         "2-3": { "vlan": 200, "qos": 3, "driver": "host" } } } ],
+ *     "pools": [ { "name": "tenants", "vfs": ["uplink#0-3"] } ],
+ *     "guests": [ ... issue 9, see struct iov_cfg_guest ... ]
+ *   }
+ * match: exactly one of "address", "netdev", "perm_mac", "dsn", or "vendor_device" (+ "index",
+ * default 0, counting matching devices in address order). */
+#ifndef IOV_CONFIG_CONFIG_H
+#define IOV_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/pciaddr.h"
+#include "sriov/vfconf.h"
+
+struct iov_err;
+struct iov_host;
+struct iov_dev;
+
+#define IOV_CONFIG_DEFAULT_PATH   "/etc/iovd/iovd.json"
+#define IOV_CONFIG_DEFAULT_DROPIN "/etc/iovd/iovd.d"
+
+/* Where a value came from, for messages: "/etc/iovd/iovd.d/10-x.json: $.pfs[0].num_vfs". */
+struct iov_cfg_where {
+	const char *file;		/* points into iov_config.files */
+	char path[160];			/* JSON path */
+};
+
+enum iov_cfg_match_kind {
+	IOV_MATCH_ADDRESS,		/* "0000:01:00.0" (short form accepted) */
+	IOV_MATCH_NETDEV,		/* "enp1s0": the PF's netdev name now */
+	IOV_MATCH_PERM_MAC,		/* permanent MAC of the PF's netdev (rtnetlink IFLA_PERM_ADDRESS) */
+	IOV_MATCH_DSN,			/* PCIe Device Serial Number, "00-11-22-ff-fe-33-44-55" */
+	IOV_MATCH_VENDOR_DEVICE,	/* "8086:10c9" + index */
+};
+
+struct iov_cfg_match {
+	enum iov_cfg_match_kind kind;
+	struct iov_pci_addr addr;	/* ADDRESS */
+	char *netdev;			/* NETDEV */
+	uint8_t mac[6];			/* PERM_MAC */
+	uint64_t dsn;			/* DSN */
+	int vendor, device, index;	/* VENDOR_DEVICE; index >= 0 */
+};
+
+/* Which driver a VF should be on. UNSET inherits the PF's defaults, then HOST. */
+enum iov_cfg_driver {
+	IOV_CFG_DRV_UNSET = 0,
+	IOV_CFG_DRV_VFIO,		/* "vfio-pci" */
+	IOV_CFG_DRV_HOST,		/* "host": the VF driver the kernel probes (igbvf, iavf, ...) */
+	IOV_CFG_DRV_NONE,		/* "none": no driver */
+};
+
+/* Settings for a run of VF indexes; "2" is first = last = 2, "0-3" is 0..3. Entries of one PF
+ * may not overlap; defaults apply to every VF a range does not override field by field. */
+struct iov_cfg_vfs {
+	unsigned first, last;
+	struct iov_vfconf props;	/* props.set says which fields are given */
+	enum iov_cfg_driver driver;
+	struct iov_cfg_where where;
+};
+
+struct iov_cfg_pf {
+	char *name;			/* admin's name: [a-z0-9_-]{1,32}, unique */
+	struct iov_cfg_match match;
+	int num_vfs;			/* -1: not managed (leave as is) */
+	struct iov_vfconf defaults;
+	enum iov_cfg_driver default_driver;
+	struct iov_cfg_vfs *vfs;
+	size_t n_vfs;
+	struct iov_cfg_where where;
+};
+
+/* "uplink#0-3" -> pf = index into iov_config.pfs, VFs first..last. */
+struct iov_cfg_pool_member {
+	size_t pf;
+	unsigned first, last;
+};
+
+struct iov_cfg_pool {
+	char *name;			/* unique, [a-z0-9_-]{1,32} */
+	struct iov_cfg_pool_member *members;
+	size_t n_members;
+	struct iov_cfg_where where;
+};
+
+enum iov_cfg_restart { IOV_RESTART_NO, IOV_RESTART_ON_FAILURE, IOV_RESTART_ALWAYS };
+
+/* A guest NIC: from a pool, or a VF named as "PF/vfN" (PF = config name, address or netdev)
+ * or a PCI address. mac/vlan optional (has_mac, vlan = -1 when unset). */
+struct iov_cfg_nic {
+	char *pool;			/* exactly one of pool / device */
+	char *device;
+	bool has_mac;
+	uint8_t mac[6];
+	int vlan;
+};
+
+struct iov_cfg_guest {
+	char *name;			/* unique, [a-z0-9_-]{1,32} */
+	char *kernel, *initrd, *cmdline;	/* initrd, cmdline may be NULL */
+	uint64_t mem_mib;		/* default 512 */
+	unsigned cpus;			/* default 1 */
+	struct iov_cfg_nic *nics;
+	size_t n_nics;
+	bool autostart;
+	enum iov_cfg_restart restart;
+	struct iov_cfg_where where;
+};
+
+enum iov_cfg_on_drift { IOV_DRIFT_REPORT = 0, IOV_DRIFT_REAPPLY };
+
+struct iov_cfg_policy {
+	int allow_unsafe_interrupts;	/* -1 unset (command line decides), 0, 1 */
+	char *admin_group;		/* NULL: unset */
+	char **never_move;		/* addresses or netdev names, as written */
+	size_t n_never_move;
+	enum iov_cfg_on_drift on_drift;
+	bool has_mac_prefix;
+	uint8_t mac_prefix[3];		/* locally administered unicast (bit 1 set, bit 0 clear) */
+};
+
+struct iov_config {
+	struct iov_cfg_policy policy;
+	struct iov_cfg_pf *pfs;
+	size_t n_pfs;
+	struct iov_cfg_pool *pools;
+	size_t n_pools;
+	struct iov_cfg_guest *guests;
+	size_t n_guests;
+	char **files;			/* every file read, in order (main first) */
+	size_t n_files;
+};
+
+/* Loads path (NULL: IOV_CONFIG_DEFAULT_PATH) and the drop-ins in dropin_dir (NULL: the
+ * default; "" for none). A missing main file with no drop-ins is -ENOENT (err says so);
+ * a missing main file with drop-ins is fine. Validation that needs no host is done here
+ * (types, ranges, unknown keys, duplicates, ranges beyond num_vfs, pools naming unknown PFs,
+ * MACs multicast or used twice). */
+int iov_config_load(const char *path, const char *dropin_dir, struct iov_config **out,
+		    struct iov_err *err);
+/* One document from memory (the fuzz harness, tests); name is used as the file name. */
+int iov_config_load_buf(const char *name, const char *buf, size_t len, struct iov_config **out,
+			struct iov_err *err);
+void iov_config_free(struct iov_config *c);
+
+/* The config matched against a host snapshot: each PF's device (exactly one must match,
+ * else -ENODEV or -EEXIST naming the PF's where and the candidates). */
+struct iov_cfg_resolved {
+	const struct iov_config *cfg;
+	struct iov_dev **pf_dev;	/* [i] for cfg->pfs[i] */
+};
+int iov_config_resolve(const struct iov_config *c, const struct iov_host *h,
+		       struct iov_cfg_resolved **out, struct iov_err *err);
+void iov_cfg_resolved_free(struct iov_cfg_resolved *r);
+
+/* The effective settings of VF idx of PF i: defaults merged with the range entry covering
+ * it. Returns 0, or -ENOENT if idx >= the PF's num_vfs (when managed). */
+int iov_config_vf(const struct iov_config *c, size_t pf, unsigned idx,
+		  struct iov_vfconf *props, enum iov_cfg_driver *driver);
+
+/* Index of the named PF / pool / guest, or -ENOENT. */
+int iov_config_find_pf(const struct iov_config *c, const char *name);
+int iov_config_find_pool(const struct iov_config *c, const char *name);
+int iov_config_find_guest(const struct iov_config *c, const char *name);
+
+#endif
