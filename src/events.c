@@ -44,9 +44,9 @@ void iovd_event(const char *type, json_t *fields)
 	json_object_set_new(ev, "time", now_iso());
 	json_object_set_new(ev, "type", json_string(type));
 
-	char *s = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-	log_debug("event %s", s ? s : type);
-	free(s);
+	char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	log_debug("event %s", text ? text : type);
+	free(text);
 
 	if (recent_n == RECENT) {
 		json_decref(recent[recent_head]);
