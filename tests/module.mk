@@ -16,3 +16,4 @@ golden-update: $(BUILD)/iovctl
 	tests/golden/run.sh --update $(BUILD)/iovctl
 
 -include tests/rig/rig.mk
+UNIT_TESTS += tests/unit/test_sdnotify.c
