@@ -17,3 +17,5 @@ golden-update: $(BUILD)/iovctl
 
 -include tests/rig/rig.mk
 UNIT_TESTS += tests/unit/test_sdnotify.c
+UNIT_TESTS += tests/unit/test_export.c
+$(BUILD)/tests/test_export: $(BUILD)/obj/tests/unit/fakesys.o
