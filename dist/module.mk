@@ -5,7 +5,7 @@
 #   make eco-test                 man pages, units, completion, notify, install, CDI (< 1 min)
 #   make deb / make deb-test      the Debian package; deb-test installs and purges it (root)
 
-MAN_PAGES := iovd.8 iovctl.8 iovm.1
+MAN_PAGES := iovd.8 iovctl.8 iovm.1 iovd.conf.5
 MAN_OUT   := $(foreach p,$(MAN_PAGES),$(BUILD)/man/man$(subst .,,$(suffix $(p)))/$(p))
 
 $(BUILD)/man/man1/%.1: docs/man/%.1.scd
@@ -78,4 +78,10 @@ notify-test: $(BUILD)/iovd
 	tests/eco/notify.sh $(BUILD)
 install-test: $(PROGS) $(MAN_OUT)
 	tests/eco/install.sh $(BUILD)
-eco-test: man-test units-test completion-test notify-test install-test
+# One after the other: install.sh runs make itself, which must not relink beside a test.
+eco-test: $(PROGS) $(MAN_OUT)
+	tests/eco/man.sh $(BUILD)
+	tests/eco/units.sh $(BUILD)
+	tests/eco/completion.sh $(BUILD)
+	tests/eco/notify.sh $(BUILD)
+	tests/eco/install.sh $(BUILD)

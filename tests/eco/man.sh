@@ -27,6 +27,7 @@ opts_of() {
 }
 check_prog() {
 	prog=$1 src=$2
+	[ -x "$B/$prog" ] || { bad "$B/$prog: not built"; return; }
 	[ -f "$src" ] || { bad "$src missing"; return; }
 	for o in $(opts_of "$B/$prog"); do
 		n=$((n + 1))
