@@ -41,7 +41,7 @@ INSTALL     ?= install
 install: $(PROGS) $(MAN_OUT)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) \
 		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(MODLOADDIR) $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	sed 's|/usr/bin/iovd|$(BINDIR)/iovd|' dist/systemd/iovd.service > $(DESTDIR)$(SYSTEMDDIR)/iovd.service
@@ -54,7 +54,7 @@ install: $(PROGS) $(MAN_OUT)
 	for p in $(MAN_OUT); do \
 		s=$${p##*.}; $(INSTALL) -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 	$(INSTALL) -m 0644 docs/iovd.md docs/iovm.md docs/verify.md $(DESTDIR)$(DOCDIR)/
-	if [ -f docs/examples/iovd.json ]; then \
+	if [ -f docs/examples/iovd.json ]; then $(INSTALL) -d $(DESTDIR)$(DOCDIR)/examples && \
 		$(INSTALL) -m 0644 docs/examples/iovd.json $(DESTDIR)$(DOCDIR)/examples/; fi
 	@echo "installed under $(DESTDIR)$(PREFIX); on the host: systemd-sysusers; systemd-tmpfiles --create iovd.conf; systemctl daemon-reload; systemctl enable --now iovd.socket"
 
@@ -85,3 +85,25 @@ eco-test: $(PROGS) $(MAN_OUT)
 	tests/eco/completion.sh $(BUILD)
 	tests/eco/notify.sh $(BUILD)
 	tests/eco/install.sh $(BUILD)
+
+# The Debian package, built from a copy of the working tree (tracked and untracked files
+# git does not ignore) under $(BUILD)/deb, so nothing lands beside the tree.
+DEB_VERSION := $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILE    := $(BUILD)/deb/iovd_$(DEB_VERSION)_$(DEB_ARCH).deb
+.PHONY: deb deb-lint deb-test
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/iovd
+	git ls-files -z -c -o --exclude-standard | \
+		tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C $(BUILD)/deb/iovd -xf -
+	cd $(BUILD)/deb/iovd && DEB_BUILD_OPTIONS="parallel=2 $(DEB_BUILD_OPTIONS)" \
+		dpkg-buildpackage -b -us -uc > ../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
+	@ls -l $(DEB_FILE)
+# lintian on the package: fails on any error or warning not overridden (each override in
+# debian/iovd.lintian-overrides says why).
+deb-lint: deb
+	lintian --fail-on error,warning --info $(BUILD)/deb/iovd_$(DEB_VERSION)_$(DEB_ARCH).changes
+# Installs the package on this machine with dpkg -i, checks it, purges it and checks that
+# nothing is left. Root only, and only with IOV_DEB_TEST=1 (it changes this machine).
+deb-test: deb
+	tests/eco/deb-test.sh $(DEB_FILE)
