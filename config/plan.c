@@ -16,7 +16,7 @@
 #include "vfio/plan.h"
 #include "vfio/state.h"
 
-static const unsigned fields[] = { IOV_VFC_MAC, IOV_VFC_VLAN, IOV_VFC_SPOOFCHK, IOV_VFC_TRUST,
+const unsigned iov_vfconf_fields[7] = { IOV_VFC_MAC, IOV_VFC_VLAN, IOV_VFC_SPOOFCHK, IOV_VFC_TRUST,
 				   IOV_VFC_STATE, IOV_VFC_MIN_RATE, IOV_VFC_MAX_RATE };
 
 const char *iov_act_kind_name(enum iov_act_kind k)
@@ -228,7 +228,7 @@ static void info_conf(const struct iov_vfinfo *v, struct iov_vfconf *c)
 	}
 }
 
-static bool field_eq(const struct iov_vfconf *a, const struct iov_vfconf *b, unsigned f)
+bool iov_vfconf_field_eq(const struct iov_vfconf *a, const struct iov_vfconf *b, unsigned f)
 {
 	switch (f) {
 	case IOV_VFC_MAC: return !memcmp(a->mac, b->mac, 6);
@@ -310,12 +310,12 @@ static int plan_props(struct pfctx *x, unsigned idx, const struct iov_vfconf *wa
 	if (!want->set)
 		return 0;
 	info_conf(info, &cur);
-	for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
-		unsigned f = fields[k];
+	for (size_t k = 0; k < 7; k++) {
+		unsigned f = iov_vfconf_fields[k];
 		struct iov_action *a;
 		bool known = info && (cur.set & f);
 
-		if (!(want->set & f) || (known && field_eq(&cur, want, f)))
+		if (!(want->set & f) || (known && iov_vfconf_field_eq(&cur, want, f)))
 			continue;
 		if (!(a = add_act(x, IOV_ACT_VF_PROP, (int)idx)))
 			return -ENOMEM;

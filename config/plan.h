@@ -119,6 +119,10 @@ const char *iov_cfg_driver_name(enum iov_cfg_driver d);	/* "vfio-pci", "host", "
 /* The value of one field of c as text ("100", "02:00:..", "on", "100/3/802.1Q"). */
 void iov_vfconf_field_str(const struct iov_vfconf *c, unsigned field, char *buf, size_t len);
 const char *iov_vfconf_field_name(unsigned field);	/* "mac", "vlan", "spoofchk", ... */
+/* Does field (one IOV_VFC_* bit) hold the same value in a and b? */
+bool iov_vfconf_field_eq(const struct iov_vfconf *a, const struct iov_vfconf *b, unsigned field);
+/* Every IOV_VFC_* field, in plan order. */
+extern const unsigned iov_vfconf_fields[7];
 
 /* The address VF idx of pf gets (routing ID + offset + idx * stride). -ENOENT unknown. */
 int iov_vf_addr_predict(const struct iov_dev *pf, unsigned idx, char buf[IOV_PCI_ADDR_STRLEN]);

@@ -152,6 +152,30 @@ static int do_step(const struct iovd_apply_ops *ops, const struct iov_action *a,
 	return -EINVAL;
 }
 
+/* Sets the fields of want (want->set) that differ from what the VF has now: a driver that
+ * cannot set a field (igb: link state) still reports it, and its value is left alone. */
+static int props_restore(const struct iovd_apply_ops *ops, const char *pf, const char *netdev,
+			 int vf, const struct iov_vfconf *want, struct iov_err *err)
+{
+	struct iovd_vf_now now;
+	struct iov_vfconf c = *want;
+	int r;
+
+	if ((r = ops->vf_get(ops->ctx, pf, netdev, vf, &now)) < 0)
+		return iov_err_set(err, r, NULL, "%s: reading vf%d: %s", pf, vf, strerror(-r));
+	if (!now.exists)
+		return 0;
+	c.set = 0;
+	for (size_t k = 0; k < 7; k++) {
+		unsigned f = iov_vfconf_fields[k];
+
+		if ((want->set & f) && (!(now.props.set & f) ||
+					!iov_vfconf_field_eq(&now.props, want, f)))
+			c.set |= f;
+	}
+	return c.set ? ops->vf_props_set(ops->ctx, netdev, vf, &c, err) : 0;
+}
+
 /* Puts back what step act changed, from prev. */
 static int undo_step(const struct iovd_apply_ops *ops, const json_t *act, const json_t *prev,
 		     struct iov_err *err)
@@ -183,7 +207,7 @@ static int undo_step(const struct iovd_apply_ops *ops, const json_t *act, const 
 			if (!v.exists)
 				continue;
 			if (*netdev && v.props.set &&
-			    (r = ops->vf_props_set(ops->ctx, netdev, idx, &v.props, err)) < 0)
+			    (r = props_restore(ops, pf, netdev, idx, &v.props, err)) < 0)
 				return r;
 			if ((r = ops->vf_get(ops->ctx, pf, netdev, idx, &now)) < 0)
 				return iov_err_set(err, r, NULL, "%s: reading vf%d: %s", pf, idx,
@@ -205,7 +229,7 @@ static int undo_step(const struct iovd_apply_ops *ops, const json_t *act, const 
 		if (!(c.set & field))
 			return 0;	/* the kernel did not report it: nothing known to restore */
 		c.set = field;
-		return ops->vf_props_set(ops->ctx, netdev, vf, &c, err);
+		return props_restore(ops, pf, netdev, vf, &c, err);
 	}
 	if (!strcmp(kind, "driver")) {
 		if ((r = ops->vf_get(ops->ctx, pf, netdev, vf, &now)) < 0)
@@ -368,9 +392,10 @@ int iovd_apply_exec(const struct iov_cfg_plan *p, const char *state_dir, uint64_
 			 failed + 1, p->n, p->acts[failed].line, e.msg, e.fix[0] ? "; " : "",
 			 e.fix);
 		log_err("apply %" PRIu64 ": %s; rolling back", txn, rep->error);
-		iovd_journal_append(&x.j, "failed", json_pack("{s:i, s:s}", "step", failed, "error",
-							       rep->error), &re);
-		rr = rollback(&x, acts, prevs, failed, &re, &cancelled);
+		if (iovd_journal_append(&x.j, "failed", json_pack("{s:i, s:s}", "step", failed,
+								   "error", rep->error), &re) == -ECANCELED)
+			cancelled = true;
+		rr = cancelled ? 0 : rollback(&x, acts, prevs, failed, &re, &cancelled);
 		if (cancelled) {
 			iov_err_set(err, -ECANCELED, NULL, "%s", re.msg);
 			r = -ECANCELED;
@@ -378,8 +403,12 @@ int iovd_apply_exec(const struct iov_cfg_plan *p, const char *state_dir, uint64_
 		}
 		rep->rolled_back = true;
 		rep->rollback_ok = rr == 0;
-		iovd_journal_append(&x.j, "end", json_pack("{s:s}", "result", rr == 0 ? "rolled_back" :
-							    "rollback_incomplete"), &re);
+		if (iovd_journal_append(&x.j, "end", json_pack("{s:s}", "result", rr == 0 ?
+					"rolled_back" : "rollback_incomplete"), &re) == -ECANCELED) {
+			iov_err_set(err, -ECANCELED, NULL, "%s", re.msg);
+			r = -ECANCELED;
+			goto out;
+		}
 		if (rr < 0)
 			snprintf(rep->error + strlen(rep->error), sizeof(rep->error) -
 				 strlen(rep->error), "; roll-back incomplete: %s", re.msg);
@@ -391,7 +420,12 @@ int iovd_apply_exec(const struct iov_cfg_plan *p, const char *state_dir, uint64_
 						     "rolled_back", rr == 0));
 		r = r < 0 ? r : -EIO;
 	} else {
-		iovd_journal_append(&x.j, "end", json_pack("{s:s}", "result", "ok"), &e);
+		if (iovd_journal_append(&x.j, "end", json_pack("{s:s}", "result", "ok"), &e) ==
+		    -ECANCELED) {
+			iov_err_set(err, -ECANCELED, NULL, "%s", e.msg);
+			r = -ECANCELED;
+			goto out;
+		}
 		log_info("apply %" PRIu64 ": done, %zu steps", txn, p->n);
 		iovd_event("apply.finished", json_pack("{s:I, s:i}", "txn", (json_int_t)txn, "steps",
 						       (int)p->n));
@@ -452,7 +486,8 @@ int iovd_recover(const char *state_dir, const struct iovd_apply_ops *ops, json_t
 	json_t **acts = NULL, **prevs = NULL;
 	struct run x = { .ops = ops };
 	bool cancelled = false;
-	int nsteps = 0, last = -1, r, started = 0, undone = 0;
+	int nsteps = 0, last = -1, r, started = 0, undone = 0, done_n = 0;
+	bool failed_rec = false;
 	size_t k;
 
 	r = iovd_journal_read(state_dir, &recs, err);
@@ -470,6 +505,8 @@ int iovd_recover(const char *state_dir, const struct iovd_apply_ops *ops, json_t
 			json_decref(recs);
 			return 0;
 		}
+	if ((r = iovd_journal_trim(state_dir, err)) < 0)
+		goto out;
 	x.j.txn = (uint64_t)json_integer_value(json_object_get(begin, "txn"));
 	x.j.records = (unsigned)json_array_size(recs);
 	snprintf(x.j.path, sizeof(x.j.path), "%s/%s", state_dir, IOVD_JOURNAL_NAME);
@@ -494,10 +531,29 @@ int iovd_recover(const char *state_dir, const struct iovd_apply_ops *ops, json_t
 			if ((int)s > last)
 				last = (int)s;
 			started++;
+		} else if (!strcmp(t, "done")) {
+			done_n++;
+		} else if (!strcmp(t, "failed")) {
+			failed_rec = true;
 		} else if (!strcmp(t, "undone")) {
 			acts[s] = NULL;	/* already put back before the crash */
 			undone++;
 		}
+	}
+	if (!failed_rec && done_n == nsteps) {
+		/* Every step was done; only the end record is missing: finish it. */
+		if ((r = iovd_journal_append(&x.j, "end", json_pack("{s:s}", "result", "finished"),
+					     err)) < 0)
+			goto out;
+		log_warn("apply %" PRIu64 " was interrupted after its last step: finished (all %d "
+			 "steps had been done)", x.j.txn, nsteps);
+		iovd_event("apply.recovered", json_pack("{s:I, s:s, s:i}", "txn", (json_int_t)x.j.txn,
+							"action", "finished", "steps", nsteps));
+		if (report)
+			*report = json_pack("{s:I, s:s, s:i}", "txn", (json_int_t)x.j.txn, "result",
+					    "finished", "steps", nsteps);
+		r = 1;
+		goto out;
 	}
 	log_warn("apply %" PRIu64 " was interrupted (%d of %d steps started, %d already undone): "
 		 "rolling it back before serving", x.j.txn, started, nsteps, undone);

@@ -1,6 +1,7 @@
 #include "src/journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,5 +188,32 @@ int iovd_journal_read(const char *state_dir, json_t **records, struct iov_err *e
 	}
 	free(buf);
 	*records = a;
+	return 0;
+}
+
+int iovd_journal_trim(const char *state_dir, struct iov_err *err)
+{
+	char path[PATH_MAX], *buf, *nl;
+	size_t len, keep;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, IOVD_JOURNAL_NAME);
+	if ((r = iov_read_file(path, JOURNAL_MAX, &buf, &len)) < 0)
+		return r == -ENOENT ? 0 : iov_err_set(err, r, NULL, "%s: %s", path, strerror(-r));
+	nl = len ? memrchr(buf, '\n', len) : NULL;
+	keep = nl ? (size_t)(nl - buf) + 1 : 0;
+	free(buf);
+	if (keep == len)
+		return 0;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)keep) < 0 || fsync(fd) < 0) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		return iov_err_set(err, r, NULL, "%s: cutting the torn last record: %s", path,
+				   strerror(-r));
+	}
+	close(fd);
+	log_info("%s: cut a torn last record (%zu bytes)", path, len - keep);
 	return 0;
 }

@@ -50,6 +50,9 @@ int iovd_journal_append(struct iovd_journal *j, const char *r, json_t *rec,
  * skipped with a warning). -ENOENT when there is none. */
 int iovd_journal_read(const char *state_dir, json_t **records, struct iov_err *err);
 
+/* Cuts a torn last line off the journal (before appending to it again). 0 or -errno. */
+int iovd_journal_trim(const char *state_dir, struct iov_err *err);
+
 /* The test fault switch: after record n (1 = begin) of a transaction, EXIT: _exit(99);
  * STOP: every later append fails with -ECANCELED (unit tests). n = 0: off. */
 enum iovd_fault_mode { IOVD_FAULT_EXIT, IOVD_FAULT_STOP };

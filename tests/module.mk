@@ -19,3 +19,5 @@ golden-update: $(BUILD)/iovctl
 # The config planner and the apply journal/executor (fake hosts, temp state dirs).
 UNIT_TESTS += tests/unit/test_config_plan.c
 $(BUILD)/tests/test_config_plan: $(BUILD)/obj/tests/unit/fakesys.o
+UNIT_TESTS += tests/unit/test_apply.c
+$(BUILD)/tests/test_apply: $(BUILD)/obj/tests/unit/fakesys.o
