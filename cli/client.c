@@ -58,6 +58,12 @@ static int print_error(const char *method, const char *name, json_t *p)
 			fprintf(stderr, "  fix: %s\n", str(p, "fix"));
 		return 1;
 	}
+	if (strcmp(name, "io.iovd.ConfigError") == 0) {
+		fprintf(stderr, "iovctl: config: %s\n", str(p, "message"));
+		if (*str(p, "fix"))
+			fprintf(stderr, "  fix: %s\n", str(p, "fix"));
+		return 1;
+	}
 	char *txt = json_dumps(p, JSON_COMPACT);
 	fprintf(stderr, "iovctl: %s: error %s %s\n", m, name, txt ? txt : "");
 	free(txt);

@@ -241,6 +241,11 @@ static void drop_slot(struct vl_server *s, struct slot *sl)
 	free(sl);
 }
 
+void vl_server_set_admin_gid(struct vl_server *s, gid_t admin_gid)
+{
+	s->admin_gid = admin_gid;
+}
+
 struct vl_server *vl_server_new(int listen_fd, const struct vl_service_info *info,
 				const struct vl_interface *iface, gid_t admin_gid,
 				void *userdata)

@@ -89,6 +89,8 @@ struct vl_server *vl_server_new(int listen_fd, const struct vl_service_info *inf
 				const struct vl_interface *iface, gid_t admin_gid,
 				void *userdata);
 void vl_server_free(struct vl_server *s);	/* closes every fd it owns */
+/* Changes the admin group for connections accepted from now on (config reload). */
+void vl_server_set_admin_gid(struct vl_server *s, gid_t admin_gid);
 
 typedef void (*vl_watch_fn)(int fd, void *userdata);
 /* Adds another fd (e.g. a signalfd) to the loop; fn runs when it is readable. */

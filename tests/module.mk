@@ -16,3 +16,8 @@ golden-update: $(BUILD)/iovctl
 	tests/golden/run.sh --update $(BUILD)/iovctl
 
 -include tests/rig/rig.mk
+# The config planner and the apply journal/executor (fake hosts, temp state dirs).
+UNIT_TESTS += tests/unit/test_config_plan.c
+$(BUILD)/tests/test_config_plan: $(BUILD)/obj/tests/unit/fakesys.o
+UNIT_TESTS += tests/unit/test_apply.c
+$(BUILD)/tests/test_apply: $(BUILD)/obj/tests/unit/fakesys.o
