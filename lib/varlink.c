@@ -119,8 +119,11 @@ int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method
 
 	m = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!m) {
-		snprintf(err, errlen, "request is not JSON: %s at offset %d", jerr.text,
-			 jerr.position);
+		char t[4 * JSON_ERROR_TEXT_LENGTH];
+
+		/* jansson quotes the offending input in its text. */
+		snprintf(err, errlen, "request is not JSON: %s at offset %d",
+			 iov_esc(t, sizeof(t), jerr.text), jerr.position);
 		return -EINVAL;
 	}
 	if (!json_is_object(m)) {
@@ -130,7 +133,10 @@ int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method
 	json_object_foreach(m, key, v) {
 		if (strcmp(key, "method") && strcmp(key, "parameters") && strcmp(key, "oneway") &&
 		    strcmp(key, "more") && strcmp(key, "upgrade")) {
-			snprintf(err, errlen, "request has an unknown field '%.64s'", key);
+			char k[65];
+
+			snprintf(err, errlen, "request has an unknown field '%s'",
+				 iov_esc(k, sizeof(k), key));
 			goto bad;
 		}
 	}

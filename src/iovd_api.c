@@ -131,9 +131,9 @@ static bool only_keys(struct vl_call *c, json_t *p, const char *const *keys)
 			if (strcmp(*x, k) == 0)
 				break;
 		if (!*x) {
-			char msg[160];
+			char msg[160], ek[65];
 
-			snprintf(msg, sizeof(msg), "unknown parameter '%.64s'", k);
+			snprintf(msg, sizeof(msg), "unknown parameter '%s'", iov_esc(ek, sizeof(ek), k));
 			bad_arg(c, k, msg);
 			return false;
 		}

@@ -102,7 +102,7 @@ int iov_usage_add_vfio(struct iov_usage *u, int group, int pid, const char *comm
 	u->vfio = arr;
 	arr[u->n_vfio].group = group;
 	arr[u->n_vfio].pid = pid;
-	snprintf(arr[u->n_vfio].comm, sizeof(arr[u->n_vfio].comm), "%s", comm ? comm : "?");
+	iov_esc(arr[u->n_vfio].comm, sizeof(arr[u->n_vfio].comm), comm ? comm : "?");
 	u->n_vfio++;
 	return 0;
 }

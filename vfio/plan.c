@@ -2,6 +2,7 @@
 
 #include "lib/err.h"
 #include "lib/host.h"
+#include "lib/log.h"
 #include "lib/sysfs.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
@@ -91,9 +92,12 @@ int iov_plan_bind(const struct iov_host *h, const struct iov_usage *u,
 	int ret;
 
 	/* The name goes into driver_override and a sysfs path: a plain driver name only. */
-	if (!*drv || strlen(drv) >= 64 || strpbrk(drv, "/\n \t") || drv[0] == '.')
+	if (!*drv || strlen(drv) >= 64 || strpbrk(drv, "/\n \t") || drv[0] == '.') {
+		char ed[65];
+
 		return iov_err_set(err, -EINVAL, "name a PCI driver such as vfio-pci",
-				   "bad driver name \"%.64s\"", drv);
+				   "bad driver name \"%s\"", iov_esc(ed, sizeof(ed), drv));
+	}
 	if (iov_dev_is_bridge(dev))
 		return iov_err_set(err, -EINVAL, "pass an endpoint below it",
 				   "%s is a bridge: bridges stay with the host (pcieport)",

@@ -146,7 +146,7 @@ static pid_t flooder(uid_t uid, int ready)
 static void test_root_served_during_flood(void **st)
 {
 	const char *lim = getenv("IOV_FLOOD_LIMIT_MS");
-	double limit = lim ? atof(lim) : 100, worst = 0, sum = 0;
+	double limit = lim ? atof(lim) : 100, worst = 0, second = 0, sum = 0;
 	const char *calls = getenv("IOV_FLOOD_CALLS");
 	int ready[2], n = calls ? atoi(calls) : 10;
 	pid_t kids[2];
@@ -174,8 +174,12 @@ static void test_root_served_during_flood(void **st)
 			fail_msg("root's GetVersion failed after %.1f ms: %d", dt, rc);
 		json_decref(r);
 		sum += dt;
-		if (dt > worst)
+		if (dt > worst) {
+			second = worst;
 			worst = dt;
+		} else if (dt > second) {
+			second = dt;
+		}
 		poll(NULL, 0, 20);
 	}
 	for (int i = 0; i < 2; i++) {
@@ -186,10 +190,12 @@ static void test_root_served_during_flood(void **st)
 	}
 	close(ready[0]);
 	close(ready[1]);
-	printf("flood: root GetVersion during the flood: worst %.1f ms, mean %.1f ms (%d calls, "
-	       "tree %s)\n", worst, sum / n, n, tree);
-	if (worst > limit)
-		fail_msg("root waited %.1f ms (limit %.0f ms)", worst, limit);
+	printf("flood: root GetVersion during the flood: worst %.1f ms, second worst %.1f ms, "
+	       "mean %.1f ms (%d calls, tree %s)\n", worst, second, sum / n, n, tree);
+	/* All but one call within the limit; the one may have lost the CPU to another process
+	 * on a loaded machine, but not for 10 times the limit. */
+	if ((n > 1 ? second : worst) > limit || worst > 10 * limit)
+		fail_msg("root waited %.1f ms, %.1f ms (limit %.0f ms)", worst, second, limit);
 }
 
 int main(void)
