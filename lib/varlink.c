@@ -171,8 +171,10 @@ int vl_listen(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)];
+	struct stat st;
+	mode_t old;
 	char *slash;
-	int fd, e;
+	int fd, e, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -187,10 +189,16 @@ int vl_listen(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	/* A socket file left by a daemon that died: replace it, but never one that answers. */
-	if (access(path, F_OK) == 0) {
-		int probe = vl_connect(path);
+	/* A socket file left by a daemon that died: replace it, but never one that answers,
+	 * and never anything that is not a socket (a regular file, a symlink). */
+	if (lstat(path, &st) == 0) {
+		int probe;
 
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			return -ENOTSOCK;
+		}
+		probe = vl_connect(path);
 		if (probe >= 0) {
 			close(probe);
 			close(fd);
@@ -198,9 +206,15 @@ int vl_listen(const char *path)
 		}
 		unlink(path);
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
-	    listen(fd, 64) < 0) {
-		e = -errno;
+	/* The mode comes from the umask at bind time: no chmod by path afterwards, which
+	 * would follow whatever the path names by then. */
+	old = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	e = -errno;
+	umask(old);
+	if (r < 0 || listen(fd, 64) < 0) {
+		if (r == 0)
+			e = -errno;
 		close(fd);
 		return e;
 	}

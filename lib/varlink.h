@@ -89,8 +89,9 @@ void vl_error(struct vl_call *c, const char *error, json_t *params);
 void vl_error_invalid(struct vl_call *c, const char *parameter, const char *msg);
 
 /* Creates the socket at path (its directory is created 0755 if missing, a stale socket
- * replaced), mode 0666: authorization is per method, by peer credentials. Returns the
- * listening fd or -errno. */
+ * replaced), mode 0666 (set through the umask at bind): authorization is per method, by
+ * peer credentials. Returns the listening fd or -errno: -EADDRINUSE if a server answers
+ * there, -ENOTSOCK if something other than a socket is there (left alone). */
 int vl_listen(const char *path);
 
 /* admin_gid: a group whose members may call mutating methods, or (gid_t)-1 for none. */

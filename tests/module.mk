@@ -9,8 +9,9 @@ $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_f
 
 # Golden tests: iovctl on every fixture against the expected output.
 .PHONY: golden
-golden: $(BUILD)/iovctl
+golden: $(BUILD)/iovctl $(BUILD)/iovd
 	tests/golden/run.sh $(BUILD)/iovctl
+	tests/daemon.sh $(BUILD)
 # Rewrites tests/golden/expected/: review every diff against HW.md (tests/golden/REVIEW.md).
 .PHONY: golden-update
 golden-update: $(BUILD)/iovctl

@@ -110,8 +110,12 @@ int iov_plan_bind(const struct iov_host *h, const struct iov_usage *u,
 				   dev->name, h->iommu.enabled ? "" : " (the IOMMU is off)");
 
 	/* vfio_iommu_type1 itself refuses such platforms unless allow_unsafe_interrupts=1;
-	 * iovd refuses before touching anything, whatever the module parameter says. */
-	if (strstr(drv, "vfio") && h->iommu.intremap != 1 && !(opts && opts->allow_unsafe_interrupts))
+	 * iovd refuses before touching anything, whatever the module parameter says. Any
+	 * driver other than the one the device already has may hand it to user space (vfio
+	 * variants, uio_pci_generic, whatever a name does not tell), so without remapping
+	 * only the device's own driver is accepted, not names that happen to lack "vfio". */
+	if (h->iommu.intremap != 1 && !(opts && opts->allow_unsafe_interrupts) &&
+	    !same(drv, dev->driver))
 		return iov_err_set(err, -EPERM, "enable interrupt remapping (VT-d/AMD-Vi in the "
 				   "firmware, no intremap=off on the kernel command line), or accept the "
 				   "risk host-wide: start iovd with --allow-unsafe-interrupts",

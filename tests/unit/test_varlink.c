@@ -433,6 +433,39 @@ static void test_listen_twice(void **state)
 	assert_int_equal(vl_listen(f->path), -EADDRINUSE);
 }
 
+/* The socket is 0666 from the start; a regular file or a symlink at the path is refused
+ * and left as it was (never unlinked, never chmod-ed through). */
+static void test_listen_not_socket(void **state)
+{
+	struct fixture *f = *state;
+	char file[160], link[160], target[160];
+	struct stat st;
+	FILE *fp;
+
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0666);
+	snprintf(file, sizeof(file), "%s/file", f->dir);
+	snprintf(link, sizeof(link), "%s/link", f->dir);
+	snprintf(target, sizeof(target), "%s/target", f->dir);
+	assert_non_null(fp = fopen(file, "w"));
+	fputs("keep me", fp);
+	fclose(fp);
+	assert_int_equal(chmod(file, 0600), 0);
+	assert_int_equal(vl_listen(file), -ENOTSOCK);
+	assert_int_equal(stat(file, &st), 0);
+	assert_true(S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600 && st.st_size == 7);
+	assert_non_null(fp = fopen(target, "w"));
+	fclose(fp);
+	assert_int_equal(chmod(target, 0600), 0);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(vl_listen(link), -ENOTSOCK);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+}
+
 /* Random garbage and mutated calls on one connection: every complete message gets an
  * answer, and the server is still fine afterwards. */
 static void test_garbage(void **state)
@@ -551,6 +584,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_group, setup_admin, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listen_not_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout, setup_idle, teardown),
 		cmocka_unit_test(test_parse_call),
 	};
