@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "src/iovd_api.h"
@@ -305,6 +306,9 @@ int main(int argc, char **argv)
 	if (lfd < 0) {
 		if (lfd == -EADDRINUSE)
 			log_err("%s: another iovd is already serving this socket", sock);
+		else if (lfd == -ENOTSOCK)
+			log_err("%s exists and is not a socket; remove it (it was left alone) or "
+				"pick another path with --socket", sock);
 		else
 			log_err_errno(lfd, "cannot listen on %s (run iovd as root, or pick another "
 				      "path with --socket)", sock);
@@ -324,6 +328,11 @@ int main(int argc, char **argv)
 			_exit(0);
 		}
 		setsid();
+		/* A daemon keeps no directory busy and creates nothing group/world-writable,
+		 * whatever the shell that started it had. */
+		if (chdir("/") < 0)
+			log_warn_errno(-errno, "chdir /");
+		umask(022);
 		if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout))
 			log_warn("cannot redirect stdio to /dev/null");
 	} else {
