@@ -213,7 +213,9 @@ static void test_stream_and_end(void **state)
 	json_decref(r);
 
 	/* The connection serves ordinary calls again after the stream ended. */
-	assert_int_equal(vl_call_start(fd, "test.Echo", json_pack("{s:i}", "x", 5), false), 0);
+	r = json_pack("{s:i}", "x", 5);
+	assert_int_equal(vl_call_start(fd, "test.Echo", r, false), 0);
+	json_decref(r);
 	r = next(rd, false);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "echo"), "x")), 5);
 	json_decref(r);
@@ -247,7 +249,9 @@ static void test_call_queued_behind_stream(void **state)
 
 	assert_int_equal(vl_call_start(fd, "test.Stream", NULL, true), 0);
 	json_decref(next(rd, true));
-	assert_int_equal(vl_call_start(fd, "test.Echo", json_pack("{s:i}", "x", 9), false), 0);
+	r = json_pack("{s:i}", "x", 9);
+	assert_int_equal(vl_call_start(fd, "test.Echo", r, false), 0);
+	json_decref(r);
 	sync_server();
 	cmd('s', 1);
 	r = next(rd, true);
