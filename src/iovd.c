@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "src/iovd_api.h"
+#include "src/udevmon.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
@@ -85,6 +86,13 @@ static void on_signal(int fd, void *ud)
 	vl_server_quit(ud);
 }
 
+/* The host changed under iovd (udev, coalesced): what it means is decided by planning
+ * against the config once things have settled. */
+static void on_host_settled(size_t n_uevents, size_t n_events, void *ud)
+{
+	log_debug("host settled after %zu uevents (%zu events)", n_uevents, n_events);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -105,6 +113,7 @@ int main(int argc, char **argv)
 	bool foreground = false, unsafe = false;
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
+	struct iovd_udev *udev = NULL;
 	sigset_t mask;
 	int c, lfd, sfd, verbose = 0, r;
 
@@ -199,10 +208,18 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
+	/* Under --sysroot the uevents would be this machine's, not the tree's: no udev. */
+	if (!iov_sysroot()[0]) {
+		struct iovd_udev_opts uo = { .live = true, .on_settled = on_host_settled };
+
+		if (!(udev = iovd_udev_new(srv, &uo)))
+			log_warn_errno(-errno, "udev monitor");
+	}
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	r = vl_server_run(srv);
 	vl_server_free(srv);
+	iovd_udev_free(udev);
 	if (sock)
 		unlink(sock);
 	if (pidfile)
