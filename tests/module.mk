@@ -17,3 +17,9 @@ golden-update: $(BUILD)/iovctl
 	tests/golden/run.sh --update $(BUILD)/iovctl
 
 -include tests/rig/rig.mk
+
+# An independent client (python3-varlink, Debian's package) against iovd on a fake tree:
+# every method and error of the interface description, and a Monitor subscription.
+.PHONY: varlink-client
+varlink-client: $(BUILD)/iovd
+	tests/varlink/iovd_client.py $(BUILD)
