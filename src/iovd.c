@@ -15,6 +15,9 @@
 
 #include "src/iovd_api.h"
 #include "src/udevmon.h"
+#include "config/check.h"
+#include "lib/err.h"
+#include "lib/host.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
@@ -33,8 +36,10 @@ static void usage(FILE *f)
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
 		"      --allow-unsafe-interrupts  bind to vfio-pci even without interrupt remapping\n"
 		"                          (refused by default; every such bind is logged as UNSAFE)\n"
+		"      --check [FILE]      validate the config (default %s and its\n"
+		"                          drop-ins) against this host or --sysroot, exit 0/1\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
-		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
+		"  -h, --help, --version\n", IOV_CONFIG_DEFAULT_PATH, IOVD_DEFAULT_SOCKET);
 }
 
 /* systemd socket activation (sd_listen_fds(3) protocol, without libsystemd): one
@@ -71,6 +76,30 @@ static void write_pidfile(const char *path, pid_t pid)
 		log_warn("--pidfile %s: cannot write it", path);
 }
 
+/* iovd --check [FILE]: like nginx -t. The same code as `iovctl config check`. */
+static int check_config(const char *file)
+{
+	struct iov_host *h = NULL;
+	struct iov_err err = { 0 };
+	json_t *rep = NULL;
+	int r = iov_host_load(&h);
+
+	if (r < 0) {
+		log_err("cannot read the host's PCI devices under %s/sys: %s", iov_sysroot(),
+			strerror(-r));
+		return 1;
+	}
+	r = iov_config_check(file, NULL, h, NULL, &rep, &err);
+	iov_host_free(h);
+	if (!rep) {
+		log_err("out of memory");
+		return 1;
+	}
+	iov_config_report_print(r < 0 ? stderr : stdout, rep);
+	json_decref(rep);
+	return r < 0 ? 1 : 0;
+}
+
 static void on_signal(int fd, void *ud)
 {
 	struct signalfd_siginfo si;
@@ -104,13 +133,14 @@ int main(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "allow-unsafe-interrupts", no_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
 	const char *pidfile = NULL;
-	bool foreground = false, unsafe = false;
+	bool foreground = false, unsafe = false, check = false;
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
 	struct iovd_udev *udev = NULL;
@@ -128,10 +158,22 @@ int main(int argc, char **argv)
 		case 'P': pidfile = optarg; break;
 		case 'U': unsafe = true; break;
 		case 'v': verbose++; break;
+		case 'C': check = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovd %s\n", IOVD_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (check) {
+		const char *file = optind < argc ? argv[optind++] : NULL;
+
+		if (optind < argc) {
+			fprintf(stderr, "iovd --check: one FILE only ('%s')\n", argv[optind]);
+			return 2;
+		}
+		if (iov_sysroot_init(sysroot) < 0)
+			return 1;
+		return check_config(file);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "iovd: unexpected argument '%s'\n", argv[optind]);
