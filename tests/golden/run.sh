@@ -9,7 +9,9 @@
 # (picked automatically on first --update) run with IOV_PCI_IDS=tests/fixtures/pci.ids,
 # NO_COLOR=1, and stdout / "exit N" + stderr are compared with expected/<name>/<n>.out / .err
 # (the tree path in messages is replaced by @TREE@). Plus, not trusting the golden files:
-#   - tests/golden/check.py on `list --json` (PCI arithmetic, sysfs cross-checks, HW.md facts),
+#   - tests/golden/check.py on `list --json` (PCI arithmetic, sysfs cross-checks, hardware facts),
+#   - tests/golden/check.py --verify on `verify --json` of every device but the bridges (each
+#     check recomputed from the tree; no reason or fix that reads as cut off),
 #   - bad input: --sysroot /nonexistent and --sysroot /tmp exit 2 with a message naming it,
 #     unknown device / VF index exit 2,
 #   - fixtures whose description has expect.warned: exactly one warning line per damaged
@@ -133,6 +135,22 @@ while read -r NAME TREE DESC; do
 	else
 		bad "$NAME: check.py"
 		grep -v '^check ' "$O/check.log" | head -20 | sed 's/^/    /'
+	fi
+
+	# independent checks on verify --json for every device but the bridges
+	vdevs=$(python3 -c "import json,sys; print(' '.join(d['address'] for d in json.load(open(sys.argv[1])).get('devices', []) if not d.get('bridge')))" "$O/check.json" 2>/dev/null)
+	if [ -n "$vdevs" ]; then
+		# shellcheck disable=SC2086
+		"$BIN" --sysroot "$TREE" --json verify $vdevs >"$O/verify.json" 2>"$O/verify.stderr"
+		rc=$?
+		if [ $rc -gt 1 ]; then
+			bad "$NAME: verify --json exit $rc: $(head -3 "$O/verify.stderr")"
+		elif python3 tests/golden/check.py --verify "$TREE" "$O/verify.json" >"$O/vcheck.log" 2>&1; then
+			ok
+		else
+			bad "$NAME: check.py --verify"
+			grep -v '^check ' "$O/vcheck.log" | head -20 | sed 's/^/    /'
+		fi
 	fi
 
 	# damaged devices: exactly one warning line per device named in expect.warned
