@@ -64,8 +64,10 @@ static const char iovd_idl[] =
 	"# What the PF's driver reports for each VF.\n"
 	"method GetVfs(pf: string) -> (pf: string, netdev: string, vfs: []VfInfo)\n"
 	"\n"
-	"# Gives the PF count VFs (0 removes them). vfio: VFs go to vfio-pci. force: release VFs\n"
-	"# bound to vfio-pci first. dry_run: only return the plan.\n"
+	"# Gives the PF count VFs (0 removes them). vfio: VFs go to vfio-pci (refused without\n"
+	"# interrupt remapping unless iovd runs with --allow-unsafe-interrupts). force: release\n"
+	"# VFs bound to vfio-pci first (never VFs whose group a process holds). dry_run: only\n"
+	"# return the plan.\n"
 	"method SetVfCount(pf: string, count: int, vfio: ?bool, force: ?bool, dry_run: ?bool)\n"
 	"  -> (pf: string, vfs: []string, plan: []Action)\n"
 	"\n"
@@ -347,6 +349,7 @@ static void m_set_vf_count(struct vl_call *c, json_t *p, void *ud)
 	    get_bool(c, p, "force", &req.force) < 0 || get_bool(c, p, "dry_run", &dry) < 0)
 		return;
 	req.count = (int)count;
+	req.allow_unsafe_interrupts = iov_bind_unsafe_interrupts();
 	if (load_host(c, &h) < 0)
 		return;
 	if (!(pf = resolve_pf(c, h, spec)))

@@ -123,6 +123,17 @@ int iov_vfs_plan(const struct iov_host *h, const struct iov_usage *u, const stru
 				   "without --vfio",
 				   "no IOMMU is active on this host: vfio-pci cannot take the VFs "
 				   "(no IOMMU groups)");
+	/* The bind at the end would refuse (vfio/plan.c); refusing here keeps the VFs that
+	 * exist from being removed and re-created for nothing. */
+	if (req->vfio && req->count > 0 && h->iommu.intremap != 1 && !req->allow_unsafe_interrupts)
+		return iov_err_set(err, -EPERM, "enable interrupt remapping (VT-d/AMD-Vi in the "
+				   "firmware, no intremap=off on the kernel command line), or accept "
+				   "the risk host-wide: start iovd with --allow-unsafe-interrupts; "
+				   "or create the VFs without --vfio",
+				   "refusing --vfio for %s: interrupt remapping is %s (%s); a VF "
+				   "assigned to a VM could inject interrupts into the host", pf->name,
+				   h->iommu.intremap == 0 ? "off" : "not known to be on",
+				   h->iommu.intremap_why ? h->iommu.intremap_why : "no evidence");
 	cur = s->num_vfs;
 	if (req->count != cur && !pf->driver)
 		return iov_err_set(err, -ENOENT, "load the PF's driver (e.g. modprobe igb) and "

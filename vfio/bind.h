@@ -36,6 +36,7 @@ struct iov_bind_opts {
 
 /* The host's policy for binding without interrupt remapping (default: refuse). */
 void iov_bind_set_unsafe_interrupts(bool allow);
+bool iov_bind_unsafe_interrupts(void);
 
 int iov_bind(const struct iov_host *h, const struct iov_dev *dev,
 	     const struct iov_bind_opts *opts, struct iov_err *err);

@@ -204,6 +204,16 @@ static void test_plan(void **st)
 	assert_string_equal(pstr(json_array_get(plan, 0), "device"), "0000:5e:0a.0");
 	json_decref(r);
 	assert_string_equal(file("0000:5e:00.1", "sriov_numvfs"), "1");
+
+	/* Changing the count (vfs create PF N --force): the same release first, then 0, N. */
+	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:5e:00.1\",\"count\":2,\"force\":true,"
+		 "\"dry_run\":true}", &e);
+	assert_null(e);
+	plan = json_object_get(r, "plan");
+	assert_string_equal(pstr(json_array_get(plan, 0), "action"), "release");
+	assert_string_equal(pstr(json_array_get(plan, 1), "value"), "0");
+	assert_string_equal(pstr(json_array_get(plan, 3), "action"), "write");
+	json_decref(r);
 }
 
 static void test_refusals(void **st)
@@ -307,6 +317,47 @@ static void test_no_iommu(void **st)
 	assert_int_equal(iov_sysroot_set(tree), 0);
 }
 
+/* --vfio without interrupt remapping (noir: 4 VFs exist): refused in the plan, dry run or
+ * not, as bind refuses it; the existing VFs stay. With the host's unsafe policy the plan
+ * goes through. Without --vfio it is a plain count change. */
+static void test_no_intremap(void **st)
+{
+	char tree2[128], cmd[512], *e;
+	json_t *r;
+
+	snprintf(tree2, sizeof(tree2), "%s/noir", dir);
+	snprintf(cmd, sizeof(cmd), "python3 tests/fixtures/gen/mksysfs.py tests/fixtures/noir.desc "
+		 "%s > /dev/null", tree2);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(iov_sysroot_set(tree2), 0);
+	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:01:00.0\",\"count\":2,\"vfio\":true,"
+		 "\"dry_run\":true}", &e);
+	expect_error(r, e, "io.iovd.Refused", "EPERM", "interrupt remapping is off");
+	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:01:00.0\",\"count\":2,\"vfio\":true,"
+		 "\"force\":true}", &e);
+	expect_error(r, e, "io.iovd.Refused", "EPERM", "refusing --vfio for 0000:01:00.0");
+	snprintf(cmd, sizeof(cmd), "%s/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs", tree2);
+	{
+		char *v = NULL;
+
+		assert_int_equal(iov_read_str(cmd, &v), 0);
+		assert_string_equal(v, "4");
+		free(v);
+	}
+	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:01:00.0\",\"count\":2,\"force\":true,"
+		 "\"dry_run\":true}", &e);
+	assert_null(e);
+	json_decref(r);
+	iov_bind_set_unsafe_interrupts(true);
+	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:01:00.0\",\"count\":2,\"vfio\":true,"
+		 "\"force\":true,\"dry_run\":true}", &e);
+	iov_bind_set_unsafe_interrupts(false);
+	assert_null(e);
+	assert_string_equal(pstr(json_array_get(json_object_get(r, "plan"), 0), "action"), "release");
+	json_decref(r);
+	assert_int_equal(iov_sysroot_set(tree), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_no_driver),
 		cmocka_unit_test(test_exec_rollback),
 		cmocka_unit_test(test_no_iommu),
+		cmocka_unit_test(test_no_intremap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
