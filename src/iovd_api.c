@@ -354,7 +354,9 @@ static void m_set_vf_count(struct vl_call *c, json_t *p, void *ud)
 		return;
 	if (!(pf = resolve_pf(c, h, spec)))
 		goto out;
-	if ((r = iov_usage_load(&u)) < 0) {
+	/* With the VFIO holders: a VF whose group a process (a VM) holds open is never
+	 * removed, --force or not (vfio/guard.h does the scan). */
+	if ((r = iov_usage_load(&u)) < 0 || (r = iov_usage_scan_vfio(u)) < 0) {
 		iov_err_set(&e, r, NULL, "reading host usage: %s", strerror(-r));
 		reply_err(c, "io.iovd.Failed", &e, r);
 		goto out;

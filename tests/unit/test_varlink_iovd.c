@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <limits.h>
 
 #include "src/iovd_api.h"
 #include "lib/log.h"
@@ -21,6 +22,7 @@
 #include "lib/varlink.h"
 #include "sriov/numvfs.h"
 #include "vfio/bind.h"
+#include "vfio/plan.h"
 
 static char dir[64], tree[96], sock[128], state[128];
 static struct vl_server *srv;
@@ -262,6 +264,140 @@ static void test_refusals(void **st)
 	assert_string_equal(file("0000:04:00.0", "sriov_numvfs"), "4");
 }
 
+/* ---- a "kernel" acting on the fake tree for the bind executor: unbind removes the driver
+ * link, drivers_probe links the override (or igbvf), reset succeeds unless told. ---- */
+
+static char fail_unbind[16], fail_reset[16];
+static int resets;
+
+static const char *dev_of(const char *path, char *buf, size_t len)
+{
+	const char *p = strstr(path, "/devices/");
+
+	buf[0] = '\0';
+	if (p)
+		snprintf(buf, len, "%.12s", p + strlen("/devices/"));
+	return buf;
+}
+
+static void set_driver(const char *dev, const char *drv)
+{
+	char l[512], t[128];
+
+	snprintf(l, sizeof(l), "%s/sys/bus/pci/devices/%s/driver", tree, dev);
+	unlink(l);
+	if (drv) {
+		snprintf(t, sizeof(t), "../../../../bus/pci/drivers/%s", drv);
+		assert_int_equal(symlink(t, l), 0);
+	}
+}
+
+static int tree_write(void *ctx, const char *path, const char *val)
+{
+	char dev[16];
+	size_t n = strlen(path);
+
+	if (n > 14 && !strcmp(path + n - 14, "/drivers_probe")) {
+		const char *ovr = file(val, "driver_override");
+
+		set_driver(val, *ovr && strcmp(ovr, "(null)") ? ovr : "igbvf");
+		return 0;
+	}
+	dev_of(path, dev, sizeof(dev));
+	if (n > 14 && !strcmp(path + n - 14, "/driver/unbind")) {
+		if (!strcmp(dev, fail_unbind))
+			return -EIO;
+		set_driver(dev, NULL);
+		return 0;
+	}
+	if (n > 6 && !strcmp(path + n - 6, "/reset")) {
+		resets++;
+		return strcmp(dev, fail_reset) ? 0 : -ENOTTY;
+	}
+	return iov_write_str(path, val);
+}
+
+static int tree_driver(void *ctx, const char *dev, char *buf, size_t len)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/%s/driver", tree, dev);
+	return iov_readlink_base(p, buf, len);
+}
+
+static bool tree_loaded(void *ctx, const char *drv) { return true; }
+static bool tree_group(void *ctx, const char *dev) { return true; }
+static void tree_sleep(void *ctx, unsigned ms) { }
+
+static const struct iov_bind_io tree_io = {
+	.write = tree_write, .driver = tree_driver, .driver_loaded = tree_loaded,
+	.has_group = tree_group, .sleep_ms = tree_sleep, .timeout_ms = 20,
+};
+
+static void on_vfio(const char *dev)
+{
+	char p[512];
+
+	set_driver(dev, "vfio-pci");
+	snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/%s/driver_override", tree, dev);
+	assert_int_equal(iov_write_str(p, "vfio-pci"), 0);
+}
+
+/* A VF whose group a process holds (as a VM does): SetVfCount refuses, --force or not, and
+ * names the process. The daemon must scan the holders for that. */
+static void test_holders(void **st)
+{
+	char p[512], grp[16], *e;
+	json_t *r;
+
+	snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/0000:05:10.4/iommu_group", tree);
+	assert_int_equal(iov_readlink_base(p, grp, sizeof(grp)), 0);
+	snprintf(p, sizeof(p), "mkdir -p %s/proc/4242/fd && echo iovm > %s/proc/4242/comm && "
+		 "ln -s /dev/vfio/%s %s/proc/4242/fd/7", tree, tree, grp, tree);
+	assert_int_equal(system(p), 0);
+	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:04:00.0\",\"count\":0,\"force\":true,"
+		 "\"dry_run\":true}", &e);
+	expect_error(r, e, "io.iovd.Refused", "EBUSY", "open by pid 4242 (iovm)");
+	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:04:00.0\",\"count\":2}", &e);
+	expect_error(r, e, "io.iovd.Refused", "EBUSY", "0000:05:10.4");
+	assert_string_equal(file("0000:04:00.0", "sriov_numvfs"), "4");
+	snprintf(p, sizeof(p), "rm -rf %s/proc/4242", tree);
+	assert_int_equal(system(p), 0);
+}
+
+/* destroy --force releases the VFs on vfio-pci one by one; when a later one fails, the
+ * earlier ones go back on vfio-pci, and the message says what was restored. */
+static void test_release_rollback(void **st)
+{
+	char *e;
+	json_t *r;
+
+	on_vfio("0000:05:10.0");
+	on_vfio("0000:05:10.4");
+	iov_bind_set_io(&tree_io);
+	snprintf(fail_unbind, sizeof(fail_unbind), "0000:05:10.4");
+	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:04:00.0\",\"count\":0,\"force\":true}",
+		 &e);
+	assert_non_null(e);
+	assert_string_equal(e, "io.iovd.Failed");
+	assert_non_null(strstr(pstr(r, "message"), "0000:05:10.4"));
+	if (!strstr(pstr(r, "fix"), "restored (1 VF put back on vfio-pci)"))
+		fail_msg("fix '%s' does not say the released VF went back", pstr(r, "fix"));
+	free(e);
+	json_decref(r);
+	assert_string_equal(file("0000:05:10.0", "driver_override"), "vfio-pci");
+	{
+		char p[512], drv[32];
+
+		snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/0000:05:10.0/driver", tree);
+		assert_int_equal(iov_readlink_base(p, drv, sizeof(drv)), 0);
+		assert_string_equal(drv, "vfio-pci");
+	}
+	assert_string_equal(file("0000:04:00.0", "sriov_numvfs"), "4");
+	fail_unbind[0] = '\0';
+	iov_bind_set_io(NULL);
+}
+
 static void test_no_driver(void **st)
 {
 	char path[256], *e;
@@ -368,6 +504,8 @@ int main(void)
 		cmocka_unit_test(test_exec_rollback),
 		cmocka_unit_test(test_no_iommu),
 		cmocka_unit_test(test_no_intremap),
+		cmocka_unit_test(test_holders),
+		cmocka_unit_test(test_release_rollback),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
