@@ -77,7 +77,8 @@ static const char iovd_idl[] =
 	"# Moves the device's IOMMU group to vfio-pci (or driver), remembering the old drivers.\n"
 	"method Bind(device: string, driver: ?string, force: ?bool) -> (device: string)\n"
 	"\n"
-	"# Gives the device's group back to the drivers it had.\n"
+	"# Gives the device's group back to the drivers it had, each device reset first (refused,\n"
+	"# the device left on vfio-pci, when its reset fails or it has no reset method).\n"
 	"method Release(device: string) -> (device: string)\n"
 	"\n"
 	"# No such PCI device, netdev or VF.\n"
@@ -553,8 +554,9 @@ static void m_release(struct vl_call *c, json_t *p, void *ud)
 	snprintf(what, sizeof(what), "release %s", d->name);
 	log_change(c, what);
 	if ((r = iov_release(h, d, &e)) < 0) {
-		reply_err(c, r == -EBUSY || r == -EINVAL ? "io.iovd.Refused" : "io.iovd.Failed",
-			  &e, r);
+		/* -ENOTTY: a device whose reset failed stays on vfio-pci (vfio/plan.h). */
+		reply_err(c, r == -EBUSY || r == -EINVAL || r == -ENOTTY ? "io.iovd.Refused"
+									  : "io.iovd.Failed", &e, r);
 		goto out;
 	}
 	vl_reply(c, json_pack("{s:s}", "device", d->name));

@@ -327,11 +327,13 @@ static int tree_driver(void *ctx, const char *dev, char *buf, size_t len)
 
 static bool tree_loaded(void *ctx, const char *drv) { return true; }
 static bool tree_group(void *ctx, const char *dev) { return true; }
+static int tree_responds(void *ctx, const char *dev) { return 0; }
 static void tree_sleep(void *ctx, unsigned ms) { }
 
 static const struct iov_bind_io tree_io = {
 	.write = tree_write, .driver = tree_driver, .driver_loaded = tree_loaded,
-	.has_group = tree_group, .sleep_ms = tree_sleep, .timeout_ms = 20,
+	.has_group = tree_group, .responds = tree_responds, .sleep_ms = tree_sleep,
+	.timeout_ms = 20,
 };
 
 static void on_vfio(const char *dev)
