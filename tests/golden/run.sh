@@ -249,6 +249,18 @@ if [ -z "$SEL" ]; then
 	fi
 fi
 
+# --- `make` builds every program the test host ships: iov-bindtool sits next to iovctl
+# and plans on a captured tree as the test host's scenarios use it
+if [ -z "$SEL" ]; then
+	BT=$(dirname "$BIN")/iov-bindtool
+	if [ -x "$BT" ] && "$BT" --sysroot "$TOP/$FX/captured/default" plan 0000:01:10.0 >"$TMP/bt.out" 2>&1 &&
+	   grep -qx "0000:01:10.0: igbvf -> vfio-pci" "$TMP/bt.out"; then
+		ok
+	else
+		bad "$BT: missing or wrong plan (make must build it: the test host ships it): $(head -2 "$TMP/bt.out" 2>/dev/null)"
+	fi
+fi
+
 [ "$UPDATE" = 1 ] && echo "expectations written under $EXP: review every diff (git diff $EXP) against HW.md"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
