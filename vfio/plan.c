@@ -295,16 +295,21 @@ static bool sysfs_has_group(void *ctx, const char *dev)
 static int sysfs_responds(void *ctx, const char *dev)
 {
 	char p[PATH_MAX];
-	unsigned char id[2];
+	unsigned char hdr[64];
 	ssize_t n;
 	int ret = iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/config", dev);
 
 	if (ret < 0)
 		return ret;
-	if ((n = iov_read_bin(p, id, sizeof(id))) < 0)
+	if ((n = iov_read_bin(p, hdr, sizeof(hdr))) < 0)
 		return (int)n;
-	/* A device that did not come back from reset answers config reads with all ones. */
-	return n == 2 && !(id[0] == 0xff && id[1] == 0xff) ? 0 : -EIO;
+	/* A device that did not come back from reset answers every config read with all
+	 * ones. Not the vendor ID alone: a VF's reads 0xffff by design (SR-IOV: the kernel
+	 * takes it from the PF), while its command, status and class registers are real. */
+	for (ssize_t i = 0; i < n; i++)
+		if (hdr[i] != 0xff)
+			return 0;
+	return -EIO;
 }
 
 static void real_sleep(void *ctx, unsigned ms)

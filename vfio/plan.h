@@ -79,7 +79,7 @@ struct iov_bind_io {
 	int (*driver)(void *ctx, const char *dev, char *buf, size_t len);
 	bool (*driver_loaded)(void *ctx, const char *drv);
 	bool (*has_group)(void *ctx, const char *dev);
-	/* After a reset: 0 when the device answers config reads again (vendor ID not 0xffff),
+	/* After a reset: 0 when the device answers config reads again (header not all ones),
 	 * -errno otherwise. */
 	int (*responds)(void *ctx, const char *dev);
 	void (*sleep_ms)(void *ctx, unsigned ms);

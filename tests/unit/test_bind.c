@@ -637,10 +637,10 @@ static void test_bind_release(void **state)
 	assert_non_null(strstr(e.msg, "pid 77 (iovm)"));
 	assert_int_equal(s.nlog, 0);
 
-	/* The real table's reset check reads the vendor ID from config space: all ones means
-	 * the device did not come back. */
-	fk_write(root, "sys/bus/pci/devices/0000:01:10.0/config", "\x86\x80\xca\x10");
-	fk_write(root, "sys/bus/pci/devices/0000:01:10.2/config", "\xff\xff\xff\xff");
+	/* The real table's reset check reads the config header: all ones means the device
+	 * did not come back. A VF's vendor and device IDs read all ones by design. */
+	fk_write(root, "sys/bus/pci/devices/0000:01:10.0/config", "\xff\xff\xff\xff\x06\x04\x10");
+	fk_write(root, "sys/bus/pci/devices/0000:01:10.2/config", "\xff\xff\xff\xff\xff\xff\xff");
 	assert_int_equal(iov_bind_io_sysfs.responds(NULL, "0000:01:10.0"), 0);
 	assert_int_equal(iov_bind_io_sysfs.responds(NULL, "0000:01:10.2"), -EIO);
 	assert_true(iov_bind_io_sysfs.responds(NULL, "0000:01:10.4") < 0);	/* no config */
