@@ -4,7 +4,7 @@ check.py --verify TREE VERIFY_JSON: the same for `iovctl --json verify DEV...` (
 
 Does not trust the golden files: it recomputes what the output must say from the sysfs tree
 itself (PCI arithmetic, links, group directories) and, when the tree was generated from a
-description, from the description's 'expect' block (facts copied from HW.md).
+description, from the description's 'expect' block (hardware facts, docs/hardware.md).
 Prints one line per failed assertion ("FAIL fixture: ...") and a summary line
 "check: N passed, M failed"; exit status 1 if anything failed."""
 import ast
@@ -119,6 +119,13 @@ def main(argv):
         ok(d.get('numa_node') == numa, '%s numa_node: got %r, sysfs %r' % (a, d.get('numa_node'), numa))
         nd = os.path.join(p, 'net')
         nets = sorted(os.listdir(nd)) if os.path.isdir(nd) else []
+        if not nets and drv == 'virtio-pci':
+            # virtio-net: the netdev sits under the virtio device, DEV/virtioN/net/IFNAME
+            for v in sorted(os.listdir(p)):
+                vn = os.path.join(p, v, 'net')
+                if re.fullmatch(r'virtio\d+', v) and os.path.isdir(vn):
+                    nets += os.listdir(vn)
+            nets.sort()
         ok(d.get('netdevs') == nets, '%s netdevs: got %r, sysfs %r' % (a, d.get('netdevs'), nets))
         # role
         if os.path.islink(os.path.join(p, 'physfn')):
@@ -241,6 +248,9 @@ def main(argv):
         g = jg.get(gid)
         ok(g is not None and g.get('devices') == sorted(full(m) for m in members),
            'group %d: %r, HW.md says %r' % (gid, g and g.get('devices'), members))
+    for a, want in e.get('netdevs', {}).items():
+        got = devs.get(full(a), {}).get('netdevs')
+        ok(got == want, '%s netdevs %r, the fixture intends %r' % (a, got, want))
     counts = {}
     for d in devs.values():
         counts[d.get('iommu_group')] = counts.get(d.get('iommu_group'), 0) + 1
