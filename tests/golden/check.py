@@ -234,20 +234,20 @@ def main(argv):
         ok(io.get('interrupt_remapping') is False, 'no IR-* chips in /proc/interrupts but interrupt_remapping %r'
            % io.get('interrupt_remapping'))
 
-    # -- the description's intent (HW.md facts)
+    # -- the description's intent (hardware facts, docs/hardware.md)
     e = desc.get('expect', {})
     for pf, want in e.get('vfs', {}).items():
         d = devs.get(full(pf), {})
-        ok(d.get('vfs', []) == [full(v) for v in want], '%s vfs %r, HW.md says %r' % (
+        ok(d.get('vfs', []) == [full(v) for v in want], '%s vfs %r, docs/hardware.md says %r' % (
             pf, d.get('vfs'), [full(v) for v in want]))
     for pf, (first, last, n) in e.get('vf_first_last', {}).items():
         v = devs.get(full(pf), {}).get('vfs') or []
         ok(len(v) == n and v[0] == full(first) and v[-1] == full(last),
-           '%s: %d VFs %s..%s, HW.md says %d %s..%s' % (pf, len(v), v[:1], v[-1:], n, first, last))
+           '%s: %d VFs %s..%s, docs/hardware.md says %d %s..%s' % (pf, len(v), v[:1], v[-1:], n, first, last))
     for gid, members in e.get('groups', {}).items():
         g = jg.get(gid)
         ok(g is not None and g.get('devices') == sorted(full(m) for m in members),
-           'group %d: %r, HW.md says %r' % (gid, g and g.get('devices'), members))
+           'group %d: %r, docs/hardware.md says %r' % (gid, g and g.get('devices'), members))
     for a, want in e.get('netdevs', {}).items():
         got = devs.get(full(a), {}).get('netdevs')
         ok(got == want, '%s netdevs %r, the fixture intends %r' % (a, got, want))

@@ -16,7 +16,7 @@
 #     unknown device / VF index exit 2,
 #   - fixtures whose description has expect.warned: exactly one warning line per damaged
 #     device on stderr, none for the others, exit 0.
-# --update rewrites the expected files; review every diff against HW.md before committing.
+# --update rewrites the expected files; review every diff against docs/hardware.md (real hardware) and tests/rig/README.md (the test host) before committing.
 # Ends with "N passed, M failed"; exit 1 on any failure.
 set -u
 
@@ -261,6 +261,6 @@ if [ -z "$SEL" ]; then
 	fi
 fi
 
-[ "$UPDATE" = 1 ] && echo "expectations written under $EXP: review every diff (git diff $EXP) against HW.md"
+[ "$UPDATE" = 1 ] && echo "expectations written under $EXP: review every diff (git diff $EXP) against docs/hardware.md and tests/rig/README.md"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
