@@ -67,8 +67,10 @@ static const char iovd_idl[] =
 	"# What the PF's driver reports for each VF.\n"
 	"method GetVfs(pf: string) -> (pf: string, netdev: string, vfs: []VfInfo)\n"
 	"\n"
-	"# Gives the PF count VFs (0 removes them). vfio: VFs go to vfio-pci. force: release VFs\n"
-	"# bound to vfio-pci first. dry_run: only return the plan.\n"
+	"# Gives the PF count VFs (0 removes them). vfio: VFs go to vfio-pci (refused without\n"
+	"# interrupt remapping unless iovd runs with --allow-unsafe-interrupts). force: release\n"
+	"# VFs bound to vfio-pci first (never VFs whose group a process holds). dry_run: only\n"
+	"# return the plan.\n"
 	"method SetVfCount(pf: string, count: int, vfio: ?bool, force: ?bool, dry_run: ?bool)\n"
 	"  -> (pf: string, vfs: []string, plan: []Action)\n"
 	"\n"
@@ -78,7 +80,8 @@ static const char iovd_idl[] =
 	"# Moves the device's IOMMU group to vfio-pci (or driver), remembering the old drivers.\n"
 	"method Bind(device: string, driver: ?string, force: ?bool) -> (device: string)\n"
 	"\n"
-	"# Gives the device's group back to the drivers it had.\n"
+	"# Gives the device's group back to the drivers it had, each device reset first (refused,\n"
+	"# the device left on vfio-pci, when its reset fails or it has no reset method).\n"
 	"method Release(device: string) -> (device: string)\n"
 	"\n"
 	"# The host config (/etc/iovd/iovd.json, iovd --config) planned against the host now:\n"
@@ -421,11 +424,14 @@ static void m_set_vf_count(struct vl_call *c, json_t *p, void *ud)
 	    get_bool(c, p, "force", &req.force) < 0 || get_bool(c, p, "dry_run", &dry) < 0)
 		return;
 	req.count = (int)count;
+	req.allow_unsafe_interrupts = iov_bind_unsafe_interrupts();
 	if (load_host(c, &h) < 0)
 		return;
 	if (!(pf = resolve_pf(c, h, spec)))
 		goto out;
-	if ((r = iov_usage_load(&u)) < 0) {
+	/* With the VFIO holders: a VF whose group a process (a VM) holds open is never
+	 * removed, --force or not (vfio/guard.h does the scan). */
+	if ((r = iov_usage_load(&u)) < 0 || (r = iov_usage_scan_vfio(u)) < 0) {
 		iov_err_set(&e, r, NULL, "reading host usage: %s", strerror(-r));
 		reply_err(c, "io.iovd.Failed", &e, r);
 		goto out;
@@ -628,8 +634,9 @@ static void m_release(struct vl_call *c, json_t *p, void *ud)
 	snprintf(what, sizeof(what), "release %s", d->name);
 	log_change(c, what);
 	if ((r = iov_release(h, d, &e)) < 0) {
-		reply_err(c, r == -EBUSY || r == -EINVAL ? "io.iovd.Refused" : "io.iovd.Failed",
-			  &e, r);
+		/* -ENOTTY: a device whose reset failed stays on vfio-pci (vfio/plan.h). */
+		reply_err(c, r == -EBUSY || r == -EINVAL || r == -ENOTTY ? "io.iovd.Refused"
+									  : "io.iovd.Failed", &e, r);
 		goto out;
 	}
 	vl_reply(c, json_pack("{s:s}", "device", d->name));

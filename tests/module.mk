@@ -13,7 +13,7 @@ $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_f
 golden: $(BUILD)/iovctl $(BUILD)/iovd
 	tests/golden/run.sh $(BUILD)/iovctl
 	tests/daemon.sh $(BUILD)
-# Rewrites tests/golden/expected/: review every diff against HW.md (tests/golden/REVIEW.md).
+# Rewrites tests/golden/expected/: review every diff against docs/hardware.md and tests/rig/README.md (tests/golden/REVIEW.md).
 .PHONY: golden-update
 golden-update: $(BUILD)/iovctl
 	tests/golden/run.sh --update $(BUILD)/iovctl
