@@ -43,7 +43,8 @@ static void usage(FILE *f)
 		"      --config-dir DIR    its drop-ins (default /etc/iovd/iovd.d; none when\n"
 		"                          --config is given without --config-dir)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
-		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd)\n"
+		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd,\n"
+		"                          under --sysroot DIR: DIR/var/lib/iovd)\n"
 		"      --bind-state PATH   where vfio bindings are remembered\n"
 		"                          (default STATE_DIR/bind-state.json)\n"
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
@@ -236,7 +237,8 @@ int main(int argc, char **argv)
 	};
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
 	const char *pidfile = NULL, *config = NULL, *config_dir = NULL, *bind_state = NULL;
-	const char *state_dir = IOVD_DEFAULT_STATE_DIR;
+	const char *state_dir = NULL;
+	char sysroot_state[PATH_MAX];
 	bool foreground = false, unsafe = false, no_apply = false, check = false;
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
@@ -287,6 +289,15 @@ int main(int argc, char **argv)
 	iov_log_set_level(verbose ? IOV_LOG_DEBUG : IOV_LOG_INFO);
 	if (iov_sysroot_init(sysroot) < 0)
 		return 1;
+	/* A tree under --sysroot is its own host: its state lives in it, never in this
+	 * machine's /var/lib/iovd. */
+	if (!state_dir && iov_sysroot()[0]) {
+		snprintf(sysroot_state, sizeof(sysroot_state), "%s%s", iov_sysroot(),
+			 IOVD_DEFAULT_STATE_DIR);
+		state_dir = sysroot_state;
+	} else if (!state_dir) {
+		state_dir = IOVD_DEFAULT_STATE_DIR;
+	}
 	if (unsafe) {
 		iov_bind_set_unsafe_interrupts(true);
 		log_warn("--allow-unsafe-interrupts: devices will be bound to vfio-pci even without "
