@@ -462,6 +462,7 @@ static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd)
 				char why[64];
 
 				snprintf(why, sizeof(why), "signal %s", strsignal((int)si.ssi_signo));
+				log_warn("ending: %s from pid %u", why, si.ssi_pid);
 				iovm_vm_request_stop(vm, IOVM_EXIT_SIGNAL, why);
 				return;
 			}
