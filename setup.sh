@@ -44,6 +44,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
     build-essential pkg-config git python3 \
     libpci-dev pci.ids libudev-dev libnl-3-dev libnl-route-3-dev libjansson-dev libcmocka-dev \
+    libseccomp-dev \
     clang llvm libclang-rt-14-dev \
     busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates
 
