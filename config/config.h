@@ -1,4 +1,4 @@
-/* The declarative host config: /etc/iovd/iovd.json plus drop-ins /etc/iovd/iovd.d/*.json
+/* The declarative host config: /etc/iovd/iovd.json plus drop-ins /etc/iovd/iovd.d/NAME.json
  * (lexical order), parsed and validated into a typed desired state. Pure: reads files and,
  * for matching, the host model (lib/host.h); writes nothing.
  *

@@ -1,1 +1,2 @@
 # config sources
+LIB_SRCS += config/alloc.c
