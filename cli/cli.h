@@ -36,6 +36,7 @@ int cmd_vfs(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_vf(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_bind(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_vm(int argc, char **argv, struct cli_ctx *ctx);
 
 /* The VF settings table of `vfs show` (for `show PF` too): VF, MAC, VLAN, QOS, PROTO,
  * SPOOFCHK, TRUST, STATE, RATE; each line starts with indent. Data: iov_vfinfo_query()

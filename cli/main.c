@@ -25,6 +25,8 @@ static const struct cli_cmd commands[] = {
 	{ "bind", cmd_bind, "bind DEVICE [--driver D]",
 	  "move the device's IOMMU group to vfio-pci (through iovd; --force: even if a VM holds it)" },
 	{ "release", cmd_release, "release DEVICE", "give the device's group back to its drivers (through iovd)" },
+	{ "vm", cmd_vm, "vm start|stop|list|show|log [NAME]",
+	  "guests under iovm with VFs from pools (start NAME --kernel K --nic POOL|PF/vfN ...)" },
 };
 
 static void usage(FILE *f)

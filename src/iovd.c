@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "src/guest.h"
 #include "src/iovd_api.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
@@ -32,6 +33,9 @@ static void usage(FILE *f)
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
 		"      --allow-unsafe-interrupts  bind to vfio-pci even without interrupt remapping\n"
 		"                          (refused by default; every such bind is logged as UNSAFE)\n"
+		"      --state-dir DIR     guests, MAC registry, quarantine (default /var/lib/iovd)\n"
+		"      --iovm PATH         the VMM guests run in (default: next to iovd, else /usr/bin/iovm)\n"
+		"      --guest-user NAME   user iovm runs as (NAME or UID[:GID], default iovm)\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
 		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
 }
@@ -95,6 +99,9 @@ int main(int argc, char **argv)
 		{ "bind-state", required_argument, NULL, 'B' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "allow-unsafe-interrupts", no_argument, NULL, 'U' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "iovm", required_argument, NULL, 'M' },
+		{ "guest-user", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -102,6 +109,7 @@ int main(int argc, char **argv)
 	};
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
 	const char *pidfile = NULL;
+	struct iovd_guest_opts gopts = { 0 };
 	bool foreground = false, unsafe = false;
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
@@ -118,6 +126,9 @@ int main(int argc, char **argv)
 		case 'B': iov_bind_set_state_path(optarg); break;
 		case 'P': pidfile = optarg; break;
 		case 'U': unsafe = true; break;
+		case 'S': gopts.state_dir = optarg; break;
+		case 'M': gopts.iovm = optarg; break;
+		case 'G': gopts.user = optarg; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovd %s\n", IOVD_VERSION); return 0;
@@ -199,9 +210,13 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
+	/* Guests recorded by an earlier iovd are re-adopted before the first request. */
+	if (iovd_guests_init(srv, &gopts) < 0)
+		return 1;
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	r = vl_server_run(srv);
+	iovd_guests_shutdown();
 	vl_server_free(srv);
 	if (sock)
 		unlink(sock);
