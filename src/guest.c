@@ -178,7 +178,7 @@ static int proc_starttime(pid_t pid, unsigned long long *out)
 	if (!(p = strrchr(buf, ')')))
 		return -EIO;
 	p++;
-	for (int field = 2; field < 22 && p; field++)
+	for (int field = 3; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
 	if (!p || sscanf(p, " %llu", out) != 1)
 		return -EIO;
@@ -780,13 +780,16 @@ static int do_start(struct guest *g, struct iov_err *err)
 			goto undo;
 	/* 4. What iovm gets: /dev/kvm, the container, each group once, kernel, initrd. */
 	arg(&l, "%s", S.iovm);
-	if ((r = l.fds[l.n_fds++] = open_dev("/dev/kvm", err)) < 0 ||
-	    (r = l.fds[l.n_fds++] = open_dev("/dev/vfio/vfio", err)) < 0)
+	if ((r = l.fds[l.n_fds++] = open_dev("/dev/kvm", err)) < 0)
 		goto undo;
 	arg(&l, "--kvm-fd");
 	arg(&l, "3");
-	arg(&l, "--vfio-container-fd");
-	arg(&l, "4");
+	if (g->n_nics) {
+		if ((r = l.fds[l.n_fds++] = open_dev("/dev/vfio/vfio", err)) < 0)
+			goto undo;
+		arg(&l, "--vfio-container-fd");
+		arg(&l, "4");
+	}
 	for (size_t i = 0; i < g->n_nics; i++) {
 		int slot = -1;
 
@@ -951,6 +954,7 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov
 	if (fresh) {
 		g->next = S.guests;
 		S.guests = g;
+		state_save();	/* do_start saved the list before this guest was on it */
 	}
 	log_start(g, "started");
 	if (info)
