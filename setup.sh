@@ -52,5 +52,10 @@ apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-
 # The independent varlink client of tests/varlink (python3-varlink 31 is in backports).
 apt-get install -y -q --no-install-recommends -t bookworm-backports python3-varlink
 
+# iovd starts guests (iovm) as this unprivileged system user.
+if ! getent passwd iovm > /dev/null; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin iovm
+fi
+
 # The test host's kernel is fetched (never installed) by tests/rig/image.sh into its cache.
 echo "setup: done (qemu: $(qemu-system-x86_64 --version | head -n1))"
