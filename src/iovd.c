@@ -28,6 +28,7 @@
 #include "src/follow.h"
 #include "src/journal.h"
 #include "lib/log.h"
+#include "lib/sdnotify.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
 #include "vfio/bind.h"
@@ -113,6 +114,21 @@ static void write_pidfile(const char *path, pid_t pid)
 	f = fopen(path, "w");
 	if (!f || fprintf(f, "%d\n", (int)pid) < 0 || fclose(f) != 0)
 		log_warn("--pidfile %s: cannot write it", path);
+}
+
+/* Tells the service manager (if any) that iovd serves; MAINPID covers the forked case. */
+static void notify_ready(void)
+{
+	char msg[64];
+	int r;
+
+	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d", (int)getpid());
+	r = iov_sd_notify(msg);
+	if (r < 0)
+		log_warn_errno(r, "NOTIFY_SOCKET=%s: cannot tell the service manager iovd is ready",
+			       getenv("NOTIFY_SOCKET"));
+	else if (r > 0)
+		log_debug("told the service manager: READY=1");
 }
 
 static void on_signal(int fd, void *ud)
@@ -395,8 +411,12 @@ int main(int argc, char **argv)
 		return 1;
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
+	/* Type=notify: ready once the socket listens (and, later, the config is applied). */
+	notify_ready();
 	r = vl_server_run(srv);
 	iovd_guests_shutdown();
+	if (iov_sd_notify("STOPPING=1") < 0)
+		log_debug("NOTIFY_SOCKET: cannot send STOPPING=1");
 	vl_server_free(srv);
 	iovd_udev_free(udev);
 	if (sock)

@@ -33,3 +33,6 @@ $(BUILD)/tests/test_apply: $(BUILD)/obj/tests/unit/fakesys.o
 .PHONY: varlink-client
 varlink-client: $(BUILD)/iovd
 	tests/varlink/iovd_client.py $(BUILD)
+UNIT_TESTS += tests/unit/test_sdnotify.c
+UNIT_TESTS += tests/unit/test_export.c
+$(BUILD)/tests/test_export: $(BUILD)/obj/tests/unit/fakesys.o
