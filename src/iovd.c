@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "src/cdi.h"
+#include "src/guest.h"
 #include "src/iovd_api.h"
 #include "src/udevmon.h"
 #include "config/check.h"
@@ -45,7 +46,8 @@ static void usage(FILE *f)
 		"      --config-dir DIR    its drop-ins (default /etc/iovd/iovd.d; none when\n"
 		"                          --config is given without --config-dir)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
-		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd)\n"
+		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd,\n"
+		"                          under --sysroot DIR: DIR/var/lib/iovd)\n"
 		"      --cdi-dir DIR       keep the pools' CDI specs there (default /var/run/cdi,\n"
 		"                          under --sysroot DIR/run/cdi; \"\" for none)\n"
 		"      --bind-state PATH   where vfio bindings are remembered\n"
@@ -53,6 +55,8 @@ static void usage(FILE *f)
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
 		"      --allow-unsafe-interrupts  bind to vfio-pci even without interrupt remapping\n"
 		"                          (refused by default; every such bind is logged as UNSAFE)\n"
+		"      --iovm PATH         the VMM guests run in (default: next to iovd, else /usr/bin/iovm)\n"
+		"      --guest-user NAME   user iovm runs as (NAME or UID[:GID], default iovm)\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
 		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
 }
@@ -249,6 +253,8 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "cdi-dir", required_argument, NULL, 'I' },
 		{ "check", no_argument, NULL, 'K' },
+		{ "iovm", required_argument, NULL, 'M' },
+		{ "guest-user", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -257,8 +263,10 @@ int main(int argc, char **argv)
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
 	const char *pidfile = NULL, *config = NULL, *config_dir = NULL, *bind_state = NULL;
 	const char *cdi_dir = NULL;
-	const char *state_dir = IOVD_DEFAULT_STATE_DIR;
+	const char *state_dir = NULL;
+	char sysroot_state[PATH_MAX];
 	bool foreground = false, unsafe = false, no_apply = false, check = false;
+	struct iovd_guest_opts gopts = { 0 };
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
 	struct iovd_udev *udev = NULL;
@@ -281,6 +289,8 @@ int main(int argc, char **argv)
 		case 'P': pidfile = optarg; break;
 		case 'U': unsafe = true; break;
 		case 'K': check = true; break;
+		case 'M': gopts.iovm = optarg; break;
+		case 'G': gopts.user = optarg; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovd %s\n", IOVD_VERSION); return 0;
@@ -309,6 +319,15 @@ int main(int argc, char **argv)
 	iov_log_set_level(verbose ? IOV_LOG_DEBUG : IOV_LOG_INFO);
 	if (iov_sysroot_init(sysroot) < 0)
 		return 1;
+	/* A tree under --sysroot is its own host: its state lives in it, never in this
+	 * machine's /var/lib/iovd. */
+	if (!state_dir && iov_sysroot()[0]) {
+		snprintf(sysroot_state, sizeof(sysroot_state), "%s%s", iov_sysroot(),
+			 IOVD_DEFAULT_STATE_DIR);
+		state_dir = sysroot_state;
+	} else if (!state_dir) {
+		state_dir = IOVD_DEFAULT_STATE_DIR;
+	}
 	if (unsafe) {
 		iov_bind_set_unsafe_interrupts(true);
 		log_warn("--allow-unsafe-interrupts: devices will be bound to vfio-pci even without "
@@ -396,11 +415,16 @@ int main(int argc, char **argv)
 		if (!(udev = iovd_udev_new(srv, &uo)))
 			log_warn_errno(-errno, "udev monitor");
 	}
+	/* Guests recorded by an earlier iovd are re-adopted before the first request. */
+	gopts.state_dir = state_dir;
+	if (iovd_guests_init(srv, &gopts) < 0)
+		return 1;
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	/* Type=notify: ready once the socket listens (and, later, the config is applied). */
 	notify_ready();
 	r = vl_server_run(srv);
+	iovd_guests_shutdown();
 	if (iov_sd_notify("STOPPING=1") < 0)
 		log_debug("NOTIFY_SOCKET: cannot send STOPPING=1");
 	vl_server_free(srv);
