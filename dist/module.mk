@@ -53,7 +53,7 @@ install: $(PROGS) $(MAN_OUT)
 	$(INSTALL) -m 0644 dist/completion/iovctl.bash $(DESTDIR)$(BASHCOMPDIR)/iovctl
 	for p in $(MAN_OUT); do \
 		s=$${p##*.}; $(INSTALL) -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
-	$(INSTALL) -m 0644 docs/iovd.md docs/iovm.md docs/verify.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 docs/iovd.md docs/iovm.md docs/verify.md docs/fleet.md $(DESTDIR)$(DOCDIR)/
 	if [ -f docs/examples/iovd.json ]; then $(INSTALL) -d $(DESTDIR)$(DOCDIR)/examples && \
 		$(INSTALL) -m 0644 docs/examples/iovd.json $(DESTDIR)$(DOCDIR)/examples/; fi
 	@echo "installed under $(DESTDIR)$(PREFIX); on the host: systemd-sysusers; systemd-tmpfiles --create iovd.conf; systemctl daemon-reload; systemctl enable --now iovd.socket"

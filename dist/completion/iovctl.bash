@@ -48,6 +48,12 @@ _iovctl_pools()
 }
 
 # COMPREPLY = the words of $1 (space or newline separated) that start with $2.
+# Guests iovd knows (running or stopped), from `iovctl vm list`.
+_iovctl_guests()
+{
+	_iovctl_run vm list | awk 'NR > 1 && $1 != "quarantined:" { print $1 }'
+}
+
 _iovctl_reply()
 {
 	local IFS=$' \t\n'
@@ -90,7 +96,7 @@ _iovctl()
 	local -a args=()
 	for ((i = ci + 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		--pool|--config|--driver|--count|--dropin-dir) ((i++)) ;;
+		--pool|--config|--driver|--count|--dropin-dir|--kernel|--initrd|--cmdline|--mem|--cpus|--nic|--restart) ((i++)) ;;
 		-*) ;;
 		*) args+=("${COMP_WORDS[i]}") ;;
 		esac
@@ -141,6 +147,20 @@ _iovctl()
 		_iovctl_reply "--force" "$cur" ;;
 	apply)
 		_iovctl_reply "--dry-run --force" "$cur" ;;
+	vm)
+		if ((pos == 0)); then _iovctl_reply "start stop list show log" "$cur"
+		elif [[ $sub == start ]]; then
+			case $prev in
+			--kernel|--initrd) COMPREPLY=($(compgen -f -- "$cur")) ;;
+			--nic) _iovctl_reply "$(_iovctl_pools; _iovctl_devices | grep /vf)" "$cur" ;;
+			--restart) _iovctl_reply "no on-failure always" "$cur" ;;
+			--cmdline|--mem|--cpus) COMPREPLY=() ;;
+			*) ((pos >= 2)) && _iovctl_reply "--kernel --initrd --cmdline --mem --cpus --nic --restart" "$cur" ;;
+			esac
+		elif [[ $sub == stop && $cur == -* ]]; then _iovctl_reply "--force" "$cur"
+		elif [[ $sub == stop || $sub == show || $sub == log ]] && ((pos == 1)); then
+			_iovctl_reply "$(_iovctl_guests)" "$cur"
+		fi ;;
 	esac
 }
 complete -F _iovctl iovctl
