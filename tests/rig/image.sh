@@ -11,7 +11,7 @@
 #   IOV_RIG_BIN     folder holding the project's programs (default build)
 #   IOV_RIG_PROGS   which of them go in /usr/bin (default: iovctl iovd iovm iov-bindtool; missing
 #                   ones are left out with a note, and scenarios needing them fail)
-#   IOV_RIG_HELPERS folder holding the rig's static helpers jget, kvmcheck, asuser, vfiocheck (default $IOV_RIG_OUT/helpers)
+#   IOV_RIG_HELPERS folder holding the rig's static helpers jget, kvmcheck, asuser, vfiocheck, cdi-validate (default $IOV_RIG_OUT/helpers)
 #   IOV_RIG_KERNEL_PKG  exact package name to use instead of the newest
 #                       linux-image-6.12.N+deb12-amd64 that apt knows
 #
@@ -139,7 +139,7 @@ for p in ${IOV_RIG_PROGS:-iovctl iovd iovm iov-bindtool}; do
 	if [ -x "$BIN/$p" ]; then progs="$progs $BIN/$p"; else say "note: $BIN/$p missing; the image will lack it"; fi
 done
 helpers=""
-for h in jget kvmcheck asuser vfiocheck; do
+for h in jget kvmcheck asuser vfiocheck cdi-validate; do
 	[ -x "$HELPERS/$h" ] || die "$HELPERS/$h missing; build it with 'make rig-helpers'"
 	helpers="$helpers $HELPERS/$h"
 done
