@@ -135,9 +135,9 @@ void iovd_cdi_schedule(void)
 {
 	struct itimerspec its = { .it_value = { .tv_nsec = 200 * 1000 * 1000 } };
 
-	if (!C.dir)
+	if (!C.dir || C.timer < 0)
 		return;
-	if (C.timer < 0 || timerfd_settime(C.timer, 0, &its, NULL) < 0)
+	if (timerfd_settime(C.timer, 0, &its, NULL) < 0)
 		iovd_cdi_sync();
 }
 
@@ -164,7 +164,7 @@ static void on_event(const json_t *ev, void *ud)
 		}
 }
 
-int iovd_cdi_init(struct vl_server *srv, const char *dir)
+int iovd_cdi_init(const char *dir)
 {
 	char buf[4096];
 
@@ -176,9 +176,15 @@ int iovd_cdi_init(struct vl_server *srv, const char *dir)
 	}
 	if (!*dir)
 		return 0;
+	free(C.dir);
 	C.dir = strdup(dir);
+	return C.dir ? 0 : -ENOMEM;
+}
+
+int iovd_cdi_watch(struct vl_server *srv)
+{
 	if (!C.dir)
-		return -ENOMEM;
+		return 0;
 	C.timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (C.timer < 0)
 		return -errno;

@@ -9,13 +9,16 @@
 
 struct vl_server;
 
-/* dir NULL: the default; "" turns the specs off. Watches the event bus (device and driver
- * changes, applies) and syncs 200 ms after the last of a burst. 0 or -errno. */
-int iovd_cdi_init(struct vl_server *srv, const char *dir);
+/* dir NULL: the default; "" turns the specs off. Call after iov_sysroot_init. 0 or -errno. */
+int iovd_cdi_init(const char *dir);
+/* From then on, watches the event bus (device and driver changes, applies) and syncs 200 ms
+ * after the last of a burst, from srv's loop. 0 or -errno. */
+int iovd_cdi_watch(struct vl_server *srv);
 
 /* Syncs the specs with the config in force and the host now. 0, or -errno (logged). */
 int iovd_cdi_sync(void);
-/* Syncs soon, from the event loop (after a config is adopted: its apply runs first). */
+/* Syncs soon, from the event loop (after a config is adopted: its apply runs first).
+ * Before iovd_cdi_watch it does nothing: iovd syncs once the config at start is applied. */
 void iovd_cdi_schedule(void);
 
 #endif

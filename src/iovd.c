@@ -343,8 +343,13 @@ int main(int argc, char **argv)
 		admin = g->gr_gid;
 	}
 
+	if ((r = iovd_cdi_init(cdi_dir)) < 0)
+		return log_err_errno(r, "CDI specs"), 1;
 	if (start_config(state_dir, bind_state, config, config_dir, unsafe, admin, no_apply) < 0)
 		return 1;
+	/* The pools' specs, for the config as applied, before anyone can connect: a caller of
+	 * `iovd && podman run --device iovd.io/...` finds them. */
+	iovd_cdi_sync();
 
 	lfd = activated_socket();
 	if (lfd >= 0) {
@@ -366,7 +371,15 @@ int main(int argc, char **argv)
 	}
 	/* The socket is listening before the parent returns, so `iovd && iovctl ...` works.
 	 * The signalfd and epoll come after the fork: a signalfd polled through an epoll set
-	 * created by another process never wakes up for this one's signals. */
+	 * created by another process never wakes up for this one's signals. The signals are
+	 * blocked before it, though: a SIGTERM sent to the pid in --pidfile as soon as the
+	 * parent returns then waits for the signalfd instead of killing the child before it
+	 * can remove its socket. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (!foreground) {
 		pid_t pid = fork();
 
@@ -388,11 +401,6 @@ int main(int argc, char **argv)
 	} else {
 		write_pidfile(pidfile, getpid());
 	}
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd < 0)
@@ -404,10 +412,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	iovd_follow_set_server(srv);
-	r = iovd_cdi_init(srv, cdi_dir);
-	if (r < 0)
-		return log_err_errno(r, "CDI specs"), 1;
-	iovd_cdi_sync();	/* the config in force is applied by now */
+	if ((r = iovd_cdi_watch(srv)) < 0)
+		return log_err_errno(r, "CDI specs: watching the events"), 1;
 	/* Under --sysroot the uevents would be this machine's, not the tree's: no udev. */
 	if (!iov_sysroot()[0]) {
 		struct iovd_udev_opts uo = { .live = true, .on_settled = on_host_settled };

@@ -135,5 +135,28 @@ with tempfile.TemporaryDirectory() as t:
         print("--- iovd log:")
         print(open(t + "/iovd.log").read()[-3000:])
 
+# Daemonizing: the specs are there when the parent returns (`iovd && podman run ...`).
+with tempfile.TemporaryDirectory() as t:
+    root = t + "/tree"
+    shutil.copytree(tree, root, symlinks=True)
+    # The daemon keeps logging to stderr: a file, never a pipe we would wait on.
+    with open(t + "/iovd.log", "w") as log:
+        r = subprocess.run([build + "/iovd", "--sysroot", root, "--config", config_src,
+                            "--state-dir", t + "/state", "--socket", t + "/sock",
+                            "--pidfile", t + "/pid"], stdout=log, stderr=log, timeout=30)
+    if r.returncode != 0:
+        fail(f"iovd (daemonizing) exited {r.returncode}: {open(t + '/iovd.log').read()[-800:]}")
+    else:
+        have = sorted(os.listdir(root + "/run/cdi")) if os.path.isdir(root + "/run/cdi") else []
+        if have != ["iovd.io-batch.json", "iovd.io-tenants.json"]:
+            fail(f"when iovd returned, {root}/run/cdi held {have}")
+        try:
+            os.kill(int(open(t + "/pid").read()), signal.SIGTERM)
+        except (OSError, ValueError) as e:
+            fail(f"stopping the daemon: {e}")
+        if not wait_for(lambda: not os.path.exists(t + "/sock"),
+                        "daemon still serving 5 s after SIGTERM"):
+            print(open(t + "/iovd.log").read()[-1500:])
+
 print(f"cdi_daemon.py: {fails} failures")
 sys.exit(1 if fails else 0)
