@@ -9,3 +9,6 @@ config-golden: $(BUILD)/iovctl $(BUILD)/iovd
 config-golden-update: $(BUILD)/iovctl $(BUILD)/iovd
 	tests/config/run.sh --update $(BUILD)
 golden: config-golden
+
+UNIT_TESTS += tests/unit/test_config.c
+$(BUILD)/tests/test_config: $(BUILD)/obj/tests/unit/fakesys.o
