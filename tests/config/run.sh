@@ -5,8 +5,8 @@
 #
 #   tests/config/run.sh [--update] BUILD_DIR [NAME...]
 #
-# A case is NAME.json (one file; its drop-in dir NAME.d/ is used when present) or a
-# directory NAME/ holding iovd.json and/or iovd.d/. Expected: NAME.err (bad: "exit N" +
+# A case is NAME.json (one file) or a directory NAME/ holding iovd.json and/or iovd.d/
+# (checked with --config-dir NAME/iovd.d). Expected: NAME.err (bad: "exit N" +
 # stderr) or NAME.out (good: stdout). The host it is checked against is the captured
 # test-host tree tests/fixtures/captured/default, or the fixture named in NAME.tree
 # ("captured/shared-group", or a generated one such as "x710_4port").
@@ -54,9 +54,13 @@ tree_of() {
 	esac
 }
 
-# The main file of a case (a directory case without iovd.json: the drop-ins alone).
+# The main file of a case (a directory case without iovd.json: the drop-ins alone) and its
+# drop-in option.
 file_of() {
 	if [ -d "$1" ]; then echo "$1/iovd.json"; else echo "$1.json"; fi
+}
+dir_of() {
+	if [ -d "$1" ]; then echo "--config-dir $1/iovd.d"; fi
 }
 
 SEL="$*"
@@ -74,11 +78,15 @@ for kind in bad good; do
 		selected "$n" || continue
 		T=$(tree_of "$c")
 		F=$(file_of "$c")
-		"$B/iovctl" --sysroot "$T" config check "$F" >"$TMP/out" 2>"$TMP/err"
+		D=$(dir_of "$c")
+		# shellcheck disable=SC2086
+		"$B/iovctl" --sysroot "$T" config check "$F" $D >"$TMP/out" 2>"$TMP/err"
 		rc=$?
-		"$B/iovd" --sysroot "$T" --check "$F" >"$TMP/dout" 2>"$TMP/derr"
+		# shellcheck disable=SC2086
+		"$B/iovd" --sysroot "$T" --check "$F" $D >"$TMP/dout" 2>"$TMP/derr"
 		drc=$?
-		"$B/iovctl" --sysroot "$T" --json config check "$F" >"$TMP/json" 2>"$TMP/jerr"
+		# shellcheck disable=SC2086
+		"$B/iovctl" --sysroot "$T" --json config check "$F" $D >"$TMP/json" 2>"$TMP/jerr"
 		jrc=$?
 		if [ $kind = bad ]; then
 			{ echo "exit $rc"; cat "$TMP/err"; } >"$TMP/got"
