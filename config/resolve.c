@@ -131,7 +131,9 @@ static int candidates(const struct iov_cfg_pf *pf, const struct iov_host *h,
 			hit = d->vendor == m->vendor && d->device == m->device;
 			break;
 		case IOV_MATCH_PERM_MAC:
-			for (size_t k = 0; k < d->n_netdevs && !hit; k++) {
+			/* One netlink round trip per netdev: VFs (hundreds on a big host, and
+			 * with no burnt-in address of their own) are not asked. */
+			for (size_t k = 0; d->role != IOV_ROLE_VF && k < d->n_netdevs && !hit; k++) {
 				uint8_t mac[6];
 				int r = lk && lk->perm_mac ? lk->perm_mac(lk->ud, d->netdevs[k], mac) :
 							     -EOPNOTSUPP;
