@@ -32,6 +32,8 @@ static const struct cli_cmd commands[] = {
 	{ "reload", cmd_reload, "reload", "iovd re-reads its config and applies it (same as SIGHUP)" },
 	{ "status", cmd_status, "status",
 	  "the config in force, the last apply, and any difference between config and host now" },
+	{ "config", cmd_config, "config check [FILE] [--json]",
+	  "validate a host config (default /etc/iovd/iovd.json + iovd.d/) against this host (exit 1 if invalid)" },
 };
 
 static void usage(FILE *f)

@@ -26,15 +26,6 @@ const char *iov_act_kind_name(enum iov_act_kind k)
 	return (unsigned)k < 4 ? n[k] : "?";
 }
 
-const char *iov_cfg_driver_name(enum iov_cfg_driver d)
-{
-	switch (d) {
-	case IOV_CFG_DRV_VFIO: return "vfio-pci";
-	case IOV_CFG_DRV_NONE: return "none";
-	default: return "host";
-	}
-}
-
 const char *iov_vfconf_field_name(unsigned field)
 {
 	switch (field) {

@@ -115,7 +115,6 @@ void iov_cfg_plan_free(struct iov_cfg_plan *p);
  *   "what": .., "holder": ..}]} */
 json_t *iov_cfg_plan_json(const struct iov_cfg_plan *p);
 const char *iov_act_kind_name(enum iov_act_kind k);	/* "autoprobe", "numvfs", ... */
-const char *iov_cfg_driver_name(enum iov_cfg_driver d);	/* "vfio-pci", "host", "none" */
 /* The value of one field of c as text ("100", "02:00:..", "on", "100/3/802.1Q"). */
 void iov_vfconf_field_str(const struct iov_vfconf *c, unsigned field, char *buf, size_t len);
 const char *iov_vfconf_field_name(unsigned field);	/* "mac", "vlan", "spoofchk", ... */

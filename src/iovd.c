@@ -22,6 +22,8 @@
 #include "src/apply.h"
 #include "src/follow.h"
 #include "src/journal.h"
+#include "config/check.h"
+#include "lib/host.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
@@ -45,8 +47,10 @@ static void usage(FILE *f)
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
 		"      --allow-unsafe-interrupts  bind to vfio-pci even without interrupt remapping\n"
 		"                          (refused by default; every such bind is logged as UNSAFE)\n"
+		"      --check [FILE]      validate the config (default %s and its\n"
+		"                          drop-ins) against this host or --sysroot, exit 0/1\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
-		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
+		"  -h, --help, --version\n", IOV_CONFIG_DEFAULT_PATH, IOVD_DEFAULT_SOCKET);
 }
 
 /* systemd socket activation (sd_listen_fds(3) protocol, without libsystemd): one
@@ -81,6 +85,30 @@ static void write_pidfile(const char *path, pid_t pid)
 	f = fopen(path, "w");
 	if (!f || fprintf(f, "%d\n", (int)pid) < 0 || fclose(f) != 0)
 		log_warn("--pidfile %s: cannot write it", path);
+}
+
+/* iovd --check [FILE]: like nginx -t. The same code as `iovctl config check`. */
+static int check_config(const char *file)
+{
+	struct iov_host *h = NULL;
+	struct iov_err err = { 0 };
+	json_t *rep = NULL;
+	int r = iov_host_load(&h);
+
+	if (r < 0) {
+		log_err("cannot read the host's PCI devices under %s/sys: %s", iov_sysroot(),
+			strerror(-r));
+		return 1;
+	}
+	r = iov_config_check(file, NULL, h, NULL, &rep, &err);
+	iov_host_free(h);
+	if (!rep) {
+		log_err("out of memory");
+		return 1;
+	}
+	iov_config_report_print(r < 0 ? stderr : stdout, rep);
+	json_decref(rep);
+	return r < 0 ? 1 : 0;
 }
 
 static void on_signal(int fd, void *ud)
@@ -189,11 +217,12 @@ int main(int argc, char **argv)
 		{ "bind-state", required_argument, NULL, 'B' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "allow-unsafe-interrupts", no_argument, NULL, 'U' },
-		{ "config", required_argument, NULL, 'C' },
+		{ "config", required_argument, NULL, 'F' },
 		{ "config-dir", required_argument, NULL, 'D' },
 		{ "no-apply", no_argument, NULL, 'N' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -201,7 +230,7 @@ int main(int argc, char **argv)
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
 	const char *pidfile = NULL, *config = NULL, *config_dir = NULL, *bind_state = NULL;
 	const char *state_dir = IOVD_DEFAULT_STATE_DIR;
-	bool foreground = false, unsafe = false, no_apply = false;
+	bool foreground = false, unsafe = false, no_apply = false, check = false;
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
 	sigset_t mask;
@@ -215,17 +244,29 @@ int main(int argc, char **argv)
 		case 'R': sysroot = optarg; break;
 		case 'g': group = optarg; break;
 		case 'B': bind_state = optarg; break;
-		case 'C': config = optarg; break;
+		case 'F': config = optarg; break;
 		case 'D': config_dir = optarg; break;
 		case 'N': no_apply = true; break;
 		case 'S': state_dir = optarg; break;
 		case 'P': pidfile = optarg; break;
 		case 'U': unsafe = true; break;
 		case 'v': verbose++; break;
+		case 'C': check = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovd %s\n", IOVD_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (check) {
+		const char *file = optind < argc ? argv[optind++] : NULL;
+
+		if (optind < argc) {
+			fprintf(stderr, "iovd --check: one FILE only ('%s')\n", argv[optind]);
+			return 2;
+		}
+		if (iov_sysroot_init(sysroot) < 0)
+			return 1;
+		return check_config(file);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "iovd: unexpected argument '%s'\n", argv[optind]);
