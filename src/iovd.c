@@ -38,8 +38,8 @@ static void usage(FILE *f)
 		"      --sysroot DIR       manage the sysfs tree under DIR (tests)\n"
 		"  -g, --group NAME        members of group NAME may make changes (root always can)\n"
 		"      --config FILE       the host config (default /etc/iovd/iovd.json)\n"
-		"      --config-dir DIR    its drop-ins (default /etc/iovd/iovd.d; none when\n"
-		"                          --config is given without --config-dir)\n"
+		"      --config-dir DIR    its drop-ins (default: FILE without .json, plus .d;\n"
+		"                          /etc/iovd/iovd.d for the default file)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
 		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd)\n"
 		"      --bind-state PATH   where vfio bindings are remembered\n"
@@ -167,7 +167,7 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 	bool bad;
 	int r, lock;
 
-	fo.dropin_dir = config_dir ? config_dir : config ? "" : NULL;
+	fo.dropin_dir = config_dir;	/* NULL: next to the file (FILE without .json + .d) */
 	if ((r = iov_mkdir_p(state_dir, 0755)) < 0)
 		return log_err_errno(r, "--state-dir %s: cannot create it", state_dir);
 	/* One iovd per state directory: a second one must not recover or apply under the
