@@ -13,17 +13,18 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "src/iovd_api.h"
+#include "config/check.h"
 #include "config/config.h"
 #include "lib/atomicfile.h"
 #include "lib/err.h"
+#include "lib/host.h"
 #include "src/apply.h"
 #include "src/follow.h"
 #include "src/journal.h"
-#include "config/check.h"
-#include "lib/host.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
@@ -47,10 +48,32 @@ static void usage(FILE *f)
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
 		"      --allow-unsafe-interrupts  bind to vfio-pci even without interrupt remapping\n"
 		"                          (refused by default; every such bind is logged as UNSAFE)\n"
-		"      --check [FILE]      validate the config (default %s and its\n"
-		"                          drop-ins) against this host or --sysroot, exit 0/1\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
-		"  -h, --help, --version\n", IOV_CONFIG_DEFAULT_PATH, IOVD_DEFAULT_SOCKET);
+		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
+}
+
+/* iovd --check [FILE]: like nginx -t. The same code as `iovctl config check`. */
+static int check_config(const char *file, const char *dropins)
+{
+	struct iov_host *h = NULL;
+	struct iov_err err = { 0 };
+	json_t *rep = NULL;
+	int r = iov_host_load(&h);
+
+	if (r < 0) {
+		log_err("cannot read the host's PCI devices under %s/sys: %s", iov_sysroot(),
+			strerror(-r));
+		return 1;
+	}
+	r = iov_config_check(file, dropins, h, NULL, &rep, &err);
+	iov_host_free(h);
+	if (!rep) {
+		log_err("out of memory");
+		return 1;
+	}
+	iov_config_report_print(r < 0 ? stderr : stdout, rep);
+	json_decref(rep);
+	return r < 0 ? 1 : 0;
 }
 
 /* systemd socket activation (sd_listen_fds(3) protocol, without libsystemd): one
@@ -85,30 +108,6 @@ static void write_pidfile(const char *path, pid_t pid)
 	f = fopen(path, "w");
 	if (!f || fprintf(f, "%d\n", (int)pid) < 0 || fclose(f) != 0)
 		log_warn("--pidfile %s: cannot write it", path);
-}
-
-/* iovd --check [FILE]: like nginx -t. The same code as `iovctl config check`. */
-static int check_config(const char *file)
-{
-	struct iov_host *h = NULL;
-	struct iov_err err = { 0 };
-	json_t *rep = NULL;
-	int r = iov_host_load(&h);
-
-	if (r < 0) {
-		log_err("cannot read the host's PCI devices under %s/sys: %s", iov_sysroot(),
-			strerror(-r));
-		return 1;
-	}
-	r = iov_config_check(file, NULL, h, NULL, &rep, &err);
-	iov_host_free(h);
-	if (!rep) {
-		log_err("out of memory");
-		return 1;
-	}
-	iov_config_report_print(r < 0 ? stderr : stdout, rep);
-	json_decref(rep);
-	return r < 0 ? 1 : 0;
 }
 
 static void on_signal(int fd, void *ud)
@@ -221,8 +220,8 @@ int main(int argc, char **argv)
 		{ "config-dir", required_argument, NULL, 'D' },
 		{ "no-apply", no_argument, NULL, 'N' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "check", no_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -250,15 +249,15 @@ int main(int argc, char **argv)
 		case 'S': state_dir = optarg; break;
 		case 'P': pidfile = optarg; break;
 		case 'U': unsafe = true; break;
+		case 'K': check = true; break;
 		case 'v': verbose++; break;
-		case 'C': check = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovd %s\n", IOVD_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (check) {
-		const char *file = optind < argc ? argv[optind++] : NULL;
+		const char *file = optind < argc ? argv[optind++] : config;
 
 		if (optind < argc) {
 			fprintf(stderr, "iovd --check: one FILE only ('%s')\n", argv[optind]);
@@ -266,7 +265,7 @@ int main(int argc, char **argv)
 		}
 		if (iov_sysroot_init(sysroot) < 0)
 			return 1;
-		return check_config(file);
+		return check_config(file, file && !config_dir ? "" : config_dir);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "iovd: unexpected argument '%s'\n", argv[optind]);
@@ -307,6 +306,9 @@ int main(int argc, char **argv)
 	if (lfd < 0) {
 		if (lfd == -EADDRINUSE)
 			log_err("%s: another iovd is already serving this socket", sock);
+		else if (lfd == -ENOTSOCK)
+			log_err("%s exists and is not a socket; remove it (it was left alone) or "
+				"pick another path with --socket", sock);
 		else
 			log_err_errno(lfd, "cannot listen on %s (run iovd as root, or pick another "
 				      "path with --socket)", sock);
@@ -326,6 +328,11 @@ int main(int argc, char **argv)
 			_exit(0);
 		}
 		setsid();
+		/* A daemon keeps no directory busy and creates nothing group/world-writable,
+		 * whatever the shell that started it had. */
+		if (chdir("/") < 0)
+			log_warn_errno(-errno, "chdir /");
+		umask(022);
 		if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout))
 			log_warn("cannot redirect stdio to /dev/null");
 	} else {
