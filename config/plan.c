@@ -51,12 +51,16 @@ void iov_vfconf_field_str(const struct iov_vfconf *c, unsigned field, char *buf,
 		snprintf(buf, len, "%s", mac);
 		break;
 	case IOV_VFC_VLAN:
-		if (c->qos || (c->vlan_proto && c->vlan_proto != IOV_ETH_P_8021Q)) {
-			s = iov_vlan_proto_name(c->vlan_proto ? c->vlan_proto : IOV_ETH_P_8021Q);
-			snprintf(buf, len, "%u qos %u proto %s", c->vlan, c->qos, s ? s : "?");
-		} else {
+		s = c->vlan_proto && c->vlan_proto != IOV_ETH_P_8021Q ?
+		    iov_vlan_proto_name(c->vlan_proto) : NULL;
+		if (c->qos && s)
+			snprintf(buf, len, "%u qos %u proto %s", c->vlan, c->qos, s);
+		else if (c->qos)
+			snprintf(buf, len, "%u qos %u", c->vlan, c->qos);
+		else if (s)
+			snprintf(buf, len, "%u proto %s", c->vlan, s);
+		else
 			snprintf(buf, len, "%u", c->vlan);
-		}
 		break;
 	case IOV_VFC_SPOOFCHK: snprintf(buf, len, "%s", c->spoofchk ? "on" : "off"); break;
 	case IOV_VFC_TRUST: snprintf(buf, len, "%s", c->trust ? "on" : "off"); break;
@@ -320,8 +324,13 @@ static int plan_props(struct pfctx *x, unsigned idx, const struct iov_vfconf *wa
 			iov_vfconf_field_str(&cur, f, from, sizeof(from));
 			snprintf(a->line, sizeof(a->line), "~ %s/vf%u %s %s -> %s", x->cpf->name,
 				 idx, iov_vfconf_field_name(f), from, to);
-		} else {
+		} else if (fresh) {
 			snprintf(a->line, sizeof(a->line), "+ %s/vf%u %s %s", x->cpf->name, idx,
+				 iov_vfconf_field_name(f), to);
+		} else {
+			/* An existing VF whose setting the kernel did not report (a --sysroot
+			 * tree, a driver without it): set it, the old value unknown. */
+			snprintf(a->line, sizeof(a->line), "~ %s/vf%u %s ? -> %s", x->cpf->name, idx,
 				 iov_vfconf_field_name(f), to);
 		}
 		snprintf(a->why, sizeof(a->why), "%s: %s/vf%u %s", x->cpf->where.file ?
@@ -455,6 +464,40 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 				   "%s: VF properties are set through the PF's netdev and it has none",
 				   x->who);
 
+	if (want != cur && any_nonhost) {
+		const struct iov_dev *pf = x->pf;
+
+		for (int k = 0; k < want; k++) {
+			const struct iov_dev *old;
+
+			if (want_driver(x, (unsigned)k, &props) != IOV_CFG_DRV_VFIO)
+				continue;
+			if (!x->in->h->iommu.enabled)
+				return iov_err_set(err, -EOPNOTSUPP, "enable the IOMMU (VT-d/AMD-Vi in "
+						   "the firmware, intel_iommu=on), or put the VFs on "
+						   "\"host\"", "%s: %s/vf%d is to go to vfio-pci, but no "
+						   "IOMMU is active on this host (no IOMMU groups)", x->who,
+						   x->cpf->name, k);
+			if (x->in->h->iommu.intremap != 1 && !x->in->allow_unsafe_interrupts)
+				return iov_err_set(err, -EPERM, "enable interrupt remapping, or set "
+						   "policy.allow_unsafe_interrupts",
+						   "%s: %s/vf%d is to go to vfio-pci, but interrupt "
+						   "remapping is not known to be on (%s)", x->who,
+						   x->cpf->name, k, x->in->h->iommu.intremap_why ?
+						   x->in->h->iommu.intremap_why : "no evidence");
+			/* The VFs the PF has now show where new ones land: in the PF's own group
+			 * (no ACS below the PF's port), vfio-pci could only take them with it. */
+			for (size_t v = 0; v < pf->sriov->n_vfs; v++)
+				if ((old = pf->sriov->vfs[v]) && old->group && old->group == pf->group)
+					return iov_err_set(err, -EBUSY, "put the PF behind a port with ACS, "
+							   "or keep its VFs on \"host\"",
+							   "%s: %s/vf%d is to go to vfio-pci, but this PF's "
+							   "VFs share IOMMU group %d with the PF itself (%s "
+							   "is in it now): the group cannot move while the PF "
+							   "driver holds it", x->who, x->cpf->name, k,
+							   pf->group->id, old->name);
+		}
+	}
 	if (want != cur) {
 		/* The VF-count planner for the refusals and the steps; VFs on vfio-pci that no
 		 * process holds may go (force), the host's own use is checked here. */

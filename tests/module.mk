@@ -12,6 +12,7 @@ $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_f
 golden: $(BUILD)/iovctl $(BUILD)/iovd
 	tests/golden/run.sh $(BUILD)/iovctl
 	tests/daemon.sh $(BUILD)
+	tests/golden/plans.sh $(BUILD)/iovctl
 # Rewrites tests/golden/expected/: review every diff against HW.md (tests/golden/REVIEW.md).
 .PHONY: golden-update
 golden-update: $(BUILD)/iovctl

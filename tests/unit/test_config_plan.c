@@ -355,6 +355,25 @@ static void test_refusals(void **state)
 	assert_int_equal(plan(w, false, &p, &e), -ENODEV);
 	assert_non_null(strstr(e.msg, "netdev"));
 	world_free(w);
+
+	/* New VFs for vfio-pci: no IOMMU, no interrupt remapping, VFs landing in the PF's group. */
+	w = world_new(0);
+	cfg_range(w, 0, 0, -1, IOV_CFG_DRV_VFIO);
+	w->h->iommu.enabled = false;
+	assert_int_equal(plan(w, false, &p, &e), -EOPNOTSUPP);
+	assert_non_null(strstr(e.msg, "no IOMMU"));
+	w->h->iommu.enabled = true;
+	w->h->iommu.intremap = 0;
+	assert_int_equal(plan(w, false, &p, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "interrupt remapping"));
+	world_free(w);
+	w = world_new(1);
+	cfg_range(w, 1, 1, -1, IOV_CFG_DRV_VFIO);
+	fk_leave(w->pf->sriov->vfs[0]);
+	fk_join(w->pf->group, w->pf->sriov->vfs[0]);
+	assert_int_equal(plan(w, false, &p, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "share IOMMU group 10 with the PF"));
+	world_free(w);
 }
 
 /* The JSON form and the diff lines agree. */
