@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "src/iovd_api.h"
+#include "src/udevmon.h"
 #include "config/check.h"
 #include "config/config.h"
 #include "lib/atomicfile.h"
@@ -206,6 +207,13 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 	return 0;
 }
 
+/* The host changed under iovd (udev, coalesced): what it means is decided by planning
+ * against the config once things have settled. */
+static void on_host_settled(size_t n_uevents, size_t n_events, void *ud)
+{
+	log_debug("host settled after %zu uevents (%zu events)", n_uevents, n_events);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -232,6 +240,7 @@ int main(int argc, char **argv)
 	bool foreground = false, unsafe = false, no_apply = false, check = false;
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
+	struct iovd_udev *udev = NULL;
 	sigset_t mask;
 	int c, lfd, sfd, verbose = 0, r;
 
@@ -354,10 +363,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	iovd_follow_set_server(srv);
+	/* Under --sysroot the uevents would be this machine's, not the tree's: no udev. */
+	if (!iov_sysroot()[0]) {
+		struct iovd_udev_opts uo = { .live = true, .on_settled = on_host_settled };
+
+		if (!(udev = iovd_udev_new(srv, &uo)))
+			log_warn_errno(-errno, "udev monitor");
+	}
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	r = vl_server_run(srv);
 	vl_server_free(srv);
+	iovd_udev_free(udev);
 	if (sock)
 		unlink(sock);
 	if (pidfile)
