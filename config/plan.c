@@ -440,7 +440,7 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 	struct iov_vfs_plan *vp = NULL;
 	struct iov_err e = { 0 };
 	struct iov_vfconf props;
-	bool any_nonhost = false, any_props = false;
+	bool any_nonhost = false, all_nonhost = true, any_props = false;
 	int want, cur, ap, r;
 	char holder[192];
 
@@ -455,6 +455,8 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 	for (int k = 0; k < want; k++) {
 		if (want_driver(x, (unsigned)k, &props) != IOV_CFG_DRV_HOST)
 			any_nonhost = true;
+		else
+			all_nonhost = false;
 		if (props.set)
 			any_props = true;
 	}
@@ -529,7 +531,9 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 				}
 			}
 		}
-		ap = any_nonhost ? 0 : 1;
+		/* Autoprobe off only when no new VF wants a host driver: with it off the kernel
+		 * probes a VF only through driver_override (pci_device_can_probe()). */
+		ap = all_nonhost ? 0 : 1;
 		for (size_t k = 0; k < vp->n; k++) {
 			const struct iov_vfs_action *va = &vp->acts[k];
 			struct iov_action *a;
@@ -547,8 +551,8 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 				snprintf(a->line, sizeof(a->line), "~ %s autoprobe %d -> %d",
 					 x->cpf->name, a->old_val, ap);
 				snprintf(a->why, sizeof(a->why), "%s", ap ? "let host VF drivers "
-					 "probe the new VFs" : "keep host VF drivers off VFs headed "
-					 "for vfio-pci or no driver");
+					 "probe the new VFs" : "keep host VF drivers off the new VFs "
+					 "(all for vfio-pci or no driver)");
 			}
 			if (!(a = add_act(x, IOV_ACT_NUMVFS, -1)))
 				goto nomem;

@@ -189,14 +189,29 @@ static int h_vf_props_set(void *ctx, const char *netdev, int vf, const struct io
 	return iov_vf_set(netdev, (unsigned)vf, c, err);
 }
 
-/* One move through vfio/plan.h's executor: override, unbind, probe, check. */
-static int move(const char *dev, const char *to, const char *ovr, bool any, struct iov_err *err)
+/* One move through vfio/plan.h's executor: override, unbind, probe, check. With the PF's
+ * sriov_drivers_autoprobe off the kernel probes a VF only through its driver_override, so a
+ * move to a host driver turns autoprobe on for the probe and back off after it. */
+static int move(const char *pf, const char *dev, const char *to, const char *ovr, bool any,
+		struct iov_err *err)
 {
 	struct iov_move m = { .to = (char *)to, .to_override = (char *)ovr, .any = any };
 	struct iov_plan p = { .kind = IOV_PLAN_RELEASE, .group = -1, .moves = &m, .n = 1 };
+	struct iov_err e2 = { 0 };
+	bool flip = false;
+	long ap = 1;
+	int r;
 
 	snprintf(m.dev, sizeof(m.dev), "%s", dev);
-	return iov_plan_exec(&p, &iov_bind_io_sysfs, NULL, err);
+	if ((any || to) && !ovr && pf_read(pf, "sriov_drivers_autoprobe", &ap) == 0 && ap == 0) {
+		if ((r = pf_write(pf, "sriov_drivers_autoprobe", 1, err)) < 0)
+			return r;
+		flip = true;
+	}
+	r = iov_plan_exec(&p, &iov_bind_io_sysfs, NULL, err);
+	if (flip && pf_write(pf, "sriov_drivers_autoprobe", 0, &e2) < 0)
+		log_warn("%s", e2.msg);
+	return r;
 }
 
 static int with_dev(const char *name, int (*fn)(const struct iov_host *, const struct iov_dev *,
@@ -237,7 +252,7 @@ static int h_vf_driver_set(void *ctx, const char *pf, int vf, enum iov_cfg_drive
 			return strcmp(now.driver, "vfio-pci") ? with_dev(now.dev, do_bind, err) : 0;
 		if (!strcmp(now.driver, "vfio-pci") && (r = with_dev(now.dev, iov_release, err)) < 0)
 			return r;
-		return move(now.dev, exact->driver[0] ? exact->driver : NULL,
+		return move(pf, now.dev, exact->driver[0] ? exact->driver : NULL,
 			    exact->override[0] ? exact->override : NULL, false, err);
 	}
 	switch (want) {
@@ -246,7 +261,7 @@ static int h_vf_driver_set(void *ctx, const char *pf, int vf, enum iov_cfg_drive
 	case IOV_CFG_DRV_NONE:
 		if (!strcmp(now.driver, "vfio-pci") && (r = with_dev(now.dev, iov_release, err)) < 0)
 			return r;
-		return move(now.dev, NULL, NULL, false, err);
+		return move(pf, now.dev, NULL, NULL, false, err);
 	default:
 		if (!strcmp(now.driver, "vfio-pci") && (r = with_dev(now.dev, iov_release, err)) < 0)
 			return r;
@@ -254,7 +269,7 @@ static int h_vf_driver_set(void *ctx, const char *pf, int vf, enum iov_cfg_drive
 			return r;
 		if (now.driver[0] && !now.override[0])
 			return 0;
-		return move(now.dev, NULL, NULL, true, err);
+		return move(pf, now.dev, NULL, NULL, true, err);
 	}
 }
 

@@ -43,7 +43,8 @@ static void usage(FILE *f)
 		"      --config-dir DIR    its drop-ins (default: FILE without .json, plus .d;\n"
 		"                          /etc/iovd/iovd.d for the default file)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
-		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd)\n"
+		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd;\n"
+		"                          SYSROOT/var/lib/iovd with --sysroot)\n"
 		"      --bind-state PATH   where vfio bindings are remembered\n"
 		"                          (default STATE_DIR/bind-state.json)\n"
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
@@ -157,7 +158,8 @@ static void migrate_bind_state(const char *path)
 
 /* Before serving: the state directory, an interrupted apply, the config (and its apply). */
 static int start_config(const char *state_dir, const char *bind_state, const char *config,
-			const char *config_dir, bool unsafe, gid_t admin, bool no_apply)
+			bool config_given, const char *config_dir, bool unsafe, gid_t admin,
+			bool no_apply)
 {
 	static char bs[PATH_MAX];
 	struct iovd_follow_opts fo = { .config_path = config, .state_dir = state_dir,
@@ -196,8 +198,9 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 		log_err("recovering the interrupted apply failed: %s; the host may be half-changed "
 			"(the journal in %s stays for the next start)", e.msg, state_dir);
 	r = iovd_follow_reload(!no_apply, false, false, &res, &bad, &e);
-	if (r < 0 && bad && e.code == -ENOENT && !config)
-		log_info("no host config (%s): serving only", IOV_CONFIG_DEFAULT_PATH);
+	if (r < 0 && bad && e.code == -ENOENT && !config_given)
+		log_info("no host config (%s): serving only", config ? config :
+			 IOV_CONFIG_DEFAULT_PATH);
 	else if (r < 0)
 		log_err("%s: %s", bad ? "config" : "apply at start", e.msg);
 	else if (!no_apply)
@@ -238,6 +241,7 @@ int main(int argc, char **argv)
 	const char *pidfile = NULL, *config = NULL, *config_dir = NULL, *bind_state = NULL;
 	const char *state_dir = IOVD_DEFAULT_STATE_DIR;
 	bool foreground = false, unsafe = false, no_apply = false, check = false;
+	bool state_dir_set = false, config_given;
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
 	struct iovd_udev *udev = NULL;
@@ -255,7 +259,7 @@ int main(int argc, char **argv)
 		case 'F': config = optarg; break;
 		case 'D': config_dir = optarg; break;
 		case 'N': no_apply = true; break;
-		case 'S': state_dir = optarg; break;
+		case 'S': state_dir = optarg; state_dir_set = true; break;
 		case 'P': pidfile = optarg; break;
 		case 'U': unsafe = true; break;
 		case 'K': check = true; break;
@@ -302,7 +306,23 @@ int main(int argc, char **argv)
 		admin = g->gr_gid;
 	}
 
-	if (start_config(state_dir, bind_state, config, config_dir, unsafe, admin, no_apply) < 0)
+	/* A --sysroot tree is another host: its state and config live in it, never in this
+	 * host's /var/lib/iovd and /etc/iovd (tests run several daemons side by side). */
+	config_given = config != NULL;
+	if (iov_sysroot()[0]) {
+		static char sd[PATH_MAX], cf[PATH_MAX];
+
+		if (!state_dir_set) {
+			snprintf(sd, sizeof(sd), "%s%s", iov_sysroot(), IOVD_DEFAULT_STATE_DIR);
+			state_dir = sd;
+		}
+		if (!config) {
+			snprintf(cf, sizeof(cf), "%s%s", iov_sysroot(), IOV_CONFIG_DEFAULT_PATH);
+			config = cf;
+		}
+	}
+	if (start_config(state_dir, bind_state, config, config_given, config_dir, unsafe, admin,
+			 no_apply) < 0)
 		return 1;
 
 	lfd = activated_socket();

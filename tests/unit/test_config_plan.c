@@ -151,37 +151,49 @@ static size_t count_imp(const struct iov_cfg_plan *p, enum iov_impact_kind k)
 	return n;
 }
 
-/* From nothing: autoprobe off (a VF goes to vfio-pci), create, then VF by VF props before
- * the driver; VFs for the host driver are probed explicitly since autoprobe is off. */
+/* From nothing: create, then VF by VF props before the driver; autoprobe stays on while
+ * some VF wants its host driver (the kernel would not probe them otherwise). */
 static void test_from_nothing(void **state)
 {
 	struct world *w = world_new(0);
 	struct iov_cfg_plan *p;
 	struct iov_err e;
 	static const char *const want[] = {
-		"~ uplink autoprobe 1 -> 0",
 		"+ create 4 VFs on uplink",
 		"+ uplink/vf0 vlan 100",
 		"+ uplink/vf0 driver vfio-pci",
-		"+ uplink/vf1 driver host",
 		"+ uplink/vf2 vlan 200",
-		"+ uplink/vf2 driver host",
 		"+ uplink/vf3 vlan 200",
-		"+ uplink/vf3 driver host",
+	};
+	static const char *const want_all[] = {
+		"~ uplink autoprobe 1 -> 0",
+		"+ create 4 VFs on uplink",
+		"+ uplink/vf0 driver vfio-pci",
+		"+ uplink/vf1 driver vfio-pci",
+		"+ uplink/vf2 driver vfio-pci",
 	};
 
 	cfg_range(w, 0, 0, 100, IOV_CFG_DRV_VFIO);
 	cfg_range(w, 2, 3, 200, IOV_CFG_DRV_UNSET);
 	assert_int_equal(plan(w, false, &p, &e), 0);
 	expect_lines(p, want, sizeof(want) / sizeof(want[0]));
-	assert_int_equal(p->acts[1].kind, IOV_ACT_NUMVFS);
-	assert_int_equal(p->acts[1].old_val, 0);
-	assert_int_equal(p->acts[1].new_val, 4);
+	assert_int_equal(p->acts[0].kind, IOV_ACT_NUMVFS);
+	assert_int_equal(p->acts[0].old_val, 0);
+	assert_int_equal(p->acts[0].new_val, 4);
 	/* Predicted addresses: routing ID + offset 128 + 2 * index. */
-	assert_string_equal(p->acts[3].dev, "0000:01:10.0");
-	assert_string_equal(p->acts[8].dev, "0000:01:10.6");
+	assert_string_equal(p->acts[2].dev, "0000:01:10.0");
+	assert_string_equal(p->acts[4].dev, "0000:01:10.6");
 	assert_int_equal(count_imp(p, IOV_IMPACT_VF_CREATED), 4);
 	assert_int_equal(count_imp(p, IOV_IMPACT_VF_REMOVED), 0);
+	iov_cfg_plan_free(p);
+
+	/* Every VF for vfio-pci or none: autoprobe goes off first, so no host driver grabs
+	 * them; the one for no driver needs no action then. */
+	w->cpf.n_vfs = 0;
+	cfg_range(w, 0, 2, -1, IOV_CFG_DRV_VFIO);
+	cfg_range(w, 3, 3, -1, IOV_CFG_DRV_NONE);
+	assert_int_equal(plan(w, false, &p, &e), 0);
+	expect_lines(p, want_all, sizeof(want_all) / sizeof(want_all[0]));
 	iov_cfg_plan_free(p);
 	world_free(w);
 }
@@ -196,7 +208,6 @@ static void test_idempotent(void **state)
 
 	cfg_range(w, 0, 0, 100, IOV_CFG_DRV_VFIO);
 	cfg_range(w, 2, 3, 200, IOV_CFG_DRV_UNSET);
-	w->pf->sriov->drivers_autoprobe = 0;
 	free(w->pf->sriov->vfs[0]->driver);
 	w->pf->sriov->vfs[0]->driver = strdup("vfio-pci");
 	w->pf->sriov->vfs[0]->driver_override = strdup("vfio-pci");

@@ -24,7 +24,7 @@ t1=$(now_ms)
 log "figure: iovd start with an apply from nothing (3 VFs, 1 on vfio-pci) took $((t1 - t0)) ms"
 grep -q "config applied at start: ok" "$IOVD_LOG" && ok "applied at start" || fail "not applied at start"
 expect_eq "numvfs" "$(attr "$SYSPCI/$PF/sriov_numvfs")" 3
-expect_eq "autoprobe off (a VF goes to vfio-pci)" "$(attr "$SYSPCI/$PF/sriov_drivers_autoprobe")" 0
+expect_eq "autoprobe stays on (VFs for igbvf)" "$(attr "$SYSPCI/$PF/sriov_drivers_autoprobe")" 1
 expect_vf 0 vfio-pci "02:00:00:00:0a:00" "vlan 100"
 expect_eq "vf0 driver_override" "$(attr "$SYSPCI/$(vf_addr 0)/driver_override")" vfio-pci
 expect_vf 1 igbvf "02:00:00:00:0a:01" "spoof checking off"

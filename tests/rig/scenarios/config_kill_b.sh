@@ -1,5 +1,5 @@
-# kill -9 of iovd (the test-only fault switch) after each of journal records 8-13 of an apply
-# from nothing (13 = after the last step, before the end record: the restart finishes it);
+# kill -9 of iovd (the test-only fault switch) after each of journal records 7-11 of an apply
+# from nothing (11 = after the last step, before the end record: the restart finishes it);
 # restart; the host converges to the config every time. Then a real SIGKILL in the middle of
 # a reload. See config_kill_lib.sh.
 # rig-presets: default
@@ -7,7 +7,7 @@
 
 . /rig/scenarios/config_kill_lib.sh
 
-for n in 8 9 10 11 12 13; do kill_at $n; done
+for n in 7 8 9 10 11; do kill_at $n; done
 
 # A real kill -9 while a reload is applying (3 -> 2 VFs back and forth).
 host_reset

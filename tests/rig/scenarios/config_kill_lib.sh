@@ -4,22 +4,21 @@
 # starts, recovers (rolls back, or finishes an apply whose steps were all done), applies the
 # config, and the host must match the config every time.
 #
-# The plan from nothing (6 steps, 14 records: begin, start/done per step, end):
-#   1 autoprobe 1 -> 0, 2 create 2 VFs, 3 vf0 vlan 100, 4 vf0 -> vfio-pci, 5 vf1 mac,
-#   6 vf1 -> host driver (probed: autoprobe is off).
+# The plan from nothing (5 steps, 12 records: 1 begin, 2k+2 start / 2k+3 done of step k,
+# 12 end): create 2 VFs, vf0 vlan 100, vf0 -> vfio-pci, vf1 mac, vf1 spoofchk off.
 
 . /rig/scenarios/config_lib.sh
 
 cat > "$CFG" <<J
 { "pfs": [ { "name": "uplink", "match": { "netdev": "$NET" }, "num_vfs": 2,
              "vfs": { "0": { "vlan": 100, "driver": "vfio-pci" },
-                      "1": { "mac": "02:00:00:00:0b:01" } } } ] }
+                      "1": { "mac": "02:00:00:00:0b:01", "spoofchk": false } } } ] }
 J
 
 converged() {
 	expect_eq "$1: numvfs" "$(attr "$SYSPCI/$PF/sriov_numvfs")" 2
 	expect_vf 0 vfio-pci "vlan 100"
-	expect_vf 1 igbvf "02:00:00:00:0b:01"
+	expect_vf 1 igbvf "02:00:00:00:0b:01" "spoof checking off"
 	run_ctl /tmp/p.out plan
 	grep -q "no changes" /tmp/p.out && ok "$1: plan empty" || fail "$1: host differs from the config"
 }
