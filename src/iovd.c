@@ -321,10 +321,6 @@ int main(int argc, char **argv)
 			config = cf;
 		}
 	}
-	if (start_config(state_dir, bind_state, config, config_given, config_dir, unsafe, admin,
-			 no_apply) < 0)
-		return 1;
-
 	lfd = activated_socket();
 	if (lfd >= 0) {
 		foreground = true;	/* systemd started us and watches this process */
@@ -341,6 +337,14 @@ int main(int argc, char **argv)
 		else
 			log_err_errno(lfd, "cannot listen on %s (run iovd as root, or pick another "
 				      "path with --socket)", sock);
+		return 1;
+	}
+	/* Listening (connections wait in the backlog) but not serving: recovery and the apply
+	 * at start come first, and a second iovd was refused above before touching anything. */
+	if (start_config(state_dir, bind_state, config, config_given, config_dir, unsafe, admin,
+			 no_apply) < 0) {
+		if (sock)
+			unlink(sock);
 		return 1;
 	}
 	/* The socket is listening before the parent returns, so `iovd && iovctl ...` works.
