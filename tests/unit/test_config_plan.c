@@ -17,6 +17,7 @@
 #include "config/plan.h"
 #include "lib/err.h"
 #include "lib/host.h"
+#include "lib/sysfs.h"
 #include "sriov/vfinfo.h"
 #include "tests/unit/fakesys.h"
 #include "vfio/guard.h"
@@ -387,6 +388,46 @@ static void test_refusals(void **state)
 	world_free(w);
 }
 
+/* policy.never_move: an address and a netdev name make those devices host-critical in every
+ * usage snapshot, so the planner (through the bind and VF-count planners) refuses them. */
+static void test_never_move(void **state)
+{
+	char *root = fk_tmpdir();
+	char *names[] = { "0000:01:10.2", "enp1s0v0" };
+	struct world *w = world_new(2);
+	struct iov_cfg_plan *p = NULL;
+	struct iov_err e;
+	char why[256];
+
+	fk_mkdir(root, "sys/bus/pci/devices");
+	fk_mkdir(root, "sys/devices/pci0000:00/0000:01:10.0");
+	fk_mkdir(root, "sys/class/net");
+	fk_symlink(root, "sys/class/net/enp1s0v0/device", "../../../devices/pci0000:00/0000:01:10.0");
+	assert_int_equal(iov_sysroot_set(root), 0);
+	assert_int_equal(iov_guard_set_never_move(names, 2), 0);
+	iov_usage_free(w->u);
+	assert_int_equal(iov_usage_load(&w->u), 0);
+	w->u->net_known = w->u->ipv4_addrs_known = w->u->mounts_known = w->u->vfio_known = true;
+	assert_int_equal(iov_guard_dev(w->u, w->pf->sriov->vfs[1], why, sizeof(why)),
+			 IOV_GUARD_CRITICAL);
+	assert_non_null(strstr(why, "policy.never_move"));
+	assert_int_equal(iov_guard_dev(w->u, w->pf->sriov->vfs[0], why, sizeof(why)),
+			 IOV_GUARD_CRITICAL);
+	assert_non_null(strstr(why, "enp1s0v0"));
+	cfg_range(w, 1, 1, -1, IOV_CFG_DRV_VFIO);
+	w->cpf.num_vfs = 2;
+	assert_int_equal(plan(w, true, &p, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "policy.never_move"));
+	w->cpf.num_vfs = 3;
+	assert_int_equal(plan(w, false, &p, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "never_move"));
+	assert_int_equal(iov_guard_set_never_move(NULL, 0), 0);
+	iov_sysroot_set(NULL);
+	world_free(w);
+	fk_rmtree(root);
+	free(root);
+}
+
 /* The JSON form and the diff lines agree. */
 static void test_json(void **state)
 {
@@ -420,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_in_use),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_never_move),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
