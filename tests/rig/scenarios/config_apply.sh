@@ -41,7 +41,7 @@ run_ctl /tmp/p.out plan
 expect_eq "plan: exit" "$rc" 0
 grep -q "no changes" /tmp/p.out && ok "second plan is empty" || fail "second plan not empty"
 "$IOVCTL" --json plan > /tmp/p.json || fail "plan --json"
-expect_eq "plan --json: no actions" "$(jcount /tmp/p.json '.actions')" 0
+expect_eq "plan --json: no actions" "$(jcount /tmp/p.json '.actions[]')" 0
 run_ctl /tmp/a.out --json apply
 expect_eq "apply again: exit" "$rc" 0
 expect_eq "apply again: result" "$(j /tmp/a.out '.result')" "nothing to do"
