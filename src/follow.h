@@ -21,7 +21,7 @@ struct vl_server;
 
 struct iovd_follow_opts {
 	const char *config_path;	/* NULL: /etc/iovd/iovd.json */
-	const char *dropin_dir;		/* NULL: default drop-ins; "": none */
+	const char *dropin_dir;		/* NULL: next to the file (config/config.h); "": none */
 	const char *state_dir;
 	bool cmdline_unsafe;		/* --allow-unsafe-interrupts */
 	gid_t cmdline_admin;		/* --group, or (gid_t)-1 */
