@@ -9,9 +9,10 @@ $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_f
 
 # Golden tests: iovctl on every fixture against the expected output.
 .PHONY: golden
-golden: $(BUILD)/iovctl $(BUILD)/iovd
+golden: $(BUILD)/iovctl $(BUILD)/iovd $(BUILD)/iovm
 	tests/golden/run.sh $(BUILD)/iovctl
 	tests/daemon.sh $(BUILD)
+	tests/hardening.sh $(BUILD)
 # Rewrites tests/golden/expected/: review every diff against HW.md (tests/golden/REVIEW.md).
 .PHONY: golden-update
 golden-update: $(BUILD)/iovctl

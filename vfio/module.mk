@@ -6,7 +6,7 @@ LIB_SRCS += vfio/guard.c vfio/verify.c vfio/state.c vfio/plan.c vfio/bind.c
 .PHONY: iov-bindtool
 iov-bindtool: $(BUILD)/iov-bindtool
 $(BUILD)/iov-bindtool: $(BUILD)/obj/vfio/bindtool.o $(BUILD)/libiov.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(IOV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # libFuzzer harness for the usage snapshot's proc parsers and the bind state file (clang):
 #   make vfio-fuzz [FUZZ_SECS=60]
