@@ -48,6 +48,8 @@ apt-get install -y -q --no-install-recommends \
     busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86
+# The independent varlink client of tests/varlink (python3-varlink 31 is in backports).
+apt-get install -y -q --no-install-recommends -t bookworm-backports python3-varlink
 
 # The test host's kernel is fetched (never installed) by tests/rig/image.sh into its cache.
 echo "setup: done (qemu: $(qemu-system-x86_64 --version | head -n1))"

@@ -11,11 +11,13 @@
 #include "lib/hostjson.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
+#include "src/events.h"
 #include "sriov/numvfs.h"
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
+#include "src/follow.h"
 
 static const char iovd_idl[] =
 	"# iovd manages SR-IOV virtual functions and VFIO bindings on this host.\n"
@@ -78,6 +80,34 @@ static const char iovd_idl[] =
 	"\n"
 	"# Gives the device's group back to the drivers it had.\n"
 	"method Release(device: string) -> (device: string)\n"
+	"\n"
+	"# The host config (/etc/iovd/iovd.json, iovd --config) planned against the host now:\n"
+	"# the actions in order (each with its diff line) and what they disturb. Re-reads the\n"
+	"# file; the config in force does not change.\n"
+	"method Plan(force: ?bool) -> (actions: []object, impact: []object, config: []string)\n"
+	"\n"
+	"# Re-reads the config and applies it as one journaled transaction (a failed step rolls\n"
+	"# the whole apply back). dry_run: only plan. force: disturb VFs in use.\n"
+	"method Apply(dry_run: ?bool, force: ?bool) -> (plan: object, applied: bool, result: string,\n"
+	"  txn: ?int, steps: ?int, done: ?int, config: []string)\n"
+	"\n"
+	"# The same as SIGHUP: re-read the config; if it loads it is put in force and applied.\n"
+	"method Reload() -> (plan: object, applied: bool, result: string, txn: ?int,\n"
+	"  steps: ?int, done: ?int, config: []string)\n"
+	"\n"
+	"# The config in force, the last apply and the difference between config and host now.\n"
+	"method GetStatus() -> (config: ?object, config_error: ?string, state_dir: string,\n"
+	"  last_apply: ?object, difference: ?object, difference_error: ?string)\n"
+	"\n"
+	"# The config file does not parse or validate (the previous config stays in force).\n"
+	"error ConfigError (message: string, fix: string)\n"
+	"\n"
+	"# Streams iovd's events; call it with \"more\": true. The first reply (no event) says the\n"
+	"# subscription is in place; each further reply carries one event ({seq, time, type, ...},\n"
+	"# types in docs/iovd.md). missed: events dropped since the previous reply because this\n"
+	"# client did not read fast enough (a reply with no event says so once it has caught up).\n"
+	"# recent: first replay the events iovd still holds (up to 256).\n"
+	"method Monitor(recent: ?bool) -> (event: ?object, missed: int)\n"
 	"\n"
 	"# No such PCI device, netdev or VF.\n"
 	"error NoSuchDevice (device: string, message: string, fix: string)\n"
@@ -607,6 +637,168 @@ out:
 	iov_host_free(h);
 }
 
+static void config_err(struct vl_call *c, const struct iov_err *e)
+{
+	vl_error(c, "io.iovd.ConfigError", json_pack("{s:s, s:s}", "message", e->msg, "fix",
+						     e->fix));
+}
+
+static void m_plan(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "force", NULL };
+	struct iov_err e = { 0 };
+	json_t *plan = NULL;
+	bool force, bad;
+	int r;
+
+	if (!only_keys(c, p, keys) || get_bool(c, p, "force", &force) < 0)
+		return;
+	r = iovd_follow_plan(force, &plan, &bad, &e);
+	if (r < 0) {
+		if (bad)
+			config_err(c, &e);
+		else
+			reply_err(c, "io.iovd.Refused", &e, r);
+		return;
+	}
+	vl_reply(c, plan);
+}
+
+static void apply_common(struct vl_call *c, bool dry, bool force)
+{
+	struct iov_err e = { 0 };
+	json_t *res = NULL;
+	bool bad;
+	int r;
+
+	log_change(c, dry ? "apply the config (dry run)" : force ? "apply the config (--force)" :
+		   "apply the config");
+	r = iovd_follow_reload(true, dry, force, &res, &bad, &e);
+	if (r < 0) {
+		if (bad)
+			config_err(c, &e);
+		else
+			reply_err(c, res ? "io.iovd.Failed" : "io.iovd.Refused", &e, r);
+		json_decref(res);
+		return;
+	}
+	vl_reply(c, res);
+}
+
+static void m_apply(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "dry_run", "force", NULL };
+	bool dry, force;
+
+	if (!only_keys(c, p, keys) || get_bool(c, p, "dry_run", &dry) < 0 ||
+	    get_bool(c, p, "force", &force) < 0)
+		return;
+	apply_common(c, dry, force);
+}
+
+static void m_reload(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { NULL };
+
+	if (!only_keys(c, p, keys))
+		return;
+	apply_common(c, false, false);
+}
+
+static void m_get_status(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { NULL };
+
+	if (!only_keys(c, p, keys))
+		return;
+	vl_reply(c, iovd_follow_status());
+}
+
+/* ---- Monitor: one bus subscriber per streaming call ---- */
+
+/* Unread event bytes a subscriber may hold in iovd (about 300 events); beyond that its
+ * events are counted as missed, never queued, so a stalled client costs this much. */
+#define MONITOR_MAX_PENDING (64 * 1024)
+
+struct monitor {
+	struct vl_stream *st;
+	uint64_t missed;
+};
+
+static void mon_send(struct monitor *m, const json_t *ev)
+{
+	json_t *p = json_pack("{s:I}", "missed", (json_int_t)m->missed);
+	int r;
+
+	if (ev)
+		json_object_set(p, "event", (json_t *)ev);
+	r = vl_stream_send(m->st, p);
+	if (r == 0)
+		m->missed = 0;
+	else if (r == -ENOBUFS)
+		m->missed++;
+}
+
+static void mon_event(const json_t *ev, void *ud)
+{
+	mon_send(ud, ev);
+}
+
+/* The reader caught up after missing some: tell it how many, without waiting for the next
+ * event. mon_send counted the refused sends, so this is what it missed. */
+static void mon_drain(struct vl_stream *st, void *ud)
+{
+	struct monitor *m = ud;
+
+	if (m->missed)
+		mon_send(m, NULL);
+}
+
+static void mon_close(struct vl_stream *st, void *ud)
+{
+	iovd_event_unsubscribe(mon_event, ud);
+	free(ud);
+}
+
+static void m_monitor(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "recent", NULL };
+	struct monitor *m;
+	bool recent;
+	int r;
+
+	if (!only_keys(c, p, keys) || get_bool(c, p, "recent", &recent) < 0)
+		return;
+	if (!c->more) {
+		vl_error(c, "org.varlink.service.ExpectedMore", NULL);
+		return;
+	}
+	if (!(m = calloc(1, sizeof(*m))) ||
+	    !(m->st = vl_call_stream(c, MONITOR_MAX_PENDING, mon_close, mon_drain, m))) {
+		free(m);
+		vl_error(c, "io.iovd.Failed", json_pack("{s:s, s:s, s:s}", "message",
+			 "out of memory", "fix", "", "errno", "ENOMEM"));
+		return;
+	}
+	if ((r = iovd_event_subscribe(mon_event, m)) < 0) {
+		/* The stream owns m now: the error ends it and mon_close frees m. */
+		vl_error(c, "io.iovd.Refused", json_pack("{s:s, s:s, s:s}", "message",
+			 "too many Monitor subscribers", "fix", "close another `iovctl monitor`",
+			 "errno", errname(r)));
+		return;
+	}
+	log_debug("Monitor: pid %d subscribed", (int)c->peer->pid);
+	mon_send(m, NULL);
+	if (recent) {
+		json_t *a = iovd_event_recent(), *ev;
+		size_t i;
+
+		json_array_foreach(a, i, ev)
+			mon_send(m, ev);
+		json_decref(a);
+	}
+}
+
 static const struct vl_method methods[] = {
 	{ "io.iovd.GetVersion", m_get_version, false },
 	{ "io.iovd.GetHost", m_get_host, false },
@@ -615,6 +807,11 @@ static const struct vl_method methods[] = {
 	{ "io.iovd.SetVf", m_set_vf, true },
 	{ "io.iovd.Bind", m_bind, true },
 	{ "io.iovd.Release", m_release, true },
+	{ "io.iovd.Plan", m_plan, false },
+	{ "io.iovd.Apply", m_apply, true },
+	{ "io.iovd.Reload", m_reload, true },
+	{ "io.iovd.GetStatus", m_get_status, false },
+	{ "io.iovd.Monitor", m_monitor, false },
 };
 
 const struct vl_interface iovd_interface = {

@@ -522,6 +522,52 @@ int iov_usage_scan_vfio(struct iov_usage *u)
 	return ret;
 }
 
+static char **never_move;
+static size_t n_never_move;
+
+int iov_guard_set_never_move(char *const *names, size_t n)
+{
+	char **a = n ? calloc(n, sizeof(*a)) : NULL;
+
+	if (n && !a)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(a[i] = strdup(names[i]))) {
+			while (i--)
+				free(a[i]);
+			free(a);
+			return -ENOMEM;
+		}
+	for (size_t i = 0; i < n_never_move; i++)
+		free(never_move[i]);
+	free(never_move);
+	never_move = a;
+	n_never_move = n;
+	return 0;
+}
+
+/* A never_move entry to the PCI function it names (an address, or a netdev's device). */
+static int load_never_move(struct iov_usage *u)
+{
+	for (size_t i = 0; i < n_never_move; i++) {
+		struct iov_pci_addr a;
+		char name[IOV_PCI_ADDR_STRLEN], p[PATH_MAX], what[160];
+		int ret;
+
+		if (iov_pci_addr_parse(never_move[i], &a) == 0) {
+			iov_pci_addr_fmt(&a, name);
+		} else if (iov_path(p, sizeof(p), "/sys/class/net/%s/device", never_move[i]) < 0 ||
+			   iov_readlink_base(p, name, sizeof(name)) < 0) {
+			continue;	/* a netdev that is not there (now) protects nothing */
+		}
+		snprintf(what, sizeof(what), "%s is listed in the config's policy.never_move",
+			 never_move[i]);
+		if ((ret = iov_usage_add_blk(u, name, what)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
 int iov_usage_load(struct iov_usage **out)
 {
 	struct iov_usage *u = calloc(1, sizeof(*u));
@@ -543,6 +589,8 @@ int iov_usage_load(struct iov_usage **out)
 		ret = load_mounts(u);
 	if (ret == 0)
 		ret = load_swaps(u);
+	if (ret == 0)
+		ret = load_never_move(u);
 	if (ret < 0) {
 		iov_usage_free(u);
 		return ret;

@@ -93,6 +93,12 @@ int iov_usage_load(struct iov_usage **out);
 int iov_usage_scan_vfio(struct iov_usage *u);
 void iov_usage_free(struct iov_usage *u);
 
+/* Devices the host's policy says must never be moved (config policy.never_move): PCI
+ * addresses or netdev names, as written. Every later iov_usage_load() marks them
+ * host-critical ("listed in policy.never_move"), so bind, VF removal and the config
+ * planner refuse them. Copies names; NULL/0 clears. -ENOMEM. */
+int iov_guard_set_never_move(char *const *names, size_t n);
+
 /* Building blocks for tests and the loader (append copies; -ENOMEM). */
 int iov_usage_add_net(struct iov_usage *u, const char *ifname, unsigned why);
 int iov_usage_add_link(struct iov_usage *u, const char *upper, const char *lower);
