@@ -86,6 +86,7 @@ test:
 	tests/layers.sh
 	$(MAKE) all unit golden
 	$(MAKE) SAN=1 all unit golden
+	$(MAKE) fuzz-test
 	$(MAKE) vmm-test
 	$(MAKE) rig-test
 	@echo "make test: all suites passed"

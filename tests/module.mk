@@ -31,3 +31,4 @@ $(BUILD)/tests/test_apply: $(BUILD)/obj/tests/unit/fakesys.o
 .PHONY: varlink-client
 varlink-client: $(BUILD)/iovd
 	tests/varlink/iovd_client.py $(BUILD)
+-include tests/fuzz/fuzz.mk

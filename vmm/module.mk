@@ -36,13 +36,7 @@ bench-vmm: $(BUILD)/iovm $(VMM_PAYLOAD)
 		bench/vmm_bench.sh $(BUILD)/iovm $(VMM_PAYLOAD) $(if $(filter 1,$(NO_RIG)),--no-rig)
 bench: bench-vmm
 
-# libFuzzer harness for the guest-facing pure code (needs clang): make vmm-fuzz [FUZZ_SECS=60]
-VMM_FUZZ := $(BUILD)/vmm-fuzz/fuzz_vmm
-$(VMM_FUZZ): tests/vmm/fuzz_vmm.c vmm/pcicfg.c vmm/msix.c vmm/bootparams.c vmm/mem.c vmm/dmaplan.c
-	@mkdir -p $(dir $@)
-	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -I. $(filter-out -Wno-format-truncation,$(WARN)) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^
+# libFuzzer harness for the guest-facing pure code (needs clang): make vmm-fuzz [FUZZ_SECS=60];
+# built and linked by tests/fuzz/fuzz.mk (fuzz-vmm).
 .PHONY: vmm-fuzz
-vmm-fuzz: $(VMM_FUZZ)
-	@mkdir -p $(BUILD)/vmm-fuzz/corpus
-	$(VMM_FUZZ) -max_total_time=$(or $(FUZZ_SECS),30) -max_len=4096 $(BUILD)/vmm-fuzz/corpus
+vmm-fuzz: fuzz-vmm
