@@ -120,7 +120,7 @@ static int vf_reset(void)
 	wr(IGB_CTRL, rd(IGB_CTRL) | IGB_CTRL_RST);
 	msleep(10);
 	if (mbx_wait(MBX_RSTD | MBX_RSTI, 1000) < 0)
-		fprintf(stderr, "msiforge: no reset-done from the PF (V2PMAILBOX %#x); going on\n",
+		fprintf(stderr, "msiforge: no reset-done bit seen (V2PMAILBOX %#x); asking anyway\n",
 			rd(V2PMAILBOX));
 	wr(V2PMAILBOX, MBX_VFU);
 	if (!(mbx() & MBX_VFU)) {

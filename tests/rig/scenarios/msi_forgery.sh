@@ -10,7 +10,7 @@
 # blocked with remapping on (no CFI emulation), or that replaying another device's valid IRTE
 # is (device DMA reaches the remapping unit without a requester id).
 # rig-presets: default no-intremap
-# rig-timeout: 180
+# rig-timeout: 120
 
 . /rig/scenarios/vfio_lib.sh
 
