@@ -19,7 +19,8 @@ static const struct cli_cmd commands[] = {
 	{ "verify", cmd_verify, "verify DEVICE...",
 	  "can each device go to a VM in isolation? checks, reasons, fixes (exit 1 if not)" },
 	{ "vfs", cmd_vfs, "vfs create|destroy|show PF [N]",
-	  "create N VFs [--vfio] or remove them [--force] through iovd (--dry-run: the steps); show their settings" },
+	  "create N VFs [--vfio] or remove them through iovd (--force: release VFs on vfio-pci "
+	  "first; --dry-run: the steps); show their settings" },
 	{ "vf", cmd_vf, "vf set PF/vfN PROPERTY VALUE...",
 	  "mac, vlan [qos] [proto 802.1Q|802.1ad], spoofchk, trust, state, min-rate, max-rate (through iovd)" },
 	{ "bind", cmd_bind, "bind DEVICE [--driver D]",
@@ -36,6 +37,8 @@ static const struct cli_cmd commands[] = {
 	{ "reload", cmd_reload, "reload", "iovd re-reads its config and applies it (same as SIGHUP)" },
 	{ "status", cmd_status, "status",
 	  "the config in force, the last apply, and any difference between config and host now" },
+	{ "vm", cmd_vm, "vm start|stop|list|show|log [NAME]",
+	  "guests under iovm with VFs from pools (start NAME --kernel K --nic POOL|PF/vfN ...)" },
 };
 
 static void usage(FILE *f)

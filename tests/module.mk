@@ -7,6 +7,9 @@ UNIT_TESTS += tests/unit/test_varlink_stream.c tests/unit/test_iovd_monitor.c te
 # vfio tests share hand-built models and temp trees (tests/unit/fakesys.c).
 $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_fixtures: \
 	$(BUILD)/obj/tests/unit/fakesys.o
+# Guest NIC allocation (VFs, MACs) on hand-built hosts and configs.
+UNIT_TESTS += tests/unit/test_alloc.c
+$(BUILD)/tests/test_alloc: $(BUILD)/obj/tests/unit/fakesys.o
 
 # Golden tests: iovctl on every fixture against the expected output.
 .PHONY: golden
@@ -14,7 +17,7 @@ golden: $(BUILD)/iovctl $(BUILD)/iovd $(BUILD)/iovm
 	tests/golden/run.sh $(BUILD)/iovctl
 	tests/daemon.sh $(BUILD)
 	tests/hardening.sh $(BUILD)
-# Rewrites tests/golden/expected/: review every diff against HW.md (tests/golden/REVIEW.md).
+# Rewrites tests/golden/expected/: review every diff against docs/hardware.md and tests/rig/README.md (tests/golden/REVIEW.md).
 .PHONY: golden-update
 golden-update: $(BUILD)/iovctl
 	tests/golden/run.sh --update $(BUILD)/iovctl
@@ -32,3 +35,6 @@ $(BUILD)/tests/test_apply: $(BUILD)/obj/tests/unit/fakesys.o
 varlink-client: $(BUILD)/iovd
 	tests/varlink/iovd_client.py $(BUILD)
 -include tests/fuzz/fuzz.mk
+UNIT_TESTS += tests/unit/test_sdnotify.c
+UNIT_TESTS += tests/unit/test_export.c
+$(BUILD)/tests/test_export: $(BUILD)/obj/tests/unit/fakesys.o
