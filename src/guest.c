@@ -448,12 +448,13 @@ static void vf_restore(const struct gnic *n)
 }
 
 /* Function-level reset through sysfs, then the check: the function answers config reads
- * with its own vendor and device IDs (a function that failed its reset reads all ones). */
+ * again with its own class code. (Not the IDs: a VF's vendor and device ID registers read
+ * all ones by the SR-IOV spec; the kernel's vendor/device files come from the PF.) */
 static int vf_reset(const char *dev, char *why, size_t len)
 {
 	char path[PATH_MAX];
-	uint8_t cfg[4];
-	long vendor = -1, device = -1;
+	uint8_t cfg[12];
+	long cls = -1;
 	int r;
 
 	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", dev);
@@ -463,18 +464,16 @@ static int vf_reset(const char *dev, char *why, size_t len)
 		snprintf(why, len, "reset (%s) failed: %s", path, strerror(-r));
 		return r;
 	}
-	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", dev);
-	iov_read_long(path, 16, &vendor);
-	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/device", dev);
-	iov_read_long(path, 16, &device);
+	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/class", dev);
+	iov_read_long(path, 16, &cls);
 	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/config", dev);
 	if (iov_read_bin(path, cfg, sizeof(cfg)) != (ssize_t)sizeof(cfg)) {
 		snprintf(why, len, "after reset its config space is unreadable");
 		return -EIO;
 	}
-	if ((cfg[0] | cfg[1] << 8) != vendor || (cfg[2] | cfg[3] << 8) != device) {
-		snprintf(why, len, "after reset its config space reads %02x%02x:%02x%02x, not "
-			 "%04lx:%04lx", cfg[1], cfg[0], cfg[3], cfg[2], vendor, device);
+	if ((cfg[9] | cfg[10] << 8 | cfg[11] << 16) != cls) {
+		snprintf(why, len, "after reset its config space reads class %02x%02x%02x, not "
+			 "%06lx: the function did not come back", cfg[11], cfg[10], cfg[9], cls);
 		return -EIO;
 	}
 	return 0;

@@ -13,6 +13,15 @@
 vmm_prereqs
 
 GSTATE=/tmp/guest-state
+# A failure also shows the end of each guest's log.
+fail() {
+	for _g in a b; do
+		[ -f "$GSTATE/guests/$_g.log" ] && { echo "--- guest $_g:"; tail -n 25 "$GSTATE/guests/$_g.log"; }
+	done
+	[ -s "$IOVD_LOG" ] && { echo "--- last lines of $IOVD_LOG:"; tail -n 40 "$IOVD_LOG"; }
+	echo "FAIL: $*"
+	exit 1
+}
 rm -rf "$GSTATE"
 start_iovd --state-dir "$GSTATE"
 PF=$(pf_list | head -n1)
