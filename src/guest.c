@@ -33,13 +33,9 @@
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
 #include "src/events.h"
+#include "src/follow.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
-
-/* Until the config loader (config/load.c, config/resolve.c) is on main there are no pools:
- * weak, so that iovd links without it. Drop these two lines once it has landed. */
-#pragma weak iov_config_resolve
-#pragma weak iov_cfg_resolved_free
 
 #define MAX_NICS 8
 #define RESTART_BURST 5		/* restarts allowed ... */
@@ -91,7 +87,6 @@ static struct {
 	char iovm[PATH_MAX];
 	char user[64];
 	uint8_t prefix[3];
-	const struct iov_config *cfg;
 	int epfd;
 	struct guest *guests;
 	struct qent *q;
@@ -672,6 +667,15 @@ static int watch(struct guest *g)
 	return epoll_ctl(S.epfd, EPOLL_CTL_ADD, g->pidfd, &ev) < 0 ? -errno : 0;
 }
 
+/* A candidate MAC is taken when a netdev or another VF's admin MAC on this host has it. */
+static int mac_used(const uint8_t mac[6], void *ud)
+{
+	const struct gnic *n = ud;
+	char who[128];
+
+	return iov_mac_in_use(mac, n->pfnet, n->vf_index, NULL, who, sizeof(who));
+}
+
 static int do_start(struct guest *g, struct iov_err *err)
 {
 	struct iov_host *h = NULL;
@@ -681,6 +685,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 	struct iov_alloc_in in = { 0 };
 	struct launch l = { .logfd = -1 };
 	struct iov_cfg_resolved *res = NULL;
+	const struct iov_config *cfg = iovd_follow_config();
+	uint8_t prefix[3];
 	uid_t uid = 0;
 	gid_t gid = 0;
 	size_t nt = 0, bound = 0;
@@ -708,11 +714,11 @@ static int do_start(struct guest *g, struct iov_err *err)
 		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", S.q[i].vf);
 		taken[nt++].by = "quarantine";
 	}
-	if (S.cfg && iov_config_resolve && iov_config_resolve(S.cfg, h, &res, err) < 0) {
+	if (cfg && iov_config_resolve(cfg, h, &res, err) < 0) {
 		r = err->code ? err->code : -EINVAL;
 		goto out;
 	}
-	in = (struct iov_alloc_in){ .cfg = S.cfg, .res = res, .h = h, .u = u, .taken = taken,
+	in = (struct iov_alloc_in){ .cfg = cfg, .res = res, .h = h, .u = u, .taken = taken,
 				    .numa_node = -1 };
 	/* 1. VFs: every verify check, then nothing else may take them. */
 	for (size_t i = 0; i < g->spec.n_nics; i++) {
@@ -742,7 +748,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 		taken[nt++].by = g->spec.name;
 		g->n_nics = i + 1;
 	}
-	/* 2. MACs, recorded before use. */
+	/* 2. MACs, recorded before use; the config's prefix, else iovd's default. */
+	memcpy(prefix, cfg && cfg->policy.has_mac_prefix ? cfg->policy.mac_prefix : S.prefix, 3);
 	if (!(reg = macreg_load())) {
 		r = iov_err_set(err, -EIO, "see iovd's log", "cannot read the MAC registry");
 		goto out;
@@ -752,7 +759,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 		bool ch = false;
 
 		if ((r = iov_mac_assign(reg, g->spec.name, (unsigned)i, c->has_mac ? c->mac : NULL,
-					S.prefix, NULL, NULL, g->nics[i].mac, &ch, err)) < 0)
+					prefix, mac_used, &g->nics[i], g->nics[i].mac, &ch,
+					err)) < 0)
 			goto out;
 		reg_changed |= ch;
 	}
@@ -820,14 +828,14 @@ static int do_start(struct guest *g, struct iov_err *err)
 	if ((r = kfd = open_file("kernel", g->spec.kernel, err)) < 0)
 		goto undo;
 	l.fds[l.n_fds++] = kfd;
-	arg(&l, "--kernel");
-	arg(&l, "/proc/self/fd/%d", 3 + l.n_fds - 1);
+	arg(&l, "--kernel-fd");
+	arg(&l, "%d", 3 + l.n_fds - 1);
 	if (g->spec.initrd) {
 		if ((r = ifd = open_file("initrd", g->spec.initrd, err)) < 0)
 			goto undo;
 		l.fds[l.n_fds++] = ifd;
-		arg(&l, "--initrd");
-		arg(&l, "/proc/self/fd/%d", 3 + l.n_fds - 1);
+		arg(&l, "--initrd-fd");
+		arg(&l, "%d", 3 + l.n_fds - 1);
 	}
 	if (g->spec.cmdline) {
 		arg(&l, "--cmdline");
@@ -839,6 +847,15 @@ static int do_start(struct guest *g, struct iov_err *err)
 	arg(&l, "%u", g->spec.cpus);
 	arg(&l, "--console");
 	arg(&l, "stdio");
+	/* The log keeps the guest's bytes raw; VmLog and iovctl escape them for display. */
+	arg(&l, "--console-filter");
+	arg(&l, "off");
+	/* A guest reboot under a restart policy: iovm resets the devices and restarts the
+	 * guest in place (no new allocation); without one iovm exits 3. */
+	if (g->spec.restart != IOV_RESTART_NO) {
+		arg(&l, "--on-reboot");
+		arg(&l, "restart");
+	}
 	arg(&l, "--stats");
 	{
 		char dir[PATH_MAX];
@@ -893,8 +910,7 @@ out:
 		g->nics[i].pool = NULL;
 	}
 	iov_macreg_free(reg);
-	if (res && iov_cfg_resolved_free)
-		iov_cfg_resolved_free(res);
+	iov_cfg_resolved_free(res);
 	iov_usage_free(u);
 	iov_host_free(h);
 	return r;
@@ -1353,7 +1369,6 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		default_iovm(S.iovm, sizeof(S.iovm));
 	snprintf(S.user, sizeof(S.user), "%s", o->user ? o->user : "iovm");
 	memcpy(S.prefix, o->mac_prefix ? o->mac_prefix : def, 3);
-	S.cfg = o->cfg;
 	if ((r = iov_mkdir_p(S.state_dir, 0755)) < 0)
 		return log_err_errno(r, "state dir %s", S.state_dir);
 	S.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1366,15 +1381,12 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 	return 0;
 }
 
-void iovd_guests_set_config(const struct iov_config *cfg)
-{
-	S.cfg = cfg;
-}
-
 void iovd_guests_autostart(void)
 {
-	for (size_t i = 0; S.cfg && i < S.cfg->n_guests; i++) {
-		const struct iov_cfg_guest *c = &S.cfg->guests[i];
+	const struct iov_config *cfg = iovd_follow_config();
+
+	for (size_t i = 0; cfg && i < cfg->n_guests; i++) {
+		const struct iov_cfg_guest *c = &cfg->guests[i];
 		struct guest *g = find(c->name);
 		struct iov_err e = { 0 };
 

@@ -2,7 +2,9 @@
 # plan/state/bind (moving whole groups to vfio-pci and back).
 LIB_SRCS += vfio/guard.c vfio/verify.c vfio/state.c vfio/plan.c vfio/bind.c
 
-# iov-bindtool: vfio/bind.c without the daemon (test host, debugging); not in PROGS.
+# iov-bindtool: vfio/bind.c without the daemon. `make` builds it because the test host
+# ships it (vfio_refuse drives the executor alone with `iov-bindtool move`); not installed.
+all: $(BUILD)/iov-bindtool
 .PHONY: iov-bindtool
 iov-bindtool: $(BUILD)/iov-bindtool
 $(BUILD)/iov-bindtool: $(BUILD)/obj/vfio/bindtool.o $(BUILD)/libiov.a
