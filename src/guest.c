@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include <linux/vfio.h>
+#include <seccomp.h>
 
 #include "config/alloc.h"
 #include "lib/atomicfile.h"
@@ -988,6 +990,36 @@ fail:
 
 /* ---- the end of a guest ---- */
 
+/* A seccomp kill is logged by the kernel: "audit: type=1326 ... pid=PID comm="iovm" ...
+ * syscall=NR ...". The last such line for pid names the call. */
+static void seccomp_syscall(pid_t pid, char *out, size_t len)
+{
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), nr = -1;
+	char *buf, *p, key[32];
+
+	out[0] = '\0';
+	if (n <= 0 || !(buf = malloc((size_t)n + 1)))
+		return;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, n);
+	if (n > 0) {
+		buf[n] = '\0';
+		snprintf(key, sizeof(key), " pid=%d ", (int)pid);
+		for (p = buf; (p = strstr(p, "type=1326")); p++) {
+			char *eol = strchr(p, '\n'), *pk = strstr(p, key), *sc = strstr(p, " syscall=");
+
+			if (pk && sc && (!eol || (pk < eol && sc < eol)))
+				nr = atoi(sc + 9);
+		}
+	}
+	free(buf);
+	if (nr >= 0) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+		snprintf(out, len, "%s (%d)", name ? name : "unknown syscall", nr);
+		free(name);
+	}
+}
+
 static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 {
 	static const char *const codes[] = { "the guest powered off", "iovm failed",
@@ -1013,8 +1045,14 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 	}
 	/* The sandbox names the syscall it refused in the log (iovm's SIGSYS report, or the
 	 * kernel's); look at the last lines for it. */
-	if (si->si_code != CLD_EXITED && si->si_status == SIGSYS)
-		snprintf(line, sizeof(line), "a forbidden system call (seccomp)");
+	if (si->si_code != CLD_EXITED && si->si_status == SIGSYS) {
+		char call[64];
+
+		seccomp_syscall(g->pid, call, sizeof(call));
+		snprintf(line, sizeof(line), "seccomp: forbidden system call %s", call[0] ? call :
+			 "(not in the kernel log)");
+		goto out;
+	}
 	{
 		char *buf = NULL;
 		size_t len = 0;
@@ -1028,6 +1066,7 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 		}
 		free(buf);
 	}
+out:
 	if (line[0])
 		snprintf(g->exit_reason + strlen(g->exit_reason),
 			 sizeof(g->exit_reason) - strlen(g->exit_reason), "; %s", line);

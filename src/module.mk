@@ -3,3 +3,5 @@
 IOVD_LIB_SRCS := src/iovd_api.c src/events.c src/journal.c src/apply.c src/apply_host.c src/follow.c src/udevmon.c \
                  src/guest.c
 IOVD_SRCS += src/iovd.c $(IOVD_LIB_SRCS)
+# The guest supervisor names a seccomp-killed iovm's system call (libseccomp's table).
+LIBS += $(shell $(PKG) --libs libseccomp)
