@@ -34,7 +34,9 @@ vmm_initramfs /tmp/inner.cpio
 run_ctl /tmp/s.out vm start c --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio --mem 128M \
 	--cmdline "$VMM_CMDLINE hold=120" --nic "$vfc"
 expect_eq "vm start c" "$rc" 0
-pidc=$("$IOVCTL" --json vm show c | "$JGET" /dev/stdin .guest.pid)
+"$IOVCTL" --json vm show c > /tmp/s-c.json
+pidc=$("$JGET" /tmp/s-c.json .guest.pid)
+[ -n "$pidc" ] || fail "no pid for guest c"
 run_ctl /tmp/s.out vm start d --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio --mem 128M \
 	--cmdline "$VMM_CMDLINE forbid=1" --nic "$vfd"
 expect_eq "vm start d" "$rc" 0
@@ -52,7 +54,8 @@ check "d: the system call is named" grep -q "forbidden system call openat" /tmp/
 expect_eq "d: state" "$("$JGET" /tmp/s-d.json .guest.state)" failed
 check "d's VF reset and returned" grep -q "$vfd reset and returned" "$IOVD_LOG"
 check "guest c still running" kill -0 "$pidc"
-expect_eq "c: state" "$("$IOVCTL" --json vm show c | "$JGET" /dev/stdin .guest.state)" running
+"$IOVCTL" --json vm show c > /tmp/s-c.json
+expect_eq "c: state" "$("$JGET" /tmp/s-c.json .guest.state)" running
 run_ctl /tmp/s.out vm stop c
 expect_eq "vm stop c" "$rc" 0
 check "c's VF reset and returned" grep -q "$vfc reset and returned" "$IOVD_LOG"
