@@ -394,6 +394,7 @@ int main(int argc, char **argv)
 	gopts.state_dir = state_dir;
 	if (iovd_guests_init(srv, &gopts) < 0)
 		return 1;
+	iovd_guests_autostart();	/* the config's guests marked autostart */
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	r = vl_server_run(srv);
