@@ -269,6 +269,12 @@ static void parse_config(struct iov_dev *d, const uint8_t *c, int len)
 		case 0x000e:	/* ARI */
 			d->ari = true;
 			break;
+		case 0x0003:	/* Device Serial Number: lower dword at +4, upper at +8 */
+			if (pos + 12 <= len) {
+				d->dsn = cfg32(c, pos + 4) | (uint64_t)cfg32(c, pos + 8) << 32;
+				d->dsn_known = true;
+			}
+			break;
 		}
 		pos = (int)(hdr >> 20) & 0xffc;
 	}

@@ -1,5 +1,6 @@
 # sriov sources
 LIB_SRCS += sriov/vfconf.c sriov/vfinfo.c sriov/numvfs.c
+LIB_SRCS += sriov/permaddr.c
 
 # libFuzzer harness for the varlink decoder and the VF property parsers (needs clang):
 # make sriov-fuzz [FUZZ_SECS=60]

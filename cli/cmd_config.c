@@ -1,0 +1,73 @@
+/* iovctl config check FILE: the config file against this host (or --sysroot), through the
+ * same code as `iovd --check` (config/check.c). Reads only. */
+#include "cli/cli.h"
+#include "cli/output.h"
+#include "config/check.h"
+#include "config/config.h"
+#include "lib/err.h"
+#include "lib/host.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void help(FILE *f)
+{
+	fprintf(f, "usage: iovctl config check [FILE] [--dropin-dir DIR | --no-dropins] [--json]\n"
+		   "Loads FILE (default %s) and its drop-ins (FILE without .json, plus .d:\n"
+		   "%s), checks every value and matches the PFs against this host (or\n"
+		   "--sysroot). Prints what the config describes, or the first error with its\n"
+		   "file, JSON path and fix. Exit 0 valid, 1 invalid, 2 bad usage.\n",
+		IOV_CONFIG_DEFAULT_PATH, IOV_CONFIG_DEFAULT_DROPIN);
+}
+
+int cmd_config(int argc, char **argv, struct cli_ctx *ctx)
+{
+	const char *file = NULL, *dropins = NULL;
+	struct iov_host *h = NULL;
+	struct iov_err err = { 0 };
+	json_t *rep = NULL;
+	int ret;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		help(stdout);
+		return 0;
+	}
+	if (argc < 2)
+		return cli_usage("config", "missing subcommand (check)");
+	if (strcmp(argv[1], "check") != 0)
+		return cli_usage("config", "unknown subcommand '%s' (there is: check)", argv[1]);
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			help(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--dropin-dir")) {
+			if (++i >= argc)
+				return cli_usage("config", "--dropin-dir needs a directory");
+			dropins = argv[i];
+		} else if (!strcmp(argv[i], "--no-dropins")) {
+			dropins = "";
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return cli_usage("config", "unknown option '%s'", argv[i]);
+		} else if (file) {
+			return cli_usage("config", "one FILE only ('%s' and '%s')", file, argv[i]);
+		} else {
+			file = argv[i];
+		}
+	}
+	if ((ret = cli_load_host(ctx, &h)) != 0)
+		return ret;
+	ret = iov_config_check(file, dropins, h, NULL, &rep, &err) < 0 ? 1 : 0;
+	iov_host_free(h);
+	if (!rep) {
+		fprintf(stderr, "iovctl config: out of memory\n");
+		return 1;
+	}
+	if (ctx->json) {
+		if (cli_print_json(rep) != 0)
+			ret = 1;
+		return ret;
+	}
+	iov_config_report_print(ret ? stderr : stdout, rep);
+	json_decref(rep);
+	return ret;
+}
