@@ -45,7 +45,8 @@ apt-get install -y -q --no-install-recommends \
     build-essential pkg-config git python3 \
     libpci-dev pci.ids libudev-dev libnl-3-dev libnl-route-3-dev libjansson-dev libcmocka-dev \
     clang llvm libclang-rt-14-dev \
-    busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates
+    busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates \
+    pciutils
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86
 
