@@ -44,11 +44,14 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
     build-essential pkg-config git python3 \
     libpci-dev pci.ids libudev-dev libnl-3-dev libnl-route-3-dev libjansson-dev libcmocka-dev \
+    libseccomp-dev \
     clang llvm libclang-rt-14-dev \
     busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates \
     pciutils
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86
+# The independent varlink client of tests/varlink (python3-varlink 31 is in backports).
+apt-get install -y -q --no-install-recommends -t bookworm-backports python3-varlink
 
 # The test host's kernel is fetched (never installed) by tests/rig/image.sh into its cache.
 echo "setup: done (qemu: $(qemu-system-x86_64 --version | head -n1))"

@@ -36,6 +36,7 @@ int cmd_vfs(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_vf(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_bind(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_monitor(int argc, char **argv, struct cli_ctx *ctx);
 /* Reads only: the config file against this host (config/check.h). */
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
 /* The host config through iovd (cli/cmd_apply.c). */

@@ -34,7 +34,7 @@ static const char *str(json_t *o, const char *k)
 	return iov_esc(buf[n], sizeof(buf[n]), s ? s : "");
 }
 
-static int print_error(const char *method, const char *name, json_t *p)
+int cli_print_error(const char *method, const char *name, json_t *p)
 {
 	const char *m = method + strlen("io.iovd.");
 
@@ -78,12 +78,10 @@ static int print_error(const char *method, const char *name, json_t *p)
 	return 1;
 }
 
-int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **reply)
+int cli_connect(const struct cli_ctx *ctx)
 {
 	const char *path = cli_socket_path(ctx);
-	char *ename = NULL;
-	json_t *r = NULL;
-	int fd = vl_connect(path), ret;
+	int fd = vl_connect(path);
 
 	if (fd < 0) {
 		if (fd == -ENOENT || fd == -ECONNREFUSED)
@@ -96,8 +94,18 @@ int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json
 		else
 			fprintf(stderr, "iovctl: cannot connect to iovd at %s: %s\n", path,
 				strerror(-fd));
-		return 1;
 	}
+	return fd;
+}
+
+int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **reply)
+{
+	char *ename = NULL;
+	json_t *r = NULL;
+	int fd = cli_connect(ctx), ret;
+
+	if (fd < 0)
+		return 1;
 	ret = vl_call_sync(fd, method, params, CALL_TIMEOUT_MS, &r, &ename);
 	close(fd);
 	if (ret < 0) {
@@ -112,7 +120,7 @@ int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json
 		return 1;
 	}
 	if (ret == 1) {
-		ret = print_error(method, ename, r);
+		ret = cli_print_error(method, ename, r);
 		free(ename);
 		json_decref(r);
 		return ret;

@@ -26,6 +26,8 @@ static const struct cli_cmd commands[] = {
 	{ "bind", cmd_bind, "bind DEVICE [--driver D]",
 	  "move the device's IOMMU group to vfio-pci (through iovd; --force: even if a VM holds it)" },
 	{ "release", cmd_release, "release DEVICE", "give the device's group back to its drivers (through iovd)" },
+	{ "monitor", cmd_monitor, "monitor [--recent] [--count N]",
+	  "iovd's events as they happen (--recent: first those iovd still holds)" },
 	{ "config", cmd_config, "config check [FILE] [--json]",
 	  "validate a host config (default /etc/iovd/iovd.json + iovd.d/) against this host (exit 1 if invalid)" },
 	{ "plan", cmd_plan, "plan [--force]",

@@ -35,7 +35,8 @@ static const char service_idl[] =
 	"error MethodNotFound (method: string)\n"
 	"error MethodNotImplemented (method: string)\n"
 	"error InvalidParameter (parameter: string)\n"
-	"error PermissionDenied ()\n";
+	"error PermissionDenied ()\n"
+	"error ExpectedMore ()\n";
 
 #define VL_SVC "org.varlink.service"
 
@@ -55,6 +56,18 @@ struct client {
 	bool eof;			/* the peer shut down its side */
 	long last_io;			/* ms (monotonic): last byte read or written */
 	unsigned long served;		/* turn number when a message was last handled */
+	struct slot *sl;		/* its slot in the server */
+	struct vl_server *srv;
+	struct vl_stream *stream;	/* an open "more" call; no other call is read meanwhile */
+};
+
+struct vl_stream {
+	struct vl_server *s;
+	struct client *c;
+	size_t max_pending;
+	vl_stream_fn on_close, on_drain;
+	void *ud;
+	bool want_drain;		/* a send was refused: tell the owner when drained */
 };
 
 #define NO_MSG ((size_t)-1)
@@ -155,6 +168,10 @@ int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method
 		snprintf(err, errlen, "\"oneway\" must be true or false");
 		goto bad;
 	}
+	if (json_object_get(m, "more") && !json_is_boolean(json_object_get(m, "more"))) {
+		snprintf(err, errlen, "\"more\" must be true or false");
+		goto bad;
+	}
 	*msg = m;
 	*method = json_string_value(meth);
 	*params = json_is_object(par) ? par : NULL;
@@ -245,6 +262,15 @@ static int add_slot(struct vl_server *s, enum slot_kind kind, int fd, struct cli
 	return 0;
 }
 
+/* The stream's end, whatever the cause: its owner hears of it once. */
+static void stream_closed(struct vl_stream *st)
+{
+	st->c->stream = NULL;
+	if (st->on_close)
+		st->on_close(st, st->ud);
+	free(st);
+}
+
 static void free_client(struct client *c)
 {
 	if (!c)
@@ -264,6 +290,8 @@ static void drop_slot(struct vl_server *s, struct slot *sl)
 	}
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, sl->fd, NULL);
 	if (sl->kind == SLOT_CLIENT) {
+		if (sl->c->stream)
+			stream_closed(sl->c->stream);
 		if (sl->c->peer.privileged)
 			s->n_priv--;
 		free_client(sl->c);
@@ -407,6 +435,8 @@ static void do_accept(struct vl_server *s, int lfd)
 			free_client(c);
 			continue;
 		}
+		c->sl = s->slots;	/* add_slot puts the new slot first */
+		c->srv = s;
 		s->n_clients++;
 		s->n_priv += priv;
 		log_debug("client connected: pid %d uid %u%s", (int)cred.pid, (unsigned)cred.uid,
@@ -416,16 +446,22 @@ static void do_accept(struct vl_server *s, int lfd)
 
 /* Queues one message (NUL appended). Drops the reply (and marks the client for closing)
  * if the client has let too much pile up. */
+static void append_out(struct client *c, char *txt, size_t n);
+
 static void queue_msg(struct client *c, json_t *msg)
 {
 	char *txt = json_dumps(msg, JSON_COMPACT);
-	size_t n;
 
 	if (!txt) {
 		c->closing = true;
 		return;
 	}
-	n = strlen(txt) + 1;
+	append_out(c, txt, strlen(txt) + 1);
+}
+
+/* Appends n bytes of txt (freed) to the client's output. */
+static void append_out(struct client *c, char *txt, size_t n)
+{
 	if (c->out_len - c->out_off + n > VL_MAX_OUT) {
 		log_warn("client pid %d does not read its replies; disconnecting", (int)c->peer.pid);
 		c->closing = true;
@@ -497,7 +533,7 @@ static void dispatch_service(struct vl_server *s, struct vl_call *call, const ch
 
 static void handle_message(struct vl_server *s, struct client *c, const char *buf, size_t len)
 {
-	struct vl_call call = { .peer = &c->peer };
+	struct vl_call call = { .peer = &c->peer, .internal = c };
 	json_t *msg = NULL, *params;
 	const char *m;
 	char err[256];
@@ -511,6 +547,7 @@ static void handle_message(struct vl_server *s, struct client *c, const char *bu
 		return;
 	}
 	call.method = m;
+	call.more = !oneway && json_is_true(json_object_get(msg, "more"));
 	if (strncmp(m, VL_SVC ".", sizeof(VL_SVC)) == 0) {
 		dispatch_service(s, &call, m, params);
 	} else if (strncmp(m, s->iface->name, ilen) == 0 && m[ilen] == '.' &&
@@ -541,7 +578,22 @@ static void handle_message(struct vl_server *s, struct client *c, const char *bu
 		snprintf(iface, sizeof(iface), "%.*s", (int)(dot - m), m);
 		vl_error(&call, VL_SVC ".InterfaceNotFound", json_pack("{s:s}", "interface", iface));
 	}
-	if (!oneway) {
+	if (call.stream) {
+		/* An open stream: the handler's reply, if any, is the first of several; an
+		 * error ends it at once. */
+		json_t *r = NULL;
+
+		if (call.error)
+			r = json_pack("{s:s, s:O}", "error", call.error, "parameters",
+				      call.error_params);
+		else if (call.reply)
+			r = json_pack("{s:O, s:b}", "parameters", call.reply, "continues", 1);
+		if (r)
+			queue_msg(c, r);
+		json_decref(r);
+		if (call.error && c->stream)
+			stream_closed(c->stream);
+	} else if (!oneway) {
 		json_t *r;
 
 		if (call.error)
@@ -601,7 +653,7 @@ static void find_msg(struct client *c)
  * been written out: one request in flight per client, oneway calls included. */
 static bool client_ready(const struct client *c)
 {
-	return !c->closing && c->out_len == 0 && c->msg_len != NO_MSG;
+	return !c->closing && c->out_len == 0 && c->msg_len != NO_MSG && !c->stream;
 }
 
 /* Handles the first complete message of the input buffer. */
@@ -639,6 +691,13 @@ static void settle(struct vl_server *s, struct slot *sl)
 	struct client *c = sl->c;
 	int r = flush_out(c);
 
+	if (r == 0 && c->stream && c->stream->want_drain && !c->closing) {
+		/* A stream's reader has caught up after missing replies. */
+		c->stream->want_drain = false;
+		if (c->stream->on_drain)
+			c->stream->on_drain(c->stream, c->stream->ud);
+		r = flush_out(c);
+	}
 	if (r < 0 || (r == 0 && (c->closing || (c->eof && c->msg_len == NO_MSG)))) {
 		log_debug("client pid %d disconnected", (int)c->peer.pid);
 		drop_slot(s, sl);
@@ -751,6 +810,9 @@ static void sweep_idle(struct vl_server *s, long now)
 		next = sl->next;
 		if (sl->kind != SLOT_CLIENT || now - sl->c->last_io < s->idle_ms)
 			continue;
+		/* A subscriber waiting for events is not idle; one that does not read them is. */
+		if (sl->c->stream && sl->c->out_len <= sl->c->out_off)
+			continue;
 		log_info("client pid %d uid %u: %s for %d s; disconnecting", (int)sl->c->peer.pid,
 			 (unsigned)sl->c->peer.uid,
 			 sl->c->out_len > sl->c->out_off ? "reply not read" : "idle",
@@ -758,6 +820,97 @@ static void sweep_idle(struct vl_server *s, long now)
 		drop_slot(s, sl);
 	}
 	s->last_sweep = now;
+}
+
+/* ---- streams ---- */
+
+struct vl_stream *vl_call_stream(struct vl_call *call, size_t max_pending, vl_stream_fn on_close,
+				 vl_stream_fn on_drain, void *userdata)
+{
+	struct client *c = call->internal;
+	struct vl_stream *st;
+
+	if (!call->more || !c || c->stream) {
+		errno = EINVAL;
+		return NULL;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->s = c->srv;
+	st->c = c;
+	st->max_pending = max_pending;
+	st->on_close = on_close;
+	st->on_drain = on_drain;
+	st->ud = userdata;
+	c->stream = st;
+	call->stream = st;
+	return st;
+}
+
+/* Streams are written from outside their client's own event (another client's call emits
+ * an event), so they re-arm the client's epoll events themselves. */
+static void stream_rearm(struct vl_stream *st)
+{
+	struct client *c = st->c;
+	struct epoll_event ev = { .data.ptr = c->sl };
+
+	if (c->out_len > c->out_off || c->closing)
+		ev.events = EPOLLOUT;
+	else
+		ev.events = EPOLLIN;
+	epoll_ctl(st->s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+int vl_stream_send(struct vl_stream *st, json_t *params)
+{
+	struct client *c = st->c;
+	json_t *m;
+	char *txt;
+	size_t n;
+
+	if (c->closing) {
+		json_decref(params);
+		return -EPIPE;
+	}
+	m = json_pack("{s:o, s:b}", "parameters", params ? params : json_object(), "continues", 1);
+	txt = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	json_decref(m);
+	if (!txt)
+		return -ENOMEM;
+	n = strlen(txt) + 1;
+	if (c->out_len - c->out_off + n > st->max_pending) {
+		st->want_drain = true;
+		free(txt);
+		return -ENOBUFS;
+	}
+	append_out(c, txt, n);
+	if (flush_out(c) < 0)
+		c->closing = true;
+	stream_rearm(st);
+	return c->closing ? -EPIPE : 0;
+}
+
+void vl_stream_end(struct vl_stream *st, const char *error, json_t *params)
+{
+	struct client *c = st->c;
+	json_t *m;
+
+	if (!params)
+		params = json_object();
+	m = error ? json_pack("{s:s, s:o}", "error", error, "parameters", params)
+		  : json_pack("{s:o}", "parameters", params);
+	if (m && !c->closing)
+		queue_msg(c, m);
+	json_decref(m);
+	if (!c->closing && flush_out(c) < 0)
+		c->closing = true;
+	stream_closed(st);
+	/* EPOLLOUT fires at once: the client's event then reads any call it sent while the
+	 * stream was open. */
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c->sl };
+
+	epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
 int vl_server_step(struct vl_server *s, int timeout_ms)
@@ -856,19 +1009,20 @@ static int wait_fd(int fd, short ev, long deadline)
 	return r == 0 ? -ETIMEDOUT : 0;
 }
 
-int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, json_t **reply,
-		 char **error_name)
+/* Sends one call (blocking). */
+static int send_call(int fd, const char *method, json_t *params, bool more)
 {
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	json_t *msg, *m, *p, *e;
-	char *txt, *buf;
-	size_t len, off = 0, got = 0;
+	json_t *msg;
+	char *txt;
+	size_t len, off = 0;
 	int r;
 
 	msg = params ? json_pack("{s:s, s:O}", "method", method, "parameters", params)
 		     : json_pack("{s:s, s:{}}", "method", method, "parameters");
 	if (!msg)
 		return -ENOMEM;
+	if (more)
+		json_object_set_new(msg, "more", json_true());
 	txt = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	if (!txt)
@@ -890,6 +1044,20 @@ int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, jso
 		off += (size_t)n;
 	}
 	free(txt);
+	return 0;
+}
+
+int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, json_t **reply,
+		 char **error_name)
+{
+	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	json_t *m, *p, *e;
+	char *buf;
+	size_t got = 0;
+	int r;
+
+	if ((r = send_call(fd, method, params, false)) < 0)
+		return r;
 
 	/* The daemon is trusted more than its clients, but not blindly: replies may be big
 	 * (the host model of a large machine) yet are bounded, and the buffer grows with
@@ -959,4 +1127,106 @@ int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, jso
 out:
 	free(buf);
 	return r;
+}
+
+/* ---- streaming client ---- */
+
+struct vl_reader {
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+
+int vl_call_start(int fd, const char *method, json_t *params, bool more)
+{
+	return send_call(fd, method, params, more);
+}
+
+struct vl_reader *vl_reader_new(int fd)
+{
+	struct vl_reader *rd = calloc(1, sizeof(*rd));
+
+	if (rd)
+		rd->fd = fd;
+	return rd;
+}
+
+void vl_reader_free(struct vl_reader *rd)
+{
+	if (!rd)
+		return;
+	free(rd->buf);
+	free(rd);
+}
+
+/* Decodes one reply: 0 ok, 1 error reply, -EPROTO. */
+static int decode_reply(const char *buf, size_t len, json_t **reply, char **error_name,
+			bool *continues)
+{
+	json_t *m = json_loadb(buf, len, 0, NULL), *p, *e, *more;
+	int r;
+
+	if (!json_is_object(m)) {
+		json_decref(m);
+		return -EPROTO;
+	}
+	p = json_object_get(m, "parameters");
+	e = json_object_get(m, "error");
+	more = json_object_get(m, "continues");
+	if ((p && !json_is_object(p)) || (e && !json_is_string(e)) ||
+	    (more && !json_is_boolean(more))) {
+		json_decref(m);
+		return -EPROTO;
+	}
+	if (e && !(*error_name = strdup(json_string_value(e)))) {
+		json_decref(m);
+		return -ENOMEM;
+	}
+	*reply = p ? json_incref(p) : json_object();
+	*continues = !e && json_is_true(more);
+	r = e ? 1 : 0;
+	json_decref(m);
+	return r;
+}
+
+int vl_reply_read(struct vl_reader *rd, int timeout_ms, json_t **reply, char **error_name,
+		  bool *continues)
+{
+	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+
+	for (;;) {
+		char *nul = rd->len ? memchr(rd->buf, '\0', rd->len) : NULL;
+		ssize_t n;
+		int r;
+
+		if (nul) {
+			size_t mlen = (size_t)(nul - rd->buf);
+
+			r = decode_reply(rd->buf, mlen, reply, error_name, continues);
+			memmove(rd->buf, nul + 1, rd->len - mlen - 1);
+			rd->len -= mlen + 1;
+			return r;
+		}
+		if (rd->len == rd->cap) {
+			size_t cap = rd->cap ? rd->cap * 2 : 64 * 1024;
+			char *nb;
+
+			if (rd->cap >= VL_MAX_REPLY)
+				return -EPROTO;
+			if (!(nb = realloc(rd->buf, cap)))
+				return -ENOMEM;
+			rd->buf = nb;
+			rd->cap = cap;
+		}
+		if ((r = wait_fd(rd->fd, POLLIN, deadline)) < 0)
+			return r;
+		n = recv(rd->fd, rd->buf + rd->len, rd->cap - rd->len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		rd->len += (size_t)n;
+	}
 }

@@ -22,6 +22,13 @@
  *   is root or in the configured admin group.
  * Method handlers run one at a time, so mutations are serialized.
  *
+ * Streaming (varlink's "more"): a call made with "more": true may be kept open by its
+ * handler (vl_call_stream); every reply then carries "continues": true until the stream
+ * ends. A stream's unread replies are bounded per client (max_pending bytes): a send that
+ * would exceed it is refused (-ENOBUFS) so that a slow reader costs the daemon nothing but
+ * those bytes, and the stream's owner is told when the reader has caught up (on_drain), so
+ * it can say how much was missed.
+ *
  * The client half is blocking and is what iovctl uses. */
 #ifndef IOV_VARLINK_H
 #define IOV_VARLINK_H
@@ -60,6 +67,9 @@ struct vl_call {
 	json_t *reply;			/* owned */
 	char *error;			/* owned */
 	json_t *error_params;		/* owned */
+	bool more;			/* the caller asked for "more" (may stream) */
+	struct vl_stream *stream;	/* set by vl_call_stream */
+	void *internal;			/* the connection (varlink.c's own) */
 };
 
 typedef void (*vl_method_fn)(struct vl_call *call, json_t *params, void *userdata);
@@ -87,6 +97,26 @@ void vl_reply(struct vl_call *c, json_t *params);
 void vl_error(struct vl_call *c, const char *error, json_t *params);
 /* org.varlink.service.InvalidParameter {"parameter": name, "message": msg}. */
 void vl_error_invalid(struct vl_call *c, const char *parameter, const char *msg);
+
+/* An open streaming call. */
+struct vl_stream;
+typedef void (*vl_stream_fn)(struct vl_stream *st, void *userdata);
+
+/* In a handler of a call with c->more: keeps the call open after the handler returns. The
+ * handler's reply (if any, vl_reply) is the first one and goes out with "continues": true;
+ * an error set by the handler ends the stream at once. on_close runs exactly once when the
+ * stream ends (peer gone, vl_stream_end, server freed); the handle is invalid after it.
+ * on_drain (may be NULL) runs when a reader that had a send refused (-ENOBUFS) has read
+ * everything queued. Returns NULL with errno EINVAL (no "more", or oneway) or ENOMEM. */
+struct vl_stream *vl_call_stream(struct vl_call *c, size_t max_pending, vl_stream_fn on_close,
+				 vl_stream_fn on_drain, void *userdata);
+/* Queues {"parameters": params, "continues": true} (steals params) and writes what the
+ * socket takes now. Returns 0, -ENOBUFS (more than max_pending bytes unread: the reply is
+ * dropped, the caller counts it as missed) or -EPIPE (the peer is gone or going). */
+int vl_stream_send(struct vl_stream *st, json_t *params);
+/* Ends the stream with a last reply (no "continues") or, if error is set, an error reply
+ * (steals params; NULL = {}). on_close runs before this returns. */
+void vl_stream_end(struct vl_stream *st, const char *error, json_t *params);
 
 /* Creates the socket at path (its directory is created 0755 if missing, a stale socket
  * replaced), mode 0666 (set through the umask at bind): authorization is per method, by
@@ -122,6 +152,17 @@ void vl_server_set_idle_timeout(struct vl_server *s, int ms);
 int vl_connect(const char *path);
 int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, json_t **reply,
 		 char **error_name);
+
+/* Streaming client: vl_call_start sends one call (more: ask for a stream) without waiting;
+ * vl_reply_read reads the next reply on that connection: 0 with *reply set, 1 for an error
+ * reply (*error_name set), or -errno as vl_call_sync; *continues says whether more replies
+ * of this call follow. The reader keeps bytes of the next replies between calls. */
+struct vl_reader;
+int vl_call_start(int fd, const char *method, json_t *params, bool more);
+struct vl_reader *vl_reader_new(int fd);
+void vl_reader_free(struct vl_reader *rd);	/* does not close the fd */
+int vl_reply_read(struct vl_reader *rd, int timeout_ms, json_t **reply, char **error_name,
+		  bool *continues);
 
 /* Decodes one message (without its NUL). Pure; for the server, the client and fuzzing. */
 int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method,

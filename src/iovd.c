@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "src/iovd_api.h"
+#include "src/udevmon.h"
 #include "config/check.h"
 #include "config/config.h"
 #include "lib/atomicfile.h"
@@ -42,7 +43,8 @@ static void usage(FILE *f)
 		"      --config-dir DIR    its drop-ins (default /etc/iovd/iovd.d; none when\n"
 		"                          --config is given without --config-dir)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
-		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd)\n"
+		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd,\n"
+		"                          under --sysroot DIR: DIR/var/lib/iovd)\n"
 		"      --bind-state PATH   where vfio bindings are remembered\n"
 		"                          (default STATE_DIR/bind-state.json)\n"
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
@@ -206,6 +208,13 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 	return 0;
 }
 
+/* The host changed under iovd (udev, coalesced): what it means is decided by planning
+ * against the config once things have settled. */
+static void on_host_settled(size_t n_uevents, size_t n_events, void *ud)
+{
+	log_debug("host settled after %zu uevents (%zu events)", n_uevents, n_events);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -228,10 +237,12 @@ int main(int argc, char **argv)
 	};
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
 	const char *pidfile = NULL, *config = NULL, *config_dir = NULL, *bind_state = NULL;
-	const char *state_dir = IOVD_DEFAULT_STATE_DIR;
+	const char *state_dir = NULL;
+	char sysroot_state[PATH_MAX];
 	bool foreground = false, unsafe = false, no_apply = false, check = false;
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
+	struct iovd_udev *udev = NULL;
 	sigset_t mask;
 	int c, lfd, sfd, verbose = 0, r;
 
@@ -278,6 +289,15 @@ int main(int argc, char **argv)
 	iov_log_set_level(verbose ? IOV_LOG_DEBUG : IOV_LOG_INFO);
 	if (iov_sysroot_init(sysroot) < 0)
 		return 1;
+	/* A tree under --sysroot is its own host: its state lives in it, never in this
+	 * machine's /var/lib/iovd. */
+	if (!state_dir && iov_sysroot()[0]) {
+		snprintf(sysroot_state, sizeof(sysroot_state), "%s%s", iov_sysroot(),
+			 IOVD_DEFAULT_STATE_DIR);
+		state_dir = sysroot_state;
+	} else if (!state_dir) {
+		state_dir = IOVD_DEFAULT_STATE_DIR;
+	}
 	if (unsafe) {
 		iov_bind_set_unsafe_interrupts(true);
 		log_warn("--allow-unsafe-interrupts: devices will be bound to vfio-pci even without "
@@ -354,10 +374,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	iovd_follow_set_server(srv);
+	/* Under --sysroot the uevents would be this machine's, not the tree's: no udev. */
+	if (!iov_sysroot()[0]) {
+		struct iovd_udev_opts uo = { .live = true, .on_settled = on_host_settled };
+
+		if (!(udev = iovd_udev_new(srv, &uo)))
+			log_warn_errno(-errno, "udev monitor");
+	}
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	r = vl_server_run(srv);
 	vl_server_free(srv);
+	iovd_udev_free(udev);
 	if (sock)
 		unlink(sock);
 	if (pidfile)

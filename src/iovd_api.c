@@ -11,6 +11,7 @@
 #include "lib/hostjson.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
+#include "src/events.h"
 #include "sriov/numvfs.h"
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
@@ -103,6 +104,13 @@ static const char iovd_idl[] =
 	"\n"
 	"# The config file does not parse or validate (the previous config stays in force).\n"
 	"error ConfigError (message: string, fix: string)\n"
+	"\n"
+	"# Streams iovd's events; call it with \"more\": true. The first reply (no event) says the\n"
+	"# subscription is in place; each further reply carries one event ({seq, time, type, ...},\n"
+	"# types in docs/iovd.md). missed: events dropped since the previous reply because this\n"
+	"# client did not read fast enough (a reply with no event says so once it has caught up).\n"
+	"# recent: first replay the events iovd still holds (up to 256).\n"
+	"method Monitor(recent: ?bool) -> (event: ?object, missed: int)\n"
 	"\n"
 	"# No such PCI device, netdev or VF.\n"
 	"error NoSuchDevice (device: string, message: string, fix: string)\n"
@@ -713,6 +721,91 @@ static void m_get_status(struct vl_call *c, json_t *p, void *ud)
 	vl_reply(c, iovd_follow_status());
 }
 
+/* ---- Monitor: one bus subscriber per streaming call ---- */
+
+/* Unread event bytes a subscriber may hold in iovd (about 300 events); beyond that its
+ * events are counted as missed, never queued, so a stalled client costs this much. */
+#define MONITOR_MAX_PENDING (64 * 1024)
+
+struct monitor {
+	struct vl_stream *st;
+	uint64_t missed;
+};
+
+static void mon_send(struct monitor *m, const json_t *ev)
+{
+	json_t *p = json_pack("{s:I}", "missed", (json_int_t)m->missed);
+	int r;
+
+	if (ev)
+		json_object_set(p, "event", (json_t *)ev);
+	r = vl_stream_send(m->st, p);
+	if (r == 0)
+		m->missed = 0;
+	else if (r == -ENOBUFS)
+		m->missed++;
+}
+
+static void mon_event(const json_t *ev, void *ud)
+{
+	mon_send(ud, ev);
+}
+
+/* The reader caught up after missing some: tell it how many, without waiting for the next
+ * event. mon_send counted the refused sends, so this is what it missed. */
+static void mon_drain(struct vl_stream *st, void *ud)
+{
+	struct monitor *m = ud;
+
+	if (m->missed)
+		mon_send(m, NULL);
+}
+
+static void mon_close(struct vl_stream *st, void *ud)
+{
+	iovd_event_unsubscribe(mon_event, ud);
+	free(ud);
+}
+
+static void m_monitor(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "recent", NULL };
+	struct monitor *m;
+	bool recent;
+	int r;
+
+	if (!only_keys(c, p, keys) || get_bool(c, p, "recent", &recent) < 0)
+		return;
+	if (!c->more) {
+		vl_error(c, "org.varlink.service.ExpectedMore", NULL);
+		return;
+	}
+	if (!(m = calloc(1, sizeof(*m))) ||
+	    !(m->st = vl_call_stream(c, MONITOR_MAX_PENDING, mon_close, mon_drain, m))) {
+		free(m);
+		vl_error(c, "io.iovd.Failed", json_pack("{s:s, s:s, s:s}", "message",
+			 "out of memory", "fix", "", "errno", "ENOMEM"));
+		return;
+	}
+	if ((r = iovd_event_subscribe(mon_event, m)) < 0) {
+		/* The stream owns m now: the error ends it and mon_close frees m. */
+		vl_error(c, "io.iovd.Refused", json_pack("{s:s, s:s, s:s}", "message",
+			 "too many Monitor subscribers", "fix", "close another `iovctl monitor`",
+			 "errno", errname(r)));
+		return;
+	}
+	log_debug("Monitor: pid %d subscribed", (int)c->peer->pid);
+	mon_send(m, NULL);
+	if (recent) {
+		json_t *a = iovd_event_recent(), *ev;
+		size_t i;
+
+		json_array_foreach(a, i, ev)
+			mon_send(m, ev);
+		json_decref(a);
+	}
+}
+
 static const struct vl_method methods[] = {
 	{ "io.iovd.GetVersion", m_get_version, false },
 	{ "io.iovd.GetHost", m_get_host, false },
@@ -725,6 +818,7 @@ static const struct vl_method methods[] = {
 	{ "io.iovd.Apply", m_apply, true },
 	{ "io.iovd.Reload", m_reload, true },
 	{ "io.iovd.GetStatus", m_get_status, false },
+	{ "io.iovd.Monitor", m_monitor, false },
 };
 
 const struct vl_interface iovd_interface = {

@@ -1,4 +1,5 @@
 # sriov sources
+LIB_SRCS += sriov/vfconf.c sriov/vfinfo.c sriov/numvfs.c sriov/quirks.c
 LIB_SRCS += sriov/vfconf.c sriov/vfinfo.c sriov/numvfs.c
 LIB_SRCS += sriov/permaddr.c
 

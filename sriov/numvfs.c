@@ -7,11 +7,13 @@
 #include <string.h>
 #include <time.h>
 #include <limits.h>
+#include <dirent.h>
 
 #include "lib/err.h"
 #include "lib/host.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
+#include "sriov/quirks.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
 
@@ -113,6 +115,14 @@ int iov_vfs_plan(const struct iov_host *h, const struct iov_usage *u, const stru
 	if (s->total_vfs == IOV_UNKNOWN || s->num_vfs == IOV_UNKNOWN)
 		return iov_err_set(err, -EIO, "check the PF's sysfs files",
 				   "%s: sriov_totalvfs/sriov_numvfs unreadable", pf->name);
+	if (s->total_vfs == 0 && req->count > 0 && iov_quirk_has(pf->driver, IOV_QUIRK_FW_SRIOV)) {
+		const struct iov_quirk *q = iov_quirk_get(pf->driver);
+		char fix[384];
+
+		iov_quirk_fix(q, pf->name, fix, sizeof(fix));
+		return iov_err_set(err, -EOPNOTSUPP, fix, "%s (%s) offers 0 VFs: %s", pf->name,
+				   pf->driver, q->why);
+	}
 	if (req->count > s->total_vfs)
 		return iov_err_set(err, -ERANGE, "ask for at most that many",
 				   "%s supports at most %d VFs (sriov_totalvfs); %d asked",
@@ -172,11 +182,16 @@ int iov_vfs_plan(const struct iov_host *h, const struct iov_usage *u, const stru
 		/* Autoprobe off: host VF drivers (igbvf, iavf, ...) must not grab VFs headed for
 		 * vfio-pci. Without --vfio it goes (back) on so the VFs get their driver. */
 		want_ap = req->vfio ? 0 : 1;
+		/* Some PFs' VFs must never meet a host driver (sriov/quirks.c). */
+		if (iov_quirk_has(pf->driver, IOV_QUIRK_VF_NO_AUTOPROBE))
+			want_ap = 0;
 		if (s->drivers_autoprobe != want_ap) {
 			snprintf(v, sizeof(v), "%d", want_ap);
 			if ((r = add(p, IOV_VFS_WRITE, pf->name, "sriov_drivers_autoprobe", v, 0,
 				     "%s", want_ap ? "let host VF drivers probe the new VFs"
-						   : "keep host VF drivers off the new VFs")) < 0)
+				     : req->vfio ? "keep host VF drivers off the new VFs"
+				     : "keep host drivers off the new VFs (their PF driver needs "
+				       "it: see `iovctl show`)")) < 0)
 				goto done;
 		}
 		snprintf(v, sizeof(v), "%d", req->count);
@@ -365,6 +380,42 @@ static int bind_vfs(const char *pf, int count, char (*bound)[IOV_PCI_ADDR_STRLEN
 	return r < 0 ? r : 0;
 }
 
+/* Before creating VFs: what the PF's driver needs of the host that the plan cannot change
+ * itself (sriov/quirks.c). Reads the PF's driver and netdevs as they are now. */
+static int check_pf_ready(const struct iov_vfs_plan *p, struct iov_err *err)
+{
+	char path[PATH_MAX], drv[64];
+	const struct iov_quirk *q;
+	struct dirent *de;
+	DIR *dir;
+	int r;
+
+	if (p->new_count <= 0)
+		return 0;
+	if ((r = iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", p->pf)) < 0 ||
+	    iov_readlink_base(path, drv, sizeof(drv)) < 0)
+		return 0;	/* the write itself will say */
+	q = iov_quirk_get(drv);
+	if (!q || !(q->flags & IOV_QUIRK_PF_UP_FOR_VFS))
+		return 0;
+	if ((r = iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/net", p->pf)) < 0 ||
+	    !(dir = opendir(path)))
+		return 0;
+	r = 0;
+	while ((de = readdir(dir))) {
+		char fix[384];
+
+		if (de->d_name[0] == '.' || iov_netdev_is_up(de->d_name) != 0)
+			continue;
+		iov_quirk_fix(q, de->d_name, fix, sizeof(fix));
+		r = iov_err_set(err, -ENETDOWN, fix, "%s: %s is down, and %s", p->pf, de->d_name,
+				q->why);
+		break;
+	}
+	closedir(dir);
+	return r;
+}
+
 /* Puts a VF released by this plan back on vfio-pci (roll-back). */
 static int rebind_dev(const char *name, struct iov_err *err)
 {
@@ -386,6 +437,10 @@ int iov_vfs_exec(const struct iov_vfs_plan *p, struct iov_err *err)
 	int r = 0, nbound = 0, nreleased = 0, nrebound = 0;
 	char v[16], failed[160] = "";
 
+	if ((r = check_pf_ready(p, err)) < 0) {
+		log_info("%s: %s", p->pf, err ? err->msg : "PF not ready for VFs");
+		return r;
+	}
 	for (size_t i = 0; i < p->n && r >= 0; i++) {
 		const struct iov_vfs_action *a = &p->acts[i];
 

@@ -3,6 +3,7 @@ UNIT_TESTS += tests/unit/test_pciaddr.c tests/unit/test_sysfs.c
 UNIT_TESTS += tests/unit/test_varlink.c tests/unit/test_varlink_iovd.c tests/unit/test_sriov_parse.c tests/unit/test_sriov_rtnl.c
 UNIT_TESTS += tests/unit/test_varlink_flood.c tests/unit/test_log.c
 UNIT_TESTS += tests/unit/test_verify.c tests/unit/test_bind.c tests/unit/test_verify_fixtures.c
+UNIT_TESTS += tests/unit/test_varlink_stream.c tests/unit/test_iovd_monitor.c tests/unit/test_quirks.c tests/unit/test_udevmon.c
 # vfio tests share hand-built models and temp trees (tests/unit/fakesys.c).
 $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_fixtures: \
 	$(BUILD)/obj/tests/unit/fakesys.o
@@ -23,3 +24,9 @@ UNIT_TESTS += tests/unit/test_config_plan.c
 $(BUILD)/tests/test_config_plan: $(BUILD)/obj/tests/unit/fakesys.o
 UNIT_TESTS += tests/unit/test_apply.c
 $(BUILD)/tests/test_apply: $(BUILD)/obj/tests/unit/fakesys.o
+
+# An independent client (python3-varlink, Debian's package) against iovd on a fake tree:
+# every method and error of the interface description, and a Monitor subscription.
+.PHONY: varlink-client
+varlink-client: $(BUILD)/iovd
+	tests/varlink/iovd_client.py $(BUILD)

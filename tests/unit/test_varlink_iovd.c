@@ -12,10 +12,10 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <string.h>
+#include <unistd.h>
 #include <limits.h>
 
 #include "src/iovd_api.h"
@@ -351,31 +351,35 @@ static void on_vfio(const char *dev)
  * names the process. The daemon must scan the holders for that. */
 static void test_holders(void **st)
 {
-	char p[512], cmd[2048], grp[16], *e;
+	char p[512], grp[16], *e;
 	json_t *r;
 
 	snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/0000:05:10.4/iommu_group", tree);
 	assert_int_equal(iov_readlink_base(p, grp, sizeof(grp)), 0);
-	/* The holder is recognised by device number (vfio/guard.h): a char node 240:G in the
-	 * tree, sys/class/vfio/G/dev naming it, and the process's fd pointing at the node. */
-	snprintf(p, sizeof(p), "%s/dev/vfio", tree);
-	assert_int_equal(system((snprintf(cmd, sizeof(cmd), "mkdir -p %s", p), cmd)), 0);
+	/* A holder is recognised by device number (vfio/guard.c): a real character node with
+	 * the group's number, which the fake sys/class/vfio/N/dev names. */
+	snprintf(p, sizeof(p), "mkdir -p %s/dev/vfio %s/sys/class/vfio/%s %s/proc/4242/fd && "
+		 "echo 240:%s > %s/sys/class/vfio/%s/dev && echo iovm > %s/proc/4242/comm",
+		 tree, tree, grp, tree, grp, tree, grp, tree);
+	assert_int_equal(system(p), 0);
 	snprintf(p, sizeof(p), "%s/dev/vfio/%s", tree, grp);
 	if (mknod(p, S_IFCHR | 0600, makedev(240, (unsigned)atoi(grp))) < 0)
 		skip();		/* needs root */
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/sys/class/vfio/%s %s/proc/4242/fd && "
-		 "echo 240:%s > %s/sys/class/vfio/%s/dev && echo iovm > %s/proc/4242/comm && "
-		 "ln -s %s %s/proc/4242/fd/7", tree, grp, tree, grp, tree, grp, tree, p, tree);
-	assert_int_equal(system(cmd), 0);
+	{
+		char l[512];
+
+		snprintf(l, sizeof(l), "%s/proc/4242/fd/7", tree);
+		assert_int_equal(symlink(p, l), 0);
+	}
 	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:04:00.0\",\"count\":0,\"force\":true,"
 		 "\"dry_run\":true}", &e);
 	expect_error(r, e, "io.iovd.Refused", "EBUSY", "open by pid 4242 (iovm)");
 	r = call("io.iovd.SetVfCount", "{\"pf\":\"0000:04:00.0\",\"count\":2}", &e);
 	expect_error(r, e, "io.iovd.Refused", "EBUSY", "0000:05:10.4");
 	assert_string_equal(file("0000:04:00.0", "sriov_numvfs"), "4");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s/proc/4242 %s/dev/vfio %s/sys/class/vfio/%s", tree, tree,
-		 tree, grp);
-	assert_int_equal(system(cmd), 0);
+	snprintf(p, sizeof(p), "rm -rf %s/proc/4242 %s/dev/vfio/%s %s/sys/class/vfio", tree, tree,
+		 grp, tree);
+	assert_int_equal(system(p), 0);
 }
 
 /* destroy --force releases the VFs on vfio-pci one by one; when a later one fails, the

@@ -41,7 +41,7 @@ vmm_setup_vf() {
 # vmm_initramfs FILE [MODULE]: busybox + a NIC driver (default igbvf) + a test init. The init
 # reads from its command line mod=NAME and modargs=ARG (the driver and one parameter),
 # pf6=ADDR (ping target; none: no ping), pings=N (default 5), attack=1 (move the TX ring
-# outside RAM). It writes iovm marks: 0x31 at init start, 0x32 before the pings, 0x33 after.
+# outside RAM), boots=K (count boots in CMOS byte 0x40; power off on the K-th, else reboot). It writes iovm marks: 0x31 at init start, 0x32 before the pings, 0x33 after.
 vmm_initramfs() {
 	_w=/tmp/inner
 	rm -rf "$_w"
@@ -101,6 +101,20 @@ if [ "$(arg attack)" = 1 ]; then
 	devmem $((b + 0x3818)) 32 $(( (tdt + 1) % 256 ))
 	say "TX ring moved to 0x100000000, TDT $tdt -> $(( (tdt + 1) % 256 ))"
 	sleep 1
+fi
+if [ -n "$(arg boots)" ]; then
+	# boots=K: CMOS byte 0x40 counts boots (CMOS RAM survives iovm's restart in place);
+	# the K-th boot powers off through the iovm exit port instead of rebooting.
+	printf '\100' | dd of=/dev/port bs=1 seek=112 count=1 2>/dev/null
+	n=$(dd if=/dev/port bs=1 skip=113 count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+	n=$((n + 1))
+	printf '\100' | dd of=/dev/port bs=1 seek=112 count=1 2>/dev/null
+	printf "\\$(printf %o $n)" | dd of=/dev/port bs=1 seek=113 count=1 2>/dev/null
+	say "boot $n of $(arg boots)"
+	if [ "$n" -ge "$(arg boots)" ]; then
+		say "powering off"
+		printf '\0' | dd of=/dev/port bs=1 seek=1281 count=1 2>/dev/null
+	fi
 fi
 say "rebooting"
 reboot -f
