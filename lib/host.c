@@ -8,6 +8,7 @@
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "lib/intremap.h"
+#include "lib/par.h"
 
 #include <dirent.h>
 #include <ctype.h>
@@ -16,7 +17,6 @@
 #include <limits.h>
 #include <pci/pci.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -634,8 +634,6 @@ static int group_add_id(const char *name, void *arg)
 	return 0;
 }
 
-static void par_for(size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
-
 struct type_job {
 	struct iov_group **groups;
 	int gfd;
@@ -679,7 +677,7 @@ static int load_groups_at(struct iov_host *h, int gfd)
 	if (h->n_groups > 1)
 		qsort(h->groups, h->n_groups, sizeof(*h->groups), cmp_group);
 	/* One small file per group, as many groups as devices on a big host: in parallel. */
-	par_for(h->n_groups, group_type_one, &(struct type_job){ h->groups, gfd });
+	iov_par_for(h->n_groups, group_type_one, &(struct type_job){ h->groups, gfd });
 
 	for (size_t i = 0; i < h->n_devs; i++) {
 		struct iov_dev *d = h->devs[i];
@@ -893,14 +891,10 @@ static void dev_free(struct iov_dev *d);
  *
  * Listing a host is mostly waiting on the kernel: about 40 small sysfs reads per device,
  * thousands of devices on a big SR-IOV host. Devices are independent, so loader threads
- * (one per online CPU, at most LOAD_THREADS_MAX) take them in chunks; each slot is written
+ * (lib/par.h: one per online CPU) take them in chunks; each slot is written
  * by one thread only. Everything that depends on order (warnings, names from pci.ids, the
  * links between devices) happens afterwards on the calling thread, in address order, so the
  * model and every message are the same as with one thread. */
-
-#define LOAD_THREADS_MAX 8
-#define LOAD_CHUNK 16
-#define LOAD_PARALLEL_MIN 64	/* fewer devices: not worth a thread */
 
 struct load_slot {
 	struct iov_dev *d;
@@ -915,57 +909,6 @@ struct load_job {
 	struct load_slot *slots;
 	int enomem;			/* set by any thread (atomic) */
 };
-
-/* A parallel for: fn(ctx, i) for i in 0..n-1, spread over the loader threads in chunks.
- * fn must touch only what index i owns. */
-struct par {
-	void (*fn)(void *ctx, size_t i);
-	void *ctx;
-	size_t n, next;			/* next: the next unclaimed index (atomic) */
-};
-
-static void *par_worker(void *arg)
-{
-	struct par *p = arg;
-
-	for (;;) {
-		size_t i = __atomic_fetch_add(&p->next, LOAD_CHUNK, __ATOMIC_RELAXED);
-
-		if (i >= p->n)
-			break;
-		for (size_t k = i; k < p->n && k < i + LOAD_CHUNK; k++)
-			p->fn(p->ctx, k);
-	}
-	return NULL;
-}
-
-static int load_threads(size_t n)
-{
-	cpu_set_t set;
-	int cpus = 1;
-
-	if (n < LOAD_PARALLEL_MIN)
-		return 1;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		cpus = CPU_COUNT(&set);
-	return cpus < 1 ? 1 : cpus > LOAD_THREADS_MAX ? LOAD_THREADS_MAX : cpus;
-}
-
-/* The caller is one of the threads; one that cannot be created leaves its share to the
- * others. */
-static void par_for(size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
-{
-	struct par p = { .fn = fn, .ctx = ctx, .n = n };
-	pthread_t tid[LOAD_THREADS_MAX];
-	int nthreads = load_threads(n), started = 0;
-
-	for (int t = 1; t < nthreads; t++)
-		if (pthread_create(&tid[started], NULL, par_worker, &p) == 0)
-			started++;
-	par_worker(&p);
-	for (int t = 0; t < started; t++)
-		pthread_join(tid[t], NULL);
-}
 
 static void load_one(void *ctx, size_t i)
 {
@@ -1054,11 +997,11 @@ int iov_host_load(struct iov_host **out)
 	}
 	/* pci.ids is parsed on the first lookup (a megabyte on a real host): let another
 	 * thread do that while the devices load, when there are threads to spare. */
-	if (load_threads(n) > 1 && pthread_create(&ids_tid, NULL, ids_open, &pacc) == 0)
+	if (iov_par_threads(n) > 1 && pthread_create(&ids_tid, NULL, ids_open, &pacc) == 0)
 		ids_started = true;
 	else
 		pacc = pci_open();
-	par_for(n, load_one, &job);
+	iov_par_for(n, load_one, &job);
 	if (ids_started)
 		pthread_join(ids_tid, NULL);
 	/* Collect in name order: the model takes every device read (also those whose
