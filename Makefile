@@ -35,7 +35,7 @@ BENCH_SRCS  :=
 TEST_TARGETS :=
 
 include lib/module.mk src/module.mk irq/module.mk sriov/module.mk vfio/module.mk config/module.mk \
-        cli/module.mk vmm/module.mk tests/module.mk bench/module.mk
+        cli/module.mk vmm/module.mk tests/module.mk bench/module.mk dist/module.mk
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -79,6 +79,7 @@ unit: $(UNIT_BINS)
 test:
 	tests/layers.sh
 	$(MAKE) all unit golden
+	$(MAKE) eco-test
 	$(MAKE) SAN=1 all unit golden
 	$(MAKE) vmm-test
 	$(MAKE) rig-test

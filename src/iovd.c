@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "src/guest.h"
 #include "src/iovd_api.h"
 #include "src/udevmon.h"
 #include "config/check.h"
@@ -27,6 +28,7 @@
 #include "src/follow.h"
 #include "src/journal.h"
 #include "lib/log.h"
+#include "lib/sdnotify.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
 #include "vfio/bind.h"
@@ -50,6 +52,8 @@ static void usage(FILE *f)
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
 		"      --allow-unsafe-interrupts  bind to vfio-pci even without interrupt remapping\n"
 		"                          (refused by default; every such bind is logged as UNSAFE)\n"
+		"      --iovm PATH         the VMM guests run in (default: next to iovd, else /usr/bin/iovm)\n"
+		"      --guest-user NAME   user iovm runs as (NAME or UID[:GID], default iovm)\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
 		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
 }
@@ -110,6 +114,21 @@ static void write_pidfile(const char *path, pid_t pid)
 	f = fopen(path, "w");
 	if (!f || fprintf(f, "%d\n", (int)pid) < 0 || fclose(f) != 0)
 		log_warn("--pidfile %s: cannot write it", path);
+}
+
+/* Tells the service manager (if any) that iovd serves; MAINPID covers the forked case. */
+static void notify_ready(void)
+{
+	char msg[64];
+	int r;
+
+	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d", (int)getpid());
+	r = iov_sd_notify(msg);
+	if (r < 0)
+		log_warn_errno(r, "NOTIFY_SOCKET=%s: cannot tell the service manager iovd is ready",
+			       getenv("NOTIFY_SOCKET"));
+	else if (r > 0)
+		log_debug("told the service manager: READY=1");
 }
 
 static void on_signal(int fd, void *ud)
@@ -230,6 +249,8 @@ int main(int argc, char **argv)
 		{ "no-apply", no_argument, NULL, 'N' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "check", no_argument, NULL, 'K' },
+		{ "iovm", required_argument, NULL, 'M' },
+		{ "guest-user", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -240,6 +261,7 @@ int main(int argc, char **argv)
 	const char *state_dir = NULL;
 	char sysroot_state[PATH_MAX];
 	bool foreground = false, unsafe = false, no_apply = false, check = false;
+	struct iovd_guest_opts gopts = { 0 };
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
 	struct iovd_udev *udev = NULL;
@@ -261,6 +283,8 @@ int main(int argc, char **argv)
 		case 'P': pidfile = optarg; break;
 		case 'U': unsafe = true; break;
 		case 'K': check = true; break;
+		case 'M': gopts.iovm = optarg; break;
+		case 'G': gopts.user = optarg; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovd %s\n", IOVD_VERSION); return 0;
@@ -381,9 +405,18 @@ int main(int argc, char **argv)
 		if (!(udev = iovd_udev_new(srv, &uo)))
 			log_warn_errno(-errno, "udev monitor");
 	}
+	/* Guests recorded by an earlier iovd are re-adopted before the first request. */
+	gopts.state_dir = state_dir;
+	if (iovd_guests_init(srv, &gopts) < 0)
+		return 1;
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
+	/* Type=notify: ready once the socket listens (and, later, the config is applied). */
+	notify_ready();
 	r = vl_server_run(srv);
+	iovd_guests_shutdown();
+	if (iov_sd_notify("STOPPING=1") < 0)
+		log_debug("NOTIFY_SOCKET: cannot send STOPPING=1");
 	vl_server_free(srv);
 	iovd_udev_free(udev);
 	if (sock)

@@ -7,6 +7,9 @@ UNIT_TESTS += tests/unit/test_varlink_stream.c tests/unit/test_iovd_monitor.c te
 # vfio tests share hand-built models and temp trees (tests/unit/fakesys.c).
 $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_fixtures: \
 	$(BUILD)/obj/tests/unit/fakesys.o
+# Guest NIC allocation (VFs, MACs) on hand-built hosts and configs.
+UNIT_TESTS += tests/unit/test_alloc.c
+$(BUILD)/tests/test_alloc: $(BUILD)/obj/tests/unit/fakesys.o
 
 # Golden tests: iovctl on every fixture against the expected output.
 .PHONY: golden
@@ -30,3 +33,6 @@ $(BUILD)/tests/test_apply: $(BUILD)/obj/tests/unit/fakesys.o
 .PHONY: varlink-client
 varlink-client: $(BUILD)/iovd
 	tests/varlink/iovd_client.py $(BUILD)
+UNIT_TESTS += tests/unit/test_sdnotify.c
+UNIT_TESTS += tests/unit/test_export.c
+$(BUILD)/tests/test_export: $(BUILD)/obj/tests/unit/fakesys.o

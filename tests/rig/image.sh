@@ -224,6 +224,9 @@ cp "$here/scenarios/"*.sh "$root/rig/scenarios/" 2>/dev/null || true
 echo "$KVER" > "$root/etc/rig-kernel"
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\n' > "$root/etc/group"
+# iovd runs guests as the system user iovm (as setup.sh creates on a real host).
+printf 'iovm:x:990:990:iovd guests:/nonexistent:/bin/false\n' >> "$root/etc/passwd"
+printf 'iovm:x:990:\n' >> "$root/etc/group"
 
 (cd "$root" && find . -print | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 > "$IMG/initrd.gz.tmp"
 mv "$IMG/initrd.gz.tmp" "$IMG/initrd.gz"
