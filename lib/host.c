@@ -344,6 +344,51 @@ static void lookup_names(struct pci_access *pacc, struct name_memo *m, struct io
 		d->device_name = strdup(m->dname);
 }
 
+/* A PF's virtfnN link as the loader thread read it: the joining below needs no syscall. */
+struct iov_virtfn_raw {
+	long idx;
+	char name[24];			/* "virtfnN", for messages */
+	char target[64];		/* basename of the link's target, "" if unreadable */
+};
+
+static bool virtfn_name(const char *name, long *idx)
+{
+	return strncmp(name, "virtfn", 6) == 0 && iov_parse_long(name + 6, 10, idx) == 0 &&
+	       *idx >= 0 && *idx <= 65535 && name[6] != '+' && name[6] != ' ';
+}
+
+struct virtfn_read {
+	struct iov_dev *pf;
+	int dfd;
+	size_t cap;
+};
+
+static int virtfn_read_one(const char *name, void *arg)
+{
+	struct virtfn_read *r = arg;
+	struct iov_dev *d = r->pf;
+	struct iov_virtfn_raw *v;
+	long idx;
+
+	if (!virtfn_name(name, &idx) || strlen(name) >= sizeof(v->name))
+		return 0;
+	if (d->n_virtfn_raw == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		struct iov_virtfn_raw *nv = realloc(d->virtfn_raw, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		d->virtfn_raw = nv;
+		r->cap = cap;
+	}
+	v = &d->virtfn_raw[d->n_virtfn_raw++];
+	v->idx = idx;
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	if (iov_readlink_base_at(r->dfd, name, v->target, sizeof(v->target)) < 0)
+		v->target[0] = '\0';
+	return 0;
+}
+
 /* Reads one device's directory. Runs on loader threads: touches only d, logs nothing (the
  * caller reports, in address order). */
 static int load_dev(struct iov_dev *d)
@@ -470,6 +515,12 @@ static int load_dev(struct iov_dev *d)
 			d->bad |= IOV_BAD_SRIOV;
 			bad_add(&bad, sbad.names);
 		}
+		/* The virtfnN links, while the directory is open (joined to the VFs later). */
+		if (for_each_dirent(dfd, ".", virtfn_read_one,
+				    &(struct virtfn_read){ .pf = d, .dfd = dfd }) == -ENOMEM) {
+			close(dfd);
+			return -ENOMEM;
+		}
 	}
 
 	if (!d->cfg_len && bad.len && strstr(bad.names, "config"))
@@ -518,69 +569,51 @@ struct iov_dev *iov_host_find(const struct iov_host *h, const struct iov_pci_add
 	return NULL;
 }
 
-static struct iov_dev *find_by_link(const struct iov_host *h, int dfd, const char *link)
+/* Joins one virtfnN link (read on a loader thread) to its VF; a link that leads to no device
+ * in the model is reported on the PF. */
+static int virtfn_join(const struct iov_host *h, struct iov_dev *pf, const struct iov_virtfn_raw *v)
 {
-	char name[64];
+	struct iov_sriov *sr = pf->sriov;
 	struct iov_pci_addr a;
+	struct iov_dev *vf = NULL;
 
-	if (iov_readlink_base_at(dfd, link, name, sizeof(name)) < 0 || iov_pci_addr_parse(name, &a) < 0)
-		return NULL;
-	return iov_host_find(h, &a);
-}
-
-struct virtfn_ctx {
-	const struct iov_host *h;
-	struct iov_dev *pf;
-	int dfd;
-};
-
-static int virtfn_one(const char *name, void *arg)
-{
-	struct virtfn_ctx *c = arg;
-	struct iov_sriov *sr = c->pf->sriov;
-	struct iov_dev *vf;
-	long idx;
-
-	if (strncmp(name, "virtfn", 6) != 0 || iov_parse_long(name + 6, 10, &idx) < 0 ||
-	    idx < 0 || idx > 65535 || name[6] == '+' || name[6] == ' ')
-		return 0;
-	if ((size_t)idx >= sr->n_vfs) {
-		struct iov_dev **nv = realloc(sr->vfs, (size_t)(idx + 1) * sizeof(*nv));
+	if ((size_t)v->idx >= sr->n_vfs) {
+		struct iov_dev **nv = realloc(sr->vfs, (size_t)(v->idx + 1) * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
-		memset(nv + sr->n_vfs, 0, ((size_t)idx + 1 - sr->n_vfs) * sizeof(*nv));
+		memset(nv + sr->n_vfs, 0, ((size_t)v->idx + 1 - sr->n_vfs) * sizeof(*nv));
 		sr->vfs = nv;
-		sr->n_vfs = (size_t)idx + 1;
+		sr->n_vfs = (size_t)v->idx + 1;
 	}
-	vf = find_by_link(c->h, c->dfd, name);
-	sr->vfs[idx] = vf;
+	if (v->target[0] && iov_pci_addr_parse(v->target, &a) == 0)
+		vf = iov_host_find(h, &a);
+	sr->vfs[v->idx] = vf;
 	if (!vf) {
 		char what[64];
-		snprintf(what, sizeof(what), "%s (dangling link)", name);
-		return dev_bad(c->pf, what);
+		snprintf(what, sizeof(what), "%s (dangling link)", v->name);
+		return dev_bad(pf, what);
 	}
-	if (vf && vf->role == IOV_ROLE_VF) {
-		vf->vf_index = (int)idx;
+	if (vf->role == IOV_ROLE_VF) {
+		vf->vf_index = (int)v->idx;
 		if (!vf->pf)
-			vf->pf = c->pf;
+			vf->pf = pf;
 	}
 	return 0;
 }
 
 static int link_sriov(struct iov_host *h, struct iov_dev *d)
 {
-	struct virtfn_ctx c = { h, d, -1 };
-	int ret;
+	int ret = 0;
 
 	if (d->role == IOV_ROLE_VF && !d->role_bad && !d->pf)
 		d->pf = iov_host_find(h, &d->pf_addr);
 	if (d->role != IOV_ROLE_PF)
 		return 0;
-	c.dfd = open(d->syspath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (c.dfd < 0)
-		return 0;
-	ret = for_each_dirent(c.dfd, ".", virtfn_one, &c);
-	close(c.dfd);
+	for (size_t i = 0; i < d->n_virtfn_raw && ret == 0; i++)
+		ret = virtfn_join(h, d, &d->virtfn_raw[i]);
+	free(d->virtfn_raw);
+	d->virtfn_raw = NULL;
+	d->n_virtfn_raw = 0;
 	return ret == -ENOMEM ? ret : 0;
 }
 
@@ -1077,6 +1110,7 @@ static void dev_free(struct iov_dev *d)
 {
 	if (!d)
 		return;
+	free(d->virtfn_raw);
 	free(d->syspath);
 	free(d->bad_what);
 	free(d->vendor_name);
