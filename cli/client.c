@@ -1,6 +1,7 @@
 #include "cli/client.h"
 #include "cli/cli.h"
 #include "lib/iovd_proto.h"
+#include "lib/log.h"
 #include "lib/varlink.h"
 
 #include <errno.h>
@@ -21,14 +22,19 @@ const char *cli_socket_path(const struct cli_ctx *ctx)
 	return s && *s ? s : IOVD_DEFAULT_SOCKET;
 }
 
+/* A string field of a reply, escaped for the terminal (lib/log.h: iov_esc); valid until
+ * the fourth call after. */
 static const char *str(json_t *o, const char *k)
 {
+	static char buf[4][4096];
+	static int n;
 	const char *s = json_string_value(json_object_get(o, k));
 
-	return s ? s : "";
+	n = (n + 1) % 4;
+	return iov_esc(buf[n], sizeof(buf[n]), s ? s : "");
 }
 
-static int print_error(const char *method, const char *name, json_t *p)
+int cli_print_error(const char *method, const char *name, json_t *p)
 {
 	const char *m = method + strlen("io.iovd.");
 
@@ -58,18 +64,24 @@ static int print_error(const char *method, const char *name, json_t *p)
 			fprintf(stderr, "  fix: %s\n", str(p, "fix"));
 		return 1;
 	}
-	char *txt = json_dumps(p, JSON_COMPACT);
-	fprintf(stderr, "iovctl: %s: error %s %s\n", m, name, txt ? txt : "");
+	if (strcmp(name, "io.iovd.ConfigError") == 0) {
+		fprintf(stderr, "iovctl: config: %s\n", str(p, "message"));
+		if (*str(p, "fix"))
+			fprintf(stderr, "  fix: %s\n", str(p, "fix"));
+		return 1;
+	}
+	char *txt = json_dumps(p, JSON_COMPACT), ename[256];
+
+	fprintf(stderr, "iovctl: %s: error %s %s\n", m, iov_esc(ename, sizeof(ename), name),
+		txt ? txt : "");
 	free(txt);
 	return 1;
 }
 
-int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **reply)
+int cli_connect(const struct cli_ctx *ctx)
 {
 	const char *path = cli_socket_path(ctx);
-	char *ename = NULL;
-	json_t *r = NULL;
-	int fd = vl_connect(path), ret;
+	int fd = vl_connect(path);
 
 	if (fd < 0) {
 		if (fd == -ENOENT || fd == -ECONNREFUSED)
@@ -82,8 +94,18 @@ int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json
 		else
 			fprintf(stderr, "iovctl: cannot connect to iovd at %s: %s\n", path,
 				strerror(-fd));
-		return 1;
 	}
+	return fd;
+}
+
+int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **reply)
+{
+	char *ename = NULL;
+	json_t *r = NULL;
+	int fd = cli_connect(ctx), ret;
+
+	if (fd < 0)
+		return 1;
 	ret = vl_call_sync(fd, method, params, CALL_TIMEOUT_MS, &r, &ename);
 	close(fd);
 	if (ret < 0) {
@@ -98,7 +120,7 @@ int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json
 		return 1;
 	}
 	if (ret == 1) {
-		ret = print_error(method, ename, r);
+		ret = cli_print_error(method, ename, r);
 		free(ename);
 		json_decref(r);
 		return ret;

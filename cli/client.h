@@ -15,4 +15,9 @@ const char *cli_socket_path(const struct cli_ctx *ctx);
  * 2 when the daemon says an argument is bad or names no device, 1 for the rest. */
 int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **reply);
 
+/* Connects to iovd; on failure prints why (and how to start iovd) and returns -errno. */
+int cli_connect(const struct cli_ctx *ctx);
+/* Prints an error reply of method for people; returns the exit code (as cli_call). */
+int cli_print_error(const char *method, const char *name, json_t *params);
+
 #endif

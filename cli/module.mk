@@ -1,3 +1,8 @@
 IOVCTL_SRCS += cli/main.c cli/cmd_list.c cli/cmd_show.c cli/table.c cli/output.c
 IOVCTL_SRCS += cli/cmd_verify.c
 IOVCTL_SRCS += cli/client.c cli/cmd_vfs.c cli/cmd_vf.c cli/cmd_bind.c
+IOVCTL_SRCS += cli/cmd_monitor.c
+IOVCTL_SRCS += cli/cmd_config.c
+IOVCTL_SRCS += cli/cmd_apply.c
+IOVCTL_SRCS += cli/cmd_vm.c
+IOVCTL_SRCS += cli/cmd_export.c

@@ -1,4 +1,4 @@
-/* The declarative host config: /etc/iovd/iovd.json plus drop-ins /etc/iovd/iovd.d/*.json
+/* The declarative host config: /etc/iovd/iovd.json plus drop-ins /etc/iovd/iovd.d/NAME.json
  * (lexical order), parsed and validated into a typed desired state. Pure: reads files and,
  * for matching, the host model (lib/host.h); writes nothing.
  *
@@ -19,8 +19,9 @@
  *     "pools": [ { "name": "tenants", "vfs": ["uplink#0-3"] } ],
  *     "guests": [ ... issue 9, see struct iov_cfg_guest ... ]
  *   }
- * match: exactly one of "address", "netdev", "perm_mac", "dsn", or "vendor_device" (+ "index",
- * default 0, counting matching devices in address order). */
+ * match: exactly one of "address", "netdev", "perm_mac", "dsn", or "vendor_device"; "dsn" and
+ * "vendor_device" take an "index" (counting matching devices in address order from 0), needed
+ * when more than one device matches. */
 #ifndef IOV_CONFIG_CONFIG_H
 #define IOV_CONFIG_CONFIG_H
 
@@ -59,6 +60,9 @@ struct iov_cfg_match {
 	uint8_t mac[6];			/* PERM_MAC */
 	uint64_t dsn;			/* DSN */
 	int vendor, device, index;	/* VENDOR_DEVICE; index >= 0 */
+	bool has_index;			/* VENDOR_DEVICE or DSN (the functions of one card share
+					 * a DSN): "index" given; without it more than one
+					 * matching device is an error (ambiguous) */
 };
 
 /* Which driver a VF should be on. UNSET inherits the PF's defaults, then HOST. */
@@ -150,8 +154,10 @@ struct iov_config {
 	size_t n_files;
 };
 
-/* Loads path (NULL: IOV_CONFIG_DEFAULT_PATH) and the drop-ins in dropin_dir (NULL: the
- * default; "" for none). A missing main file with no drop-ins is -ENOENT (err says so);
+/* Loads path (NULL: IOV_CONFIG_DEFAULT_PATH) and the drop-ins in dropin_dir (NULL: derived
+ * from path by iov_config_dropin_dir(), which for the default path is the default
+ * directory; "" for none). Drop-ins are DIR/ *.json in bytewise lexical order; dot files
+ * and other names are ignored; a missing directory is no drop-ins. A missing main file with no drop-ins is -ENOENT (err says so);
  * a missing main file with drop-ins is fine. Validation that needs no host is done here
  * (types, ranges, unknown keys, duplicates, ranges beyond num_vfs, pools naming unknown PFs,
  * MACs multicast or used twice). */
@@ -162,8 +168,15 @@ int iov_config_load_buf(const char *name, const char *buf, size_t len, struct io
 			struct iov_err *err);
 void iov_config_free(struct iov_config *c);
 
+/* The drop-in directory that goes with a main file: "/etc/iovd/iovd.json" ->
+ * "/etc/iovd/iovd.d" (".json" stripped, ".d" added). 0 or -ENAMETOOLONG. */
+int iov_config_dropin_dir(const char *path, char *buf, size_t len);
+
 /* The config matched against a host snapshot: each PF's device (exactly one must match,
- * else -ENODEV or -EEXIST naming the PF's where and the candidates). */
+ * else -ENODEV or -EEXIST naming the PF's where and the candidates). Also checked against
+ * the host: the device is an SR-IOV PF, num_vfs and every VF index (entries, pools, NICs)
+ * fit its sriov_totalvfs, two config PFs are not the same device, a NIC's device exists
+ * and is not in policy.never_move, a PF in never_move gets no VFs on vfio-pci. */
 struct iov_cfg_resolved {
 	const struct iov_config *cfg;
 	struct iov_dev **pf_dev;	/* [i] for cfg->pfs[i] */
@@ -172,10 +185,30 @@ int iov_config_resolve(const struct iov_config *c, const struct iov_host *h,
 		       struct iov_cfg_resolved **out, struct iov_err *err);
 void iov_cfg_resolved_free(struct iov_cfg_resolved *r);
 
+/* What resolve asks the live host beyond the snapshot, so tests can supply it.
+ * perm_mac: the permanent MAC of a netdev (rtnetlink IFLA_PERM_ADDRESS): 0, -ENOENT (no
+ * such netdev or none reported), -EOPNOTSUPP (cannot be known, e.g. under --sysroot). */
+struct iov_cfg_lookup {
+	int (*perm_mac)(void *ud, const char *ifname, uint8_t mac[6]);
+	void *ud;
+};
+/* iov_config_resolve uses the live host's rtnetlink, or, under a sysroot, nothing. */
+int iov_config_resolve_with(const struct iov_config *c, const struct iov_host *h,
+			    const struct iov_cfg_lookup *lk, struct iov_cfg_resolved **out,
+			    struct iov_err *err);
+
 /* The effective settings of VF idx of PF i: defaults merged with the range entry covering
  * it. Returns 0, or -ENOENT if idx >= the PF's num_vfs (when managed). */
 int iov_config_vf(const struct iov_config *c, size_t pf, unsigned idx,
 		  struct iov_vfconf *props, enum iov_cfg_driver *driver);
+
+/* Small parsers and names shared with the tools. */
+int iov_cfg_parse_range(const char *s, unsigned max, unsigned *first, unsigned *last);
+int iov_cfg_parse_dsn(const char *s, uint64_t *out);	/* "00-11-22-ff-fe-33-44-55" */
+void iov_cfg_fmt_dsn(uint64_t dsn, char buf[24]);
+int iov_cfg_parse_driver(const char *s, enum iov_cfg_driver *out);
+const char *iov_cfg_driver_name(enum iov_cfg_driver d);	/* "vfio-pci", "host", ... */
+bool iov_cfg_ifname_ok(const char *s);
 
 /* Index of the named PF / pool / guest, or -ENOENT. */
 int iov_config_find_pf(const struct iov_config *c, const char *name);

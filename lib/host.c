@@ -9,6 +9,7 @@
 #include "lib/intremap.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -181,6 +182,23 @@ static int read_dirnames(int dfd, const char *sub, char ***out, size_t *n)
 	return ret;
 }
 
+struct virtio_acc {
+	int dfd;
+	struct iov_dev *d;
+};
+
+static int virtio_net_acc(const char *name, void *arg)
+{
+	struct virtio_acc *v = arg;
+	char sub[300];
+
+	if (strncmp(name, "virtio", 6) != 0 || !isdigit((unsigned char)name[6]))
+		return 0;
+	snprintf(sub, sizeof(sub), "%s/net", name);
+	read_dirnames(v->dfd, sub, &v->d->netdevs, &v->d->n_netdevs);
+	return 0;
+}
+
 /* ---- config space ---- */
 
 static uint16_t cfg16(const uint8_t *c, int off) { return (uint16_t)(c[off] | c[off + 1] << 8); }
@@ -250,6 +268,12 @@ static void parse_config(struct iov_dev *d, const uint8_t *c, int len)
 			break;
 		case 0x000e:	/* ARI */
 			d->ari = true;
+			break;
+		case 0x0003:	/* Device Serial Number: lower dword at +4, upper at +8 */
+			if (pos + 12 <= len) {
+				d->dsn = cfg32(c, pos + 4) | (uint64_t)cfg32(c, pos + 8) << 32;
+				d->dsn_known = true;
+			}
 			break;
 		}
 		pos = (int)(hdr >> 20) & 0xffc;
@@ -370,6 +394,10 @@ static int load_dev(struct pci_access *pacc, struct name_memo *memo, struct iov_
 	read_int(dfd, "numa_node", 10, &d->numa_node, &bad, false);
 
 	read_dirnames(dfd, "net", &d->netdevs, &d->n_netdevs);
+	/* virtio-pci binds the PCI function and registers a virtio device below it; the
+	 * netdev hangs off that one: DEV/virtioN/net/IFNAME (most cloud VMs' uplink). */
+	if (!d->n_netdevs && d->driver && !strcmp(d->driver, "virtio-pci"))
+		for_each_dirent(dfd, ".", virtio_net_acc, &(struct virtio_acc){ dfd, d });
 
 	ret = iov_read_str_at(dfd, "reset_method", &s);
 	if (ret == 0) {

@@ -78,6 +78,9 @@ struct iov_dev {
 	bool acs_present;
 	uint16_t acs_cap, acs_ctrl;
 	bool ari;			/* ARI capability present */
+	bool dsn_known;			/* Device Serial Number capability read (needs 260+ bytes:
+					 * root on the live host) */
+	uint64_t dsn;			/* PCIe DSN (ext cap 0x0003), as lspci prints it MSB first */
 
 	struct iov_group *group;	/* NULL: no IOMMU group */
 	struct iov_dev *parent;		/* upstream bridge (sysfs parent), NULL on a root bus */

@@ -35,7 +35,8 @@ static const char service_idl[] =
 	"error MethodNotFound (method: string)\n"
 	"error MethodNotImplemented (method: string)\n"
 	"error InvalidParameter (parameter: string)\n"
-	"error PermissionDenied ()\n";
+	"error PermissionDenied ()\n"
+	"error ExpectedMore ()\n";
 
 #define VL_SVC "org.varlink.service"
 
@@ -46,10 +47,30 @@ struct client {
 	struct vl_peer peer;
 	char in[VL_MAX_MSG];
 	size_t in_len;
+	size_t msg_len;			/* length of the first complete message in `in`, or
+					 * NO_MSG; bytes before in_scanned hold no NUL */
+	size_t in_scanned;
 	char *out;			/* pending replies */
 	size_t out_len, out_off, out_cap;
 	bool closing;			/* close once out is flushed */
+	bool eof;			/* the peer shut down its side */
+	long last_io;			/* ms (monotonic): last byte read or written */
+	unsigned long served;		/* turn number when a message was last handled */
+	struct slot *sl;		/* its slot in the server */
+	struct vl_server *srv;
+	struct vl_stream *stream;	/* an open "more" call; no other call is read meanwhile */
 };
+
+struct vl_stream {
+	struct vl_server *s;
+	struct client *c;
+	size_t max_pending;
+	vl_stream_fn on_close, on_drain;
+	void *ud;
+	bool want_drain;		/* a send was refused: tell the owner when drained */
+};
+
+#define NO_MSG ((size_t)-1)
 
 struct slot {
 	enum slot_kind kind;
@@ -70,7 +91,12 @@ struct vl_server {
 	size_t n_clients;		/* all */
 	size_t n_priv;			/* privileged among them */
 	bool quit;
+	unsigned long turn;		/* loop turns with at least one message handled */
+	long last_sweep;		/* ms: last check for idle clients */
+	int idle_ms;			/* VL_IDLE_TIMEOUT_MS, settable for tests */
 };
+
+static long now_ms(void);
 
 /* ---- call replies ---- */
 
@@ -106,8 +132,11 @@ int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method
 
 	m = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!m) {
-		snprintf(err, errlen, "request is not JSON: %s at offset %d", jerr.text,
-			 jerr.position);
+		char t[4 * JSON_ERROR_TEXT_LENGTH];
+
+		/* jansson quotes the offending input in its text. */
+		snprintf(err, errlen, "request is not JSON: %s at offset %d",
+			 iov_esc(t, sizeof(t), jerr.text), jerr.position);
 		return -EINVAL;
 	}
 	if (!json_is_object(m)) {
@@ -117,7 +146,10 @@ int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method
 	json_object_foreach(m, key, v) {
 		if (strcmp(key, "method") && strcmp(key, "parameters") && strcmp(key, "oneway") &&
 		    strcmp(key, "more") && strcmp(key, "upgrade")) {
-			snprintf(err, errlen, "request has an unknown field '%.64s'", key);
+			char k[65];
+
+			snprintf(err, errlen, "request has an unknown field '%s'",
+				 iov_esc(k, sizeof(k), key));
 			goto bad;
 		}
 	}
@@ -136,6 +168,10 @@ int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method
 		snprintf(err, errlen, "\"oneway\" must be true or false");
 		goto bad;
 	}
+	if (json_object_get(m, "more") && !json_is_boolean(json_object_get(m, "more"))) {
+		snprintf(err, errlen, "\"more\" must be true or false");
+		goto bad;
+	}
 	*msg = m;
 	*method = json_string_value(meth);
 	*params = json_is_object(par) ? par : NULL;
@@ -152,8 +188,10 @@ int vl_listen(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)];
+	struct stat st;
+	mode_t old;
 	char *slash;
-	int fd, e;
+	int fd, e, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -168,10 +206,16 @@ int vl_listen(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	/* A socket file left by a daemon that died: replace it, but never one that answers. */
-	if (access(path, F_OK) == 0) {
-		int probe = vl_connect(path);
+	/* A socket file left by a daemon that died: replace it, but never one that answers,
+	 * and never anything that is not a socket (a regular file, a symlink). */
+	if (lstat(path, &st) == 0) {
+		int probe;
 
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			return -ENOTSOCK;
+		}
+		probe = vl_connect(path);
 		if (probe >= 0) {
 			close(probe);
 			close(fd);
@@ -179,9 +223,15 @@ int vl_listen(const char *path)
 		}
 		unlink(path);
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
-	    listen(fd, 64) < 0) {
-		e = -errno;
+	/* The mode comes from the umask at bind time: no chmod by path afterwards, which
+	 * would follow whatever the path names by then. */
+	old = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	e = -errno;
+	umask(old);
+	if (r < 0 || listen(fd, 64) < 0) {
+		if (r == 0)
+			e = -errno;
 		close(fd);
 		return e;
 	}
@@ -212,6 +262,15 @@ static int add_slot(struct vl_server *s, enum slot_kind kind, int fd, struct cli
 	return 0;
 }
 
+/* The stream's end, whatever the cause: its owner hears of it once. */
+static void stream_closed(struct vl_stream *st)
+{
+	st->c->stream = NULL;
+	if (st->on_close)
+		st->on_close(st, st->ud);
+	free(st);
+}
+
 static void free_client(struct client *c)
 {
 	if (!c)
@@ -231,6 +290,8 @@ static void drop_slot(struct vl_server *s, struct slot *sl)
 	}
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, sl->fd, NULL);
 	if (sl->kind == SLOT_CLIENT) {
+		if (sl->c->stream)
+			stream_closed(sl->c->stream);
 		if (sl->c->peer.privileged)
 			s->n_priv--;
 		free_client(sl->c);
@@ -239,6 +300,11 @@ static void drop_slot(struct vl_server *s, struct slot *sl)
 		close(sl->fd);
 	}
 	free(sl);
+}
+
+void vl_server_set_admin_gid(struct vl_server *s, gid_t admin_gid)
+{
+	s->admin_gid = admin_gid;
 }
 
 struct vl_server *vl_server_new(int listen_fd, const struct vl_service_info *info,
@@ -253,6 +319,8 @@ struct vl_server *vl_server_new(int listen_fd, const struct vl_service_info *inf
 	s->iface = iface;
 	s->admin_gid = admin_gid;
 	s->ud = userdata;
+	s->idle_ms = VL_IDLE_TIMEOUT_MS;
+	s->last_sweep = now_ms();
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0 || add_slot(s, SLOT_LISTEN, listen_fd, NULL, NULL, NULL) < 0) {
 		int e = errno;
@@ -281,7 +349,7 @@ int vl_server_watch(struct vl_server *s, int fd, vl_watch_fn fn, void *userdata)
 }
 
 void vl_server_quit(struct vl_server *s) { s->quit = true; }
-size_t vl_server_n_clients(const struct vl_server *s) { return s->n_clients; }
+void vl_server_set_idle_timeout(struct vl_server *s, int ms) { s->idle_ms = ms > 0 ? ms : 1; }
 
 static bool peer_in_group(int fd, gid_t primary, gid_t want)
 {
@@ -357,6 +425,8 @@ static void do_accept(struct vl_server *s, int lfd)
 			continue;
 		}
 		c->fd = fd;
+		c->msg_len = NO_MSG;
+		c->last_io = now_ms();
 		c->peer.uid = cred.uid;
 		c->peer.gid = cred.gid;
 		c->peer.pid = cred.pid;
@@ -365,6 +435,8 @@ static void do_accept(struct vl_server *s, int lfd)
 			free_client(c);
 			continue;
 		}
+		c->sl = s->slots;	/* add_slot puts the new slot first */
+		c->srv = s;
 		s->n_clients++;
 		s->n_priv += priv;
 		log_debug("client connected: pid %d uid %u%s", (int)cred.pid, (unsigned)cred.uid,
@@ -374,16 +446,22 @@ static void do_accept(struct vl_server *s, int lfd)
 
 /* Queues one message (NUL appended). Drops the reply (and marks the client for closing)
  * if the client has let too much pile up. */
+static void append_out(struct client *c, char *txt, size_t n);
+
 static void queue_msg(struct client *c, json_t *msg)
 {
 	char *txt = json_dumps(msg, JSON_COMPACT);
-	size_t n;
 
 	if (!txt) {
 		c->closing = true;
 		return;
 	}
-	n = strlen(txt) + 1;
+	append_out(c, txt, strlen(txt) + 1);
+}
+
+/* Appends n bytes of txt (freed) to the client's output. */
+static void append_out(struct client *c, char *txt, size_t n)
+{
 	if (c->out_len - c->out_off + n > VL_MAX_OUT) {
 		log_warn("client pid %d does not read its replies; disconnecting", (int)c->peer.pid);
 		c->closing = true;
@@ -455,7 +533,7 @@ static void dispatch_service(struct vl_server *s, struct vl_call *call, const ch
 
 static void handle_message(struct vl_server *s, struct client *c, const char *buf, size_t len)
 {
-	struct vl_call call = { .peer = &c->peer };
+	struct vl_call call = { .peer = &c->peer, .internal = c };
 	json_t *msg = NULL, *params;
 	const char *m;
 	char err[256];
@@ -469,6 +547,7 @@ static void handle_message(struct vl_server *s, struct client *c, const char *bu
 		return;
 	}
 	call.method = m;
+	call.more = !oneway && json_is_true(json_object_get(msg, "more"));
 	if (strncmp(m, VL_SVC ".", sizeof(VL_SVC)) == 0) {
 		dispatch_service(s, &call, m, params);
 	} else if (strncmp(m, s->iface->name, ilen) == 0 && m[ilen] == '.' &&
@@ -499,7 +578,22 @@ static void handle_message(struct vl_server *s, struct client *c, const char *bu
 		snprintf(iface, sizeof(iface), "%.*s", (int)(dot - m), m);
 		vl_error(&call, VL_SVC ".InterfaceNotFound", json_pack("{s:s}", "interface", iface));
 	}
-	if (!oneway) {
+	if (call.stream) {
+		/* An open stream: the handler's reply, if any, is the first of several; an
+		 * error ends it at once. */
+		json_t *r = NULL;
+
+		if (call.error)
+			r = json_pack("{s:s, s:O}", "error", call.error, "parameters",
+				      call.error_params);
+		else if (call.reply)
+			r = json_pack("{s:O, s:b}", "parameters", call.reply, "continues", 1);
+		if (r)
+			queue_msg(c, r);
+		json_decref(r);
+		if (call.error && c->stream)
+			stream_closed(c->stream);
+	} else if (!oneway) {
 		json_t *r;
 
 		if (call.error)
@@ -535,37 +629,47 @@ static int flush_out(struct client *c)
 			return -errno;
 		}
 		c->out_off += (size_t)n;
+		c->last_io = now_ms();
 	}
 	c->out_off = c->out_len = 0;
 	return 0;
 }
 
-/* Handles complete messages in the input buffer, one at a time, as long as no reply is
- * waiting to be read: one request in flight per client. */
-static void process_input(struct vl_server *s, struct client *c)
+/* Finds the first complete message, scanning only bytes not looked at before. */
+static void find_msg(struct client *c)
 {
-	while (!c->closing && c->out_len == 0) {
-		char *nul = memchr(c->in, '\0', c->in_len);
-		size_t mlen;
+	char *nul;
 
-		if (!nul)
-			break;
-		mlen = (size_t)(nul - c->in);
-		handle_message(s, c, c->in, mlen);
-		memmove(c->in, nul + 1, c->in_len - mlen - 1);
-		c->in_len -= mlen + 1;
-		if (flush_out(c) < 0)
-			c->closing = true;
-	}
-	if (!c->closing && c->in_len == sizeof(c->in) && !memchr(c->in, '\0', c->in_len)) {
-		char msg[128];
+	if (c->msg_len != NO_MSG)
+		return;
+	nul = memchr(c->in + c->in_scanned, '\0', c->in_len - c->in_scanned);
+	if (nul)
+		c->msg_len = (size_t)(nul - c->in);
+	else
+		c->in_scanned = c->in_len;
+}
 
-		snprintf(msg, sizeof(msg), "request larger than %d bytes", VL_MAX_MSG);
-		log_info("client pid %d: %s; disconnecting", (int)c->peer.pid, msg);
-		send_error(c, VL_SVC ".InvalidParameter",
-			   json_pack("{s:s, s:s}", "parameter", "request", "message", msg));
+/* A client may have one message handled per turn, and only once its previous reply has
+ * been written out: one request in flight per client, oneway calls included. */
+static bool client_ready(const struct client *c)
+{
+	return !c->closing && c->out_len == 0 && c->msg_len != NO_MSG && !c->stream;
+}
+
+/* Handles the first complete message of the input buffer. */
+static void serve_one(struct vl_server *s, struct client *c)
+{
+	size_t mlen = c->msg_len;
+
+	handle_message(s, c, c->in, mlen);
+	memmove(c->in, c->in + mlen + 1, c->in_len - mlen - 1);
+	c->in_len -= mlen + 1;
+	c->msg_len = NO_MSG;
+	c->in_scanned = 0;
+	c->served = s->turn;
+	find_msg(c);
+	if (flush_out(c) < 0)
 		c->closing = true;
-	}
 }
 
 static void update_events(struct vl_server *s, struct slot *sl)
@@ -576,23 +680,44 @@ static void update_events(struct vl_server *s, struct slot *sl)
 	/* Stop reading while replies wait (back-pressure), or when the buffer is full. */
 	if (c->out_len > c->out_off)
 		ev.events = EPOLLOUT;
-	else if (!c->closing && c->in_len < sizeof(c->in))
+	else if (!c->closing && !c->eof && c->in_len < sizeof(c->in))
 		ev.events = EPOLLIN;
 	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+/* After I/O or a handled message: drops the client if it is done, else re-arms epoll. */
+static void settle(struct vl_server *s, struct slot *sl)
+{
+	struct client *c = sl->c;
+	int r = flush_out(c);
+
+	if (r == 0 && c->stream && c->stream->want_drain && !c->closing) {
+		/* A stream's reader has caught up after missing replies. */
+		c->stream->want_drain = false;
+		if (c->stream->on_drain)
+			c->stream->on_drain(c->stream, c->stream->ud);
+		r = flush_out(c);
+	}
+	if (r < 0 || (r == 0 && (c->closing || (c->eof && c->msg_len == NO_MSG)))) {
+		log_debug("client pid %d disconnected", (int)c->peer.pid);
+		drop_slot(s, sl);
+		return;
+	}
+	update_events(s, sl);
+}
+
+/* Socket I/O only: messages are handled by serve_turn(). */
 static void client_event(struct vl_server *s, struct slot *sl, uint32_t events)
 {
 	struct client *c = sl->c;
-	bool eof = false;
-	int r;
 
 	if (events & EPOLLOUT) {
-		r = flush_out(c);
-		if (r < 0 || (r == 0 && c->closing))
-			goto drop;
+		int r = flush_out(c);
+
+		if (r < 0)
+			c->closing = true;
 	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+	if (!c->closing && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		while (c->in_len < sizeof(c->in)) {
 			ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
 					 MSG_DONTWAIT);
@@ -600,32 +725,206 @@ static void client_event(struct vl_server *s, struct slot *sl, uint32_t events)
 				if (errno == EINTR)
 					continue;
 				if (errno != EAGAIN)
-					eof = true;
+					c->eof = true;
 				break;
 			}
 			if (n == 0) {
-				eof = true;
+				c->eof = true;
 				break;
 			}
 			c->in_len += (size_t)n;
+			c->last_io = now_ms();
 		}
+		find_msg(c);
 	}
-	process_input(s, c);
-	r = flush_out(c);
-	if (r < 0 || (r == 0 && (c->closing || eof)))
-		goto drop;
-	update_events(s, sl);
-	return;
-drop:
-	log_debug("client pid %d disconnected", (int)c->peer.pid);
-	drop_slot(s, sl);
+	if (!c->closing && c->msg_len == NO_MSG && c->in_len == sizeof(c->in)) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "request larger than %d bytes", VL_MAX_MSG);
+		log_info("client pid %d: %s; disconnecting", (int)c->peer.pid, msg);
+		send_error(c, VL_SVC ".InvalidParameter",
+			   json_pack("{s:s, s:s}", "parameter", "request", "message", msg));
+		c->closing = true;
+	}
+	settle(s, sl);
+}
+
+/* One message for every ready client: privileged ones first, then unprivileged ones, least
+ * recently served first, until VL_TURN_BUDGET_MS of handler time is spent (those left over
+ * go first in the next turn). Between turns the loop polls its sockets again, so a
+ * privileged call waits for at most about one budget plus one handler, however many
+ * messages unprivileged clients have queued. */
+static void serve_turn(struct vl_server *s)
+{
+	struct slot *ready[VL_MAX_CLIENTS + VL_MAX_PRIV + 8];
+	size_t n = 0;
+	long t0;
+
+	for (struct slot *sl = s->slots; sl; sl = sl->next)
+		if (sl->kind == SLOT_CLIENT && client_ready(sl->c) && n < sizeof(ready) / sizeof(*ready))
+			ready[n++] = sl;
+	if (!n)
+		return;
+	s->turn++;
+	/* Insertion sort: privileged first, then by the turn each was last served. */
+	for (size_t i = 1; i < n; i++) {
+		struct slot *x = ready[i];
+		size_t j = i;
+
+		for (; j > 0; j--) {
+			const struct client *a = ready[j - 1]->c, *b = x->c;
+
+			if (a->peer.privileged > b->peer.privileged ||
+			    (a->peer.privileged == b->peer.privileged && a->served <= b->served))
+				break;
+			ready[j] = ready[j - 1];
+		}
+		ready[j] = x;
+	}
+	t0 = now_ms();
+	for (size_t i = 0; i < n; i++) {
+		struct client *c = ready[i]->c;
+
+		if (!c->peer.privileged && i > 0 && now_ms() - t0 >= VL_TURN_BUDGET_MS)
+			break;
+		serve_one(s, c);
+		settle(s, ready[i]);
+	}
+}
+
+static bool any_ready(const struct vl_server *s)
+{
+	for (const struct slot *sl = s->slots; sl; sl = sl->next)
+		if (sl->kind == SLOT_CLIENT && client_ready(sl->c))
+			return true;
+	return false;
+}
+
+/* Drops connections with no byte read or written for idle_ms: an idle connection, a
+ * message left half-sent, or a reply the client does not read. */
+static void sweep_idle(struct vl_server *s, long now)
+{
+	struct slot *sl = s->slots, *next;
+
+	for (; sl; sl = next) {
+		next = sl->next;
+		if (sl->kind != SLOT_CLIENT || now - sl->c->last_io < s->idle_ms)
+			continue;
+		/* A subscriber waiting for events is not idle; one that does not read them is. */
+		if (sl->c->stream && sl->c->out_len <= sl->c->out_off)
+			continue;
+		log_info("client pid %d uid %u: %s for %d s; disconnecting", (int)sl->c->peer.pid,
+			 (unsigned)sl->c->peer.uid,
+			 sl->c->out_len > sl->c->out_off ? "reply not read" : "idle",
+			 s->idle_ms / 1000);
+		drop_slot(s, sl);
+	}
+	s->last_sweep = now;
+}
+
+/* ---- streams ---- */
+
+struct vl_stream *vl_call_stream(struct vl_call *call, size_t max_pending, vl_stream_fn on_close,
+				 vl_stream_fn on_drain, void *userdata)
+{
+	struct client *c = call->internal;
+	struct vl_stream *st;
+
+	if (!call->more || !c || c->stream) {
+		errno = EINVAL;
+		return NULL;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->s = c->srv;
+	st->c = c;
+	st->max_pending = max_pending;
+	st->on_close = on_close;
+	st->on_drain = on_drain;
+	st->ud = userdata;
+	c->stream = st;
+	call->stream = st;
+	return st;
+}
+
+/* Streams are written from outside their client's own event (another client's call emits
+ * an event), so they re-arm the client's epoll events themselves. */
+static void stream_rearm(struct vl_stream *st)
+{
+	struct client *c = st->c;
+	struct epoll_event ev = { .data.ptr = c->sl };
+
+	if (c->out_len > c->out_off || c->closing)
+		ev.events = EPOLLOUT;
+	else
+		ev.events = EPOLLIN;
+	epoll_ctl(st->s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+int vl_stream_send(struct vl_stream *st, json_t *params)
+{
+	struct client *c = st->c;
+	json_t *m;
+	char *txt;
+	size_t n;
+
+	if (c->closing) {
+		json_decref(params);
+		return -EPIPE;
+	}
+	m = json_pack("{s:o, s:b}", "parameters", params ? params : json_object(), "continues", 1);
+	txt = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	json_decref(m);
+	if (!txt)
+		return -ENOMEM;
+	n = strlen(txt) + 1;
+	if (c->out_len - c->out_off + n > st->max_pending) {
+		st->want_drain = true;
+		free(txt);
+		return -ENOBUFS;
+	}
+	append_out(c, txt, n);
+	if (flush_out(c) < 0)
+		c->closing = true;
+	stream_rearm(st);
+	return c->closing ? -EPIPE : 0;
+}
+
+void vl_stream_end(struct vl_stream *st, const char *error, json_t *params)
+{
+	struct client *c = st->c;
+	json_t *m;
+
+	if (!params)
+		params = json_object();
+	m = error ? json_pack("{s:s, s:o}", "error", error, "parameters", params)
+		  : json_pack("{s:o}", "parameters", params);
+	if (m && !c->closing)
+		queue_msg(c, m);
+	json_decref(m);
+	if (!c->closing && flush_out(c) < 0)
+		c->closing = true;
+	stream_closed(st);
+	/* EPOLLOUT fires at once: the client's event then reads any call it sent while the
+	 * stream was open. */
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c->sl };
+
+	epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
 int vl_server_step(struct vl_server *s, int timeout_ms)
 {
 	struct epoll_event evs[16];
-	int n = epoll_wait(s->epfd, evs, 16, timeout_ms);
+	int sweep = s->idle_ms / 4 > 0 ? s->idle_ms / 4 : 1, n;
+	long now;
 
+	/* Queued messages are served without waiting; otherwise wake for the idle sweep. */
+	if (any_ready(s))
+		timeout_ms = 0;
+	else if (s->n_clients && (timeout_ms < 0 || timeout_ms > sweep))
+		timeout_ms = sweep;
+	n = epoll_wait(s->epfd, evs, 16, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
@@ -645,6 +944,10 @@ int vl_server_step(struct vl_server *s, int timeout_ms)
 			break;
 		}
 	}
+	serve_turn(s);
+	now = now_ms();
+	if (now - s->last_sweep >= sweep)
+		sweep_idle(s, now);
 	return n;
 }
 
@@ -706,19 +1009,20 @@ static int wait_fd(int fd, short ev, long deadline)
 	return r == 0 ? -ETIMEDOUT : 0;
 }
 
-int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, json_t **reply,
-		 char **error_name)
+/* Sends one call (blocking). */
+static int send_call(int fd, const char *method, json_t *params, bool more)
 {
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	json_t *msg, *m, *p, *e;
-	char *txt, *buf;
-	size_t len, off = 0, got = 0;
+	json_t *msg;
+	char *txt;
+	size_t len, off = 0;
 	int r;
 
 	msg = params ? json_pack("{s:s, s:O}", "method", method, "parameters", params)
 		     : json_pack("{s:s, s:{}}", "method", method, "parameters");
 	if (!msg)
 		return -ENOMEM;
+	if (more)
+		json_object_set_new(msg, "more", json_true());
 	txt = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	if (!txt)
@@ -740,6 +1044,20 @@ int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, jso
 		off += (size_t)n;
 	}
 	free(txt);
+	return 0;
+}
+
+int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, json_t **reply,
+		 char **error_name)
+{
+	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	json_t *m, *p, *e;
+	char *buf;
+	size_t got = 0;
+	int r;
+
+	if ((r = send_call(fd, method, params, false)) < 0)
+		return r;
 
 	/* The daemon is trusted more than its clients, but not blindly: replies may be big
 	 * (the host model of a large machine) yet are bounded, and the buffer grows with
@@ -809,4 +1127,106 @@ int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, jso
 out:
 	free(buf);
 	return r;
+}
+
+/* ---- streaming client ---- */
+
+struct vl_reader {
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+
+int vl_call_start(int fd, const char *method, json_t *params, bool more)
+{
+	return send_call(fd, method, params, more);
+}
+
+struct vl_reader *vl_reader_new(int fd)
+{
+	struct vl_reader *rd = calloc(1, sizeof(*rd));
+
+	if (rd)
+		rd->fd = fd;
+	return rd;
+}
+
+void vl_reader_free(struct vl_reader *rd)
+{
+	if (!rd)
+		return;
+	free(rd->buf);
+	free(rd);
+}
+
+/* Decodes one reply: 0 ok, 1 error reply, -EPROTO. */
+static int decode_reply(const char *buf, size_t len, json_t **reply, char **error_name,
+			bool *continues)
+{
+	json_t *m = json_loadb(buf, len, 0, NULL), *p, *e, *more;
+	int r;
+
+	if (!json_is_object(m)) {
+		json_decref(m);
+		return -EPROTO;
+	}
+	p = json_object_get(m, "parameters");
+	e = json_object_get(m, "error");
+	more = json_object_get(m, "continues");
+	if ((p && !json_is_object(p)) || (e && !json_is_string(e)) ||
+	    (more && !json_is_boolean(more))) {
+		json_decref(m);
+		return -EPROTO;
+	}
+	if (e && !(*error_name = strdup(json_string_value(e)))) {
+		json_decref(m);
+		return -ENOMEM;
+	}
+	*reply = p ? json_incref(p) : json_object();
+	*continues = !e && json_is_true(more);
+	r = e ? 1 : 0;
+	json_decref(m);
+	return r;
+}
+
+int vl_reply_read(struct vl_reader *rd, int timeout_ms, json_t **reply, char **error_name,
+		  bool *continues)
+{
+	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+
+	for (;;) {
+		char *nul = rd->len ? memchr(rd->buf, '\0', rd->len) : NULL;
+		ssize_t n;
+		int r;
+
+		if (nul) {
+			size_t mlen = (size_t)(nul - rd->buf);
+
+			r = decode_reply(rd->buf, mlen, reply, error_name, continues);
+			memmove(rd->buf, nul + 1, rd->len - mlen - 1);
+			rd->len -= mlen + 1;
+			return r;
+		}
+		if (rd->len == rd->cap) {
+			size_t cap = rd->cap ? rd->cap * 2 : 64 * 1024;
+			char *nb;
+
+			if (rd->cap >= VL_MAX_REPLY)
+				return -EPROTO;
+			if (!(nb = realloc(rd->buf, cap)))
+				return -ENOMEM;
+			rd->buf = nb;
+			rd->cap = cap;
+		}
+		if ((r = wait_fd(rd->fd, POLLIN, deadline)) < 0)
+			return r;
+		n = recv(rd->fd, rd->buf + rd->len, rd->cap - rd->len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		rd->len += (size_t)n;
+	}
 }

@@ -7,13 +7,27 @@
  *   disconnected (nothing is allocated from what a peer claims: buffers are fixed-size);
  * - sockets are non-blocking with per-client buffers, so a slow or stalled client holds
  *   only its own slot; a client that does not read its replies is not served further until
- *   it does (one request in flight per client), so it holds one reply at most;
+ *   it does (one request in flight per client, oneway calls included), so it holds one
+ *   reply at most;
+ * - service is round-robin: each loop turn handles at most one message per client,
+ *   privileged clients first, then unprivileged ones least recently served first within a
+ *   budget of VL_TURN_BUDGET_MS, so a flood of queued (oneway) calls from local users
+ *   delays root's call by about one budget, not by the length of the queue;
+ * - a connection with no byte read or written for VL_IDLE_TIMEOUT_MS (idle, a message left
+ *   half-sent, a reply not read) is closed;
  * - connections are counted per uid, and privileged peers have their own slots, so no
  *   unprivileged user can exhaust the daemon for root;
  * - the peer's credentials come from SO_PEERCRED/SO_PEERGROUPS at accept time; methods
  *   marked `mutates` are refused with org.varlink.service.PermissionDenied unless the peer
  *   is root or in the configured admin group.
  * Method handlers run one at a time, so mutations are serialized.
+ *
+ * Streaming (varlink's "more"): a call made with "more": true may be kept open by its
+ * handler (vl_call_stream); every reply then carries "continues": true until the stream
+ * ends. A stream's unread replies are bounded per client (max_pending bytes): a send that
+ * would exceed it is refused (-ENOBUFS) so that a slow reader costs the daemon nothing but
+ * those bytes, and the stream's owner is told when the reader has caught up (on_drain), so
+ * it can say how much was missed.
  *
  * The client half is blocking and is what iovctl uses. */
 #ifndef IOV_VARLINK_H
@@ -31,6 +45,8 @@
 					 * request in flight, so about one reply) */
 #define VL_MAX_CLIENTS	128		/* unprivileged connections, all users together */
 #define VL_MAX_PER_UID	16		/* unprivileged connections of one uid */
+#define VL_TURN_BUDGET_MS 10		/* handler time for unprivileged clients per turn */
+#define VL_IDLE_TIMEOUT_MS 30000	/* see above */
 #define VL_MAX_PRIV	64		/* privileged ones come on top: a local user holding
 					 * every slot open cannot lock root out */
 
@@ -51,6 +67,9 @@ struct vl_call {
 	json_t *reply;			/* owned */
 	char *error;			/* owned */
 	json_t *error_params;		/* owned */
+	bool more;			/* the caller asked for "more" (may stream) */
+	struct vl_stream *stream;	/* set by vl_call_stream */
+	void *internal;			/* the connection (varlink.c's own) */
 };
 
 typedef void (*vl_method_fn)(struct vl_call *call, json_t *params, void *userdata);
@@ -79,9 +98,30 @@ void vl_error(struct vl_call *c, const char *error, json_t *params);
 /* org.varlink.service.InvalidParameter {"parameter": name, "message": msg}. */
 void vl_error_invalid(struct vl_call *c, const char *parameter, const char *msg);
 
+/* An open streaming call. */
+struct vl_stream;
+typedef void (*vl_stream_fn)(struct vl_stream *st, void *userdata);
+
+/* In a handler of a call with c->more: keeps the call open after the handler returns. The
+ * handler's reply (if any, vl_reply) is the first one and goes out with "continues": true;
+ * an error set by the handler ends the stream at once. on_close runs exactly once when the
+ * stream ends (peer gone, vl_stream_end, server freed); the handle is invalid after it.
+ * on_drain (may be NULL) runs when a reader that had a send refused (-ENOBUFS) has read
+ * everything queued. Returns NULL with errno EINVAL (no "more", or oneway) or ENOMEM. */
+struct vl_stream *vl_call_stream(struct vl_call *c, size_t max_pending, vl_stream_fn on_close,
+				 vl_stream_fn on_drain, void *userdata);
+/* Queues {"parameters": params, "continues": true} (steals params) and writes what the
+ * socket takes now. Returns 0, -ENOBUFS (more than max_pending bytes unread: the reply is
+ * dropped, the caller counts it as missed) or -EPIPE (the peer is gone or going). */
+int vl_stream_send(struct vl_stream *st, json_t *params);
+/* Ends the stream with a last reply (no "continues") or, if error is set, an error reply
+ * (steals params; NULL = {}). on_close runs before this returns. */
+void vl_stream_end(struct vl_stream *st, const char *error, json_t *params);
+
 /* Creates the socket at path (its directory is created 0755 if missing, a stale socket
- * replaced), mode 0666: authorization is per method, by peer credentials. Returns the
- * listening fd or -errno. */
+ * replaced), mode 0666 (set through the umask at bind): authorization is per method, by
+ * peer credentials. Returns the listening fd or -errno: -EADDRINUSE if a server answers
+ * there, -ENOTSOCK if something other than a socket is there (left alone). */
 int vl_listen(const char *path);
 
 /* admin_gid: a group whose members may call mutating methods, or (gid_t)-1 for none. */
@@ -89,6 +129,8 @@ struct vl_server *vl_server_new(int listen_fd, const struct vl_service_info *inf
 				const struct vl_interface *iface, gid_t admin_gid,
 				void *userdata);
 void vl_server_free(struct vl_server *s);	/* closes every fd it owns */
+/* Changes the admin group for connections accepted from now on (config reload). */
+void vl_server_set_admin_gid(struct vl_server *s, gid_t admin_gid);
 
 typedef void (*vl_watch_fn)(int fd, void *userdata);
 /* Adds another fd (e.g. a signalfd) to the loop; fn runs when it is readable. */
@@ -100,7 +142,8 @@ int vl_server_step(struct vl_server *s, int timeout_ms);
 /* Steps until vl_server_quit(). */
 int vl_server_run(struct vl_server *s);
 void vl_server_quit(struct vl_server *s);
-size_t vl_server_n_clients(const struct vl_server *s);
+/* Replaces VL_IDLE_TIMEOUT_MS (tests). */
+void vl_server_set_idle_timeout(struct vl_server *s, int ms);
 
 /* Client. vl_connect returns a connected fd or -errno. vl_call_sync sends one call and
  * waits (timeout_ms, -1 forever) for the reply: returns 0 with *reply set (the
@@ -109,6 +152,17 @@ size_t vl_server_n_clients(const struct vl_server *s);
 int vl_connect(const char *path);
 int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, json_t **reply,
 		 char **error_name);
+
+/* Streaming client: vl_call_start sends one call (more: ask for a stream) without waiting;
+ * vl_reply_read reads the next reply on that connection: 0 with *reply set, 1 for an error
+ * reply (*error_name set), or -errno as vl_call_sync; *continues says whether more replies
+ * of this call follow. The reader keeps bytes of the next replies between calls. */
+struct vl_reader;
+int vl_call_start(int fd, const char *method, json_t *params, bool more);
+struct vl_reader *vl_reader_new(int fd);
+void vl_reader_free(struct vl_reader *rd);	/* does not close the fd */
+int vl_reply_read(struct vl_reader *rd, int timeout_ms, json_t **reply, char **error_name,
+		  bool *continues);
 
 /* Decodes one message (without its NUL). Pure; for the server, the client and fuzzing. */
 int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method,

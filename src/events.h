@@ -4,7 +4,7 @@
  *
  * An event is {"seq": N, "time": "2026-12-02T06:30:00.123Z", "type": T, ...fields}.
  * Types (keep this list and docs/iovd.md in step):
- *   device.added device.removed driver.changed netdev.renamed
+ *   device.added device.removed driver.changed netdev.renamed device.changed
  *   apply.started apply.step apply.finished apply.failed apply.recovered
  *   drift.found drift.repaired
  *   guest.started guest.exited guest.restarted vf.quarantined vf.returned */

@@ -5,16 +5,31 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "src/cdi.h"
+#include "src/guest.h"
 #include "src/iovd_api.h"
+#include "src/udevmon.h"
+#include "config/check.h"
+#include "config/config.h"
+#include "lib/atomicfile.h"
+#include "lib/err.h"
+#include "lib/host.h"
+#include "src/apply.h"
+#include "src/follow.h"
+#include "src/journal.h"
 #include "lib/log.h"
+#include "lib/sdnotify.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
 #include "vfio/bind.h"
@@ -27,13 +42,47 @@ static void usage(FILE *f)
 		"  -s, --socket PATH       listen on PATH (default $IOVD_SOCKET, else %s)\n"
 		"      --sysroot DIR       manage the sysfs tree under DIR (tests)\n"
 		"  -g, --group NAME        members of group NAME may make changes (root always can)\n"
+		"      --config FILE       the host config (default /etc/iovd/iovd.json)\n"
+		"      --config-dir DIR    its drop-ins (default: FILE without .json, plus .d;\n"
+		"                          /etc/iovd/iovd.d for the default file)\n"
+		"      --no-apply          load the config but do not apply it at start\n"
+		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd,\n"
+		"                          under --sysroot DIR: DIR/var/lib/iovd)\n"
+		"      --cdi-dir DIR       keep the pools' CDI specs there (default /var/run/cdi,\n"
+		"                          under --sysroot DIR/run/cdi; \"\" for none)\n"
 		"      --bind-state PATH   where vfio bindings are remembered\n"
-		"                          (default /run/iovd/bind-state.json)\n"
+		"                          (default STATE_DIR/bind-state.json)\n"
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
 		"      --allow-unsafe-interrupts  bind to vfio-pci even without interrupt remapping\n"
 		"                          (refused by default; every such bind is logged as UNSAFE)\n"
+		"      --iovm PATH         the VMM guests run in (default: next to iovd, else /usr/bin/iovm)\n"
+		"      --guest-user NAME   user iovm runs as (NAME or UID[:GID], default iovm)\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
 		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
+}
+
+/* iovd --check [FILE]: like nginx -t. The same code as `iovctl config check`. */
+static int check_config(const char *file, const char *dropins)
+{
+	struct iov_host *h = NULL;
+	struct iov_err err = { 0 };
+	json_t *rep = NULL;
+	int r = iov_host_load(&h);
+
+	if (r < 0) {
+		log_err("cannot read the host's PCI devices under %s/sys: %s", iov_sysroot(),
+			strerror(-r));
+		return 1;
+	}
+	r = iov_config_check(file, dropins, h, NULL, &rep, &err);
+	iov_host_free(h);
+	if (!rep) {
+		log_err("out of memory");
+		return 1;
+	}
+	iov_config_report_print(r < 0 ? stderr : stdout, rep);
+	json_decref(rep);
+	return r < 0 ? 1 : 0;
 }
 
 /* systemd socket activation (sd_listen_fds(3) protocol, without libsystemd): one
@@ -70,19 +119,124 @@ static void write_pidfile(const char *path, pid_t pid)
 		log_warn("--pidfile %s: cannot write it", path);
 }
 
+/* Tells the service manager (if any) that iovd serves; MAINPID covers the forked case. */
+static void notify_ready(void)
+{
+	char msg[64];
+	int r;
+
+	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d", (int)getpid());
+	r = iov_sd_notify(msg);
+	if (r < 0)
+		log_warn_errno(r, "NOTIFY_SOCKET=%s: cannot tell the service manager iovd is ready",
+			       getenv("NOTIFY_SOCKET"));
+	else if (r > 0)
+		log_debug("told the service manager: READY=1");
+}
+
 static void on_signal(int fd, void *ud)
 {
 	struct signalfd_siginfo si;
 
 	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return;
-	/* Nothing to reload: every request reads the host afresh. */
 	if (si.ssi_signo == SIGHUP) {
-		log_info("SIGHUP: nothing to reload (the host is read per request)");
+		struct iov_err e = { 0 };
+		json_t *res = NULL;
+		bool bad;
+
+		log_info("SIGHUP: re-reading the config");
+		if (iovd_follow_reload(true, false, false, &res, &bad, &e) < 0)
+			log_err("SIGHUP: %s%s", e.msg, bad ? " (the previous config stays in force)"
+						       : "");
+		else
+			log_info("SIGHUP: %s", json_string_value(json_object_get(res, "result")));
+		json_decref(res);
 		return;
 	}
 	log_info("signal %u: exiting", si.ssi_signo);
 	vl_server_quit(ud);
+}
+
+/* The old home of the bind records (before the state directory): read once, moved. */
+#define OLD_BIND_STATE "/run/iovd/bind-state.json"
+
+static void migrate_bind_state(const char *path)
+{
+	struct iov_err e = { 0 };
+	char *buf;
+	size_t len;
+
+	if (access(path, F_OK) == 0 || iov_read_file(OLD_BIND_STATE, 1 << 20, &buf, &len) < 0)
+		return;
+	if (iov_write_atomic(path, buf, len, 0600, "bind state", &e) == 0) {
+		log_info("bind records moved from %s to %s", OLD_BIND_STATE, path);
+		unlink(OLD_BIND_STATE);
+	} else {
+		log_warn("%s", e.msg);
+	}
+	free(buf);
+}
+
+/* Before serving: the state directory, an interrupted apply, the config (and its apply). */
+static int start_config(const char *state_dir, const char *bind_state, const char *config,
+			bool config_given, const char *config_dir, bool unsafe, gid_t admin,
+			bool no_apply)
+{
+	static char bs[PATH_MAX];
+	struct iovd_follow_opts fo = { .config_path = config, .state_dir = state_dir,
+				       .cmdline_unsafe = unsafe, .cmdline_admin = admin };
+	struct iov_err e = { 0 };
+	json_t *res = NULL;
+	bool bad;
+	int r, lock;
+
+	fo.dropin_dir = config_dir;	/* NULL: next to the file (FILE without .json + .d) */
+	if ((r = iov_mkdir_p(state_dir, 0755)) < 0)
+		return log_err_errno(r, "--state-dir %s: cannot create it", state_dir);
+	/* One iovd per state directory: a second one must not recover or apply under the
+	 * first one's feet. The fd stays open (and locked) for the daemon's life. */
+	snprintf(bs, sizeof(bs), "%s/iovd.lock", state_dir);
+	lock = open(bs, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0)
+		return log_err_errno(-errno, "%s: cannot open the state lock", bs);
+	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		log_err("%s: another iovd uses this state directory (stop it, or pass another "
+			"--state-dir)", state_dir);
+		close(lock);
+		return -EBUSY;
+	}
+	if (!bind_state) {
+		snprintf(bs, sizeof(bs), "%s/bind-state.json", state_dir);
+		bind_state = bs;
+		if (!strcmp(state_dir, IOVD_DEFAULT_STATE_DIR))
+			migrate_bind_state(bs);
+	}
+	iov_bind_set_state_path(bind_state);
+	iovd_journal_fault_from_env();
+	iovd_follow_init(&fo);
+	r = iovd_recover(state_dir, &iovd_apply_ops_sysfs, NULL, &e);
+	if (r < 0)
+		log_err("recovering the interrupted apply failed: %s; the host may be half-changed "
+			"(the journal in %s stays for the next start)", e.msg, state_dir);
+	r = iovd_follow_reload(!no_apply, false, false, &res, &bad, &e);
+	if (r < 0 && bad && e.code == -ENOENT && !config_given)
+		log_info("no host config (%s): serving only", config ? config :
+			 IOV_CONFIG_DEFAULT_PATH);
+	else if (r < 0)
+		log_err("%s: %s", bad ? "config" : "apply at start", e.msg);
+	else if (!no_apply)
+		log_info("config applied at start: %s",
+			 json_string_value(json_object_get(res, "result")));
+	json_decref(res);
+	return 0;
+}
+
+/* The host changed under iovd (udev, coalesced): what it means is decided by planning
+ * against the config once things have settled. */
+static void on_host_settled(size_t n_uevents, size_t n_events, void *ud)
+{
+	log_debug("host settled after %zu uevents (%zu events)", n_uevents, n_events);
 }
 
 int main(int argc, char **argv)
@@ -95,16 +249,30 @@ int main(int argc, char **argv)
 		{ "bind-state", required_argument, NULL, 'B' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "allow-unsafe-interrupts", no_argument, NULL, 'U' },
+		{ "config", required_argument, NULL, 'F' },
+		{ "config-dir", required_argument, NULL, 'D' },
+		{ "no-apply", no_argument, NULL, 'N' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "cdi-dir", required_argument, NULL, 'I' },
+		{ "check", no_argument, NULL, 'K' },
+		{ "iovm", required_argument, NULL, 'M' },
+		{ "guest-user", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
-	const char *pidfile = NULL;
-	bool foreground = false, unsafe = false;
+	const char *pidfile = NULL, *config = NULL, *config_dir = NULL, *bind_state = NULL;
+	const char *cdi_dir = NULL;
+	const char *state_dir = NULL;
+	char sysroot_state[PATH_MAX];
+	bool foreground = false, unsafe = false, no_apply = false, check = false;
+	bool config_given;
+	struct iovd_guest_opts gopts = { 0 };
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
+	struct iovd_udev *udev = NULL;
 	sigset_t mask;
 	int c, lfd, sfd, verbose = 0, r;
 
@@ -115,14 +283,33 @@ int main(int argc, char **argv)
 		case 's': sock = optarg; break;
 		case 'R': sysroot = optarg; break;
 		case 'g': group = optarg; break;
-		case 'B': iov_bind_set_state_path(optarg); break;
+		case 'B': bind_state = optarg; break;
+		case 'F': config = optarg; break;
+		case 'D': config_dir = optarg; break;
+		case 'N': no_apply = true; break;
+		case 'S': state_dir = optarg; break;
+		case 'I': cdi_dir = optarg; break;
 		case 'P': pidfile = optarg; break;
 		case 'U': unsafe = true; break;
+		case 'K': check = true; break;
+		case 'M': gopts.iovm = optarg; break;
+		case 'G': gopts.user = optarg; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovd %s\n", IOVD_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (check) {
+		const char *file = optind < argc ? argv[optind++] : config;
+
+		if (optind < argc) {
+			fprintf(stderr, "iovd --check: one FILE only ('%s')\n", argv[optind]);
+			return 2;
+		}
+		if (iov_sysroot_init(sysroot) < 0)
+			return 1;
+		return check_config(file, file && !config_dir ? "" : config_dir);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "iovd: unexpected argument '%s'\n", argv[optind]);
@@ -135,6 +322,15 @@ int main(int argc, char **argv)
 	iov_log_set_level(verbose ? IOV_LOG_DEBUG : IOV_LOG_INFO);
 	if (iov_sysroot_init(sysroot) < 0)
 		return 1;
+	/* A tree under --sysroot is its own host: its state lives in it, never in this
+	 * machine's /var/lib/iovd. */
+	if (!state_dir && iov_sysroot()[0]) {
+		snprintf(sysroot_state, sizeof(sysroot_state), "%s%s", iov_sysroot(),
+			 IOVD_DEFAULT_STATE_DIR);
+		state_dir = sysroot_state;
+	} else if (!state_dir) {
+		state_dir = IOVD_DEFAULT_STATE_DIR;
+	}
 	if (unsafe) {
 		iov_bind_set_unsafe_interrupts(true);
 		log_warn("--allow-unsafe-interrupts: devices will be bound to vfio-pci even without "
@@ -150,6 +346,14 @@ int main(int argc, char **argv)
 		admin = g->gr_gid;
 	}
 
+	/* Its config too: never this machine's /etc/iovd for a tree. */
+	config_given = config != NULL;
+	if (iov_sysroot()[0] && !config) {
+		static char cf[PATH_MAX];
+
+		snprintf(cf, sizeof(cf), "%s%s", iov_sysroot(), IOV_CONFIG_DEFAULT_PATH);
+		config = cf;
+	}
 	lfd = activated_socket();
 	if (lfd >= 0) {
 		foreground = true;	/* systemd started us and watches this process */
@@ -160,9 +364,20 @@ int main(int argc, char **argv)
 	if (lfd < 0) {
 		if (lfd == -EADDRINUSE)
 			log_err("%s: another iovd is already serving this socket", sock);
+		else if (lfd == -ENOTSOCK)
+			log_err("%s exists and is not a socket; remove it (it was left alone) or "
+				"pick another path with --socket", sock);
 		else
 			log_err_errno(lfd, "cannot listen on %s (run iovd as root, or pick another "
 				      "path with --socket)", sock);
+		return 1;
+	}
+	/* Listening (connections wait in the backlog) but not serving: recovery and the apply
+	 * at start come first, and a second iovd was refused above before touching anything. */
+	if (start_config(state_dir, bind_state, config, config_given, config_dir, unsafe, admin,
+			 no_apply) < 0) {
+		if (sock)
+			unlink(sock);
 		return 1;
 	}
 	/* The socket is listening before the parent returns, so `iovd && iovctl ...` works.
@@ -179,6 +394,11 @@ int main(int argc, char **argv)
 			_exit(0);
 		}
 		setsid();
+		/* A daemon keeps no directory busy and creates nothing group/world-writable,
+		 * whatever the shell that started it had. */
+		if (chdir("/") < 0)
+			log_warn_errno(-errno, "chdir /");
+		umask(022);
 		if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout))
 			log_warn("cannot redirect stdio to /dev/null");
 	} else {
@@ -199,10 +419,32 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
+	iovd_follow_set_server(srv);
+	r = iovd_cdi_init(srv, cdi_dir);
+	if (r < 0)
+		return log_err_errno(r, "CDI specs"), 1;
+	iovd_cdi_sync();	/* the config in force is applied by now */
+	/* Under --sysroot the uevents would be this machine's, not the tree's: no udev. */
+	if (!iov_sysroot()[0]) {
+		struct iovd_udev_opts uo = { .live = true, .on_settled = on_host_settled };
+
+		if (!(udev = iovd_udev_new(srv, &uo)))
+			log_warn_errno(-errno, "udev monitor");
+	}
+	/* Guests recorded by an earlier iovd are re-adopted before the first request. */
+	gopts.state_dir = state_dir;
+	if (iovd_guests_init(srv, &gopts) < 0)
+		return 1;
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
+	/* Type=notify: ready once the socket listens (and, later, the config is applied). */
+	notify_ready();
 	r = vl_server_run(srv);
+	iovd_guests_shutdown();
+	if (iov_sd_notify("STOPPING=1") < 0)
+		log_debug("NOTIFY_SOCKET: cannot send STOPPING=1");
 	vl_server_free(srv);
+	iovd_udev_free(udev);
 	if (sock)
 		unlink(sock);
 	if (pidfile)

@@ -4,17 +4,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "lib/err.h"
 #include "lib/host.h"
 #include "lib/hostjson.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
+#include "src/events.h"
+#include "src/guest.h"
 #include "sriov/numvfs.h"
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
+#include "src/follow.h"
 
 static const char iovd_idl[] =
 	"# iovd manages SR-IOV virtual functions and VFIO bindings on this host.\n"
@@ -64,8 +69,10 @@ static const char iovd_idl[] =
 	"# What the PF's driver reports for each VF.\n"
 	"method GetVfs(pf: string) -> (pf: string, netdev: string, vfs: []VfInfo)\n"
 	"\n"
-	"# Gives the PF count VFs (0 removes them). vfio: VFs go to vfio-pci. force: release VFs\n"
-	"# bound to vfio-pci first. dry_run: only return the plan.\n"
+	"# Gives the PF count VFs (0 removes them). vfio: VFs go to vfio-pci (refused without\n"
+	"# interrupt remapping unless iovd runs with --allow-unsafe-interrupts). force: release\n"
+	"# VFs bound to vfio-pci first (never VFs whose group a process holds). dry_run: only\n"
+	"# return the plan.\n"
 	"method SetVfCount(pf: string, count: int, vfio: ?bool, force: ?bool, dry_run: ?bool)\n"
 	"  -> (pf: string, vfs: []string, plan: []Action)\n"
 	"\n"
@@ -75,8 +82,57 @@ static const char iovd_idl[] =
 	"# Moves the device's IOMMU group to vfio-pci (or driver), remembering the old drivers.\n"
 	"method Bind(device: string, driver: ?string, force: ?bool) -> (device: string)\n"
 	"\n"
-	"# Gives the device's group back to the drivers it had.\n"
+	"# Gives the device's group back to the drivers it had, each device reset first (refused,\n"
+	"# the device left on vfio-pci, when its reset fails or it has no reset method).\n"
 	"method Release(device: string) -> (device: string)\n"
+	"\n"
+	"# The host config (/etc/iovd/iovd.json, iovd --config) planned against the host now:\n"
+	"# the actions in order (each with its diff line) and what they disturb. Re-reads the\n"
+	"# file; the config in force does not change.\n"
+	"method Plan(force: ?bool) -> (actions: []object, impact: []object, config: []string)\n"
+	"\n"
+	"# Re-reads the config and applies it as one journaled transaction (a failed step rolls\n"
+	"# the whole apply back). dry_run: only plan. force: disturb VFs in use.\n"
+	"method Apply(dry_run: ?bool, force: ?bool) -> (plan: object, applied: bool, result: string,\n"
+	"  txn: ?int, steps: ?int, done: ?int, config: []string)\n"
+	"\n"
+	"# The same as SIGHUP: re-read the config; if it loads it is put in force and applied.\n"
+	"method Reload() -> (plan: object, applied: bool, result: string, txn: ?int,\n"
+	"  steps: ?int, done: ?int, config: []string)\n"
+	"\n"
+	"# The config in force, the last apply and the difference between config and host now.\n"
+	"method GetStatus() -> (config: ?object, config_error: ?string, state_dir: string,\n"
+	"  last_apply: ?object, difference: ?object, difference_error: ?string)\n"
+	"\n"
+	"# The config file does not parse or validate (the previous config stays in force).\n"
+	"error ConfigError (message: string, fix: string)\n"
+	"\n"
+	"# Streams iovd's events; call it with \"more\": true. The first reply (no event) says the\n"
+	"# subscription is in place; each further reply carries one event ({seq, time, type, ...},\n"
+	"# types in docs/iovd.md). missed: events dropped since the previous reply because this\n"
+	"# client did not read fast enough (a reply with no event says so once it has caught up).\n"
+	"# recent: first replay the events iovd still holds (up to 256).\n"
+	"method Monitor(recent: ?bool) -> (event: ?object, missed: int)\n"
+	"\n"
+	"# A guest NIC: a VF from a pool, or a VF named as PF/vfN, netdev or address.\n"
+	"type NicSpec (pool: ?string, device: ?string, mac: ?string, vlan: ?int)\n"
+	"\n"
+	"# Starts guest name under iovm (unprivileged, only its fds) with a VF per NIC.\n"
+	"method VmStart(name: string, kernel: string, initrd: ?string, cmdline: ?string,\n"
+	"  mem_mib: ?int, cpus: ?int, nics: []NicSpec, restart: ?string) -> (guest: object)\n"
+	"\n"
+	"# Stops the guest (SIGTERM, force: SIGKILL); its VFs are reset and returned.\n"
+	"method VmStop(name: string, force: ?bool) -> (guest: object)\n"
+	"\n"
+	"# Guests iovd knows and the quarantined VFs.\n"
+	"method VmList() -> (guests: []object, quarantine: []object)\n"
+	"method VmShow(name: string) -> (guest: object)\n"
+	"\n"
+	"# The end of the guest's console and iovm log (at most bytes, default 64 KiB).\n"
+	"method VmLog(name: string, bytes: ?int) -> (log: string)\n"
+	"\n"
+	"# Takes a VF whose reset failed out of quarantine.\n"
+	"method VfUnquarantine(device: string) -> (device: string)\n"
 	"\n"
 	"# No such PCI device, netdev or VF.\n"
 	"error NoSuchDevice (device: string, message: string, fix: string)\n"
@@ -130,9 +186,9 @@ static bool only_keys(struct vl_call *c, json_t *p, const char *const *keys)
 			if (strcmp(*x, k) == 0)
 				break;
 		if (!*x) {
-			char msg[160];
+			char msg[160], ek[65];
 
-			snprintf(msg, sizeof(msg), "unknown parameter '%.64s'", k);
+			snprintf(msg, sizeof(msg), "unknown parameter '%s'", iov_esc(ek, sizeof(ek), k));
 			bad_arg(c, k, msg);
 			return false;
 		}
@@ -271,15 +327,56 @@ static void m_get_version(struct vl_call *c, json_t *p, void *ud)
 			      iov_sysroot()[0] ? iov_sysroot() : "/"));
 }
 
+/* GetHost reads the whole host (on a 2,000-device host ~0.2 s). Unprivileged callers, who
+ * could otherwise keep the daemon reading sysfs for each other in a loop, share one snapshot
+ * while it is younger than HOST_SNAPSHOT_MS and no change went through iovd since it was
+ * taken (host_gen counts the mutating calls). Privileged callers always get a fresh read. */
+#define HOST_SNAPSHOT_MS 1000
+static unsigned long host_gen;
+static struct {
+	json_t *reply;
+	unsigned long gen;
+	long at_ms;
+} snap;
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* Called first by every mutating method. */
+static void host_changing(void)
+{
+	host_gen++;
+}
+
 static void m_get_host(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { NULL };
 	struct iov_host *h;
+	json_t *r;
 
-	if (!only_keys(c, p, keys) || load_host(c, &h) < 0)
+	if (!only_keys(c, p, keys))
 		return;
-	vl_reply(c, json_pack("{s:o}", "host", iov_json_host(h, IOV_SEL_ALL)));
+	if (!c->peer->privileged && snap.reply && snap.gen == host_gen &&
+	    mono_ms() - snap.at_ms < HOST_SNAPSHOT_MS) {
+		vl_reply(c, json_incref(snap.reply));
+		return;
+	}
+	if (load_host(c, &h) < 0)
+		return;
+	r = json_pack("{s:o}", "host", iov_json_host(h, IOV_SEL_ALL));
 	iov_host_free(h);
+	if (r) {
+		json_decref(snap.reply);
+		snap.reply = json_incref(r);
+		snap.gen = host_gen;
+		snap.at_ms = mono_ms();
+	}
+	vl_reply(c, r);
 }
 
 static const char *pf_netdev(struct vl_call *c, const struct iov_dev *pf)
@@ -342,16 +439,21 @@ static void m_set_vf_count(struct vl_call *c, json_t *p, void *ud)
 	char what[128];
 	int r;
 
+	host_changing();
+
 	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "pf", true)) ||
 	    !get_int(c, p, "count", 65535, &count) || get_bool(c, p, "vfio", &req.vfio) < 0 ||
 	    get_bool(c, p, "force", &req.force) < 0 || get_bool(c, p, "dry_run", &dry) < 0)
 		return;
 	req.count = (int)count;
+	req.allow_unsafe_interrupts = iov_bind_unsafe_interrupts();
 	if (load_host(c, &h) < 0)
 		return;
 	if (!(pf = resolve_pf(c, h, spec)))
 		goto out;
-	if ((r = iov_usage_load(&u)) < 0) {
+	/* With the VFIO holders: a VF whose group a process (a VM) holds open is never
+	 * removed, --force or not (vfio/guard.h does the scan). */
+	if ((r = iov_usage_load(&u)) < 0 || (r = iov_usage_scan_vfio(u)) < 0) {
 		iov_err_set(&e, r, NULL, "reading host usage: %s", strerror(-r));
 		reply_err(c, "io.iovd.Failed", &e, r);
 		goto out;
@@ -405,6 +507,8 @@ static void m_set_vf(struct vl_call *c, json_t *p, void *ud)
 	char msg[512], what[160];
 	size_t n = 0;
 	int r;
+
+	host_changing();
 
 	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "pf", true)) ||
 	    !get_int(c, p, "vf", 65535, &idx))
@@ -501,6 +605,8 @@ static void m_bind(struct vl_call *c, json_t *p, void *ud)
 	char what[160];
 	int r;
 
+	host_changing();
+
 	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "device", true)) ||
 	    get_bool(c, p, "force", &opts.force) < 0)
 		return;
@@ -539,21 +645,452 @@ static void m_release(struct vl_call *c, json_t *p, void *ud)
 	char what[160];
 	int r;
 
+	host_changing();
+
 	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "device", true)))
 		return;
 	if (load_host(c, &h) < 0)
 		return;
 	if (!(d = resolve(c, h, spec)))
 		goto out;
+	for (size_t i = 0; d->group && i < d->group->n_devs; i++) {
+		const char *by = iovd_guest_holding(d->group->devs[i]->name);
+
+		if (by) {
+			iov_err_set(&e, -EBUSY, NULL, "%s is held by guest %s",
+				    d->group->devs[i]->name, by);
+			snprintf(e.fix, sizeof(e.fix), "stop the guest first (`iovctl vm stop %s`)", by);
+			reply_err(c, "io.iovd.Refused", &e, -EBUSY);
+			goto out;
+		}
+	}
 	snprintf(what, sizeof(what), "release %s", d->name);
 	log_change(c, what);
 	if ((r = iov_release(h, d, &e)) < 0) {
-		reply_err(c, r == -EBUSY || r == -EINVAL ? "io.iovd.Refused" : "io.iovd.Failed",
-			  &e, r);
+		/* -ENOTTY: a device whose reset failed stays on vfio-pci (vfio/plan.h). */
+		reply_err(c, r == -EBUSY || r == -EINVAL || r == -ENOTTY ? "io.iovd.Refused"
+									  : "io.iovd.Failed", &e, r);
 		goto out;
 	}
 	vl_reply(c, json_pack("{s:s}", "device", d->name));
 out:
+	iov_host_free(h);
+}
+
+static void config_err(struct vl_call *c, const struct iov_err *e)
+{
+	vl_error(c, "io.iovd.ConfigError", json_pack("{s:s, s:s}", "message", e->msg, "fix",
+						     e->fix));
+}
+
+static void m_plan(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "force", NULL };
+	struct iov_err e = { 0 };
+	json_t *plan = NULL;
+	bool force, bad;
+	int r;
+
+	if (!only_keys(c, p, keys) || get_bool(c, p, "force", &force) < 0)
+		return;
+	r = iovd_follow_plan(force, &plan, &bad, &e);
+	if (r < 0) {
+		if (bad)
+			config_err(c, &e);
+		else
+			reply_err(c, "io.iovd.Refused", &e, r);
+		return;
+	}
+	vl_reply(c, plan);
+}
+
+static void apply_common(struct vl_call *c, bool dry, bool force)
+{
+	struct iov_err e = { 0 };
+	json_t *res = NULL;
+	bool bad;
+	int r;
+
+	log_change(c, dry ? "apply the config (dry run)" : force ? "apply the config (--force)" :
+		   "apply the config");
+	r = iovd_follow_reload(true, dry, force, &res, &bad, &e);
+	if (r < 0) {
+		if (bad)
+			config_err(c, &e);
+		else
+			reply_err(c, res ? "io.iovd.Failed" : "io.iovd.Refused", &e, r);
+		json_decref(res);
+		return;
+	}
+	vl_reply(c, res);
+}
+
+static void m_apply(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "dry_run", "force", NULL };
+	bool dry, force;
+
+	if (!only_keys(c, p, keys) || get_bool(c, p, "dry_run", &dry) < 0 ||
+	    get_bool(c, p, "force", &force) < 0)
+		return;
+	apply_common(c, dry, force);
+}
+
+static void m_reload(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { NULL };
+
+	if (!only_keys(c, p, keys))
+		return;
+	apply_common(c, false, false);
+}
+
+static void m_get_status(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { NULL };
+
+	if (!only_keys(c, p, keys))
+		return;
+	vl_reply(c, iovd_follow_status());
+}
+
+/* ---- Monitor: one bus subscriber per streaming call ---- */
+
+/* Unread event bytes a subscriber may hold in iovd (about 300 events); beyond that its
+ * events are counted as missed, never queued, so a stalled client costs this much. */
+#define MONITOR_MAX_PENDING (64 * 1024)
+
+struct monitor {
+	struct vl_stream *st;
+	uint64_t missed;
+};
+
+static void mon_send(struct monitor *m, const json_t *ev)
+{
+	json_t *p = json_pack("{s:I}", "missed", (json_int_t)m->missed);
+	int r;
+
+	if (ev)
+		json_object_set(p, "event", (json_t *)ev);
+	r = vl_stream_send(m->st, p);
+	if (r == 0)
+		m->missed = 0;
+	else if (r == -ENOBUFS)
+		m->missed++;
+}
+
+static void mon_event(const json_t *ev, void *ud)
+{
+	mon_send(ud, ev);
+}
+
+/* The reader caught up after missing some: tell it how many, without waiting for the next
+ * event. mon_send counted the refused sends, so this is what it missed. */
+static void mon_drain(struct vl_stream *st, void *ud)
+{
+	struct monitor *m = ud;
+
+	if (m->missed)
+		mon_send(m, NULL);
+}
+
+static void mon_close(struct vl_stream *st, void *ud)
+{
+	iovd_event_unsubscribe(mon_event, ud);
+	free(ud);
+}
+
+static void m_monitor(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "recent", NULL };
+	struct monitor *m;
+	bool recent;
+	int r;
+
+	if (!only_keys(c, p, keys) || get_bool(c, p, "recent", &recent) < 0)
+		return;
+	if (!c->more) {
+		vl_error(c, "org.varlink.service.ExpectedMore", NULL);
+		return;
+	}
+	if (!(m = calloc(1, sizeof(*m))) ||
+	    !(m->st = vl_call_stream(c, MONITOR_MAX_PENDING, mon_close, mon_drain, m))) {
+		free(m);
+		vl_error(c, "io.iovd.Failed", json_pack("{s:s, s:s, s:s}", "message",
+			 "out of memory", "fix", "", "errno", "ENOMEM"));
+		return;
+	}
+	if ((r = iovd_event_subscribe(mon_event, m)) < 0) {
+		/* The stream owns m now: the error ends it and mon_close frees m. */
+		vl_error(c, "io.iovd.Refused", json_pack("{s:s, s:s, s:s}", "message",
+			 "too many Monitor subscribers", "fix", "close another `iovctl monitor`",
+			 "errno", errname(r)));
+		return;
+	}
+	log_debug("Monitor: pid %d subscribed", (int)c->peer->pid);
+	mon_send(m, NULL);
+	if (recent) {
+		json_t *a = iovd_event_recent(), *ev;
+		size_t i;
+
+		json_array_foreach(a, i, ev)
+			mon_send(m, ev);
+		json_decref(a);
+	}
+}
+
+/* ---- guests (src/guest.c does the work) ---- */
+
+static void guest_err(struct vl_call *c, const struct iov_err *e, int r)
+{
+	reply_err(c, r == -EPERM || r == -EBUSY || r == -EEXIST || r == -EINVAL || r == -ENOENT ||
+		  r == -ENODEV || r == -EADDRNOTAVAIL ? "io.iovd.Refused" : "io.iovd.Failed", e, r);
+}
+
+/* A client names files iovd (root) opens for iovm: an unprivileged admin may only name
+ * files it could read itself (owned by it, or world-readable), never root's secrets. */
+static bool peer_may_read(struct vl_call *c, const char *key, const char *path)
+{
+	struct stat st;
+	char msg[400];
+
+	if (path[0] != '/') {
+		snprintf(msg, sizeof(msg), "%s: give an absolute path (iovd does not share the "
+			 "client's working directory)", key);
+		bad_arg(c, key, msg);
+		return false;
+	}
+	if (stat(path, &st) < 0) {
+		snprintf(msg, sizeof(msg), "%s %.255s: %s", key, path, strerror(errno));
+		bad_arg(c, key, msg);
+		return false;
+	}
+	if (c->peer->uid != 0 && st.st_uid != c->peer->uid && !(st.st_mode & S_IROTH)) {
+		snprintf(msg, sizeof(msg), "%s %.255s: not readable by uid %u", key, path,
+			 (unsigned)c->peer->uid);
+		bad_arg(c, key, msg);
+		return false;
+	}
+	return true;
+}
+
+static bool get_nic(struct vl_call *c, json_t *j, size_t i, struct iov_cfg_nic *n)
+{
+	static const char *const keys[] = { "pool", "device", "mac", "vlan", NULL };
+	const char *pool, *dev, *mac;
+	char msg[256];
+
+	*n = (struct iov_cfg_nic){ .vlan = -1 };
+	if (!json_is_object(j)) {
+		bad_arg(c, "nics", "nics: each NIC is an object {pool|device, mac, vlan}");
+		return false;
+	}
+	if (!only_keys(c, j, keys))
+		return false;
+	pool = get_str(c, j, "pool", false);
+	if (!pool && json_object_get(j, "pool"))
+		return false;
+	dev = get_str(c, j, "device", false);
+	if (!dev && json_object_get(j, "device"))
+		return false;
+	if (!pool == !dev) {
+		snprintf(msg, sizeof(msg), "nics[%zu]: give exactly one of pool and device", i);
+		bad_arg(c, "nics", msg);
+		return false;
+	}
+	if ((mac = get_str(c, j, "mac", false))) {
+		if (iov_parse_mac(mac, n->mac, msg, sizeof(msg)) < 0 ||
+		    iov_check_vf_mac(n->mac, msg, sizeof(msg)) < 0) {
+			bad_arg(c, "nics", msg);
+			return false;
+		}
+		n->has_mac = true;
+	} else if (json_object_get(j, "mac") && !json_is_null(json_object_get(j, "mac"))) {
+		return false;
+	}
+	if (json_object_get(j, "vlan") && !json_is_null(json_object_get(j, "vlan"))) {
+		json_int_t v;
+
+		if (!get_int(c, j, "vlan", 4095, &v))
+			return false;
+		n->vlan = (int)v;
+	}
+	n->pool = (char *)pool;
+	n->device = (char *)dev;
+	return true;
+}
+
+static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", "kernel", "initrd", "cmdline", "mem_mib",
+					    "cpus", "nics", "restart", NULL };
+	struct iov_cfg_nic nics[8];
+	struct iov_cfg_guest g = { .mem_mib = 512, .cpus = 1, .restart = IOV_RESTART_NO };
+	struct iov_err e = { 0 };
+	json_t *jn = json_object_get(p, "nics"), *v, *info = NULL;
+	const char *rs;
+	json_int_t x;
+	size_t i;
+	char what[160];
+	int r;
+
+	if (!only_keys(c, p, keys) || !(g.name = (char *)get_str(c, p, "name", true)) ||
+	    !(g.kernel = (char *)get_str(c, p, "kernel", true)))
+		return;
+	g.initrd = (char *)get_str(c, p, "initrd", false);
+	if (!g.initrd && json_object_get(p, "initrd") && !json_is_null(json_object_get(p, "initrd")))
+		return;
+	g.cmdline = (char *)get_str(c, p, "cmdline", false);
+	if (!g.cmdline && json_object_get(p, "cmdline") && !json_is_null(json_object_get(p, "cmdline")))
+		return;
+	if (json_object_get(p, "mem_mib")) {
+		if (!get_int(c, p, "mem_mib", 1 << 20, &x))
+			return;
+		if (x < 4 || x % 2) {
+			bad_arg(c, "mem_mib", "mem_mib: a multiple of 2 MiB, at least 4");
+			return;
+		}
+		g.mem_mib = (uint64_t)x;
+	}
+	if (json_object_get(p, "cpus")) {
+		if (!get_int(c, p, "cpus", 64, &x))
+			return;
+		if (x < 1) {
+			bad_arg(c, "cpus", "cpus: 1 to 64");
+			return;
+		}
+		g.cpus = (unsigned)x;
+	}
+	if ((rs = get_str(c, p, "restart", false))) {
+		if (strcmp(rs, "no") == 0)
+			g.restart = IOV_RESTART_NO;
+		else if (strcmp(rs, "on-failure") == 0)
+			g.restart = IOV_RESTART_ON_FAILURE;
+		else if (strcmp(rs, "always") == 0)
+			g.restart = IOV_RESTART_ALWAYS;
+		else {
+			bad_arg(c, "restart", "restart: no, on-failure or always");
+			return;
+		}
+	} else if (json_object_get(p, "restart") && !json_is_null(json_object_get(p, "restart"))) {
+		return;
+	}
+	if (!json_is_array(jn) || json_array_size(jn) > 8) {
+		bad_arg(c, "nics", "nics: an array of at most 8 NICs");
+		return;
+	}
+	json_array_foreach(jn, i, v)
+		if (!get_nic(c, v, i, &nics[i]))
+			return;
+	g.nics = nics;
+	g.n_nics = json_array_size(jn);
+	if (!peer_may_read(c, "kernel", g.kernel) || (g.initrd && !peer_may_read(c, "initrd", g.initrd)))
+		return;
+	snprintf(what, sizeof(what), "start guest %s (%zu NIC%s)", g.name, g.n_nics,
+		 g.n_nics == 1 ? "" : "s");
+	log_change(c, what);
+	if ((r = iovd_guest_start(&g, &info, &e)) < 0) {
+		log_info("%s refused: %s", what, e.msg);
+		guest_err(c, &e, r);
+		return;
+	}
+	vl_reply(c, json_pack("{s:o}", "guest", info));
+}
+
+static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", "force", NULL };
+	struct iov_err e = { 0 };
+	json_t *info = NULL;
+	const char *name;
+	bool force;
+	char what[96];
+	int r;
+
+	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
+	    get_bool(c, p, "force", &force) < 0)
+		return;
+	snprintf(what, sizeof(what), "stop guest %.40s%s", name, force ? " (force)" : "");
+	log_change(c, what);
+	if ((r = iovd_guest_stop(name, force, &info, &e)) < 0) {
+		guest_err(c, &e, r);
+		return;
+	}
+	vl_reply(c, json_pack("{s:o}", "guest", info));
+}
+
+static void m_vm_list(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { NULL };
+
+	if (!only_keys(c, p, keys))
+		return;
+	vl_reply(c, json_pack("{s:o, s:o}", "guests", iovd_guests_json(), "quarantine",
+			      iovd_quarantine_json()));
+}
+
+static void m_vm_show(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", NULL };
+	struct iov_err e = { 0 };
+	const char *name;
+	json_t *g;
+	int r;
+
+	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)))
+		return;
+	if ((r = iovd_guest_json(name, &g, &e)) < 0) {
+		guest_err(c, &e, r);
+		return;
+	}
+	vl_reply(c, json_pack("{s:o}", "guest", g));
+}
+
+static void m_vm_log(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", "bytes", NULL };
+	struct iov_err e = { 0 };
+	json_int_t max = 64 * 1024;
+	const char *name;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)))
+		return;
+	if (json_object_get(p, "bytes") && !get_int(c, p, "bytes", 1024 * 1024, &max))
+		return;
+	if ((r = iovd_guest_log(name, (size_t)max, &buf, &len, &e)) < 0) {
+		guest_err(c, &e, r);
+		return;
+	}
+	/* The console is the guest's: bytes that are not UTF-8 become '?'. */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)buf[i] >= 0x80 || (buf[i] < 0x20 && buf[i] != '\n' &&
+						      buf[i] != '\t' && buf[i] != '\r'))
+			buf[i] = '?';
+	vl_reply(c, json_pack("{s:s%}", "log", buf, len));
+	free(buf);
+}
+
+static void m_vf_unquarantine(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "device", NULL };
+	struct iov_err e = { 0 };
+	struct iov_host *h;
+	struct iov_dev *d;
+	const char *spec;
+	int r;
+
+	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "device", true)) || load_host(c, &h) < 0)
+		return;
+	if ((d = resolve(c, h, spec))) {
+		log_change(c, "unquarantine");
+		if ((r = iovd_unquarantine(d->name, &e)) < 0)
+			guest_err(c, &e, r);
+		else
+			vl_reply(c, json_pack("{s:s}", "device", d->name));
+	}
 	iov_host_free(h);
 }
 
@@ -565,6 +1102,17 @@ static const struct vl_method methods[] = {
 	{ "io.iovd.SetVf", m_set_vf, true },
 	{ "io.iovd.Bind", m_bind, true },
 	{ "io.iovd.Release", m_release, true },
+	{ "io.iovd.Plan", m_plan, false },
+	{ "io.iovd.Apply", m_apply, true },
+	{ "io.iovd.Reload", m_reload, true },
+	{ "io.iovd.GetStatus", m_get_status, false },
+	{ "io.iovd.Monitor", m_monitor, false },
+	{ "io.iovd.VmStart", m_vm_start, true },
+	{ "io.iovd.VmStop", m_vm_stop, true },
+	{ "io.iovd.VmList", m_vm_list, false },
+	{ "io.iovd.VmShow", m_vm_show, false },
+	{ "io.iovd.VmLog", m_vm_log, false },
+	{ "io.iovd.VfUnquarantine", m_vf_unquarantine, true },
 };
 
 const struct vl_interface iovd_interface = {

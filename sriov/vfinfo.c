@@ -1,4 +1,5 @@
 #include "sriov/vfinfo.h"
+#include "sriov/quirks.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -517,17 +518,20 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Sends one property; retries while the VF is in reset (EAGAIN). */
+/* Sends one property; retries while the VF is in reset, for as long as the PF's driver
+ * needs (sriov/quirks.c: EAGAIN for any driver, EBUSY too for ice). */
 static int setlink_retry(struct nl_sock *sk, int ifindex, const struct vfattr *va, char *msgbuf,
-			 size_t msglen)
+			 size_t msglen, const char *driver)
 {
+	long waited = 0;
 	int r;
 
-	for (int i = 0;; i++) {
+	for (;;) {
 		r = setlink_vf(sk, ifindex, va, msgbuf, msglen);
-		if (r != -EAGAIN || i == 20)
+		if (r >= 0 || waited >= (long)iov_quirk_retry_ms(driver, r))
 			return r;
 		sleep_ms(100);
+		waited += 100;
 	}
 }
 
@@ -631,8 +635,12 @@ static struct iov_vfconf current_conf(const struct iov_vfinfo *v)
 	return o;
 }
 
-static const char *errno_hint(int prop, int r)
+static const char *errno_hint(int prop, int r, const char *driver)
 {
+	const struct iov_quirk *q = iov_quirk_get(driver);
+
+	if (q && (q->flags & IOV_QUIRK_RETRY_IN_RESET) && iov_quirk_retry_ms(driver, r))
+		return q->fix;
 	switch (r) {
 	case -EOPNOTSUPP:
 		return "the PF driver does not support this VF property";
@@ -657,8 +665,21 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 	struct iov_vfconf want = *c, old;
 	struct nl_sock *sk;
 	size_t n;
-	int r, done[P_N], ndone = 0, ifindex = (int)if_nametoindex(pf_ifname);
+	int r, done[P_N], ndone = 0, ifindex;
+	char driver[64] = "";
 
+	/* What the PF's driver cannot do is refused before anything is sent. */
+	if (iov_quirk_netdev_driver(pf_ifname, driver, sizeof(driver)) < 0)
+		driver[0] = '\0';
+	if ((c->set & IOV_VFC_STATE) && iov_quirk_has(driver, IOV_QUIRK_NO_LINK_STATE)) {
+		const struct iov_quirk *q = iov_quirk_get(driver);
+		char fix[384];
+
+		iov_quirk_fix(q, pf_ifname, fix, sizeof(fix));
+		return iov_err_set(err, -EOPNOTSUPP, fix, "%s/vf%u: cannot set state: %s",
+				   pf_ifname, vf, q->why);
+	}
+	ifindex = (int)if_nametoindex(pf_ifname);
 	if (!ifindex)
 		return iov_err_set(err, -ENODEV, "check `ip link`", "PF netdev %s not found",
 				   pf_ifname);
@@ -700,9 +721,9 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 		if (!prop_requested(p, &want))
 			continue;
 		a = make_attr(p, vf, &want, &pl);
-		r = setlink_retry(sk, ifindex, &a, kmsg, sizeof(kmsg));
+		r = setlink_retry(sk, ifindex, &a, kmsg, sizeof(kmsg), driver);
 		if (r < 0) {
-			iov_err_set(err, r, errno_hint(p, r), "%s/vf%u: setting %s: %s%s%s",
+			iov_err_set(err, r, errno_hint(p, r, driver), "%s/vf%u: setting %s: %s%s%s",
 				    pf_ifname, vf, prop_name[p], strerror(-r),
 				    kmsg[0] ? " (kernel: " : "", kmsg[0] ? kmsg : "");
 			if (kmsg[0] && err)
@@ -734,7 +755,7 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 				continue;
 			}
 			a = make_attr(p, vf, &old, &pl);
-			if (setlink_retry(sk, ifindex, &a, NULL, 0) < 0)
+			if (setlink_retry(sk, ifindex, &a, NULL, 0, driver) < 0)
 				log_warn("%s/vf%u: could not restore %s", pf_ifname, vf,
 					 prop_name[p]);
 		}

@@ -79,7 +79,7 @@ out:
  * LINT1 as NMI. */
 static int vcpu_setup_lapic(struct iovm_vcpu *v)
 {
-	struct kvm_lapic_state l;
+	struct kvm_lapic_state l = { 0 };	/* filled by KVM_GET_LAPIC; -O1 cannot tell */
 	uint32_t *lint0 = (uint32_t *)&l.regs[0x350], *lint1 = (uint32_t *)&l.regs[0x360];
 	int ret = xioctl(v->fd, KVM_GET_LAPIC, &l);
 
@@ -191,11 +191,17 @@ int iovm_vm_irqfd(struct iovm_vm *vm, int efd, uint32_t gsi, int resample_efd, b
 	return xioctl(vm->vm_fd, KVM_IRQFD, &f);
 }
 
-int iovm_vm_irq_line(struct iovm_vm *vm, uint32_t irq, int level)
+static int irq_line(struct iovm_vm *vm, uint32_t irq, int level)
 {
 	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
 
 	return xioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
+}
+
+void iovm_vm_irq_pulse(struct iovm_vm *vm, uint32_t irq)
+{
+	irq_line(vm, irq, 1);
+	irq_line(vm, irq, 0);
 }
 
 static int kvm_check_cap(int fd, long cap)

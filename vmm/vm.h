@@ -79,13 +79,8 @@ void iovm_vm_request_stop(struct iovm_vm *vm, enum iovm_exit code, const char *w
 /* Stops and joins the vCPU threads. */
 void iovm_vm_stop(struct iovm_vm *vm);
 
-/* Legacy interrupt line (ISA IRQ / GSI 0..23). */
-int iovm_vm_irq_line(struct iovm_vm *vm, uint32_t irq, int level);
-static inline void iovm_vm_irq_pulse(struct iovm_vm *vm, uint32_t irq)
-{
-	iovm_vm_irq_line(vm, irq, 1);
-	iovm_vm_irq_line(vm, irq, 0);
-}
+/* Edge on a legacy interrupt line (ISA IRQ / GSI 0..23): raise, then lower. */
+void iovm_vm_irq_pulse(struct iovm_vm *vm, uint32_t irq);
 /* MSI routes: allocate a GSI, set its message, release it. Each call re-sends the table. */
 int iovm_vm_gsi_alloc(struct iovm_vm *vm);
 int iovm_vm_msi_set(struct iovm_vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);

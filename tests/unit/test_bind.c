@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -34,6 +35,9 @@ struct simdev {
 	const char *native;	/* what drivers_probe binds without an override */
 	bool group;		/* vfio-pci refuses devices without one */
 	bool refuse_vfio;	/* vfio-pci's probe fails anyway */
+	int reset_err;		/* what a write to DEV/reset returns (-ENOENT: no reset file) */
+	bool dead;		/* config reads answer all ones after a reset */
+	int resets;
 };
 
 struct sim {
@@ -117,6 +121,12 @@ static int sim_write(void *ctx, const char *path, const char *val)
 		sim_log(s, "override", dev, val[0] == '\n' ? "(clear)" : val);
 		return 0;
 	}
+	if (strstr(p, "/reset")) {
+		assert_string_equal(val, "1");
+		sim_log(s, "reset", dev, NULL);
+		d->resets++;
+		return d->reset_err;
+	}
 	if (strstr(p, "/driver/unbind")) {
 		assert_string_equal(val, dev);
 		if (!d->driver[0])
@@ -147,6 +157,13 @@ static bool sim_has_group(void *ctx, const char *dev)
 	return d && d->group;
 }
 
+static int sim_responds(void *ctx, const char *dev)
+{
+	struct simdev *d = sim_find(ctx, dev);
+
+	return d && !d->dead ? 0 : -EIO;
+}
+
 static void sim_sleep(void *ctx, unsigned ms)
 {
 }
@@ -155,7 +172,7 @@ static struct iov_bind_io sim_io(struct sim *s)
 {
 	return (struct iov_bind_io){ .write = sim_write, .driver = sim_driver,
 				     .driver_loaded = sim_loaded, .has_group = sim_has_group,
-				     .sleep_ms = sim_sleep, .ctx = s, .timeout_ms = 50 };
+				     .responds = sim_responds, .sleep_ms = sim_sleep, .ctx = s, .timeout_ms = 50 };
 }
 
 static void sim_add(struct sim *s, const char *name, const char *driver, const char *native)
@@ -287,9 +304,19 @@ static void test_plan_refusals(void **state)
 		assert_non_null(strstr(e.msg, "not known to be on"));
 		assert_int_equal(iov_plan_bind(l.h, u, l.vf1, &unsafe, &p, &e), 0);
 		iov_plan_free(p);
-		/* A host driver is not a VM's: no interrupt-remapping concern. */
+		/* The device's own driver is not a VM's: no interrupt-remapping concern. */
+		assert_string_equal(l.vf1->driver, "igbvf");
 		assert_int_equal(iov_plan_bind(l.h, u, l.vf1, &other, &p, &e), 0);
 		iov_plan_free(p);
+		/* Any other driver may hand the device to user space, "vfio" in its name or not. */
+		const char *userspace[] = { "uio_pci_generic", "pci-stub", "mlx5_vfio_pci" };
+
+		for (size_t i = 0; i < 3; i++) {
+			struct iov_bind_opts o = { .driver = userspace[i] };
+
+			assert_int_equal(iov_plan_bind(l.h, u, l.vf1, &o, &p, &e), -EPERM);
+			assert_non_null(strstr(e.msg, userspace[i]));
+		}
 		l.h->iommu.intremap = 1;
 	}
 	/* A bridge. */
@@ -479,6 +506,14 @@ static void test_state_roundtrip(void **state)
 	assert_true(other >= 0);
 	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), -1);
 	assert_int_equal(errno, EWOULDBLOCK);
+	/* A second locker does not block for ever: a bounded wait, then a clear refusal. */
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(iov_bind_state_lock(path, &e), -EBUSY);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_non_null(strstr(e.msg, "locked by another process"));
+	assert_true(t1.tv_sec - t0.tv_sec <= IOV_STATE_LOCK_WAIT_MS / 1000 + 2);
 	iov_bind_state_unlock(lk);
 	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
 	close(other);
@@ -547,12 +582,40 @@ static void test_bind_release(void **state)
 	}
 	s.nlog = 0;
 	assert_int_equal(iov_release(l.h, l.vf2, &e), 0);
-	/* Back to no driver: override cleared, unbound, and never probed. */
+	/* Reset first (while still on vfio-pci), then back to no driver: override cleared,
+	 * unbound, and never probed. */
 	assert_string_equal(sim_dev(&s, "0000:01:10.4")->driver, "");
 	assert_string_equal(sim_dev(&s, "0000:01:10.4")->override, "");
-	assert_int_equal(s.nlog, 2);
-	assert_string_equal(s.log[0], "override 0000:01:10.4 (clear)");
-	assert_string_equal(s.log[1], "unbind 0000:01:10.4");
+	assert_int_equal(s.nlog, 3);
+	assert_string_equal(s.log[0], "reset 0000:01:10.4");
+	assert_string_equal(s.log[1], "override 0000:01:10.4 (clear)");
+	assert_string_equal(s.log[2], "unbind 0000:01:10.4");
+
+	/* A device whose reset fails is not handed to a host driver: it stays on vfio-pci,
+	 * its record stays for a retry, and the message says why and what to do. */
+	sim_dev(&s, "0000:01:10.2")->reset_err = -ENOTTY;
+	assert_int_equal(iov_release(l.h, l.vf1, &e), -ENOTTY);
+	assert_non_null(strstr(e.msg, "refusing to give 0000:01:10.2 to igbvf: its reset failed"));
+	assert_non_null(strstr(e.msg, "it stays on vfio-pci"));
+	assert_non_null(strstr(e.fix, "/sys/bus/pci/devices/0000:01:10.2/remove"));
+	assert_string_equal(sim_dev(&s, "0000:01:10.2")->driver, "vfio-pci");
+	assert_string_equal(sim_dev(&s, "0000:01:10.0")->driver, "igbvf");	/* best effort */
+	assert_int_equal(iov_bind_state_load(path, &st, &e), 0);
+	assert_int_equal(st->n, 1);
+	assert_string_equal(st->recs[0].dev, "0000:01:10.2");
+	iov_bind_state_free(st);
+	/* No reset method (no reset file), or no answer after the reset: refused too. */
+	free(l.vf0->driver);
+	l.vf0->driver = strdup("igbvf");
+	sim_dev(&s, "0000:01:10.2")->reset_err = -ENOENT;
+	assert_int_equal(iov_release(l.h, l.vf1, &e), -ENOTTY);
+	assert_non_null(strstr(e.msg, "no reset method"));
+	sim_dev(&s, "0000:01:10.2")->reset_err = 0;
+	sim_dev(&s, "0000:01:10.2")->dead = true;
+	assert_int_equal(iov_release(l.h, l.vf1, &e), -ENOTTY);
+	assert_non_null(strstr(e.msg, "does not answer config reads"));
+	assert_string_equal(sim_dev(&s, "0000:01:10.2")->driver, "vfio-pci");
+	sim_dev(&s, "0000:01:10.2")->dead = false;
 
 	/* Releasing one VF of group 2 puts back the whole group. */
 	assert_int_equal(iov_release(l.h, l.vf1, &e), 0);
@@ -586,12 +649,26 @@ static void test_bind_release(void **state)
 		free(d[i]->driver);
 		d[i]->driver = strdup("vfio-pci");
 	}
-	fk_symlink(root, "proc/77/fd/9", "/dev/vfio/2");
+	if (!fk_mknod(root, "dev/vfio/2", false, 240, 2))
+		skip();		/* needs root: the holder is recognised by device number */
+	fk_write(root, "sys/class/vfio/2/dev", "240:2\n");
+	char node[512];
+
+	snprintf(node, sizeof(node), "%s/dev/vfio/2", root);
+	fk_symlink(root, "proc/77/fd/9", node);
 	fk_write(root, "proc/77/comm", "iovm\n");
 	s.nlog = 0;
 	assert_int_equal(iov_release(l.h, l.vf0, &e), -EBUSY);
 	assert_non_null(strstr(e.msg, "pid 77 (iovm)"));
 	assert_int_equal(s.nlog, 0);
+
+	/* The real table's reset check reads the config header: all ones means the device
+	 * did not come back. A VF's vendor and device IDs read all ones by design. */
+	fk_write(root, "sys/bus/pci/devices/0000:01:10.0/config", "\xff\xff\xff\xff\x06\x04\x10");
+	fk_write(root, "sys/bus/pci/devices/0000:01:10.2/config", "\xff\xff\xff\xff\xff\xff\xff");
+	assert_int_equal(iov_bind_io_sysfs.responds(NULL, "0000:01:10.0"), 0);
+	assert_int_equal(iov_bind_io_sysfs.responds(NULL, "0000:01:10.2"), -EIO);
+	assert_true(iov_bind_io_sysfs.responds(NULL, "0000:01:10.4") < 0);	/* no config */
 
 	iov_bind_set_io(NULL);
 	iov_bind_set_state_path(NULL);

@@ -366,6 +366,50 @@ static void test_multifunction_quirk(void **state)
 	fk_host_free(h);
 }
 
+/* Every port on the path that breaks isolation is named with what it lacks, and each gets
+ * the fix that fits it: a switch port without the capability, a root port with the
+ * capability present but disabled, a root port without ACS (quirk territory). */
+static void test_acs_whole_path(void **state)
+{
+	struct iov_host *h = fk_host_new();
+	struct iov_usage *u = quiet_usage();
+	struct iov_dev *rp = fk_bridge(h, "00:02.0", IOV_PCIE_ROOT_PORT, true, 0x1f,
+				       IOV_ACS_SV | IOV_ACS_UF);
+	struct iov_dev *up = fk_bridge(h, "02:00.0", IOV_PCIE_UPSTREAM, false, 0, 0);
+	struct iov_dev *dn = fk_bridge(h, "03:00.0", IOV_PCIE_DOWNSTREAM, false, 0, 0);
+	struct iov_dev *ep = fk_dev(h, "04:00.0", "e1000e");
+	struct iov_group *g = fk_group(h, 6, "DMA");
+	struct iov_verdict v;
+	const char *fx;
+
+	fk_parent(up, rp);
+	fk_parent(dn, up);
+	fk_parent(ep, dn);
+	fk_join(g, rp);
+	fk_join(g, up);
+	fk_join(g, dn);
+	fk_join(g, ep);
+	iov_verify(h, u, ep, &v);
+	assert_int_equal(st(&v, IOV_CHECK_ACS), IOV_CHECK_FAIL);
+	assert_reason(&v, IOV_CHECK_ACS, "2 places on the path");
+	assert_reason(&v, IOV_CHECK_ACS, "switch downstream port 0000:03:00.0: no ACS capability");
+	assert_reason(&v, IOV_CHECK_ACS, "root port 0000:00:02.0: ACS RR CR not enabled");
+	fx = v.checks[IOV_CHECK_ACS].fix;
+	assert_non_null(strstr(fx, "0000:03:00.0: a switch port without ACS"));
+	assert_non_null(strstr(fx, "0000:00:02.0: its ACS capability is there but off"));
+	assert_non_null(strstr(fx, "give the whole group 6 to one VM"));
+
+	/* A root port without the capability: the fix speaks of quirks and names its IDs. */
+	rp->acs_present = false;
+	rp->vendor = 0x8086;
+	rp->device = 0xa110;
+	iov_verify(h, u, ep, &v);
+	assert_reason(&v, IOV_CHECK_ACS, "root port 0000:00:02.0: no ACS capability");
+	assert_non_null(strstr(v.checks[IOV_CHECK_ACS].fix, "no quirk for 8086:a110"));
+	iov_usage_free(u);
+	fk_host_free(h);
+}
+
 static void test_acs_bits(void **state)
 {
 	struct lay l;
@@ -506,6 +550,14 @@ static void test_usage_load(void **state)
 	fk_mkdir(root, "sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1");
 	fk_symlink(root, "sys/class/block/sdb1",
 		   "../../devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1");
+	/* btrfs's 0:30 is taken by the number of the node its source names. */
+	if (!fk_mknod(root, "dev/sdb1", true, 8, 17)) {
+		fk_rmtree(root);
+		free(root);
+		skip();
+	}
+	fk_symlink(root, "sys/dev/block/8:17",
+		   "../../devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1");
 	fk_mkdir(root, "sys/devices/pci0000:00/0000:00:1f.2/ata2/block/sdc/sdc2");
 	fk_symlink(root, "sys/class/block/sdc2", "../../devices/pci0000:00/0000:00:1f.2/ata2/block/sdc/sdc2");
 
@@ -546,6 +598,70 @@ static void test_usage_load(void **state)
 	assert_non_null(strstr(u->blks[2].what, "swap"));
 	assert_null(u->cmdline);
 
+	iov_usage_free(u);
+	iov_sysroot_set(NULL);
+	fk_rmtree(root);
+	free(root);
+}
+
+/* Holders of a group are recognised by device number (issue 10): a group's /dev/vfio/N and
+ * an iommufd device file count, a file merely named /dev/vfio/N does not; a FUSE mount
+ * claiming a disk as its source does not make the disk busy, a btrfs mount of a real block
+ * node does. */
+static void test_usage_by_devno(void **state)
+{
+	char *root = fk_tmpdir();
+	struct iov_usage *u;
+	char node[512];
+
+	if (!fk_mknod(root, "dev/vfio/12", false, 240, 12)) {
+		fk_rmtree(root);
+		free(root);
+		skip();
+	}
+	fk_mkdir(root, "sys/bus/pci/devices");
+	fk_write(root, "sys/class/vfio/12/dev", "240:12\n");
+	fk_write(root, "sys/class/vfio/noiommu-13/dev", "240:13\n");
+	assert_true(fk_mknod(root, "dev/vfio/noiommu-13", false, 240, 13));
+	/* iommufd: /dev/vfio/devices/vfio0 belongs to a function in group 14. */
+	fk_write(root, "sys/class/vfio-dev/vfio0/dev", "511:0\n");
+	fk_symlink(root, "sys/class/vfio-dev/vfio0/device/iommu_group", "../../../../kernel/iommu_groups/14");
+	assert_true(fk_mknod(root, "dev/vfio/devices/vfio0", false, 511, 0));
+	/* The forgeries: a regular file and a FIFO with vfio names, a link to a path. */
+	fk_write(root, "fake/dev/vfio/15", "");
+	fk_symlink(root, "proc/50/fd/3", "/dev/vfio/15");
+	snprintf(node, sizeof(node), "%s/fake/dev/vfio/15", root);
+	fk_symlink(root, "proc/50/fd/4", node);
+	fk_write(root, "proc/50/comm", "mallory\n");
+	snprintf(node, sizeof(node), "%s/dev/vfio/12", root);
+	fk_symlink(root, "proc/60/fd/7", node);
+	fk_write(root, "proc/60/comm", "qemu\n");
+	snprintf(node, sizeof(node), "%s/dev/vfio/noiommu-13", root);
+	fk_symlink(root, "proc/61/fd/7", node);
+	snprintf(node, sizeof(node), "%s/dev/vfio/devices/vfio0", root);
+	fk_symlink(root, "proc/62/fd/5", node);
+	fk_write(root, "proc/62/comm", "iovm\n");
+	/* Mounts: FUSE with a disk's name as fsname; btrfs (0:N) on a real block node. */
+	assert_true(fk_mknod(root, "dev/sdb1", true, 8, 17));
+	fk_mkdir(root, "sys/devices/pci0000:00/0000:00:17.0/ata1/block/sdb/sdb1");
+	fk_symlink(root, "sys/dev/block/8:17", "../../devices/pci0000:00/0000:00:17.0/ata1/block/sdb/sdb1");
+	fk_mkdir(root, "sys/devices/pci0000:00/0000:00:1f.2/ata2/block/sdc/sdc1");
+	fk_symlink(root, "sys/class/block/sdc1", "../../devices/pci0000:00/0000:00:1f.2/ata2/block/sdc/sdc1");
+	fk_write(root, "proc/self/mountinfo",
+		 "30 1 0:51 / /home/m/x rw - fuse.sshfs /dev/sdc1 rw\n"
+		 "31 1 0:52 / /data rw - btrfs /dev/sdb1 rw\n");
+
+	assert_int_equal(iov_sysroot_set(root), 0);
+	assert_int_equal(iov_usage_load(&u), 0);
+	assert_int_equal(iov_usage_scan_vfio(u), 0);
+	assert_int_equal(u->n_vfio, 3);
+	assert_null(iov_usage_group_user(u, 15));
+	assert_non_null(iov_usage_group_user(u, 12));
+	assert_string_equal(iov_usage_group_user(u, 12)->comm, "qemu");
+	assert_int_equal(iov_usage_group_user(u, 13)->pid, 61);
+	assert_int_equal(iov_usage_group_user(u, 14)->pid, 62);
+	assert_int_equal(u->n_blks, 1);
+	assert_string_equal(u->blks[0].pci, "0000:00:17.0");
 	iov_usage_free(u);
 	iov_sysroot_set(NULL);
 	fk_rmtree(root);
@@ -598,6 +714,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_viable_single),
+		cmocka_unit_test(test_usage_by_devno),
 		cmocka_unit_test(test_shared_group),
 		cmocka_unit_test(test_no_iommu),
 		cmocka_unit_test(test_no_intremap),
@@ -606,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_guard_sources),
 		cmocka_unit_test(test_multifunction_quirk),
 		cmocka_unit_test(test_acs_bits),
+		cmocka_unit_test(test_acs_whole_path),
 		cmocka_unit_test(test_reset_numa),
 		cmocka_unit_test(test_group_unknown_member),
 		cmocka_unit_test(test_usage_load),
