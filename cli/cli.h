@@ -39,6 +39,11 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_monitor(int argc, char **argv, struct cli_ctx *ctx);
 /* Reads only: the config file against this host (config/check.h). */
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
+/* The host config through iovd (cli/cmd_apply.c). */
+int cmd_plan(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_apply(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_reload(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_status(int argc, char **argv, struct cli_ctx *ctx);
 
 /* The VF settings table of `vfs show` (for `show PF` too): VF, MAC, VLAN, QOS, PROTO,
  * SPOOFCHK, TRUST, STATE, RATE; each line starts with indent. Data: iov_vfinfo_query()

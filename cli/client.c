@@ -1,6 +1,7 @@
 #include "cli/client.h"
 #include "cli/cli.h"
 #include "lib/iovd_proto.h"
+#include "lib/log.h"
 #include "lib/varlink.h"
 
 #include <errno.h>
@@ -21,11 +22,16 @@ const char *cli_socket_path(const struct cli_ctx *ctx)
 	return s && *s ? s : IOVD_DEFAULT_SOCKET;
 }
 
+/* A string field of a reply, escaped for the terminal (lib/log.h: iov_esc); valid until
+ * the fourth call after. */
 static const char *str(json_t *o, const char *k)
 {
+	static char buf[4][4096];
+	static int n;
 	const char *s = json_string_value(json_object_get(o, k));
 
-	return s ? s : "";
+	n = (n + 1) % 4;
+	return iov_esc(buf[n], sizeof(buf[n]), s ? s : "");
 }
 
 int cli_print_error(const char *method, const char *name, json_t *p)
@@ -58,8 +64,16 @@ int cli_print_error(const char *method, const char *name, json_t *p)
 			fprintf(stderr, "  fix: %s\n", str(p, "fix"));
 		return 1;
 	}
-	char *txt = json_dumps(p, JSON_COMPACT);
-	fprintf(stderr, "iovctl: %s: error %s %s\n", m, name, txt ? txt : "");
+	if (strcmp(name, "io.iovd.ConfigError") == 0) {
+		fprintf(stderr, "iovctl: config: %s\n", str(p, "message"));
+		if (*str(p, "fix"))
+			fprintf(stderr, "  fix: %s\n", str(p, "fix"));
+		return 1;
+	}
+	char *txt = json_dumps(p, JSON_COMPACT), ename[256];
+
+	fprintf(stderr, "iovctl: %s: error %s %s\n", m, iov_esc(ename, sizeof(ename), name),
+		txt ? txt : "");
 	free(txt);
 	return 1;
 }

@@ -29,6 +29,13 @@ static const struct cli_cmd commands[] = {
 	  "iovd's events as they happen (--recent: first those iovd still holds)" },
 	{ "config", cmd_config, "config check [FILE] [--json]",
 	  "validate a host config (default /etc/iovd/iovd.json + iovd.d/) against this host (exit 1 if invalid)" },
+	{ "plan", cmd_plan, "plan [--force]",
+	  "what applying the host config would change, as a diff, and what it disturbs (through iovd)" },
+	{ "apply", cmd_apply, "apply [--dry-run] [--force]",
+	  "re-read the host config and apply it as one journaled transaction (through iovd)" },
+	{ "reload", cmd_reload, "reload", "iovd re-reads its config and applies it (same as SIGHUP)" },
+	{ "status", cmd_status, "status",
+	  "the config in force, the last apply, and any difference between config and host now" },
 };
 
 static void usage(FILE *f)

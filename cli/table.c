@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
+
 struct row {
 	char **cells;
 	const char *colour;
@@ -16,7 +18,14 @@ struct table {
 	size_t *width;
 };
 
-static char *dup_or_dash(const char *s) { return strdup(s ? s : "-"); }
+/* Cells hold host-derived strings (device, driver, process names): escaped (lib/log.h). */
+static char *dup_or_dash(const char *s)
+{
+	size_t n = 4 * strlen(s ? s : "-") + 1;
+	char *d = malloc(n);
+
+	return d ? iov_esc(d, n, s ? s : "-") : NULL;
+}
 
 struct table *table_new(size_t ncols, const char *const *headers)
 {

@@ -4,6 +4,7 @@
 #define IOV_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum iov_log_level { IOV_LOG_ERR, IOV_LOG_WARN, IOV_LOG_INFO, IOV_LOG_DEBUG };
 
@@ -18,6 +19,15 @@ void iov_log(enum iov_log_level lvl, const char *fmt, ...)
 /* Logs "fmt: strerror(-err)" and returns err (expected < 0). */
 int iov_log_errno(enum iov_log_level lvl, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Copies src into dst (always NUL-terminated, at most dstlen bytes) with everything a
+ * terminal or a log reader would act on made visible: C0 controls (newline included), DEL,
+ * C1 controls (U+0080..U+009F) and bytes that are not valid UTF-8 become \xNN, and a
+ * backslash becomes \\. A cut never splits a UTF-8 character or an escape. Every string
+ * that comes from a client or from the host (request fields, parse errors, process names,
+ * device names) goes through this before it reaches a log or a terminal; iov_logv applies
+ * it to every log line. Returns dst. */
+char *iov_esc(char *dst, size_t dstlen, const char *src);
 
 #define log_err(...)   iov_log(IOV_LOG_ERR, __VA_ARGS__)
 #define log_warn(...)  iov_log(IOV_LOG_WARN, __VA_ARGS__)

@@ -47,9 +47,15 @@ struct client {
 	struct vl_peer peer;
 	char in[VL_MAX_MSG];
 	size_t in_len;
+	size_t msg_len;			/* length of the first complete message in `in`, or
+					 * NO_MSG; bytes before in_scanned hold no NUL */
+	size_t in_scanned;
 	char *out;			/* pending replies */
 	size_t out_len, out_off, out_cap;
 	bool closing;			/* close once out is flushed */
+	bool eof;			/* the peer shut down its side */
+	long last_io;			/* ms (monotonic): last byte read or written */
+	unsigned long served;		/* turn number when a message was last handled */
 	struct slot *sl;		/* its slot in the server */
 	struct vl_server *srv;
 	struct vl_stream *stream;	/* an open "more" call; no other call is read meanwhile */
@@ -63,6 +69,8 @@ struct vl_stream {
 	void *ud;
 	bool want_drain;		/* a send was refused: tell the owner when drained */
 };
+
+#define NO_MSG ((size_t)-1)
 
 struct slot {
 	enum slot_kind kind;
@@ -83,7 +91,12 @@ struct vl_server {
 	size_t n_clients;		/* all */
 	size_t n_priv;			/* privileged among them */
 	bool quit;
+	unsigned long turn;		/* loop turns with at least one message handled */
+	long last_sweep;		/* ms: last check for idle clients */
+	int idle_ms;			/* VL_IDLE_TIMEOUT_MS, settable for tests */
 };
+
+static long now_ms(void);
 
 /* ---- call replies ---- */
 
@@ -119,8 +132,11 @@ int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method
 
 	m = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!m) {
-		snprintf(err, errlen, "request is not JSON: %s at offset %d", jerr.text,
-			 jerr.position);
+		char t[4 * JSON_ERROR_TEXT_LENGTH];
+
+		/* jansson quotes the offending input in its text. */
+		snprintf(err, errlen, "request is not JSON: %s at offset %d",
+			 iov_esc(t, sizeof(t), jerr.text), jerr.position);
 		return -EINVAL;
 	}
 	if (!json_is_object(m)) {
@@ -130,7 +146,10 @@ int vl_parse_call(const char *buf, size_t len, json_t **msg, const char **method
 	json_object_foreach(m, key, v) {
 		if (strcmp(key, "method") && strcmp(key, "parameters") && strcmp(key, "oneway") &&
 		    strcmp(key, "more") && strcmp(key, "upgrade")) {
-			snprintf(err, errlen, "request has an unknown field '%.64s'", key);
+			char k[65];
+
+			snprintf(err, errlen, "request has an unknown field '%s'",
+				 iov_esc(k, sizeof(k), key));
 			goto bad;
 		}
 	}
@@ -169,8 +188,10 @@ int vl_listen(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)];
+	struct stat st;
+	mode_t old;
 	char *slash;
-	int fd, e;
+	int fd, e, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -185,10 +206,16 @@ int vl_listen(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	/* A socket file left by a daemon that died: replace it, but never one that answers. */
-	if (access(path, F_OK) == 0) {
-		int probe = vl_connect(path);
+	/* A socket file left by a daemon that died: replace it, but never one that answers,
+	 * and never anything that is not a socket (a regular file, a symlink). */
+	if (lstat(path, &st) == 0) {
+		int probe;
 
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			return -ENOTSOCK;
+		}
+		probe = vl_connect(path);
 		if (probe >= 0) {
 			close(probe);
 			close(fd);
@@ -196,9 +223,15 @@ int vl_listen(const char *path)
 		}
 		unlink(path);
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
-	    listen(fd, 64) < 0) {
-		e = -errno;
+	/* The mode comes from the umask at bind time: no chmod by path afterwards, which
+	 * would follow whatever the path names by then. */
+	old = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	e = -errno;
+	umask(old);
+	if (r < 0 || listen(fd, 64) < 0) {
+		if (r == 0)
+			e = -errno;
 		close(fd);
 		return e;
 	}
@@ -269,6 +302,11 @@ static void drop_slot(struct vl_server *s, struct slot *sl)
 	free(sl);
 }
 
+void vl_server_set_admin_gid(struct vl_server *s, gid_t admin_gid)
+{
+	s->admin_gid = admin_gid;
+}
+
 struct vl_server *vl_server_new(int listen_fd, const struct vl_service_info *info,
 				const struct vl_interface *iface, gid_t admin_gid,
 				void *userdata)
@@ -281,6 +319,8 @@ struct vl_server *vl_server_new(int listen_fd, const struct vl_service_info *inf
 	s->iface = iface;
 	s->admin_gid = admin_gid;
 	s->ud = userdata;
+	s->idle_ms = VL_IDLE_TIMEOUT_MS;
+	s->last_sweep = now_ms();
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0 || add_slot(s, SLOT_LISTEN, listen_fd, NULL, NULL, NULL) < 0) {
 		int e = errno;
@@ -309,6 +349,7 @@ int vl_server_watch(struct vl_server *s, int fd, vl_watch_fn fn, void *userdata)
 }
 
 void vl_server_quit(struct vl_server *s) { s->quit = true; }
+void vl_server_set_idle_timeout(struct vl_server *s, int ms) { s->idle_ms = ms > 0 ? ms : 1; }
 size_t vl_server_n_clients(const struct vl_server *s) { return s->n_clients; }
 
 static bool peer_in_group(int fd, gid_t primary, gid_t want)
@@ -385,6 +426,8 @@ static void do_accept(struct vl_server *s, int lfd)
 			continue;
 		}
 		c->fd = fd;
+		c->msg_len = NO_MSG;
+		c->last_io = now_ms();
 		c->peer.uid = cred.uid;
 		c->peer.gid = cred.gid;
 		c->peer.pid = cred.pid;
@@ -587,37 +630,47 @@ static int flush_out(struct client *c)
 			return -errno;
 		}
 		c->out_off += (size_t)n;
+		c->last_io = now_ms();
 	}
 	c->out_off = c->out_len = 0;
 	return 0;
 }
 
-/* Handles complete messages in the input buffer, one at a time, as long as no reply is
- * waiting to be read: one request in flight per client. */
-static void process_input(struct vl_server *s, struct client *c)
+/* Finds the first complete message, scanning only bytes not looked at before. */
+static void find_msg(struct client *c)
 {
-	while (!c->closing && c->out_len == 0 && !c->stream) {
-		char *nul = memchr(c->in, '\0', c->in_len);
-		size_t mlen;
+	char *nul;
 
-		if (!nul)
-			break;
-		mlen = (size_t)(nul - c->in);
-		handle_message(s, c, c->in, mlen);
-		memmove(c->in, nul + 1, c->in_len - mlen - 1);
-		c->in_len -= mlen + 1;
-		if (flush_out(c) < 0)
-			c->closing = true;
-	}
-	if (!c->closing && c->in_len == sizeof(c->in) && !memchr(c->in, '\0', c->in_len)) {
-		char msg[128];
+	if (c->msg_len != NO_MSG)
+		return;
+	nul = memchr(c->in + c->in_scanned, '\0', c->in_len - c->in_scanned);
+	if (nul)
+		c->msg_len = (size_t)(nul - c->in);
+	else
+		c->in_scanned = c->in_len;
+}
 
-		snprintf(msg, sizeof(msg), "request larger than %d bytes", VL_MAX_MSG);
-		log_info("client pid %d: %s; disconnecting", (int)c->peer.pid, msg);
-		send_error(c, VL_SVC ".InvalidParameter",
-			   json_pack("{s:s, s:s}", "parameter", "request", "message", msg));
+/* A client may have one message handled per turn, and only once its previous reply has
+ * been written out: one request in flight per client, oneway calls included. */
+static bool client_ready(const struct client *c)
+{
+	return !c->closing && c->out_len == 0 && c->msg_len != NO_MSG && !c->stream;
+}
+
+/* Handles the first complete message of the input buffer. */
+static void serve_one(struct vl_server *s, struct client *c)
+{
+	size_t mlen = c->msg_len;
+
+	handle_message(s, c, c->in, mlen);
+	memmove(c->in, c->in + mlen + 1, c->in_len - mlen - 1);
+	c->in_len -= mlen + 1;
+	c->msg_len = NO_MSG;
+	c->in_scanned = 0;
+	c->served = s->turn;
+	find_msg(c);
+	if (flush_out(c) < 0)
 		c->closing = true;
-	}
 }
 
 static void update_events(struct vl_server *s, struct slot *sl)
@@ -628,42 +681,17 @@ static void update_events(struct vl_server *s, struct slot *sl)
 	/* Stop reading while replies wait (back-pressure), or when the buffer is full. */
 	if (c->out_len > c->out_off)
 		ev.events = EPOLLOUT;
-	else if (!c->closing && c->in_len < sizeof(c->in))
+	else if (!c->closing && !c->eof && c->in_len < sizeof(c->in))
 		ev.events = EPOLLIN;
 	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-static void client_event(struct vl_server *s, struct slot *sl, uint32_t events)
+/* After I/O or a handled message: drops the client if it is done, else re-arms epoll. */
+static void settle(struct vl_server *s, struct slot *sl)
 {
 	struct client *c = sl->c;
-	bool eof = false;
-	int r;
+	int r = flush_out(c);
 
-	if (events & EPOLLOUT) {
-		r = flush_out(c);
-		if (r < 0 || (r == 0 && c->closing))
-			goto drop;
-	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		while (c->in_len < sizeof(c->in)) {
-			ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
-					 MSG_DONTWAIT);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno != EAGAIN)
-					eof = true;
-				break;
-			}
-			if (n == 0) {
-				eof = true;
-				break;
-			}
-			c->in_len += (size_t)n;
-		}
-	}
-	process_input(s, c);
-	r = flush_out(c);
 	if (r == 0 && c->stream && c->stream->want_drain && !c->closing) {
 		/* A stream's reader has caught up after missing replies. */
 		c->stream->want_drain = false;
@@ -671,13 +699,128 @@ static void client_event(struct vl_server *s, struct slot *sl, uint32_t events)
 			c->stream->on_drain(c->stream, c->stream->ud);
 		r = flush_out(c);
 	}
-	if (r < 0 || (r == 0 && (c->closing || eof)))
-		goto drop;
+	if (r < 0 || (r == 0 && (c->closing || (c->eof && c->msg_len == NO_MSG)))) {
+		log_debug("client pid %d disconnected", (int)c->peer.pid);
+		drop_slot(s, sl);
+		return;
+	}
 	update_events(s, sl);
-	return;
-drop:
-	log_debug("client pid %d disconnected", (int)c->peer.pid);
-	drop_slot(s, sl);
+}
+
+/* Socket I/O only: messages are handled by serve_turn(). */
+static void client_event(struct vl_server *s, struct slot *sl, uint32_t events)
+{
+	struct client *c = sl->c;
+
+	if (events & EPOLLOUT) {
+		int r = flush_out(c);
+
+		if (r < 0)
+			c->closing = true;
+	}
+	if (!c->closing && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		while (c->in_len < sizeof(c->in)) {
+			ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
+					 MSG_DONTWAIT);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno != EAGAIN)
+					c->eof = true;
+				break;
+			}
+			if (n == 0) {
+				c->eof = true;
+				break;
+			}
+			c->in_len += (size_t)n;
+			c->last_io = now_ms();
+		}
+		find_msg(c);
+	}
+	if (!c->closing && c->msg_len == NO_MSG && c->in_len == sizeof(c->in)) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "request larger than %d bytes", VL_MAX_MSG);
+		log_info("client pid %d: %s; disconnecting", (int)c->peer.pid, msg);
+		send_error(c, VL_SVC ".InvalidParameter",
+			   json_pack("{s:s, s:s}", "parameter", "request", "message", msg));
+		c->closing = true;
+	}
+	settle(s, sl);
+}
+
+/* One message for every ready client: privileged ones first, then unprivileged ones, least
+ * recently served first, until VL_TURN_BUDGET_MS of handler time is spent (those left over
+ * go first in the next turn). Between turns the loop polls its sockets again, so a
+ * privileged call waits for at most about one budget plus one handler, however many
+ * messages unprivileged clients have queued. */
+static void serve_turn(struct vl_server *s)
+{
+	struct slot *ready[VL_MAX_CLIENTS + VL_MAX_PRIV + 8];
+	size_t n = 0;
+	long t0;
+
+	for (struct slot *sl = s->slots; sl; sl = sl->next)
+		if (sl->kind == SLOT_CLIENT && client_ready(sl->c) && n < sizeof(ready) / sizeof(*ready))
+			ready[n++] = sl;
+	if (!n)
+		return;
+	s->turn++;
+	/* Insertion sort: privileged first, then by the turn each was last served. */
+	for (size_t i = 1; i < n; i++) {
+		struct slot *x = ready[i];
+		size_t j = i;
+
+		for (; j > 0; j--) {
+			const struct client *a = ready[j - 1]->c, *b = x->c;
+
+			if (a->peer.privileged > b->peer.privileged ||
+			    (a->peer.privileged == b->peer.privileged && a->served <= b->served))
+				break;
+			ready[j] = ready[j - 1];
+		}
+		ready[j] = x;
+	}
+	t0 = now_ms();
+	for (size_t i = 0; i < n; i++) {
+		struct client *c = ready[i]->c;
+
+		if (!c->peer.privileged && i > 0 && now_ms() - t0 >= VL_TURN_BUDGET_MS)
+			break;
+		serve_one(s, c);
+		settle(s, ready[i]);
+	}
+}
+
+static bool any_ready(const struct vl_server *s)
+{
+	for (const struct slot *sl = s->slots; sl; sl = sl->next)
+		if (sl->kind == SLOT_CLIENT && client_ready(sl->c))
+			return true;
+	return false;
+}
+
+/* Drops connections with no byte read or written for idle_ms: an idle connection, a
+ * message left half-sent, or a reply the client does not read. */
+static void sweep_idle(struct vl_server *s, long now)
+{
+	struct slot *sl = s->slots, *next;
+
+	for (; sl; sl = next) {
+		next = sl->next;
+		if (sl->kind != SLOT_CLIENT || now - sl->c->last_io < s->idle_ms)
+			continue;
+		/* A subscriber waiting for events is not idle; one that does not read them is. */
+		if (sl->c->stream && sl->c->out_len <= sl->c->out_off)
+			continue;
+		log_info("client pid %d uid %u: %s for %d s; disconnecting", (int)sl->c->peer.pid,
+			 (unsigned)sl->c->peer.uid,
+			 sl->c->out_len > sl->c->out_off ? "reply not read" : "idle",
+			 s->idle_ms / 1000);
+		drop_slot(s, sl);
+	}
+	s->last_sweep = now;
 }
 
 /* ---- streams ---- */
@@ -774,8 +917,15 @@ void vl_stream_end(struct vl_stream *st, const char *error, json_t *params)
 int vl_server_step(struct vl_server *s, int timeout_ms)
 {
 	struct epoll_event evs[16];
-	int n = epoll_wait(s->epfd, evs, 16, timeout_ms);
+	int sweep = s->idle_ms / 4 > 0 ? s->idle_ms / 4 : 1, n;
+	long now;
 
+	/* Queued messages are served without waiting; otherwise wake for the idle sweep. */
+	if (any_ready(s))
+		timeout_ms = 0;
+	else if (s->n_clients && (timeout_ms < 0 || timeout_ms > sweep))
+		timeout_ms = sweep;
+	n = epoll_wait(s->epfd, evs, 16, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
@@ -795,6 +945,10 @@ int vl_server_step(struct vl_server *s, int timeout_ms)
 			break;
 		}
 	}
+	serve_turn(s);
+	now = now_ms();
+	if (now - s->last_sweep >= sweep)
+		sweep_idle(s, now);
 	return n;
 }
 

@@ -7,7 +7,14 @@
  *   disconnected (nothing is allocated from what a peer claims: buffers are fixed-size);
  * - sockets are non-blocking with per-client buffers, so a slow or stalled client holds
  *   only its own slot; a client that does not read its replies is not served further until
- *   it does (one request in flight per client), so it holds one reply at most;
+ *   it does (one request in flight per client, oneway calls included), so it holds one
+ *   reply at most;
+ * - service is round-robin: each loop turn handles at most one message per client,
+ *   privileged clients first, then unprivileged ones least recently served first within a
+ *   budget of VL_TURN_BUDGET_MS, so a flood of queued (oneway) calls from local users
+ *   delays root's call by about one budget, not by the length of the queue;
+ * - a connection with no byte read or written for VL_IDLE_TIMEOUT_MS (idle, a message left
+ *   half-sent, a reply not read) is closed;
  * - connections are counted per uid, and privileged peers have their own slots, so no
  *   unprivileged user can exhaust the daemon for root;
  * - the peer's credentials come from SO_PEERCRED/SO_PEERGROUPS at accept time; methods
@@ -38,6 +45,8 @@
 					 * request in flight, so about one reply) */
 #define VL_MAX_CLIENTS	128		/* unprivileged connections, all users together */
 #define VL_MAX_PER_UID	16		/* unprivileged connections of one uid */
+#define VL_TURN_BUDGET_MS 10		/* handler time for unprivileged clients per turn */
+#define VL_IDLE_TIMEOUT_MS 30000	/* see above */
 #define VL_MAX_PRIV	64		/* privileged ones come on top: a local user holding
 					 * every slot open cannot lock root out */
 
@@ -110,8 +119,9 @@ int vl_stream_send(struct vl_stream *st, json_t *params);
 void vl_stream_end(struct vl_stream *st, const char *error, json_t *params);
 
 /* Creates the socket at path (its directory is created 0755 if missing, a stale socket
- * replaced), mode 0666: authorization is per method, by peer credentials. Returns the
- * listening fd or -errno. */
+ * replaced), mode 0666 (set through the umask at bind): authorization is per method, by
+ * peer credentials. Returns the listening fd or -errno: -EADDRINUSE if a server answers
+ * there, -ENOTSOCK if something other than a socket is there (left alone). */
 int vl_listen(const char *path);
 
 /* admin_gid: a group whose members may call mutating methods, or (gid_t)-1 for none. */
@@ -119,6 +129,8 @@ struct vl_server *vl_server_new(int listen_fd, const struct vl_service_info *inf
 				const struct vl_interface *iface, gid_t admin_gid,
 				void *userdata);
 void vl_server_free(struct vl_server *s);	/* closes every fd it owns */
+/* Changes the admin group for connections accepted from now on (config reload). */
+void vl_server_set_admin_gid(struct vl_server *s, gid_t admin_gid);
 
 typedef void (*vl_watch_fn)(int fd, void *userdata);
 /* Adds another fd (e.g. a signalfd) to the loop; fn runs when it is readable. */
@@ -130,6 +142,8 @@ int vl_server_step(struct vl_server *s, int timeout_ms);
 /* Steps until vl_server_quit(). */
 int vl_server_run(struct vl_server *s);
 void vl_server_quit(struct vl_server *s);
+/* Replaces VL_IDLE_TIMEOUT_MS (tests). */
+void vl_server_set_idle_timeout(struct vl_server *s, int ms);
 size_t vl_server_n_clients(const struct vl_server *s);
 
 /* Client. vl_connect returns a connected fd or -errno. vl_call_sync sends one call and

@@ -5,19 +5,27 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "src/iovd_api.h"
 #include "src/udevmon.h"
 #include "config/check.h"
+#include "config/config.h"
+#include "lib/atomicfile.h"
 #include "lib/err.h"
 #include "lib/host.h"
+#include "src/apply.h"
+#include "src/follow.h"
+#include "src/journal.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
@@ -31,15 +39,42 @@ static void usage(FILE *f)
 		"  -s, --socket PATH       listen on PATH (default $IOVD_SOCKET, else %s)\n"
 		"      --sysroot DIR       manage the sysfs tree under DIR (tests)\n"
 		"  -g, --group NAME        members of group NAME may make changes (root always can)\n"
+		"      --config FILE       the host config (default /etc/iovd/iovd.json)\n"
+		"      --config-dir DIR    its drop-ins (default /etc/iovd/iovd.d; none when\n"
+		"                          --config is given without --config-dir)\n"
+		"      --no-apply          load the config but do not apply it at start\n"
+		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd)\n"
 		"      --bind-state PATH   where vfio bindings are remembered\n"
-		"                          (default /run/iovd/bind-state.json)\n"
+		"                          (default STATE_DIR/bind-state.json)\n"
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
 		"      --allow-unsafe-interrupts  bind to vfio-pci even without interrupt remapping\n"
 		"                          (refused by default; every such bind is logged as UNSAFE)\n"
-		"      --check [FILE]      validate the config (default %s and its\n"
-		"                          drop-ins) against this host or --sysroot, exit 0/1\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
-		"  -h, --help, --version\n", IOV_CONFIG_DEFAULT_PATH, IOVD_DEFAULT_SOCKET);
+		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
+}
+
+/* iovd --check [FILE]: like nginx -t. The same code as `iovctl config check`. */
+static int check_config(const char *file, const char *dropins)
+{
+	struct iov_host *h = NULL;
+	struct iov_err err = { 0 };
+	json_t *rep = NULL;
+	int r = iov_host_load(&h);
+
+	if (r < 0) {
+		log_err("cannot read the host's PCI devices under %s/sys: %s", iov_sysroot(),
+			strerror(-r));
+		return 1;
+	}
+	r = iov_config_check(file, dropins, h, NULL, &rep, &err);
+	iov_host_free(h);
+	if (!rep) {
+		log_err("out of memory");
+		return 1;
+	}
+	iov_config_report_print(r < 0 ? stderr : stdout, rep);
+	json_decref(rep);
+	return r < 0 ? 1 : 0;
 }
 
 /* systemd socket activation (sd_listen_fds(3) protocol, without libsystemd): one
@@ -76,43 +111,100 @@ static void write_pidfile(const char *path, pid_t pid)
 		log_warn("--pidfile %s: cannot write it", path);
 }
 
-/* iovd --check [FILE]: like nginx -t. The same code as `iovctl config check`. */
-static int check_config(const char *file)
-{
-	struct iov_host *h = NULL;
-	struct iov_err err = { 0 };
-	json_t *rep = NULL;
-	int r = iov_host_load(&h);
-
-	if (r < 0) {
-		log_err("cannot read the host's PCI devices under %s/sys: %s", iov_sysroot(),
-			strerror(-r));
-		return 1;
-	}
-	r = iov_config_check(file, NULL, h, NULL, &rep, &err);
-	iov_host_free(h);
-	if (!rep) {
-		log_err("out of memory");
-		return 1;
-	}
-	iov_config_report_print(r < 0 ? stderr : stdout, rep);
-	json_decref(rep);
-	return r < 0 ? 1 : 0;
-}
-
 static void on_signal(int fd, void *ud)
 {
 	struct signalfd_siginfo si;
 
 	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return;
-	/* Nothing to reload: every request reads the host afresh. */
 	if (si.ssi_signo == SIGHUP) {
-		log_info("SIGHUP: nothing to reload (the host is read per request)");
+		struct iov_err e = { 0 };
+		json_t *res = NULL;
+		bool bad;
+
+		log_info("SIGHUP: re-reading the config");
+		if (iovd_follow_reload(true, false, false, &res, &bad, &e) < 0)
+			log_err("SIGHUP: %s%s", e.msg, bad ? " (the previous config stays in force)"
+						       : "");
+		else
+			log_info("SIGHUP: %s", json_string_value(json_object_get(res, "result")));
+		json_decref(res);
 		return;
 	}
 	log_info("signal %u: exiting", si.ssi_signo);
 	vl_server_quit(ud);
+}
+
+/* The old home of the bind records (before the state directory): read once, moved. */
+#define OLD_BIND_STATE "/run/iovd/bind-state.json"
+
+static void migrate_bind_state(const char *path)
+{
+	struct iov_err e = { 0 };
+	char *buf;
+	size_t len;
+
+	if (access(path, F_OK) == 0 || iov_read_file(OLD_BIND_STATE, 1 << 20, &buf, &len) < 0)
+		return;
+	if (iov_write_atomic(path, buf, len, 0600, "bind state", &e) == 0) {
+		log_info("bind records moved from %s to %s", OLD_BIND_STATE, path);
+		unlink(OLD_BIND_STATE);
+	} else {
+		log_warn("%s", e.msg);
+	}
+	free(buf);
+}
+
+/* Before serving: the state directory, an interrupted apply, the config (and its apply). */
+static int start_config(const char *state_dir, const char *bind_state, const char *config,
+			const char *config_dir, bool unsafe, gid_t admin, bool no_apply)
+{
+	static char bs[PATH_MAX];
+	struct iovd_follow_opts fo = { .config_path = config, .state_dir = state_dir,
+				       .cmdline_unsafe = unsafe, .cmdline_admin = admin };
+	struct iov_err e = { 0 };
+	json_t *res = NULL;
+	bool bad;
+	int r, lock;
+
+	fo.dropin_dir = config_dir ? config_dir : config ? "" : NULL;
+	if ((r = iov_mkdir_p(state_dir, 0755)) < 0)
+		return log_err_errno(r, "--state-dir %s: cannot create it", state_dir);
+	/* One iovd per state directory: a second one must not recover or apply under the
+	 * first one's feet. The fd stays open (and locked) for the daemon's life. */
+	snprintf(bs, sizeof(bs), "%s/iovd.lock", state_dir);
+	lock = open(bs, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0)
+		return log_err_errno(-errno, "%s: cannot open the state lock", bs);
+	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		log_err("%s: another iovd uses this state directory (stop it, or pass another "
+			"--state-dir)", state_dir);
+		close(lock);
+		return -EBUSY;
+	}
+	if (!bind_state) {
+		snprintf(bs, sizeof(bs), "%s/bind-state.json", state_dir);
+		bind_state = bs;
+		if (!strcmp(state_dir, IOVD_DEFAULT_STATE_DIR))
+			migrate_bind_state(bs);
+	}
+	iov_bind_set_state_path(bind_state);
+	iovd_journal_fault_from_env();
+	iovd_follow_init(&fo);
+	r = iovd_recover(state_dir, &iovd_apply_ops_sysfs, NULL, &e);
+	if (r < 0)
+		log_err("recovering the interrupted apply failed: %s; the host may be half-changed "
+			"(the journal in %s stays for the next start)", e.msg, state_dir);
+	r = iovd_follow_reload(!no_apply, false, false, &res, &bad, &e);
+	if (r < 0 && bad && e.code == -ENOENT && !config)
+		log_info("no host config (%s): serving only", IOV_CONFIG_DEFAULT_PATH);
+	else if (r < 0)
+		log_err("%s: %s", bad ? "config" : "apply at start", e.msg);
+	else if (!no_apply)
+		log_info("config applied at start: %s",
+			 json_string_value(json_object_get(res, "result")));
+	json_decref(res);
+	return 0;
 }
 
 /* The host changed under iovd (udev, coalesced): what it means is decided by planning
@@ -132,15 +224,20 @@ int main(int argc, char **argv)
 		{ "bind-state", required_argument, NULL, 'B' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "allow-unsafe-interrupts", no_argument, NULL, 'U' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "config-dir", required_argument, NULL, 'D' },
+		{ "no-apply", no_argument, NULL, 'N' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "check", no_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
-	const char *pidfile = NULL;
-	bool foreground = false, unsafe = false, check = false;
+	const char *pidfile = NULL, *config = NULL, *config_dir = NULL, *bind_state = NULL;
+	const char *state_dir = IOVD_DEFAULT_STATE_DIR;
+	bool foreground = false, unsafe = false, no_apply = false, check = false;
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
 	struct iovd_udev *udev = NULL;
@@ -154,18 +251,22 @@ int main(int argc, char **argv)
 		case 's': sock = optarg; break;
 		case 'R': sysroot = optarg; break;
 		case 'g': group = optarg; break;
-		case 'B': iov_bind_set_state_path(optarg); break;
+		case 'B': bind_state = optarg; break;
+		case 'C': config = optarg; break;
+		case 'D': config_dir = optarg; break;
+		case 'N': no_apply = true; break;
+		case 'S': state_dir = optarg; break;
 		case 'P': pidfile = optarg; break;
 		case 'U': unsafe = true; break;
+		case 'K': check = true; break;
 		case 'v': verbose++; break;
-		case 'C': check = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovd %s\n", IOVD_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (check) {
-		const char *file = optind < argc ? argv[optind++] : NULL;
+		const char *file = optind < argc ? argv[optind++] : config;
 
 		if (optind < argc) {
 			fprintf(stderr, "iovd --check: one FILE only ('%s')\n", argv[optind]);
@@ -173,7 +274,7 @@ int main(int argc, char **argv)
 		}
 		if (iov_sysroot_init(sysroot) < 0)
 			return 1;
-		return check_config(file);
+		return check_config(file, file && !config_dir ? "" : config_dir);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "iovd: unexpected argument '%s'\n", argv[optind]);
@@ -201,6 +302,9 @@ int main(int argc, char **argv)
 		admin = g->gr_gid;
 	}
 
+	if (start_config(state_dir, bind_state, config, config_dir, unsafe, admin, no_apply) < 0)
+		return 1;
+
 	lfd = activated_socket();
 	if (lfd >= 0) {
 		foreground = true;	/* systemd started us and watches this process */
@@ -211,6 +315,9 @@ int main(int argc, char **argv)
 	if (lfd < 0) {
 		if (lfd == -EADDRINUSE)
 			log_err("%s: another iovd is already serving this socket", sock);
+		else if (lfd == -ENOTSOCK)
+			log_err("%s exists and is not a socket; remove it (it was left alone) or "
+				"pick another path with --socket", sock);
 		else
 			log_err_errno(lfd, "cannot listen on %s (run iovd as root, or pick another "
 				      "path with --socket)", sock);
@@ -230,6 +337,11 @@ int main(int argc, char **argv)
 			_exit(0);
 		}
 		setsid();
+		/* A daemon keeps no directory busy and creates nothing group/world-writable,
+		 * whatever the shell that started it had. */
+		if (chdir("/") < 0)
+			log_warn_errno(-errno, "chdir /");
+		umask(022);
 		if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout))
 			log_warn("cannot redirect stdio to /dev/null");
 	} else {
@@ -250,6 +362,7 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
+	iovd_follow_set_server(srv);
 	/* Under --sysroot the uevents would be this machine's, not the tree's: no udev. */
 	if (!iov_sysroot()[0]) {
 		struct iovd_udev_opts uo = { .live = true, .on_settled = on_host_settled };

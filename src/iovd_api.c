@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/err.h"
 #include "lib/host.h"
@@ -16,6 +17,7 @@
 #include "sriov/vfinfo.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
+#include "src/follow.h"
 
 static const char iovd_idl[] =
 	"# iovd manages SR-IOV virtual functions and VFIO bindings on this host.\n"
@@ -79,6 +81,27 @@ static const char iovd_idl[] =
 	"# Gives the device's group back to the drivers it had.\n"
 	"method Release(device: string) -> (device: string)\n"
 	"\n"
+	"# The host config (/etc/iovd/iovd.json, iovd --config) planned against the host now:\n"
+	"# the actions in order (each with its diff line) and what they disturb. Re-reads the\n"
+	"# file; the config in force does not change.\n"
+	"method Plan(force: ?bool) -> (actions: []object, impact: []object, config: []string)\n"
+	"\n"
+	"# Re-reads the config and applies it as one journaled transaction (a failed step rolls\n"
+	"# the whole apply back). dry_run: only plan. force: disturb VFs in use.\n"
+	"method Apply(dry_run: ?bool, force: ?bool) -> (plan: object, applied: bool, result: string,\n"
+	"  txn: ?int, steps: ?int, done: ?int, config: []string)\n"
+	"\n"
+	"# The same as SIGHUP: re-read the config; if it loads it is put in force and applied.\n"
+	"method Reload() -> (plan: object, applied: bool, result: string, txn: ?int,\n"
+	"  steps: ?int, done: ?int, config: []string)\n"
+	"\n"
+	"# The config in force, the last apply and the difference between config and host now.\n"
+	"method GetStatus() -> (config: ?object, config_error: ?string, state_dir: string,\n"
+	"  last_apply: ?object, difference: ?object, difference_error: ?string)\n"
+	"\n"
+	"# The config file does not parse or validate (the previous config stays in force).\n"
+	"error ConfigError (message: string, fix: string)\n"
+	"\n"
 	"# Streams iovd's events; call it with \"more\": true. The first reply (no event) says the\n"
 	"# subscription is in place; each further reply carries one event ({seq, time, type, ...},\n"
 	"# types in docs/iovd.md). missed: events dropped since the previous reply because this\n"
@@ -138,9 +161,9 @@ static bool only_keys(struct vl_call *c, json_t *p, const char *const *keys)
 			if (strcmp(*x, k) == 0)
 				break;
 		if (!*x) {
-			char msg[160];
+			char msg[160], ek[65];
 
-			snprintf(msg, sizeof(msg), "unknown parameter '%.64s'", k);
+			snprintf(msg, sizeof(msg), "unknown parameter '%s'", iov_esc(ek, sizeof(ek), k));
 			bad_arg(c, k, msg);
 			return false;
 		}
@@ -279,15 +302,56 @@ static void m_get_version(struct vl_call *c, json_t *p, void *ud)
 			      iov_sysroot()[0] ? iov_sysroot() : "/"));
 }
 
+/* GetHost reads the whole host (on a 2,000-device host ~0.2 s). Unprivileged callers, who
+ * could otherwise keep the daemon reading sysfs for each other in a loop, share one snapshot
+ * while it is younger than HOST_SNAPSHOT_MS and no change went through iovd since it was
+ * taken (host_gen counts the mutating calls). Privileged callers always get a fresh read. */
+#define HOST_SNAPSHOT_MS 1000
+static unsigned long host_gen;
+static struct {
+	json_t *reply;
+	unsigned long gen;
+	long at_ms;
+} snap;
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* Called first by every mutating method. */
+static void host_changing(void)
+{
+	host_gen++;
+}
+
 static void m_get_host(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { NULL };
 	struct iov_host *h;
+	json_t *r;
 
-	if (!only_keys(c, p, keys) || load_host(c, &h) < 0)
+	if (!only_keys(c, p, keys))
 		return;
-	vl_reply(c, json_pack("{s:o}", "host", iov_json_host(h, IOV_SEL_ALL)));
+	if (!c->peer->privileged && snap.reply && snap.gen == host_gen &&
+	    mono_ms() - snap.at_ms < HOST_SNAPSHOT_MS) {
+		vl_reply(c, json_incref(snap.reply));
+		return;
+	}
+	if (load_host(c, &h) < 0)
+		return;
+	r = json_pack("{s:o}", "host", iov_json_host(h, IOV_SEL_ALL));
 	iov_host_free(h);
+	if (r) {
+		json_decref(snap.reply);
+		snap.reply = json_incref(r);
+		snap.gen = host_gen;
+		snap.at_ms = mono_ms();
+	}
+	vl_reply(c, r);
 }
 
 static const char *pf_netdev(struct vl_call *c, const struct iov_dev *pf)
@@ -349,6 +413,8 @@ static void m_set_vf_count(struct vl_call *c, json_t *p, void *ud)
 	bool dry;
 	char what[128];
 	int r;
+
+	host_changing();
 
 	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "pf", true)) ||
 	    !get_int(c, p, "count", 65535, &count) || get_bool(c, p, "vfio", &req.vfio) < 0 ||
@@ -413,6 +479,8 @@ static void m_set_vf(struct vl_call *c, json_t *p, void *ud)
 	char msg[512], what[160];
 	size_t n = 0;
 	int r;
+
+	host_changing();
 
 	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "pf", true)) ||
 	    !get_int(c, p, "vf", 65535, &idx))
@@ -509,6 +577,8 @@ static void m_bind(struct vl_call *c, json_t *p, void *ud)
 	char what[160];
 	int r;
 
+	host_changing();
+
 	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "device", true)) ||
 	    get_bool(c, p, "force", &opts.force) < 0)
 		return;
@@ -547,6 +617,8 @@ static void m_release(struct vl_call *c, json_t *p, void *ud)
 	char what[160];
 	int r;
 
+	host_changing();
+
 	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "device", true)))
 		return;
 	if (load_host(c, &h) < 0)
@@ -563,6 +635,83 @@ static void m_release(struct vl_call *c, json_t *p, void *ud)
 	vl_reply(c, json_pack("{s:s}", "device", d->name));
 out:
 	iov_host_free(h);
+}
+
+static void config_err(struct vl_call *c, const struct iov_err *e)
+{
+	vl_error(c, "io.iovd.ConfigError", json_pack("{s:s, s:s}", "message", e->msg, "fix",
+						     e->fix));
+}
+
+static void m_plan(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "force", NULL };
+	struct iov_err e = { 0 };
+	json_t *plan = NULL;
+	bool force, bad;
+	int r;
+
+	if (!only_keys(c, p, keys) || get_bool(c, p, "force", &force) < 0)
+		return;
+	r = iovd_follow_plan(force, &plan, &bad, &e);
+	if (r < 0) {
+		if (bad)
+			config_err(c, &e);
+		else
+			reply_err(c, "io.iovd.Refused", &e, r);
+		return;
+	}
+	vl_reply(c, plan);
+}
+
+static void apply_common(struct vl_call *c, bool dry, bool force)
+{
+	struct iov_err e = { 0 };
+	json_t *res = NULL;
+	bool bad;
+	int r;
+
+	log_change(c, dry ? "apply the config (dry run)" : force ? "apply the config (--force)" :
+		   "apply the config");
+	r = iovd_follow_reload(true, dry, force, &res, &bad, &e);
+	if (r < 0) {
+		if (bad)
+			config_err(c, &e);
+		else
+			reply_err(c, res ? "io.iovd.Failed" : "io.iovd.Refused", &e, r);
+		json_decref(res);
+		return;
+	}
+	vl_reply(c, res);
+}
+
+static void m_apply(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "dry_run", "force", NULL };
+	bool dry, force;
+
+	if (!only_keys(c, p, keys) || get_bool(c, p, "dry_run", &dry) < 0 ||
+	    get_bool(c, p, "force", &force) < 0)
+		return;
+	apply_common(c, dry, force);
+}
+
+static void m_reload(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { NULL };
+
+	if (!only_keys(c, p, keys))
+		return;
+	apply_common(c, false, false);
+}
+
+static void m_get_status(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { NULL };
+
+	if (!only_keys(c, p, keys))
+		return;
+	vl_reply(c, iovd_follow_status());
 }
 
 /* ---- Monitor: one bus subscriber per streaming call ---- */
@@ -658,6 +807,10 @@ static const struct vl_method methods[] = {
 	{ "io.iovd.SetVf", m_set_vf, true },
 	{ "io.iovd.Bind", m_bind, true },
 	{ "io.iovd.Release", m_release, true },
+	{ "io.iovd.Plan", m_plan, false },
+	{ "io.iovd.Apply", m_apply, true },
+	{ "io.iovd.Reload", m_reload, true },
+	{ "io.iovd.GetStatus", m_get_status, false },
 	{ "io.iovd.Monitor", m_monitor, false },
 };
 

@@ -1,5 +1,6 @@
 /* The io.iovd varlink interface: the methods iovd serves (src/iovd.c runs the loop).
- * Each method loads the host model afresh (the kernel's state is the truth, never a cache),
+ * Each method loads the host model afresh (the kernel's state is the truth; the one cache is
+ * GetHost's snapshot for unprivileged callers, see iovd_api.c),
  * validates every parameter (a client is never trusted), and answers with a typed error
  * naming the parameter or the cause. Methods that change the host are marked `mutates`:
  * the varlink layer refuses them to unprivileged peers. The interface text (IDL) is in

@@ -1,6 +1,7 @@
 # Unit tests (cmocka): tests/unit/test_*.c, one binary each.
 UNIT_TESTS += tests/unit/test_pciaddr.c tests/unit/test_sysfs.c
 UNIT_TESTS += tests/unit/test_varlink.c tests/unit/test_varlink_iovd.c tests/unit/test_sriov_parse.c tests/unit/test_sriov_rtnl.c
+UNIT_TESTS += tests/unit/test_varlink_flood.c tests/unit/test_log.c
 UNIT_TESTS += tests/unit/test_verify.c tests/unit/test_bind.c tests/unit/test_verify_fixtures.c
 UNIT_TESTS += tests/unit/test_varlink_stream.c tests/unit/test_iovd_monitor.c tests/unit/test_quirks.c tests/unit/test_udevmon.c tests/unit/test_identity.c
 # vfio tests share hand-built models and temp trees (tests/unit/fakesys.c).
@@ -9,14 +10,20 @@ $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_f
 
 # Golden tests: iovctl on every fixture against the expected output.
 .PHONY: golden
-golden: $(BUILD)/iovctl
+golden: $(BUILD)/iovctl $(BUILD)/iovd
 	tests/golden/run.sh $(BUILD)/iovctl
+	tests/daemon.sh $(BUILD)
 # Rewrites tests/golden/expected/: review every diff against HW.md (tests/golden/REVIEW.md).
 .PHONY: golden-update
 golden-update: $(BUILD)/iovctl
 	tests/golden/run.sh --update $(BUILD)/iovctl
 
 -include tests/rig/rig.mk
+# The config planner and the apply journal/executor (fake hosts, temp state dirs).
+UNIT_TESTS += tests/unit/test_config_plan.c
+$(BUILD)/tests/test_config_plan: $(BUILD)/obj/tests/unit/fakesys.o
+UNIT_TESTS += tests/unit/test_apply.c
+$(BUILD)/tests/test_apply: $(BUILD)/obj/tests/unit/fakesys.o
 
 # An independent client (python3-varlink, Debian's package) against iovd on a fake tree:
 # every method and error of the interface description, and a Monitor subscription.

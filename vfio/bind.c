@@ -22,6 +22,11 @@ void iov_bind_set_state_path(const char *path)
 	state_path = path ? path : "/run/iovd/bind-state.json";
 }
 
+const char *iov_bind_state_path(void)
+{
+	return state_path;
+}
+
 void iov_bind_set_io(const struct iov_bind_io *io)
 {
 	bind_io = io ? io : &iov_bind_io_sysfs;

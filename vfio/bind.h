@@ -41,7 +41,9 @@ int iov_bind(const struct iov_host *h, const struct iov_dev *dev,
 	     const struct iov_bind_opts *opts, struct iov_err *err);
 int iov_release(const struct iov_host *h, const struct iov_dev *dev, struct iov_err *err);
 
-/* Where the bind state lives (default /run/iovd/bind-state.json; tests override). */
+/* Where the bind state lives (iovd: STATE_DIR/bind-state.json, default
+ * /var/lib/iovd/bind-state.json; iov-bindtool: /run/iovd/bind-state.json; tests override). */
 void iov_bind_set_state_path(const char *path);
+const char *iov_bind_state_path(void);
 
 #endif

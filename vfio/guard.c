@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* ---- building the snapshot ---- */
@@ -100,7 +102,7 @@ int iov_usage_add_vfio(struct iov_usage *u, int group, int pid, const char *comm
 	u->vfio = arr;
 	arr[u->n_vfio].group = group;
 	arr[u->n_vfio].pid = pid;
-	snprintf(arr[u->n_vfio].comm, sizeof(arr[u->n_vfio].comm), "%s", comm ? comm : "?");
+	iov_esc(arr[u->n_vfio].comm, sizeof(arr[u->n_vfio].comm), comm ? comm : "?");
 	u->n_vfio++;
 	return 0;
 }
@@ -327,24 +329,27 @@ static int load_mounts(struct iov_usage *u)
 	/* getline: mount points can be as long as PATH_MAX, a line must never be split. */
 	while (ret == 0 && getline(&line, &cap, f) > 0) {
 		unsigned maj, min;
-		char mnt[1024], what[1100], dir[PATH_MAX], *dash, source[1024] = "";
+		char mnt[1024], what[1100], dir[PATH_MAX], *dash, source[1024] = "", fstype[64] = "";
+		struct stat st;
 
 		if (sscanf(line, "%*d %*d %u:%u %*s %1023s", &maj, &min, mnt) != 3)
 			continue;
 		dash = strstr(line, " - ");
 		if (dash)
-			sscanf(dash, " - %*s %1023s", source);
+			sscanf(dash, " - %63s %1023s", fstype, source);
 		snprintf(what, sizeof(what), "%s is mounted from %s", mnt,
 			 *source ? source : "it");
 		if (maj != 0) {
 			if (iov_path(dir, sizeof(dir), "/sys/dev/block/%u:%u", maj, min) == 0)
 				ret = add_blk_path(u, dir, what, 0);
-		} else if (strncmp(source, "/dev/", 5) == 0) {
-			/* btrfs and others report an anonymous 0:N; the source names the disk. */
-			const char *base = strrchr(source, '/') + 1;
-
-			if (*base && strcmp(base, "..") &&
-			    iov_path(dir, sizeof(dir), "/sys/class/block/%s", base) == 0)
+		} else if (strncmp(fstype, "fuse", 4) != 0 && strncmp(source, "/dev/", 5) == 0 &&
+			   iov_path(dir, sizeof(dir), "%s", source) == 0 && stat(dir, &st) == 0 &&
+			   S_ISBLK(st.st_mode)) {
+			/* btrfs and others report an anonymous 0:N; the source names the disk, and
+			 * is taken by the device number of the node it names, never by its name.
+			 * FUSE mounts are skipped: any user can give one any source string. */
+			if (iov_path(dir, sizeof(dir), "/sys/dev/block/%u:%u", major(st.st_rdev),
+				     minor(st.st_rdev)) == 0)
 				ret = add_blk_path(u, dir, what, 0);
 		}
 	}
@@ -378,20 +383,105 @@ static int load_swaps(struct iov_usage *u)
 	return ret;
 }
 
-/* Processes holding /dev/vfio/N: unbinding vfio-pci under them would block until they let
- * go, so release refuses instead. */
-int iov_usage_scan_vfio(struct iov_usage *u)
+/* The vfio character devices, by device number: a group's /dev/vfio/N is
+ * ROOT/sys/class/vfio/N/dev ("noiommu-N" for no-IOMMU groups); an iommufd device file
+ * /dev/vfio/devices/vfioK is ROOT/sys/class/vfio-dev/vfioK/dev, and its group is that of the
+ * PCI function it belongs to (vfioK/device/iommu_group). */
+struct vfio_devno {
+	dev_t dev;
+	int group;
+};
+
+static int read_devno(const char *path, dev_t *out)
+{
+	unsigned maj, min;
+	char *s;
+	int ok;
+
+	if (iov_read_str(path, &s) < 0)
+		return -ENOENT;
+	ok = sscanf(s, "%u:%u", &maj, &min) == 2;
+	free(s);
+	if (!ok)
+		return -EINVAL;
+	*out = makedev(maj, min);
+	return 0;
+}
+
+static int load_vfio_class(const char *cls, bool cdev, struct vfio_devno **arr, size_t *n)
 {
 	char p[PATH_MAX];
 	struct dirent *e;
 	DIR *d;
 	int ret = 0;
 
-	if (iov_path(p, sizeof(p), "/proc") < 0 || !(d = opendir(p)))
+	if (iov_path(p, sizeof(p), "/sys/class/%s", cls) < 0 || !(d = opendir(p)))
 		return 0;
-	u->vfio_known = true;
 	while (ret == 0 && (e = readdir(d))) {
-		char fdp[PATH_MAX], lnk[PATH_MAX + 300], tgt[64], comm[64] = "?";
+		char q[PATH_MAX], tgt[PATH_MAX];
+		const char *num = e->d_name;
+		struct vfio_devno *a;
+		dev_t dev;
+		long g;
+		ssize_t k;
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (cdev) {
+			/* The group of the function behind the iommufd device file. */
+			if (iov_path(q, sizeof(q), "/sys/class/%s/%s/device/iommu_group", cls,
+				     e->d_name) < 0 || (k = readlink(q, tgt, sizeof(tgt) - 1)) <= 0)
+				continue;
+			tgt[k] = '\0';
+			num = strrchr(tgt, '/') ? strrchr(tgt, '/') + 1 : tgt;
+		} else if (strncmp(num, "noiommu-", 8) == 0) {
+			num += 8;
+		}
+		if (iov_parse_long(num, 10, &g) < 0 || g < 0 || g > INT_MAX ||
+		    iov_path(q, sizeof(q), "/sys/class/%s/%s/dev", cls, e->d_name) < 0 ||
+		    read_devno(q, &dev) < 0)
+			continue;
+		if (!(a = grow(*arr, *n, sizeof(**arr)))) {
+			ret = -ENOMEM;
+			break;
+		}
+		*arr = a;
+		a[*n].dev = dev;
+		a[*n].group = (int)g;
+		(*n)++;
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Processes holding a group's /dev/vfio/N or one of its iommufd device files: unbinding
+ * vfio-pci under them would block until they let go, so release refuses instead. Each
+ * open file is recognised by what it is (a character device with a vfio device number,
+ * from stat of ROOT/proc/PID/fd/N), never by its path: a user can give any file the name
+ * /dev/vfio/12 in a mount namespace of his own. */
+int iov_usage_scan_vfio(struct iov_usage *u)
+{
+	struct vfio_devno *nos = NULL;
+	size_t n_nos = 0;
+	char p[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int ret;
+
+	ret = load_vfio_class("vfio", false, &nos, &n_nos);
+	if (ret == 0)
+		ret = load_vfio_class("vfio-dev", true, &nos, &n_nos);
+	if (ret < 0) {
+		free(nos);
+		return ret;
+	}
+	if (iov_path(p, sizeof(p), "/proc") < 0 || !(d = opendir(p))) {
+		free(nos);
+		return 0;
+	}
+	u->vfio_known = true;
+	while (ret == 0 && n_nos && (e = readdir(d))) {
+		char fdp[PATH_MAX], lnk[PATH_MAX + 300], comm[64] = "?";
 		struct dirent *fe;
 		DIR *fd;
 		char *s;
@@ -403,18 +493,18 @@ int iov_usage_scan_vfio(struct iov_usage *u)
 		if (iov_path(fdp, sizeof(fdp), "/proc/%d/fd", pid) < 0 || !(fd = opendir(fdp)))
 			continue;
 		while (ret == 0 && (fe = readdir(fd))) {
-			ssize_t n;
-			long g;
+			struct stat st;
+			int g = -1;
 
 			if (fe->d_name[0] == '.')
 				continue;
 			snprintf(lnk, sizeof(lnk), "%s/%s", fdp, fe->d_name);
-			n = readlink(lnk, tgt, sizeof(tgt) - 1);
-			if (n <= 0)
+			if (stat(lnk, &st) < 0 || !S_ISCHR(st.st_mode))
 				continue;
-			tgt[n] = '\0';
-			if (strncmp(tgt, "/dev/vfio/", 10) != 0 ||
-			    iov_parse_long(tgt + 10, 10, &g) < 0)
+			for (size_t i = 0; i < n_nos && g < 0; i++)
+				if (nos[i].dev == st.st_rdev)
+					g = nos[i].group;
+			if (g < 0)
 				continue;
 			if (strcmp(comm, "?") == 0 &&
 			    iov_path(lnk, sizeof(lnk), "/proc/%d/comm", pid) == 0 &&
@@ -422,13 +512,60 @@ int iov_usage_scan_vfio(struct iov_usage *u)
 				snprintf(comm, sizeof(comm), "%s", s);
 				free(s);
 			}
-			if (!iov_usage_group_user(u, (int)g))
-				ret = iov_usage_add_vfio(u, (int)g, pid, comm);
+			if (!iov_usage_group_user(u, g))
+				ret = iov_usage_add_vfio(u, g, pid, comm);
 		}
 		closedir(fd);
 	}
 	closedir(d);
+	free(nos);
 	return ret;
+}
+
+static char **never_move;
+static size_t n_never_move;
+
+int iov_guard_set_never_move(char *const *names, size_t n)
+{
+	char **a = n ? calloc(n, sizeof(*a)) : NULL;
+
+	if (n && !a)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(a[i] = strdup(names[i]))) {
+			while (i--)
+				free(a[i]);
+			free(a);
+			return -ENOMEM;
+		}
+	for (size_t i = 0; i < n_never_move; i++)
+		free(never_move[i]);
+	free(never_move);
+	never_move = a;
+	n_never_move = n;
+	return 0;
+}
+
+/* A never_move entry to the PCI function it names (an address, or a netdev's device). */
+static int load_never_move(struct iov_usage *u)
+{
+	for (size_t i = 0; i < n_never_move; i++) {
+		struct iov_pci_addr a;
+		char name[IOV_PCI_ADDR_STRLEN], p[PATH_MAX], what[160];
+		int ret;
+
+		if (iov_pci_addr_parse(never_move[i], &a) == 0) {
+			iov_pci_addr_fmt(&a, name);
+		} else if (iov_path(p, sizeof(p), "/sys/class/net/%s/device", never_move[i]) < 0 ||
+			   iov_readlink_base(p, name, sizeof(name)) < 0) {
+			continue;	/* a netdev that is not there (now) protects nothing */
+		}
+		snprintf(what, sizeof(what), "%s is listed in the config's policy.never_move",
+			 never_move[i]);
+		if ((ret = iov_usage_add_blk(u, name, what)) < 0)
+			return ret;
+	}
+	return 0;
 }
 
 int iov_usage_load(struct iov_usage **out)
@@ -452,6 +589,8 @@ int iov_usage_load(struct iov_usage **out)
 		ret = load_mounts(u);
 	if (ret == 0)
 		ret = load_swaps(u);
+	if (ret == 0)
+		ret = load_never_move(u);
 	if (ret < 0) {
 		iov_usage_free(u);
 		return ret;

@@ -20,8 +20,13 @@
  *   ROOT/proc/self/mountinfo     mounted block devices: major:minor -> ROOT/sys/dev/block/M:m,
  *   ROOT/proc/swaps              resolved, walking slaves/ of dm/md devices, to the PCI
  *                                function in the device path (NVMe, AHCI, virtio-blk, ...).
- *   ROOT/proc/PID/fd/N           links to /dev/vfio/N: groups a process (a VM) holds open
- *                                (iov_usage_scan_vfio only: bind and release).
+ *                                A 0:N mount (btrfs) is taken by the device number of the
+ *                                block node its source names (FUSE mounts never).
+ *   ROOT/proc/PID/fd/N           open files; a character device whose number is a group's
+ *                                (ROOT/sys/class/vfio/N/dev) or an iommufd device file's
+ *                                (ROOT/sys/class/vfio-dev/vfioK/dev, group of vfioK/device)
+ *                                is a group a process (a VM) holds open (by stat, never by
+ *                                path; iov_usage_scan_vfio only: bind and release).
  *   ROOT/proc/cmdline            pcie_acs_override= (groups that lie about isolation). */
 #ifndef IOV_VFIO_GUARD_H
 #define IOV_VFIO_GUARD_H
@@ -87,6 +92,12 @@ int iov_usage_load(struct iov_usage **out);
  * not). Sets vfio_known when proc/ could be read. */
 int iov_usage_scan_vfio(struct iov_usage *u);
 void iov_usage_free(struct iov_usage *u);
+
+/* Devices the host's policy says must never be moved (config policy.never_move): PCI
+ * addresses or netdev names, as written. Every later iov_usage_load() marks them
+ * host-critical ("listed in policy.never_move"), so bind, VF removal and the config
+ * planner refuse them. Copies names; NULL/0 clears. -ENOMEM. */
+int iov_guard_set_never_move(char *const *names, size_t n);
 
 /* Building blocks for tests and the loader (append copies; -ENOMEM). */
 int iov_usage_add_net(struct iov_usage *u, const char *ifname, unsigned why);

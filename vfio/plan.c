@@ -2,6 +2,7 @@
 
 #include "lib/err.h"
 #include "lib/host.h"
+#include "lib/log.h"
 #include "lib/sysfs.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
@@ -91,9 +92,12 @@ int iov_plan_bind(const struct iov_host *h, const struct iov_usage *u,
 	int ret;
 
 	/* The name goes into driver_override and a sysfs path: a plain driver name only. */
-	if (!*drv || strlen(drv) >= 64 || strpbrk(drv, "/\n \t") || drv[0] == '.')
+	if (!*drv || strlen(drv) >= 64 || strpbrk(drv, "/\n \t") || drv[0] == '.') {
+		char ed[65];
+
 		return iov_err_set(err, -EINVAL, "name a PCI driver such as vfio-pci",
-				   "bad driver name \"%.64s\"", drv);
+				   "bad driver name \"%s\"", iov_esc(ed, sizeof(ed), drv));
+	}
 	if (iov_dev_is_bridge(dev))
 		return iov_err_set(err, -EINVAL, "pass an endpoint below it",
 				   "%s is a bridge: bridges stay with the host (pcieport)",
@@ -106,8 +110,12 @@ int iov_plan_bind(const struct iov_host *h, const struct iov_usage *u,
 				   dev->name, h->iommu.enabled ? "" : " (the IOMMU is off)");
 
 	/* vfio_iommu_type1 itself refuses such platforms unless allow_unsafe_interrupts=1;
-	 * iovd refuses before touching anything, whatever the module parameter says. */
-	if (strstr(drv, "vfio") && h->iommu.intremap != 1 && !(opts && opts->allow_unsafe_interrupts))
+	 * iovd refuses before touching anything, whatever the module parameter says. Any
+	 * driver other than the one the device already has may hand it to user space (vfio
+	 * variants, uio_pci_generic, whatever a name does not tell), so without remapping
+	 * only the device's own driver is accepted, not names that happen to lack "vfio". */
+	if (h->iommu.intremap != 1 && !(opts && opts->allow_unsafe_interrupts) &&
+	    !same(drv, dev->driver))
 		return iov_err_set(err, -EPERM, "enable interrupt remapping (VT-d/AMD-Vi in the "
 				   "firmware, no intremap=off on the kernel command line), or accept the "
 				   "risk host-wide: start iovd with --allow-unsafe-interrupts",

@@ -294,11 +294,22 @@ int iov_bind_state_lock(const char *path, struct iov_err *err)
 	if (fd < 0)
 		return iov_err_set(err, -errno, NULL, "bind state: cannot open %s: %s", lock,
 				   strerror(errno));
-	while (flock(fd, LOCK_EX) < 0) {
+	/* Never a blocking flock: the daemon's one thread must not freeze behind another
+	 * holder (a stuck iov-bindtool, or anyone who can open the file). Bounded retry. */
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 20) {
 		if (errno == EINTR)
 			continue;
 		ret = -errno;
+		if (ret == -EWOULDBLOCK && waited < IOV_STATE_LOCK_WAIT_MS) {
+			usleep(20 * 1000);
+			continue;
+		}
 		close(fd);
+		if (ret == -EWOULDBLOCK)
+			return iov_err_set(err, -EBUSY, "wait for the other binder (iovd or "
+					   "iov-bindtool) to finish, or stop it; `fuser` names it",
+					   "bind state: %s is locked by another process (waited %d ms); "
+					   "nothing was changed", lock, IOV_STATE_LOCK_WAIT_MS);
 		return iov_err_set(err, ret, NULL, "bind state: cannot lock %s: %s", lock,
 				   strerror(-ret));
 	}

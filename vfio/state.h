@@ -36,7 +36,10 @@ int iov_bind_state_save(const char *path, const struct iov_bind_state *st,
 void iov_bind_state_free(struct iov_bind_state *st);
 
 /* Serializes binders (iovd, iov-bindtool, a restarted iovd): an exclusive flock on
- * PATH.lock, created with its directory. Returns the fd to pass to unlock, or -errno. */
+ * PATH.lock, created with its directory. Returns the fd to pass to unlock, or -errno:
+ * -EBUSY (with a message) when another process still holds it after
+ * IOV_STATE_LOCK_WAIT_MS (the lock is never waited for without a bound). */
+#define IOV_STATE_LOCK_WAIT_MS 2000
 int iov_bind_state_lock(const char *path, struct iov_err *err);
 void iov_bind_state_unlock(int fd);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static void *xcalloc(size_t n, size_t sz)
@@ -288,6 +289,20 @@ void fk_symlink(const char *root, const char *rel, const char *target)
 	unlink(p);
 	if (symlink(target, p) < 0)
 		abort();
+}
+
+bool fk_mknod(const char *root, const char *rel, bool blk, unsigned maj, unsigned min)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	mkparents(p);
+	unlink(p);
+	if (mknod(p, (blk ? S_IFBLK : S_IFCHR) | 0600, makedev(maj, min)) == 0)
+		return true;
+	if (errno != EPERM)
+		abort();
+	return false;
 }
 
 const char *fk_read(const char *root, const char *rel)

@@ -37,6 +37,8 @@ void fk_rmtree(const char *dir);
 void fk_write(const char *root, const char *rel, const char *content);
 void fk_mkdir(const char *root, const char *rel);
 void fk_symlink(const char *root, const char *rel, const char *target);
+/* A device node (block or character); false when this process may not make one (no root). */
+bool fk_mknod(const char *root, const char *rel, bool blk, unsigned maj, unsigned min);
 /* Reads a file under root into a static buffer ("" if missing). */
 const char *fk_read(const char *root, const char *rel);
 

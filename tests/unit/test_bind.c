@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -287,9 +288,19 @@ static void test_plan_refusals(void **state)
 		assert_non_null(strstr(e.msg, "not known to be on"));
 		assert_int_equal(iov_plan_bind(l.h, u, l.vf1, &unsafe, &p, &e), 0);
 		iov_plan_free(p);
-		/* A host driver is not a VM's: no interrupt-remapping concern. */
+		/* The device's own driver is not a VM's: no interrupt-remapping concern. */
+		assert_string_equal(l.vf1->driver, "igbvf");
 		assert_int_equal(iov_plan_bind(l.h, u, l.vf1, &other, &p, &e), 0);
 		iov_plan_free(p);
+		/* Any other driver may hand the device to user space, "vfio" in its name or not. */
+		const char *userspace[] = { "uio_pci_generic", "pci-stub", "mlx5_vfio_pci" };
+
+		for (size_t i = 0; i < 3; i++) {
+			struct iov_bind_opts o = { .driver = userspace[i] };
+
+			assert_int_equal(iov_plan_bind(l.h, u, l.vf1, &o, &p, &e), -EPERM);
+			assert_non_null(strstr(e.msg, userspace[i]));
+		}
 		l.h->iommu.intremap = 1;
 	}
 	/* A bridge. */
@@ -479,6 +490,14 @@ static void test_state_roundtrip(void **state)
 	assert_true(other >= 0);
 	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), -1);
 	assert_int_equal(errno, EWOULDBLOCK);
+	/* A second locker does not block for ever: a bounded wait, then a clear refusal. */
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(iov_bind_state_lock(path, &e), -EBUSY);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_non_null(strstr(e.msg, "locked by another process"));
+	assert_true(t1.tv_sec - t0.tv_sec <= IOV_STATE_LOCK_WAIT_MS / 1000 + 2);
 	iov_bind_state_unlock(lk);
 	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
 	close(other);
@@ -586,7 +605,13 @@ static void test_bind_release(void **state)
 		free(d[i]->driver);
 		d[i]->driver = strdup("vfio-pci");
 	}
-	fk_symlink(root, "proc/77/fd/9", "/dev/vfio/2");
+	if (!fk_mknod(root, "dev/vfio/2", false, 240, 2))
+		skip();		/* needs root: the holder is recognised by device number */
+	fk_write(root, "sys/class/vfio/2/dev", "240:2\n");
+	char node[512];
+
+	snprintf(node, sizeof(node), "%s/dev/vfio/2", root);
+	fk_symlink(root, "proc/77/fd/9", node);
 	fk_write(root, "proc/77/comm", "iovm\n");
 	s.nlog = 0;
 	assert_int_equal(iov_release(l.h, l.vf0, &e), -EBUSY);

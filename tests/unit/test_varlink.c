@@ -82,6 +82,7 @@ static void *server_main(void *arg)
 }
 
 static gid_t admin_gid = (gid_t)-1;
+static int idle_ms;	/* 0: the default */
 
 static int setup(void **state)
 {
@@ -96,6 +97,8 @@ static int setup(void **state)
 	assert_true(lfd >= 0);
 	f->srv = vl_server_new(lfd, &info, &iface, admin_gid, &f->mutations);
 	assert_non_null(f->srv);
+	if (idle_ms)
+		vl_server_set_idle_timeout(f->srv, idle_ms);
 	assert_int_equal(pipe(f->stop), 0);
 	assert_int_equal(vl_server_watch(f->srv, f->stop[0], on_stop, f->srv), 0);
 	assert_int_equal(pthread_create(&f->thr, NULL, server_main, f->srv), 0);
@@ -430,6 +433,39 @@ static void test_listen_twice(void **state)
 	assert_int_equal(vl_listen(f->path), -EADDRINUSE);
 }
 
+/* The socket is 0666 from the start; a regular file or a symlink at the path is refused
+ * and left as it was (never unlinked, never chmod-ed through). */
+static void test_listen_not_socket(void **state)
+{
+	struct fixture *f = *state;
+	char file[160], link[160], target[160];
+	struct stat st;
+	FILE *fp;
+
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0666);
+	snprintf(file, sizeof(file), "%s/file", f->dir);
+	snprintf(link, sizeof(link), "%s/link", f->dir);
+	snprintf(target, sizeof(target), "%s/target", f->dir);
+	assert_non_null(fp = fopen(file, "w"));
+	fputs("keep me", fp);
+	fclose(fp);
+	assert_int_equal(chmod(file, 0600), 0);
+	assert_int_equal(vl_listen(file), -ENOTSOCK);
+	assert_int_equal(stat(file, &st), 0);
+	assert_true(S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600 && st.st_size == 7);
+	assert_non_null(fp = fopen(target, "w"));
+	fclose(fp);
+	assert_int_equal(chmod(target, 0600), 0);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(vl_listen(link), -ENOTSOCK);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+}
+
 /* Random garbage and mutated calls on one connection: every complete message gets an
  * answer, and the server is still fine afterwards. */
 static void test_garbage(void **state)
@@ -459,6 +495,60 @@ static void test_garbage(void **state)
 	close(fd);
 	assert_int_equal(call(f->path, "test.Echo", NULL, &r, &e), 0);
 	json_decref(r);
+}
+
+/* Idle connections, half-sent messages and unread replies are closed after the idle
+ * timeout (400 ms here); an active client is not. */
+static int setup_idle(void **state)
+{
+	idle_ms = 400;
+	int r = setup(state);
+	idle_ms = 0;
+	return r;
+}
+
+static bool closed_within(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	char buf[4096];
+	ssize_t n;
+
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		;
+	return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+static void test_idle_timeout(void **state)
+{
+	struct fixture *f = *state;
+	int idle = vl_connect(f->path), half = vl_connect(f->path), unread = vl_connect(f->path);
+	int busy = vl_connect(f->path);
+	const char big[] = "{\"method\":\"test.Big\"}";
+	int sz = 4096;
+	json_t *r;
+	char *e;
+
+	assert_true(idle >= 0 && half >= 0 && unread >= 0 && busy >= 0);
+	/* A small receive buffer, so the 300 KiB reply stays mostly unsent. */
+	assert_int_equal(setsockopt(unread, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)), 0);
+	assert_int_equal(send(half, "{\"meth", 6, 0), 6);
+	assert_int_equal(send(unread, big, sizeof(big), 0), (ssize_t)sizeof(big));
+	/* The busy client calls every 100 ms and stays connected. */
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(vl_call_sync(busy, "test.Echo", NULL, 5000, &r, &e), 0);
+		json_decref(r);
+		usleep(100 * 1000);
+	}
+	assert_true(closed_within(idle, 3000));
+	assert_true(closed_within(half, 3000));
+	assert_true(closed_within(unread, 3000));
+	assert_int_equal(vl_call_sync(busy, "test.Echo", NULL, 5000, &r, &e), 0);
+	json_decref(r);
+	close(idle);
+	close(half);
+	close(unread);
+	close(busy);
 }
 
 static void test_parse_call(void **state)
@@ -494,6 +584,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_group, setup_admin, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listen_not_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_timeout, setup_idle, teardown),
 		cmocka_unit_test(test_parse_call),
 	};
 

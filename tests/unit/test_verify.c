@@ -506,6 +506,14 @@ static void test_usage_load(void **state)
 	fk_mkdir(root, "sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1");
 	fk_symlink(root, "sys/class/block/sdb1",
 		   "../../devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1");
+	/* btrfs's 0:30 is taken by the number of the node its source names. */
+	if (!fk_mknod(root, "dev/sdb1", true, 8, 17)) {
+		fk_rmtree(root);
+		free(root);
+		skip();
+	}
+	fk_symlink(root, "sys/dev/block/8:17",
+		   "../../devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1");
 	fk_mkdir(root, "sys/devices/pci0000:00/0000:00:1f.2/ata2/block/sdc/sdc2");
 	fk_symlink(root, "sys/class/block/sdc2", "../../devices/pci0000:00/0000:00:1f.2/ata2/block/sdc/sdc2");
 
@@ -546,6 +554,70 @@ static void test_usage_load(void **state)
 	assert_non_null(strstr(u->blks[2].what, "swap"));
 	assert_null(u->cmdline);
 
+	iov_usage_free(u);
+	iov_sysroot_set(NULL);
+	fk_rmtree(root);
+	free(root);
+}
+
+/* Holders of a group are recognised by device number (issue 10): a group's /dev/vfio/N and
+ * an iommufd device file count, a file merely named /dev/vfio/N does not; a FUSE mount
+ * claiming a disk as its source does not make the disk busy, a btrfs mount of a real block
+ * node does. */
+static void test_usage_by_devno(void **state)
+{
+	char *root = fk_tmpdir();
+	struct iov_usage *u;
+	char node[512];
+
+	if (!fk_mknod(root, "dev/vfio/12", false, 240, 12)) {
+		fk_rmtree(root);
+		free(root);
+		skip();
+	}
+	fk_mkdir(root, "sys/bus/pci/devices");
+	fk_write(root, "sys/class/vfio/12/dev", "240:12\n");
+	fk_write(root, "sys/class/vfio/noiommu-13/dev", "240:13\n");
+	assert_true(fk_mknod(root, "dev/vfio/noiommu-13", false, 240, 13));
+	/* iommufd: /dev/vfio/devices/vfio0 belongs to a function in group 14. */
+	fk_write(root, "sys/class/vfio-dev/vfio0/dev", "511:0\n");
+	fk_symlink(root, "sys/class/vfio-dev/vfio0/device/iommu_group", "../../../../kernel/iommu_groups/14");
+	assert_true(fk_mknod(root, "dev/vfio/devices/vfio0", false, 511, 0));
+	/* The forgeries: a regular file and a FIFO with vfio names, a link to a path. */
+	fk_write(root, "fake/dev/vfio/15", "");
+	fk_symlink(root, "proc/50/fd/3", "/dev/vfio/15");
+	snprintf(node, sizeof(node), "%s/fake/dev/vfio/15", root);
+	fk_symlink(root, "proc/50/fd/4", node);
+	fk_write(root, "proc/50/comm", "mallory\n");
+	snprintf(node, sizeof(node), "%s/dev/vfio/12", root);
+	fk_symlink(root, "proc/60/fd/7", node);
+	fk_write(root, "proc/60/comm", "qemu\n");
+	snprintf(node, sizeof(node), "%s/dev/vfio/noiommu-13", root);
+	fk_symlink(root, "proc/61/fd/7", node);
+	snprintf(node, sizeof(node), "%s/dev/vfio/devices/vfio0", root);
+	fk_symlink(root, "proc/62/fd/5", node);
+	fk_write(root, "proc/62/comm", "iovm\n");
+	/* Mounts: FUSE with a disk's name as fsname; btrfs (0:N) on a real block node. */
+	assert_true(fk_mknod(root, "dev/sdb1", true, 8, 17));
+	fk_mkdir(root, "sys/devices/pci0000:00/0000:00:17.0/ata1/block/sdb/sdb1");
+	fk_symlink(root, "sys/dev/block/8:17", "../../devices/pci0000:00/0000:00:17.0/ata1/block/sdb/sdb1");
+	fk_mkdir(root, "sys/devices/pci0000:00/0000:00:1f.2/ata2/block/sdc/sdc1");
+	fk_symlink(root, "sys/class/block/sdc1", "../../devices/pci0000:00/0000:00:1f.2/ata2/block/sdc/sdc1");
+	fk_write(root, "proc/self/mountinfo",
+		 "30 1 0:51 / /home/m/x rw - fuse.sshfs /dev/sdc1 rw\n"
+		 "31 1 0:52 / /data rw - btrfs /dev/sdb1 rw\n");
+
+	assert_int_equal(iov_sysroot_set(root), 0);
+	assert_int_equal(iov_usage_load(&u), 0);
+	assert_int_equal(iov_usage_scan_vfio(u), 0);
+	assert_int_equal(u->n_vfio, 3);
+	assert_null(iov_usage_group_user(u, 15));
+	assert_non_null(iov_usage_group_user(u, 12));
+	assert_string_equal(iov_usage_group_user(u, 12)->comm, "qemu");
+	assert_int_equal(iov_usage_group_user(u, 13)->pid, 61);
+	assert_int_equal(iov_usage_group_user(u, 14)->pid, 62);
+	assert_int_equal(u->n_blks, 1);
+	assert_string_equal(u->blks[0].pci, "0000:00:17.0");
 	iov_usage_free(u);
 	iov_sysroot_set(NULL);
 	fk_rmtree(root);
@@ -598,6 +670,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_viable_single),
+		cmocka_unit_test(test_usage_by_devno),
 		cmocka_unit_test(test_shared_group),
 		cmocka_unit_test(test_no_iommu),
 		cmocka_unit_test(test_no_intremap),

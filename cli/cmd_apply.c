@@ -1,0 +1,162 @@
+/* iovctl plan | apply [--dry-run] [--force] | reload | status: the host config, through
+ * iovd (io.iovd.Plan/Apply/Reload/GetStatus; config/plan.h plans, src/apply.h applies).
+ * The plan prints like a diff: "+ create 4 VFs on uplink", "~ uplink/vf2 vlan 100 -> 200",
+ * "- remove 4 VFs of uplink"; then what it disturbs. */
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/output.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *s_of(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static void print_plan(json_t *plan, const char *indent)
+{
+	json_t *acts = json_object_get(plan, "actions"), *imp = json_object_get(plan, "impact");
+	json_t *x;
+	size_t i;
+
+	if (!json_array_size(acts)) {
+		printf("%sno changes: the host matches the config\n", indent);
+		return;
+	}
+	json_array_foreach(acts, i, x)
+		printf("%s%s\n", indent, s_of(x, "line"));
+	if (json_array_size(imp)) {
+		printf("%simpact:\n", indent);
+		json_array_foreach(imp, i, x) {
+			const char *h = s_of(x, "holder");
+
+			printf("%s  %s%s%s\n", indent, s_of(x, "what"), *h ? " - held by " : "", h);
+		}
+	}
+}
+
+static int opts(const char *cmd, int argc, char **argv, bool *dry, bool *force)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--force"))
+			*force = true;
+		else if (dry && !strcmp(argv[i], "--dry-run"))
+			*dry = true;
+		else
+			return cli_usage(cmd, "unknown argument '%s'", argv[i]);
+	}
+	return 0;
+}
+
+int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
+{
+	bool force = false;
+	json_t *p, *r = NULL;
+	int ret;
+
+	if ((ret = opts("plan", argc, argv, NULL, &force)))
+		return ret;
+	p = json_pack("{s:b}", "force", force);
+	ret = cli_call(ctx, "io.iovd.Plan", p, &r);
+	json_decref(p);
+	if (ret)
+		return ret;
+	if (ctx->json)
+		return cli_print_json(r);
+	print_plan(r, "");
+	json_decref(r);
+	return 0;
+}
+
+static int show_apply(struct cli_ctx *ctx, json_t *r)
+{
+	const char *res = s_of(r, "result");
+
+	if (ctx->json)
+		return cli_print_json(r);
+	print_plan(json_object_get(r, "plan"), "");
+	if (json_is_true(json_object_get(r, "applied")))
+		printf("applied: %lld steps (transaction %lld)\n",
+		       (long long)json_integer_value(json_object_get(r, "steps")),
+		       (long long)json_integer_value(json_object_get(r, "txn")));
+	else if (!strcmp(res, "dry run"))
+		printf("dry run: nothing changed\n");
+	json_decref(r);
+	return 0;
+}
+
+int cmd_apply(int argc, char **argv, struct cli_ctx *ctx)
+{
+	bool dry = false, force = false;
+	json_t *p, *r = NULL;
+	int ret;
+
+	if ((ret = opts("apply", argc, argv, &dry, &force)))
+		return ret;
+	p = json_pack("{s:b, s:b}", "dry_run", dry, "force", force);
+	ret = cli_call(ctx, "io.iovd.Apply", p, &r);
+	json_decref(p);
+	return ret ? ret : show_apply(ctx, r);
+}
+
+int cmd_reload(int argc, char **argv, struct cli_ctx *ctx)
+{
+	json_t *r = NULL;
+	int ret;
+
+	if (argc != 1)
+		return cli_usage("reload", "takes no arguments");
+	ret = cli_call(ctx, "io.iovd.Reload", NULL, &r);
+	return ret ? ret : show_apply(ctx, r);
+}
+
+int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
+{
+	json_t *r = NULL, *c, *la, *d, *x;
+	size_t i;
+	int ret;
+
+	if (argc != 1)
+		return cli_usage("status", "takes no arguments");
+	if ((ret = cli_call(ctx, "io.iovd.GetStatus", NULL, &r)))
+		return ret;
+	if (ctx->json)
+		return cli_print_json(r);
+	c = json_object_get(r, "config");
+	if (json_is_object(c)) {
+		printf("config:     ");
+		json_array_foreach(json_object_get(c, "files"), i, x)
+			printf("%s%s", i ? ", " : "", json_string_value(x));
+		printf(" (loaded %s, %lld PFs)\n", s_of(c, "loaded"),
+		       (long long)json_integer_value(json_object_get(c, "pfs")));
+	} else {
+		printf("config:     none in force\n");
+	}
+	if (*s_of(r, "config_error"))
+		printf("  last load failed: %s\n", s_of(r, "config_error"));
+	la = json_object_get(r, "last_apply");
+	if (json_is_object(la)) {
+		printf("last apply: transaction %lld at %s: %s, %lld of %lld steps done\n",
+		       (long long)json_integer_value(json_object_get(la, "txn")), s_of(la, "time"),
+		       s_of(la, "result"), (long long)json_integer_value(json_object_get(la, "done")),
+		       (long long)json_integer_value(json_object_get(la, "steps")));
+		if (*s_of(la, "error"))
+			printf("  %s\n", s_of(la, "error"));
+	} else {
+		printf("last apply: none\n");
+	}
+	d = json_object_get(r, "difference");
+	if (json_is_object(d)) {
+		printf("difference: %s\n", json_array_size(json_object_get(d, "actions")) ?
+		       "the host differs from the config:" : "none");
+		if (json_array_size(json_object_get(d, "actions")))
+			print_plan(d, "  ");
+	} else if (*s_of(r, "difference_error")) {
+		printf("difference: cannot plan: %s\n", s_of(r, "difference_error"));
+	}
+	json_decref(r);
+	return 0;
+}

@@ -1,0 +1,649 @@
+#include "config/plan.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/err.h"
+#include "lib/host.h"
+#include "lib/sysfs.h"
+#include "sriov/numvfs.h"
+#include "sriov/vfinfo.h"
+#include "vfio/bind.h"
+#include "vfio/guard.h"
+#include "vfio/plan.h"
+#include "vfio/state.h"
+
+const unsigned iov_vfconf_fields[7] = { IOV_VFC_MAC, IOV_VFC_VLAN, IOV_VFC_SPOOFCHK, IOV_VFC_TRUST,
+				   IOV_VFC_STATE, IOV_VFC_MIN_RATE, IOV_VFC_MAX_RATE };
+
+const char *iov_act_kind_name(enum iov_act_kind k)
+{
+	static const char *const n[] = { "autoprobe", "numvfs", "vf_prop", "driver" };
+
+	return (unsigned)k < 4 ? n[k] : "?";
+}
+
+const char *iov_vfconf_field_name(unsigned field)
+{
+	switch (field) {
+	case IOV_VFC_MAC: return "mac";
+	case IOV_VFC_VLAN: return "vlan";
+	case IOV_VFC_SPOOFCHK: return "spoofchk";
+	case IOV_VFC_TRUST: return "trust";
+	case IOV_VFC_STATE: return "state";
+	case IOV_VFC_MIN_RATE: return "min_rate";
+	case IOV_VFC_MAX_RATE: return "max_rate";
+	}
+	return "?";
+}
+
+void iov_vfconf_field_str(const struct iov_vfconf *c, unsigned field, char *buf, size_t len)
+{
+	char mac[18];
+	const char *s;
+
+	switch (field) {
+	case IOV_VFC_MAC:
+		iov_fmt_mac(c->mac, mac);
+		snprintf(buf, len, "%s", mac);
+		break;
+	case IOV_VFC_VLAN:
+		if (c->qos || (c->vlan_proto && c->vlan_proto != IOV_ETH_P_8021Q)) {
+			s = iov_vlan_proto_name(c->vlan_proto ? c->vlan_proto : IOV_ETH_P_8021Q);
+			snprintf(buf, len, "%u qos %u proto %s", c->vlan, c->qos, s ? s : "?");
+		} else {
+			snprintf(buf, len, "%u", c->vlan);
+		}
+		break;
+	case IOV_VFC_SPOOFCHK: snprintf(buf, len, "%s", c->spoofchk ? "on" : "off"); break;
+	case IOV_VFC_TRUST: snprintf(buf, len, "%s", c->trust ? "on" : "off"); break;
+	case IOV_VFC_STATE:
+		s = iov_link_state_name(c->state);
+		snprintf(buf, len, "%s", s ? s : "?");
+		break;
+	case IOV_VFC_MIN_RATE: snprintf(buf, len, "%u", c->min_rate); break;
+	case IOV_VFC_MAX_RATE: snprintf(buf, len, "%u", c->max_rate); break;
+	default: snprintf(buf, len, "?");
+	}
+}
+
+int iov_vf_addr_predict(const struct iov_dev *pf, unsigned idx, char buf[IOV_PCI_ADDR_STRLEN])
+{
+	const struct iov_sriov *s = pf->sriov;
+	struct iov_pci_addr a = pf->addr;
+	long rid;
+
+	if (!s || s->offset == IOV_UNKNOWN || s->stride == IOV_UNKNOWN)
+		return -ENOENT;
+	if (idx < s->n_vfs && s->vfs[idx]) {
+		snprintf(buf, IOV_PCI_ADDR_STRLEN, "%s", s->vfs[idx]->name);
+		return 0;
+	}
+	rid = (long)iov_pci_addr_rid(&pf->addr) + s->offset + (long)idx * s->stride;
+	if (rid < 0 || rid > 0xffff)
+		return -ENOENT;
+	a.bus = (uint8_t)(rid >> 8);
+	a.dev = (uint8_t)((rid >> 3) & 31);
+	a.fn = (uint8_t)(rid & 7);
+	iov_pci_addr_fmt(&a, buf);
+	return 0;
+}
+
+void iov_cfg_plan_free(struct iov_cfg_plan *p)
+{
+	if (!p)
+		return;
+	free(p->acts);
+	free(p->imp);
+	free(p);
+}
+
+/* Planning context for one PF. */
+struct pfctx {
+	const struct iov_plan_input *in;
+	struct iov_cfg_plan *p;
+	size_t i;
+	const struct iov_cfg_pf *cpf;
+	const struct iov_dev *pf;
+	const char *netdev;
+	char who[320];			/* "uplink (0000:01:00.0, FILE: $.pfs[0])" for errors */
+};
+
+static struct iov_action *add_act(struct pfctx *x, enum iov_act_kind kind, int vf)
+{
+	struct iov_action *a = realloc(x->p->acts, (x->p->n + 1) * sizeof(*a));
+
+	if (!a)
+		return NULL;
+	x->p->acts = a;
+	a = &a[x->p->n++];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	a->pf = x->i;
+	a->vf = vf;
+	a->old_val = a->new_val = IOV_UNKNOWN;
+	snprintf(a->pf_name, sizeof(a->pf_name), "%s", x->cpf->name);
+	snprintf(a->pf_dev, sizeof(a->pf_dev), "%s", x->pf->name);
+	snprintf(a->netdev, sizeof(a->netdev), "%s", x->netdev ? x->netdev : "");
+	if (vf >= 0 && iov_vf_addr_predict(x->pf, (unsigned)vf, a->dev) < 0)
+		a->dev[0] = 0;
+	return a;
+}
+
+__attribute__((format(printf, 5, 6)))
+static int add_imp(struct pfctx *x, enum iov_impact_kind kind, int vf, const char *holder,
+		   const char *fmt, ...)
+{
+	struct iov_impact *m = realloc(x->p->imp, (x->p->n_imp + 1) * sizeof(*m));
+	va_list ap;
+
+	if (!m)
+		return -ENOMEM;
+	x->p->imp = m;
+	m = &m[x->p->n_imp++];
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->vf = vf;
+	m->group = -1;
+	snprintf(m->pf_name, sizeof(m->pf_name), "%s", x->cpf->name);
+	if (vf >= 0) {
+		const struct iov_sriov *s = x->pf->sriov;
+
+		if ((size_t)vf < s->n_vfs && s->vfs[vf] && s->vfs[vf]->group)
+			m->group = s->vfs[vf]->group->id;
+		if (iov_vf_addr_predict(x->pf, (unsigned)vf, m->dev) < 0)
+			m->dev[0] = 0;
+	} else {
+		snprintf(m->dev, sizeof(m->dev), "%s", x->pf->name);
+	}
+	snprintf(m->holder, sizeof(m->holder), "%s", holder ? holder : "");
+	va_start(ap, fmt);
+	vsnprintf(m->what, sizeof(m->what), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int wrap_err(struct pfctx *x, struct iov_err *err, const struct iov_err *e, int r)
+{
+	return iov_err_set(err, r, e->fix[0] ? e->fix : NULL, "%s: %s", x->who, e->msg);
+}
+
+static const struct iov_vfinfo *find_info(const struct pfctx *x, unsigned idx)
+{
+	const struct iov_plan_vfs *v = x->in->vfinfo ? &x->in->vfinfo[x->i] : NULL;
+
+	if (!v || !v->known)
+		return NULL;
+	for (size_t k = 0; k < v->n; k++)
+		if (v->vfs[k].vf == (int)idx)
+			return &v->vfs[k];
+	return NULL;
+}
+
+/* What the kernel reports, as a vfconf with the known fields set. */
+static void info_conf(const struct iov_vfinfo *v, struct iov_vfconf *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (!v)
+		return;
+	memcpy(c->mac, v->mac, 6);
+	c->set |= IOV_VFC_MAC;
+	if (v->vlan != IOV_UNKNOWN && v->qos != IOV_UNKNOWN) {
+		c->vlan = (uint16_t)v->vlan;
+		c->qos = (uint8_t)v->qos;
+		c->vlan_proto = v->vlan_proto ? v->vlan_proto : IOV_ETH_P_8021Q;
+		c->set |= IOV_VFC_VLAN;
+	}
+	if (v->spoofchk != IOV_UNKNOWN) {
+		c->spoofchk = v->spoofchk;
+		c->set |= IOV_VFC_SPOOFCHK;
+	}
+	if (v->trust != IOV_UNKNOWN) {
+		c->trust = v->trust;
+		c->set |= IOV_VFC_TRUST;
+	}
+	if (v->link_state != IOV_UNKNOWN) {
+		c->state = (enum iov_vf_link_state)v->link_state;
+		c->set |= IOV_VFC_STATE;
+	}
+	if (v->min_rate != IOV_UNKNOWN) {
+		c->min_rate = (uint32_t)v->min_rate;
+		c->set |= IOV_VFC_MIN_RATE;
+	}
+	if (v->max_rate != IOV_UNKNOWN) {
+		c->max_rate = (uint32_t)v->max_rate;
+		c->set |= IOV_VFC_MAX_RATE;
+	}
+}
+
+bool iov_vfconf_field_eq(const struct iov_vfconf *a, const struct iov_vfconf *b, unsigned f)
+{
+	switch (f) {
+	case IOV_VFC_MAC: return !memcmp(a->mac, b->mac, 6);
+	case IOV_VFC_VLAN:
+		return a->vlan == b->vlan && a->qos == b->qos &&
+		       (a->vlan_proto ? a->vlan_proto : IOV_ETH_P_8021Q) ==
+		       (b->vlan_proto ? b->vlan_proto : IOV_ETH_P_8021Q);
+	case IOV_VFC_SPOOFCHK: return a->spoofchk == b->spoofchk;
+	case IOV_VFC_TRUST: return a->trust == b->trust;
+	case IOV_VFC_STATE: return a->state == b->state;
+	case IOV_VFC_MIN_RATE: return a->min_rate == b->min_rate;
+	case IOV_VFC_MAX_RATE: return a->max_rate == b->max_rate;
+	}
+	return false;
+}
+
+static void copy_field(struct iov_vfconf *dst, const struct iov_vfconf *src, unsigned f)
+{
+	switch (f) {
+	case IOV_VFC_MAC: memcpy(dst->mac, src->mac, 6); break;
+	case IOV_VFC_VLAN:
+		dst->vlan = src->vlan;
+		dst->qos = src->qos;
+		dst->vlan_proto = src->vlan_proto;
+		break;
+	case IOV_VFC_SPOOFCHK: dst->spoofchk = src->spoofchk; break;
+	case IOV_VFC_TRUST: dst->trust = src->trust; break;
+	case IOV_VFC_STATE: dst->state = src->state; break;
+	case IOV_VFC_MIN_RATE: dst->min_rate = src->min_rate; break;
+	case IOV_VFC_MAX_RATE: dst->max_rate = src->max_rate; break;
+	}
+	dst->set |= f;
+}
+
+static bool is_vfio(const char *drv)
+{
+	return drv && !strncmp(drv, "vfio", 4);
+}
+
+/* The holder of a VF in use: a process with its group open, or the host. 1 in use. */
+static int vf_holder(const struct pfctx *x, const struct iov_dev *vf, char *buf, size_t len)
+{
+	const struct iov_usage_vfio *user;
+	char why[256];
+
+	if (!x->in->u)
+		return 0;
+	if (vf->group && (user = iov_usage_group_user(x->in->u, vf->group->id))) {
+		snprintf(buf, len, "pid %d (%s) holds /dev/vfio/%d", user->pid, user->comm,
+			 vf->group->id);
+		return 1;
+	}
+	if (iov_guard_dev(x->in->u, vf, why, sizeof(why)) == IOV_GUARD_CRITICAL) {
+		snprintf(buf, len, "the host: %s", why);
+		return 1;
+	}
+	return 0;
+}
+
+static enum iov_cfg_driver want_driver(const struct pfctx *x, unsigned idx,
+				       struct iov_vfconf *props)
+{
+	enum iov_cfg_driver d = IOV_CFG_DRV_UNSET;
+
+	memset(props, 0, sizeof(*props));
+	if (iov_config_vf(x->in->rc->cfg, x->i, idx, props, &d) < 0) {
+		memset(props, 0, sizeof(*props));
+		d = IOV_CFG_DRV_UNSET;
+	}
+	return d == IOV_CFG_DRV_UNSET ? IOV_CFG_DRV_HOST : d;
+}
+
+static int plan_props(struct pfctx *x, unsigned idx, const struct iov_vfconf *want, bool fresh)
+{
+	const struct iov_vfinfo *info = fresh ? NULL : find_info(x, idx);
+	struct iov_vfconf cur;
+	char from[64], to[64];
+
+	if (!want->set)
+		return 0;
+	info_conf(info, &cur);
+	for (size_t k = 0; k < 7; k++) {
+		unsigned f = iov_vfconf_fields[k];
+		struct iov_action *a;
+		bool known = info && (cur.set & f);
+
+		if (!(want->set & f) || (known && iov_vfconf_field_eq(&cur, want, f)))
+			continue;
+		if (!(a = add_act(x, IOV_ACT_VF_PROP, (int)idx)))
+			return -ENOMEM;
+		a->field = f;
+		a->old_known = known;
+		if (known)
+			copy_field(&a->old_props, &cur, f);
+		copy_field(&a->new_props, want, f);
+		iov_vfconf_field_str(want, f, to, sizeof(to));
+		if (known) {
+			iov_vfconf_field_str(&cur, f, from, sizeof(from));
+			snprintf(a->line, sizeof(a->line), "~ %s/vf%u %s %s -> %s", x->cpf->name,
+				 idx, iov_vfconf_field_name(f), from, to);
+		} else {
+			snprintf(a->line, sizeof(a->line), "+ %s/vf%u %s %s", x->cpf->name, idx,
+				 iov_vfconf_field_name(f), to);
+		}
+		snprintf(a->why, sizeof(a->why), "%s: %s/vf%u %s", x->cpf->where.file ?
+			 x->cpf->where.file : "config", x->cpf->name, idx, iov_vfconf_field_name(f));
+	}
+	return 0;
+}
+
+static int driver_act(struct pfctx *x, unsigned idx, enum iov_cfg_driver want,
+		      const char *cur, bool fresh)
+{
+	struct iov_action *a = add_act(x, IOV_ACT_DRIVER, (int)idx);
+
+	if (!a)
+		return -ENOMEM;
+	a->drv = want;
+	snprintf(a->old_driver, sizeof(a->old_driver), "%s", cur ? cur : "");
+	if (fresh)
+		snprintf(a->line, sizeof(a->line), "+ %s/vf%u driver %s", x->cpf->name, idx,
+			 iov_cfg_driver_name(want));
+	else
+		snprintf(a->line, sizeof(a->line), "~ %s/vf%u driver %s -> %s", x->cpf->name, idx,
+			 cur ? cur : "none", iov_cfg_driver_name(want));
+	snprintf(a->why, sizeof(a->why), "config wants %s/vf%u on %s", x->cpf->name, idx,
+		 want == IOV_CFG_DRV_HOST ? "its host driver" : iov_cfg_driver_name(want));
+	return 0;
+}
+
+/* An existing VF: its driver against the config, through the bind/release planners. */
+static int plan_driver(struct pfctx *x, unsigned idx, enum iov_cfg_driver want,
+		       struct iov_err *err)
+{
+	const struct iov_dev *vf = idx < x->pf->sriov->n_vfs ? x->pf->sriov->vfs[idx] : NULL;
+	static const struct iov_bind_state empty;
+	struct iov_plan *bp = NULL;
+	struct iov_err e = { 0 };
+	char holder[192];
+	int r;
+
+	if (!vf)
+		return 0;
+	switch (want) {
+	case IOV_CFG_DRV_VFIO:
+		if (vf->driver && !strcmp(vf->driver, "vfio-pci"))
+			return 0;
+		{
+			struct iov_bind_opts o = { .force = x->in->force,
+				.allow_unsafe_interrupts = x->in->allow_unsafe_interrupts };
+
+			if ((r = iov_plan_bind(x->in->h, x->in->u, vf, &o, &bp, &e)) < 0)
+				return wrap_err(x, err, &e, r);
+		}
+		if (bp->n && vf->group) {
+			char members[160] = "";
+
+			for (size_t k = 0; k < bp->n; k++)
+				snprintf(members + strlen(members), sizeof(members) - strlen(members),
+					 "%s%s", k ? ", " : "", bp->moves[k].dev);
+			r = add_imp(x, IOV_IMPACT_GROUP_MOVED, (int)idx, NULL,
+				    "IOMMU group %d (%s) moves to vfio-pci", vf->group->id, members);
+			if (r < 0)
+				goto out;
+		}
+		break;
+	case IOV_CFG_DRV_HOST:
+		if (vf->driver && !is_vfio(vf->driver) && !vf->driver_override)
+			return 0;
+		if (is_vfio(vf->driver)) {
+			if ((r = iov_plan_release(x->in->h, x->in->u, x->in->st ? x->in->st : &empty,
+						  vf, &bp, &e)) < 0)
+				return wrap_err(x, err, &e, r);
+			if (vf->group && (r = add_imp(x, IOV_IMPACT_GROUP_MOVED, (int)idx, NULL,
+						      "IOMMU group %d leaves %s", vf->group->id,
+						      vf->driver)) < 0)
+				goto out;
+		}
+		break;
+	case IOV_CFG_DRV_NONE:
+		if (!vf->driver)
+			return 0;
+		if (vf_holder(x, vf, holder, sizeof(holder))) {
+			if ((r = add_imp(x, IOV_IMPACT_IN_USE, (int)idx, holder,
+					 "%s/vf%u loses its driver %s", x->cpf->name, idx,
+					 vf->driver)) < 0)
+				goto out;
+			if (!x->in->force) {
+				r = iov_err_set(err, -EBUSY, "stop that use first, or pass --force",
+						"%s: %s/vf%u (%s) is in use: %s", x->who, x->cpf->name,
+						idx, vf->name, holder);
+				goto out;
+			}
+		}
+		break;
+	default:
+		return 0;
+	}
+	r = driver_act(x, idx, want, vf->driver, false);
+out:
+	iov_plan_free(bp);
+	return r;
+}
+
+static int plan_pf(struct pfctx *x, struct iov_err *err)
+{
+	const struct iov_sriov *s = x->pf->sriov;
+	struct iov_vfs_request req = { 0 };
+	struct iov_vfs_plan *vp = NULL;
+	struct iov_err e = { 0 };
+	struct iov_vfconf props;
+	bool any_nonhost = false, any_props = false;
+	int want, cur, ap, r;
+	char holder[192];
+
+	if (!s || x->pf->role != IOV_ROLE_PF)
+		return iov_err_set(err, -ENODEV, "match an SR-IOV PF (see `iovctl list pfs`)",
+				   "%s is not an SR-IOV physical function", x->who);
+	cur = s->num_vfs;
+	want = x->cpf->num_vfs < 0 ? cur : x->cpf->num_vfs;
+	if (cur == IOV_UNKNOWN)
+		return iov_err_set(err, -EIO, "check the PF's sysfs files",
+				   "%s: sriov_numvfs unreadable", x->who);
+	for (int k = 0; k < want; k++) {
+		if (want_driver(x, (unsigned)k, &props) != IOV_CFG_DRV_HOST)
+			any_nonhost = true;
+		if (props.set)
+			any_props = true;
+	}
+	if (any_props && (!x->netdev || !*x->netdev))
+		return iov_err_set(err, -ENODEV, "bind the PF's network driver (igb, ixgbe, i40e, "
+				   "...) so that its netdev exists, or drop the VF properties",
+				   "%s: VF properties are set through the PF's netdev and it has none",
+				   x->who);
+
+	if (want != cur) {
+		/* The VF-count planner for the refusals and the steps; VFs on vfio-pci that no
+		 * process holds may go (force), the host's own use is checked here. */
+		req.count = want;
+		req.force = true;
+		if ((r = iov_vfs_plan(x->in->h, x->in->u, x->pf, &req, &vp, &e)) < 0)
+			return wrap_err(x, err, &e, r);
+		for (size_t k = 0; k < s->n_vfs; k++) {
+			const struct iov_dev *vf = s->vfs[k];
+			int used = vf ? vf_holder(x, vf, holder, sizeof(holder)) : 0;
+
+			if (!vf)
+				continue;
+			if ((r = add_imp(x, IOV_IMPACT_VF_REMOVED, (int)k, NULL, "%s/vf%zu (%s) is "
+					 "removed%s", x->cpf->name, k, vf->name, want ? " and "
+					 "re-created" : "")) < 0)
+				goto out;
+			if (used) {
+				if ((r = add_imp(x, IOV_IMPACT_IN_USE, (int)k, holder, "%s/vf%zu is "
+						 "removed while in use", x->cpf->name, k)) < 0)
+					goto out;
+				if (!x->in->force) {
+					r = iov_err_set(err, -EBUSY, "stop that use first, or pass "
+							"--force", "%s: changing the VF count from %d to "
+							"%d removes %s/vf%zu (%s), which is in use: %s",
+							x->who, cur, want, x->cpf->name, k, vf->name,
+							holder);
+					goto out;
+				}
+			}
+		}
+		ap = any_nonhost ? 0 : 1;
+		for (size_t k = 0; k < vp->n; k++) {
+			const struct iov_vfs_action *va = &vp->acts[k];
+			struct iov_action *a;
+			long v;
+
+			if (va->kind != IOV_VFS_WRITE || strcmp(va->file, "sriov_numvfs"))
+				continue;
+			if (iov_parse_long(va->value, 10, &v) < 0)
+				continue;
+			if (v > 0 && s->drivers_autoprobe != ap) {
+				if (!(a = add_act(x, IOV_ACT_AUTOPROBE, -1)))
+					goto nomem;
+				a->old_val = s->drivers_autoprobe;
+				a->new_val = ap;
+				snprintf(a->line, sizeof(a->line), "~ %s autoprobe %d -> %d",
+					 x->cpf->name, a->old_val, ap);
+				snprintf(a->why, sizeof(a->why), "%s", ap ? "let host VF drivers "
+					 "probe the new VFs" : "keep host VF drivers off VFs headed "
+					 "for vfio-pci or no driver");
+			}
+			if (!(a = add_act(x, IOV_ACT_NUMVFS, -1)))
+				goto nomem;
+			a->old_val = v ? 0 : cur;
+			a->new_val = (int)v;
+			if (v)
+				snprintf(a->line, sizeof(a->line), "+ create %ld VFs on %s", v,
+					 x->cpf->name);
+			else
+				snprintf(a->line, sizeof(a->line), "- remove %d VFs of %s",
+					 a->old_val, x->cpf->name);
+			snprintf(a->why, sizeof(a->why), "%s", va->why);
+		}
+		for (int k = 0; k < want; k++) {
+			enum iov_cfg_driver d = want_driver(x, (unsigned)k, &props);
+			char addr[IOV_PCI_ADDR_STRLEN] = "";
+
+			iov_vf_addr_predict(x->pf, (unsigned)k, addr);
+			if ((r = add_imp(x, IOV_IMPACT_VF_CREATED, k, NULL, "%s/vf%d (%s) is created",
+					 x->cpf->name, k, addr[0] ? addr : "address not known yet")) < 0)
+				goto out;
+			if ((r = plan_props(x, (unsigned)k, &props, true)) < 0)
+				goto out;
+			if ((d == IOV_CFG_DRV_VFIO) || (d == IOV_CFG_DRV_HOST && ap == 0) ||
+			    (d == IOV_CFG_DRV_NONE && ap == 1))
+				if ((r = driver_act(x, (unsigned)k, d, NULL, true)) < 0)
+					goto out;
+		}
+		r = 0;
+		goto out;
+	}
+	for (int k = 0; k < want; k++) {
+		enum iov_cfg_driver d = want_driver(x, (unsigned)k, &props);
+		const struct iov_dev *vf = (size_t)k < s->n_vfs ? s->vfs[k] : NULL;
+		size_t before = x->p->n;
+
+		if ((r = plan_props(x, (unsigned)k, &props, false)) < 0)
+			return r;
+		if (vf && x->p->n > before && vf_holder(x, vf, holder, sizeof(holder)) &&
+		    (r = add_imp(x, IOV_IMPACT_IN_USE, k, holder, "%s/vf%d changes settings while "
+				 "in use", x->cpf->name, k)) < 0)
+			return r;
+		if ((r = plan_driver(x, (unsigned)k, d, err)) < 0)
+			return r;
+	}
+	return 0;
+nomem:
+	r = -ENOMEM;
+out:
+	iov_vfs_plan_free(vp);
+	return r;
+}
+
+int iov_cfg_plan(const struct iov_plan_input *in, struct iov_cfg_plan **out,
+		 struct iov_err *err)
+{
+	const struct iov_config *cfg = in->rc->cfg;
+	struct iov_cfg_plan *p = calloc(1, sizeof(*p));
+	int r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_pfs; i++) {
+		struct pfctx x = { .in = in, .p = p, .i = i, .cpf = &cfg->pfs[i],
+				   .pf = in->rc->pf_dev[i] };
+
+		if (!x.pf)
+			continue;
+		x.netdev = x.pf->n_netdevs ? x.pf->netdevs[0] : NULL;
+		snprintf(x.who, sizeof(x.who), "%s (%s, %s: %s)", x.cpf->name, x.pf->name,
+			 x.cpf->where.file ? x.cpf->where.file : "config",
+			 x.cpf->where.path[0] ? x.cpf->where.path : "$");
+		if ((r = plan_pf(&x, err)) < 0)
+			break;
+	}
+	if (r < 0) {
+		if (r == -ENOMEM)
+			iov_err_set(err, r, NULL, "out of memory while planning");
+		iov_cfg_plan_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+json_t *iov_cfg_plan_json(const struct iov_cfg_plan *p)
+{
+	static const char *const ik[] = { "vf_removed", "vf_created", "group_moved", "in_use" };
+	json_t *acts = json_array(), *imp = json_array();
+	char buf[64];
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct iov_action *a = &p->acts[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "action",
+				      iov_act_kind_name(a->kind), "pf", a->pf_name, "pf_device",
+				      a->pf_dev, "why", a->why, "line", a->line);
+
+		if (!o)
+			continue;
+		json_object_set_new(o, "vf", a->vf >= 0 ? json_integer(a->vf) : json_null());
+		json_object_set_new(o, "device", a->dev[0] ? json_string(a->dev) : json_null());
+		switch (a->kind) {
+		case IOV_ACT_AUTOPROBE:
+		case IOV_ACT_NUMVFS:
+			json_object_set_new(o, "from", a->old_val == IOV_UNKNOWN ? json_null() :
+					    json_integer(a->old_val));
+			json_object_set_new(o, "to", json_integer(a->new_val));
+			break;
+		case IOV_ACT_VF_PROP:
+			json_object_set_new(o, "field", json_string(iov_vfconf_field_name(a->field)));
+			if (a->old_known) {
+				iov_vfconf_field_str(&a->old_props, a->field, buf, sizeof(buf));
+				json_object_set_new(o, "from", json_string(buf));
+			} else {
+				json_object_set_new(o, "from", json_null());
+			}
+			iov_vfconf_field_str(&a->new_props, a->field, buf, sizeof(buf));
+			json_object_set_new(o, "to", json_string(buf));
+			break;
+		case IOV_ACT_DRIVER:
+			json_object_set_new(o, "from", a->old_driver[0] ? json_string(a->old_driver)
+								    : json_null());
+			json_object_set_new(o, "to", json_string(iov_cfg_driver_name(a->drv)));
+			break;
+		}
+		json_array_append_new(acts, o);
+	}
+	for (size_t i = 0; i < p->n_imp; i++) {
+		const struct iov_impact *m = &p->imp[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "kind", ik[m->kind], "pf", m->pf_name,
+				      "what", m->what, "device", m->dev);
+
+		if (!o)
+			continue;
+		json_object_set_new(o, "vf", m->vf >= 0 ? json_integer(m->vf) : json_null());
+		json_object_set_new(o, "group", m->group >= 0 ? json_integer(m->group) : json_null());
+		json_object_set_new(o, "holder", m->holder[0] ? json_string(m->holder) : json_null());
+		json_array_append_new(imp, o);
+	}
+	return json_pack("{s:o, s:o}", "actions", acts, "impact", imp);
+}

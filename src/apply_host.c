@@ -1,0 +1,367 @@
+/* The real host for the apply executor (sysfs under the sysroot, rtnetlink, vfio/bind.h)
+ * and the live planning pipeline. */
+#include "src/apply.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config/plan.h"
+#include "lib/err.h"
+#include "lib/host.h"
+#include "lib/log.h"
+#include "lib/sysfs.h"
+#include "src/journal.h"
+#include "sriov/numvfs.h"
+#include "sriov/vfinfo.h"
+#include "vfio/bind.h"
+#include "vfio/guard.h"
+#include "vfio/plan.h"
+#include "vfio/state.h"
+
+static bool unsafe_policy;
+
+void iovd_apply_set_unsafe_interrupts(bool allow) { unsafe_policy = allow; }
+
+static void nap(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int pf_read(const char *pf, const char *file, long *v)
+{
+	char p[PATH_MAX];
+	int r = iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/%s", pf, file);
+
+	return r < 0 ? r : iov_read_long(p, 10, v);
+}
+
+static int h_pf_get(void *ctx, const char *pf, int *numvfs, int *autoprobe)
+{
+	long n, a;
+	int r;
+
+	if ((r = pf_read(pf, "sriov_numvfs", &n)) < 0 ||
+	    (r = pf_read(pf, "sriov_drivers_autoprobe", &a)) < 0)
+		return r;
+	*numvfs = (int)n;
+	*autoprobe = (int)a;
+	return 0;
+}
+
+static int pf_write(const char *pf, const char *file, long v, struct iov_err *err)
+{
+	char p[PATH_MAX], val[24];
+	int r = iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/%s", pf, file);
+
+	snprintf(val, sizeof(val), "%ld", v);
+	if (r == 0)
+		r = iov_write_str(p, val);
+	if (r < 0 && strcmp(file, "sriov_numvfs"))
+		return iov_err_set(err, r, NULL, "%s: writing %s to %s: %s", pf, val, file,
+				   strerror(-r));
+	return r;
+}
+
+static int wait_count(const char *pf, int n, struct iov_err *err)
+{
+	char p[PATH_MAX];
+
+	for (int t = 0; t < 500; t++) {
+		bool last = true, beyond = false;
+
+		if (n > 0 && iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/virtfn%d", pf, n - 1) == 0)
+			last = iov_exists(p);
+		if (iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/virtfn%d", pf, n) == 0)
+			beyond = iov_exists(p);
+		if (last && !beyond)
+			return 0;
+		nap(10);
+	}
+	return iov_err_set(err, -ETIMEDOUT, "see dmesg", "%s: %d VF devices did not appear "
+			   "within 5 s", pf, n);
+}
+
+static int h_numvfs_set(void *ctx, const char *pf, int n, struct iov_err *err)
+{
+	long cur, total = 0;
+	int r;
+
+	if ((r = pf_read(pf, "sriov_numvfs", &cur)) < 0)
+		return iov_err_set(err, r, NULL, "%s: reading sriov_numvfs: %s", pf, strerror(-r));
+	if (cur == n)
+		return wait_count(pf, n, err);
+	pf_read(pf, "sriov_totalvfs", &total);
+	if (cur > 0 && n > 0) {
+		if ((r = pf_write(pf, "sriov_numvfs", 0, err)) < 0)
+			return iov_vfs_write_error(pf, 0, (int)total, r, err);
+		if ((r = wait_count(pf, 0, err)) < 0)
+			return r;
+	}
+	if ((r = pf_write(pf, "sriov_numvfs", n, err)) < 0)
+		return iov_vfs_write_error(pf, n, (int)total, r, err);
+	return wait_count(pf, n, err);
+}
+
+static int h_autoprobe_set(void *ctx, const char *pf, int v, struct iov_err *err)
+{
+	return pf_write(pf, "sriov_drivers_autoprobe", v, err);
+}
+
+static void conf_of_info(const struct iov_vfinfo *v, struct iov_vfconf *c)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->mac, v->mac, 6);
+	c->set = IOV_VFC_MAC;
+	if (v->vlan != IOV_UNKNOWN && v->qos != IOV_UNKNOWN) {
+		c->vlan = (uint16_t)v->vlan;
+		c->qos = (uint8_t)v->qos;
+		c->vlan_proto = v->vlan_proto;
+		c->set |= IOV_VFC_VLAN;
+	}
+	if (v->spoofchk != IOV_UNKNOWN) {
+		c->spoofchk = v->spoofchk;
+		c->set |= IOV_VFC_SPOOFCHK;
+	}
+	if (v->trust != IOV_UNKNOWN) {
+		c->trust = v->trust;
+		c->set |= IOV_VFC_TRUST;
+	}
+	if (v->link_state != IOV_UNKNOWN) {
+		c->state = (enum iov_vf_link_state)v->link_state;
+		c->set |= IOV_VFC_STATE;
+	}
+	/* igb reports min_tx_rate 0 but refuses to set it: restore max_rate only when it is
+	 * what the VF had, min_rate only when non-zero. */
+	if (v->min_rate != IOV_UNKNOWN && v->min_rate) {
+		c->min_rate = (uint32_t)v->min_rate;
+		c->set |= IOV_VFC_MIN_RATE;
+	}
+	if (v->max_rate != IOV_UNKNOWN) {
+		c->max_rate = (uint32_t)v->max_rate;
+		c->set |= IOV_VFC_MAX_RATE;
+	}
+}
+
+static int h_vf_get(void *ctx, const char *pf, const char *netdev, int vf,
+		    struct iovd_vf_now *out)
+{
+	char p[PATH_MAX], *s = NULL;
+	struct iovd_vf_now v = { 0 };
+	struct iov_vfinfo *info = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/virtfn%d", pf, vf)) < 0)
+		return r;
+	if (iov_readlink_base(p, v.dev, sizeof(v.dev)) < 0) {
+		*out = v;	/* no such VF now */
+		return 0;
+	}
+	v.exists = true;
+	if (iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/driver", v.dev) == 0 &&
+	    iov_readlink_base(p, v.driver, sizeof(v.driver)) < 0)
+		v.driver[0] = 0;
+	if (iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/driver_override", v.dev) == 0 &&
+	    iov_read_str(p, &s) == 0 && strcmp(s, "(null)"))
+		snprintf(v.override, sizeof(v.override), "%s", s);
+	free(s);
+	if (netdev && *netdev && !iov_sysroot()[0] && iov_vfinfo_query(netdev, &info, &n) == 0)
+		for (size_t k = 0; k < n; k++)
+			if (info[k].vf == vf)
+				conf_of_info(&info[k], &v.props);
+	free(info);
+	*out = v;
+	return 0;
+}
+
+static int h_vf_props_set(void *ctx, const char *netdev, int vf, const struct iov_vfconf *c,
+			  struct iov_err *err)
+{
+	if (!netdev || !*netdev)
+		return iov_err_set(err, -ENODEV, NULL, "VF properties need the PF's netdev");
+	return iov_vf_set(netdev, (unsigned)vf, c, err);
+}
+
+/* One move through vfio/plan.h's executor: override, unbind, probe, check. */
+static int move(const char *dev, const char *to, const char *ovr, bool any, struct iov_err *err)
+{
+	struct iov_move m = { .to = (char *)to, .to_override = (char *)ovr, .any = any };
+	struct iov_plan p = { .kind = IOV_PLAN_RELEASE, .group = -1, .moves = &m, .n = 1 };
+
+	snprintf(m.dev, sizeof(m.dev), "%s", dev);
+	return iov_plan_exec(&p, &iov_bind_io_sysfs, NULL, err);
+}
+
+static int with_dev(const char *name, int (*fn)(const struct iov_host *, const struct iov_dev *,
+						 struct iov_err *), struct iov_err *err)
+{
+	struct iov_pci_addr a;
+	struct iov_host *h;
+	struct iov_dev *d;
+	int r;
+
+	if (iov_pci_addr_parse(name, &a) < 0)
+		return iov_err_set(err, -EINVAL, NULL, "%s: not a PCI address", name);
+	if ((r = iov_host_load(&h)) < 0)
+		return iov_err_set(err, r, NULL, "reading the host: %s", strerror(-r));
+	d = iov_host_find(h, &a);
+	r = d ? fn(h, d, err) : iov_err_set(err, -ENODEV, NULL, "%s: no such device", name);
+	iov_host_free(h);
+	return r;
+}
+
+static int do_bind(const struct iov_host *h, const struct iov_dev *d, struct iov_err *err)
+{
+	struct iov_bind_opts o = { .allow_unsafe_interrupts = unsafe_policy };
+
+	return iov_bind(h, d, &o, err);
+}
+
+static int h_vf_driver_set(void *ctx, const char *pf, int vf, enum iov_cfg_driver want,
+			   const struct iovd_vf_now *exact, struct iov_err *err)
+{
+	struct iovd_vf_now now;
+	int r;
+
+	if ((r = h_vf_get(ctx, pf, NULL, vf, &now)) < 0 || !now.exists)
+		return iov_err_set(err, r < 0 ? r : -ENODEV, NULL, "%s has no vf%d", pf, vf);
+	if (exact) {
+		if (!strcmp(exact->driver, "vfio-pci"))
+			return strcmp(now.driver, "vfio-pci") ? with_dev(now.dev, do_bind, err) : 0;
+		if (!strcmp(now.driver, "vfio-pci") && (r = with_dev(now.dev, iov_release, err)) < 0)
+			return r;
+		return move(now.dev, exact->driver[0] ? exact->driver : NULL,
+			    exact->override[0] ? exact->override : NULL, false, err);
+	}
+	switch (want) {
+	case IOV_CFG_DRV_VFIO:
+		return with_dev(now.dev, do_bind, err);
+	case IOV_CFG_DRV_NONE:
+		if (!strcmp(now.driver, "vfio-pci") && (r = with_dev(now.dev, iov_release, err)) < 0)
+			return r;
+		return move(now.dev, NULL, NULL, false, err);
+	default:
+		if (!strcmp(now.driver, "vfio-pci") && (r = with_dev(now.dev, iov_release, err)) < 0)
+			return r;
+		if ((r = h_vf_get(ctx, pf, NULL, vf, &now)) < 0)
+			return r;
+		if (now.driver[0] && !now.override[0])
+			return 0;
+		return move(now.dev, NULL, NULL, true, err);
+	}
+}
+
+const struct iovd_apply_ops iovd_apply_ops_sysfs = {
+	.pf_get = h_pf_get,
+	.numvfs_set = h_numvfs_set,
+	.autoprobe_set = h_autoprobe_set,
+	.vf_get = h_vf_get,
+	.vf_props_set = h_vf_props_set,
+	.vf_driver_set = h_vf_driver_set,
+};
+
+/* ---- the live pipeline ---- */
+
+int iovd_plan_live(const struct iov_config *cfg, bool force, struct iov_cfg_plan **plan_out,
+		   struct iov_err *err)
+{
+	struct iov_host *h = NULL;
+	struct iov_usage *u = NULL;
+	struct iov_bind_state *st = NULL;
+	struct iov_cfg_resolved *rc = NULL;
+	struct iov_plan_vfs *vi = NULL;
+	struct iov_vfinfo **infos = NULL;
+	int r;
+
+	if ((r = iov_host_load(&h)) < 0)
+		return iov_err_set(err, r, "check that sysfs is mounted", "cannot read the host's "
+				   "PCI devices: %s", strerror(-r));
+	if ((r = iov_usage_load(&u)) < 0 || (r = iov_usage_scan_vfio(u)) < 0) {
+		iov_err_set(err, r, NULL, "reading host usage: %s", strerror(-r));
+		goto out;
+	}
+	if ((r = iov_bind_state_load(iov_bind_state_path(), &st, err)) < 0)
+		goto out;
+	if ((r = iov_config_resolve(cfg, h, &rc, err)) < 0)
+		goto out;
+	vi = calloc(cfg->n_pfs + 1, sizeof(*vi));
+	infos = calloc(cfg->n_pfs + 1, sizeof(*infos));
+	if (!vi || !infos) {
+		r = iov_err_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_pfs; i++) {
+		const struct iov_dev *pf = rc->pf_dev[i];
+
+		if (pf && pf->n_netdevs && (!iov_sysroot()[0]) &&
+		    iov_vfinfo_query(pf->netdevs[0], &infos[i], &vi[i].n) == 0) {
+			vi[i].vfs = infos[i];
+			vi[i].known = true;
+		}
+	}
+	{
+		struct iov_plan_input in = { .h = h, .u = u, .st = st, .rc = rc, .vfinfo = vi,
+					     .force = force,
+					     .allow_unsafe_interrupts = unsafe_policy };
+
+		r = iov_cfg_plan(&in, plan_out, err);
+	}
+out:
+	for (size_t i = 0; infos && i < cfg->n_pfs; i++)
+		free(infos[i]);
+	free(infos);
+	free(vi);
+	iov_cfg_resolved_free(rc);
+	iov_bind_state_free(st);
+	iov_usage_free(u);
+	iov_host_free(h);
+	return r;
+}
+
+int iovd_apply_config(const struct iov_config *cfg, const char *state_dir, bool dry_run,
+		      bool force, json_t **result, struct iov_err *err)
+{
+	struct iov_cfg_plan *p = NULL;
+	struct iovd_apply_report rep;
+	json_t *res, *files;
+	int r;
+
+	if ((r = iovd_plan_live(cfg, force, &p, err)) < 0)
+		return r;
+	res = json_pack("{s:o, s:b}", "plan", iov_cfg_plan_json(p), "applied", false);
+	if (!res) {
+		iov_cfg_plan_free(p);
+		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
+	}
+	if (dry_run || p->n == 0) {
+		json_object_set_new(res, "result", json_string(p->n ? "dry run" : "nothing to do"));
+		iov_cfg_plan_free(p);
+		*result = res;
+		return 0;
+	}
+	files = json_array();
+	for (size_t i = 0; i < cfg->n_files; i++)
+		json_array_append_new(files, json_string(cfg->files[i]));
+	r = iovd_apply_exec(p, state_dir, iovd_next_txn(state_dir), &iovd_apply_ops_sysfs,
+			    json_pack("{s:o}", "config", files), &rep, err);
+	json_object_set_new(res, "applied", json_boolean(r == 0));
+	json_object_set_new(res, "txn", json_integer((json_int_t)rep.txn));
+	json_object_set_new(res, "steps", json_integer((json_int_t)rep.steps));
+	json_object_set_new(res, "done", json_integer((json_int_t)rep.done));
+	json_object_set_new(res, "result", json_string(r == 0 ? "ok" : rep.rolled_back ?
+						       (rep.rollback_ok ? "rolled_back" :
+							"rollback_incomplete") : "failed"));
+	if (r < 0) {
+		json_object_set_new(res, "failed_step", json_integer(rep.failed_step));
+		json_object_set_new(res, "error", json_string(err->msg));
+	}
+	iov_cfg_plan_free(p);
+	*result = res;
+	return r;
+}

@@ -1,0 +1,46 @@
+/* iovd follows the host config: the config in force, its (re)loading and the policy it
+ * carries. At start iovd recovers an interrupted apply (src/apply.h), loads the config and
+ * applies it (unless --no-apply); `iovctl reload` and SIGHUP re-read, plan and apply. A
+ * config that does not load or validate is refused with its error and the previous one
+ * stays in force.
+ *
+ * Policy from the config: allow_unsafe_interrupts (the command line's
+ * --allow-unsafe-interrupts is the fallback when the config does not say), admin_group (the
+ * command line's --group likewise), never_move (vfio/guard.h). */
+#ifndef IOV_SRC_FOLLOW_H
+#define IOV_SRC_FOLLOW_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+struct iov_err;
+struct iov_config;
+struct vl_server;
+
+struct iovd_follow_opts {
+	const char *config_path;	/* NULL: /etc/iovd/iovd.json */
+	const char *dropin_dir;		/* NULL: default drop-ins; "": none */
+	const char *state_dir;
+	bool cmdline_unsafe;		/* --allow-unsafe-interrupts */
+	gid_t cmdline_admin;		/* --group, or (gid_t)-1 */
+};
+
+void iovd_follow_init(const struct iovd_follow_opts *o);
+void iovd_follow_set_server(struct vl_server *s);
+const char *iovd_state_dir(void);
+
+/* Re-reads the config. On success it becomes the config in force (policy applied) and,
+ * if apply, it is applied (dry_run / force as given; a dry run adopts nothing). *result:
+ * what iovd_apply_config returned, plus "config": [files]. On a load error the previous
+ * config stays; err says why. */
+int iovd_follow_reload(bool apply, bool dry_run, bool force, json_t **result,
+		       bool *bad_config, struct iov_err *err);
+/* Re-reads the config (not adopted) and plans it against the host: *plan (the plan JSON). */
+int iovd_follow_plan(bool force, json_t **plan, bool *bad_config, struct iov_err *err);
+/* {"config": {"files": [...], "loaded": time, "pfs": N} or null, "config_error": ..,
+ *  "last_apply": {...} or null, "difference": plan JSON or null, "difference_error": ..} */
+json_t *iovd_follow_status(void);
+
+#endif

@@ -1,0 +1,396 @@
+/* The config planner (config/plan.h): the actions and their order, idempotence (the host
+ * as a plan leaves it plans to nothing), the in-use refusal naming the holder, --force, and
+ * the impact list. Hosts are built by hand (tests/unit/fakesys.h); the config is filled in
+ * directly, the way the loader (config/config.h) hands it over. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "config/plan.h"
+#include "lib/err.h"
+#include "lib/host.h"
+#include "sriov/vfinfo.h"
+#include "tests/unit/fakesys.h"
+#include "vfio/guard.h"
+
+/* ---- a host: PF 0000:01:00.0 (igb, netdev enp1s0), VFs at 01:10.0, 01:10.2, ... ---- */
+
+struct world {
+	struct iov_host *h;
+	struct iov_dev *pf;
+	struct iov_usage *u;
+	struct iov_config cfg;
+	struct iov_cfg_pf cpf;
+	struct iov_cfg_vfs ranges[4];
+	struct iov_cfg_resolved rc;
+	struct iov_dev *pfdev[1];
+	struct iov_vfinfo info[8];
+	struct iov_plan_vfs pv[1];
+	char *files[1];
+};
+
+static void add_vfs(struct world *w, int n, const char *driver)
+{
+	for (int i = 0; i < n; i++) {
+		char bdf[16];
+		struct iov_dev *vf;
+		struct iov_group *g;
+
+		snprintf(bdf, sizeof(bdf), "0000:01:%02x.%x", (0x80 + 2 * i) >> 3, (2 * i) & 7);
+		vf = fk_dev(w->h, bdf, driver);
+		fk_vf(w->pf, vf);
+		g = fk_group(w->h, 20 + i, "DMA");
+		fk_join(g, vf);
+		w->info[i] = (struct iov_vfinfo){ .vf = i, .vlan = 0, .qos = 0,
+			.vlan_proto = IOV_ETH_P_8021Q, .spoofchk = 1, .trust = 0,
+			.link_state = IOV_VF_LINK_AUTO, .min_rate = 0, .max_rate = 0 };
+	}
+	w->pv[0].n = (size_t)n;
+}
+
+static struct world *world_new(int nvfs)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct iov_group *g;
+
+	w->h = fk_host_new();
+	w->pf = fk_dev(w->h, "0000:01:00.0", "igb");
+	fk_netdev(w->pf, "enp1s0");
+	g = fk_group(w->h, 10, "DMA");
+	fk_join(g, w->pf);
+	w->pf->sriov = calloc(1, sizeof(*w->pf->sriov));
+	w->pf->sriov->total_vfs = 7;
+	w->pf->sriov->offset = 128;
+	w->pf->sriov->stride = 2;
+	w->pf->sriov->drivers_autoprobe = 1;
+	w->pf->role = IOV_ROLE_PF;
+	add_vfs(w, nvfs, "igbvf");
+	w->u = calloc(1, sizeof(*w->u));
+	w->u->net_known = w->u->ipv4_addrs_known = w->u->mounts_known = w->u->vfio_known = true;
+
+	w->files[0] = "/etc/iovd/iovd.json";
+	w->cpf.name = "uplink";
+	w->cpf.num_vfs = 4;
+	w->cpf.match.kind = IOV_MATCH_NETDEV;
+	w->cpf.match.netdev = "enp1s0";
+	w->cpf.where.file = w->files[0];
+	snprintf(w->cpf.where.path, sizeof(w->cpf.where.path), "$.pfs[0]");
+	w->cpf.vfs = w->ranges;
+	w->cfg.pfs = &w->cpf;
+	w->cfg.n_pfs = 1;
+	w->cfg.files = w->files;
+	w->cfg.n_files = 1;
+	w->cfg.policy.allow_unsafe_interrupts = -1;
+	w->pfdev[0] = w->pf;
+	w->rc.cfg = &w->cfg;
+	w->rc.pf_dev = w->pfdev;
+	w->pv[0].vfs = w->info;
+	w->pv[0].known = true;
+	return w;
+}
+
+static void world_free(struct world *w)
+{
+	iov_usage_free(w->u);
+	fk_host_free(w->h);
+	free(w);
+}
+
+/* vf N: vlan V, driver D. */
+static void cfg_range(struct world *w, unsigned first, unsigned last, int vlan,
+		      enum iov_cfg_driver drv)
+{
+	struct iov_cfg_vfs *r = &w->ranges[w->cpf.n_vfs++];
+
+	memset(r, 0, sizeof(*r));
+	r->first = first;
+	r->last = last;
+	r->driver = drv;
+	if (vlan >= 0) {
+		r->props.set = IOV_VFC_VLAN;
+		r->props.vlan = (uint16_t)vlan;
+		r->props.vlan_proto = IOV_ETH_P_8021Q;
+	}
+}
+
+static int plan(struct world *w, bool force, struct iov_cfg_plan **p, struct iov_err *e)
+{
+	struct iov_plan_input in = { .h = w->h, .u = w->u, .rc = &w->rc, .vfinfo = w->pv,
+				     .force = force };
+
+	memset(e, 0, sizeof(*e));
+	return iov_cfg_plan(&in, p, e);
+}
+
+static void expect_lines(const struct iov_cfg_plan *p, const char *const *want, size_t n)
+{
+	for (size_t i = 0; i < p->n && i < n; i++)
+		if (strcmp(p->acts[i].line, want[i]))
+			fail_msg("action %zu: got '%s', want '%s'", i, p->acts[i].line, want[i]);
+	if (p->n != n) {
+		for (size_t i = 0; i < p->n; i++)
+			fprintf(stderr, "  got: %s\n", p->acts[i].line);
+		fail_msg("%zu actions, want %zu", p->n, n);
+	}
+}
+
+static size_t count_imp(const struct iov_cfg_plan *p, enum iov_impact_kind k)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_imp; i++)
+		n += p->imp[i].kind == k;
+	return n;
+}
+
+/* From nothing: autoprobe off (a VF goes to vfio-pci), create, then VF by VF props before
+ * the driver; VFs for the host driver are probed explicitly since autoprobe is off. */
+static void test_from_nothing(void **state)
+{
+	struct world *w = world_new(0);
+	struct iov_cfg_plan *p;
+	struct iov_err e;
+	static const char *const want[] = {
+		"~ uplink autoprobe 1 -> 0",
+		"+ create 4 VFs on uplink",
+		"+ uplink/vf0 vlan 100",
+		"+ uplink/vf0 driver vfio-pci",
+		"+ uplink/vf1 driver host",
+		"+ uplink/vf2 vlan 200",
+		"+ uplink/vf2 driver host",
+		"+ uplink/vf3 vlan 200",
+		"+ uplink/vf3 driver host",
+	};
+
+	cfg_range(w, 0, 0, 100, IOV_CFG_DRV_VFIO);
+	cfg_range(w, 2, 3, 200, IOV_CFG_DRV_UNSET);
+	assert_int_equal(plan(w, false, &p, &e), 0);
+	expect_lines(p, want, sizeof(want) / sizeof(want[0]));
+	assert_int_equal(p->acts[1].kind, IOV_ACT_NUMVFS);
+	assert_int_equal(p->acts[1].old_val, 0);
+	assert_int_equal(p->acts[1].new_val, 4);
+	/* Predicted addresses: routing ID + offset 128 + 2 * index. */
+	assert_string_equal(p->acts[3].dev, "0000:01:10.0");
+	assert_string_equal(p->acts[8].dev, "0000:01:10.6");
+	assert_int_equal(count_imp(p, IOV_IMPACT_VF_CREATED), 4);
+	assert_int_equal(count_imp(p, IOV_IMPACT_VF_REMOVED), 0);
+	iov_cfg_plan_free(p);
+	world_free(w);
+}
+
+/* The host as the plan above leaves it plans to nothing: no autoprobe write, no count, no
+ * property, no driver. */
+static void test_idempotent(void **state)
+{
+	struct world *w = world_new(4);
+	struct iov_cfg_plan *p;
+	struct iov_err e;
+
+	cfg_range(w, 0, 0, 100, IOV_CFG_DRV_VFIO);
+	cfg_range(w, 2, 3, 200, IOV_CFG_DRV_UNSET);
+	w->pf->sriov->drivers_autoprobe = 0;
+	free(w->pf->sriov->vfs[0]->driver);
+	w->pf->sriov->vfs[0]->driver = strdup("vfio-pci");
+	w->pf->sriov->vfs[0]->driver_override = strdup("vfio-pci");
+	w->info[0].vlan = 100;
+	w->info[2].vlan = 200;
+	w->info[3].vlan = 200;
+	assert_int_equal(plan(w, false, &p, &e), 0);
+	expect_lines(p, NULL, 0);
+	assert_int_equal(p->n_imp, 0);
+	iov_cfg_plan_free(p);
+
+	/* One VLAN differs: exactly one action, diff-like with the old value. */
+	w->info[2].vlan = 100;
+	assert_int_equal(plan(w, false, &p, &e), 0);
+	{
+		static const char *const want[] = { "~ uplink/vf2 vlan 100 -> 200" };
+
+		expect_lines(p, want, 1);
+	}
+	assert_true(p->acts[0].old_known);
+	assert_int_equal(p->acts[0].old_props.vlan, 100);
+	iov_cfg_plan_free(p);
+	world_free(w);
+}
+
+/* A count change between non-zero counts goes through 0; the removed VFs and the created
+ * ones are in the impact list; an existing VF on the host driver that should move is a
+ * group move. */
+static void test_ordering_and_impact(void **state)
+{
+	struct world *w = world_new(2);
+	struct iov_cfg_plan *p;
+	struct iov_err e;
+	static const char *const want[] = {
+		"- remove 2 VFs of uplink",
+		"+ create 4 VFs on uplink",
+		"+ uplink/vf1 vlan 7",
+	};
+
+	cfg_range(w, 1, 1, 7, IOV_CFG_DRV_UNSET);
+	assert_int_equal(plan(w, false, &p, &e), 0);
+	expect_lines(p, want, 3);
+	assert_int_equal(p->acts[0].old_val, 2);
+	assert_int_equal(p->acts[0].new_val, 0);
+	assert_int_equal(count_imp(p, IOV_IMPACT_VF_REMOVED), 2);
+	assert_int_equal(count_imp(p, IOV_IMPACT_VF_CREATED), 4);
+	assert_int_equal(p->imp[0].group, 20);
+	assert_string_equal(p->imp[0].dev, "0000:01:10.0");
+	iov_cfg_plan_free(p);
+
+	/* Same count, vf1 to vfio-pci: its group moves. */
+	w->cpf.num_vfs = 2;
+	w->cpf.n_vfs = 0;
+	cfg_range(w, 1, 1, -1, IOV_CFG_DRV_VFIO);
+	assert_int_equal(plan(w, false, &p, &e), 0);
+	{
+		static const char *const w2[] = { "~ uplink/vf1 driver igbvf -> vfio-pci" };
+
+		expect_lines(p, w2, 1);
+	}
+	assert_int_equal(count_imp(p, IOV_IMPACT_GROUP_MOVED), 1);
+	assert_int_equal(p->imp[0].group, 21);
+	assert_non_null(strstr(p->imp[0].what, "0000:01:10.2"));
+	iov_cfg_plan_free(p);
+
+	/* And back to the host driver from vfio-pci; none unbinds. */
+	free(w->pf->sriov->vfs[1]->driver);
+	w->pf->sriov->vfs[1]->driver = strdup("vfio-pci");
+	w->cpf.n_vfs = 0;
+	cfg_range(w, 0, 0, -1, IOV_CFG_DRV_NONE);
+	assert_int_equal(plan(w, false, &p, &e), 0);
+	{
+		static const char *const w3[] = { "~ uplink/vf0 driver igbvf -> none",
+						  "~ uplink/vf1 driver vfio-pci -> host" };
+
+		expect_lines(p, w3, 2);
+	}
+	iov_cfg_plan_free(p);
+	world_free(w);
+}
+
+/* A VF a VM holds (open /dev/vfio/N) cannot be removed: refused naming the process, even
+ * with --force. A VF the host uses (a netdev with the default route) is refused without
+ * --force, and listed as in use with it. Nothing is planned on a refusal. */
+static void test_in_use(void **state)
+{
+	struct world *w = world_new(2);
+	struct iov_cfg_plan *p = NULL;
+	struct iov_err e;
+
+	cfg_range(w, 0, 0, 5, IOV_CFG_DRV_UNSET);
+	iov_usage_add_vfio(w->u, 21, 812, "qemu-system-x86");
+	assert_int_equal(plan(w, false, &p, &e), -EBUSY);
+	assert_null(p);
+	assert_non_null(strstr(e.msg, "pid 812 (qemu-system-x86)"));
+	assert_non_null(strstr(e.msg, "uplink (0000:01:00.0, /etc/iovd/iovd.json: $.pfs[0])"));
+	assert_int_equal(plan(w, true, &p, &e), -EBUSY);
+	assert_null(p);
+
+	/* Properties of a held VF may change (no removal): planned, with the holder listed. */
+	w->cpf.num_vfs = 2;
+	w->cpf.n_vfs = 0;
+	cfg_range(w, 1, 1, 9, IOV_CFG_DRV_UNSET);
+	assert_int_equal(plan(w, false, &p, &e), 0);
+	assert_int_equal(p->n, 1);
+	assert_int_equal(count_imp(p, IOV_IMPACT_IN_USE), 1);
+	assert_non_null(strstr(p->imp[0].holder, "pid 812"));
+	iov_cfg_plan_free(p);
+	iov_usage_free(w->u);
+	w->u = calloc(1, sizeof(*w->u));
+	w->u->net_known = w->u->ipv4_addrs_known = w->u->mounts_known = w->u->vfio_known = true;
+
+	/* The host's own use. */
+	fk_netdev(w->pf->sriov->vfs[0], "enp1s0v0");
+	iov_usage_add_net(w->u, "enp1s0v0", IOV_NET_DEFROUTE4);
+	w->cpf.num_vfs = 4;
+	p = NULL;
+	assert_int_equal(plan(w, false, &p, &e), -EBUSY);
+	assert_null(p);
+	assert_non_null(strstr(e.msg, "uplink/vf0 (0000:01:10.0), which is in use: the host"));
+	assert_non_null(strstr(e.msg, "enp1s0v0"));
+	assert_non_null(strstr(e.fix, "--force"));
+	assert_int_equal(plan(w, true, &p, &e), 0);
+	assert_int_equal(count_imp(p, IOV_IMPACT_IN_USE), 1);
+	assert_int_equal(p->imp[1].kind, IOV_IMPACT_IN_USE);
+	assert_non_null(strstr(p->imp[1].holder, "IPv4 default route"));
+	iov_cfg_plan_free(p);
+
+	/* The bind planner's refusal (host-critical group) comes through with the PF named. */
+	w->cpf.num_vfs = 2;
+	w->cpf.n_vfs = 0;
+	cfg_range(w, 0, 0, -1, IOV_CFG_DRV_VFIO);
+	assert_int_equal(plan(w, true, &p, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "uplink (0000:01:00.0"));
+	world_free(w);
+}
+
+/* Count above sriov_totalvfs: the VF-count planner's refusal, naming the PF. Properties
+ * without a PF netdev: refused with the fix. */
+static void test_refusals(void **state)
+{
+	struct world *w = world_new(0);
+	struct iov_cfg_plan *p = NULL;
+	struct iov_err e;
+
+	w->cpf.num_vfs = 9;
+	assert_int_equal(plan(w, false, &p, &e), -ERANGE);
+	assert_non_null(strstr(e.msg, "at most 7"));
+	assert_non_null(strstr(e.msg, "uplink"));
+	w->cpf.num_vfs = 2;
+	cfg_range(w, 0, 0, 3, IOV_CFG_DRV_UNSET);
+	free(w->pf->netdevs[0]);
+	free(w->pf->netdevs);
+	w->pf->netdevs = NULL;
+	w->pf->n_netdevs = 0;
+	assert_int_equal(plan(w, false, &p, &e), -ENODEV);
+	assert_non_null(strstr(e.msg, "netdev"));
+	world_free(w);
+}
+
+/* The JSON form and the diff lines agree. */
+static void test_json(void **state)
+{
+	struct world *w = world_new(4);
+	struct iov_cfg_plan *p;
+	struct iov_err e;
+	json_t *j, *a;
+
+	cfg_range(w, 2, 2, 200, IOV_CFG_DRV_UNSET);
+	w->info[2].vlan = 100;
+	assert_int_equal(plan(w, false, &p, &e), 0);
+	j = iov_cfg_plan_json(p);
+	a = json_array_get(json_object_get(j, "actions"), 0);
+	assert_string_equal(json_string_value(json_object_get(a, "action")), "vf_prop");
+	assert_string_equal(json_string_value(json_object_get(a, "field")), "vlan");
+	assert_string_equal(json_string_value(json_object_get(a, "from")), "100");
+	assert_string_equal(json_string_value(json_object_get(a, "to")), "200");
+	assert_int_equal(json_integer_value(json_object_get(a, "vf")), 2);
+	assert_string_equal(json_string_value(json_object_get(a, "device")), "0000:01:10.4");
+	json_decref(j);
+	iov_cfg_plan_free(p);
+	world_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_from_nothing),
+		cmocka_unit_test(test_idempotent),
+		cmocka_unit_test(test_ordering_and_impact),
+		cmocka_unit_test(test_in_use),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_json),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
