@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/plan.h"
 #include "lib/err.h"
 #include "lib/host.h"
 #include "lib/log.h"
@@ -154,12 +155,91 @@ static void test_netdev_name_does_not(void **st)
 	iov_host_free(h);
 }
 
+/* The plan of a config on a host: actions as people read them (pf name, VF, what, from, to,
+ * the diff line), without the addresses, which are not the card's identity. */
+static json_t *plan_on(const char *tree, const char *cfg, const struct macs *m)
+{
+	struct iov_cfg_lookup lk = { .perm_mac = fake_perm_mac, .ud = (void *)m };
+	struct iov_cfg_resolved *r = NULL;
+	struct iov_cfg_plan *p = NULL;
+	struct iov_config *c = NULL;
+	struct iov_host *h = NULL;
+	struct iov_err e = { 0 };
+	json_t *a = json_array(), *pj, *act;
+	size_t i;
+
+	assert_int_equal(iov_sysroot_set(tree), 0);
+	assert_int_equal(iov_host_load(&h), 0);
+	assert_int_equal(iov_config_load_buf("test.json", cfg, strlen(cfg), &c, &e), 0);
+	assert_int_equal(iov_config_resolve_with(c, h, &lk, &r, &e), 0);
+	struct iov_plan_input in = { .h = h, .rc = r };
+	if (iov_cfg_plan(&in, &p, &e) < 0)
+		fail_msg("plan: %s", e.msg);
+	pj = iov_cfg_plan_json(p);
+	json_array_foreach(json_object_get(pj, "actions"), i, act) {
+		json_t *o = json_deep_copy(act);
+
+		json_object_del(o, "device");
+		json_object_del(o, "pf_device");
+		json_object_del(o, "why");	/* may name the address */
+		json_array_append_new(a, o);
+	}
+	json_decref(pj);
+	iov_cfg_plan_free(p);
+	iov_cfg_resolved_free(r);
+	iov_config_free(c);
+	iov_host_free(h);
+	return a;
+}
+
+/* Matched by address instead, the same config plans something else after the move: the
+ * card now at 0000:01:00.0 is Y, with no VFs. (What test_same_plan_after_move guards.) */
+static void test_address_plan_changes(void **st)
+{
+	static const char cfg[] =
+		"{\"pfs\": [{\"name\": \"uplink\", \"match\": {\"address\": \"0000:01:00.0\"}, "
+		"\"num_vfs\": 3}]}";
+	json_t *a = plan_on(tree_a, cfg, &macs_a), *b = plan_on(tree_b, cfg, &macs_b);
+
+	assert_int_equal(json_array_size(a), 0);	/* X has its 3 VFs */
+	assert_true(json_array_size(b) > 0);		/* Y would get them */
+	json_decref(a);
+	json_decref(b);
+}
+
+/* Moving the cards changes no action of the plan: the same VFs, properties and drivers for
+ * the same cards. */
+static void test_same_plan_after_move(void **st)
+{
+	static const char cfg[] =
+		"{\"pfs\": ["
+		" {\"name\": \"uplink\", \"match\": {\"dsn\": \"00-1b-21-ff-ff-0a-00-01\"}, \"num_vfs\": 3,"
+		"  \"vfs\": {\"0\": {\"mac\": \"02:1e:00:00:00:01\", \"vlan\": 100}}},"
+		" {\"name\": \"storage\", \"match\": {\"perm_mac\": \"00:1b:21:0b:00:02\"}, \"num_vfs\": 1,"
+		"  \"defaults\": {\"spoofchk\": true}}]}";
+	json_t *a = plan_on(tree_a, cfg, &macs_a), *b = plan_on(tree_b, cfg, &macs_b);
+	char *ta = json_dumps(a, JSON_SORT_KEYS), *tb = json_dumps(b, JSON_SORT_KEYS);
+
+	assert_true(json_array_size(a) >= 3);
+	if (!json_equal(a, b))
+		fail_msg("plans differ:\n%s\n%s", ta, tb);
+	/* Card X keeps its 3 VFs: no count change for uplink, only storage gets one. */
+	assert_null(strstr(ta, "\"pf\": \"uplink\", \"to\": 3"));
+	assert_non_null(strstr(ta, "storage"));
+	free(ta);
+	free(tb);
+	json_decref(a);
+	json_decref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dsn_follows_the_card),
 		cmocka_unit_test(test_perm_mac_follows_the_card),
 		cmocka_unit_test(test_netdev_name_does_not),
+		cmocka_unit_test(test_same_plan_after_move),
+		cmocka_unit_test(test_address_plan_changes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
