@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/varlink.h"
 #include "src/apply.h"
+#include "src/drift.h"
 #include "src/journal.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
@@ -40,6 +41,7 @@ void iovd_follow_set_server(struct vl_server *s)
 		vl_server_set_admin_gid(s, cur ? cur_gid : opts.cmdline_admin);
 }
 const char *iovd_state_dir(void) { return opts.state_dir; }
+const struct iov_config *iovd_follow_config(void) { return cur; }
 
 static int load(struct iov_config **c, gid_t *gid, struct iov_err *err)
 {
@@ -172,6 +174,7 @@ json_t *iovd_follow_status(void)
 							      : json_null());
 	json_object_set_new(st, "state_dir", json_string(opts.state_dir));
 	json_object_set_new(st, "last_apply", last ? last : json_null());
+	json_object_set_new(st, "drift", iovd_drift_status());
 	if (cur && iovd_plan_live(cur, false, &p, &e) == 0) {
 		json_object_set_new(st, "difference", iov_cfg_plan_json(p));
 		json_object_set_new(st, "difference_error", json_null());

@@ -18,6 +18,7 @@
 
 #include "src/iovd_api.h"
 #include "src/udevmon.h"
+#include "src/drift.h"
 #include "config/check.h"
 #include "config/config.h"
 #include "lib/atomicfile.h"
@@ -209,9 +210,11 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 
 /* The host changed under iovd (udev, coalesced): what it means is decided by planning
  * against the config once things have settled. */
-static void on_host_settled(size_t n_uevents, size_t n_events, void *ud)
+static void on_host_settled(const struct iovd_udev_window *w, void *ud)
 {
-	log_debug("host settled after %zu uevents (%zu events)", n_uevents, n_events);
+	log_debug("host settled after %zu uevents (%zu events, %zu PFs bound)", w->uevents,
+		  w->events, w->pfs_bound);
+	iovd_drift_check(w->pfs_bound > 0);
 }
 
 int main(int argc, char **argv)

@@ -167,6 +167,17 @@ static bool vf_pf(const char *dev, char *pf, size_t len)
 	       iov_readlink_base(path, pf, len) == 0;
 }
 
+/* A PF (it has sriov_totalvfs) with a driver bound now. */
+static bool pf_with_driver(const char *dev)
+{
+	char path[PATH_MAX], drv[64];
+
+	return iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_totalvfs", dev) == 0 &&
+	       iov_exists(path) &&
+	       iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", dev) == 0 &&
+	       iov_readlink_base(path, drv, sizeof(drv)) == 0;
+}
+
 /* The PCI device behind a netdev, if any. */
 static bool net_dev(const char *ifname, char *dev, size_t len)
 {
@@ -192,6 +203,7 @@ static void emit(struct iovd_udev *u, const char *type, json_t *fields)
 void iovd_udev_flush(struct iovd_udev *u)
 {
 	struct itimerspec off = { 0 };
+	struct iovd_udev_window w = { .uevents = u->window_uevents };
 	size_t n_ev = u->events, n_ue = u->window_uevents;
 	char buf[64];
 
@@ -205,6 +217,10 @@ void iovd_udev_flush(struct iovd_udev *u)
 
 		if (p->added && p->removed)
 			continue;	/* came and went within the window */
+		if (p->sub == SUB_PCI && !p->removed && (p->driver_changed || p->added ||
+							  p->present_again) &&
+		    pf_with_driver(p->name))
+			w.pfs_bound++;
 		f = json_pack("{s:s}", key, p->name);
 		if (!f)
 			continue;
@@ -241,8 +257,9 @@ void iovd_udev_flush(struct iovd_udev *u)
 	u->overflow = 0;
 	u->window_uevents = 0;
 	u->window_start = -1;
+	w.events = u->events - n_ev;
 	if (u->o.on_settled)
-		u->o.on_settled(n_ue, u->events - n_ev, u->o.userdata);
+		u->o.on_settled(&w, u->o.userdata);
 }
 
 static void on_timer(int fd, void *ud)

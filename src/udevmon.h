@@ -21,8 +21,14 @@
 struct vl_server;
 struct iovd_udev;
 
-/* Called when a window closes: n_uevents seen in it, n_events emitted. */
-typedef void (*iovd_settled_fn)(size_t n_uevents, size_t n_events, void *userdata);
+/* What a window held, for the re-plan. */
+struct iovd_udev_window {
+	size_t uevents, events;
+	size_t pfs_bound;		/* PFs that got (back) a driver: a reload or a reset */
+};
+
+/* Called when a window closes. */
+typedef void (*iovd_settled_fn)(const struct iovd_udev_window *w, void *userdata);
 
 struct iovd_udev_opts {
 	unsigned settle_ms;		/* default 500 */

@@ -37,10 +37,13 @@ static void on_stop(int fd, void *ud)
 	vl_server_quit(ud);
 }
 
-static void on_settled(size_t n_uevents, size_t n_events, void *ud)
+static size_t settled_pfs_bound;
+
+static void on_settled(const struct iovd_udev_window *w, void *ud)
 {
 	settled++;
-	settled_uevents += n_uevents;
+	settled_uevents += w->uevents;
+	settled_pfs_bound += w->pfs_bound;
 }
 
 /* One line per uevent: "SUBSYSTEM ACTION NAME [DRIVER|-] [OLDNAME]". */
@@ -212,6 +215,7 @@ static void test_vf_burst(void **st)
 	assert_int_equal(pci, 4);
 	assert_int_equal(net, 4);
 	assert_int_equal(settled, before + 1);
+	assert_int_equal(settled_pfs_bound, 0);	/* VFs, not a PF, got drivers */
 	json_decref(a);
 	unsubscribe(&s);
 }
@@ -266,6 +270,7 @@ static void test_pf_reload(void **st)
 		}
 	}
 	assert_true(vf_gone && pf_drv && net_back);
+	assert_int_equal(settled_pfs_bound, 1);	/* the PF came back with a driver */
 	assert_int_equal(json_array_size(a), 3);
 	json_decref(a);
 	unsubscribe(&s);
