@@ -80,6 +80,8 @@ test:
 	tests/layers.sh
 	$(MAKE) all unit golden
 	$(MAKE) SAN=1 all unit golden
+	$(MAKE) varlink-client
+	$(MAKE) SAN=1 varlink-client
 	$(MAKE) vmm-test
 	$(MAKE) rig-test
 	@echo "make test: all suites passed"
