@@ -22,6 +22,13 @@ static struct {
 	char error[800];
 } last = { .state = "none" };
 
+/* A re-apply that failed is not retried for the same difference for a while (a PF reset
+ * aside): its own roll-back makes rtnetlink and udev noise, which would otherwise bring iovd
+ * straight back here, forever. */
+#define RETRY_SAME_S 60
+static json_t *failed_lines;
+static time_t failed_at;
+
 static void stamp(void)
 {
 	time_t t = time(NULL);
@@ -83,6 +90,11 @@ int iovd_drift_check(bool pf_reset)
 		json_array_append_new(lines, json_string(p->acts[i].line));
 	iov_cfg_plan_free(p);
 	reapply = pf_reset || c->policy.on_drift == IOV_DRIFT_REAPPLY;
+	if (reapply && !pf_reset && failed_lines && json_equal(failed_lines, lines) &&
+	    time(NULL) - failed_at < RETRY_SAME_S) {
+		json_decref(lines);
+		return n;	/* the same difference the last re-apply could not fix */
+	}
 	log_info("drift (%s): the host differs from the config in %d place%s; %s", cause, n,
 		 n == 1 ? "" : "s", reapply ? "applying the config" : "reporting it (on_drift: report)");
 	iovd_event("drift.found", json_pack("{s:i, s:O, s:s, s:s}", "actions", n, "lines", lines,
@@ -93,6 +105,12 @@ int iovd_drift_check(bool pf_reset)
 		return n;
 	}
 	r = iovd_apply_config(c, iovd_state_dir(), false, false, &res, &e);
+	json_decref(failed_lines);
+	failed_lines = NULL;
+	if (r != 0) {
+		failed_lines = json_incref(lines);
+		failed_at = time(NULL);
+	}
 	if (r == 0) {
 		iovd_event("drift.repaired", json_pack("{s:i, s:O, s:s, s:O?}", "actions", n,
 						       "lines", lines, "cause", cause, "txn",

@@ -11,6 +11,10 @@
 #include <unistd.h>
 
 #include <libudev.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
 
 #include "lib/log.h"
 #include "lib/sysfs.h"
@@ -29,6 +33,7 @@ struct pend {
 	char old[64];			/* net: name before a rename seen in this window */
 	char driver[64];		/* pci: last driver seen bound ("" none) */
 	bool added, removed, present_again, driver_changed, renamed;
+	bool link_changed;		/* net: rtnetlink said its settings changed */
 };
 
 struct iovd_udev {
@@ -36,6 +41,7 @@ struct iovd_udev {
 	struct udev *udev;
 	struct udev_monitor *mon;
 	int tfd;
+	int rtnl;			/* RTMGRP_LINK socket (live), -1 none */
 	struct pend pend[MAX_PENDING];
 	size_t n_pend, overflow, window_uevents;
 	long window_start;		/* ms, CLOCK_MONOTONIC; -1: no window open */
@@ -247,6 +253,8 @@ void iovd_udev_flush(struct iovd_udev *u)
 			emit(u, "driver.changed", f);
 		} else {
 			json_decref(f);	/* "change" alone: nothing we report */
+			if (p->link_changed)
+				w.links_changed++;
 		}
 	}
 	if (u->overflow)
@@ -288,6 +296,66 @@ static void on_udev(int fd, void *ud)
 	}
 }
 
+/* rtnetlink's link notifications: a VF's MAC, VLAN or link state set through the PF
+ * (`ip link set PF vf N mac ...`) makes no uevent, but the kernel announces every such
+ * change with an RTM_NEWLINK for the PF (do_setlink -> netdev_state_change). Only PFs'
+ * netdevs count; the message itself is not trusted beyond its interface index. */
+static void on_rtnl(int fd, void *ud)
+{
+	struct iovd_udev *u = ud;
+	char buf[16384] __attribute__((aligned(4)));
+	int budget = 64;
+
+	while (budget-- > 0) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		struct nlmsghdr *h;
+
+		if (n <= 0) {
+			if (n < 0 && errno == ENOBUFS) {
+				/* Lost some: treat it as a change of everything we watch. */
+				u->window_uevents++;
+				arm(u);
+				continue;
+			}
+			return;
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct ifinfomsg *ifi;
+			char name[IF_NAMESIZE], path[PATH_MAX];
+			struct pend *p;
+
+			if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+				continue;
+			ifi = NLMSG_DATA(h);
+			if (!if_indextoname((unsigned)ifi->ifi_index, name) || !sane(name) ||
+			    iov_path(path, sizeof(path), "/sys/class/net/%s/device/sriov_totalvfs",
+				     name) < 0 || !iov_exists(path))
+				continue;
+			u->uevents++;
+			u->window_uevents++;
+			if ((p = find(u, SUB_NET, name)))
+				p->link_changed = true;
+			arm(u);
+		}
+	}
+}
+
+static int open_rtnl(struct iovd_udev *u, struct vl_server *s)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE), r;
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    (r = vl_server_watch(s, fd, on_rtnl, u)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return 0;
+}
+
 static int open_live(struct iovd_udev *u, struct vl_server *s)
 {
 	/* udevd re-broadcasts events once it has processed them (names settled); without
@@ -314,14 +382,18 @@ static int open_live(struct iovd_udev *u, struct vl_server *s)
 		close(fd);
 		return r;
 	}
-	log_info("udev monitor: pci and net events (%s source)", source);
+	if ((r = open_rtnl(u, s)) < 0)
+		log_warn_errno(r, "rtnetlink link notifications unavailable; VF settings changed "
+			       "by hand will be noticed only with the next uevent");
+	log_info("udev monitor: pci and net events (%s source)%s", source,
+		 r < 0 ? "" : ", rtnetlink link changes");
 	return 0;
 }
 
 struct iovd_udev *iovd_udev_new(struct vl_server *s, const struct iovd_udev_opts *o)
 {
 	struct iovd_udev *u = calloc(1, sizeof(*u));
-	int r;
+	int r = 0;
 
 	if (!u)
 		return NULL;

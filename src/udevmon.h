@@ -9,6 +9,9 @@
  * first (a device that flaps forever cannot hold the re-plan off), on a timerfd in the same
  * loop: nothing here ever blocks or waits.
  *
+ * VF settings changed through the PF (a MAC set by hand) make no uevent; live, rtnetlink's
+ * link notifications for PF netdevs count as changes of the window too.
+ *
  * Live monitoring needs udev (libudev's "udev" netlink source, after udevd has processed the
  * event). Under --sysroot, in tests and where udev is absent, the monitor runs without it and
  * events are fed with iovd_udev_inject(). */
@@ -25,6 +28,7 @@ struct iovd_udev;
 struct iovd_udev_window {
 	size_t uevents, events;
 	size_t pfs_bound;		/* PFs that got (back) a driver: a reload or a reset */
+	size_t links_changed;		/* PF netdevs whose (VF) settings changed (rtnetlink) */
 };
 
 /* Called when a window closes. */
