@@ -28,6 +28,10 @@ static struct {
 #define RETRY_SAME_S 60
 static json_t *failed_lines;
 static time_t failed_at;
+/* A PF reset whose re-convergence has not happened yet (the PF's netdev was not back, the
+ * apply failed): the next check is still part of that reset. */
+static bool reset_pending;
+static int reset_failures;	/* applies of one reset that failed; 3 and it is given up */
 
 static void stamp(void)
 {
@@ -59,7 +63,7 @@ json_t *iovd_drift_status(void)
 int iovd_drift_check(bool pf_reset)
 {
 	const struct iov_config *c = iovd_follow_config();
-	const char *cause = pf_reset ? "pf_reset" : "changed";
+	const char *cause;
 	struct iov_cfg_plan *p = NULL;
 	struct iov_err e = { 0 };
 	json_t *lines, *res = NULL;
@@ -68,6 +72,9 @@ int iovd_drift_check(bool pf_reset)
 
 	if (!c)
 		return -ENOENT;
+	pf_reset = pf_reset || reset_pending;
+	reset_pending = pf_reset;
+	cause = pf_reset ? "pf_reset" : "changed";
 	if ((r = iovd_plan_live(c, false, &p, &e)) < 0) {
 		/* E.g. the PF has no driver (rmmod): nothing can be done until it is back. */
 		if (strcmp(last.state, "unplannable") != 0 || strcmp(last.error, e.msg) != 0) {
@@ -80,6 +87,7 @@ int iovd_drift_check(bool pf_reset)
 	}
 	n = (int)p->n;
 	if (n == 0) {
+		reset_pending = false;
 		if (!strcmp(last.state, "found") || !strcmp(last.state, "unplannable"))
 			set_state("none", NULL, NULL, NULL);
 		iov_cfg_plan_free(p);
@@ -101,6 +109,7 @@ int iovd_drift_check(bool pf_reset)
 					    "cause", cause, "policy", c->policy.on_drift ==
 					    IOV_DRIFT_REAPPLY ? "reapply" : "report"));
 	if (!reapply) {
+		reset_pending = false;
 		set_state("found", cause, lines, NULL);
 		return n;
 	}
@@ -116,7 +125,14 @@ int iovd_drift_check(bool pf_reset)
 						       "lines", lines, "cause", cause, "txn",
 						       json_object_get(res, "txn")));
 		set_state("repaired", cause, lines, NULL);
+		reset_pending = false;
+		reset_failures = 0;
 	} else {
+		if (pf_reset && ++reset_failures >= 3) {
+			log_warn("drift: giving up re-converging after a PF reset (3 failed "
+				 "applies); `iovctl apply` retries");
+			reset_pending = false;
+		}
 		log_warn("drift: re-applying the config failed: %s", e.msg);
 		set_state("found", cause, lines, e.msg);
 	}
