@@ -253,7 +253,21 @@ static int h_vf_driver_set(void *ctx, const char *pf, int vf, enum iov_cfg_drive
 			return r;
 		if (now.driver[0] && !now.override[0])
 			return 0;
-		return move(now.dev, NULL, NULL, true, err);
+		{
+			/* The kernel probes no driver for a VF while its PF's
+			 * sriov_drivers_autoprobe is 0 (pci_device_can_probe), not even through
+			 * drivers_probe: VFs of one PF headed for vfio-pci keep it at 0, so turn
+			 * it on for this probe and back off. */
+			int n, ap = IOV_UNKNOWN, r2;
+
+			if (h_pf_get(ctx, pf, &n, &ap) == 0 && ap == 0 &&
+			    (r = h_autoprobe_set(ctx, pf, 1, err)) < 0)
+				return r;
+			r = move(now.dev, NULL, NULL, true, err);
+			if (ap == 0 && (r2 = h_autoprobe_set(ctx, pf, 0, err)) < 0 && r >= 0)
+				r = r2;
+			return r;
+		}
 	}
 }
 
