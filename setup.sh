@@ -44,12 +44,21 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
     build-essential pkg-config git python3 \
     libpci-dev pci.ids libudev-dev libnl-3-dev libnl-route-3-dev libjansson-dev libcmocka-dev \
+    libseccomp-dev \
     clang llvm libclang-rt-14-dev \
-    busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates
+    busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates \
+    scdoc mandoc systemd debhelper dpkg-dev fakeroot lintian \
+    golang-go golang-github-container-orchestrated-devices-container-device-interface-dev \
+    pciutils
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86
 # The independent varlink client of tests/varlink (python3-varlink 31 is in backports).
 apt-get install -y -q --no-install-recommends -t bookworm-backports python3-varlink
+
+# iovd starts guests (iovm) as this unprivileged system user.
+if ! getent passwd iovm > /dev/null; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin iovm
+fi
 
 # The test host's kernel is fetched (never installed) by tests/rig/image.sh into its cache.
 echo "setup: done (qemu: $(qemu-system-x86_64 --version | head -n1))"

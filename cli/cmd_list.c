@@ -4,7 +4,11 @@
 #include "cli/table.h"
 #include "lib/host.h"
 #include "lib/hostjson.h"
+#include "lib/sysfs.h"
+#include "vfio/guard.h"
+#include "vfio/verify.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +35,25 @@ static const char *join(char *const *v, size_t n, char *buf, size_t len)
 	return n ? buf : NULL;
 }
 
-static int dev_row(struct table *t, const struct iov_dev *d, bool indent)
+/* The ACS column: the verdict of verify's acs check on the device's path ("no": a port or
+ * the device's own functions let peer-to-peer traffic bypass the IOMMU; `iovctl verify`
+ * names them), "?" when unreadable, "-" for bridges. */
+static const char *acs_cell(const struct iov_host *h, const struct iov_usage *u,
+			    const struct iov_dev *d, bool *lacking)
+{
+	struct iov_check c;
+
+	if (iov_dev_is_bridge(d))
+		return "-";
+	switch (iov_verify_acs(h, u, d, &c)) {
+	case IOV_CHECK_OK: return "ok";
+	case IOV_CHECK_FAIL: *lacking = true; return "no";
+	default: return "?";
+	}
+}
+
+static int dev_row(struct table *t, const struct iov_host *h, const struct iov_usage *u,
+		   const struct iov_dev *d, bool indent, bool *lacking)
 {
 	char addr[32], ids[16], grp[16], numa[16], nets[128], vfs[32], role[16];
 	const char *colour = NULL;
@@ -64,7 +86,7 @@ static int dev_row(struct table *t, const struct iov_dev *d, bool indent)
 
 	const char *cells[] = {
 		addr, role, cli_ids(d, ids, sizeof(ids)), d->driver, group_cell(d, grp, sizeof(grp)),
-		numa, join(d->netdevs, d->n_netdevs, nets, sizeof(nets)), vfs[0] ? vfs : NULL,
+		acs_cell(h, u, d, lacking), numa, join(d->netdevs, d->n_netdevs, nets, sizeof(nets)), vfs[0] ? vfs : NULL,
 		d->device_name,
 	};
 	return table_row(t, colour, cells);
@@ -73,11 +95,16 @@ static int dev_row(struct table *t, const struct iov_dev *d, bool indent)
 static int list_devices(const struct iov_host *h, enum iov_json_sel sel, bool colour)
 {
 	static const char *const hdr[] = {
-		"ADDRESS", "ROLE", "ID", "DRIVER", "GROUP", "NUMA", "NETDEV", "VFS", "NAME",
+		"ADDRESS", "ROLE", "ID", "DRIVER", "GROUP", "ACS", "NUMA", "NETDEV", "VFS", "NAME",
 	};
-	struct table *t = table_new(9, hdr);
-	bool shared = false;
+	struct table *t = table_new(10, hdr);
+	struct iov_usage u = { 0 };	/* only the command line: pcie_acs_override= */
+	char path[PATH_MAX];
+	bool shared = false, lacking = false;
 	int ret = 0;
+
+	if (iov_path(path, sizeof(path), "/proc/cmdline") == 0 && iov_exists(path))
+		iov_read_str(path, &u.cmdline);
 
 	if (!t)
 		return 1;
@@ -86,7 +113,7 @@ static int list_devices(const struct iov_host *h, enum iov_json_sel sel, bool co
 
 		if (sel == IOV_SEL_VFS) {
 			if (d->role == IOV_ROLE_VF)
-				ret = dev_row(t, d, false);
+				ret = dev_row(t, h, &u, d, false, &lacking);
 			continue;
 		}
 		if (sel == IOV_SEL_PFS && d->role != IOV_ROLE_PF)
@@ -94,11 +121,11 @@ static int list_devices(const struct iov_host *h, enum iov_json_sel sel, bool co
 		/* In the full view a VF is printed beneath its PF, not in address order. */
 		if (sel == IOV_SEL_ALL && d->role == IOV_ROLE_VF && d->pf && d->vf_index != IOV_UNKNOWN)
 			continue;
-		ret = dev_row(t, d, false);
+		ret = dev_row(t, h, &u, d, false, &lacking);
 		if (sel == IOV_SEL_ALL && d->role == IOV_ROLE_PF)
 			for (size_t v = 0; v < d->sriov->n_vfs && ret == 0; v++)
 				if (d->sriov->vfs[v])
-					ret = dev_row(t, d->sriov->vfs[v], true);
+					ret = dev_row(t, h, &u, d->sriov->vfs[v], true, &lacking);
 	}
 	for (size_t i = 0; i < h->n_devs; i++)
 		shared |= h->devs[i]->group && h->devs[i]->group->n_members > 1;
@@ -109,6 +136,11 @@ static int list_devices(const struct iov_host *h, enum iov_json_sel sel, bool co
 	if (shared && sel != IOV_SEL_PFS)
 		printf("\n* IOMMU group shared with other devices: they can only be assigned together "
 		       "(see 'iovctl list groups')\n");
+	if (lacking)
+		printf("%sACS no: peer-to-peer traffic on the device's path can bypass the IOMMU; "
+		       "`iovctl verify DEVICE` names each port and the fix\n",
+		       shared && sel != IOV_SEL_PFS ? "" : "\n");
+	free(u.cmdline);
 	table_free(t);
 	return ret < 0 ? 1 : 0;
 }

@@ -42,8 +42,21 @@ int cmd_vf(int argc, char **argv, struct cli_ctx *ctx)
 	json_t *p, *r = NULL;
 	int ret;
 
+	if (argc == 3 && strcmp(argv[1], "unquarantine") == 0) {
+		p = json_pack("{s:s}", "device", argv[2]);
+		ret = cli_call(ctx, "io.iovd.VfUnquarantine", p, &r);
+		json_decref(p);
+		if (ret)
+			return ret;
+		if (ctx->json)
+			ret = cli_print_json(json_incref(r));
+		else
+			printf("%s: out of quarantine\n", json_string_value(json_object_get(r, "device")));
+		json_decref(r);
+		return ret;
+	}
 	if (argc < 2 || strcmp(argv[1], "set") != 0)
-		return cli_usage("vf", "say set: vf set PF/vfN PROPERTY VALUE...");
+		return cli_usage("vf", "say set: vf set PF/vfN PROPERTY VALUE... (or vf unquarantine DEVICE)");
 	if (argc < 3)
 		return cli_usage("vf", "name the VF: PF/vfN (e.g. 0000:01:00.0/vf0 or eth0/vf0)");
 	if (iov_parse_vf_spec(argv[2], pf, sizeof(pf), &vf, err, sizeof(err)) < 0)

@@ -1,4 +1,4 @@
-/* iovctl vfs create PF N [--vfio] [--dry-run] | vfs destroy PF [--force] [--dry-run]
+/* iovctl vfs create PF N [--vfio] [--force] [--dry-run] | vfs destroy PF [--force] [--dry-run]
  *        | vfs show PF
  * create/destroy are thin clients of io.iovd.SetVfCount; show reads the VF settings the PF
  * driver reports (rtnetlink, no daemon needed). */
@@ -181,12 +181,12 @@ int cmd_vfs(int argc, char **argv, struct cli_ctx *ctx)
 	if (strcmp(pos[0], "create") == 0) {
 		if (npos != 3)
 			return cli_usage("vfs", "create needs a PF and a count: vfs create PF N");
-		if (force)
-			return cli_usage("vfs", "--force goes with destroy");
 		if (parse_count(pos[2], &count) < 0)
 			return cli_usage("vfs", "count '%s': give a whole number of VFs (0..65535)",
 					 pos[2]);
-		return set_count(ctx, "create", pos[1], count, vfio, false, dry);
+		/* --force as for destroy: VFs on vfio-pci are released before the count
+		 * changes (never VFs a VM holds). */
+		return set_count(ctx, "create", pos[1], count, vfio, force, dry);
 	}
 	if (strcmp(pos[0], "destroy") == 0) {
 		if (npos != 2)

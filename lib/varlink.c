@@ -350,7 +350,6 @@ int vl_server_watch(struct vl_server *s, int fd, vl_watch_fn fn, void *userdata)
 
 void vl_server_quit(struct vl_server *s) { s->quit = true; }
 void vl_server_set_idle_timeout(struct vl_server *s, int ms) { s->idle_ms = ms > 0 ? ms : 1; }
-size_t vl_server_n_clients(const struct vl_server *s) { return s->n_clients; }
 
 static bool peer_in_group(int fd, gid_t primary, gid_t want)
 {

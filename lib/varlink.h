@@ -144,7 +144,6 @@ int vl_server_run(struct vl_server *s);
 void vl_server_quit(struct vl_server *s);
 /* Replaces VL_IDLE_TIMEOUT_MS (tests). */
 void vl_server_set_idle_timeout(struct vl_server *s, int ms);
-size_t vl_server_n_clients(const struct vl_server *s);
 
 /* Client. vl_connect returns a connected fd or -errno. vl_call_sync sends one call and
  * waits (timeout_ms, -1 forever) for the reply: returns 0 with *reply set (the

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "lib/err.h"
@@ -12,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "src/events.h"
+#include "src/guest.h"
 #include "sriov/numvfs.h"
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
@@ -67,8 +69,10 @@ static const char iovd_idl[] =
 	"# What the PF's driver reports for each VF.\n"
 	"method GetVfs(pf: string) -> (pf: string, netdev: string, vfs: []VfInfo)\n"
 	"\n"
-	"# Gives the PF count VFs (0 removes them). vfio: VFs go to vfio-pci. force: release VFs\n"
-	"# bound to vfio-pci first. dry_run: only return the plan.\n"
+	"# Gives the PF count VFs (0 removes them). vfio: VFs go to vfio-pci (refused without\n"
+	"# interrupt remapping unless iovd runs with --allow-unsafe-interrupts). force: release\n"
+	"# VFs bound to vfio-pci first (never VFs whose group a process holds). dry_run: only\n"
+	"# return the plan.\n"
 	"method SetVfCount(pf: string, count: int, vfio: ?bool, force: ?bool, dry_run: ?bool)\n"
 	"  -> (pf: string, vfs: []string, plan: []Action)\n"
 	"\n"
@@ -78,7 +82,8 @@ static const char iovd_idl[] =
 	"# Moves the device's IOMMU group to vfio-pci (or driver), remembering the old drivers.\n"
 	"method Bind(device: string, driver: ?string, force: ?bool) -> (device: string)\n"
 	"\n"
-	"# Gives the device's group back to the drivers it had.\n"
+	"# Gives the device's group back to the drivers it had, each device reset first (refused,\n"
+	"# the device left on vfio-pci, when its reset fails or it has no reset method).\n"
 	"method Release(device: string) -> (device: string)\n"
 	"\n"
 	"# The host config (/etc/iovd/iovd.json, iovd --config) planned against the host now:\n"
@@ -108,6 +113,26 @@ static const char iovd_idl[] =
 	"# client did not read fast enough (a reply with no event says so once it has caught up).\n"
 	"# recent: first replay the events iovd still holds (up to 256).\n"
 	"method Monitor(recent: ?bool) -> (event: ?object, missed: int)\n"
+	"\n"
+	"# A guest NIC: a VF from a pool, or a VF named as PF/vfN, netdev or address.\n"
+	"type NicSpec (pool: ?string, device: ?string, mac: ?string, vlan: ?int)\n"
+	"\n"
+	"# Starts guest name under iovm (unprivileged, only its fds) with a VF per NIC.\n"
+	"method VmStart(name: string, kernel: string, initrd: ?string, cmdline: ?string,\n"
+	"  mem_mib: ?int, cpus: ?int, nics: []NicSpec, restart: ?string) -> (guest: object)\n"
+	"\n"
+	"# Stops the guest (SIGTERM, force: SIGKILL); its VFs are reset and returned.\n"
+	"method VmStop(name: string, force: ?bool) -> (guest: object)\n"
+	"\n"
+	"# Guests iovd knows and the quarantined VFs.\n"
+	"method VmList() -> (guests: []object, quarantine: []object)\n"
+	"method VmShow(name: string) -> (guest: object)\n"
+	"\n"
+	"# The end of the guest's console and iovm log (at most bytes, default 64 KiB).\n"
+	"method VmLog(name: string, bytes: ?int) -> (log: string)\n"
+	"\n"
+	"# Takes a VF whose reset failed out of quarantine.\n"
+	"method VfUnquarantine(device: string) -> (device: string)\n"
 	"\n"
 	"# No such PCI device, netdev or VF.\n"
 	"error NoSuchDevice (device: string, message: string, fix: string)\n"
@@ -421,11 +446,14 @@ static void m_set_vf_count(struct vl_call *c, json_t *p, void *ud)
 	    get_bool(c, p, "force", &req.force) < 0 || get_bool(c, p, "dry_run", &dry) < 0)
 		return;
 	req.count = (int)count;
+	req.allow_unsafe_interrupts = iov_bind_unsafe_interrupts();
 	if (load_host(c, &h) < 0)
 		return;
 	if (!(pf = resolve_pf(c, h, spec)))
 		goto out;
-	if ((r = iov_usage_load(&u)) < 0) {
+	/* With the VFIO holders: a VF whose group a process (a VM) holds open is never
+	 * removed, --force or not (vfio/guard.h does the scan). */
+	if ((r = iov_usage_load(&u)) < 0 || (r = iov_usage_scan_vfio(u)) < 0) {
 		iov_err_set(&e, r, NULL, "reading host usage: %s", strerror(-r));
 		reply_err(c, "io.iovd.Failed", &e, r);
 		goto out;
@@ -625,11 +653,23 @@ static void m_release(struct vl_call *c, json_t *p, void *ud)
 		return;
 	if (!(d = resolve(c, h, spec)))
 		goto out;
+	for (size_t i = 0; d->group && i < d->group->n_devs; i++) {
+		const char *by = iovd_guest_holding(d->group->devs[i]->name);
+
+		if (by) {
+			iov_err_set(&e, -EBUSY, NULL, "%s is held by guest %s",
+				    d->group->devs[i]->name, by);
+			snprintf(e.fix, sizeof(e.fix), "stop the guest first (`iovctl vm stop %s`)", by);
+			reply_err(c, "io.iovd.Refused", &e, -EBUSY);
+			goto out;
+		}
+	}
 	snprintf(what, sizeof(what), "release %s", d->name);
 	log_change(c, what);
 	if ((r = iov_release(h, d, &e)) < 0) {
-		reply_err(c, r == -EBUSY || r == -EINVAL ? "io.iovd.Refused" : "io.iovd.Failed",
-			  &e, r);
+		/* -ENOTTY: a device whose reset failed stays on vfio-pci (vfio/plan.h). */
+		reply_err(c, r == -EBUSY || r == -EINVAL || r == -ENOTTY ? "io.iovd.Refused"
+									  : "io.iovd.Failed", &e, r);
 		goto out;
 	}
 	vl_reply(c, json_pack("{s:s}", "device", d->name));
@@ -799,6 +839,267 @@ static void m_monitor(struct vl_call *c, json_t *p, void *ud)
 	}
 }
 
+/* ---- guests (src/guest.c does the work) ---- */
+
+static void guest_err(struct vl_call *c, const struct iov_err *e, int r)
+{
+	reply_err(c, r == -EPERM || r == -EBUSY || r == -EEXIST || r == -EINVAL || r == -ENOENT ||
+		  r == -ENODEV || r == -EADDRNOTAVAIL ? "io.iovd.Refused" : "io.iovd.Failed", e, r);
+}
+
+/* A client names files iovd (root) opens for iovm: an unprivileged admin may only name
+ * files it could read itself (owned by it, or world-readable), never root's secrets. */
+static bool peer_may_read(struct vl_call *c, const char *key, const char *path)
+{
+	struct stat st;
+	char msg[400];
+
+	if (path[0] != '/') {
+		snprintf(msg, sizeof(msg), "%s: give an absolute path (iovd does not share the "
+			 "client's working directory)", key);
+		bad_arg(c, key, msg);
+		return false;
+	}
+	if (stat(path, &st) < 0) {
+		snprintf(msg, sizeof(msg), "%s %.255s: %s", key, path, strerror(errno));
+		bad_arg(c, key, msg);
+		return false;
+	}
+	if (c->peer->uid != 0 && st.st_uid != c->peer->uid && !(st.st_mode & S_IROTH)) {
+		snprintf(msg, sizeof(msg), "%s %.255s: not readable by uid %u", key, path,
+			 (unsigned)c->peer->uid);
+		bad_arg(c, key, msg);
+		return false;
+	}
+	return true;
+}
+
+static bool get_nic(struct vl_call *c, json_t *j, size_t i, struct iov_cfg_nic *n)
+{
+	static const char *const keys[] = { "pool", "device", "mac", "vlan", NULL };
+	const char *pool, *dev, *mac;
+	char msg[256];
+
+	*n = (struct iov_cfg_nic){ .vlan = -1 };
+	if (!json_is_object(j)) {
+		bad_arg(c, "nics", "nics: each NIC is an object {pool|device, mac, vlan}");
+		return false;
+	}
+	if (!only_keys(c, j, keys))
+		return false;
+	pool = get_str(c, j, "pool", false);
+	if (!pool && json_object_get(j, "pool"))
+		return false;
+	dev = get_str(c, j, "device", false);
+	if (!dev && json_object_get(j, "device"))
+		return false;
+	if (!pool == !dev) {
+		snprintf(msg, sizeof(msg), "nics[%zu]: give exactly one of pool and device", i);
+		bad_arg(c, "nics", msg);
+		return false;
+	}
+	if ((mac = get_str(c, j, "mac", false))) {
+		if (iov_parse_mac(mac, n->mac, msg, sizeof(msg)) < 0 ||
+		    iov_check_vf_mac(n->mac, msg, sizeof(msg)) < 0) {
+			bad_arg(c, "nics", msg);
+			return false;
+		}
+		n->has_mac = true;
+	} else if (json_object_get(j, "mac") && !json_is_null(json_object_get(j, "mac"))) {
+		return false;
+	}
+	if (json_object_get(j, "vlan") && !json_is_null(json_object_get(j, "vlan"))) {
+		json_int_t v;
+
+		if (!get_int(c, j, "vlan", 4095, &v))
+			return false;
+		n->vlan = (int)v;
+	}
+	n->pool = (char *)pool;
+	n->device = (char *)dev;
+	return true;
+}
+
+static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", "kernel", "initrd", "cmdline", "mem_mib",
+					    "cpus", "nics", "restart", NULL };
+	struct iov_cfg_nic nics[8];
+	struct iov_cfg_guest g = { .mem_mib = 512, .cpus = 1, .restart = IOV_RESTART_NO };
+	struct iov_err e = { 0 };
+	json_t *jn = json_object_get(p, "nics"), *v, *info = NULL;
+	const char *rs;
+	json_int_t x;
+	size_t i;
+	char what[160];
+	int r;
+
+	host_changing();
+
+	if (!only_keys(c, p, keys) || !(g.name = (char *)get_str(c, p, "name", true)) ||
+	    !(g.kernel = (char *)get_str(c, p, "kernel", true)))
+		return;
+	g.initrd = (char *)get_str(c, p, "initrd", false);
+	if (!g.initrd && json_object_get(p, "initrd") && !json_is_null(json_object_get(p, "initrd")))
+		return;
+	g.cmdline = (char *)get_str(c, p, "cmdline", false);
+	if (!g.cmdline && json_object_get(p, "cmdline") && !json_is_null(json_object_get(p, "cmdline")))
+		return;
+	if (json_object_get(p, "mem_mib")) {
+		if (!get_int(c, p, "mem_mib", 1 << 20, &x))
+			return;
+		if (x < 4 || x % 2) {
+			bad_arg(c, "mem_mib", "mem_mib: a multiple of 2 MiB, at least 4");
+			return;
+		}
+		g.mem_mib = (uint64_t)x;
+	}
+	if (json_object_get(p, "cpus")) {
+		if (!get_int(c, p, "cpus", 64, &x))
+			return;
+		if (x < 1) {
+			bad_arg(c, "cpus", "cpus: 1 to 64");
+			return;
+		}
+		g.cpus = (unsigned)x;
+	}
+	if ((rs = get_str(c, p, "restart", false))) {
+		if (strcmp(rs, "no") == 0)
+			g.restart = IOV_RESTART_NO;
+		else if (strcmp(rs, "on-failure") == 0)
+			g.restart = IOV_RESTART_ON_FAILURE;
+		else if (strcmp(rs, "always") == 0)
+			g.restart = IOV_RESTART_ALWAYS;
+		else {
+			bad_arg(c, "restart", "restart: no, on-failure or always");
+			return;
+		}
+	} else if (json_object_get(p, "restart") && !json_is_null(json_object_get(p, "restart"))) {
+		return;
+	}
+	if (!json_is_array(jn) || json_array_size(jn) > 8) {
+		bad_arg(c, "nics", "nics: an array of at most 8 NICs");
+		return;
+	}
+	json_array_foreach(jn, i, v)
+		if (!get_nic(c, v, i, &nics[i]))
+			return;
+	g.nics = nics;
+	g.n_nics = json_array_size(jn);
+	if (!peer_may_read(c, "kernel", g.kernel) || (g.initrd && !peer_may_read(c, "initrd", g.initrd)))
+		return;
+	snprintf(what, sizeof(what), "start guest %s (%zu NIC%s)", g.name, g.n_nics,
+		 g.n_nics == 1 ? "" : "s");
+	log_change(c, what);
+	if ((r = iovd_guest_start(&g, &info, &e)) < 0) {
+		log_info("%s refused: %s", what, e.msg);
+		guest_err(c, &e, r);
+		return;
+	}
+	vl_reply(c, json_pack("{s:o}", "guest", info));
+}
+
+static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", "force", NULL };
+	struct iov_err e = { 0 };
+	json_t *info = NULL;
+	const char *name;
+	bool force;
+	char what[96];
+	int r;
+
+	host_changing();
+
+	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
+	    get_bool(c, p, "force", &force) < 0)
+		return;
+	snprintf(what, sizeof(what), "stop guest %.40s%s", name, force ? " (force)" : "");
+	log_change(c, what);
+	if ((r = iovd_guest_stop(name, force, &info, &e)) < 0) {
+		guest_err(c, &e, r);
+		return;
+	}
+	vl_reply(c, json_pack("{s:o}", "guest", info));
+}
+
+static void m_vm_list(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { NULL };
+
+	if (!only_keys(c, p, keys))
+		return;
+	vl_reply(c, json_pack("{s:o, s:o}", "guests", iovd_guests_json(), "quarantine",
+			      iovd_quarantine_json()));
+}
+
+static void m_vm_show(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", NULL };
+	struct iov_err e = { 0 };
+	const char *name;
+	json_t *g;
+	int r;
+
+	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)))
+		return;
+	if ((r = iovd_guest_json(name, &g, &e)) < 0) {
+		guest_err(c, &e, r);
+		return;
+	}
+	vl_reply(c, json_pack("{s:o}", "guest", g));
+}
+
+static void m_vm_log(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", "bytes", NULL };
+	struct iov_err e = { 0 };
+	json_int_t max = 64 * 1024;
+	const char *name;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)))
+		return;
+	if (json_object_get(p, "bytes") && !get_int(c, p, "bytes", 1024 * 1024, &max))
+		return;
+	if ((r = iovd_guest_log(name, (size_t)max, &buf, &len, &e)) < 0) {
+		guest_err(c, &e, r);
+		return;
+	}
+	/* The console is the guest's: bytes that are not UTF-8 become '?'. */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)buf[i] >= 0x80 || (buf[i] < 0x20 && buf[i] != '\n' &&
+						      buf[i] != '\t' && buf[i] != '\r'))
+			buf[i] = '?';
+	vl_reply(c, json_pack("{s:s%}", "log", buf, len));
+	free(buf);
+}
+
+static void m_vf_unquarantine(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "device", NULL };
+	struct iov_err e = { 0 };
+	struct iov_host *h;
+	struct iov_dev *d;
+	const char *spec;
+	int r;
+
+	host_changing();
+
+	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "device", true)) || load_host(c, &h) < 0)
+		return;
+	if ((d = resolve(c, h, spec))) {
+		log_change(c, "unquarantine");
+		if ((r = iovd_unquarantine(d->name, &e)) < 0)
+			guest_err(c, &e, r);
+		else
+			vl_reply(c, json_pack("{s:s}", "device", d->name));
+	}
+	iov_host_free(h);
+}
+
 static const struct vl_method methods[] = {
 	{ "io.iovd.GetVersion", m_get_version, false },
 	{ "io.iovd.GetHost", m_get_host, false },
@@ -812,6 +1113,12 @@ static const struct vl_method methods[] = {
 	{ "io.iovd.Reload", m_reload, true },
 	{ "io.iovd.GetStatus", m_get_status, false },
 	{ "io.iovd.Monitor", m_monitor, false },
+	{ "io.iovd.VmStart", m_vm_start, true },
+	{ "io.iovd.VmStop", m_vm_stop, true },
+	{ "io.iovd.VmList", m_vm_list, false },
+	{ "io.iovd.VmShow", m_vm_show, false },
+	{ "io.iovd.VmLog", m_vm_log, false },
+	{ "io.iovd.VfUnquarantine", m_vf_unquarantine, true },
 };
 
 const struct vl_interface iovd_interface = {

@@ -133,6 +133,17 @@ int iov_vfs_plan(const struct iov_host *h, const struct iov_usage *u, const stru
 				   "without --vfio",
 				   "no IOMMU is active on this host: vfio-pci cannot take the VFs "
 				   "(no IOMMU groups)");
+	/* The bind at the end would refuse (vfio/plan.c); refusing here keeps the VFs that
+	 * exist from being removed and re-created for nothing. */
+	if (req->vfio && req->count > 0 && h->iommu.intremap != 1 && !req->allow_unsafe_interrupts)
+		return iov_err_set(err, -EPERM, "enable interrupt remapping (VT-d/AMD-Vi in the "
+				   "firmware, no intremap=off on the kernel command line), or accept "
+				   "the risk host-wide: start iovd with --allow-unsafe-interrupts; "
+				   "or create the VFs without --vfio",
+				   "refusing --vfio for %s: interrupt remapping is %s (%s); a VF "
+				   "assigned to a VM could inject interrupts into the host", pf->name,
+				   h->iommu.intremap == 0 ? "off" : "not known to be on",
+				   h->iommu.intremap_why ? h->iommu.intremap_why : "no evidence");
 	cur = s->num_vfs;
 	if (req->count != cur && !pf->driver)
 		return iov_err_set(err, -ENOENT, "load the PF's driver (e.g. modprobe igb) and "
@@ -405,12 +416,26 @@ static int check_pf_ready(const struct iov_vfs_plan *p, struct iov_err *err)
 	return r;
 }
 
+/* Puts a VF released by this plan back on vfio-pci (roll-back). */
+static int rebind_dev(const char *name, struct iov_err *err)
+{
+	struct iov_host *h;
+	struct iov_dev *d;
+	int r = with_host_dev(name, &h, &d);
+
+	if (r < 0)
+		return iov_err_set(err, r, NULL, "%s: %s", name, strerror(-r));
+	r = iov_bind(h, d, NULL, err);
+	iov_host_free(h);
+	return r;
+}
+
 int iov_vfs_exec(const struct iov_vfs_plan *p, struct iov_err *err)
 {
-	char (*bound)[IOV_PCI_ADDR_STRLEN] = NULL;
+	char (*bound)[IOV_PCI_ADDR_STRLEN] = NULL, (*released)[IOV_PCI_ADDR_STRLEN] = NULL;
 	bool count_changed = false, ap_changed = false;
-	int r = 0, nbound = 0;
-	char v[16];
+	int r = 0, nbound = 0, nreleased = 0, nrebound = 0;
+	char v[16], failed[160] = "";
 
 	if ((r = check_pf_ready(p, err)) < 0) {
 		log_info("%s: %s", p->pf, err ? err->msg : "PF not ready for VFs");
@@ -440,7 +465,12 @@ int iov_vfs_exec(const struct iov_vfs_plan *p, struct iov_err *err)
 			r = wait_vfs(a->dev, a->count, err);
 			break;
 		case IOV_VFS_RELEASE:
-			r = release_dev(a->dev, err);
+			if (!released && !(released = calloc(p->n, sizeof(*released)))) {
+				r = -ENOMEM;
+				break;
+			}
+			if ((r = release_dev(a->dev, err)) == 0)
+				snprintf(released[nreleased++], IOV_PCI_ADDR_STRLEN, "%s", a->dev);
 			break;
 		case IOV_VFS_BIND:
 			if (!(bound = calloc((size_t)a->count + 1, sizeof(*bound)))) {
@@ -452,8 +482,9 @@ int iov_vfs_exec(const struct iov_vfs_plan *p, struct iov_err *err)
 		}
 	}
 	if (r < 0) {
-		/* Undo: VFs we bound, the count, autoprobe, the old count. Released VFs were
-		 * on their way out anyway. */
+		/* Undo, newest first: VFs we bound, the count, autoprobe, the old count, and
+		 * the VFs released from vfio-pci go back to it (after the old VFs exist again,
+		 * when the count was changed). */
 		struct iov_err e2 = { 0 };
 		bool ok = true;
 
@@ -475,15 +506,36 @@ int iov_vfs_exec(const struct iov_vfs_plan *p, struct iov_err *err)
 				      wait_vfs(p->pf, p->old_count, &e2) >= 0;
 			}
 		}
+		for (int i = 0; i < nreleased; i++) {
+			struct iov_err e3 = { 0 };
+
+			if (rebind_dev(released[i], &e3) == 0) {
+				nrebound++;
+				continue;
+			}
+			ok = false;
+			log_warn("%s: putting %s back on vfio-pci: %s", p->pf, released[i], e3.msg);
+			snprintf(failed + strlen(failed), sizeof(failed) - strlen(failed), "%s%s",
+				 *failed ? " " : "", released[i]);
+		}
 		if (err) {
 			size_t l = strlen(err->fix);
+			char again[64] = "";
 
-			snprintf(err->fix + l, sizeof(err->fix) - l, "%s%s", l ? "; " : "",
-				 ok ? "the previous VF setup was restored"
-				    : "could not fully restore the previous VF setup: check "
-				      "`iovctl show` and dmesg");
+			if (nrebound)
+				snprintf(again, sizeof(again), " (%d VF%s put back on vfio-pci)",
+					 nrebound, nrebound == 1 ? "" : "s");
+			if (ok)
+				snprintf(err->fix + l, sizeof(err->fix) - l, "%sthe previous VF setup "
+					 "was restored%s", l ? "; " : "", again);
+			else
+				snprintf(err->fix + l, sizeof(err->fix) - l, "%scould not fully "
+					 "restore the previous VF setup%s%s%s: check `iovctl show` and "
+					 "dmesg", l ? "; " : "", again, *failed ? "; not back on "
+					 "vfio-pci: " : "", failed);
 		}
 	}
+	free(released);
 	free(bound);
 	return r < 0 ? r : 0;
 }

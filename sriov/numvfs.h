@@ -55,13 +55,17 @@ struct iov_vfs_plan {
 struct iov_vfs_request {
 	int count;			/* 0 = destroy */
 	bool vfio;			/* VFs go to vfio-pci: autoprobe off, then bind */
-	bool force;			/* release VFs on vfio-pci / open by a VM first */
+	bool force;			/* release VFs on vfio-pci first (never VFs a VM holds) */
+	/* --vfio without interrupt remapping: the host's policy (iovd
+	 * --allow-unsafe-interrupts, vfio/bind.h), never a client's choice. */
+	bool allow_unsafe_interrupts;
 };
 
 /* Pure. Refusals: -ENODEV (not an SR-IOV PF), -ERANGE (count > total: names the limit),
  * -ENOENT (no PF driver), -EBUSY (VFs on vfio-pci or open by a VM, without force),
- * -EPERM (a VF the host itself uses), -EOPNOTSUPP (--vfio without an IOMMU). An empty plan
- * means nothing to do. */
+ * -EPERM (a VF the host itself uses; --vfio while interrupt remapping is not known to be on,
+ * unless req->allow_unsafe_interrupts: the same refusal as bind, before sysfs is touched),
+ * -EOPNOTSUPP (--vfio without an IOMMU). An empty plan means nothing to do. */
 int iov_vfs_plan(const struct iov_host *h, const struct iov_usage *u, const struct iov_dev *pf,
 		 const struct iov_vfs_request *req, struct iov_vfs_plan **out,
 		 struct iov_err *err);

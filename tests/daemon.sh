@@ -12,10 +12,14 @@ bad() { echo "daemon: FAIL: $*"; fail=1; }
 python3 tests/fixtures/gen/mksysfs.py tests/fixtures/layout_a.desc "$T/tree" >/dev/null || exit 1
 mkdir "$T/cwd"
 (cd "$T/cwd" && umask 0 && "$OLDPWD/$B/iovd" --sysroot "$T/tree" --socket "$T/sock" \
-	--bind-state "$T/bind-state.json" --pidfile "$T/pid") 2>"$T/err" || bad "iovd did not start: $(cat "$T/err")"
+	--state-dir "$T/state" --bind-state "$T/bind-state.json" --pidfile "$T/pid") 2>"$T/err" || bad "iovd did not start: $(cat "$T/err")"
 pid=$(cat "$T/pid" 2>/dev/null)
 if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
-	cwd=$(readlink "/proc/$pid/cwd")
+	# The child moves to / just after the parent returns: give it a moment.
+	i=0
+	while cwd=$(readlink "/proc/$pid/cwd") && [ "$cwd" != / ] && [ $i -lt 30 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
 	[ "$cwd" = / ] || bad "working directory is $cwd, not /"
 	um=$(awk '/^Umask:/ {print $2}' "/proc/$pid/status")
 	[ "$um" = 0022 ] || bad "umask is $um, not 0022"
@@ -28,7 +32,7 @@ fi
 
 # A regular file where the socket goes: refused, named, untouched.
 echo keep > "$T/notsock"
-if "$B/iovd" --sysroot "$T/tree" --socket "$T/notsock" --foreground 2>"$T/err2" >/dev/null; then
+if "$B/iovd" --sysroot "$T/tree" --state-dir "$T/state2" --socket "$T/notsock" --foreground 2>"$T/err2" >/dev/null; then
 	bad "iovd served on a regular file"
 fi
 grep -q "is not a socket" "$T/err2" || bad "no clear message: $(cat "$T/err2")"

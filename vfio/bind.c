@@ -64,6 +64,7 @@ static int load_all(int *lock, struct iov_bind_state **st, struct iov_usage **u,
 static bool unsafe_interrupts_policy;
 
 void iov_bind_set_unsafe_interrupts(bool allow) { unsafe_interrupts_policy = allow; }
+bool iov_bind_unsafe_interrupts(void) { return unsafe_interrupts_policy; }
 
 int iov_bind(const struct iov_host *h, const struct iov_dev *dev,
 	     const struct iov_bind_opts *opts_in, struct iov_err *err)

@@ -9,12 +9,15 @@
  *   restores it (or no driver) and clears driver_override, also after a daemon restart.
  * - A group that holds a host-critical device is refused (vfio/guard.h), and so is a group
  *   holding a PF with VFs enabled (unbinding its driver would remove them).
- * - Release refuses while a process holds /dev/vfio/N open (the unbind would block).
+ * - Release refuses while a process holds /dev/vfio/N open (the unbind would block), and
+ *   resets each device before it leaves vfio-pci: one whose reset fails (or that has no
+ *   reset method) stays there (-ENOTTY), so no host driver gets what a guest left in it.
  *
  * Inside: a pure plan and an executor (vfio/plan.h), the state file (vfio/state.h, flock'd
  * against concurrent binders). Errors: -EINVAL (bridge, no group, bad driver name), -EPERM
  * (host-critical or cannot tell), -EBUSY (not movable, group open), -ENOENT (driver not
- * loaded), -ENODEV/-EIO (the kernel did not bind; rolled back). */
+ * loaded), -ENODEV/-EIO (the kernel did not bind; rolled back), -ENOTTY (release: reset
+ * failed). */
 #ifndef IOV_VFIO_BIND_H
 #define IOV_VFIO_BIND_H
 
@@ -36,6 +39,7 @@ struct iov_bind_opts {
 
 /* The host's policy for binding without interrupt remapping (default: refuse). */
 void iov_bind_set_unsafe_interrupts(bool allow);
+bool iov_bind_unsafe_interrupts(void);
 
 int iov_bind(const struct iov_host *h, const struct iov_dev *dev,
 	     const struct iov_bind_opts *opts, struct iov_err *err);

@@ -300,6 +300,26 @@ static bool sysfs_has_group(void *ctx, const char *dev)
 	       iov_exists(p);
 }
 
+static int sysfs_responds(void *ctx, const char *dev)
+{
+	char p[PATH_MAX];
+	unsigned char hdr[64];
+	ssize_t n;
+	int ret = iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/config", dev);
+
+	if (ret < 0)
+		return ret;
+	if ((n = iov_read_bin(p, hdr, sizeof(hdr))) < 0)
+		return (int)n;
+	/* A device that did not come back from reset answers every config read with all
+	 * ones. Not the vendor ID alone: a VF's reads 0xffff by design (SR-IOV: the kernel
+	 * takes it from the PF), while its command, status and class registers are real. */
+	for (ssize_t i = 0; i < n; i++)
+		if (hdr[i] != 0xff)
+			return 0;
+	return -EIO;
+}
+
 static void real_sleep(void *ctx, unsigned ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
@@ -313,6 +333,7 @@ const struct iov_bind_io iov_bind_io_sysfs = {
 	.driver = sysfs_driver,
 	.driver_loaded = sysfs_driver_loaded,
 	.has_group = sysfs_has_group,
+	.responds = sysfs_responds,
 	.sleep_ms = real_sleep,
 };
 
@@ -411,6 +432,34 @@ static int do_move(const struct iov_bind_io *io, const char *dev, const char *to
 			   "%s has no driver after probing for %s (is %s loaded?)", dev, to, to);
 }
 
+/* Release: reset a device before it leaves its VFIO driver; see plan.h. */
+static int reset_dev(const struct iov_bind_io *io, const struct iov_move *m, struct iov_err *err)
+{
+	const char *to = m->any ? "its default driver" : m->to ? m->to : "the host (no driver)";
+	char p[PATH_MAX], fixbuf[320], why[PATH_MAX + 96];
+	int ret = iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/reset", m->dev);
+
+	if (ret == 0)
+		ret = io->write(io->ctx, p, "1");
+	if (ret == -ENOENT)
+		snprintf(why, sizeof(why), "it has no reset method (no reset file)");
+	else if (ret < 0)
+		snprintf(why, sizeof(why), "its reset failed (writing 1 to %s: %s)", p,
+			 strerror(-ret));
+	else if ((ret = io->responds(io->ctx, m->dev)) < 0)
+		snprintf(why, sizeof(why), "after its reset it does not answer config reads (%s)",
+			 strerror(-ret));
+	if (ret == 0)
+		return 0;
+	snprintf(fixbuf, sizeof(fixbuf), "%sreset it by removing and rescanning it (echo 1 > "
+		 "/sys/bus/pci/devices/%s/remove; echo 1 > /sys/bus/pci/rescan) and release it "
+		 "again, or keep it on %s (one VM for its whole life)",
+		 ret == -ENOENT ? "" : "see dmesg for the reset error; ", m->dev, or_none(m->from));
+	return iov_err_set(err, -ENOTTY, fixbuf, "refusing to give %s to %s: %s, so it may "
+			   "keep what the guest left in it; it stays on %s", m->dev, to, why,
+			   or_none(m->from));
+}
+
 int iov_plan_exec(const struct iov_plan *p, const struct iov_bind_io *io, bool *done,
 		  struct iov_err *err)
 {
@@ -433,7 +482,13 @@ int iov_plan_exec(const struct iov_plan *p, const struct iov_bind_io *io, bool *
 	for (size_t i = 0; i < p->n; i++) {
 		const struct iov_move *m = &p->moves[i];
 		struct iov_err e = { 0 };
-		int ret = do_move(io, m->dev, m->to, m->to_override, m->any, &e);
+		int ret = 0;
+
+		/* Give a device back as the host expects it, not as the guest left it. */
+		if (p->kind == IOV_PLAN_RELEASE && m->from && strstr(m->from, "vfio"))
+			ret = reset_dev(io, m, &e);
+		if (ret == 0)
+			ret = do_move(io, m->dev, m->to, m->to_override, m->any, &e);
 
 		if (ret == 0) {
 			if (done)

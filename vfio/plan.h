@@ -11,6 +11,15 @@
  *   /sys/bus/pci/drivers_probe <- "0000:01:10.0"
  *   then DEV/driver is re-read until it names the wanted driver (bounded wait).
  *
+ * Release first resets every device leaving a VFIO driver, while it is still there:
+ *
+ *   DEV/reset <- "1"   (the kernel's reset_method order: FLR, PM, bus ...; the file exists
+ *                       only on devices with a method)
+ *
+ * and checks it answers config reads afterwards. A device whose reset fails, or that has
+ * no reset method, is refused (-ENOTTY) and stays on vfio-pci: it may still hold what the
+ * guest left in it (DMA set-up, queues, keys), which no host driver should inherit.
+ *
  * Never new_id: it would bind every device with that vendor:device id on the host. */
 #ifndef IOV_VFIO_PLAN_H
 #define IOV_VFIO_PLAN_H
@@ -70,6 +79,9 @@ struct iov_bind_io {
 	int (*driver)(void *ctx, const char *dev, char *buf, size_t len);
 	bool (*driver_loaded)(void *ctx, const char *drv);
 	bool (*has_group)(void *ctx, const char *dev);
+	/* After a reset: 0 when the device answers config reads again (header not all ones),
+	 * -errno otherwise. */
+	int (*responds)(void *ctx, const char *dev);
 	void (*sleep_ms)(void *ctx, unsigned ms);
 	void *ctx;
 	unsigned timeout_ms;		/* wait for the driver to appear; 0 = 2000 */

@@ -118,6 +118,8 @@ static void check_iommu(const struct iov_host *h, const struct iov_dev *d, struc
 	if (!g) {
 		if (d->bad & IOV_BAD_GROUP) {
 			set(c, IOV_CHECK_UNKNOWN, "%s/iommu_group is unreadable", d->name);
+			fix(c, "ls -l /sys/bus/pci/devices/%s/iommu_group (a broken link means "
+			    "sysfs is damaged or the device is being removed)", d->name);
 			return;
 		}
 		set(c, IOV_CHECK_FAIL, "the IOMMU is on but %s has no IOMMU group: no IOMMU "
@@ -200,8 +202,9 @@ static void check_group(const struct iov_dev *d, struct iov_check *c)
 	if (d->sriov && d->sriov->num_vfs > 0) {
 		/* Unbinding the PF driver disables SR-IOV (the driver's remove()), and a VM
 		 * owning the PF would control VFs that others use. */
-		set(c, IOV_CHECK_FAIL, "%s is a PF with %d VFs enabled: moving it to vfio-pci "
-		    "removes them, and iovd refuses to", d->name, d->sriov->num_vfs);
+		set(c, IOV_CHECK_FAIL, "%s is a PF with %d VFs enabled: unbinding its driver to "
+		    "move it to vfio-pci would remove them, so iovd refuses to bind it",
+		    d->name, d->sriov->num_vfs);
 		fix(c, "release its VFs and set sriov_numvfs to 0 first, or pass a VF instead");
 		return;
 	}
@@ -233,8 +236,9 @@ static void check_group(const struct iov_dev *d, struct iov_check *c)
 		return;
 	}
 	if (blockers) {
-		set(c, IOV_CHECK_FAIL, "group %d also holds %s; %zu of them use host drivers, "
-		    "so VFIO cannot use the group while the host does", g->id, list, blockers);
+		set(c, IOV_CHECK_FAIL, "group %d also holds %s; %zu of them %s host drivers, "
+		    "so VFIO cannot use the group while the host does", g->id, list, blockers,
+		    blockers == 1 ? "uses" : "use");
 		if (pf_with_vfs && d->pf == pf_with_vfs)
 			fix(c, "the PF %s and its VFs share group %d: its VFs cannot go to VMs one "
 			    "by one, and unbinding the PF would remove them. Move the card behind "
@@ -251,8 +255,8 @@ static void check_group(const struct iov_dev *d, struct iov_check *c)
 		fix(c, "ls -l /sys/kernel/iommu_groups/%d/devices", g->id);
 		return;
 	}
-	set(c, IOV_CHECK_OK, "group %d also holds %s: all bridges, VFIO-owned or driverless",
-	    g->id, list);
+	set(c, IOV_CHECK_OK, "group %d also holds %s: each is a bridge, on a VFIO driver or "
+	    "driverless", g->id, list);
 }
 
 /* ---- acs ---- */
@@ -301,7 +305,7 @@ static int acs_enabled(const struct iov_host *h, const struct iov_dev *e, char *
 	switch (e->pcie_type) {
 	case IOV_UNKNOWN:
 		/* Conventional PCI: a shared bus, every device on it can see the others. */
-		snprintf(why, len, "conventional PCI, no ACS possible");
+		snprintf(why, len, "no ACS (conventional PCI has none)");
 		return 0;
 	case IOV_PCIE_PCIE_TO_PCI:
 	case IOV_PCIE_PCI_TO_PCIE:
@@ -337,6 +341,51 @@ static int acs_enabled(const struct iov_host *h, const struct iov_dev *e, char *
 	return 0;
 }
 
+/* The way out for one port that breaks isolation, fitted to what the port is and what
+ * it lacks (r as from acs_enabled()). Returns a static buffer. */
+static const char *port_fix(const struct iov_host *h, const struct iov_dev *b, int r,
+			    const struct iov_group *g)
+{
+	static char buf[320];
+	char whole[64] = "";
+
+	if (g)
+		snprintf(whole, sizeof(whole), ", or give the whole group %d to one VM", g->id);
+	if (r == IOV_UNKNOWN)
+		snprintf(buf, sizeof(buf), "%s: run as root to read its ACS registers%s", b->name,
+			 whole);
+	else if (b->pcie_type == IOV_UNKNOWN || b->pcie_type == IOV_PCIE_PCIE_TO_PCI ||
+		 b->pcie_type == IOV_PCIE_PCI_TO_PCIE || b->pcie_type == IOV_PCIE_RC_EC)
+		/* Behind a PCI bridge, transactions carry the bridge's requester ID: the IOMMU
+		 * cannot tell the devices apart. */
+		snprintf(buf, sizeof(buf), "%s: devices behind a PCI bridge share its requester "
+			 "ID and cannot be isolated from each other: use a PCIe slot%s", b->name,
+			 whole);
+	else if (b->acs_present && !h->iommu.enabled)
+		/* pci_enable_acs() runs only when an IOMMU driver asked for it. */
+		snprintf(buf, sizeof(buf), "%s: the kernel turns ACS on only when the IOMMU is "
+			 "on: see the iommu check", b->name);
+	else if (b->acs_present)
+		snprintf(buf, sizeof(buf), "%s: its ACS capability is there but off: drop "
+			 "pci=config_acs= / pci=disable_acs_redir= from the kernel command line if "
+			 "set, enable ACS in the firmware setup, or move the card%s", b->name, whole);
+	else if (b->pcie_type == IOV_PCIE_ROOT_PORT)
+		/* Many root ports isolate without advertising ACS; the kernel trusts those only
+		 * through device quirks (drivers/pci/quirks.c, pci_dev_acs_enabled()). */
+		snprintf(buf, sizeof(buf), "%s: a root port without ACS; the running kernel has "
+			 "no quirk for %04x:%04x saying it isolates (a newer kernel may), else move "
+			 "the card to a root port with ACS%s", b->name, (unsigned)b->vendor,
+			 (unsigned)b->device, whole);
+	else if (b->pcie_type == IOV_PCIE_DOWNSTREAM)
+		snprintf(buf, sizeof(buf), "%s: a switch port without ACS: move the card to a "
+			 "slot on a root port or on a switch with ACS (SV RR CR UF)%s", b->name,
+			 whole);
+	else
+		snprintf(buf, sizeof(buf), "%s: a multifunction device without ACS between its "
+			 "functions: give all its functions to one VM", b->name);
+	return buf;
+}
+
 static bool acs_override(const struct iov_usage *u)
 {
 	return u && u->cmdline && strstr(u->cmdline, "pcie_acs_override=");
@@ -345,9 +394,10 @@ static bool acs_override(const struct iov_usage *u)
 static void check_acs(const struct iov_host *h, const struct iov_usage *u,
 		      const struct iov_dev *d, struct iov_check *c)
 {
-	char ok_list[300] = "", quirks[300] = "";
+	char ok_list[300] = "", quirks[300] = "", bad[512] = "", fixes[512] = "";
 	bool unknown = false, override = acs_override(u);
 	const struct iov_dev *b;
+	size_t nbad = 0;
 
 	/* The device's own functions: a multifunction device needs ACS between them unless
 	 * the kernel knows it isolates them (quirk tables; visible as separate groups). */
@@ -371,21 +421,21 @@ static void check_acs(const struct iov_host *h, const struct iov_usage *u,
 				cat(quirks, sizeof(quirks), "%s: ACS between its functions unreadable",
 				    d->name);
 			} else if (shared) {
-				set(c, IOV_CHECK_FAIL, "%s is a multifunction device with %s, and "
-				    "its function %s can reach it peer-to-peer (same group)", d->name,
+				nbad++;
+				cat(bad, sizeof(bad), "%s is a multifunction device with %s, and its "
+				    "function %s can reach it peer-to-peer (same group)", d->name,
 				    r == 0 ? why : "no ACS the kernel trusts", shared->name);
-				fix(c, "pass all functions to the same VM, or use a device with ACS "
-				    "between its functions");
-				return;
+				cat(fixes, sizeof(fixes), "%s: pass all its functions to the same VM, "
+				    "or use a device with ACS between its functions", d->name);
 			} else if (r == 0 && override) {
-				set(c, IOV_CHECK_FAIL, "%s: %s between functions; its group is split "
+				nbad++;
+				cat(bad, sizeof(bad), "%s: %s between functions; its group is split "
 				    "only by pcie_acs_override on the kernel command line", d->name,
 				    why);
-				fix(c, "boot without pcie_acs_override= and pass all functions to one "
-				    "VM");
-				return;
+				cat(fixes, sizeof(fixes), "%s: boot without pcie_acs_override= and pass "
+				    "all functions to one VM", d->name);
 			} else if (r == 0) {
-				cat(quirks, sizeof(quirks), "%s has %s between functions, yet the "
+				cat(quirks, sizeof(quirks), "%s: %s between its functions, yet the "
 				    "kernel gives each function its own group (kernel quirk)", d->name,
 				    why);
 			} else {
@@ -395,6 +445,8 @@ static void check_acs(const struct iov_host *h, const struct iov_usage *u,
 		}
 	}
 
+	/* Walk the whole path: every port that breaks isolation is named with what it
+	 * lacks, and the fix is the one that fits that port. */
 	for (b = d->parent; b; b = b->parent) {
 		char why[160] = "";
 		int r = acs_enabled(h, b, why, sizeof(why));
@@ -409,12 +461,14 @@ static void check_acs(const struct iov_host *h, const struct iov_usage *u,
 		 * included: below a port it does not trust, the device joins the port's group. */
 		if (d->group && b->group && b->group != d->group) {
 			if (override) {
-				set(c, IOV_CHECK_FAIL, "%s %s: %s; the groups are split only by "
-				    "pcie_acs_override on the kernel command line", port_kind(b),
-				    b->name, r == 0 ? why : "config space unreadable");
-				fix(c, "boot without pcie_acs_override= and move the card behind a "
-				    "port with ACS");
-				return;
+				nbad++;
+				cat(bad, sizeof(bad), "%s%s %s: %s (the groups are split only by "
+				    "pcie_acs_override on the kernel command line)", *bad ? "; " : "",
+				    port_kind(b), b->name, r == 0 ? why : "ACS unreadable");
+				cat(fixes, sizeof(fixes), "%s%s: boot without pcie_acs_override= "
+				    "and move the card behind a port with ACS", *fixes ? "; " : "",
+				    b->name);
+				continue;
 			}
 			if (r == 0)
 				cat(quirks, sizeof(quirks), "%s%s %s: %s, yet the kernel isolates "
@@ -428,12 +482,14 @@ static void check_acs(const struct iov_host *h, const struct iov_usage *u,
 		}
 		if (r == IOV_UNKNOWN && d->group && b->group == d->group) {
 			/* The registers are out of reach (not root), the kernel's verdict is not. */
-			set(c, IOV_CHECK_FAIL, "%s: the kernel put it in the device's group %d, so "
+			nbad++;
+			cat(bad, sizeof(bad), "%s%s: the kernel put it in the device's group %d, so "
 			    "peer-to-peer traffic below it is not isolated (its ACS registers are "
-			    "unreadable: run as root for the details)", b->name, d->group->id);
-			fix(c, "move the card to a slot whose ports have ACS (SV RR CR UF), or give "
-			    "the whole group to one VM");
-			return;
+			    "unreadable: run as root for the details)", *bad ? "; " : "", b->name,
+			    d->group->id);
+			cat(fixes, sizeof(fixes), "%s%s", *fixes ? "; " : "",
+			    port_fix(h, b, r, d->group));
+			continue;
 		}
 		if (r == IOV_UNKNOWN) {
 			unknown = true;
@@ -441,18 +497,22 @@ static void check_acs(const struct iov_host *h, const struct iov_usage *u,
 			    b->name);
 			continue;
 		}
-		set(c, IOV_CHECK_FAIL, "%s %s: %s, so peer-to-peer traffic from below it is "
-		    "not forced through the IOMMU", port_kind(b), b->name, why);
+		nbad++;
+		cat(bad, sizeof(bad), "%s%s %s: %s", *bad ? "; " : "", port_kind(b), b->name, why);
 		if (d->group && b->group == d->group)
-			cat(c->reason, sizeof(c->reason), "; the kernel put the port and the "
-			    "device in one group (%d)", d->group->id);
-		if (!h->iommu.enabled && b->acs_present && (REQ_ACS & b->acs_cap))
-			/* pci_enable_acs() runs only when an IOMMU driver asked for it. */
-			fix(c, "the kernel turns ACS on only when the IOMMU is on: see the iommu "
-			    "check");
+			cat(bad, sizeof(bad), ", and the kernel put it and the device in one group (%d)",
+			    d->group->id);
+		cat(fixes, sizeof(fixes), "%s%s", *fixes ? "; " : "", port_fix(h, b, r, d->group));
+	}
+	if (nbad) {
+		if (nbad == 1)
+			set(c, IOV_CHECK_FAIL, "%s, so peer-to-peer traffic from below it is not "
+			    "forced through the IOMMU", bad);
 		else
-			fix(c, "move the card to a slot whose ports have ACS (SV RR CR UF), or "
-			    "give the whole group to one VM");
+			set(c, IOV_CHECK_FAIL, "%zu places on the path to the root complex break "
+			    "isolation: %s; peer-to-peer traffic there is not forced through the "
+			    "IOMMU", nbad, bad);
+		fix(c, "%s", fixes);
 		return;
 	}
 	if (unknown) {
@@ -552,13 +612,22 @@ static void check_host(const struct iov_usage *u, const struct iov_dev *d,
 static void check_numa(const struct iov_dev *d, struct iov_check *c)
 {
 	if (d->numa_node == IOV_UNKNOWN)
-		set(c, IOV_CHECK_UNKNOWN, "numa_node is unreadable");
+		set(c, IOV_CHECK_UNKNOWN, "%s/numa_node is unreadable", d->name);
 	else if (d->numa_node < 0)
 		set(c, IOV_CHECK_OK, "no NUMA node reported (-1): a single-node host, or firmware "
 		    "without proximity information; nothing to pin");
 	else
 		set(c, IOV_CHECK_OK, "NUMA node %d: keep the VM's memory and vCPUs on node %d",
 		    d->numa_node, d->numa_node);
+}
+
+enum iov_check_status iov_verify_acs(const struct iov_host *h, const struct iov_usage *u,
+				     const struct iov_dev *d, struct iov_check *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = IOV_CHECK_ACS;
+	check_acs(h, u, d, c);
+	return c->status;
 }
 
 void iov_verify(const struct iov_host *h, const struct iov_usage *u, const struct iov_dev *d,

@@ -30,8 +30,8 @@ enum iov_check_id {
 struct iov_check {
 	enum iov_check_id id;
 	enum iov_check_status status;
-	char reason[512];
-	char fix[384];			/* empty when there is nothing to do */
+	char reason[768];
+	char fix[768];			/* empty when there is nothing to do */
 };
 
 struct iov_verdict {
@@ -43,6 +43,11 @@ struct iov_verdict {
 /* Fills v. u may be NULL (no usage snapshot): host_critical is then unknown. */
 void iov_verify(const struct iov_host *h, const struct iov_usage *u, const struct iov_dev *d,
 		struct iov_verdict *v);
+
+/* The acs check alone (iovctl list marks devices whose path lacks ACS with it); u may be
+ * NULL or hold only cmdline. */
+enum iov_check_status iov_verify_acs(const struct iov_host *h, const struct iov_usage *u,
+				     const struct iov_dev *d, struct iov_check *c);
 
 const char *iov_check_name(enum iov_check_id id);	/* "iommu", "interrupt_remapping", ... */
 const char *iov_check_status_name(enum iov_check_status s);	/* "ok", "fail", "unknown" */

@@ -10,13 +10,15 @@
 #include <unistd.h>
 
 #define BOOT_STACK 0x8ff0ull	/* between the zero page and the page tables */
+#define BOOT_HDR_READ 4096	/* the setup header lies in the first 0x300 bytes */
 
-static int read_full(int fd, void *buf, size_t len)
+/* pread until len bytes are in (the files stay open: a restart loads them again). */
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t r = read(fd, (char *)buf + done, len - done);
+		ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -29,21 +31,48 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-/* Opens path and returns its size (regular files only). */
-static int open_sized(const char *path, const char *what, uint64_t *size)
+/* Adopts fd (or opens path) and records its size (regular files only). */
+static int open_sized(const char *path, int fd, const char *what, int *fd_out, uint64_t *size)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool own = fd < 0;
 
-	if (fd < 0)
+	if (own && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return log_err_errno(-errno, "%s %s", what, path);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+		if (own)
+			close(fd);
 		log_err("%s %s: not a regular file", what, path);
 		return -EINVAL;
 	}
 	*size = (uint64_t)st.st_size;
-	return fd;
+	*fd_out = fd;
+	return 0;
+}
+
+int iovm_boot_open(struct iovm_boot_cfg *cfg)
+{
+	int ret;
+
+	ret = open_sized(cfg->kernel, cfg->kernel_fd, "--kernel", &cfg->kernel_fd, &cfg->ksize);
+	if (ret < 0)
+		return ret;
+	if (cfg->initrd || cfg->initrd_fd >= 0) {
+		ret = open_sized(cfg->initrd, cfg->initrd_fd, "--initrd", &cfg->initrd_fd, &cfg->isize);
+		if (ret < 0)
+			return ret;
+		cfg->has_initrd = true;
+	}
+	return 0;
+}
+
+void iovm_boot_close(struct iovm_boot_cfg *cfg)
+{
+	if (cfg->kernel_fd >= 0)
+		close(cfg->kernel_fd);
+	if (cfg->initrd_fd >= 0)
+		close(cfg->initrd_fd);
+	cfg->kernel_fd = cfg->initrd_fd = -1;
 }
 
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64, bool db)
@@ -110,90 +139,68 @@ int iovm_boot_load(struct iovm_vm *vm, const struct iovm_boot_cfg *cfg)
 	struct iovm_e820_entry e820[BP_E820_MAX];
 	struct iovm_bzimage bz;
 	const char *cmdline = cfg->cmdline ? cfg->cmdline : "";
-	uint64_t ksize, isize = 0, iaddr = 0, kend;
-	uint8_t *img = NULL, *low, *dst;
-	int fd, n, ret;
+	uint64_t ksize = cfg->ksize, isize = 0, iaddr = 0, kend;
+	/* Only the real-mode part (setup header) is read into iovm's memory; the protected-mode
+	 * kernel goes straight into guest RAM. */
+	uint8_t img[BOOT_HDR_READ];
+	uint8_t *low, *dst;
+	int n, ret;
 
 	low = iovm_mem_ptr(mem, 0, IOVM_KERNEL_ADDR);
 	if (!low || mem->size < IOVM_BOOT_MIN_MEM)
 		return log_err_errno(-EINVAL, "guest RAM too small to boot (need %llu MiB)",
 				     IOVM_BOOT_MIN_MEM >> 20);
-
-	fd = open_sized(cfg->kernel, "--kernel", &ksize);
-	if (fd < 0)
-		return fd;
-	if (ksize > mem->size) {
-		close(fd);
+	if (ksize > mem->size)
 		return log_err_errno(-EFBIG, "--kernel %s: bigger than guest RAM", cfg->kernel);
-	}
-	img = malloc(ksize ? ksize : 1);
-	if (!img) {
-		close(fd);
-		return -ENOMEM;
-	}
-	ret = read_full(fd, img, ksize);
-	close(fd);
-	if (ret < 0) {
-		log_err_errno(ret, "--kernel %s: read", cfg->kernel);
-		goto out;
-	}
+	memset(img, 0, sizeof(img));
+	ret = pread_full(cfg->kernel_fd, img, ksize < sizeof(img) ? ksize : sizeof(img), 0);
+	if (ret < 0)
+		return log_err_errno(ret, "--kernel %s: read", cfg->kernel);
 	ret = iovm_bzimage_parse(img, ksize, !cfg->entry32, &bz);
 	if (ret < 0) {
 		log_err("--kernel %s: not a usable bzImage (%s): need \"HdrS\", boot protocol "
 			">= 2.06, loaded high%s", cfg->kernel, strerror(-ret),
 			cfg->entry32 ? "" : ", 64-bit entry (XLF_KERNEL_64)");
-		goto out;
+		return ret;
 	}
-	if (strlen(cmdline) > bz.cmdline_size || strlen(cmdline) >= IOVM_CMDLINE_MAX) {
-		ret = log_err_errno(-E2BIG, "--cmdline: %zu bytes, the kernel accepts %u",
-				    strlen(cmdline), bz.cmdline_size);
-		goto out;
-	}
+	if (strlen(cmdline) > bz.cmdline_size || strlen(cmdline) >= IOVM_CMDLINE_MAX)
+		return log_err_errno(-E2BIG, "--cmdline: %zu bytes, the kernel accepts %u",
+				     strlen(cmdline), bz.cmdline_size);
 	kend = IOVM_KERNEL_ADDR + bz.init_size;
 	dst = iovm_mem_ptr(mem, IOVM_KERNEL_ADDR, bz.init_size);
-	if (!dst) {
-		ret = log_err_errno(-EFBIG, "--kernel %s: needs %u bytes from 1 MiB; give more --mem",
-				    cfg->kernel, bz.init_size);
-		goto out;
-	}
-	memcpy(dst, img + bz.pm_offset, bz.pm_size);
+	if (!dst || bz.pm_size > bz.init_size)
+		return log_err_errno(-EFBIG, "--kernel %s: needs %u bytes from 1 MiB; give more --mem",
+				     cfg->kernel, bz.init_size);
+	ret = pread_full(cfg->kernel_fd, dst, bz.pm_size, bz.pm_offset);
+	if (ret < 0)
+		return log_err_errno(ret, "--kernel %s: read", cfg->kernel);
 
 	n = iovm_e820_build(mem, cfg->excl, cfg->nexcl, e820, BP_E820_MAX);
-	if (n < 0) {
-		ret = log_err_errno(n, "e820 map");
-		goto out;
-	}
-	if (cfg->initrd) {
-		fd = open_sized(cfg->initrd, "--initrd", &isize);
-		if (fd < 0) {
-			ret = fd;
-			goto out;
-		}
+	if (n < 0)
+		return log_err_errno(n, "e820 map");
+	if (cfg->has_initrd) {
+		isize = cfg->isize;
 		ret = iovm_initrd_place(&bz, e820, n, (kend + 0xfff) & ~0xfffull, isize, &iaddr);
 		if (ret == 0 && !(dst = iovm_mem_ptr(mem, iaddr, isize)))
 			ret = -ENOMEM;
 		if (ret < 0) {
-			close(fd);
 			log_err("--initrd %s: %llu bytes do not fit in guest RAM below %#x after the "
 				"kernel; give more --mem", cfg->initrd, (unsigned long long)isize,
 				bz.initrd_addr_max);
-			goto out;
+			return ret;
 		}
-		ret = read_full(fd, dst, isize);
-		close(fd);
-		if (ret < 0) {
-			log_err_errno(ret, "--initrd %s: read", cfg->initrd);
-			goto out;
-		}
+		ret = pread_full(cfg->initrd_fd, dst, isize, 0);
+		if (ret < 0)
+			return log_err_errno(ret, "--initrd %s: read", cfg->initrd);
 	}
 	memcpy(low + IOVM_CMDLINE_ADDR, cmdline, strlen(cmdline) + 1);
 	ret = iovm_bootparams_fill(low + IOVM_ZERO_PAGE_ADDR, img, &bz, IOVM_CMDLINE_ADDR, iaddr,
 				   isize, e820, n);
 	if (ret < 0)
-		goto out;
-	ret = iovm_boot_mptable(vm, cfg->ncpus, NULL, 0);
+		return ret;
+	ret = iovm_boot_mptable(vm, cfg->ncpus, cfg->intx, cfg->nintx);
 	if (ret < 0)
-		goto out;
+		return ret;
 	iovm_boot_pagetables(low);
 	{
 		uint64_t gdt[IOVM_GDT_ENTRIES];
@@ -205,11 +212,9 @@ int iovm_boot_load(struct iovm_vm *vm, const struct iovm_boot_cfg *cfg)
 	ret = setup_bsp(&vm->vcpu[0], cfg->entry32,
 			cfg->entry32 ? IOVM_KERNEL_ADDR : IOVM_KERNEL_ADDR + 0x200);
 	if (ret < 0)
-		log_err_errno(ret, "boot vCPU registers");
+		return log_err_errno(ret, "boot vCPU registers");
 	log_info("kernel %s: protocol %u.%02u, %u bytes at %#llx; initrd %llu bytes at %#llx",
 		 cfg->kernel, bz.version >> 8, bz.version & 0xff, bz.pm_size,
 		 IOVM_KERNEL_ADDR, (unsigned long long)isize, (unsigned long long)iaddr);
-out:
-	free(img);
-	return ret;
+	return 0;
 }

@@ -3,6 +3,7 @@
 #include "lib/log.h"
 
 #include <inttypes.h>
+#include <string.h>
 #include <time.h>
 
 static struct iovm_vm *lvm;
@@ -30,6 +31,14 @@ static void kbc_queue(uint8_t v)
 	kbc.out_full = true;
 	if (kbc.ctr & 0x01)
 		iovm_vm_irq_pulse(lvm, 1);
+}
+
+void iovm_legacy_reset(void)
+{
+	iovm_bus_lock();
+	memset(&kbc, 0, sizeof(kbc));
+	kbc.ctr = 0x45;
+	iovm_bus_unlock();
 }
 
 /* opaque is NULL for the data port 0x60 and non-NULL for the command/status port 0x64. */
@@ -204,6 +213,7 @@ int iovm_legacy_init(struct iovm_vm *vm, const struct timespec *start)
 
 	t0 = *start;
 	lvm = vm;
+	tzset();	/* glibc reads /etc/localtime once, even for gmtime_r: before the sandbox */
 	if ((ret = iovm_bus_add(IOVM_PIO, I8042_DATA, 1, "i8042", &i8042_ops, NULL)) < 0 ||
 	    (ret = iovm_bus_add(IOVM_PIO, I8042_CMD, 1, "i8042", &i8042_ops, (void *)1)) < 0)
 		return ret;

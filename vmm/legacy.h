@@ -16,6 +16,8 @@
 
 /* t0: when iovm started (CLOCK_MONOTONIC); marks are timed from it. */
 int iovm_legacy_init(struct iovm_vm *vm, const struct timespec *t0);
+/* Power-on state of the i8042 (guest reboot). */
+void iovm_legacy_reset(void);
 /* Prints the guest's marks (value, ms since iovm started, exit counts so far). */
 void iovm_legacy_print_marks(FILE *f);
 

@@ -3,9 +3,11 @@
 #include "lib/pciaddr.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
+#include "vmm/console.h"
 #include "vmm/legacy.h"
 #include "vmm/pci.h"
 #include "vmm/pvpanic.h"
+#include "vmm/sandbox.h"
 #include "vmm/uart.h"
 #include "vmm/vfio.h"
 #include "vmm/vm.h"
@@ -31,7 +33,7 @@ static const char usage[] =
 "Boot a Linux bzImage (64-bit boot protocol, no BIOS) under KVM, with PCI devices passed\n"
 "through by VFIO.\n"
 "\n"
-"  --kernel FILE            bzImage to boot (required)\n"
+"  --kernel FILE            bzImage to boot (required, or --kernel-fd)\n"
 "  --initrd FILE            initramfs\n"
 "  --cmdline STR            kernel command line; without ACPI or MP tables use e.g.\n"
 "                           \"console=ttyS0 noapic noacpi pci=conf1 reboot=k\"\n"
@@ -41,6 +43,18 @@ static const char usage[] =
 "  --vfio ADDRESS           pass through the PCI device at ADDRESS (bound to vfio-pci);\n"
 "                           repeatable\n"
 "  --console stdio|none     guest serial console (default stdio)\n"
+"  --console-fd N           guest serial console on fd N (a socket or terminal: output\n"
+"                           written to it, input read from it) instead of stdio\n"
+"  --console-filter auto|on|off\n"
+"                           turn terminal escapes and control bytes in guest output into\n"
+"                           visible text (auto: when the output is a terminal; off: raw)\n"
+"  --on-reboot exit|restart\n"
+"                           guest reboot: exit with status 3 (default), or reset the\n"
+"                           devices, reload the kernel and start the guest again\n"
+"  --user USER              started as root: open the devices and files, then run as USER\n"
+"                           (name, UID or UID:GID) with no capabilities\n"
+"  --sandbox on|off         seccomp allow-list before the guest runs (default on)\n"
+"  --seccomp-list           print the allow-list with the reason for each entry; exit\n"
 "  --stats                  print exit counts by reason and guest marks at exit\n"
 "  -v, --verbose            more messages (twice: debug)\n"
 "  -h, --help               this text\n"
@@ -51,6 +65,10 @@ static const char usage[] =
 "  --vfio-container-fd N    an open /dev/vfio/vfio\n"
 "  --vfio-group-fd N:ADDRESS  an open /dev/vfio/GROUP and the device ADDRESS in it;\n"
 "                           repeatable (the same N may appear with several addresses)\n"
+"  --kernel-fd N, --initrd-fd N  the bzImage and initramfs as open files\n"
+"\n"
+"Test only: --test-forbidden-syscall[=openat|ioctl|execve] makes one forbidden call once\n"
+"the guest runs; with the sandbox on, iovm dies of SIGSYS.\n"
 "\n"
 "Guest ports: 0x501 iovm exit port (byte 0 powers off, 1..255 are timestamped marks\n"
 "shown by --stats), 0x505 pvpanic, 0x3f8 ttyS0 (IRQ 4), 0x60/0x64 i8042. A pvpanic PCI\n"
@@ -63,13 +81,22 @@ static const char usage[] =
 "  3  guest reboot (i8042 reset with reboot=k, port 0xcf9 or 0x92)\n"
 "  4  guest crash: panic reported by pvpanic, triple fault, KVM internal error\n"
 "  5  iovm ended by SIGTERM, SIGINT or SIGHUP\n"
+"  killed by SIGSYS: a system call outside the seccomp allow-list (the kernel log names it)\n"
 "Devices are reset and all resources released before iovm exits, in every case.\n";
+
+enum filter_mode { FILTER_AUTO, FILTER_ON, FILTER_OFF };
 
 struct opts {
 	const char *kernel, *initrd, *cmdline;
+	int kernel_fd, initrd_fd;
 	uint64_t mem;
 	int cpus;
 	bool hugepages, stats, console, entry32;
+	int console_fd;
+	enum filter_mode filter;
+	bool restart, sandbox, seccomp_list, has_user;
+	struct iovm_user user;
+	const char *test_forbidden;
 	int verbose;
 	int kvm_fd, container_fd;
 	struct iovm_vfio_spec vfio[IOVM_VFIO_MAX_DEVS];
@@ -154,6 +181,8 @@ static int add_vfio(struct opts *o, const char *opt, const char *addr, int group
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_HUGE, OPT_VFIO,
 	OPT_CONSOLE, OPT_STATS, OPT_KVM_FD, OPT_CONTAINER_FD, OPT_GROUP_FD, OPT_ENTRY32,
+	OPT_CONSOLE_FD, OPT_CONSOLE_FILTER, OPT_ON_REBOOT, OPT_USER, OPT_SANDBOX, OPT_SECCOMP_LIST,
+	OPT_TEST_FORBIDDEN, OPT_KERNEL_FD, OPT_INITRD_FD,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -171,6 +200,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "kvm-fd", required_argument, NULL, OPT_KVM_FD },
 		{ "vfio-container-fd", required_argument, NULL, OPT_CONTAINER_FD },
 		{ "vfio-group-fd", required_argument, NULL, OPT_GROUP_FD },
+		{ "kernel-fd", required_argument, NULL, OPT_KERNEL_FD },
+		{ "initrd-fd", required_argument, NULL, OPT_INITRD_FD },
+		{ "console-fd", required_argument, NULL, OPT_CONSOLE_FD },
+		{ "console-filter", required_argument, NULL, OPT_CONSOLE_FILTER },
+		{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "sandbox", required_argument, NULL, OPT_SANDBOX },
+		{ "seccomp-list", no_argument, NULL, OPT_SECCOMP_LIST },
+		/* Test hook: one forbidden system call once the guest runs. */
+		{ "test-forbidden-syscall", optional_argument, NULL, OPT_TEST_FORBIDDEN },
 		/* Test hook: the 32-bit boot protocol entry (flat protected mode). */
 		{ "entry32", no_argument, NULL, OPT_ENTRY32 },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -180,7 +219,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c, ret;
 
 	*o = (struct opts){ .mem = DEFAULT_MEM, .cpus = 1, .console = true, .kvm_fd = -1,
-			    .container_fd = -1 };
+			    .container_fd = -1, .kernel_fd = -1, .initrd_fd = -1, .console_fd = -1,
+			    .sandbox = true };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", lopts, NULL)) != -1) {
 		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
@@ -238,6 +278,59 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return ret;
 			break;
 		}
+		case OPT_KERNEL_FD:
+			if ((ret = parse_fd("--kernel-fd", optarg, &o->kernel_fd)) < 0)
+				return ret;
+			break;
+		case OPT_INITRD_FD:
+			if ((ret = parse_fd("--initrd-fd", optarg, &o->initrd_fd)) < 0)
+				return ret;
+			break;
+		case OPT_CONSOLE_FD:
+			if ((ret = parse_fd("--console-fd", optarg, &o->console_fd)) < 0)
+				return ret;
+			break;
+		case OPT_CONSOLE_FILTER:
+			if (strcmp(optarg, "auto") == 0)
+				o->filter = FILTER_AUTO;
+			else if (strcmp(optarg, "on") == 0)
+				o->filter = FILTER_ON;
+			else if (strcmp(optarg, "off") == 0)
+				o->filter = FILTER_OFF;
+			else
+				return bad_arg("--console-filter", optarg, "must be auto, on or off");
+			break;
+		case OPT_ON_REBOOT:
+			if (strcmp(optarg, "exit") == 0)
+				o->restart = false;
+			else if (strcmp(optarg, "restart") == 0)
+				o->restart = true;
+			else
+				return bad_arg("--on-reboot", optarg, "must be exit or restart");
+			break;
+		case OPT_USER:
+			ret = iovm_sandbox_parse_user(optarg, &o->user);
+			if (ret < 0)
+				return bad_arg("--user", optarg, ret == -ENOENT ? "no such user" :
+					       "expected a user name, UID or UID:GID");
+			o->has_user = true;
+			break;
+		case OPT_SANDBOX:
+			if (strcmp(optarg, "on") == 0)
+				o->sandbox = true;
+			else if (strcmp(optarg, "off") == 0)
+				o->sandbox = false;
+			else
+				return bad_arg("--sandbox", optarg, "must be on or off");
+			break;
+		case OPT_SECCOMP_LIST: o->seccomp_list = true; break;
+		case OPT_TEST_FORBIDDEN:
+			o->test_forbidden = optarg ? optarg : "openat";
+			if (strcmp(o->test_forbidden, "openat") && strcmp(o->test_forbidden, "ioctl") &&
+			    strcmp(o->test_forbidden, "execve"))
+				return bad_arg("--test-forbidden-syscall", optarg,
+					       "must be openat, ioctl or execve");
+			break;
 		case 'v': o->verbose++; break;
 		case 'h':
 			fputs(usage, stdout);
@@ -254,8 +347,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "iovm: '%s': unexpected argument (see iovm --help)\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->kernel) {
+	if (o->seccomp_list)
+		return 0;
+	if (!o->kernel && o->kernel_fd < 0) {
 		fprintf(stderr, "iovm: --kernel is required (see iovm --help)\n");
+		return -EINVAL;
+	}
+	if (o->kernel && o->kernel_fd >= 0) {
+		fprintf(stderr, "iovm: --kernel and --kernel-fd: give one\n");
+		return -EINVAL;
+	}
+	if (o->initrd && o->initrd_fd >= 0) {
+		fprintf(stderr, "iovm: --initrd and --initrd-fd: give one\n");
+		return -EINVAL;
+	}
+	if (o->console_fd >= 0 && !o->console) {
+		fprintf(stderr, "iovm: --console none and --console-fd: give one\n");
 		return -EINVAL;
 	}
 	if (o->container_fd >= 0 && o->nvfio == 0) {
@@ -265,68 +372,79 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Resident memory of iovm itself: everything in /proc/self/smaps but the guest RAM banks. */
-static void print_mem_overhead(const struct iovm_mem *mem)
+/* Resident memory of iovm itself: everything in /proc/self/smaps but the guest RAM banks.
+ * The file is opened before the sandbox (which forbids opening files) and read once. */
+static void print_mem_overhead(int fd, const struct iovm_mem *mem)
 {
-	FILE *f = fopen("/proc/self/smaps", "re");
 	unsigned long long total = 0, guest = 0;
 	bool in_guest = false;
-	char line[512];
+	char buf[8192], line[512];
+	size_t ll = 0;
+	ssize_t n;
 
-	if (!f)
+	if (fd < 0)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, kb;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			unsigned long long start, end, kb;
 
-		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' ')) {
-			in_guest = false;
-			for (int i = 0; i < mem->nbanks; i++)
-				if ((uintptr_t)mem->bank[i].hva == start)
-					in_guest = true;
-		} else if (sscanf(line, "Rss: %llu kB", &kb) == 1) {
-			total += kb;
-			if (in_guest)
-				guest += kb;
+			if (buf[i] != '\n') {
+				if (ll < sizeof(line) - 1)
+					line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = '\0';
+			ll = 0;
+			if (sscanf(line, "%llx-%llx ", &start, &end) == 2 &&
+			    strchr(line, '-') < strchr(line, ' ')) {
+				in_guest = false;
+				for (int b = 0; b < mem->nbanks; b++)
+					if ((uintptr_t)mem->bank[b].hva == start)
+						in_guest = true;
+			} else if (sscanf(line, "Rss: %llu kB", &kb) == 1) {
+				total += kb;
+				if (in_guest)
+					guest += kb;
+			}
 		}
 	}
-	fclose(f);
 	fprintf(stderr, "iovm: memory: RSS %llu KiB, of which guest RAM %llu KiB; iovm overhead "
 		"%llu KiB\n", total, guest, total - guest);
 }
 
 static struct termios saved_tio;
 static bool tio_saved;
+static int tio_fd = -1;
 
-static void console_raw(void)
+static void console_raw(int fd)
 {
 	struct termios t;
 
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
+	if (fd < 0 || !isatty(fd) || tcgetattr(fd, &saved_tio) < 0)
 		return;
 	tio_saved = true;
+	tio_fd = fd;
 	t = saved_tio;
 	cfmakeraw(&t);
 	t.c_lflag |= ISIG;	/* Ctrl-C still ends iovm (exit 5) */
 	t.c_oflag |= OPOST | ONLCR;
-	tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	tcsetattr(fd, TCSANOW, &t);
 }
 
 static void console_restore(void)
 {
 	if (tio_saved)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+		tcsetattr(tio_fd, TCSANOW, &saved_tio);
 }
 
 /* Main thread: console input, signals, and waiting for the VM to stop. */
-static void main_loop(struct iovm_vm *vm, int sfd, bool console)
+static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd)
 {
-	bool stdin_open = console;
-
 	for (;;) {
 		struct pollfd p[3] = {
 			{ .fd = vm->stop_efd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
-			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+			{ .fd = *in_fd, .events = POLLIN },
 		};
 
 		if (poll(p, 3, -1) < 0) {
@@ -344,38 +462,69 @@ static void main_loop(struct iovm_vm *vm, int sfd, bool console)
 				char why[64];
 
 				snprintf(why, sizeof(why), "signal %s", strsignal((int)si.ssi_signo));
+				log_warn("ending: %s from pid %u", why, si.ssi_pid);
 				iovm_vm_request_stop(vm, IOVM_EXIT_SIGNAL, why);
 				return;
 			}
 		}
 		if (p[2].revents) {
 			char buf[256];
-			ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
+			ssize_t r = read(*in_fd, buf, sizeof(buf));
 
 			if (r > 0)
 				iovm_uart_input(buf, (size_t)r);
 			else if (r == 0 || (errno != EINTR && errno != EAGAIN))
-				stdin_open = false;
+				*in_fd = -1;	/* input closed: the guest keeps running */
 		}
 	}
+}
+
+/* Guest reboot with --on-reboot restart: devices reset, a fresh VM on the same RAM, the
+ * kernel loaded again from the files kept open. */
+static int restart(struct iovm_vm *vm, const struct iovm_boot_cfg *bc, bool vfio)
+{
+	int ret;
+
+	if (vfio && (ret = iovm_vfio_reset()) < 0)
+		return ret;
+	iovm_uart_reset();
+	iovm_legacy_reset();
+	iovm_pvpanic_reset();
+	if ((ret = iovm_vm_rebuild(vm)) < 0)
+		return log_err_errno(ret, "guest reboot: rebuilding the VM");
+	if (vfio && (ret = iovm_vfio_rebind(vm)) < 0)
+		return ret;
+	if ((ret = iovm_boot_load(vm, bc)) < 0)
+		return ret;
+	log_info("guest reboot: restarting (restart %u)", vm->restarts);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static struct iovm_vm vm;
+	static struct iovm_mp_intx intx[IOVM_VFIO_MAX_DEVS];
 	struct iovm_mem mem = { 0 };
 	struct iovm_range excl[32];
+	struct iovm_boot_cfg bc;
 	struct opts o;
 	sigset_t sigs;
-	int sfd = -1, nexcl = 0, ret, code = IOVM_EXIT_ERROR, out_fd;
-	bool vm_made = false, started = false;
+	int sfd = -1, nexcl = 0, ret, code = IOVM_EXIT_ERROR, out_fd = -1, in_fd = -1;
+	int smaps_fd = -1;
+	bool vm_made = false, started = false, console_on = false;
 	struct timespec t_start, t_run = { 0 };
+	char kname[32], iname[32];
 
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	iov_log_set_prog("iovm");
 	if (parse_args(argc, argv, &o) < 0)
 		return IOVM_EXIT_USAGE;
 	iov_log_set_level(o.verbose >= 2 ? IOV_LOG_DEBUG : o.verbose ? IOV_LOG_INFO : IOV_LOG_WARN);
+	if (o.seccomp_list) {
+		iovm_sandbox_print(stdout, &(struct iovm_sandbox_cfg){ .restart = o.restart,
+								     .console_in_fd = 0 });
+		return 0;
+	}
 
 	/* Signals: vCPU threads take only the kick signal; the main thread reads the rest. */
 	sigemptyset(&sigs);
@@ -392,6 +541,15 @@ int main(int argc, char **argv)
 		return IOVM_EXIT_ERROR;
 	}
 
+	/* Everything that needs a path or a privilege comes first: files, /dev/kvm, VFIO. */
+	snprintf(kname, sizeof(kname), "fd %d", o.kernel_fd);
+	snprintf(iname, sizeof(iname), "fd %d", o.initrd_fd);
+	bc = (struct iovm_boot_cfg){ .kernel = o.kernel ? o.kernel : kname,
+				     .initrd = o.initrd ? o.initrd : o.initrd_fd >= 0 ? iname : NULL,
+				     .kernel_fd = o.kernel_fd, .initrd_fd = o.initrd_fd,
+				     .cmdline = o.cmdline, .entry32 = o.entry32, .ncpus = o.cpus };
+	if (iovm_boot_open(&bc) < 0)
+		goto out;
 	if (iovm_vm_create(&vm, o.kvm_fd, o.cpus) < 0)
 		goto out;
 	vm_made = true;
@@ -402,6 +560,12 @@ int main(int argc, char **argv)
 		if (nexcl < 0)
 			goto out;
 	}
+	if (o.stats)
+		smaps_fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+	if (o.has_user &&
+	    iovm_sandbox_drop(&o.user, o.nvfio ? o.mem + (64ull << 20) : 0) < 0)
+		goto out;
+
 	ret = iovm_mem_alloc(&mem, o.mem, o.hugepages);
 	if (ret < 0) {
 		log_err_errno(ret, "--mem %llu MiB%s: cannot allocate guest RAM%s",
@@ -414,23 +578,16 @@ int main(int argc, char **argv)
 		log_err_errno(ret, "KVM_SET_USER_MEMORY_REGION (guest RAM)");
 		goto out;
 	}
-	{
-		struct iovm_boot_cfg bc = { .kernel = o.kernel, .initrd = o.initrd,
-					    .cmdline = o.cmdline, .entry32 = o.entry32,
-					    .ncpus = o.cpus,
-					    .excl = excl, .nexcl = nexcl };
-
-		if (iovm_boot_load(&vm, &bc) < 0)
-			goto out;
-	}
-	out_fd = o.console ? STDOUT_FILENO : open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if ((ret = iovm_legacy_init(&vm, &t_start)) < 0 || (ret = iovm_uart_init(&vm, out_fd)) < 0 ||
+	bc.excl = excl;
+	bc.nexcl = nexcl;
+	if (iovm_boot_load(&vm, &bc) < 0)
+		goto out;
+	if ((ret = iovm_legacy_init(&vm, &t_start)) < 0 || (ret = iovm_uart_init(&vm)) < 0 ||
 	    (ret = iovm_pci_init(&vm)) < 0) {
 		log_err_errno(ret, "device set-up");
 		goto out;
 	}
 	if (o.nvfio) {
-		struct iovm_mp_intx intx[IOVM_VFIO_MAX_DEVS];
 		int nintx;
 
 		iovm_pci_exclude(excl, nexcl);
@@ -439,18 +596,52 @@ int main(int argc, char **argv)
 		nintx = iovm_vfio_intx_routes(intx, IOVM_VFIO_MAX_DEVS);
 		if (nintx > 0 && iovm_boot_mptable(&vm, o.cpus, intx, nintx) < 0)
 			goto out;
+		bc.intx = intx;
+		bc.nintx = nintx > 0 ? nintx : 0;
 	}
 	if ((ret = iovm_pvpanic_init(&vm)) < 0) {
 		log_err_errno(ret, "pvpanic device");
 		goto out;
 	}
-	if (o.console)
-		console_raw();
-	clock_gettime(CLOCK_MONOTONIC, &t_run);
-	if (iovm_vm_start(&vm) < 0)
+
+	/* Console: a bounded ring and a writer thread (vmm/console.h). */
+	if (o.console) {
+		out_fd = o.console_fd >= 0 ? o.console_fd : STDOUT_FILENO;
+		in_fd = o.console_fd >= 0 ? o.console_fd : STDIN_FILENO;
+		console_raw(in_fd);
+	}
+	if (iovm_console_start(out_fd, o.filter == FILTER_ON ||
+				       (o.filter == FILTER_AUTO && out_fd >= 0 && isatty(out_fd))) < 0)
 		goto out;
-	started = true;
-	main_loop(&vm, sfd, o.console);
+	console_on = true;
+
+	if (o.sandbox) {
+		struct iovm_sandbox_cfg sc = { .restart = o.restart,
+					       .console_in_fd = tio_saved ? tio_fd : -1 };
+
+		if (iovm_sandbox_seccomp(&sc) < 0)
+			goto out;
+	} else {
+		log_warn("--sandbox off: no seccomp allow-list");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t_run);
+	for (;;) {
+		if (iovm_vm_start(&vm) < 0)
+			goto out;
+		started = true;
+		if (o.test_forbidden) {
+			iovm_sandbox_test_forbidden(o.test_forbidden);
+			o.test_forbidden = NULL;
+		}
+		main_loop(&vm, sfd, &in_fd);
+		iovm_vm_stop(&vm);
+		if (vm.exit_code != IOVM_EXIT_REBOOT || !o.restart)
+			break;
+		if (restart(&vm, &bc, o.nvfio > 0) < 0) {
+			started = false;	/* exit status 1 */
+			goto out;
+		}
+	}
 out:
 	if (vm_made) {
 		iovm_vm_stop(&vm);
@@ -458,6 +649,13 @@ out:
 			code = (int)vm.exit_code;
 	}
 	console_restore();
+	if (console_on) {
+		iovm_console_stop();
+		if (iovm_console_dropped())
+			fprintf(stderr, "iovm: console: %llu bytes of guest output dropped (the reader "
+				"did not keep up or went away)\n",
+				(unsigned long long)iovm_console_dropped());
+	}
 	if (o.stats && vm_made) {
 		iovm_vm_print_stats(&vm, stderr);
 		iovm_legacy_print_marks(stderr);
@@ -465,11 +663,18 @@ out:
 			fprintf(stderr, "iovm: set-up (start to first vCPU run) %.1f ms\n",
 				(double)(t_run.tv_sec - t_start.tv_sec) * 1e3 +
 				(double)(t_run.tv_nsec - t_start.tv_nsec) / 1e6);
-		print_mem_overhead(&mem);
+		if (vm.restarts)
+			fprintf(stderr, "iovm: guest reboots restarted in place: %u\n", vm.restarts);
+		if (console_on)
+			fprintf(stderr, "iovm: console: %llu bytes written, %llu dropped\n",
+				(unsigned long long)iovm_console_written(),
+				(unsigned long long)iovm_console_dropped());
+		print_mem_overhead(smaps_fd, &mem);
 	}
 	iovm_vfio_close();
 	iovm_vm_destroy(&vm);
 	iovm_mem_free(&mem);
+	iovm_boot_close(&bc);
 	if (sfd >= 0)
 		close(sfd);
 	log_info("exit status %d", code);

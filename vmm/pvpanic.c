@@ -16,6 +16,7 @@ static struct {
 	struct iovm_pcicfg cfg;
 	bool mapped;
 	uint64_t mapped_at;
+	uint64_t gpa0;		/* the address "firmware" gave BAR0 */
 } pv;
 
 /* The emulated device's own config space: read-only template, writes dropped. */
@@ -82,6 +83,18 @@ static void cfg_write(void *opaque, unsigned off, uint32_t val, unsigned len)
 
 static const struct iovm_pci_ops pci_ops = { .cfg_read = cfg_read, .cfg_write = cfg_write };
 
+/* Called with no vCPU running (the bus functions take the device lock themselves). */
+void iovm_pvpanic_reset(void)
+{
+	const uint64_t sizes[IOVM_PCI_NBARS] = { PVPANIC_BAR_SIZE };
+
+	if (pv.mapped)
+		iovm_bus_del(IOVM_MMIO, pv.mapped_at, &pv);
+	pv.mapped = false;
+	if (iovm_pcicfg_init(&pv.cfg, pv.hdr, sizes, &hdr_ops, NULL) == 0)
+		iovm_pcicfg_write(&pv.cfg, 0x10, 4, (uint32_t)pv.gpa0);
+}
+
 int iovm_pvpanic_init(struct iovm_vm *vm)
 {
 	const uint64_t sizes[IOVM_PCI_NBARS] = { PVPANIC_BAR_SIZE };
@@ -103,6 +116,7 @@ int iovm_pvpanic_init(struct iovm_vm *vm)
 	if ((ret = iovm_pci_alloc_mmio(PVPANIC_BAR_SIZE, &gpa)) < 0)
 		return ret;
 	iovm_pcicfg_write(&pv.cfg, 0x10, 4, (uint32_t)gpa);
+	pv.gpa0 = gpa;
 	ret = iovm_pci_add("pvpanic", &pci_ops, NULL);
 	return ret < 0 ? ret : 0;
 }

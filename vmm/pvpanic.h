@@ -9,5 +9,7 @@
 
 /* Puts the device on the PCI bus (next free slot). */
 int iovm_pvpanic_init(struct iovm_vm *vm);
+/* Power-on state (guest reboot): BAR0 back where it started, decoding off. */
+void iovm_pvpanic_reset(void);
 
 #endif

@@ -1,5 +1,6 @@
 #include "vmm/uart.h"
 #include "vmm/bus.h"
+#include "vmm/console.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -34,7 +35,6 @@
 
 static struct {
 	struct iovm_vm *vm;
-	int out_fd;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thri_pending;
 	uint8_t rx[RX_SIZE];
@@ -67,8 +67,7 @@ static void uart_tx(uint8_t c)
 		}
 		return;
 	}
-	while (write(u.out_fd, &c, 1) < 0 && errno == EINTR)
-		;
+	iovm_console_put(&c, 1);	/* never blocks: see vmm/console.h */
 }
 
 static uint64_t uart_read(void *opaque, uint64_t off, unsigned len)
@@ -178,10 +177,19 @@ void iovm_uart_input(const char *buf, size_t len)
 	iovm_bus_unlock();
 }
 
-int iovm_uart_init(struct iovm_vm *vm, int out_fd)
+void iovm_uart_reset(void)
+{
+	iovm_bus_lock();
+	u.ier = u.lcr = u.scr = u.fcr = u.dll = u.dlm = 0;
+	u.thri_pending = false;
+	u.rx_head = u.rx_count = 0;
+	u.mcr = 0x08;		/* OUT2: what the BIOS leaves so that interrupts reach the PIC */
+	iovm_bus_unlock();
+}
+
+int iovm_uart_init(struct iovm_vm *vm)
 {
 	u.vm = vm;
-	u.out_fd = out_fd;
-	u.mcr = 0x08;		/* OUT2: what the BIOS leaves so that interrupts reach the PIC */
+	iovm_uart_reset();
 	return iovm_bus_add(IOVM_PIO, UART_BASE, 8, "uart0", &uart_ops, NULL);
 }

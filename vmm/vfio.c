@@ -83,6 +83,8 @@ struct vdev {
 	uint8_t intx_pin;		/* 1..4 */
 	uint8_t intx_gsi;		/* IOAPIC pin 16..23 */
 	int slot;			/* guest PCI device number */
+	uint64_t bar_size[IOVM_PCI_NBARS];	/* as offered to the guest */
+	uint64_t bar_gpa[IOVM_PCI_NBARS];	/* where "firmware" put them (restored at reboot) */
 };
 
 static struct {
@@ -929,19 +931,15 @@ static void trap_pages(struct vdev *d, unsigned idx, struct iovm_range t[2], int
 			(c->msix_pba_off + iovm_msix_pba_size(d->msix) + PAGE - 1) & ~(PAGE - 1) };
 }
 
-static bool gpa_ok(uint64_t gpa, uint64_t size)
+static enum iovm_bar_place bar_place(uint64_t gpa, uint64_t size)
 {
 	struct iovm_mem *m = V.vm->mem;
 	uint64_t top = IOVM_MMIO_HOLE_END;
 
-	if (gpa + size < gpa || (gpa & (PAGE - 1)))
-		return false;
 	for (int i = 0; i < m->nbanks; i++)
 		if (m->bank[i].gpa + m->bank[i].size > top)
 			top = m->bank[i].gpa + m->bank[i].size;
-	if (gpa >= IOVM_PCI_MMIO_START && gpa + size <= IOVM_PCI_MMIO_END)
-		return true;
-	return gpa >= top && gpa + size <= (1ull << 46);
+	return iovm_bar_placement(gpa, size, IOVM_PCI_MMIO_START, IOVM_PCI_MMIO_END, top);
 }
 
 static void bar_unmap(struct vdev *d, struct bar_state *b)
@@ -962,9 +960,12 @@ static void bar_map(struct vdev *d, struct bar_state *b)
 	struct iovm_range t[2];
 	int nt, ret;
 
+	enum iovm_bar_place place;
+
 	b->gpa = d->cfg.bar[idx].gpa;
 	b->size = d->cfg.bar[idx].size;
-	if (!gpa_ok(b->gpa, b->size)) {
+	place = bar_place(b->gpa, b->size);
+	if (place == IOVM_BAR_REFUSE) {
 		if (!b->warned)
 			log_warn("%s: guest put BAR%u at %#" PRIx64 " (size %#" PRIx64 "), outside the "
 				 "MMIO window; not mapped", d->name, idx, b->gpa, b->size);
@@ -979,6 +980,12 @@ static void bar_map(struct vdev *d, struct bar_state *b)
 	}
 	b->trapped = true;
 	b->active = true;
+	if (place == IOVM_BAR_TRAP) {
+		/* KVM maps whole pages only: the BAR works, through the VMM. */
+		log_debug("%s: BAR%u at %#" PRIx64 " is not page aligned; every access traps",
+			  d->name, idx, b->gpa);
+		return;
+	}
 	trap_pages(d, idx, t, &nt);
 	/* Each mmapped area minus the trapped pages becomes KVM memory: no exits there. */
 	for (int a = 0; a < rg->nareas; a++) {
@@ -1091,6 +1098,7 @@ static int vdev_attach(struct vdev *d)
 		}
 		sizes[i] = pow2_roundup(d->reg[i].info.size);
 	}
+	memcpy(d->bar_size, sizes, sizeof(sizes));
 	if ((ret = iovm_pcicfg_init(&d->cfg, phys, sizes, &cfg_dev_ops, d)) < 0)
 		return log_err_errno(ret, "%s: unsupported config header (type %#x)", d->name,
 				     phys[0x0e] & 0x7f);
@@ -1117,6 +1125,7 @@ static int vdev_attach(struct vdev *d)
 		iovm_pcicfg_write(&d->cfg, 0x10 + 4 * i, 4, (uint32_t)gpa);
 		if (cb->mem64)
 			iovm_pcicfg_write(&d->cfg, 0x14 + 4 * i, 4, (uint32_t)(gpa >> 32));
+		d->bar_gpa[i] = gpa;
 		region_mmap(d, i);
 		log_info("%s: BAR%u %#" PRIx64 " bytes at guest %#" PRIx64 "%s", d->name, i,
 			 cb->size, gpa, d->reg[i].msix_mappable ? " (MSI-X mappable)" : "");
@@ -1135,14 +1144,61 @@ static int vdev_attach(struct vdev *d)
 	return 0;
 }
 
-int iovm_vfio_attach(struct iovm_vm *vm)
+/* Guest reboot, part 1 (the old VM still exists): interrupts off, BARs out of the guest,
+ * VFIO_DEVICE_RESET, and the virtual config space back to what the guest found at power-on
+ * (BARs where they were first put, decoding off, MSI/MSI-X off, the MSI-X table masked). */
+int iovm_vfio_reset(void)
+{
+	int ret;
+
+	for (int i = 0; i < V.ndevs; i++) {
+		struct vdev *d = &V.dev[i];
+		uint8_t phys[IOVM_PCICFG_HDR];
+
+		msix_off(d);
+		msi_off(d);
+		intx_disable(d);
+		for (unsigned b = 0; b < IOVM_PCI_NBARS; b++) {
+			if (d->bar[b].active)
+				bar_unmap(d, &d->bar[b]);
+			d->bar[b].warned = false;
+		}
+		if (d->info.flags & VFIO_DEVICE_FLAGS_RESET) {
+			if ((ret = xioctl(d->fd, VFIO_DEVICE_RESET, NULL)) < 0)
+				return log_err_errno(ret, "%s: VFIO_DEVICE_RESET at guest reboot", d->name);
+		} else {
+			log_warn("%s: no reset method; the rebooted guest gets the device as it is",
+				 d->name);
+		}
+		if (pread(d->fd, phys, sizeof(phys),
+			  (off_t)d->reg[VFIO_PCI_CONFIG_REGION_INDEX].info.offset) != (ssize_t)sizeof(phys))
+			return log_err_errno(-EIO, "%s: reading config space after reset", d->name);
+		if ((ret = iovm_pcicfg_init(&d->cfg, phys, d->bar_size, &cfg_dev_ops, d)) < 0)
+			return log_err_errno(ret, "%s: config header after reset", d->name);
+		for (unsigned b = 0; b < IOVM_PCI_NBARS; b++) {
+			if (!d->bar_gpa[b])
+				continue;
+			iovm_pcicfg_write(&d->cfg, 0x10 + 4 * b, 4, (uint32_t)d->bar_gpa[b]);
+			if (d->cfg.bar[b].mem64)
+				iovm_pcicfg_write(&d->cfg, 0x14 + 4 * b, 4, (uint32_t)(d->bar_gpa[b] >> 32));
+		}
+		if (d->msix && (ret = iovm_msix_init(d->msix, d->cfg.msix_nr)) < 0)
+			return ret;
+		if (d->intx_cap)
+			iovm_pcicfg_write(&d->cfg, 0x3c, 1, d->intx_gsi);
+	}
+	/* The KVM-VFIO device belongs to the old VM. */
+	if (V.kvm_dev_fd >= 0)
+		close(V.kvm_dev_fd);
+	V.kvm_dev_fd = -1;
+	return 0;
+}
+
+static int kvm_vfio_dev(struct iovm_vm *vm)
 {
 	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
 	int ret;
 
-	V.vm = vm;
-	if ((ret = dma_map_ram(vm->mem)) < 0)
-		return ret;
 	/* KVM-VFIO: lets KVM know about the groups (non-coherent DMA, and the irqbypass
 	 * producers for posted interrupts). */
 	if ((ret = xioctl(vm->vm_fd, KVM_CREATE_DEVICE, &cd)) < 0)
@@ -1157,6 +1213,33 @@ int iovm_vfio_attach(struct iovm_vm *vm)
 		if ((ret = xioctl(V.kvm_dev_fd, KVM_SET_DEVICE_ATTR, &a)) < 0)
 			return log_err_errno(ret, "KVM-VFIO: adding group %d", V.grp[i].id);
 	}
+	return 0;
+}
+
+/* Guest reboot, part 2: the new VM gets the KVM-VFIO device and the INTx lines. Guest RAM
+ * and its DMA mappings are the same as before. */
+int iovm_vfio_rebind(struct iovm_vm *vm)
+{
+	int ret;
+
+	V.vm = vm;
+	if ((ret = kvm_vfio_dev(vm)) < 0)
+		return ret;
+	for (int i = 0; i < V.ndevs; i++)
+		if (V.dev[i].intx_cap && (ret = intx_enable(&V.dev[i])) < 0)
+			return ret;
+	return 0;
+}
+
+int iovm_vfio_attach(struct iovm_vm *vm)
+{
+	int ret;
+
+	V.vm = vm;
+	if ((ret = dma_map_ram(vm->mem)) < 0)
+		return ret;
+	if ((ret = kvm_vfio_dev(vm)) < 0)
+		return ret;
 	for (int i = 0; i < V.ndevs; i++)
 		if ((ret = vdev_attach(&V.dev[i])) < 0)
 			return ret;

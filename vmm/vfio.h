@@ -27,6 +27,9 @@ int iovm_vfio_reserved(struct iovm_range *out, int max);
 int iovm_vfio_attach(struct iovm_vm *vm);
 /* INTx routes of the attached devices, for the MP table. Returns the count. */
 int iovm_vfio_intx_routes(struct iovm_mp_intx *out, int max);
+/* Guest reboot: reset before the VM is rebuilt (iovm_vm_rebuild), rebind after. */
+int iovm_vfio_reset(void);
+int iovm_vfio_rebind(struct iovm_vm *vm);
 /* Disables interrupts, resets the devices, unmaps DMA and closes everything. Idempotent. */
 void iovm_vfio_close(void);
 

@@ -79,7 +79,7 @@ out:
  * LINT1 as NMI. */
 static int vcpu_setup_lapic(struct iovm_vcpu *v)
 {
-	struct kvm_lapic_state l;
+	struct kvm_lapic_state l = { 0 };	/* filled by KVM_GET_LAPIC; -O1 cannot tell */
 	uint32_t *lint0 = (uint32_t *)&l.regs[0x350], *lint1 = (uint32_t *)&l.regs[0x360];
 	int ret = xioctl(v->fd, KVM_GET_LAPIC, &l);
 
@@ -191,11 +191,17 @@ int iovm_vm_irqfd(struct iovm_vm *vm, int efd, uint32_t gsi, int resample_efd, b
 	return xioctl(vm->vm_fd, KVM_IRQFD, &f);
 }
 
-int iovm_vm_irq_line(struct iovm_vm *vm, uint32_t irq, int level)
+static int irq_line(struct iovm_vm *vm, uint32_t irq, int level)
 {
 	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
 
 	return xioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
+}
+
+void iovm_vm_irq_pulse(struct iovm_vm *vm, uint32_t irq)
+{
+	irq_line(vm, irq, 1);
+	irq_line(vm, irq, 0);
 }
 
 static int kvm_check_cap(int fd, long cap)
@@ -205,8 +211,14 @@ static int kvm_check_cap(int fd, long cap)
 	return r < 0 ? 0 : r;
 }
 
+static void kick_handler(int sig)
+{
+	(void)sig;	/* only there to make KVM_RUN return -EINTR */
+}
+
 int iovm_vm_create(struct iovm_vm *vm, int kvm_fd, int ncpus)
 {
+	static bool handler_set;	/* once, here: the sandbox forbids sigaction later */
 	static const struct { long cap; const char *name; } need[] = {
 		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
 		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
@@ -224,6 +236,13 @@ int iovm_vm_create(struct iovm_vm *vm, int kvm_fd, int ncpus)
 	for (int i = 0; i < IOVM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	if (!handler_set) {
+		struct sigaction sa = { .sa_handler = kick_handler };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(IOVM_KICK_SIGNAL, &sa, NULL);	/* no SA_RESTART */
+		handler_set = true;
+	}
 	if (ncpus < 1 || ncpus > IOVM_MAX_VCPUS)
 		return -EINVAL;
 	if (kvm_fd < 0) {
@@ -517,17 +536,10 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
-static void kick_handler(int sig)
-{
-	(void)sig;	/* only there to make KVM_RUN return -EINTR */
-}
 
 int iovm_vm_start(struct iovm_vm *vm)
 {
-	struct sigaction sa = { .sa_handler = kick_handler };
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(IOVM_KICK_SIGNAL, &sa, NULL);	/* no SA_RESTART */
 	for (int i = 0; i < vm->ncpus; i++) {
 		int ret = pthread_create(&vm->vcpu[i].thread, NULL, vcpu_thread, &vm->vcpu[i]);
 
@@ -555,9 +567,36 @@ void iovm_vm_stop(struct iovm_vm *vm)
 	}
 }
 
+int iovm_vm_rebuild(struct iovm_vm *vm)
+{
+	uint64_t before[IOVM_STAT_NR];
+	struct iovm_mem *mem = vm->mem;
+	int kvm_fd = vm->kvm_fd, ncpus = vm->ncpus, ret;
+	unsigned restarts = vm->restarts + 1;
+
+	for (int s = 0; s < IOVM_STAT_NR; s++) {
+		before[s] = vm->exits_before[s];
+		for (int i = 0; i < vm->ncpus; i++)
+			before[s] += vm->vcpu[i].exits[s];
+	}
+	vm->kvm_fd = -1;	/* kept: the sandbox may forbid opening /dev/kvm again */
+	iovm_vm_destroy(vm);
+	pthread_mutex_destroy(&vm->stop_lock);
+	nfree_slots = 0;
+	ret = iovm_vm_create(vm, kvm_fd, ncpus);
+	memcpy(vm->exits_before, before, sizeof(before));
+	vm->restarts = restarts;
+	if (ret < 0)
+		return ret;
+	return mem ? iovm_vm_add_ram(vm, mem) : 0;
+}
+
 void iovm_vm_print_stats(struct iovm_vm *vm, FILE *f)
 {
 	uint64_t tot[IOVM_STAT_NR] = { 0 };
+
+	for (int s = 0; s < IOVM_STAT_NR; s++)
+		tot[s] = vm->exits_before[s];
 
 	for (int i = 0; i < vm->ncpus; i++)
 		for (int s = 0; s < IOVM_STAT_NR; s++)

@@ -58,6 +58,9 @@ struct iovm_vm {
 	/* GSI routing: the legacy pins plus MSI entries; the whole table is re-sent on change. */
 	struct { bool used; uint32_t gsi; uint64_t addr; uint32_t data; } msi[IOVM_MAX_GSI];
 	uint32_t next_gsi;
+	/* Guest reboots restarted in place, and the exits counted before the last one. */
+	unsigned restarts;
+	uint64_t exits_before[IOVM_STAT_NR];
 };
 
 /* Opens nothing when kvm_fd >= 0 (a pre-opened /dev/kvm); checks the API version and the
@@ -76,19 +79,18 @@ void iovm_vm_request_stop(struct iovm_vm *vm, enum iovm_exit code, const char *w
 /* Stops and joins the vCPU threads. */
 void iovm_vm_stop(struct iovm_vm *vm);
 
-/* Legacy interrupt line (ISA IRQ / GSI 0..23). */
-int iovm_vm_irq_line(struct iovm_vm *vm, uint32_t irq, int level);
-static inline void iovm_vm_irq_pulse(struct iovm_vm *vm, uint32_t irq)
-{
-	iovm_vm_irq_line(vm, irq, 1);
-	iovm_vm_irq_line(vm, irq, 0);
-}
+/* Edge on a legacy interrupt line (ISA IRQ / GSI 0..23): raise, then lower. */
+void iovm_vm_irq_pulse(struct iovm_vm *vm, uint32_t irq);
 /* MSI routes: allocate a GSI, set its message, release it. Each call re-sends the table. */
 int iovm_vm_gsi_alloc(struct iovm_vm *vm);
 int iovm_vm_msi_set(struct iovm_vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);
 int iovm_vm_gsi_free(struct iovm_vm *vm, uint32_t gsi);
 /* KVM_IRQFD: efd signals inject gsi; resample_efd >= 0 for level-triggered INTx. */
 int iovm_vm_irqfd(struct iovm_vm *vm, int efd, uint32_t gsi, int resample_efd, bool assign);
+
+/* Guest reboot: a fresh VM (irqchip, PIT, vCPUs in their power-on state) on the same
+ * /dev/kvm fd and guest RAM. The vCPU threads must be stopped. */
+int iovm_vm_rebuild(struct iovm_vm *vm);
 
 void iovm_vm_print_stats(struct iovm_vm *vm, FILE *f);
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """check.py TREE LIST_JSON [DESC]: independent checks of `iovctl list --json` on one tree.
+check.py --verify TREE VERIFY_JSON: the same for `iovctl --json verify DEV...` (an array).
 
 Does not trust the golden files: it recomputes what the output must say from the sysfs tree
 itself (PCI arithmetic, links, group directories) and, when the tree was generated from a
-description, from the description's 'expect' block (facts copied from HW.md).
+description, from the description's 'expect' block (hardware facts, docs/hardware.md).
 Prints one line per failed assertion ("FAIL fixture: ...") and a summary line
 "check: N passed, M failed"; exit status 1 if anything failed."""
 import ast
@@ -118,6 +119,13 @@ def main(argv):
         ok(d.get('numa_node') == numa, '%s numa_node: got %r, sysfs %r' % (a, d.get('numa_node'), numa))
         nd = os.path.join(p, 'net')
         nets = sorted(os.listdir(nd)) if os.path.isdir(nd) else []
+        if not nets and drv == 'virtio-pci':
+            # virtio-net: the netdev sits under the virtio device, DEV/virtioN/net/IFNAME
+            for v in sorted(os.listdir(p)):
+                vn = os.path.join(p, v, 'net')
+                if re.fullmatch(r'virtio\d+', v) and os.path.isdir(vn):
+                    nets += os.listdir(vn)
+            nets.sort()
         ok(d.get('netdevs') == nets, '%s netdevs: got %r, sysfs %r' % (a, d.get('netdevs'), nets))
         # role
         if os.path.islink(os.path.join(p, 'physfn')):
@@ -226,20 +234,23 @@ def main(argv):
         ok(io.get('interrupt_remapping') is False, 'no IR-* chips in /proc/interrupts but interrupt_remapping %r'
            % io.get('interrupt_remapping'))
 
-    # -- the description's intent (HW.md facts)
+    # -- the description's intent (hardware facts, docs/hardware.md)
     e = desc.get('expect', {})
     for pf, want in e.get('vfs', {}).items():
         d = devs.get(full(pf), {})
-        ok(d.get('vfs', []) == [full(v) for v in want], '%s vfs %r, HW.md says %r' % (
+        ok(d.get('vfs', []) == [full(v) for v in want], '%s vfs %r, docs/hardware.md says %r' % (
             pf, d.get('vfs'), [full(v) for v in want]))
     for pf, (first, last, n) in e.get('vf_first_last', {}).items():
         v = devs.get(full(pf), {}).get('vfs') or []
         ok(len(v) == n and v[0] == full(first) and v[-1] == full(last),
-           '%s: %d VFs %s..%s, HW.md says %d %s..%s' % (pf, len(v), v[:1], v[-1:], n, first, last))
+           '%s: %d VFs %s..%s, docs/hardware.md says %d %s..%s' % (pf, len(v), v[:1], v[-1:], n, first, last))
     for gid, members in e.get('groups', {}).items():
         g = jg.get(gid)
         ok(g is not None and g.get('devices') == sorted(full(m) for m in members),
-           'group %d: %r, HW.md says %r' % (gid, g and g.get('devices'), members))
+           'group %d: %r, docs/hardware.md says %r' % (gid, g and g.get('devices'), members))
+    for a, want in e.get('netdevs', {}).items():
+        got = devs.get(full(a), {}).get('netdevs')
+        ok(got == want, '%s netdevs %r, the fixture intends %r' % (a, got, want))
     counts = {}
     for d in devs.values():
         counts[d.get('iommu_group')] = counts.get(d.get('iommu_group'), 0) + 1
@@ -286,6 +297,139 @@ def main(argv):
                                                                  e['unsafe_interrupts_allowed']))
     return finish()
 
+CHECK_IDS = ['iommu', 'interrupt_remapping', 'group_viable', 'acs', 'reset', 'host_critical', 'numa']
+# Words a sentence cannot end on: a reason or fix ending so was cut off (issue 14 item 1).
+DANGLING = {'to', 'and', 'or', 'the', 'a', 'an', 'of', 'with', 'by', 'for', 'so', 'but', 'from',
+            'than', 'that', 'its', 'is', 'are', 'on', 'in'}
+
+
+def vfio_safe(drv):
+    return drv is None or drv in ('vfio-pci', 'pci-stub', 'pcieport') or drv.endswith('_vfio_pci')
+
+
+def is_bridge_dir(p):
+    c = rdint(os.path.join(p, 'class'), 16)
+    return c is not None and (c >> 8) == 0x0604
+
+
+def sentence_ok(text):
+    t = text.strip()
+    if not t:
+        return False
+    if t[-1] in ',;:':
+        return False
+    return t.split()[-1].lower() not in DANGLING
+
+
+def verify_main(argv):
+    """Recomputes from the tree what each verdict must say (not from iovctl's model)."""
+    global NAME
+    tree, js = argv[0], argv[1]
+    NAME = os.path.basename(os.path.normpath(tree)) + ' verify'
+    try:
+        with open(js) as f:
+            vs = json.load(f)
+    except (OSError, ValueError) as e:
+        ok(False, 'verify --json is not valid JSON: %s' % e)
+        return finish()
+    if isinstance(vs, dict):
+        vs = [vs]
+    sysd = os.path.join(tree, 'sys')
+    devdir = os.path.join(sysd, 'bus/pci/devices')
+    gdir = os.path.join(sysd, 'kernel/iommu_groups')
+    groups_exist = os.path.isdir(gdir) and bool(os.listdir(gdir))
+    interrupts = rd(os.path.join(tree, 'proc/interrupts')) or ''
+    for v in vs:
+        a = v.get('device')
+        p = os.path.join(devdir, a or '?')
+        if not ok(os.path.isdir(p), '%r: not a device of the tree' % a):
+            continue
+        checks = v.get('checks') or []
+        ids = [c.get('id') for c in checks]
+        ok(ids == CHECK_IDS, '%s: checks %r, want %r in this order' % (a, ids, CHECK_IDS))
+        c = {x.get('id'): x for x in checks}
+        for x in checks:
+            ok(x.get('status') in ('ok', 'fail', 'unknown'), '%s %s: status %r' % (a, x.get('id'), x.get('status')))
+            ok(sentence_ok(x.get('reason') or ''), '%s %s: reason reads as cut off: %r' % (
+                a, x.get('id'), x.get('reason')))
+            if x.get('fix') is not None:
+                ok(sentence_ok(x['fix']), '%s %s: fix reads as cut off: %r' % (a, x.get('id'), x['fix']))
+            if x.get('id') != 'numa' and x.get('status') != 'ok':
+                ok(bool(x.get('fix')), '%s %s is %s without a fix' % (a, x.get('id'), x.get('status')))
+        if ids != CHECK_IDS:
+            continue
+        want_iso = all(c[i]['status'] == 'ok' for i in CHECK_IDS if i != 'numa')
+        ok(v.get('isolated') is want_iso, '%s: isolated %r, but the counting checks say %r' % (
+            a, v.get('isolated'), want_iso))
+
+        # iommu: groups and the device's iommu_group link
+        g = link_base(os.path.join(p, 'iommu_group'))
+        if not groups_exist or (g is None and not os.path.islink(os.path.join(p, 'iommu_group'))):
+            ok(c['iommu']['status'] == 'fail', '%s iommu: %s, but the tree has %s' % (
+                a, c['iommu']['status'], 'no groups' if not groups_exist else 'no iommu_group link'))
+        elif g is not None:
+            ok(c['iommu']['status'] == 'ok' and ('group %s' % g) in c['iommu']['reason'],
+               '%s iommu: %s %r, the tree puts it in group %s' % (a, c['iommu']['status'],
+                                                                  c['iommu']['reason'], g))
+        # interrupt remapping: remapped chips in proc/interrupts are proof
+        if 'IR-' in interrupts:
+            ok(c['interrupt_remapping']['status'] == 'ok',
+               '%s interrupt_remapping: %s, proc/interrupts has IR-* chips' % (a, c['interrupt_remapping']['status']))
+        # group_viable: the group's members and their drivers, read here
+        numvfs = rdint(os.path.join(p, 'sriov_numvfs'), 10)
+        if g is None:
+            if groups_exist:
+                pass
+            else:
+                ok(c['group_viable']['status'] == 'fail', '%s group_viable without a group: %s' % (
+                    a, c['group_viable']['status']))
+        elif numvfs:
+            ok(c['group_viable']['status'] == 'fail' and 'PF with %d VFs' % numvfs in c['group_viable']['reason'],
+               '%s group_viable: a PF with %d VFs enabled must fail: %r' % (a, numvfs, c['group_viable']['reason']))
+        else:
+            members = sorted(os.listdir(os.path.join(gdir, g, 'devices')))
+            blockers = []
+            for m in members:
+                if m == a:
+                    continue
+                mp = os.path.join(devdir, m)
+                if not os.path.isdir(mp):
+                    blockers = None
+                    break
+                if is_bridge_dir(mp):
+                    continue
+                if not vfio_safe(link_base(os.path.join(mp, 'driver'))):
+                    blockers.append(m)
+            if blockers is not None:
+                want = 'fail' if blockers else 'ok'
+                ok(c['group_viable']['status'] == want, '%s group_viable: %s, members on host drivers: %r' % (
+                    a, c['group_viable']['status'], blockers))
+                for m in blockers:
+                    ok(m in c['group_viable']['reason'], '%s group_viable does not name %s' % (a, m))
+        # acs: a bridge above the device in the device's own group is the kernel saying
+        # that the path does not isolate it
+        real = os.path.realpath(p)
+        ups = [x for x in real.split(os.sep)[:-1] if re.fullmatch(r'[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]', x)]
+        for b in ups:
+            bg = link_base(os.path.join(devdir, b, 'iommu_group'))
+            if g is not None and bg == g:
+                ok(c['acs']['status'] == 'fail' and b in c['acs']['reason'],
+                   '%s acs: %s %r, but port %s shares its group %s' % (a, c['acs']['status'],
+                                                                      c['acs']['reason'], b, g))
+        # reset: reset_method as the kernel shows it
+        rm = rd(os.path.join(p, 'reset_method'))
+        if rm is not None:
+            if rm.split():
+                ok(c['reset']['status'] == 'ok' and rm in c['reset']['reason'],
+                   '%s reset: %s %r, reset_method says %r' % (a, c['reset']['status'], c['reset']['reason'], rm))
+            else:
+                ok(c['reset']['status'] == 'fail', '%s reset: %s with an empty reset_method' % (a, c['reset']['status']))
+        # numa
+        numa = rdint(os.path.join(p, 'numa_node'), 10)
+        ok((c['numa']['status'] == 'ok') == (numa is not None), '%s numa: %s, numa_node %r' % (
+            a, c['numa']['status'], numa))
+    return finish()
+
 
 def finish():
     print('check %s: %d passed, %d failed' % (NAME, passed, failed))
@@ -293,4 +437,6 @@ def finish():
 
 
 if __name__ == '__main__':
+    if sys.argv[1:2] == ['--verify']:
+        sys.exit(verify_main(sys.argv[2:]))
     sys.exit(main(sys.argv[1:]))

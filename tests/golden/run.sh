@@ -9,12 +9,14 @@
 # (picked automatically on first --update) run with IOV_PCI_IDS=tests/fixtures/pci.ids,
 # NO_COLOR=1, and stdout / "exit N" + stderr are compared with expected/<name>/<n>.out / .err
 # (the tree path in messages is replaced by @TREE@). Plus, not trusting the golden files:
-#   - tests/golden/check.py on `list --json` (PCI arithmetic, sysfs cross-checks, HW.md facts),
+#   - tests/golden/check.py on `list --json` (PCI arithmetic, sysfs cross-checks, hardware facts),
+#   - tests/golden/check.py --verify on `verify --json` of every device but the bridges (each
+#     check recomputed from the tree; no reason or fix that reads as cut off),
 #   - bad input: --sysroot /nonexistent and --sysroot /tmp exit 2 with a message naming it,
 #     unknown device / VF index exit 2,
 #   - fixtures whose description has expect.warned: exactly one warning line per damaged
 #     device on stderr, none for the others, exit 0.
-# --update rewrites the expected files; review every diff against HW.md before committing.
+# --update rewrites the expected files; review every diff against docs/hardware.md (real hardware) and tests/rig/README.md (the test host) before committing.
 # Ends with "N passed, M failed"; exit 1 on any failure.
 set -u
 
@@ -135,6 +137,22 @@ while read -r NAME TREE DESC; do
 		grep -v '^check ' "$O/check.log" | head -20 | sed 's/^/    /'
 	fi
 
+	# independent checks on verify --json for every device but the bridges
+	vdevs=$(python3 -c "import json,sys; print(' '.join(d['address'] for d in json.load(open(sys.argv[1])).get('devices', []) if not d.get('bridge')))" "$O/check.json" 2>/dev/null)
+	if [ -n "$vdevs" ]; then
+		# shellcheck disable=SC2086
+		"$BIN" --sysroot "$TREE" --json verify $vdevs >"$O/verify.json" 2>"$O/verify.stderr"
+		rc=$?
+		if [ $rc -gt 1 ]; then
+			bad "$NAME: verify --json exit $rc: $(head -3 "$O/verify.stderr")"
+		elif python3 tests/golden/check.py --verify "$TREE" "$O/verify.json" >"$O/vcheck.log" 2>&1; then
+			ok
+		else
+			bad "$NAME: check.py --verify"
+			grep -v '^check ' "$O/vcheck.log" | head -20 | sed 's/^/    /'
+		fi
+	fi
+
 	# damaged devices: exactly one warning line per device named in expect.warned
 	if [ "$DESC" != - ]; then
 		warned=$(python3 -c "import ast,sys; print(' '.join(ast.literal_eval(open(sys.argv[1]).read()).get('expect',{}).get('warned',['-'])))" "$DESC")
@@ -231,6 +249,18 @@ if [ -z "$SEL" ]; then
 	fi
 fi
 
-[ "$UPDATE" = 1 ] && echo "expectations written under $EXP: review every diff (git diff $EXP) against HW.md"
+# --- `make` builds every program the test host ships: iov-bindtool sits next to iovctl
+# and plans on a captured tree as the test host's scenarios use it
+if [ -z "$SEL" ]; then
+	BT=$(dirname "$BIN")/iov-bindtool
+	if [ -x "$BT" ] && "$BT" --sysroot "$TOP/$FX/captured/default" plan 0000:01:10.0 >"$TMP/bt.out" 2>&1 &&
+	   grep -qx "0000:01:10.0: igbvf -> vfio-pci" "$TMP/bt.out"; then
+		ok
+	else
+		bad "$BT: missing or wrong plan (make must build it: the test host ships it): $(head -2 "$TMP/bt.out" 2>/dev/null)"
+	fi
+fi
+
+[ "$UPDATE" = 1 ] && echo "expectations written under $EXP: review every diff (git diff $EXP) against docs/hardware.md and tests/rig/README.md"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -35,6 +35,9 @@ struct simdev {
 	const char *native;	/* what drivers_probe binds without an override */
 	bool group;		/* vfio-pci refuses devices without one */
 	bool refuse_vfio;	/* vfio-pci's probe fails anyway */
+	int reset_err;		/* what a write to DEV/reset returns (-ENOENT: no reset file) */
+	bool dead;		/* config reads answer all ones after a reset */
+	int resets;
 };
 
 struct sim {
@@ -118,6 +121,12 @@ static int sim_write(void *ctx, const char *path, const char *val)
 		sim_log(s, "override", dev, val[0] == '\n' ? "(clear)" : val);
 		return 0;
 	}
+	if (strstr(p, "/reset")) {
+		assert_string_equal(val, "1");
+		sim_log(s, "reset", dev, NULL);
+		d->resets++;
+		return d->reset_err;
+	}
 	if (strstr(p, "/driver/unbind")) {
 		assert_string_equal(val, dev);
 		if (!d->driver[0])
@@ -148,6 +157,13 @@ static bool sim_has_group(void *ctx, const char *dev)
 	return d && d->group;
 }
 
+static int sim_responds(void *ctx, const char *dev)
+{
+	struct simdev *d = sim_find(ctx, dev);
+
+	return d && !d->dead ? 0 : -EIO;
+}
+
 static void sim_sleep(void *ctx, unsigned ms)
 {
 }
@@ -156,7 +172,7 @@ static struct iov_bind_io sim_io(struct sim *s)
 {
 	return (struct iov_bind_io){ .write = sim_write, .driver = sim_driver,
 				     .driver_loaded = sim_loaded, .has_group = sim_has_group,
-				     .sleep_ms = sim_sleep, .ctx = s, .timeout_ms = 50 };
+				     .responds = sim_responds, .sleep_ms = sim_sleep, .ctx = s, .timeout_ms = 50 };
 }
 
 static void sim_add(struct sim *s, const char *name, const char *driver, const char *native)
@@ -566,12 +582,40 @@ static void test_bind_release(void **state)
 	}
 	s.nlog = 0;
 	assert_int_equal(iov_release(l.h, l.vf2, &e), 0);
-	/* Back to no driver: override cleared, unbound, and never probed. */
+	/* Reset first (while still on vfio-pci), then back to no driver: override cleared,
+	 * unbound, and never probed. */
 	assert_string_equal(sim_dev(&s, "0000:01:10.4")->driver, "");
 	assert_string_equal(sim_dev(&s, "0000:01:10.4")->override, "");
-	assert_int_equal(s.nlog, 2);
-	assert_string_equal(s.log[0], "override 0000:01:10.4 (clear)");
-	assert_string_equal(s.log[1], "unbind 0000:01:10.4");
+	assert_int_equal(s.nlog, 3);
+	assert_string_equal(s.log[0], "reset 0000:01:10.4");
+	assert_string_equal(s.log[1], "override 0000:01:10.4 (clear)");
+	assert_string_equal(s.log[2], "unbind 0000:01:10.4");
+
+	/* A device whose reset fails is not handed to a host driver: it stays on vfio-pci,
+	 * its record stays for a retry, and the message says why and what to do. */
+	sim_dev(&s, "0000:01:10.2")->reset_err = -ENOTTY;
+	assert_int_equal(iov_release(l.h, l.vf1, &e), -ENOTTY);
+	assert_non_null(strstr(e.msg, "refusing to give 0000:01:10.2 to igbvf: its reset failed"));
+	assert_non_null(strstr(e.msg, "it stays on vfio-pci"));
+	assert_non_null(strstr(e.fix, "/sys/bus/pci/devices/0000:01:10.2/remove"));
+	assert_string_equal(sim_dev(&s, "0000:01:10.2")->driver, "vfio-pci");
+	assert_string_equal(sim_dev(&s, "0000:01:10.0")->driver, "igbvf");	/* best effort */
+	assert_int_equal(iov_bind_state_load(path, &st, &e), 0);
+	assert_int_equal(st->n, 1);
+	assert_string_equal(st->recs[0].dev, "0000:01:10.2");
+	iov_bind_state_free(st);
+	/* No reset method (no reset file), or no answer after the reset: refused too. */
+	free(l.vf0->driver);
+	l.vf0->driver = strdup("igbvf");
+	sim_dev(&s, "0000:01:10.2")->reset_err = -ENOENT;
+	assert_int_equal(iov_release(l.h, l.vf1, &e), -ENOTTY);
+	assert_non_null(strstr(e.msg, "no reset method"));
+	sim_dev(&s, "0000:01:10.2")->reset_err = 0;
+	sim_dev(&s, "0000:01:10.2")->dead = true;
+	assert_int_equal(iov_release(l.h, l.vf1, &e), -ENOTTY);
+	assert_non_null(strstr(e.msg, "does not answer config reads"));
+	assert_string_equal(sim_dev(&s, "0000:01:10.2")->driver, "vfio-pci");
+	sim_dev(&s, "0000:01:10.2")->dead = false;
 
 	/* Releasing one VF of group 2 puts back the whole group. */
 	assert_int_equal(iov_release(l.h, l.vf1, &e), 0);
@@ -597,6 +641,14 @@ static void test_bind_release(void **state)
 	assert_int_equal(iov_bind_state_load(path, &st, &e), 0);
 	assert_int_equal(st->n, 0);
 	iov_bind_state_free(st);
+
+	/* The real table's reset check reads the config header: all ones means the device
+	 * did not come back. A VF's vendor and device IDs read all ones by design. */
+	fk_write(root, "sys/bus/pci/devices/0000:01:10.0/config", "\xff\xff\xff\xff\x06\x04\x10");
+	fk_write(root, "sys/bus/pci/devices/0000:01:10.2/config", "\xff\xff\xff\xff\xff\xff\xff");
+	assert_int_equal(iov_bind_io_sysfs.responds(NULL, "0000:01:10.0"), 0);
+	assert_int_equal(iov_bind_io_sysfs.responds(NULL, "0000:01:10.2"), -EIO);
+	assert_true(iov_bind_io_sysfs.responds(NULL, "0000:01:10.4") < 0);	/* no config */
 
 	/* Release refuses while a VM holds the group (proc/PID/fd -> /dev/vfio/2). */
 	for (int i = 0; i < 2; i++) {

@@ -366,6 +366,50 @@ static void test_multifunction_quirk(void **state)
 	fk_host_free(h);
 }
 
+/* Every port on the path that breaks isolation is named with what it lacks, and each gets
+ * the fix that fits it: a switch port without the capability, a root port with the
+ * capability present but disabled, a root port without ACS (quirk territory). */
+static void test_acs_whole_path(void **state)
+{
+	struct iov_host *h = fk_host_new();
+	struct iov_usage *u = quiet_usage();
+	struct iov_dev *rp = fk_bridge(h, "00:02.0", IOV_PCIE_ROOT_PORT, true, 0x1f,
+				       IOV_ACS_SV | IOV_ACS_UF);
+	struct iov_dev *up = fk_bridge(h, "02:00.0", IOV_PCIE_UPSTREAM, false, 0, 0);
+	struct iov_dev *dn = fk_bridge(h, "03:00.0", IOV_PCIE_DOWNSTREAM, false, 0, 0);
+	struct iov_dev *ep = fk_dev(h, "04:00.0", "e1000e");
+	struct iov_group *g = fk_group(h, 6, "DMA");
+	struct iov_verdict v;
+	const char *fx;
+
+	fk_parent(up, rp);
+	fk_parent(dn, up);
+	fk_parent(ep, dn);
+	fk_join(g, rp);
+	fk_join(g, up);
+	fk_join(g, dn);
+	fk_join(g, ep);
+	iov_verify(h, u, ep, &v);
+	assert_int_equal(st(&v, IOV_CHECK_ACS), IOV_CHECK_FAIL);
+	assert_reason(&v, IOV_CHECK_ACS, "2 places on the path");
+	assert_reason(&v, IOV_CHECK_ACS, "switch downstream port 0000:03:00.0: no ACS capability");
+	assert_reason(&v, IOV_CHECK_ACS, "root port 0000:00:02.0: ACS RR CR not enabled");
+	fx = v.checks[IOV_CHECK_ACS].fix;
+	assert_non_null(strstr(fx, "0000:03:00.0: a switch port without ACS"));
+	assert_non_null(strstr(fx, "0000:00:02.0: its ACS capability is there but off"));
+	assert_non_null(strstr(fx, "give the whole group 6 to one VM"));
+
+	/* A root port without the capability: the fix speaks of quirks and names its IDs. */
+	rp->acs_present = false;
+	rp->vendor = 0x8086;
+	rp->device = 0xa110;
+	iov_verify(h, u, ep, &v);
+	assert_reason(&v, IOV_CHECK_ACS, "root port 0000:00:02.0: no ACS capability");
+	assert_non_null(strstr(v.checks[IOV_CHECK_ACS].fix, "no quirk for 8086:a110"));
+	iov_usage_free(u);
+	fk_host_free(h);
+}
+
 static void test_acs_bits(void **state)
 {
 	struct lay l;
@@ -679,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_guard_sources),
 		cmocka_unit_test(test_multifunction_quirk),
 		cmocka_unit_test(test_acs_bits),
+		cmocka_unit_test(test_acs_whole_path),
 		cmocka_unit_test(test_reset_numa),
 		cmocka_unit_test(test_group_unknown_member),
 		cmocka_unit_test(test_usage_load),

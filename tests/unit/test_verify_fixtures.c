@@ -1,4 +1,4 @@
-/* verify on the generated fixture trees (tests/fixtures/NAME.desc, the HW.md layouts),
+/* verify on the generated fixture trees (tests/fixtures/NAME.desc, the layouts of docs/hardware.md),
  * loaded by the real host model loader: the whole read path, not hand-built models. The trees carry no
  * proc/net or mountinfo, so each test adds empty ones (a host that uses nothing) and, where
  * a case needs it, a use. Skipped when python3 or the generator is missing. */

@@ -1,7 +1,8 @@
 /* Guest-side test program for iovm on /dev/kvm (64-bit, freestanding, general registers
  * only). It checks what the loader left (registers, zero page, e820, command line) and the
  * emulated devices (UART, PCI conf1, unclaimed MMIO, marks), then ends the VM the way the
- * command line asks: mode=reboot (i8042, default), poweroff, crash, hang, echo. With `smp`
+ * command line asks: mode=reboot (i8042, default), poweroff, crash, hang, echo, reboots
+ * (three boots, counted in RAM), flood (144 KiB of output), escape (terminal escapes). With `smp`
  * it starts vCPU 1 in real mode through INIT-SIPI. Results are lines "ok NAME" and
  * "FAIL NAME ..." on ttyS0; tests/vmm/run.sh reads them. */
 #include <stdint.h>
@@ -306,6 +307,41 @@ void payload_main(uint8_t *zp)
 	if (has_word(cl, "smp"))
 		start_ap();
 	puts_(fails ? "iovm-payload: FAILED\n" : "iovm-payload: all checks passed\n");
+	if (has_word(cl, "mode=reboots")) {
+		/* Guest RAM survives a restart in place (the kernel image is reloaded, the rest
+		 * is not cleared): a counter at 32 MiB tells the boots apart. */
+		volatile uint64_t *mark = (volatile uint64_t *)0x2000000ull;
+
+		if (mark[0] != 0x52454230544f4f42ull) {	/* "BOOT0BER" */
+			mark[0] = 0x52454230544f4f42ull;
+			mark[1] = 0;
+		}
+		mark[1]++;
+		puts_("iovm-payload: boot ");
+		puthex(mark[1]);
+		puts_("\n");
+		if (mark[1] < 3)
+			outb(0x64, 0xfe);	/* reset: iovm restarts us with --on-reboot restart */
+		outb(0x501, 0);
+	} else if (has_word(cl, "mode=flood")) {
+		/* 144 KiB of console output, more than a pipe (64 KiB) and iovm's ring hold, in
+		 * page-sized `rep outsb` bursts (one exit each). */
+		static char line[4096];
+
+		for (unsigned i = 0; i < sizeof(line); i++)
+			line[i] = (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
+		for (unsigned i = 0; i < 36; i++) {
+			const char *p = line;
+			uint64_t n = sizeof(line);
+
+			__asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"((uint16_t)0x3f8) : "memory");
+		}
+		puts_("iovm-payload: flood done\n");
+		outb(0x501, 0);
+	} else if (has_word(cl, "mode=escape")) {
+		puts_("esc[\x1b[31mred\x1b]0;title\x07\x9b" "2J]\n");
+		outb(0x501, 0);
+	}
 
 	if (has_word(cl, "mode=poweroff")) {
 		outb(0x501, 0);

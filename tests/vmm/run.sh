@@ -92,6 +92,95 @@ if [ "$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)" -ge 32 ]; then
 	run "hugepages" 0 $B --hugepages --cmdline "mode=poweroff" && expect "hugepages" "all checks passed"
 fi
 
+# --- sandbox (seccomp allow-list, on by default: every run above ran under it) ---
+if "$IOVM" --seccomp-list > "$T/out" 2>&1 && grep -q "^ioctl   KVM_RUN " "$T/out" &&
+   grep -q "^syscall clone .*CLONE_THREAD" "$T/out" && ! grep -q "^syscall openat" "$T/out" &&
+   ! grep -q "KVM_CREATE_VM" "$T/out"; then ok "seccomp list"; else bad "seccomp list"; fi
+"$IOVM" --seccomp-list --on-reboot restart > "$T/out" 2>&1
+if grep -q "^ioctl   KVM_CREATE_VM " "$T/out"; then ok "seccomp list (restart)"; else bad "seccomp list (restart): no set-up ioctls"; fi
+# A forbidden call once the guest runs kills iovm with SIGSYS (status 128+31 from sh).
+# (A SAN=1 build allows files and any ioctl for the sanitizer runtime: execve only.)
+calls="openat ioctl execve"
+"$IOVM" --seccomp-list | grep -q "^# sanitizer build" && calls=execve
+for call in $calls; do
+	run "forbidden $call" 159 $B --cmdline "mode=hang" --test-forbidden-syscall=$call &&
+		{ grep -q "forbidden call ($call)" "$T/out" && ! grep -q "returned" "$T/out" &&
+		  ok "forbidden $call: SIGSYS" || bad "forbidden $call: messages"; }
+done
+# The same with the sandbox off: the call returns, the guest runs to its end.
+run "forbidden, --sandbox off" 0 $B --cmdline "mode=poweroff" --sandbox off --test-forbidden-syscall &&
+	expect "forbidden, --sandbox off" "the sandbox is off" "all checks passed"
+# Dropping to an unprivileged user (root only)
+if [ "$(id -u)" -eq 0 ]; then
+	run "--user 65534" 0 $B --cmdline "mode=poweroff" --user 65534:65534 -v &&
+		expect "--user 65534" "running as uid 65534 gid 65534, no capabilities" "all checks passed" \
+			"seccomp allow-list installed"
+	run "--user under seccomp, smp" 0 $B --cpus 2 --cmdline "smp mode=poweroff" --user 65534 &&
+		expect "--user under seccomp, smp" "ok smp-real-mode-ap"
+fi
+
+# --- console ---
+# A reader that never reads: the guest writes 144 KiB and still powers off; the overflow is
+# dropped and counted, never waited for.
+mkfifo "$T/fifo"
+sleep 30 < "$T/fifo" &
+rpid=$!
+t0=$(date +%s)
+run "stalled console reader" 0 $B --cmdline "mode=flood" --console-fd 3 --stats 3>"$T/fifo" &&
+	expect "stalled console reader" "bytes of guest output dropped" "console: [0-9]* bytes written, [1-9][0-9]* dropped"
+kill $rpid 2>/dev/null
+wait $rpid 2>/dev/null
+rm -f "$T/fifo"
+# The same output to a file that keeps up: nothing dropped.
+run "console keeps up" 0 $B --cmdline "mode=flood" --stats &&
+	expect "console keeps up" "flood done" "console: 14[0-9]* bytes written, 0 dropped"
+# Escapes: filtered on request (and on a terminal), raw otherwise.
+run "console filter on" 0 $B --cmdline "mode=escape" --console-filter on &&
+	{ if grep -q 'esc\[\^\[\[31mred\^\[\]0;title\^G?2J\]' "$T/out" && ! grep -q "$(printf '\033')" "$T/out"; then
+		ok "console filter on"; else bad "console filter on: escapes got through"; fi; }
+run "console filter off" 0 $B --cmdline "mode=escape" --console-filter off &&
+	{ if grep -aqF "$(printf 'esc[\033[31mred')" "$T/out"; then ok "console filter off (raw)"; else bad "console filter off: not raw"; fi; }
+if command -v script > /dev/null 2>&1; then
+	# auto: on for a terminal (script(1) gives iovm a pty)
+	script -qec "$IOVM $B --cmdline mode=escape" /dev/null < /dev/null > "$T/out" 2>&1
+	if grep -q 'esc\[\^\[\[31mred' "$T/out" && ! grep -q "$(printf '\033\[31m')" "$T/out"; then
+		ok "console filter auto (tty)"; else bad "console filter auto (tty)"; fi
+fi
+# --console-fd on one end of a socket pair (what iovd hands over): output and input.
+if command -v python3 > /dev/null 2>&1; then
+	python3 - "$IOVM" $B --cmdline mode=echo > "$T/out" 2>&1 <<'PY'
+import socket, subprocess, sys
+a, b = socket.socketpair()
+p = subprocess.Popen(sys.argv[1:] + ["--console-fd", str(b.fileno())], pass_fds=[b.fileno()],
+                     stdin=subprocess.DEVNULL)
+b.close()
+a.sendall(b"xyz\n")
+out = b""
+while True:
+    d = a.recv(65536)
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(p.wait())
+PY
+	st=$?
+	if [ $st -eq 0 ]; then expect "console-fd socket" "echo \[xyz\]"; else bad "console-fd socket: status $st"; fi
+fi
+
+# --- guest reboot ---
+run "reboot exits by default" 3 $B --cmdline "mode=reboots" &&
+	expect "reboot exits by default" "boot 0x1"
+run "reboot restart" 0 $B --cmdline "mode=reboots" --on-reboot restart --stats &&
+	{ if [ "$(grep -c "all checks passed" "$T/out")" -eq 3 ]; then
+		expect "reboot restart" "boot 0x3" "reboots restarted in place: 2"
+	  else bad "reboot restart: want 3 boots with all checks passed"; fi; }
+run "reboot restart, smp" 0 $B --cpus 2 --cmdline "smp mode=reboots" --on-reboot restart &&
+	{ if [ "$(grep -c "ok smp-real-mode-ap" "$T/out")" -eq 3 ]; then ok "reboot restart, smp"
+	  else bad "reboot restart, smp: the AP did not start on every boot"; fi; }
+run "reboot restart, --user" 0 $B --cmdline "mode=reboots" --on-reboot restart --user 65534 &&
+	expect "reboot restart, --user" "boot 0x3"
+
 # Bad command lines: status 2 and a message naming the argument.
 badarg() {
 	name=$1 pat=$2
@@ -108,6 +197,12 @@ badarg "bad --vfio-group-fd" "--vfio-group-fd" $B --vfio-group-fd 5
 badarg "bad --console" "--console 'tty'" $B --console tty
 badarg "unknown option" "--bogus" $B --bogus
 badarg "stray argument" "'stray'" $B stray
+badarg "bad --on-reboot" "--on-reboot 'again'" $B --on-reboot again
+badarg "bad --console-filter" "--console-filter 'maybe'" $B --console-filter maybe
+badarg "bad --sandbox" "--sandbox 'half'" $B --sandbox half
+badarg "unknown --user" "--user 'no-such-user-iovm'" $B --user no-such-user-iovm
+badarg "bad forbidden call" "--test-forbidden-syscall" $B --test-forbidden-syscall=fork
+badarg "closed --console-fd" "--console-fd '78'" $B --console-fd 78
 # Pre-opened /dev/kvm
 run "--kvm-fd" 0 $B --kvm-fd 7 --cmdline "mode=poweroff" 7</dev/kvm && expect "--kvm-fd" "all checks passed"
 # Not a bzImage: status 1, message names the file

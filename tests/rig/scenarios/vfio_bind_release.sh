@@ -4,6 +4,10 @@
 #  - release is refused while a process holds /dev/vfio/GROUP open (unbinding would block)
 #  - release: igbvf again, driver_override cleared ("(null)"), /dev/vfio/GROUP gone, the host
 #    exactly as before the bind
+#  - release resets the VF before it leaves vfio-pci (pci_reset_function runs in the kernel,
+#    seen through the function tracer); with its reset methods disabled (reset_method emptied,
+#    so the kernel's reset answers ENOTTY) release is refused, the VF stays on vfio-pci and
+#    the message says why and how to reset it another way
 #  - a VF that had no driver goes back to no driver (not probed)
 # rig-presets: default shared-group no-intremap
 
@@ -67,7 +71,37 @@ expect_ne "release $vf while /dev/vfio/$g is open: exit status" "$rc" 0
 check "the refusal names this shell's pid $$" grep -q "open by pid $$" /tmp/release.out
 expect_eq "host after the refused release" "$(host_snapshot)" "$bound"
 
+# A VF whose reset fails is not handed to a host driver.
+rm_before=$(attr "$SYSPCI/$vf/reset_method")
+echo > "$SYSPCI/$vf/reset_method" || fail "cannot empty $vf/reset_method"
+vbind release "$vf" > /tmp/release.out 2>&1; rc=$?
+cat /tmp/release.out
+echo default > "$SYSPCI/$vf/reset_method"
+expect_ne "release $vf with its reset methods disabled: exit status" "$rc" 0
+check "the refusal says the reset failed" grep -q "its reset failed" /tmp/release.out
+check "the refusal says it stays on vfio-pci" grep -q "it stays on vfio-pci" /tmp/release.out
+check "the fix names remove and rescan" grep -q "/sys/bus/pci/devices/$vf/remove" /tmp/release.out
+expect_eq "host after the refused release (reset failed)" "$(host_snapshot)" "$bound"
+expect_eq "$vf reset_method restored" "$(attr "$SYSPCI/$vf/reset_method")" "$rm_before"
+
+# The reset happens, in the kernel, before igbvf gets the VF back.
+T=/sys/kernel/tracing
+[ -d $T/instances ] || mount -t tracefs nodev $T 2>/dev/null
+traced=0
+if [ -w $T/set_ftrace_filter ] &&
+   echo "pci_reset_function pcie_flr" > $T/set_ftrace_filter 2>/dev/null; then
+	echo function > $T/current_tracer && echo > $T/trace && echo 1 > $T/tracing_on && traced=1
+fi
 vbind release "$vf"; rc=$?
+if [ $traced = 1 ]; then
+	echo 0 > $T/tracing_on
+	cp $T/trace "$RIG_BLOBS/release-trace.txt" 2>/dev/null
+	check "release reset $vf (pci_reset_function in the kernel's trace)" grep -q "pci_reset_function" $T/trace
+	grep -q "pcie_flr" $T/trace && log "the reset was an FLR (pcie_flr traced)"
+	echo nop > $T/current_tracer; echo > $T/set_ftrace_filter
+else
+	log "no function tracer for pcie_flr here: the reset is seen only through the exit status"
+fi
 expect_eq "release $vf exit status" "$rc" 0
 expect_eq "$vf driver after release" "$(dev_driver "$vf")" igbvf
 expect_eq "$vf driver_override after release" "$(override "$vf")" "(null)"

@@ -41,7 +41,9 @@ vmm_setup_vf() {
 # vmm_initramfs FILE [MODULE]: busybox + a NIC driver (default igbvf) + a test init. The init
 # reads from its command line mod=NAME and modargs=ARG (the driver and one parameter),
 # pf6=ADDR (ping target; none: no ping), pings=N (default 5), attack=1 (move the TX ring
-# outside RAM). It writes iovm marks: 0x31 at init start, 0x32 before the pings, 0x33 after.
+# outside RAM), boots=K (count boots in CMOS byte 0x40; power off on the K-th, else reboot),
+# hold=N (stay up N s before rebooting). It says eth0's MAC. It writes iovm
+# marks: 0x31 at init start, 0x32 before the pings, 0x33 after.
 vmm_initramfs() {
 	_w=/tmp/inner
 	rm -rf "$_w"
@@ -73,6 +75,7 @@ i=0
 while [ ! -d /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 dev=$(ls -d /sys/bus/pci/devices/*/net/eth0 2>/dev/null | head -n1)
 [ -n "$dev" ] && say "$mod bound: $(basename $(readlink ${dev%/net/eth0}/driver))"
+say "mac $(cat /sys/class/net/eth0/address 2>/dev/null)"
 ip link set eth0 up
 i=0
 while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
@@ -101,6 +104,24 @@ if [ "$(arg attack)" = 1 ]; then
 	devmem $((b + 0x3818)) 32 $(( (tdt + 1) % 256 ))
 	say "TX ring moved to 0x100000000, TDT $tdt -> $(( (tdt + 1) % 256 ))"
 	sleep 1
+fi
+# hold=N: stay up about N seconds (guests supervised by iovd), saying so every 2 s.
+h=$(arg hold)
+i=0
+while [ -n "$h" ] && [ $i -lt "$h" ]; do say "alive $i"; sleep 2; i=$((i + 2)); done
+if [ -n "$(arg boots)" ]; then
+	# boots=K: CMOS byte 0x40 counts boots (CMOS RAM survives iovm's restart in place);
+	# the K-th boot powers off through the iovm exit port instead of rebooting.
+	printf '\100' | dd of=/dev/port bs=1 seek=112 count=1 2>/dev/null
+	n=$(dd if=/dev/port bs=1 skip=113 count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+	n=$((n + 1))
+	printf '\100' | dd of=/dev/port bs=1 seek=112 count=1 2>/dev/null
+	printf "\\$(printf %o $n)" | dd of=/dev/port bs=1 seek=113 count=1 2>/dev/null
+	say "boot $n of $(arg boots)"
+	if [ "$n" -ge "$(arg boots)" ]; then
+		say "powering off"
+		printf '\0' | dd of=/dev/port bs=1 seek=1281 count=1 2>/dev/null
+	fi
 fi
 say "rebooting"
 reboot -f

@@ -1,0 +1,307 @@
+/* iovctl vm start NAME --kernel K [--initrd I] [--cmdline S] [--mem 512M] [--cpus N]
+ *                     --nic POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V] ... [--restart POLICY]
+ *        vm stop NAME [--force] | vm list | vm show NAME | vm log NAME
+ * Clients of io.iovd.Vm* (src/guest.c does the work in iovd). Arguments are checked here
+ * (exit 2 naming the bad one, nothing sent) and again by iovd. */
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/output.h"
+#include "sriov/vfconf.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "512M", "2G", "512" (MiB) -> MiB. */
+static int parse_mem(const char *s, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v <= 0)
+		return -EINVAL;
+	if (*end == 'G' || *end == 'g')
+		v *= 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		end++;
+	if (*end == 'i')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || v % 2 || v < 4 || v > (1 << 20))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* A bare word is a pool; PF/vfN, a PCI address or a netdev with '/' is a device. */
+static json_t *parse_nic(const char *arg, char *err, size_t len)
+{
+	char buf[256], *save = NULL, *tok;
+	json_t *n = json_object();
+	bool first = true;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = false) {
+		if (first) {
+			bool dev = strchr(tok, '/') || strchr(tok, ':') || strchr(tok, '.');
+
+			json_object_set_new(n, dev ? "device" : "pool", json_string(tok));
+		} else if (strncmp(tok, "mac=", 4) == 0) {
+			uint8_t m[6];
+
+			if (iov_parse_mac(tok + 4, m, err, len) < 0 || iov_check_vf_mac(m, err, len) < 0)
+				goto bad;
+			json_object_set_new(n, "mac", json_string(tok + 4));
+		} else if (strncmp(tok, "vlan=", 5) == 0) {
+			uint16_t v;
+
+			if (iov_parse_vlan(tok + 5, &v, err, len) < 0)
+				goto bad;
+			json_object_set_new(n, "vlan", json_integer(v));
+		} else {
+			snprintf(err, len, "--nic %s: unknown part '%s' (mac=M, vlan=V)", arg, tok);
+			goto bad;
+		}
+	}
+	if (first) {
+		snprintf(err, len, "--nic: give a pool, PF/vfN or an address");
+		goto bad;
+	}
+	return n;
+bad:
+	json_decref(n);
+	return NULL;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "-";
+}
+
+static void print_nics(json_t *g, const char *indent)
+{
+	json_t *nics = json_object_get(g, "nics"), *n;
+	size_t i;
+
+	json_array_foreach(nics, i, n) {
+		json_t *vl = json_object_get(n, "vlan");
+
+		printf("%snic%zu: %s (%s vf %lld, group %lld) mac %s vlan %s%lld pool %s\n", indent, i,
+		       str(n, "vf"), str(n, "pf_netdev"),
+		       (long long)json_integer_value(json_object_get(n, "vf_index")),
+		       (long long)json_integer_value(json_object_get(n, "group")), str(n, "mac"),
+		       json_is_integer(vl) ? "" : "none", json_is_integer(vl) ?
+		       (long long)json_integer_value(vl) : 0LL, str(n, "pool"));
+	}
+}
+
+static void print_guest(json_t *g)
+{
+	json_t *pid = json_object_get(g, "pid");
+
+	printf("%s: %s", str(g, "name"), str(g, "state"));
+	if (json_is_integer(pid))
+		printf(", iovm pid %lld as %s%s", (long long)json_integer_value(pid), str(g, "user"),
+		       json_is_true(json_object_get(g, "adopted")) ? " (re-adopted)" : "");
+	printf("\n  kernel %s%s%s, %lld MiB, %lld vCPU%s, restart %s, restarts %lld\n",
+	       str(g, "kernel"), json_object_get(g, "initrd") ? ", initrd " : "",
+	       json_object_get(g, "initrd") ? str(g, "initrd") : "",
+	       (long long)json_integer_value(json_object_get(g, "mem_mib")),
+	       (long long)json_integer_value(json_object_get(g, "cpus")),
+	       json_integer_value(json_object_get(g, "cpus")) == 1 ? "" : "s", str(g, "restart"),
+	       (long long)json_integer_value(json_object_get(g, "restarts")));
+	if (json_object_get(g, "cmdline"))
+		printf("  cmdline %s\n", str(g, "cmdline"));
+	print_nics(g, "  ");
+	printf("  started %s, log %s\n", str(g, "started"), str(g, "log"));
+	if (json_is_string(json_object_get(g, "last_exit")))
+		printf("  last exit: %s\n", str(g, "last_exit"));
+}
+
+static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
+{
+	const char *name = NULL, *kernel = NULL, *initrd = NULL, *cmdline = NULL, *restart = NULL;
+	char kpath[PATH_MAX], ipath[PATH_MAX], err[512];
+	long long mem = 512, cpus = 1;
+	json_t *nics = json_array(), *p, *r = NULL;
+	int ret;
+
+	for (int i = 2; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (o[0] != '-') {
+			if (name) {
+				json_decref(nics);
+				return cli_usage("vm", "one guest name ('%s')", o);
+			}
+			name = o;
+			continue;
+		}
+		if (!v) {
+			json_decref(nics);
+			return cli_usage("vm", "%s needs a value", o);
+		}
+		i++;
+		if (strcmp(o, "--kernel") == 0)
+			kernel = v;
+		else if (strcmp(o, "--initrd") == 0)
+			initrd = v;
+		else if (strcmp(o, "--cmdline") == 0)
+			cmdline = v;
+		else if (strcmp(o, "--restart") == 0)
+			restart = v;
+		else if (strcmp(o, "--mem") == 0) {
+			if (parse_mem(v, &mem) < 0) {
+				json_decref(nics);
+				return cli_usage("vm", "--mem '%s': a size in MiB, a multiple of 2 "
+						 "(512M, 2G)", v);
+			}
+		} else if (strcmp(o, "--cpus") == 0) {
+			char *end;
+
+			cpus = strtoll(v, &end, 10);
+			if (*end || end == v || cpus < 1 || cpus > 64) {
+				json_decref(nics);
+				return cli_usage("vm", "--cpus '%s': 1 to 64", v);
+			}
+		} else if (strcmp(o, "--nic") == 0) {
+			json_t *n = parse_nic(v, err, sizeof(err));
+
+			if (!n) {
+				json_decref(nics);
+				return cli_usage("vm", "%s", err);
+			}
+			json_array_append_new(nics, n);
+		} else {
+			json_decref(nics);
+			return cli_usage("vm", "unknown option '%s'", o);
+		}
+	}
+	if (!name || !kernel) {
+		json_decref(nics);
+		return cli_usage("vm", "vm start NAME --kernel FILE [--nic ...]: %s is missing",
+				 name ? "--kernel" : "the guest name");
+	}
+	/* iovd opens the files: give it absolute paths. */
+	if (!realpath(kernel, kpath) || (initrd && !realpath(initrd, ipath))) {
+		fprintf(stderr, "iovctl vm: %s: %s\n", realpath(kernel, kpath) ? initrd : kernel,
+			strerror(errno));
+		json_decref(nics);
+		return 2;
+	}
+	p = json_pack("{s:s, s:s, s:I, s:I, s:o}", "name", name, "kernel", kpath, "mem_mib",
+		      (json_int_t)mem, "cpus", (json_int_t)cpus, "nics", nics);
+	if (initrd)
+		json_object_set_new(p, "initrd", json_string(ipath));
+	if (cmdline)
+		json_object_set_new(p, "cmdline", json_string(cmdline));
+	if (restart)
+		json_object_set_new(p, "restart", json_string(restart));
+	ret = cli_call(ctx, "io.iovd.VmStart", p, &r);
+	json_decref(p);
+	if (ret)
+		return ret;
+	if (ctx->json)
+		ret = cli_print_json(json_incref(r));
+	else
+		print_guest(json_object_get(r, "guest"));
+	json_decref(r);
+	return ret;
+}
+
+static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *method)
+{
+	const char *name = NULL;
+	bool force = false;
+	json_t *p, *r = NULL;
+	int ret;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0 && strcmp(argv[1], "stop") == 0)
+			force = true;
+		else if (argv[i][0] == '-')
+			return cli_usage("vm", "unknown option '%s'", argv[i]);
+		else if (!name)
+			name = argv[i];
+		else
+			return cli_usage("vm", "one guest name ('%s')", argv[i]);
+	}
+	if (!name)
+		return cli_usage("vm", "vm %s NAME: name the guest", argv[1]);
+	p = json_pack("{s:s}", "name", name);
+	if (force)
+		json_object_set_new(p, "force", json_true());
+	ret = cli_call(ctx, method, p, &r);
+	json_decref(p);
+	if (ret)
+		return ret;
+	if (ctx->json)
+		ret = cli_print_json(json_incref(r));
+	else if (json_object_get(r, "log"))
+		fputs(json_string_value(json_object_get(r, "log")), stdout);
+	else
+		print_guest(json_object_get(r, "guest"));
+	json_decref(r);
+	return ret;
+}
+
+static int vm_list(int argc, char **argv, struct cli_ctx *ctx)
+{
+	json_t *r = NULL, *g, *q;
+	size_t i;
+	int ret;
+
+	if (argc > 2)
+		return cli_usage("vm", "vm list takes no arguments");
+	if ((ret = cli_call(ctx, "io.iovd.VmList", NULL, &r)))
+		return ret;
+	if (ctx->json) {
+		ret = cli_print_json(json_incref(r));
+		json_decref(r);
+		return ret;
+	}
+	printf("%-16s %-8s %-8s %-5s %-6s %s\n", "NAME", "STATE", "PID", "CPUS", "MEM", "NICS");
+	json_array_foreach(json_object_get(r, "guests"), i, g) {
+		json_t *pid = json_object_get(g, "pid"), *n;
+		size_t k;
+		char pids[16] = "-";
+
+		if (json_is_integer(pid))
+			snprintf(pids, sizeof(pids), "%lld", (long long)json_integer_value(pid));
+		printf("%-16s %-8s %-8s %-5lld %-6lld", str(g, "name"), str(g, "state"), pids,
+		       (long long)json_integer_value(json_object_get(g, "cpus")),
+		       (long long)json_integer_value(json_object_get(g, "mem_mib")));
+		json_array_foreach(json_object_get(g, "nics"), k, n)
+			printf(" %s=%s", str(n, "vf"), str(n, "mac"));
+		printf("\n");
+	}
+	json_array_foreach(json_object_get(r, "quarantine"), i, q)
+		printf("quarantined: %s (guest %s): %s\n", str(q, "device"), str(q, "guest"),
+		       str(q, "reason"));
+	json_decref(r);
+	return 0;
+}
+
+int cmd_vm(int argc, char **argv, struct cli_ctx *ctx)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+
+	if (strcmp(sub, "start") == 0)
+		return vm_start(argc, argv, ctx);
+	if (strcmp(sub, "stop") == 0)
+		return vm_name_call(argc, argv, ctx, "io.iovd.VmStop");
+	if (strcmp(sub, "show") == 0)
+		return vm_name_call(argc, argv, ctx, "io.iovd.VmShow");
+	if (strcmp(sub, "log") == 0)
+		return vm_name_call(argc, argv, ctx, "io.iovd.VmLog");
+	if (strcmp(sub, "list") == 0)
+		return vm_list(argc, argv, ctx);
+	return cli_usage("vm", "say start, stop, list, show or log");
+}

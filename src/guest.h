@@ -1,0 +1,74 @@
+/* The guest supervisor: iovd starts iovm guests with VFs it allocates (config/alloc.h), and
+ * takes the VFs back when a guest ends, however it ends.
+ *
+ * Start: allocate a VF per NIC (every verify check must pass), bind it to vfio-pci, save the
+ * PF's admin settings for it and set the guest's MAC (stable, from the MAC registry), VLAN,
+ * spoofchk on and trust off; open /dev/kvm, the VFIO container and the groups (checked
+ * viable), the kernel and initrd; raise RLIMIT_MEMLOCK for pinning guest RAM; fork and exec
+ * iovm with only those fds (close_range on the rest) as the unprivileged guest user, in
+ * its own session, with no_new_privs and no capabilities. The guest is watched by pidfd in
+ * a private epoll set that the daemon's loop watches.
+ *
+ * End (exit, crash, SIGKILL, seccomp kill, stop): each VF is reset (sysfs reset) and
+ * checked (its config space answers with its IDs), its admin settings restored, and it goes
+ * back to its pool, or to quarantine when the reset fails. Restart policy no|on-failure|
+ * always (at most 5 restarts a minute).
+ *
+ * State (STATE_DIR/guests.json, durable): the running guests (name, pid, start time, spec,
+ * VFs, saved admin settings) and the quarantine; STATE_DIR/macs.json, the MAC registry;
+ * STATE_DIR/guests/NAME.log, each guest's console and iovm's messages. A restarted iovd
+ * re-adopts running guests (pidfd_open on the pid, verified by its start time in
+ * /proc/PID/stat) and cleans up after those that ended while it was away.
+ *
+ * Events: guest.started guest.exited guest.restarted vf.quarantined vf.returned. */
+#ifndef IOV_SRC_GUEST_H
+#define IOV_SRC_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config/config.h"
+
+struct vl_server;
+struct iov_err;
+
+struct iovd_guest_opts {
+	const char *state_dir;		/* default /var/lib/iovd */
+	const char *iovm;		/* iovm binary (default: next to iovd, else /usr/bin/iovm) */
+	const char *user;		/* user iovm runs as (default "iovm"); NAME or UID[:GID] */
+	const uint8_t *mac_prefix;	/* NULL: IOV_ALLOC_MAC_PREFIX (policy.mac_prefix wins) */
+};
+/* Pools, guests and policy.mac_prefix come from the config in force (src/follow.h). */
+
+/* Sets up the supervisor, watches its epoll set in srv's loop, and re-adopts the guests
+ * recorded in the state dir. 0 or -errno (logged). */
+int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o);
+/* Starts the config's guests marked autostart that are not running. */
+void iovd_guests_autostart(void);
+
+/* What to start (a config guest, or one from VmStart). Strings are copied. */
+int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov_err *err);
+/* SIGTERM (force: SIGKILL), waits up to 10 s (then SIGKILL) and cleans up. */
+int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err *err);
+
+/* VmList: every guest iovd knows (running, or ended since iovd started). */
+json_t *iovd_guests_json(void);
+/* VmShow: one guest, with its NICs (VF, MAC, VLAN, pool), pid, user, log, last exit. */
+int iovd_guest_json(const char *name, json_t **out, struct iov_err *err);
+/* The last max bytes of the guest's log. */
+int iovd_guest_log(const char *name, size_t max, char **out, size_t *len, struct iov_err *err);
+
+/* The guest holding dev (a PCI address), or NULL: Release and SetVfCount refuse it. */
+const char *iovd_guest_holding(const char *dev);
+
+/* Quarantine: VFs whose reset failed. */
+json_t *iovd_quarantine_json(void);
+int iovd_unquarantine(const char *dev, struct iov_err *err);
+
+/* Stops watching (iovd exiting): guests keep running and are re-adopted at next start. */
+void iovd_guests_shutdown(void);
+
+#endif

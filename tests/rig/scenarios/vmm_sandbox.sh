@@ -1,0 +1,55 @@
+# iovm sandboxed on the passthrough path: started as root with --user 65534, it opens
+# /dev/kvm, the VFIO container and the VF's group, drops to nobody (no capabilities,
+# no_new_privs) and installs its seccomp allow-list before the guest runs. The guest
+# (igbvf, ping6 through the VF) reboots once; with --on-reboot restart iovm resets the VF,
+# reloads the kernel and the guest boots again, pings again and powers off (status 0).
+# Then --test-forbidden-syscall: iovm dies of SIGSYS, the kernel log names the syscall
+# (audit type=1326), and the group is free again.
+# rig-presets: default
+
+. /rig/scenarios/vmm_lib.sh
+vmm_prereqs
+vmm_setup_vf
+vmm_initramfs /tmp/inner.cpio
+
+timeout 120 /usr/bin/iovm --user 65534:65534 --on-reboot restart --stats -v \
+	--kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio --mem 256M \
+	--cmdline "$VMM_CMDLINE pf6=$pf6 pings=3 boots=2" \
+	--vfio "$vf" < /dev/null > /tmp/iovm-sb.out 2>&1 &
+ipid=$!
+# While the guest runs: iovm's credentials and seccomp mode as the kernel sees them.
+i=0
+while ! grep -q "INNER: init up" /tmp/iovm-sb.out && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+vpid=$(pidof iovm | tr ' ' '\n' | head -n1)
+[ -n "$vpid" ] && grep -E '^(Uid|Gid|CapEff|CapPrm|NoNewPrivs|Seccomp):' "/proc/$vpid/status" > /tmp/iovm-status
+cat /tmp/iovm-status
+wait $ipid
+rc=$?
+cp /tmp/iovm-sb.out "$RIG_BLOBS/iovm-sandbox.out"
+grep -E '^INNER:|^iovm' /tmp/iovm-sb.out
+expect_eq "iovm exit status (poweroff on the 2nd boot)" "$rc" 0
+check "ran as uid 65534" grep -q "^Uid:[[:space:]]*65534[[:space:]]65534[[:space:]]65534" /tmp/iovm-status
+check "no capabilities" grep -q "^CapEff:[[:space:]]*0000000000000000" /tmp/iovm-status
+check "no_new_privs" grep -q "^NoNewPrivs:[[:space:]]*1" /tmp/iovm-status
+check "seccomp filter mode" grep -q "^Seccomp:[[:space:]]*2" /tmp/iovm-status
+check "allow-list installed" grep -q "seccomp allow-list installed" /tmp/iovm-sb.out
+expect_eq "guest boots" "$(grep -c '^INNER: init up' /tmp/iovm-sb.out)" 2
+expect_eq "igbvf bound on each boot" "$(grep -c '^INNER: igbvf bound: igbvf' /tmp/iovm-sb.out)" 2
+expect_eq "ping6 through the VF on each boot" "$(grep -c '^INNER: ping6 ok' /tmp/iovm-sb.out)" 2
+check "restarted in place once" grep -q "guest reboots restarted in place: 1" /tmp/iovm-sb.out
+check "iovm released /dev/vfio/$grp" sh -c "exec 9</dev/vfio/$grp"
+
+# A forbidden system call once the guest runs: SIGSYS, the syscall in the kernel log.
+dmesg -c > /dev/null
+cat > /tmp/iovm-forbid.sh <<RUN
+exec /usr/bin/iovm --user 65534 --test-forbidden-syscall=openat --kernel $VMM_KERNEL \\
+	--initrd /tmp/inner.cpio --mem 256M --cmdline '$VMM_CMDLINE' --vfio $vf
+RUN
+timeout 60 sh /tmp/iovm-forbid.sh < /dev/null > /tmp/iovm-forbid.out 2>&1
+rc=$?
+kmsg=$(dmesg)
+cat /tmp/iovm-forbid.out | tail -n 3
+echo "$kmsg" | grep "type=1326" | head -n 2
+expect_eq "forbidden call: killed by SIGSYS (128+31)" "$rc" 159
+check "kernel log names the syscall (openat = 257)" sh -c "echo \"\$1\" | grep -q 'type=1326.*comm=\"iovm\".*sig=31.*syscall=257'" _ "$kmsg"
+check "group free after the kill" sh -c "exec 9</dev/vfio/$grp"
