@@ -430,7 +430,8 @@ int main(int argc, char **argv)
 	iovd_cdi_sync();	/* the config in force is applied by now */
 	/* Under --sysroot the uevents would be this machine's, not the tree's: no udev. */
 	if (!iov_sysroot()[0]) {
-		struct iovd_udev_opts uo = { .live = true, .on_settled = on_host_settled };
+		struct iovd_udev_opts uo = { .live = true, .poll_s = 60,
+					     .on_settled = on_host_settled };
 
 		if (!(udev = iovd_udev_new(srv, &uo)))
 			log_warn_errno(-errno, "udev monitor");

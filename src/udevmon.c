@@ -279,6 +279,19 @@ static void on_timer(int fd, void *ud)
 	iovd_udev_flush(ud);
 }
 
+/* The periodic check: an empty window, unless one is open (it will report soon anyway). */
+static void on_poll(int fd, void *ud)
+{
+	struct iovd_udev *u = ud;
+	struct iovd_udev_window w = { 0 };
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n) || u->window_start >= 0)
+		return;
+	if (u->o.on_settled)
+		u->o.on_settled(&w, u->o.userdata);
+}
+
 static void on_udev(int fd, void *ud)
 {
 	struct iovd_udev *u = ud;
@@ -411,6 +424,18 @@ struct iovd_udev *iovd_udev_new(struct vl_server *s, const struct iovd_udev_opts
 		free(u);
 		errno = -r;
 		return NULL;
+	}
+	if (o->poll_s) {
+		struct itimerspec its = { .it_value = { .tv_sec = o->poll_s },
+					  .it_interval = { .tv_sec = o->poll_s } };
+		int pfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+		if (pfd < 0 || timerfd_settime(pfd, 0, &its, NULL) < 0 ||
+		    vl_server_watch(s, pfd, on_poll, u) < 0) {
+			log_warn_errno(-errno, "periodic host check");
+			if (pfd >= 0)
+				close(pfd);
+		}
 	}
 	if (o->live && (r = open_live(u, s)) < 0) {
 		/* The timer is the server's now: keep going without udev, injection only. */

@@ -38,6 +38,9 @@ struct iovd_udev_opts {
 	unsigned settle_ms;		/* default 500 */
 	unsigned max_ms;		/* default 3000 */
 	bool live;			/* open a libudev monitor (false: injection only) */
+	unsigned poll_s;		/* also every poll_s seconds with an empty window: what
+					 * makes neither a uevent nor a notification (a VF MAC
+					 * set while the PF is down) is still found; 0: never */
 	iovd_settled_fn on_settled;
 	void *userdata;
 };

@@ -19,6 +19,8 @@ host_reset
 write_cfg report
 start_cfg_iovd
 NET=$(pf_netdev "$PF")
+# The kernel announces VF changes (RTM_NEWLINK) only for a PF that is up, as on any real host.
+"$IP" link set "$NET" up
 wait_for "declared state at start" 10 vf_is 0 igbvf "02:1e:00:00:0c:00"
 expect_vf 1 vfio-pci "02:1e:00:00:0c:01"
 
