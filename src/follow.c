@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/varlink.h"
 #include "src/apply.h"
+#include "src/drift.h"
 #include "src/cdi.h"
 #include "src/journal.h"
 #include "vfio/bind.h"
@@ -175,6 +176,7 @@ json_t *iovd_follow_status(void)
 							      : json_null());
 	json_object_set_new(st, "state_dir", json_string(opts.state_dir));
 	json_object_set_new(st, "last_apply", last ? last : json_null());
+	json_object_set_new(st, "drift", iovd_drift_status());
 	if (cur && iovd_plan_live(cur, false, &p, &e) == 0) {
 		json_object_set_new(st, "difference", iov_cfg_plan_json(p));
 		json_object_set_new(st, "difference_error", json_null());

@@ -102,7 +102,7 @@ static const char iovd_idl[] =
 	"\n"
 	"# The config in force, the last apply and the difference between config and host now.\n"
 	"method GetStatus() -> (config: ?object, config_error: ?string, state_dir: string,\n"
-	"  last_apply: ?object, difference: ?object, difference_error: ?string)\n"
+	"  last_apply: ?object, difference: ?object, difference_error: ?string, drift: object)\n"
 	"\n"
 	"# The config file does not parse or validate (the previous config stays in force).\n"
 	"error ConfigError (message: string, fix: string)\n"
