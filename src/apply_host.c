@@ -69,11 +69,15 @@ static int pf_write(const char *pf, const char *file, long v, struct iov_err *er
 	return r;
 }
 
+static unsigned wait_ms = 5000;
+
+void iovd_apply_set_wait_ms(unsigned ms) { wait_ms = ms ? ms : 5000; }
+
 static int wait_count(const char *pf, int n, struct iov_err *err)
 {
 	char p[PATH_MAX];
 
-	for (int t = 0; t < 500; t++) {
+	for (unsigned t = 0; t <= wait_ms / 10; t++) {
 		bool last = true, beyond = false;
 
 		if (n > 0 && iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/virtfn%d", pf, n - 1) == 0)
@@ -84,8 +88,8 @@ static int wait_count(const char *pf, int n, struct iov_err *err)
 			return 0;
 		nap(10);
 	}
-	return iov_err_set(err, -ETIMEDOUT, "see dmesg", "%s: %d VF devices did not appear "
-			   "within 5 s", pf, n);
+	return iov_err_set(err, -ETIMEDOUT, "see dmesg", "%s: the PF did not get %d VF devices "
+			   "within %u ms", pf, n, wait_ms);
 }
 
 static int h_numvfs_set(void *ctx, const char *pf, int n, struct iov_err *err)
