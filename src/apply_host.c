@@ -318,6 +318,20 @@ int iovd_apply_config(const struct iov_config *cfg, const char *state_dir, bool 
 		*result = res;
 		return 0;
 	}
+	/* A transaction a crash left open is undone first: a new one would overwrite its
+	 * journal, and with it the only record of what to put back. */
+	{
+		struct iov_err re = { 0 };
+
+		if ((r = iovd_recover(state_dir, &iovd_apply_ops_sysfs, NULL, &re)) < 0) {
+			json_decref(res);
+			iov_cfg_plan_free(p);
+			return iov_err_set(err, r, "see iovd's log; fix the cause and retry, or "
+					   "restore by hand from the journal", "an interrupted apply "
+					   "in %s could not be rolled back (%s); nothing new is applied "
+					   "until it is", state_dir, re.msg);
+		}
+	}
 	files = json_array();
 	for (size_t i = 0; i < cfg->n_files; i++)
 		json_array_append_new(files, json_string(cfg->files[i]));
