@@ -39,6 +39,8 @@ static const struct cli_cmd commands[] = {
 	  "the config in force, the last apply, and any difference between config and host now" },
 	{ "vm", cmd_vm, "vm start|stop|list|show|log [NAME]",
 	  "guests under iovm with VFs from pools (start NAME --kernel K --nic POOL|PF/vfN ...)" },
+	{ "export", cmd_export, "export cdi [--pool P]|sriovdp",
+	  "the config's pools as CDI specs or a sriov-network-device-plugin config (--config FILE)" },
 };
 
 static void usage(FILE *f)

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "src/cdi.h"
 #include "src/guest.h"
 #include "src/iovd_api.h"
 #include "src/udevmon.h"
@@ -45,8 +46,11 @@ static void usage(FILE *f)
 		"      --config-dir DIR    its drop-ins (default: FILE without .json, plus .d;\n"
 		"                          /etc/iovd/iovd.d for the default file)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
-		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd,\n"
+		"      --state-dir DIR     journal, bind records, last apply, guests, MAC registry,\n"
+		"                          quarantine (default /var/lib/iovd,\n"
 		"                          under --sysroot DIR: DIR/var/lib/iovd)\n"
+		"      --cdi-dir DIR       keep the pools' CDI specs there (default /var/run/cdi,\n"
+		"                          under --sysroot DIR/run/cdi; \"\" for none)\n"
 		"      --bind-state PATH   where vfio bindings are remembered\n"
 		"                          (default STATE_DIR/bind-state.json)\n"
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
@@ -250,6 +254,7 @@ int main(int argc, char **argv)
 		{ "config-dir", required_argument, NULL, 'D' },
 		{ "no-apply", no_argument, NULL, 'N' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "cdi-dir", required_argument, NULL, 'I' },
 		{ "check", no_argument, NULL, 'K' },
 		{ "iovm", required_argument, NULL, 'M' },
 		{ "guest-user", required_argument, NULL, 'G' },
@@ -260,6 +265,7 @@ int main(int argc, char **argv)
 	};
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
 	const char *pidfile = NULL, *config = NULL, *config_dir = NULL, *bind_state = NULL;
+	const char *cdi_dir = NULL;
 	const char *state_dir = NULL;
 	char sysroot_state[PATH_MAX];
 	bool foreground = false, unsafe = false, no_apply = false, check = false;
@@ -283,6 +289,7 @@ int main(int argc, char **argv)
 		case 'D': config_dir = optarg; break;
 		case 'N': no_apply = true; break;
 		case 'S': state_dir = optarg; break;
+		case 'I': cdi_dir = optarg; break;
 		case 'P': pidfile = optarg; break;
 		case 'U': unsafe = true; break;
 		case 'K': check = true; break;
@@ -414,6 +421,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	iovd_follow_set_server(srv);
+	r = iovd_cdi_init(srv, cdi_dir);
+	if (r < 0)
+		return log_err_errno(r, "CDI specs"), 1;
+	iovd_cdi_sync();	/* the config in force is applied by now */
 	/* Under --sysroot the uevents would be this machine's, not the tree's: no udev. */
 	if (!iov_sysroot()[0]) {
 		struct iovd_udev_opts uo = { .live = true, .on_settled = on_host_settled };
@@ -425,6 +436,7 @@ int main(int argc, char **argv)
 	gopts.state_dir = state_dir;
 	if (iovd_guests_init(srv, &gopts) < 0)
 		return 1;
+	iovd_guests_autostart();	/* the config's guests marked autostart */
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	/* Type=notify: ready once the socket listens (and, later, the config is applied). */
