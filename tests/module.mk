@@ -39,3 +39,4 @@ varlink-client: $(BUILD)/iovd
 UNIT_TESTS += tests/unit/test_sdnotify.c
 UNIT_TESTS += tests/unit/test_export.c
 $(BUILD)/tests/test_export: $(BUILD)/obj/tests/unit/fakesys.o
+UNIT_TESTS += tests/unit/test_iovd_config.c
