@@ -237,6 +237,7 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 static void on_host_settled(size_t n_uevents, size_t n_events, void *ud)
 {
 	log_debug("host settled after %zu uevents (%zu events)", n_uevents, n_events);
+	iovd_api_host_changed();	/* GetHost's shared snapshot is out of date */
 }
 
 int main(int argc, char **argv)
