@@ -46,7 +46,8 @@ static void usage(FILE *f)
 		"      --config-dir DIR    its drop-ins (default: FILE without .json, plus .d;\n"
 		"                          /etc/iovd/iovd.d for the default file)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
-		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd,\n"
+		"      --state-dir DIR     journal, bind records, last apply, guests, MAC registry,\n"
+		"                          quarantine (default /var/lib/iovd,\n"
 		"                          under --sysroot DIR: DIR/var/lib/iovd)\n"
 		"      --cdi-dir DIR       keep the pools' CDI specs there (default /var/run/cdi,\n"
 		"                          under --sysroot DIR/run/cdi; \"\" for none)\n"
@@ -436,6 +437,7 @@ int main(int argc, char **argv)
 	gopts.state_dir = state_dir;
 	if (iovd_guests_init(srv, &gopts) < 0)
 		return 1;
+	iovd_guests_autostart();	/* the config's guests marked autostart */
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	/* Type=notify: ready once the socket listens (and, later, the config is applied). */

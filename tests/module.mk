@@ -1,5 +1,5 @@
 # Unit tests (cmocka): tests/unit/test_*.c, one binary each.
-UNIT_TESTS += tests/unit/test_pciaddr.c tests/unit/test_sysfs.c
+UNIT_TESTS += tests/unit/test_pciaddr.c tests/unit/test_sysfs.c tests/unit/test_par.c
 UNIT_TESTS += tests/unit/test_varlink.c tests/unit/test_varlink_iovd.c tests/unit/test_sriov_parse.c tests/unit/test_sriov_rtnl.c
 UNIT_TESTS += tests/unit/test_varlink_flood.c tests/unit/test_log.c
 UNIT_TESTS += tests/unit/test_verify.c tests/unit/test_bind.c tests/unit/test_verify_fixtures.c

@@ -220,6 +220,8 @@ cp "$KDIR/boot/vmlinuz-$KVER" "$root/boot/vmlinuz"
 cp "$here/guest/init" "$root/init"
 chmod 755 "$root/init"
 cp "$here/guest/"*.sh "$root/rig/"
+# The example host config, which the demo applies.
+cp "$here/../../docs/examples/iovd.json" "$root/rig/iovd-example.json"
 mkdir -p "$root/rig/scenarios"
 cp "$here/scenarios/"*.sh "$root/rig/scenarios/" 2>/dev/null || true
 # The iovm payload tests (scenario vmm_payloads), when the payload is built.
