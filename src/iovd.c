@@ -241,6 +241,7 @@ static void on_host_settled(const struct iovd_udev_window *w, void *ud)
 	log_debug("host settled after %zu uevents (%zu events, %zu PFs bound)", w->uevents,
 		  w->events, w->pfs_bound);
 	iovd_drift_check(w->pfs_bound > 0);
+	iovd_api_host_changed();	/* GetHost's shared snapshot is out of date */
 }
 
 int main(int argc, char **argv)

@@ -327,11 +327,14 @@ static void m_get_version(struct vl_call *c, json_t *p, void *ud)
 			      iov_sysroot()[0] ? iov_sysroot() : "/"));
 }
 
-/* GetHost reads the whole host (on a 2,000-device host ~0.2 s). Unprivileged callers, who
- * could otherwise keep the daemon reading sysfs for each other in a loop, share one snapshot
- * while it is younger than HOST_SNAPSHOT_MS and no change went through iovd since it was
- * taken (host_gen counts the mutating calls). Privileged callers always get a fresh read. */
-#define HOST_SNAPSHOT_MS 1000
+/* GetHost reads the whole host (on a 2,000-device host ~0.2 s, and the loop is blocked that
+ * long). Unprivileged callers, who could otherwise keep the daemon reading sysfs for each
+ * other in a loop, share one snapshot per host generation: host_gen moves with every
+ * mutating call and every settled burst of uevents (iovd_api_host_changed), and the snapshot
+ * is also retaken once it is HOST_SNAPSHOT_MS old (changes udev does not report: a VF's MAC
+ * set by another tool). So a flood of GetHost costs one read per change or per 30 s, not one
+ * per call. Privileged callers always get a fresh read (and refresh the snapshot). */
+#define HOST_SNAPSHOT_MS 30000
 static unsigned long host_gen;
 static struct {
 	json_t *reply;
@@ -349,6 +352,11 @@ static long mono_ms(void)
 
 /* Called first by every mutating method. */
 static void host_changing(void)
+{
+	host_gen++;
+}
+
+void iovd_api_host_changed(void)
 {
 	host_gen++;
 }
