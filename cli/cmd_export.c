@@ -18,9 +18,13 @@ static void warn_skipped(const char *pool, json_t *skipped)
 	size_t i;
 	json_t *s;
 
-	json_array_foreach(skipped, i, s)
-		fprintf(stderr, "iovctl export: %s%s%s left out (apply the config to create it): %s\n",
-			pool ? "pool " : "", pool ? pool : "", pool ? ":" : "", json_string_value(s));
+	json_array_foreach(skipped, i, s) {
+		if (pool)
+			fprintf(stderr, "iovctl export: pool %s: ", pool);
+		else
+			fprintf(stderr, "iovctl export: ");
+		fprintf(stderr, "left out (apply the config to create it): %s\n", json_string_value(s));
+	}
 }
 
 int cmd_export(int argc, char **argv, struct cli_ctx *ctx)

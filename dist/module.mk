@@ -2,7 +2,7 @@
 # shell completion), the man pages (docs/man/*.scd, scdoc) and the checks of all of it.
 #   make man                      build/man/manN/PAGE.N
 #   make install [PREFIX=/usr/local] [DESTDIR=]   (SYSTEMDDIR, SYSUSERSDIR, ... overridable)
-#   make eco-test                 man pages, units, completion, notify, install, CDI (< 1 min)
+#   make eco-test                 man pages, units, completion, notify, install, CDI (~30 s)
 #   make deb / make deb-test      the Debian package; deb-test installs and purges it (root)
 
 MAN_PAGES := iovd.8 iovctl.8 iovm.1 iovd.conf.5
@@ -53,7 +53,7 @@ install: $(PROGS) $(MAN_OUT)
 	$(INSTALL) -m 0644 dist/completion/iovctl.bash $(DESTDIR)$(BASHCOMPDIR)/iovctl
 	for p in $(MAN_OUT); do \
 		s=$${p##*.}; $(INSTALL) -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
-	$(INSTALL) -m 0644 docs/iovd.md docs/iovm.md docs/verify.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 docs/iovd.md docs/iovm.md docs/verify.md docs/fleet.md $(DESTDIR)$(DOCDIR)/
 	if [ -f docs/examples/iovd.json ]; then $(INSTALL) -d $(DESTDIR)$(DOCDIR)/examples && \
 		$(INSTALL) -m 0644 docs/examples/iovd.json $(DESTDIR)$(DOCDIR)/examples/; fi
 	@echo "installed under $(DESTDIR)$(PREFIX); on the host: systemd-sysusers; systemd-tmpfiles --create iovd.conf; systemctl daemon-reload; systemctl enable --now iovd.socket"
@@ -78,6 +78,10 @@ notify-test: $(BUILD)/iovd
 	tests/eco/notify.sh $(BUILD)
 install-test: $(PROGS) $(MAN_OUT)
 	tests/eco/install.sh $(BUILD)
+# CDI specs and the sriovdp export: goldens, Debian's CDI library, iovd keeping the specs.
+cdi-test: $(PROGS)
+	tests/eco/cdi.sh $(BUILD)
+.PHONY: cdi-test
 # One after the other: install.sh runs make itself, which must not relink beside a test.
 eco-test: $(PROGS) $(MAN_OUT)
 	tests/eco/man.sh $(BUILD)
@@ -85,6 +89,7 @@ eco-test: $(PROGS) $(MAN_OUT)
 	tests/eco/completion.sh $(BUILD)
 	tests/eco/notify.sh $(BUILD)
 	tests/eco/install.sh $(BUILD)
+	tests/eco/cdi.sh $(BUILD)
 
 # The Debian package, built from a copy of the working tree (tracked and untracked files
 # git does not ignore) under $(BUILD)/deb, so nothing lands beside the tree.

@@ -14,12 +14,13 @@
 #include "lib/err.h"
 #include "lib/host.h"
 #include "lib/log.h"
+#include "lib/sysfs.h"
 #include "lib/varlink.h"
 #include "src/events.h"
+#include "src/follow.h"
 
 static struct {
 	char *dir;		/* NULL: off */
-	char *config;		/* NULL: default + drop-ins */
 	int timer;		/* coalesces bursts of events into one sync */
 } C = { .timer = -1 };
 
@@ -94,7 +95,7 @@ out:
 
 int iovd_cdi_sync(void)
 {
-	struct iov_config *c = NULL;
+	const struct iov_config *c = iovd_follow_config();
 	struct iov_host *h = NULL;
 	struct iov_cfg_resolved *r = NULL;
 	struct iov_err err = { 0 };
@@ -102,19 +103,14 @@ int iovd_cdi_sync(void)
 
 	if (!C.dir)
 		return 0;
-	ret = iov_config_load(C.config, C.config ? "" : NULL, &c, &err);
-	if (ret == -ENOENT) {
-		remove_stale(NULL);	/* no config: no pools */
+	if (!c || !c->n_pools) {
+		remove_stale(c);	/* no pools in force: no specs */
 		return 0;
-	}
-	if (ret < 0) {
-		log_err("CDI: specs left as they are: %s", err.msg);
-		return ret;
 	}
 	ret = iov_host_load(&h);
 	if (ret < 0) {
 		log_err_errno(ret, "CDI: specs left as they are: cannot read the host");
-		goto out;
+		return ret;
 	}
 	ret = iov_config_resolve(c, h, &r, &err);
 	if (ret < 0) {
@@ -132,8 +128,17 @@ int iovd_cdi_sync(void)
 out:
 	iov_cfg_resolved_free(r);
 	iov_host_free(h);
-	iov_config_free(c);
 	return ret;
+}
+
+void iovd_cdi_schedule(void)
+{
+	struct itimerspec its = { .it_value = { .tv_nsec = 200 * 1000 * 1000 } };
+
+	if (!C.dir)
+		return;
+	if (C.timer < 0 || timerfd_settime(C.timer, 0, &its, NULL) < 0)
+		iovd_cdi_sync();
 }
 
 static void on_timer(int fd, void *ud)
@@ -151,25 +156,28 @@ static void on_event(const json_t *ev, void *ud)
 	static const char *const types[] = { "device.added", "device.removed", "driver.changed",
 					     "apply.finished", "apply.recovered", NULL };
 	const char *t = json_string_value(json_object_get(ev, "type"));
-	struct itimerspec its = { .it_value = { .tv_nsec = 200 * 1000 * 1000 } };
 
 	for (size_t i = 0; t && types[i]; i++)
 		if (strcmp(t, types[i]) == 0) {
-			if (timerfd_settime(C.timer, 0, &its, NULL) < 0)
-				iovd_cdi_sync();
+			iovd_cdi_schedule();
 			return;
 		}
 }
 
-int iovd_cdi_init(struct vl_server *srv, const char *dir, const char *config_path)
+int iovd_cdi_init(struct vl_server *srv, const char *dir)
 {
-	if (!dir)
-		dir = IOV_CDI_DEFAULT_DIR;
+	char buf[4096];
+
+	/* Under --sysroot the specs belong to the tree, never to this machine's runtimes. */
+	if (!dir) {
+		snprintf(buf, sizeof(buf), "%s%s", iov_sysroot(),
+			 iov_sysroot()[0] ? "/run/cdi" : IOV_CDI_DEFAULT_DIR);
+		dir = buf;
+	}
 	if (!*dir)
 		return 0;
 	C.dir = strdup(dir);
-	C.config = config_path ? strdup(config_path) : NULL;
-	if (!C.dir || (config_path && !C.config))
+	if (!C.dir)
 		return -ENOMEM;
 	C.timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (C.timer < 0)

@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/varlink.h"
 #include "src/apply.h"
+#include "src/cdi.h"
 #include "src/journal.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
@@ -40,6 +41,7 @@ void iovd_follow_set_server(struct vl_server *s)
 		vl_server_set_admin_gid(s, cur ? cur_gid : opts.cmdline_admin);
 }
 const char *iovd_state_dir(void) { return opts.state_dir; }
+const struct iov_config *iovd_follow_config(void) { return cur; }
 
 static int load(struct iov_config **c, gid_t *gid, struct iov_err *err)
 {
@@ -90,6 +92,7 @@ static void adopt(struct iov_config *c, gid_t gid)
 		vl_server_set_admin_gid(server, gid);
 	log_info("config in force: %s (%zu file%s, %zu PF%s)", c->n_files ? c->files[0] : "?",
 		 c->n_files, c->n_files == 1 ? "" : "s", c->n_pfs, c->n_pfs == 1 ? "" : "s");
+	iovd_cdi_schedule();	/* its pools' specs, once the apply that follows is done */
 }
 
 static json_t *files_json(const struct iov_config *c)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include <linux/vfio.h>
+#include <seccomp.h>
 
 #include "config/alloc.h"
 #include "lib/atomicfile.h"
@@ -33,13 +35,9 @@
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
 #include "src/events.h"
+#include "src/follow.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
-
-/* Until the config loader (config/load.c, config/resolve.c) is on main there are no pools:
- * weak, so that iovd links without it. Drop these two lines once it has landed. */
-#pragma weak iov_config_resolve
-#pragma weak iov_cfg_resolved_free
 
 #define MAX_NICS 8
 #define RESTART_BURST 5		/* restarts allowed ... */
@@ -91,7 +89,6 @@ static struct {
 	char iovm[PATH_MAX];
 	char user[64];
 	uint8_t prefix[3];
-	const struct iov_config *cfg;
 	int epfd;
 	struct guest *guests;
 	struct qent *q;
@@ -448,12 +445,13 @@ static void vf_restore(const struct gnic *n)
 }
 
 /* Function-level reset through sysfs, then the check: the function answers config reads
- * with its own vendor and device IDs (a function that failed its reset reads all ones). */
+ * again with its own class code. (Not the IDs: a VF's vendor and device ID registers read
+ * all ones by the SR-IOV spec; the kernel's vendor/device files come from the PF.) */
 static int vf_reset(const char *dev, char *why, size_t len)
 {
 	char path[PATH_MAX];
-	uint8_t cfg[4];
-	long vendor = -1, device = -1;
+	uint8_t cfg[12];
+	long cls = -1;
 	int r;
 
 	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", dev);
@@ -463,18 +461,16 @@ static int vf_reset(const char *dev, char *why, size_t len)
 		snprintf(why, len, "reset (%s) failed: %s", path, strerror(-r));
 		return r;
 	}
-	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", dev);
-	iov_read_long(path, 16, &vendor);
-	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/device", dev);
-	iov_read_long(path, 16, &device);
+	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/class", dev);
+	iov_read_long(path, 16, &cls);
 	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/config", dev);
 	if (iov_read_bin(path, cfg, sizeof(cfg)) != (ssize_t)sizeof(cfg)) {
 		snprintf(why, len, "after reset its config space is unreadable");
 		return -EIO;
 	}
-	if ((cfg[0] | cfg[1] << 8) != vendor || (cfg[2] | cfg[3] << 8) != device) {
-		snprintf(why, len, "after reset its config space reads %02x%02x:%02x%02x, not "
-			 "%04lx:%04lx", cfg[1], cfg[0], cfg[3], cfg[2], vendor, device);
+	if ((cfg[9] | cfg[10] << 8 | cfg[11] << 16) != cls) {
+		snprintf(why, len, "after reset its config space reads class %02x%02x%02x, not "
+			 "%06lx: the function did not come back", cfg[11], cfg[10], cfg[9], cls);
 		return -EIO;
 	}
 	return 0;
@@ -673,6 +669,15 @@ static int watch(struct guest *g)
 	return epoll_ctl(S.epfd, EPOLL_CTL_ADD, g->pidfd, &ev) < 0 ? -errno : 0;
 }
 
+/* A candidate MAC is taken when a netdev or another VF's admin MAC on this host has it. */
+static int mac_used(const uint8_t mac[6], void *ud)
+{
+	const struct gnic *n = ud;
+	char who[128];
+
+	return iov_mac_in_use(mac, n->pfnet, n->vf_index, NULL, who, sizeof(who));
+}
+
 static int do_start(struct guest *g, struct iov_err *err)
 {
 	struct iov_host *h = NULL;
@@ -682,6 +687,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 	struct iov_alloc_in in = { 0 };
 	struct launch l = { .logfd = -1 };
 	struct iov_cfg_resolved *res = NULL;
+	const struct iov_config *cfg = iovd_follow_config();
+	uint8_t prefix[3];
 	uid_t uid = 0;
 	gid_t gid = 0;
 	size_t nt = 0, bound = 0;
@@ -709,11 +716,11 @@ static int do_start(struct guest *g, struct iov_err *err)
 		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", S.q[i].vf);
 		taken[nt++].by = "quarantine";
 	}
-	if (S.cfg && iov_config_resolve && iov_config_resolve(S.cfg, h, &res, err) < 0) {
+	if (cfg && iov_config_resolve(cfg, h, &res, err) < 0) {
 		r = err->code ? err->code : -EINVAL;
 		goto out;
 	}
-	in = (struct iov_alloc_in){ .cfg = S.cfg, .res = res, .h = h, .u = u, .taken = taken,
+	in = (struct iov_alloc_in){ .cfg = cfg, .res = res, .h = h, .u = u, .taken = taken,
 				    .numa_node = -1 };
 	/* 1. VFs: every verify check, then nothing else may take them. */
 	for (size_t i = 0; i < g->spec.n_nics; i++) {
@@ -743,7 +750,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 		taken[nt++].by = g->spec.name;
 		g->n_nics = i + 1;
 	}
-	/* 2. MACs, recorded before use. */
+	/* 2. MACs, recorded before use; the config's prefix, else iovd's default. */
+	memcpy(prefix, cfg && cfg->policy.has_mac_prefix ? cfg->policy.mac_prefix : S.prefix, 3);
 	if (!(reg = macreg_load())) {
 		r = iov_err_set(err, -EIO, "see iovd's log", "cannot read the MAC registry");
 		goto out;
@@ -753,7 +761,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 		bool ch = false;
 
 		if ((r = iov_mac_assign(reg, g->spec.name, (unsigned)i, c->has_mac ? c->mac : NULL,
-					S.prefix, NULL, NULL, g->nics[i].mac, &ch, err)) < 0)
+					prefix, mac_used, &g->nics[i], g->nics[i].mac, &ch,
+					err)) < 0)
 			goto out;
 		reg_changed |= ch;
 	}
@@ -821,14 +830,14 @@ static int do_start(struct guest *g, struct iov_err *err)
 	if ((r = kfd = open_file("kernel", g->spec.kernel, err)) < 0)
 		goto undo;
 	l.fds[l.n_fds++] = kfd;
-	arg(&l, "--kernel");
-	arg(&l, "/proc/self/fd/%d", 3 + l.n_fds - 1);
+	arg(&l, "--kernel-fd");
+	arg(&l, "%d", 3 + l.n_fds - 1);
 	if (g->spec.initrd) {
 		if ((r = ifd = open_file("initrd", g->spec.initrd, err)) < 0)
 			goto undo;
 		l.fds[l.n_fds++] = ifd;
-		arg(&l, "--initrd");
-		arg(&l, "/proc/self/fd/%d", 3 + l.n_fds - 1);
+		arg(&l, "--initrd-fd");
+		arg(&l, "%d", 3 + l.n_fds - 1);
 	}
 	if (g->spec.cmdline) {
 		arg(&l, "--cmdline");
@@ -840,6 +849,15 @@ static int do_start(struct guest *g, struct iov_err *err)
 	arg(&l, "%u", g->spec.cpus);
 	arg(&l, "--console");
 	arg(&l, "stdio");
+	/* The log keeps the guest's bytes raw; VmLog and iovctl escape them for display. */
+	arg(&l, "--console-filter");
+	arg(&l, "off");
+	/* A guest reboot under a restart policy: iovm resets the devices and restarts the
+	 * guest in place (no new allocation); without one iovm exits 3. */
+	if (g->spec.restart != IOV_RESTART_NO) {
+		arg(&l, "--on-reboot");
+		arg(&l, "restart");
+	}
 	arg(&l, "--stats");
 	{
 		char dir[PATH_MAX];
@@ -894,8 +912,7 @@ out:
 		g->nics[i].pool = NULL;
 	}
 	iov_macreg_free(reg);
-	if (res && iov_cfg_resolved_free)
-		iov_cfg_resolved_free(res);
+	iov_cfg_resolved_free(res);
 	iov_usage_free(u);
 	iov_host_free(h);
 	return r;
@@ -973,6 +990,36 @@ fail:
 
 /* ---- the end of a guest ---- */
 
+/* A seccomp kill is logged by the kernel: "audit: type=1326 ... pid=PID comm="iovm" ...
+ * syscall=NR ...". The last such line for pid names the call. */
+static void seccomp_syscall(pid_t pid, char *out, size_t len)
+{
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), nr = -1;
+	char *buf, *p, key[32];
+
+	out[0] = '\0';
+	if (n <= 0 || !(buf = malloc((size_t)n + 1)))
+		return;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, n);
+	if (n > 0) {
+		buf[n] = '\0';
+		snprintf(key, sizeof(key), " pid=%d ", (int)pid);
+		for (p = buf; (p = strstr(p, "type=1326")); p++) {
+			char *eol = strchr(p, '\n'), *pk = strstr(p, key), *sc = strstr(p, " syscall=");
+
+			if (pk && sc && (!eol || (pk < eol && sc < eol)))
+				nr = atoi(sc + 9);
+		}
+	}
+	free(buf);
+	if (nr >= 0) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+		snprintf(out, len, "%s (%d)", name ? name : "unknown syscall", nr);
+		free(name);
+	}
+}
+
 static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 {
 	static const char *const codes[] = { "the guest powered off", "iovm failed",
@@ -998,8 +1045,14 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 	}
 	/* The sandbox names the syscall it refused in the log (iovm's SIGSYS report, or the
 	 * kernel's); look at the last lines for it. */
-	if (si->si_code != CLD_EXITED && si->si_status == SIGSYS)
-		snprintf(line, sizeof(line), "a forbidden system call (seccomp)");
+	if (si->si_code != CLD_EXITED && si->si_status == SIGSYS) {
+		char call[64];
+
+		seccomp_syscall(g->pid, call, sizeof(call));
+		snprintf(line, sizeof(line), "seccomp: forbidden system call %s", call[0] ? call :
+			 "(not in the kernel log)");
+		goto out;
+	}
 	{
 		char *buf = NULL;
 		size_t len = 0;
@@ -1013,6 +1066,7 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 		}
 		free(buf);
 	}
+out:
 	if (line[0])
 		snprintf(g->exit_reason + strlen(g->exit_reason),
 			 sizeof(g->exit_reason) - strlen(g->exit_reason), "; %s", line);
@@ -1354,7 +1408,6 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		default_iovm(S.iovm, sizeof(S.iovm));
 	snprintf(S.user, sizeof(S.user), "%s", o->user ? o->user : "iovm");
 	memcpy(S.prefix, o->mac_prefix ? o->mac_prefix : def, 3);
-	S.cfg = o->cfg;
 	if ((r = iov_mkdir_p(S.state_dir, 0755)) < 0)
 		return log_err_errno(r, "state dir %s", S.state_dir);
 	S.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1367,15 +1420,12 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 	return 0;
 }
 
-void iovd_guests_set_config(const struct iov_config *cfg)
-{
-	S.cfg = cfg;
-}
-
 void iovd_guests_autostart(void)
 {
-	for (size_t i = 0; S.cfg && i < S.cfg->n_guests; i++) {
-		const struct iov_cfg_guest *c = &S.cfg->guests[i];
+	const struct iov_config *cfg = iovd_follow_config();
+
+	for (size_t i = 0; cfg && i < cfg->n_guests; i++) {
+		const struct iov_cfg_guest *c = &cfg->guests[i];
 		struct guest *g = find(c->name);
 		struct iov_err e = { 0 };
 

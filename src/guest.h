@@ -39,15 +39,13 @@ struct iovd_guest_opts {
 	const char *state_dir;		/* default /var/lib/iovd */
 	const char *iovm;		/* iovm binary (default: next to iovd, else /usr/bin/iovm) */
 	const char *user;		/* user iovm runs as (default "iovm"); NAME or UID[:GID] */
-	const uint8_t *mac_prefix;	/* NULL: IOV_ALLOC_MAC_PREFIX */
-	const struct iov_config *cfg;	/* pools; may be NULL */
+	const uint8_t *mac_prefix;	/* NULL: IOV_ALLOC_MAC_PREFIX (policy.mac_prefix wins) */
 };
+/* Pools, guests and policy.mac_prefix come from the config in force (src/follow.h). */
 
 /* Sets up the supervisor, watches its epoll set in srv's loop, and re-adopts the guests
  * recorded in the state dir. 0 or -errno (logged). */
 int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o);
-/* The config changed (pools, guests); the pointer must stay valid. */
-void iovd_guests_set_config(const struct iov_config *cfg);
 /* Starts the config's guests marked autostart that are not running. */
 void iovd_guests_autostart(void);
 

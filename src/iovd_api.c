@@ -934,6 +934,8 @@ static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 	char what[160];
 	int r;
 
+	host_changing();
+
 	if (!only_keys(c, p, keys) || !(g.name = (char *)get_str(c, p, "name", true)) ||
 	    !(g.kernel = (char *)get_str(c, p, "kernel", true)))
 		return;
@@ -1006,6 +1008,8 @@ static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
 	bool force;
 	char what[96];
 	int r;
+
+	host_changing();
 
 	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
 	    get_bool(c, p, "force", &force) < 0)
@@ -1081,6 +1085,8 @@ static void m_vf_unquarantine(struct vl_call *c, json_t *p, void *ud)
 	struct iov_dev *d;
 	const char *spec;
 	int r;
+
+	host_changing();
 
 	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "device", true)) || load_host(c, &h) < 0)
 		return;

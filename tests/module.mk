@@ -13,9 +13,11 @@ $(BUILD)/tests/test_alloc: $(BUILD)/obj/tests/unit/fakesys.o
 
 # Golden tests: iovctl on every fixture against the expected output.
 .PHONY: golden
-golden: $(BUILD)/iovctl $(BUILD)/iovd
+golden: $(BUILD)/iovctl $(BUILD)/iovd $(BUILD)/iovm
 	tests/golden/run.sh $(BUILD)/iovctl
 	tests/daemon.sh $(BUILD)
+	tests/golden/plans.sh $(BUILD)/iovctl
+	tests/hardening.sh $(BUILD)
 # Rewrites tests/golden/expected/: review every diff against docs/hardware.md and tests/rig/README.md (tests/golden/REVIEW.md).
 .PHONY: golden-update
 golden-update: $(BUILD)/iovctl
@@ -33,6 +35,7 @@ $(BUILD)/tests/test_apply: $(BUILD)/obj/tests/unit/fakesys.o
 .PHONY: varlink-client
 varlink-client: $(BUILD)/iovd
 	tests/varlink/iovd_client.py $(BUILD)
+-include tests/fuzz/fuzz.mk
 UNIT_TESTS += tests/unit/test_sdnotify.c
 UNIT_TESTS += tests/unit/test_export.c
 $(BUILD)/tests/test_export: $(BUILD)/obj/tests/unit/fakesys.o

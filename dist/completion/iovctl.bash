@@ -26,13 +26,16 @@ _iovctl_commands()
 # one, else its address). $1: all (default) or pfs.
 _iovctl_devices()
 {
+	# Columns by their header (ADDRESS ROLE ... NETDEV ...); every field before NAME is
+	# one word.
 	_iovctl_run list | awk -v what="${1:-all}" '
-		$1 == "ADDRESS" { on = 1; next }
-		!on || NF < 8 { next }
-		$2 == "pf" { pf = ($7 != "-") ? $7 : $1; print $1; if ($7 != "-") print $7; next }
-		$2 ~ /^vf[0-9]+$/ { if (what == "all") { print $1; if ($7 != "-") print $7
+		$1 == "ADDRESS" { for (i = 1; i <= NF; i++) if ($i == "NETDEV") nd = i; next }
+		!nd || NF < nd { next }
+		{ net = ($nd != "-") ? $nd : "" }
+		$2 == "pf" { pf = net != "" ? net : $1; print $1; if (net != "") print net; next }
+		$2 ~ /^vf[0-9]+$/ { if (what == "all") { print $1; if (net != "") print net
 				    if (pf != "") print pf "/" $2 }; next }
-		{ pf = ""; if (what == "all") { print $1; if ($7 != "-") print $7 } }'
+		{ pf = ""; if (what == "all") { print $1; if (net != "") print net } }'
 }
 
 _iovctl_pools()
@@ -45,6 +48,12 @@ _iovctl_pools()
 }
 
 # COMPREPLY = the words of $1 (space or newline separated) that start with $2.
+# Guests iovd knows (running or stopped), from `iovctl vm list`.
+_iovctl_guests()
+{
+	_iovctl_run vm list | awk 'NR > 1 && $1 != "quarantined:" { print $1 }'
+}
+
 _iovctl_reply()
 {
 	local IFS=$' \t\n'
@@ -68,6 +77,7 @@ _iovctl()
 	case $prev in
 	--sysroot) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--socket|--config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--dropin-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--pool) _iovctl_reply "$(_iovctl_pools)" "$cur"; return ;;
 	--driver) _iovctl_reply "vfio-pci" "$cur"; return ;;
 	esac
@@ -86,7 +96,7 @@ _iovctl()
 	local -a args=()
 	for ((i = ci + 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		--pool|--config|--driver) ((i++)) ;;
+		--pool|--config|--driver|--count|--dropin-dir|--kernel|--initrd|--cmdline|--mem|--cpus|--nic|--restart) ((i++)) ;;
 		-*) ;;
 		*) args+=("${COMP_WORDS[i]}") ;;
 		esac
@@ -127,6 +137,30 @@ _iovctl()
 		if ((pos == 0)); then _iovctl_reply "cdi sriovdp" "$cur"
 		elif [[ $sub == cdi ]]; then _iovctl_reply "--pool --config" "$cur"
 		else _iovctl_reply "--config" "$cur"; fi ;;
+	monitor)
+		[[ $prev == --count ]] || _iovctl_reply "--recent --count" "$cur" ;;
+	config)
+		if ((pos == 0)); then _iovctl_reply "check" "$cur"
+		elif [[ $cur == -* ]]; then _iovctl_reply "--dropin-dir --no-dropins" "$cur"
+		elif ((pos == 1)); then COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+	plan)
+		_iovctl_reply "--force" "$cur" ;;
+	apply)
+		_iovctl_reply "--dry-run --force" "$cur" ;;
+	vm)
+		if ((pos == 0)); then _iovctl_reply "start stop list show log" "$cur"
+		elif [[ $sub == start ]]; then
+			case $prev in
+			--kernel|--initrd) COMPREPLY=($(compgen -f -- "$cur")) ;;
+			--nic) _iovctl_reply "$(_iovctl_pools; _iovctl_devices | grep /vf)" "$cur" ;;
+			--restart) _iovctl_reply "no on-failure always" "$cur" ;;
+			--cmdline|--mem|--cpus) COMPREPLY=() ;;
+			*) ((pos >= 2)) && _iovctl_reply "--kernel --initrd --cmdline --mem --cpus --nic --restart" "$cur" ;;
+			esac
+		elif [[ $sub == stop && $cur == -* ]]; then _iovctl_reply "--force" "$cur"
+		elif [[ $sub == stop || $sub == show || $sub == log ]] && ((pos == 1)); then
+			_iovctl_reply "$(_iovctl_guests)" "$cur"
+		fi ;;
 	esac
 }
 complete -F _iovctl iovctl

@@ -67,8 +67,55 @@ comp "$S vf set eno1/vf0 vlan 100 proto " "802.1Q 802.1ad"
 comp "$S vf set eno1/vf0 mac " ""
 comp "$S export " "cdi sriovdp"
 comp "$S export cdi --" "--config --pool"
+# Pools come from the config on the line (through iovctl export cdi).
+cp tests/eco/cdi/layout_a.json "$T/cfg.json"
+comp "$S export cdi --config $T/cfg.json --pool " "storage-net tenants"
+comp "$S export cdi --config $T/cfg.json --pool te" "tenants"
+comp "$S export cdi --config $T/nosuch.json --pool " ""
+comp "$S monitor --" "--count --recent"
+comp "$S config " "check"
+comp "$S config check $T/cf" "$T/cfg.json"
+comp "$S config check --" "--dropin-dir --no-dropins"
+comp "$S apply --" "--dry-run --force"
+# Guests come from the daemon (`iovctl vm list`): a stand-in iovd on the line's --socket
+# answers io.iovd.VmList with two guests.
+python3 - "$T/sock" > "$T/fake.log" 2>&1 <<'PY' &
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+guests = [{"name": "web", "state": "running", "pid": 42, "cpus": 1, "mem_mib": 256,
+           "nics": [{"vf": "uplink/vf0", "mac": "02:1e:00:00:01:01"}]},
+          {"name": "db", "state": "stopped", "cpus": 2, "mem_mib": 512, "nics": []}]
+while True:
+    c, _ = s.accept()
+    buf = b""
+    while not buf.endswith(b"\0"):
+        d = c.recv(4096)
+        if not d:
+            break
+        buf += d
+    if buf:
+        m = json.loads(buf.rstrip(b"\0"))
+        r = {"parameters": {"guests": guests, "quarantine": [{"device": "uplink/vf3",
+             "guest": "old", "reason": "reset failed"}]}} if m.get("method") == "io.iovd.VmList" \
+            else {"error": "org.varlink.service.MethodNotFound", "parameters": {}}
+        c.sendall(json.dumps(r).encode() + b"\0")
+    c.close()
+PY
+fake=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S "$T/sock" ] && break; sleep 0.1; done
+V="iovctl --sysroot $TREE --socket $T/sock"
+comp "$V vm " "list log show start stop"
+comp "$V vm stop " "db web"
+comp "$V vm log w" "web"
+comp "$V vm stop web --" "--force"
+comp "$V vm start web --" "--cmdline --cpus --initrd --kernel --mem --nic --restart"
+comp "$V vm start web --restart " "always no on-failure"
+comp "$V vm start web --kernel /boot/vmlinuz --nic eno1/vf" "eno1/vf0 eno1/vf1 eno1/vf2 eno1/vf3"
+kill $fake 2>/dev/null
+comp "iovctl --sysroot $TREE --socket $T/nosock vm show " ""
 # A tree without SR-IOV: no PFs to offer, nothing breaks.
-comp "iovctl --sysroot $T/trees/noiommu vfs create " "$("$B/iovctl" --sysroot "$T/trees/noiommu" list pfs 2>/dev/null | awk '$2 == "pf" { print $1; if ($7 != "-") print $7 }' | sort | tr '\n' ' ' | sed 's/ $//')"
+comp "iovctl --sysroot $T/trees/noiommu vfs create " "$("$B/iovctl" --sysroot "$T/trees/noiommu" list pfs 2>/dev/null | awk '$1 == "ADDRESS" { for (i = 1; i <= NF; i++) if ($i == "NETDEV") nd = i } $2 == "pf" { print $1; if ($nd != "-") print $nd }' | sort | tr '\n' ' ' | sed 's/ $//')"
 comp "iovctl --sysroot /nonexistent vfs create " ""
 
 echo "completion.sh: $pass passed, $fail failed"

@@ -46,7 +46,8 @@ def run(foreground):
         sock, pidfile = d + "/io.iovd", d + "/pid"
         env = dict(os.environ, NOTIFY_SOCKET=d + "/notify")
         args = [iovd, "--sysroot", tree, "--socket", sock, "--pidfile", pidfile,
-                "--bind-state", d + "/bind.json"]
+                "--bind-state", d + "/bind.json", "--state-dir", d + "/state",
+                "--config", d + "/none.json", "--cdi-dir", ""]
         if foreground:
             args.append("--foreground")
         p = subprocess.Popen(args, env=env, stderr=subprocess.DEVNULL)
