@@ -92,13 +92,15 @@ static void print_nics(json_t *g, const char *indent)
 
 	json_array_foreach(nics, i, n) {
 		json_t *vl = json_object_get(n, "vlan");
+		char vlan[16] = "none";
 
-		printf("%snic%zu: %s (%s vf %lld, group %lld) mac %s vlan %s%lld pool %s\n", indent, i,
+		if (json_is_integer(vl))
+			snprintf(vlan, sizeof(vlan), "%lld", (long long)json_integer_value(vl));
+		printf("%snic%zu: %s (%s vf %lld, group %lld) mac %s vlan %s pool %s\n", indent, i,
 		       str(n, "vf"), str(n, "pf_netdev"),
 		       (long long)json_integer_value(json_object_get(n, "vf_index")),
 		       (long long)json_integer_value(json_object_get(n, "group")), str(n, "mac"),
-		       json_is_integer(vl) ? "" : "none", json_is_integer(vl) ?
-		       (long long)json_integer_value(vl) : 0LL, str(n, "pool"));
+		       vlan, str(n, "pool"));
 	}
 }
 
