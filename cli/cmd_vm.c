@@ -122,6 +122,16 @@ static void print_guest(json_t *g)
 	if (json_object_get(g, "cmdline"))
 		printf("  cmdline %s\n", str(g, "cmdline"));
 	print_nics(g, "  ");
+	{
+		json_t *irqs = json_object_get(g, "irqs"), *q;
+		size_t i;
+
+		if (json_array_size(irqs))
+			printf("  host IRQs (iovm on CPUs %s):", str(g, "cpus_allowed"));
+		json_array_foreach(irqs, i, q)
+			printf(" %lld %s cpus %s%s", (long long)json_integer_value(json_object_get(q, "irq")),
+			       str(q, "name"), str(q, "cpus"), i + 1 < json_array_size(irqs) ? "," : "\n");
+	}
 	printf("  started %s, log %s\n", str(g, "started"), str(g, "log"));
 	if (json_is_string(json_object_get(g, "last_exit")))
 		printf("  last exit: %s\n", str(g, "last_exit"));
