@@ -1,5 +1,5 @@
 /* iovctl vm start NAME --kernel K [--initrd I] [--cmdline S] [--mem 512M] [--cpus N]
- *                     --nic POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V] ... [--restart POLICY]
+ *                     --nic POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V] ... [--restart POLICY] [--save]
  *        vm stop NAME [--force] | vm list | vm show NAME | vm log NAME
  * Clients of io.iovd.Vm* (src/guest.c does the work in iovd). Arguments are checked here
  * (exit 2 naming the bad one, nothing sent) and again by iovd. */
@@ -142,12 +142,17 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	const char *name = NULL, *kernel = NULL, *initrd = NULL, *cmdline = NULL, *restart = NULL;
 	char kpath[PATH_MAX], ipath[PATH_MAX], err[512];
 	long long mem = 512, cpus = 1;
+	bool save = false;
 	json_t *nics = json_array(), *p, *r = NULL;
 	int ret;
 
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (strcmp(o, "--save") == 0) {
+			save = true;
+			continue;
+		}
 		if (o[0] != '-') {
 			if (name) {
 				json_decref(nics);
@@ -216,14 +221,19 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		json_object_set_new(p, "cmdline", json_string(cmdline));
 	if (restart)
 		json_object_set_new(p, "restart", json_string(restart));
+	if (save)
+		json_object_set_new(p, "save", json_true());
 	ret = cli_call(ctx, "io.iovd.VmStart", p, &r);
 	json_decref(p);
 	if (ret)
 		return ret;
 	if (ctx->json)
 		ret = cli_print_json(json_incref(r));
-	else
+	else {
 		print_guest(json_object_get(r, "guest"));
+		if (json_is_string(json_object_get(r, "saved")))
+			printf("  saved to %s (started with iovd from now on)\n", str(r, "saved"));
+	}
 	json_decref(r);
 	return ret;
 }

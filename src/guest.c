@@ -1005,6 +1005,61 @@ fail:
 	return r;
 }
 
+int iovd_guest_save(const struct iov_cfg_guest *g, const char **out, struct iov_err *err)
+{
+	static char path[PATH_MAX];
+	const char *dir = iovd_follow_dropin_dir();
+	struct iov_config *chk = NULL;
+	json_t *nics = json_array(), *doc;
+	char *s;
+	int r;
+
+	if (!dir)
+		return iov_err_set(err, -ENOENT, "start iovd with --config-dir DIR (or without "
+				   "--config) to keep guests in drop-ins", "iovd reads no drop-in "
+				   "directory: nowhere to save guest %s", g->name);
+	for (size_t i = 0; i < g->n_nics; i++) {
+		const struct iov_cfg_nic *c = &g->nics[i];
+		json_t *n = json_pack("{s:s}", c->pool ? "pool" : "device", c->pool ? c->pool : c->device);
+		char m[18];
+
+		if (c->has_mac) {
+			iov_fmt_mac(c->mac, m);
+			json_object_set_new(n, "mac", json_string(m));
+		}
+		if (c->vlan >= 0)
+			json_object_set_new(n, "vlan", json_integer(c->vlan));
+		json_array_append_new(nics, n);
+	}
+	doc = json_pack("{s:[{s:s, s:s, s:I, s:i, s:o, s:b, s:s}]}", "guests", "name", g->name,
+			"kernel", g->kernel, "mem_mib", (json_int_t)g->mem_mib, "cpus", (int)g->cpus,
+			"nics", nics, "autostart", 1, "restart", restart_name(g->restart));
+	if (g->initrd)
+		json_object_set_new(json_array_get(json_object_get(doc, "guests"), 0), "initrd",
+				    json_string(g->initrd));
+	if (g->cmdline)
+		json_object_set_new(json_array_get(json_object_get(doc, "guests"), 0), "cmdline",
+				    json_string(g->cmdline));
+	s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (!s)
+		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
+	snprintf(path, sizeof(path), "%s/50-guest-%s.json", dir, g->name);
+	/* What the loader would say of it, before it is on disk. */
+	if ((r = iov_config_load_buf(path, s, strlen(s), &chk, err)) < 0) {
+		free(s);
+		return r;
+	}
+	iov_config_free(chk);
+	r = iov_write_atomic(path, s, strlen(s), 0644, "guest drop-in", err);
+	free(s);
+	if (r < 0)
+		return r;
+	log_info("guest %s saved to %s", g->name, path);
+	*out = path;
+	return 0;
+}
+
 /* ---- the end of a guest ---- */
 
 /* A seccomp kill is logged by the kernel: "audit: type=1326 ... pid=PID comm="iovm" ...
