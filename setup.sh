@@ -46,7 +46,10 @@ apt-get install -y -q --no-install-recommends \
     libpci-dev pci.ids libudev-dev libnl-3-dev libnl-route-3-dev libjansson-dev libcmocka-dev \
     libseccomp-dev \
     clang llvm libclang-rt-14-dev \
-    busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates
+    busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates \
+    scdoc mandoc systemd debhelper dpkg-dev fakeroot lintian \
+    golang-go golang-github-container-orchestrated-devices-container-device-interface-dev \
+    pciutils
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86
 # The independent varlink client of tests/varlink (python3-varlink 31 is in backports).

@@ -45,6 +45,8 @@ int cmd_apply(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_reload(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_status(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_vm(int argc, char **argv, struct cli_ctx *ctx);
+/* Exports of the config's pools for container runtimes and Kubernetes (config/export.h). */
+int cmd_export(int argc, char **argv, struct cli_ctx *ctx);
 
 /* The VF settings table of `vfs show` (for `show PF` too): VF, MAC, VLAN, QOS, PROTO,
  * SPOOFCHK, TRUST, STATE, RATE; each line starts with indent. Data: iov_vfinfo_query()

@@ -141,6 +141,12 @@ static void show_human(const struct iov_host *h, const struct iov_dev *d)
 		   d->msix_table_size == 1 ? "" : "s", d->msix_irqs);
 	if (d->pcie_type != IOV_UNKNOWN && iov_dev_is_bridge(d))
 		kv("ACS", "%s", acs_text(d, b4, sizeof(b4)));
+	if (d->dsn_known)	/* only devices with the capability (and root on the live host) */
+		kv("serial (DSN)", "%02x-%02x-%02x-%02x-%02x-%02x-%02x-%02x",
+		   (unsigned)(d->dsn >> 56) & 0xff, (unsigned)(d->dsn >> 48) & 0xff,
+		   (unsigned)(d->dsn >> 40) & 0xff, (unsigned)(d->dsn >> 32) & 0xff,
+		   (unsigned)(d->dsn >> 24) & 0xff, (unsigned)(d->dsn >> 16) & 0xff,
+		   (unsigned)(d->dsn >> 8) & 0xff, (unsigned)d->dsn & 0xff);
 	if (d->role == IOV_ROLE_PF) {
 		const struct iov_sriov *s = d->sriov;
 		char b5[16];

@@ -30,8 +30,8 @@ static const struct cli_cmd commands[] = {
 	  "iovd's events as they happen (--recent: first those iovd still holds)" },
 	{ "config", cmd_config, "config check [FILE] [--json]",
 	  "validate a host config (default /etc/iovd/iovd.json + iovd.d/) against this host (exit 1 if invalid)" },
-	{ "plan", cmd_plan, "plan [--force]",
-	  "what applying the host config would change, as a diff, and what it disturbs (through iovd)" },
+	{ "plan", cmd_plan, "plan [--force] [--config FILE]",
+	  "what applying the host config would change, as a diff, and what it disturbs (iovd's config; FILE: here)" },
 	{ "apply", cmd_apply, "apply [--dry-run] [--force]",
 	  "re-read the host config and apply it as one journaled transaction (through iovd)" },
 	{ "reload", cmd_reload, "reload", "iovd re-reads its config and applies it (same as SIGHUP)" },
@@ -39,6 +39,8 @@ static const struct cli_cmd commands[] = {
 	  "the config in force, the last apply, and any difference between config and host now" },
 	{ "vm", cmd_vm, "vm start|stop|list|show|log [NAME]",
 	  "guests under iovm with VFs from pools (start NAME --kernel K --nic POOL|PF/vfN ...)" },
+	{ "export", cmd_export, "export cdi [--pool P]|sriovdp",
+	  "the config's pools as CDI specs or a sriov-network-device-plugin config (--config FILE)" },
 };
 
 static void usage(FILE *f)

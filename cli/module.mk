@@ -5,3 +5,4 @@ IOVCTL_SRCS += cli/cmd_monitor.c
 IOVCTL_SRCS += cli/cmd_config.c
 IOVCTL_SRCS += cli/cmd_apply.c
 IOVCTL_SRCS += cli/cmd_vm.c
+IOVCTL_SRCS += cli/cmd_export.c

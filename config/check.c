@@ -188,6 +188,18 @@ void iov_config_report_print(FILE *f, const json_t *rep)
 	json_array_foreach(files, i, v)
 		fprintf(f, "%s%s", i ? ", " : "", json_string_value(v));
 	fprintf(f, ": ok\n");
+	v = json_object_get(rep, "policy");
+	fprintf(f, "policy: on_drift %s", jstr(v, "on_drift"));
+	if (json_is_boolean(json_object_get(v, "allow_unsafe_interrupts")))
+		fprintf(f, ", allow_unsafe_interrupts %s",
+			json_is_true(json_object_get(v, "allow_unsafe_interrupts")) ? "on" : "off");
+	if (*jstr(v, "admin_group"))
+		fprintf(f, ", admin_group %s", jstr(v, "admin_group"));
+	if (*jstr(v, "mac_prefix"))
+		fprintf(f, ", mac_prefix %s", jstr(v, "mac_prefix"));
+	json_array_foreach(json_object_get(v, "never_move"), k, e)
+		fprintf(f, "%s%s", k ? " " : ", never_move ", json_string_value(e));
+	fputc('\n', f);
 	json_array_foreach(json_object_get(rep, "pfs"), i, v) {
 		const json_t *m = json_object_get(v, "match"), *nv = json_object_get(v, "num_vfs");
 		const char *mk;
@@ -245,9 +257,14 @@ void iov_config_report_print(FILE *f, const json_t *rep)
 			(long long)json_integer_value(json_object_get(v, "mem_mib")), jstr(v, "restart"),
 			json_is_true(json_object_get(v, "autostart")) ? ", autostart" : "",
 			jstr(v, "kernel"));
-		json_array_foreach(json_object_get(v, "nics"), k, e)
+		json_array_foreach(json_object_get(v, "nics"), k, e) {
 			fprintf(f, "%s %s %s", k ? "," : "; nics:", *jstr(e, "pool") ? "pool" : "device",
 				*jstr(e, "pool") ? jstr(e, "pool") : jstr(e, "device"));
+			if (*jstr(e, "mac"))
+				fprintf(f, " mac %s", jstr(e, "mac"));
+			if (json_is_integer(json_object_get(e, "vlan")))
+				fprintf(f, " vlan %lld", (long long)json_integer_value(json_object_get(e, "vlan")));
+		}
 		fputc('\n', f);
 	}
 }

@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/varlink.h"
 #include "src/apply.h"
+#include "src/cdi.h"
 #include "src/journal.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
@@ -97,6 +98,7 @@ static void adopt(struct iov_config *c, gid_t gid)
 		vl_server_set_admin_gid(server, gid);
 	log_info("config in force: %s (%zu file%s, %zu PF%s)", c->n_files ? c->files[0] : "?",
 		 c->n_files, c->n_files == 1 ? "" : "s", c->n_pfs, c->n_pfs == 1 ? "" : "s");
+	iovd_cdi_schedule();	/* its pools' specs, once the apply that follows is done */
 }
 
 static json_t *files_json(const struct iov_config *c)

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "src/cdi.h"
 #include "src/guest.h"
 #include "src/iovd_api.h"
 #include "src/udevmon.h"
@@ -28,6 +29,7 @@
 #include "src/follow.h"
 #include "src/journal.h"
 #include "lib/log.h"
+#include "lib/sdnotify.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
 #include "vfio/bind.h"
@@ -41,12 +43,14 @@ static void usage(FILE *f)
 		"      --sysroot DIR       manage the sysfs tree under DIR (tests)\n"
 		"  -g, --group NAME        members of group NAME may make changes (root always can)\n"
 		"      --config FILE       the host config (default /etc/iovd/iovd.json)\n"
-		"      --config-dir DIR    its drop-ins (default /etc/iovd/iovd.d; none when\n"
-		"                          --config is given without --config-dir)\n"
+		"      --config-dir DIR    its drop-ins (default: FILE without .json, plus .d;\n"
+		"                          /etc/iovd/iovd.d for the default file)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
 		"      --state-dir DIR     journal, bind records, last apply, guests, MAC registry,\n"
 		"                          quarantine (default /var/lib/iovd,\n"
 		"                          under --sysroot DIR: DIR/var/lib/iovd)\n"
+		"      --cdi-dir DIR       keep the pools' CDI specs there (default /var/run/cdi,\n"
+		"                          under --sysroot DIR/run/cdi; \"\" for none)\n"
 		"      --bind-state PATH   where vfio bindings are remembered\n"
 		"                          (default STATE_DIR/bind-state.json)\n"
 		"      --pidfile PATH      write the daemon's pid there (removed on exit)\n"
@@ -116,6 +120,21 @@ static void write_pidfile(const char *path, pid_t pid)
 		log_warn("--pidfile %s: cannot write it", path);
 }
 
+/* Tells the service manager (if any) that iovd serves; MAINPID covers the forked case. */
+static void notify_ready(void)
+{
+	char msg[64];
+	int r;
+
+	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d", (int)getpid());
+	r = iov_sd_notify(msg);
+	if (r < 0)
+		log_warn_errno(r, "NOTIFY_SOCKET=%s: cannot tell the service manager iovd is ready",
+			       getenv("NOTIFY_SOCKET"));
+	else if (r > 0)
+		log_debug("told the service manager: READY=1");
+}
+
 static void on_signal(int fd, void *ud)
 {
 	struct signalfd_siginfo si;
@@ -162,7 +181,8 @@ static void migrate_bind_state(const char *path)
 
 /* Before serving: the state directory, an interrupted apply, the config (and its apply). */
 static int start_config(const char *state_dir, const char *bind_state, const char *config,
-			const char *config_dir, bool unsafe, gid_t admin, bool no_apply)
+			bool config_given, const char *config_dir, bool unsafe, gid_t admin,
+			bool no_apply)
 {
 	static char bs[PATH_MAX];
 	struct iovd_follow_opts fo = { .config_path = config, .state_dir = state_dir,
@@ -172,7 +192,7 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 	bool bad;
 	int r, lock;
 
-	fo.dropin_dir = config_dir ? config_dir : config ? "" : NULL;
+	fo.dropin_dir = config_dir;	/* NULL: next to the file (FILE without .json + .d) */
 	if ((r = iov_mkdir_p(state_dir, 0755)) < 0)
 		return log_err_errno(r, "--state-dir %s: cannot create it", state_dir);
 	/* One iovd per state directory: a second one must not recover or apply under the
@@ -201,8 +221,9 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 		log_err("recovering the interrupted apply failed: %s; the host may be half-changed "
 			"(the journal in %s stays for the next start)", e.msg, state_dir);
 	r = iovd_follow_reload(!no_apply, false, false, &res, &bad, &e);
-	if (r < 0 && bad && e.code == -ENOENT && !config)
-		log_info("no host config (%s): serving only", IOV_CONFIG_DEFAULT_PATH);
+	if (r < 0 && bad && e.code == -ENOENT && !config_given)
+		log_info("no host config (%s): serving only", config ? config :
+			 IOV_CONFIG_DEFAULT_PATH);
 	else if (r < 0)
 		log_err("%s: %s", bad ? "config" : "apply at start", e.msg);
 	else if (!no_apply)
@@ -229,10 +250,11 @@ int main(int argc, char **argv)
 		{ "bind-state", required_argument, NULL, 'B' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "allow-unsafe-interrupts", no_argument, NULL, 'U' },
-		{ "config", required_argument, NULL, 'C' },
+		{ "config", required_argument, NULL, 'F' },
 		{ "config-dir", required_argument, NULL, 'D' },
 		{ "no-apply", no_argument, NULL, 'N' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "cdi-dir", required_argument, NULL, 'I' },
 		{ "check", no_argument, NULL, 'K' },
 		{ "iovm", required_argument, NULL, 'M' },
 		{ "guest-user", required_argument, NULL, 'G' },
@@ -242,11 +264,13 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	const char *sock = getenv("IOVD_SOCKET"), *sysroot = NULL, *group = NULL;
-	struct iovd_guest_opts gopts = { 0 };
 	const char *pidfile = NULL, *config = NULL, *config_dir = NULL, *bind_state = NULL;
+	const char *cdi_dir = NULL;
 	const char *state_dir = NULL;
 	char sysroot_state[PATH_MAX];
 	bool foreground = false, unsafe = false, no_apply = false, check = false;
+	bool config_given;
+	struct iovd_guest_opts gopts = { 0 };
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
 	struct iovd_udev *udev = NULL;
@@ -261,10 +285,11 @@ int main(int argc, char **argv)
 		case 'R': sysroot = optarg; break;
 		case 'g': group = optarg; break;
 		case 'B': bind_state = optarg; break;
-		case 'C': config = optarg; break;
+		case 'F': config = optarg; break;
 		case 'D': config_dir = optarg; break;
 		case 'N': no_apply = true; break;
 		case 'S': state_dir = optarg; break;
+		case 'I': cdi_dir = optarg; break;
 		case 'P': pidfile = optarg; break;
 		case 'U': unsafe = true; break;
 		case 'K': check = true; break;
@@ -322,9 +347,14 @@ int main(int argc, char **argv)
 		admin = g->gr_gid;
 	}
 
-	if (start_config(state_dir, bind_state, config, config_dir, unsafe, admin, no_apply) < 0)
-		return 1;
+	/* Its config too: never this machine's /etc/iovd for a tree. */
+	config_given = config != NULL;
+	if (iov_sysroot()[0] && !config) {
+		static char cf[PATH_MAX];
 
+		snprintf(cf, sizeof(cf), "%s%s", iov_sysroot(), IOV_CONFIG_DEFAULT_PATH);
+		config = cf;
+	}
 	lfd = activated_socket();
 	if (lfd >= 0) {
 		foreground = true;	/* systemd started us and watches this process */
@@ -341,6 +371,14 @@ int main(int argc, char **argv)
 		else
 			log_err_errno(lfd, "cannot listen on %s (run iovd as root, or pick another "
 				      "path with --socket)", sock);
+		return 1;
+	}
+	/* Listening (connections wait in the backlog) but not serving: recovery and the apply
+	 * at start come first, and a second iovd was refused above before touching anything. */
+	if (start_config(state_dir, bind_state, config, config_given, config_dir, unsafe, admin,
+			 no_apply) < 0) {
+		if (sock)
+			unlink(sock);
 		return 1;
 	}
 	/* The socket is listening before the parent returns, so `iovd && iovctl ...` works.
@@ -383,6 +421,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	iovd_follow_set_server(srv);
+	r = iovd_cdi_init(srv, cdi_dir);
+	if (r < 0)
+		return log_err_errno(r, "CDI specs"), 1;
+	iovd_cdi_sync();	/* the config in force is applied by now */
 	/* Under --sysroot the uevents would be this machine's, not the tree's: no udev. */
 	if (!iov_sysroot()[0]) {
 		struct iovd_udev_opts uo = { .live = true, .on_settled = on_host_settled };
@@ -397,8 +439,12 @@ int main(int argc, char **argv)
 	iovd_guests_autostart();	/* the config's guests marked autostart */
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
+	/* Type=notify: ready once the socket listens (and, later, the config is applied). */
+	notify_ready();
 	r = vl_server_run(srv);
 	iovd_guests_shutdown();
+	if (iov_sd_notify("STOPPING=1") < 0)
+		log_debug("NOTIFY_SOCKET: cannot send STOPPING=1");
 	vl_server_free(srv);
 	iovd_udev_free(udev);
 	if (sock)

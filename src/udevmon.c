@@ -304,7 +304,7 @@ static int open_live(struct iovd_udev *u, struct vl_server *s)
 struct iovd_udev *iovd_udev_new(struct vl_server *s, const struct iovd_udev_opts *o)
 {
 	struct iovd_udev *u = calloc(1, sizeof(*u));
-	int r;
+	int r = 0;
 
 	if (!u)
 		return NULL;

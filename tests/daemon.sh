@@ -15,7 +15,11 @@ mkdir "$T/cwd"
 	--state-dir "$T/state" --bind-state "$T/bind-state.json" --pidfile "$T/pid") 2>"$T/err" || bad "iovd did not start: $(cat "$T/err")"
 pid=$(cat "$T/pid" 2>/dev/null)
 if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
-	cwd=$(readlink "/proc/$pid/cwd")
+	# The child moves to / just after the parent returns: give it a moment.
+	i=0
+	while cwd=$(readlink "/proc/$pid/cwd") && [ "$cwd" != / ] && [ $i -lt 30 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
 	[ "$cwd" = / ] || bad "working directory is $cwd, not /"
 	um=$(awk '/^Umask:/ {print $2}' "/proc/$pid/status")
 	[ "$um" = 0022 ] || bad "umask is $um, not 0022"

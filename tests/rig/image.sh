@@ -11,7 +11,7 @@
 #   IOV_RIG_BIN     folder holding the project's programs (default build)
 #   IOV_RIG_PROGS   which of them go in /usr/bin (default: iovctl iovd iovm iov-bindtool; missing
 #                   ones are left out with a note, and scenarios needing them fail)
-#   IOV_RIG_HELPERS folder holding the rig's static helpers jget, kvmcheck, asuser, vfiocheck (default $IOV_RIG_OUT/helpers)
+#   IOV_RIG_HELPERS folder holding the rig's static helpers jget, kvmcheck, asuser, vfiocheck, msiforge (default $IOV_RIG_OUT/helpers)
 #   IOV_RIG_KERNEL_PKG  exact package name to use instead of the newest
 #                       linux-image-6.12.N+deb12-amd64 that apt knows
 #
@@ -139,7 +139,7 @@ for p in ${IOV_RIG_PROGS:-iovctl iovd iovm iov-bindtool}; do
 	if [ -x "$BIN/$p" ]; then progs="$progs $BIN/$p"; else say "note: $BIN/$p missing; the image will lack it"; fi
 done
 helpers=""
-for h in jget kvmcheck asuser vfiocheck; do
+for h in jget kvmcheck asuser vfiocheck msiforge; do
 	[ -x "$HELPERS/$h" ] || die "$HELPERS/$h missing; build it with 'make rig-helpers'"
 	helpers="$helpers $HELPERS/$h"
 done
@@ -164,6 +164,7 @@ stamp=$( {
 	echo "$order"
 	ls -lL --time-style=+%s "$BUSYBOX" "$IP" $progs $helpers $PCIIDS "$KDIR/boot/vmlinuz-$KVER"
 	find "$here/guest" "$here/scenarios" -type f -exec ls -l --time-style=+%s {} + | sort
+	ls -lL --time-style=+%s "$BIN/vmm-payloads/payload.bin" "$here/../vmm/run.sh" 2>/dev/null
 	cat "$0" | cksum
 } | cksum | cut -d' ' -f1)
 if [ -f "$IMG/initrd.gz" ] && [ -f "$IMG/stamp" ] && [ "$(cat "$IMG/stamp")" = "$stamp" ] &&
@@ -223,6 +224,11 @@ cp "$here/guest/"*.sh "$root/rig/"
 cp "$here/../../docs/examples/iovd.json" "$root/rig/iovd-example.json"
 mkdir -p "$root/rig/scenarios"
 cp "$here/scenarios/"*.sh "$root/rig/scenarios/" 2>/dev/null || true
+# The iovm payload tests (scenario vmm_payloads), when the payload is built.
+if [ -f "$BIN/vmm-payloads/payload.bin" ]; then
+	mkdir -p "$root/rig/vmm"
+	cp "$BIN/vmm-payloads/payload.bin" "$here/../vmm/run.sh" "$root/rig/vmm/"
+fi
 echo "$KVER" > "$root/etc/rig-kernel"
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\n' > "$root/etc/group"

@@ -35,6 +35,8 @@ for p in ${IOV_RIG_PRESETS:-$RIG_PRESETS}; do
 	for f in "$here"/scenarios/*.sh; do
 		s=$(basename "$f" .sh)
 		[ -z "$want" ] || case " $want " in *" $s "*) ;; *) continue ;; esac
+		# "# rig-on-demand": only when named (make vmm-test picks vmm_payloads itself).
+		[ -n "$want" ] || ! grep -q '^# rig-on-demand' "$f" || continue
 		case " $(sed -n 's/^# rig-presets:[[:space:]]*//p' "$f" | head -n1) " in
 		*" $p "*) scens="$scens $s" ;;
 		esac

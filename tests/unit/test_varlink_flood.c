@@ -1,6 +1,6 @@
 /* Fair service (issue 10, item 1): unprivileged local users flood the io.iovd service with
  * oneway GetHost calls over many connections; root's GetVersion must still be answered
- * within 100 ms. The daemon's API runs on the HW.md layout A fake tree (or on the tree named
+ * within 100 ms. The daemon's API runs on the layout A fake tree (docs/hardware.md) (or on the tree named
  * by IOV_FLOOD_TREE, e.g. bench's 16x128 tree); the flooders are children that drop to
  * uid 65534 and 65533. The measured latencies are printed. */
 #include <stdarg.h>

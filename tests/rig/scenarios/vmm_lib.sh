@@ -41,9 +41,9 @@ vmm_setup_vf() {
 # vmm_initramfs FILE [MODULE]: busybox + a NIC driver (default igbvf) + a test init. The init
 # reads from its command line mod=NAME and modargs=ARG (the driver and one parameter),
 # pf6=ADDR (ping target; none: no ping), pings=N (default 5), attack=1 (move the TX ring
-# outside RAM), hold=N (stay up N s before rebooting), boots=K (count boots in CMOS byte
-# 0x40; power off on the K-th, else reboot). It says eth0's MAC. It writes iovm marks: 0x31
-# at init start, 0x32 before the pings, 0x33 after.
+# outside RAM), boots=K (count boots in CMOS byte 0x40; power off on the K-th, else reboot),
+# hold=N (stay up N s before rebooting). It says eth0's MAC. It writes iovm
+# marks: 0x31 at init start, 0x32 before the pings, 0x33 after.
 vmm_initramfs() {
 	_w=/tmp/inner
 	rm -rf "$_w"
