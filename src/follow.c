@@ -43,6 +43,12 @@ void iovd_follow_set_server(struct vl_server *s)
 }
 const char *iovd_state_dir(void) { return opts.state_dir; }
 const struct iov_config *iovd_follow_config(void) { return cur; }
+const char *iovd_follow_dropin_dir(void)
+{
+	if (opts.dropin_dir && !opts.dropin_dir[0])
+		return NULL;
+	return opts.dropin_dir ? opts.dropin_dir : IOV_CONFIG_DEFAULT_DROPIN;
+}
 
 static int load(struct iov_config **c, gid_t *gid, struct iov_err *err)
 {

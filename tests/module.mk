@@ -8,7 +8,7 @@ UNIT_TESTS += tests/unit/test_varlink_stream.c tests/unit/test_iovd_monitor.c te
 $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_fixtures: \
 	$(BUILD)/obj/tests/unit/fakesys.o
 # Guest NIC allocation (VFs, MACs) on hand-built hosts and configs.
-UNIT_TESTS += tests/unit/test_alloc.c
+UNIT_TESTS += tests/unit/test_alloc.c tests/unit/test_irq_place.c
 $(BUILD)/tests/test_alloc: $(BUILD)/obj/tests/unit/fakesys.o
 
 # Golden tests: iovctl on every fixture against the expected output.
