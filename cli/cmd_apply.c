@@ -5,9 +5,15 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "config/config.h"
+#include "config/plan.h"
+#include "config/planhost.h"
+#include "lib/err.h"
+#include "lib/sysfs.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *s_of(json_t *o, const char *k)
 {
@@ -51,14 +57,53 @@ static int opts(const char *cmd, int argc, char **argv, bool *dry, bool *force)
 	return 0;
 }
 
+/* iovctl plan --config FILE: the file planned here, without the daemon (reads only). */
+static int plan_local(struct cli_ctx *ctx, const char *file, bool force)
+{
+	struct iov_plan_host_opts o = { .force = force };
+	struct iov_config *cfg = NULL;
+	struct iov_cfg_plan *p = NULL;
+	struct iov_err e = { 0 };
+	json_t *j;
+
+	/* The daemon's bind records, when this user may read them (not on a --sysroot tree). */
+	if (!iov_sysroot()[0] && access("/var/lib/iovd/bind-state.json", R_OK) == 0)
+		o.bind_state = "/var/lib/iovd/bind-state.json";
+	if (iov_config_load(file, NULL, &cfg, &e) < 0 || iov_cfg_plan_host(cfg, &o, &p, &e) < 0) {
+		fprintf(stderr, "iovctl plan: %s\n", e.msg);
+		if (e.fix[0])
+			fprintf(stderr, "  fix: %s\n", e.fix);
+		iov_config_free(cfg);
+		return 1;
+	}
+	j = iov_cfg_plan_json(p);
+	iov_cfg_plan_free(p);
+	iov_config_free(cfg);
+	if (ctx->json)
+		return cli_print_json(j);
+	print_plan(j, "");
+	json_decref(j);
+	return 0;
+}
+
 int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 {
+	const char *file = NULL;
 	bool force = false;
 	json_t *p, *r = NULL;
 	int ret;
 
-	if ((ret = opts("plan", argc, argv, NULL, &force)))
-		return ret;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--force"))
+			force = true;
+		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			file = argv[++i];
+		else
+			return cli_usage("plan", "unknown argument '%s'", argv[i]);
+	}
+	if (file)
+		return plan_local(ctx, file, force);
+
 	p = json_pack("{s:b}", "force", force);
 	ret = cli_call(ctx, "io.iovd.Plan", p, &r);
 	json_decref(p);
@@ -156,6 +201,14 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 			print_plan(d, "  ");
 	} else if (*s_of(r, "difference_error")) {
 		printf("difference: cannot plan: %s\n", s_of(r, "difference_error"));
+	}
+	/* What iovd noticed changing under it (udev), and what it did about it. */
+	c = json_object_get(r, "drift");
+	if (json_is_object(c) && strcmp(s_of(c, "state"), "none") != 0) {
+		printf("drift:      %s since %s (%s)%s%s\n", s_of(c, "state"), s_of(c, "since"),
+		       s_of(c, "cause"), *s_of(c, "error") ? ": " : "", s_of(c, "error"));
+		json_array_foreach(json_object_get(c, "lines"), i, x)
+			printf("  %s\n", json_string_value(x));
 	}
 	json_decref(r);
 	return 0;

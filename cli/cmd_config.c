@@ -12,11 +12,13 @@
 
 static void help(FILE *f)
 {
-	fprintf(f, "usage: iovctl config check [FILE] [--dropin-dir DIR | --no-dropins] [--json]\n"
-		   "Loads FILE (default %s) and its drop-ins (FILE without .json, plus .d:\n"
-		   "%s), checks every value and matches the PFs against this host (or\n"
-		   "--sysroot). Prints what the config describes, or the first error with its\n"
-		   "file, JSON path and fix. Exit 0 valid, 1 invalid, 2 bad usage.\n",
+	fprintf(f, "usage: iovctl config check [FILE] [--config-dir DIR] [--json]\n"
+		   "Loads the host config (default %s with the drop-ins in %s;\n"
+		   "a FILE given alone is read without drop-ins, as iovd --config FILE does),\n"
+		   "checks every value and matches the PFs against this host (or --sysroot).\n"
+		   "Prints what the config describes, or the first error with its file, JSON\n"
+		   "path and fix. The same check as `iovd --check`. Exit 0 valid, 1 invalid,\n"
+		   "2 bad usage.\n",
 		IOV_CONFIG_DEFAULT_PATH, IOV_CONFIG_DEFAULT_DROPIN);
 }
 
@@ -40,12 +42,10 @@ int cmd_config(int argc, char **argv, struct cli_ctx *ctx)
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			help(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--dropin-dir")) {
+		} else if (!strcmp(argv[i], "--config-dir")) {
 			if (++i >= argc)
-				return cli_usage("config", "--dropin-dir needs a directory");
+				return cli_usage("config", "--config-dir needs a directory");
 			dropins = argv[i];
-		} else if (!strcmp(argv[i], "--no-dropins")) {
-			dropins = "";
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return cli_usage("config", "unknown option '%s'", argv[i]);
 		} else if (file) {
@@ -54,6 +54,8 @@ int cmd_config(int argc, char **argv, struct cli_ctx *ctx)
 			file = argv[i];
 		}
 	}
+	if (file && !dropins)
+		dropins = "";		/* as iovd --config FILE: that file alone */
 	if ((ret = cli_load_host(ctx, &h)) != 0)
 		return ret;
 	ret = iov_config_check(file, dropins, h, NULL, &rep, &err) < 0 ? 1 : 0;

@@ -114,7 +114,9 @@ static json_t *report_json(const struct iov_config *c, const struct iov_cfg_reso
 				json_array_append_new(vfs, json_string(t));
 			}
 		}
-		json_array_append_new(pools, json_pack("{s:s,s:o}", "name", c->pools[i].name, "vfs", vfs));
+		json_array_append_new(pools, json_pack("{s:s,s:s,s:s,s:o}", "name", c->pools[i].name,
+						       "file", c->pools[i].where.file,
+						       "path", c->pools[i].where.path, "vfs", vfs));
 	}
 	for (size_t i = 0; i < c->n_guests; i++) {
 		const struct iov_cfg_guest *g = &c->guests[i];
@@ -135,8 +137,8 @@ static json_t *report_json(const struct iov_config *c, const struct iov_cfg_reso
 				json_object_set_new(e, "vlan", json_integer(n->vlan));
 			json_array_append_new(nics, e);
 		}
-		json_array_append_new(guests, json_pack("{s:s,s:s,s:o,s:o,s:I,s:i,s:o,s:b,s:s}",
-			"name", g->name, "kernel", g->kernel,
+		json_array_append_new(guests, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:i,s:o,s:b,s:s}",
+			"name", g->name, "file", g->where.file, "path", g->where.path, "kernel", g->kernel,
 			"initrd", g->initrd ? json_string(g->initrd) : json_null(),
 			"cmdline", g->cmdline ? json_string(g->cmdline) : json_null(),
 			"mem_mib", (json_int_t)g->mem_mib, "cpus", (int)g->cpus, "nics", nics,
@@ -188,6 +190,18 @@ void iov_config_report_print(FILE *f, const json_t *rep)
 	json_array_foreach(files, i, v)
 		fprintf(f, "%s%s", i ? ", " : "", json_string_value(v));
 	fprintf(f, ": ok\n");
+	v = json_object_get(rep, "policy");
+	fprintf(f, "policy: on_drift %s", jstr(v, "on_drift"));
+	if (json_is_boolean(json_object_get(v, "allow_unsafe_interrupts")))
+		fprintf(f, ", allow_unsafe_interrupts %s",
+			json_is_true(json_object_get(v, "allow_unsafe_interrupts")) ? "on" : "off");
+	if (*jstr(v, "admin_group"))
+		fprintf(f, ", admin_group %s", jstr(v, "admin_group"));
+	if (*jstr(v, "mac_prefix"))
+		fprintf(f, ", mac_prefix %s", jstr(v, "mac_prefix"));
+	json_array_foreach(json_object_get(v, "never_move"), k, e)
+		fprintf(f, "%s%s", k ? " " : ", never_move ", json_string_value(e));
+	fputc('\n', f);
 	json_array_foreach(json_object_get(rep, "pfs"), i, v) {
 		const json_t *m = json_object_get(v, "match"), *nv = json_object_get(v, "num_vfs");
 		const char *mk;
@@ -245,9 +259,14 @@ void iov_config_report_print(FILE *f, const json_t *rep)
 			(long long)json_integer_value(json_object_get(v, "mem_mib")), jstr(v, "restart"),
 			json_is_true(json_object_get(v, "autostart")) ? ", autostart" : "",
 			jstr(v, "kernel"));
-		json_array_foreach(json_object_get(v, "nics"), k, e)
+		json_array_foreach(json_object_get(v, "nics"), k, e) {
 			fprintf(f, "%s %s %s", k ? "," : "; nics:", *jstr(e, "pool") ? "pool" : "device",
 				*jstr(e, "pool") ? jstr(e, "pool") : jstr(e, "device"));
+			if (*jstr(e, "mac"))
+				fprintf(f, " mac %s", jstr(e, "mac"));
+			if (json_is_integer(json_object_get(e, "vlan")))
+				fprintf(f, " vlan %lld", (long long)json_integer_value(json_object_get(e, "vlan")));
+		}
 		fputc('\n', f);
 	}
 }

@@ -25,6 +25,10 @@
 #define MAX_CPUS 64			/* iovm: IOVM_MAX_VCPUS */
 #define MAX_NICS 8			/* iovm: IOVM_VFIO_MAX_DEVS */
 #define MAX_CMDLINE 2048
+/* Far above any host (PFs, pools, guests in all files; entries of one PF or pool): they
+ * bound the pairwise checks, so no file can keep iovd busy for long. */
+#define MAX_ITEMS 1024
+#define MAX_ENTRIES 4096
 
 struct ld {
 	struct iov_config *c;
@@ -684,6 +688,9 @@ static int load_vfs(struct ld *L, struct iov_cfg_pf *pf, const json_t *o, const 
 	if ((r = want_type(L, o, path, JSON_OBJECT, "an object",
 			   "write \"vfs\": { \"0\": { ... }, \"1-3\": { ... } }")) < 0)
 		return r;
+	if (json_object_size(o) > MAX_ENTRIES)
+		return ld_fail(L, path, -E2BIG, "use ranges (\"0-63\") instead of one entry per VF",
+			       "%zu entries; at most %d", json_object_size(o), MAX_ENTRIES);
 	pf->vfs = calloc(json_object_size(o) + 1, sizeof(*pf->vfs));
 	if (!pf->vfs)
 		return iov_err_set(L->err, -ENOMEM, NULL, "out of memory");
@@ -960,6 +967,9 @@ static int load_pool(struct ld *L, const json_t *o, const char *path)
 		return r;
 	if (!json_array_size(v))
 		return ld_fail(L, p, -EINVAL, fix, "pool \"%s\" has no VFs", pl->name);
+	if (json_array_size(v) > MAX_ENTRIES)
+		return ld_fail(L, p, -E2BIG, "use ranges (\"uplink#0-63\") instead of one member per VF",
+			       "%zu members; at most %d", json_array_size(v), MAX_ENTRIES);
 	if (!(pl->members = calloc(json_array_size(v), sizeof(*pl->members))))
 		return iov_err_set(L->err, -ENOMEM, NULL, "out of memory");
 	json_array_foreach(v, i, e) {
@@ -1189,6 +1199,10 @@ static int load_array(struct ld *L, const json_t *top, const char *key, const ch
 	snprintf(fix, sizeof(fix), "write \"%s\": [ %s, ... ]", key, example);
 	if ((r = want_type(L, a, p, JSON_ARRAY, "an array", fix)) < 0)
 		return r;
+	if (json_array_size(a) + (strcmp(key, "pfs") == 0 ? L->c->n_pfs : strcmp(key, "pools") == 0 ?
+				  L->c->n_pools : L->c->n_guests) > MAX_ITEMS)
+		return ld_fail(L, p, -E2BIG, "describe fewer; no host has this many",
+			       "more than %d %s in all files", MAX_ITEMS, key);
 	json_array_foreach(a, i, e) {
 		char pe[96];
 

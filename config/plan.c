@@ -51,12 +51,16 @@ void iov_vfconf_field_str(const struct iov_vfconf *c, unsigned field, char *buf,
 		snprintf(buf, len, "%s", mac);
 		break;
 	case IOV_VFC_VLAN:
-		if (c->qos || (c->vlan_proto && c->vlan_proto != IOV_ETH_P_8021Q)) {
-			s = iov_vlan_proto_name(c->vlan_proto ? c->vlan_proto : IOV_ETH_P_8021Q);
-			snprintf(buf, len, "%u qos %u proto %s", c->vlan, c->qos, s ? s : "?");
-		} else {
+		s = c->vlan_proto && c->vlan_proto != IOV_ETH_P_8021Q ?
+		    iov_vlan_proto_name(c->vlan_proto) : NULL;
+		if (c->qos && s)
+			snprintf(buf, len, "%u qos %u proto %s", c->vlan, c->qos, s);
+		else if (c->qos)
+			snprintf(buf, len, "%u qos %u", c->vlan, c->qos);
+		else if (s)
+			snprintf(buf, len, "%u proto %s", c->vlan, s);
+		else
 			snprintf(buf, len, "%u", c->vlan);
-		}
 		break;
 	case IOV_VFC_SPOOFCHK: snprintf(buf, len, "%s", c->spoofchk ? "on" : "off"); break;
 	case IOV_VFC_TRUST: snprintf(buf, len, "%s", c->trust ? "on" : "off"); break;
@@ -320,8 +324,13 @@ static int plan_props(struct pfctx *x, unsigned idx, const struct iov_vfconf *wa
 			iov_vfconf_field_str(&cur, f, from, sizeof(from));
 			snprintf(a->line, sizeof(a->line), "~ %s/vf%u %s %s -> %s", x->cpf->name,
 				 idx, iov_vfconf_field_name(f), from, to);
-		} else {
+		} else if (fresh) {
 			snprintf(a->line, sizeof(a->line), "+ %s/vf%u %s %s", x->cpf->name, idx,
+				 iov_vfconf_field_name(f), to);
+		} else {
+			/* An existing VF whose setting the kernel did not report (a --sysroot
+			 * tree, a driver without it): set it, the old value unknown. */
+			snprintf(a->line, sizeof(a->line), "~ %s/vf%u %s ? -> %s", x->cpf->name, idx,
 				 iov_vfconf_field_name(f), to);
 		}
 		snprintf(a->why, sizeof(a->why), "%s: %s/vf%u %s", x->cpf->where.file ?
@@ -431,7 +440,7 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 	struct iov_vfs_plan *vp = NULL;
 	struct iov_err e = { 0 };
 	struct iov_vfconf props;
-	bool any_nonhost = false, any_props = false;
+	bool any_nonhost = false, all_nonhost = true, any_props = false;
 	int want, cur, ap, r;
 	char holder[192];
 
@@ -446,6 +455,8 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 	for (int k = 0; k < want; k++) {
 		if (want_driver(x, (unsigned)k, &props) != IOV_CFG_DRV_HOST)
 			any_nonhost = true;
+		else
+			all_nonhost = false;
 		if (props.set)
 			any_props = true;
 	}
@@ -455,6 +466,40 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 				   "%s: VF properties are set through the PF's netdev and it has none",
 				   x->who);
 
+	if (want != cur && any_nonhost) {
+		const struct iov_dev *pf = x->pf;
+
+		for (int k = 0; k < want; k++) {
+			const struct iov_dev *old;
+
+			if (want_driver(x, (unsigned)k, &props) != IOV_CFG_DRV_VFIO)
+				continue;
+			if (!x->in->h->iommu.enabled)
+				return iov_err_set(err, -EOPNOTSUPP, "enable the IOMMU (VT-d/AMD-Vi in "
+						   "the firmware, intel_iommu=on), or put the VFs on "
+						   "\"host\"", "%s: %s/vf%d is to go to vfio-pci, but no "
+						   "IOMMU is active on this host (no IOMMU groups)", x->who,
+						   x->cpf->name, k);
+			if (x->in->h->iommu.intremap != 1 && !x->in->allow_unsafe_interrupts)
+				return iov_err_set(err, -EPERM, "enable interrupt remapping, or set "
+						   "policy.allow_unsafe_interrupts",
+						   "%s: %s/vf%d is to go to vfio-pci, but interrupt "
+						   "remapping is not known to be on (%s)", x->who,
+						   x->cpf->name, k, x->in->h->iommu.intremap_why ?
+						   x->in->h->iommu.intremap_why : "no evidence");
+			/* The VFs the PF has now show where new ones land: in the PF's own group
+			 * (no ACS below the PF's port), vfio-pci could only take them with it. */
+			for (size_t v = 0; v < pf->sriov->n_vfs; v++)
+				if ((old = pf->sriov->vfs[v]) && old->group && old->group == pf->group)
+					return iov_err_set(err, -EBUSY, "put the PF behind a port with ACS, "
+							   "or keep its VFs on \"host\"",
+							   "%s: %s/vf%d is to go to vfio-pci, but this PF's "
+							   "VFs share IOMMU group %d with the PF itself (%s "
+							   "is in it now): the group cannot move while the PF "
+							   "driver holds it", x->who, x->cpf->name, k,
+							   pf->group->id, old->name);
+		}
+	}
 	if (want != cur) {
 		/* The VF-count planner for the refusals and the steps; VFs on vfio-pci that no
 		 * process holds may go (force), the host's own use is checked here. */
@@ -486,7 +531,9 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 				}
 			}
 		}
-		ap = any_nonhost ? 0 : 1;
+		/* Autoprobe off only when no new VF wants a host driver: with it off the kernel
+		 * probes a VF only through driver_override (pci_device_can_probe()). */
+		ap = all_nonhost ? 0 : 1;
 		for (size_t k = 0; k < vp->n; k++) {
 			const struct iov_vfs_action *va = &vp->acts[k];
 			struct iov_action *a;
@@ -504,8 +551,8 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 				snprintf(a->line, sizeof(a->line), "~ %s autoprobe %d -> %d",
 					 x->cpf->name, a->old_val, ap);
 				snprintf(a->why, sizeof(a->why), "%s", ap ? "let host VF drivers "
-					 "probe the new VFs" : "keep host VF drivers off VFs headed "
-					 "for vfio-pci or no driver");
+					 "probe the new VFs" : "keep host VF drivers off the new VFs "
+					 "(all for vfio-pci or no driver)");
 			}
 			if (!(a = add_act(x, IOV_ACT_NUMVFS, -1)))
 				goto nomem;

@@ -131,7 +131,9 @@ static int candidates(const struct iov_cfg_pf *pf, const struct iov_host *h,
 			hit = d->vendor == m->vendor && d->device == m->device;
 			break;
 		case IOV_MATCH_PERM_MAC:
-			for (size_t k = 0; k < d->n_netdevs && !hit; k++) {
+			/* One netlink round trip per netdev: VFs (hundreds on a big host, and
+			 * with no burnt-in address of their own) are not asked. */
+			for (size_t k = 0; d->role != IOV_ROLE_VF && k < d->n_netdevs && !hit; k++) {
 				uint8_t mac[6];
 				int r = lk && lk->perm_mac ? lk->perm_mac(lk->ud, d->netdevs[k], mac) :
 							     -EOPNOTSUPP;
@@ -171,14 +173,20 @@ static int resolve_pf(const struct iov_config *c, size_t i, const struct iov_hos
 		snprintf(fix, sizeof(fix), "correct the match (`iovctl list pfs` shows the PFs); %s",
 			 buf);
 		if (pf->match.kind == IOV_MATCH_DSN) {
-			bool any = false;
+			bool any = false, short_cfg = false;
 
-			for (size_t k = 0; k < h->n_devs && !any; k++)
-				any = h->devs[k]->dsn_known;
-			if (!any)
-				snprintf(fix, sizeof(fix), "no device's serial number could be read: "
-					 "config space past 256 bytes needs root; run as root, or "
-					 "match by \"address\" or \"netdev\"");
+			for (size_t k = 0; k < h->n_devs; k++) {
+				any |= h->devs[k]->dsn_known;
+				short_cfg |= h->devs[k]->pcie_type != IOV_UNKNOWN &&
+					     h->devs[k]->cfg_len < 0x104;
+			}
+			if (!any && short_cfg)
+				snprintf(fix, sizeof(fix), "serial numbers could not be read: config "
+					 "space past 256 bytes needs root; run as root, or match by "
+					 "\"address\" or \"netdev\"");
+			else if (!any)
+				snprintf(fix, sizeof(fix), "no device of this host has a serial number "
+					 "(DSN capability); match by \"address\" or \"netdev\"");
 		}
 		return rfail(err, &pf->where, ".match", -ENODEV, fix, "PF \"%s\": %s matches no "
 			     "device", pf->name, mt);
@@ -206,14 +214,22 @@ static int resolve_pf(const struct iov_config *c, size_t i, const struct iov_hos
 		d = cand[0];
 	}
 	if (d->role != IOV_ROLE_PF || !d->sriov) {
+		char what[128] = "";
+
+		bool by_addr = pf->match.kind == IOV_MATCH_ADDRESS;
+
 		describe(d, buf, sizeof(buf));
+		if (!by_addr)
+			snprintf(what, sizeof(what), "%s matches ", mt);
 		if (d->role == IOV_ROLE_VF)
 			return rfail(err, &pf->where, ".match", -EINVAL, "match the PF the VF belongs "
-				     "to (`iovctl show` names it)", "PF \"%s\": %s is %s, a VF of %s, "
-				     "not a PF", pf->name, mt, buf, d->pf ? d->pf->name : "?");
+				     "to (`iovctl show` names it)", "PF \"%s\": %s%s%s a VF of %s, "
+				     "not a PF", pf->name, what, buf, by_addr ? " is" : ",",
+				     d->pf ? d->pf->name : "?");
 		return rfail(err, &pf->where, ".match", -EINVAL, "match an SR-IOV capable device "
-			     "(`iovctl list pfs` shows them)", "PF \"%s\": %s is %s, which has no "
-			     "SR-IOV capability (no sriov_totalvfs)", pf->name, mt, buf);
+			     "(`iovctl list pfs` shows them)", "PF \"%s\": %s%s%s no SR-IOV "
+			     "capability (no sriov_totalvfs)", pf->name, what, buf,
+			     by_addr ? " has" : ", which has");
 	}
 	*out = d;
 	return 0;
@@ -294,8 +310,11 @@ static int check_never_move(const struct iov_config *c, const struct iov_cfg_res
 			snprintf(sub, sizeof(sub), ".nics[%zu].device", nic_idx[k]);
 			return rfail(err, &nic_guest[k]->where, sub, -EPERM, "give the guest another "
 				     "device, or take it out of policy.never_move",
-				     "%s is %s, which policy.never_move keeps on the host",
-				     nic_guest[k]->nics[nic_idx[k]].device, d->name);
+				     "%s%s%s is kept on the host by policy.never_move (\"%s\")",
+				     nic_guest[k]->nics[nic_idx[k]].device,
+				     strcmp(nic_guest[k]->nics[nic_idx[k]].device, d->name) ? " = " : "",
+				     strcmp(nic_guest[k]->nics[nic_idx[k]].device, d->name) ? d->name : "",
+				     c->policy.never_move[i]);
 		}
 		for (size_t p = 0; p < c->n_pfs && id.vf >= 0; p++) {
 			struct iov_vfconf props;

@@ -67,6 +67,18 @@ json_t *iov_json_dev(const struct iov_dev *d)
 		json_object_set_new(o, "acs", json_pack("{s:s,s:s}", "cap", c, "ctrl", t));
 	}
 	json_object_set_new(o, "config_bytes", json_integer(d->cfg_len));
+	/* Only for a device with a Device Serial Number capability that could be read (root on
+	 * the live host): the key is absent otherwise, as most devices have none. */
+	if (d->dsn_known) {
+		char s[24];
+
+		snprintf(s, sizeof(s), "%02x-%02x-%02x-%02x-%02x-%02x-%02x-%02x",
+			 (unsigned)(d->dsn >> 56) & 0xff, (unsigned)(d->dsn >> 48) & 0xff,
+			 (unsigned)(d->dsn >> 40) & 0xff, (unsigned)(d->dsn >> 32) & 0xff,
+			 (unsigned)(d->dsn >> 24) & 0xff, (unsigned)(d->dsn >> 16) & 0xff,
+			 (unsigned)(d->dsn >> 8) & 0xff, (unsigned)d->dsn & 0xff);
+		json_object_set_new(o, "dsn", json_string(s));
+	}
 
 	if (d->role == IOV_ROLE_PF) {
 		const struct iov_sriov *s = d->sriov;

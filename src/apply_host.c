@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "config/plan.h"
+#include "config/planhost.h"
 #include "lib/err.h"
 #include "lib/host.h"
 #include "lib/log.h"
@@ -68,11 +69,15 @@ static int pf_write(const char *pf, const char *file, long v, struct iov_err *er
 	return r;
 }
 
+static unsigned wait_ms = 5000;
+
+void iovd_apply_set_wait_ms(unsigned ms) { wait_ms = ms ? ms : 5000; }
+
 static int wait_count(const char *pf, int n, struct iov_err *err)
 {
 	char p[PATH_MAX];
 
-	for (int t = 0; t < 500; t++) {
+	for (unsigned t = 0; t <= wait_ms / 10; t++) {
 		bool last = true, beyond = false;
 
 		if (n > 0 && iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/virtfn%d", pf, n - 1) == 0)
@@ -83,8 +88,8 @@ static int wait_count(const char *pf, int n, struct iov_err *err)
 			return 0;
 		nap(10);
 	}
-	return iov_err_set(err, -ETIMEDOUT, "see dmesg", "%s: %d VF devices did not appear "
-			   "within 5 s", pf, n);
+	return iov_err_set(err, -ETIMEDOUT, "see dmesg", "%s: the PF did not get %d VF devices "
+			   "within %u ms", pf, n, wait_ms);
 }
 
 static int h_numvfs_set(void *ctx, const char *pf, int n, struct iov_err *err)
@@ -188,14 +193,29 @@ static int h_vf_props_set(void *ctx, const char *netdev, int vf, const struct io
 	return iov_vf_set(netdev, (unsigned)vf, c, err);
 }
 
-/* One move through vfio/plan.h's executor: override, unbind, probe, check. */
-static int move(const char *dev, const char *to, const char *ovr, bool any, struct iov_err *err)
+/* One move through vfio/plan.h's executor: override, unbind, probe, check. With the PF's
+ * sriov_drivers_autoprobe off the kernel probes a VF only through its driver_override, so a
+ * move to a host driver turns autoprobe on for the probe and back off after it. */
+static int move(const char *pf, const char *dev, const char *to, const char *ovr, bool any,
+		struct iov_err *err)
 {
 	struct iov_move m = { .to = (char *)to, .to_override = (char *)ovr, .any = any };
 	struct iov_plan p = { .kind = IOV_PLAN_RELEASE, .group = -1, .moves = &m, .n = 1 };
+	struct iov_err e2 = { 0 };
+	bool flip = false;
+	long ap = 1;
+	int r;
 
 	snprintf(m.dev, sizeof(m.dev), "%s", dev);
-	return iov_plan_exec(&p, &iov_bind_io_sysfs, NULL, err);
+	if ((any || to) && !ovr && pf_read(pf, "sriov_drivers_autoprobe", &ap) == 0 && ap == 0) {
+		if ((r = pf_write(pf, "sriov_drivers_autoprobe", 1, err)) < 0)
+			return r;
+		flip = true;
+	}
+	r = iov_plan_exec(&p, &iov_bind_io_sysfs, NULL, err);
+	if (flip && pf_write(pf, "sriov_drivers_autoprobe", 0, &e2) < 0)
+		log_warn("%s", e2.msg);
+	return r;
 }
 
 static int with_dev(const char *name, int (*fn)(const struct iov_host *, const struct iov_dev *,
@@ -236,7 +256,7 @@ static int h_vf_driver_set(void *ctx, const char *pf, int vf, enum iov_cfg_drive
 			return strcmp(now.driver, "vfio-pci") ? with_dev(now.dev, do_bind, err) : 0;
 		if (!strcmp(now.driver, "vfio-pci") && (r = with_dev(now.dev, iov_release, err)) < 0)
 			return r;
-		return move(now.dev, exact->driver[0] ? exact->driver : NULL,
+		return move(pf, now.dev, exact->driver[0] ? exact->driver : NULL,
 			    exact->override[0] ? exact->override : NULL, false, err);
 	}
 	switch (want) {
@@ -245,7 +265,7 @@ static int h_vf_driver_set(void *ctx, const char *pf, int vf, enum iov_cfg_drive
 	case IOV_CFG_DRV_NONE:
 		if (!strcmp(now.driver, "vfio-pci") && (r = with_dev(now.dev, iov_release, err)) < 0)
 			return r;
-		return move(now.dev, NULL, NULL, false, err);
+		return move(pf, now.dev, NULL, NULL, false, err);
 	default:
 		if (!strcmp(now.driver, "vfio-pci") && (r = with_dev(now.dev, iov_release, err)) < 0)
 			return r;
@@ -253,7 +273,7 @@ static int h_vf_driver_set(void *ctx, const char *pf, int vf, enum iov_cfg_drive
 			return r;
 		if (now.driver[0] && !now.override[0])
 			return 0;
-		return move(now.dev, NULL, NULL, true, err);
+		return move(pf, now.dev, NULL, NULL, true, err);
 	}
 }
 
@@ -271,57 +291,10 @@ const struct iovd_apply_ops iovd_apply_ops_sysfs = {
 int iovd_plan_live(const struct iov_config *cfg, bool force, struct iov_cfg_plan **plan_out,
 		   struct iov_err *err)
 {
-	struct iov_host *h = NULL;
-	struct iov_usage *u = NULL;
-	struct iov_bind_state *st = NULL;
-	struct iov_cfg_resolved *rc = NULL;
-	struct iov_plan_vfs *vi = NULL;
-	struct iov_vfinfo **infos = NULL;
-	int r;
+	struct iov_plan_host_opts o = { .force = force, .allow_unsafe_interrupts = unsafe_policy,
+					.bind_state = iov_bind_state_path() };
 
-	if ((r = iov_host_load(&h)) < 0)
-		return iov_err_set(err, r, "check that sysfs is mounted", "cannot read the host's "
-				   "PCI devices: %s", strerror(-r));
-	if ((r = iov_usage_load(&u)) < 0 || (r = iov_usage_scan_vfio(u)) < 0) {
-		iov_err_set(err, r, NULL, "reading host usage: %s", strerror(-r));
-		goto out;
-	}
-	if ((r = iov_bind_state_load(iov_bind_state_path(), &st, err)) < 0)
-		goto out;
-	if ((r = iov_config_resolve(cfg, h, &rc, err)) < 0)
-		goto out;
-	vi = calloc(cfg->n_pfs + 1, sizeof(*vi));
-	infos = calloc(cfg->n_pfs + 1, sizeof(*infos));
-	if (!vi || !infos) {
-		r = iov_err_set(err, -ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < cfg->n_pfs; i++) {
-		const struct iov_dev *pf = rc->pf_dev[i];
-
-		if (pf && pf->n_netdevs && (!iov_sysroot()[0]) &&
-		    iov_vfinfo_query(pf->netdevs[0], &infos[i], &vi[i].n) == 0) {
-			vi[i].vfs = infos[i];
-			vi[i].known = true;
-		}
-	}
-	{
-		struct iov_plan_input in = { .h = h, .u = u, .st = st, .rc = rc, .vfinfo = vi,
-					     .force = force,
-					     .allow_unsafe_interrupts = unsafe_policy };
-
-		r = iov_cfg_plan(&in, plan_out, err);
-	}
-out:
-	for (size_t i = 0; infos && i < cfg->n_pfs; i++)
-		free(infos[i]);
-	free(infos);
-	free(vi);
-	iov_cfg_resolved_free(rc);
-	iov_bind_state_free(st);
-	iov_usage_free(u);
-	iov_host_free(h);
-	return r;
+	return iov_cfg_plan_host(cfg, &o, plan_out, err);
 }
 
 int iovd_apply_config(const struct iov_config *cfg, const char *state_dir, bool dry_run,
@@ -344,6 +317,20 @@ int iovd_apply_config(const struct iov_config *cfg, const char *state_dir, bool 
 		iov_cfg_plan_free(p);
 		*result = res;
 		return 0;
+	}
+	/* A transaction a crash left open is undone first: a new one would overwrite its
+	 * journal, and with it the only record of what to put back. */
+	{
+		struct iov_err re = { 0 };
+
+		if ((r = iovd_recover(state_dir, &iovd_apply_ops_sysfs, NULL, &re)) < 0) {
+			json_decref(res);
+			iov_cfg_plan_free(p);
+			return iov_err_set(err, r, "see iovd's log; fix the cause and retry, or "
+					   "restore by hand from the journal", "an interrupted apply "
+					   "in %s could not be rolled back (%s); nothing new is applied "
+					   "until it is", state_dir, re.msg);
+		}
 	}
 	files = json_array();
 	for (size_t i = 0; i < cfg->n_files; i++)

@@ -20,6 +20,7 @@
 #include "src/guest.h"
 #include "src/iovd_api.h"
 #include "src/udevmon.h"
+#include "src/drift.h"
 #include "config/check.h"
 #include "config/config.h"
 #include "lib/atomicfile.h"
@@ -43,10 +44,11 @@ static void usage(FILE *f)
 		"      --sysroot DIR       manage the sysfs tree under DIR (tests)\n"
 		"  -g, --group NAME        members of group NAME may make changes (root always can)\n"
 		"      --config FILE       the host config (default /etc/iovd/iovd.json)\n"
-		"      --config-dir DIR    its drop-ins (default /etc/iovd/iovd.d; none when\n"
-		"                          --config is given without --config-dir)\n"
+		"      --config-dir DIR    its drop-ins (default: FILE without .json, plus .d;\n"
+		"                          /etc/iovd/iovd.d for the default file)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
-		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd,\n"
+		"      --state-dir DIR     journal, bind records, last apply, guests, MAC registry,\n"
+		"                          quarantine (default /var/lib/iovd,\n"
 		"                          under --sysroot DIR: DIR/var/lib/iovd)\n"
 		"      --cdi-dir DIR       keep the pools' CDI specs there (default /var/run/cdi,\n"
 		"                          under --sysroot DIR/run/cdi; \"\" for none)\n"
@@ -180,7 +182,8 @@ static void migrate_bind_state(const char *path)
 
 /* Before serving: the state directory, an interrupted apply, the config (and its apply). */
 static int start_config(const char *state_dir, const char *bind_state, const char *config,
-			const char *config_dir, bool unsafe, gid_t admin, bool no_apply)
+			bool config_given, const char *config_dir, bool unsafe, gid_t admin,
+			bool no_apply)
 {
 	static char bs[PATH_MAX];
 	struct iovd_follow_opts fo = { .config_path = config, .state_dir = state_dir,
@@ -190,7 +193,7 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 	bool bad;
 	int r, lock;
 
-	fo.dropin_dir = config_dir ? config_dir : config ? "" : NULL;
+	fo.dropin_dir = config_dir;	/* NULL: next to the file (FILE without .json + .d) */
 	if ((r = iov_mkdir_p(state_dir, 0755)) < 0)
 		return log_err_errno(r, "--state-dir %s: cannot create it", state_dir);
 	/* One iovd per state directory: a second one must not recover or apply under the
@@ -219,8 +222,9 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 		log_err("recovering the interrupted apply failed: %s; the host may be half-changed "
 			"(the journal in %s stays for the next start)", e.msg, state_dir);
 	r = iovd_follow_reload(!no_apply, false, false, &res, &bad, &e);
-	if (r < 0 && bad && e.code == -ENOENT && !config)
-		log_info("no host config (%s): serving only", IOV_CONFIG_DEFAULT_PATH);
+	if (r < 0 && bad && e.code == -ENOENT && !config_given)
+		log_info("no host config (%s): serving only", config ? config :
+			 IOV_CONFIG_DEFAULT_PATH);
 	else if (r < 0)
 		log_err("%s: %s", bad ? "config" : "apply at start", e.msg);
 	else if (!no_apply)
@@ -232,9 +236,12 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 
 /* The host changed under iovd (udev, coalesced): what it means is decided by planning
  * against the config once things have settled. */
-static void on_host_settled(size_t n_uevents, size_t n_events, void *ud)
+static void on_host_settled(const struct iovd_udev_window *w, void *ud)
 {
-	log_debug("host settled after %zu uevents (%zu events)", n_uevents, n_events);
+	log_debug("host settled after %zu uevents (%zu events, %zu PFs bound)", w->uevents,
+		  w->events, w->pfs_bound);
+	iovd_drift_check(w->pfs_bound > 0);
+	iovd_api_host_changed();	/* GetHost's shared snapshot is out of date */
 }
 
 int main(int argc, char **argv)
@@ -247,7 +254,7 @@ int main(int argc, char **argv)
 		{ "bind-state", required_argument, NULL, 'B' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "allow-unsafe-interrupts", no_argument, NULL, 'U' },
-		{ "config", required_argument, NULL, 'C' },
+		{ "config", required_argument, NULL, 'F' },
 		{ "config-dir", required_argument, NULL, 'D' },
 		{ "no-apply", no_argument, NULL, 'N' },
 		{ "state-dir", required_argument, NULL, 'S' },
@@ -266,6 +273,7 @@ int main(int argc, char **argv)
 	const char *state_dir = NULL;
 	char sysroot_state[PATH_MAX];
 	bool foreground = false, unsafe = false, no_apply = false, check = false;
+	bool config_given;
 	struct iovd_guest_opts gopts = { 0 };
 	gid_t admin = (gid_t)-1;
 	struct vl_server *srv;
@@ -281,7 +289,7 @@ int main(int argc, char **argv)
 		case 'R': sysroot = optarg; break;
 		case 'g': group = optarg; break;
 		case 'B': bind_state = optarg; break;
-		case 'C': config = optarg; break;
+		case 'F': config = optarg; break;
 		case 'D': config_dir = optarg; break;
 		case 'N': no_apply = true; break;
 		case 'S': state_dir = optarg; break;
@@ -345,12 +353,14 @@ int main(int argc, char **argv)
 
 	if ((r = iovd_cdi_init(cdi_dir)) < 0)
 		return log_err_errno(r, "CDI specs"), 1;
-	if (start_config(state_dir, bind_state, config, config_dir, unsafe, admin, no_apply) < 0)
-		return 1;
-	/* The pools' specs, for the config as applied, before anyone can connect: a caller of
-	 * `iovd && podman run --device iovd.io/...` finds them. */
-	iovd_cdi_sync();
+	/* Its config too: never this machine's /etc/iovd for a tree. */
+	config_given = config != NULL;
+	if (iov_sysroot()[0] && !config) {
+		static char cf[PATH_MAX];
 
+		snprintf(cf, sizeof(cf), "%s%s", iov_sysroot(), IOV_CONFIG_DEFAULT_PATH);
+		config = cf;
+	}
 	lfd = activated_socket();
 	if (lfd >= 0) {
 		foreground = true;	/* systemd started us and watches this process */
@@ -369,6 +379,17 @@ int main(int argc, char **argv)
 				      "path with --socket)", sock);
 		return 1;
 	}
+	/* Listening (connections wait in the backlog) but not serving: recovery and the apply
+	 * at start come first, and a second iovd was refused above before touching anything. */
+	if (start_config(state_dir, bind_state, config, config_given, config_dir, unsafe, admin,
+			 no_apply) < 0) {
+		if (sock)
+			unlink(sock);
+		return 1;
+	}
+	/* The pools' specs, for the config as applied, before the parent returns and before a
+	 * request is served: `iovd && podman run --device iovd.io/...` finds them. */
+	iovd_cdi_sync();
 	/* The socket is listening before the parent returns, so `iovd && iovctl ...` works.
 	 * The signalfd and epoll come after the fork: a signalfd polled through an epoll set
 	 * created by another process never wakes up for this one's signals. The signals are
@@ -416,7 +437,8 @@ int main(int argc, char **argv)
 		return log_err_errno(r, "CDI specs: watching the events"), 1;
 	/* Under --sysroot the uevents would be this machine's, not the tree's: no udev. */
 	if (!iov_sysroot()[0]) {
-		struct iovd_udev_opts uo = { .live = true, .on_settled = on_host_settled };
+		struct iovd_udev_opts uo = { .live = true, .poll_s = 60,
+					     .on_settled = on_host_settled };
 
 		if (!(udev = iovd_udev_new(srv, &uo)))
 			log_warn_errno(-errno, "udev monitor");
@@ -425,6 +447,7 @@ int main(int argc, char **argv)
 	gopts.state_dir = state_dir;
 	if (iovd_guests_init(srv, &gopts) < 0)
 		return 1;
+	iovd_guests_autostart();	/* the config's guests marked autostart */
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	/* Type=notify: ready once the socket listens (and, later, the config is applied). */

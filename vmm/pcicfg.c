@@ -355,3 +355,14 @@ void iovm_pcicfg_msi(const struct iovm_pcicfg *c, struct iovm_msi_state *out)
 	}
 	*out = s;
 }
+
+enum iovm_bar_place iovm_bar_placement(uint64_t gpa, uint64_t size, uint64_t win_lo,
+				       uint64_t win_hi, uint64_t top)
+{
+	if (!size || gpa + size < gpa)
+		return IOVM_BAR_REFUSE;
+	if (!((gpa >= win_lo && gpa + size <= win_hi) ||
+	      (gpa >= top && gpa + size <= (1ull << 46))))
+		return IOVM_BAR_REFUSE;
+	return gpa & 4095 ? IOVM_BAR_TRAP : IOVM_BAR_DIRECT;
+}

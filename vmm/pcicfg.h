@@ -80,4 +80,13 @@ bool iovm_pcicfg_msix_enabled(const struct iovm_pcicfg *c);
 bool iovm_pcicfg_msix_fmask(const struct iovm_pcicfg *c);
 void iovm_pcicfg_msi(const struct iovm_pcicfg *c, struct iovm_msi_state *out);
 
+/* Where the guest put a memory BAR of size bytes at gpa. REFUSE: wrapping, or outside both
+ * the PCI MMIO window [win_lo, win_hi) and the space above RAM (top) up to 2^46. DIRECT: page
+ * aligned, so the device's pages can become KVM memory. TRAP: allowed but not page aligned
+ * (a BAR smaller than a page needs only its own size's alignment): it works, every access
+ * through the VMM. Pure. */
+enum iovm_bar_place { IOVM_BAR_REFUSE, IOVM_BAR_TRAP, IOVM_BAR_DIRECT };
+enum iovm_bar_place iovm_bar_placement(uint64_t gpa, uint64_t size, uint64_t win_lo,
+				       uint64_t win_hi, uint64_t top);
+
 #endif

@@ -201,7 +201,8 @@ static const struct ioc {
 static const char *const san_extra[] = {
 	"sigaltstack", "rt_sigaction", "prctl", "openat", "readlink", "lseek", "ptrace", "wait4",
 	"waitpid", "prlimit64", "getrlimit", "pipe2", "sched_getaffinity", "getppid", "dup2",
-	"fcntl", "uname",
+	"fcntl", "uname", "getdents64", "close_range", "open", "stat", "lstat", "access",
+	"readlinkat", "kill", "munmap", "mmap", "mprotect", "rt_sigtimedwait", "tkill", "getdents",
 };
 #define SAN_BUILD 1
 #else
@@ -214,8 +215,8 @@ static int add_rule(scmp_filter_ctx ctx, const struct sc *s)
 
 	if (nr == __NR_SCMP_ERROR)
 		return 0;	/* not a syscall on this architecture */
-	if (SAN_BUILD && strcmp(s->name, "clone") == 0)	/* LSan's tracer is not a thread */
-		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	if (SAN_BUILD && (strcmp(s->name, "clone") == 0 || strcmp(s->name, "madvise") == 0))
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);	/* LSan's tracer, ASan */
 	switch (s->filt) {
 	case F_ANY:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
@@ -314,6 +315,12 @@ void iovm_sandbox_print(FILE *f, const struct iovm_sandbox_cfg *cfg)
 			continue;
 		fprintf(f, "ioctl   %-28s %#010lx %s\n", c->name, c->req & 0xffffffffu, c->why);
 	}
+#if defined(__SANITIZE_ADDRESS__)
+	fprintf(f, "# sanitizer build: also any ioctl and the sanitizer runtime's calls:");
+	for (size_t i = 0; i < sizeof(san_extra) / sizeof(san_extra[0]); i++)
+		fprintf(f, " %s", san_extra[i]);
+	fputc('\n', f);
+#endif
 	if (cfg->console_in_fd >= 0)
 		fprintf(f, "ioctl   %-28s %#010lx %s\n", "TCSETS (console fd only)",
 			(unsigned long)TCSETS, "restore the terminal's settings at exit");

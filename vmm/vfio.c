@@ -931,19 +931,15 @@ static void trap_pages(struct vdev *d, unsigned idx, struct iovm_range t[2], int
 			(c->msix_pba_off + iovm_msix_pba_size(d->msix) + PAGE - 1) & ~(PAGE - 1) };
 }
 
-static bool gpa_ok(uint64_t gpa, uint64_t size)
+static enum iovm_bar_place bar_place(uint64_t gpa, uint64_t size)
 {
 	struct iovm_mem *m = V.vm->mem;
 	uint64_t top = IOVM_MMIO_HOLE_END;
 
-	if (gpa + size < gpa || (gpa & (PAGE - 1)))
-		return false;
 	for (int i = 0; i < m->nbanks; i++)
 		if (m->bank[i].gpa + m->bank[i].size > top)
 			top = m->bank[i].gpa + m->bank[i].size;
-	if (gpa >= IOVM_PCI_MMIO_START && gpa + size <= IOVM_PCI_MMIO_END)
-		return true;
-	return gpa >= top && gpa + size <= (1ull << 46);
+	return iovm_bar_placement(gpa, size, IOVM_PCI_MMIO_START, IOVM_PCI_MMIO_END, top);
 }
 
 static void bar_unmap(struct vdev *d, struct bar_state *b)
@@ -964,9 +960,12 @@ static void bar_map(struct vdev *d, struct bar_state *b)
 	struct iovm_range t[2];
 	int nt, ret;
 
+	enum iovm_bar_place place;
+
 	b->gpa = d->cfg.bar[idx].gpa;
 	b->size = d->cfg.bar[idx].size;
-	if (!gpa_ok(b->gpa, b->size)) {
+	place = bar_place(b->gpa, b->size);
+	if (place == IOVM_BAR_REFUSE) {
 		if (!b->warned)
 			log_warn("%s: guest put BAR%u at %#" PRIx64 " (size %#" PRIx64 "), outside the "
 				 "MMIO window; not mapped", d->name, idx, b->gpa, b->size);
@@ -981,6 +980,12 @@ static void bar_map(struct vdev *d, struct bar_state *b)
 	}
 	b->trapped = true;
 	b->active = true;
+	if (place == IOVM_BAR_TRAP) {
+		/* KVM maps whole pages only: the BAR works, through the VMM. */
+		log_debug("%s: BAR%u at %#" PRIx64 " is not page aligned; every access traps",
+			  d->name, idx, b->gpa);
+		return;
+	}
 	trap_pages(d, idx, t, &nt);
 	/* Each mmapped area minus the trapped pages becomes KVM memory: no exits there. */
 	for (int a = 0; a < rg->nareas; a++) {

@@ -79,7 +79,7 @@ out:
  * LINT1 as NMI. */
 static int vcpu_setup_lapic(struct iovm_vcpu *v)
 {
-	struct kvm_lapic_state l;
+	struct kvm_lapic_state l = { 0 };	/* filled by KVM_GET_LAPIC; -O1 cannot tell */
 	uint32_t *lint0 = (uint32_t *)&l.regs[0x350], *lint1 = (uint32_t *)&l.regs[0x360];
 	int ret = xioctl(v->fd, KVM_GET_LAPIC, &l);
 

@@ -13,7 +13,7 @@ RIG_OUT     ?= build/rig
 # Spelled out: this file is included before the Makefile defines PROGS.
 RIG_PROGS   := $(BUILD)/iovctl $(BUILD)/iovd $(BUILD)/iovm $(BUILD)/iov-bindtool
 RIG_HELPERS := $(RIG_OUT)/helpers/jget $(RIG_OUT)/helpers/kvmcheck $(RIG_OUT)/helpers/asuser \
-               $(RIG_OUT)/helpers/vfiocheck $(RIG_OUT)/helpers/cdi-validate
+               $(RIG_OUT)/helpers/vfiocheck $(RIG_OUT)/helpers/msiforge $(RIG_OUT)/helpers/cdi-validate
 RIG_ENV      = IOV_RIG_OUT=$(RIG_OUT) IOV_RIG_BIN=$(BUILD) IOV_RIG_HELPERS=$(RIG_OUT)/helpers
 RIG_PRESET_ENV = $(if $(PRESETS),IOV_RIG_PRESETS="$(PRESETS)")
 
@@ -36,10 +36,11 @@ rig-helpers: $(RIG_HELPERS)
 rig-helpers-test: $(RIG_OUT)/helpers/jget
 	tests/rig/jget-test.sh $(RIG_OUT)/helpers/jget
 
-rig-image: $(RIG_PROGS) $(RIG_HELPERS)
+# The iovm payload (vmm/module.mk) goes in too, for the vmm_payloads scenario.
+rig-image: $(RIG_PROGS) $(RIG_HELPERS) $(VMM_PAYLOAD)
 	$(RIG_ENV) tests/rig/image.sh
 
-rig-test: $(RIG_PROGS) $(RIG_HELPERS) rig-helpers-test
+rig-test: $(RIG_PROGS) $(RIG_HELPERS) $(VMM_PAYLOAD) rig-helpers-test
 	$(RIG_ENV) $(RIG_PRESET_ENV) tests/rig/suite.sh $(SCENARIO)
 
 rig-capture: $(RIG_PROGS) $(RIG_HELPERS)

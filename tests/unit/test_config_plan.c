@@ -17,6 +17,7 @@
 #include "config/plan.h"
 #include "lib/err.h"
 #include "lib/host.h"
+#include "lib/sysfs.h"
 #include "sriov/vfinfo.h"
 #include "tests/unit/fakesys.h"
 #include "vfio/guard.h"
@@ -151,37 +152,49 @@ static size_t count_imp(const struct iov_cfg_plan *p, enum iov_impact_kind k)
 	return n;
 }
 
-/* From nothing: autoprobe off (a VF goes to vfio-pci), create, then VF by VF props before
- * the driver; VFs for the host driver are probed explicitly since autoprobe is off. */
+/* From nothing: create, then VF by VF props before the driver; autoprobe stays on while
+ * some VF wants its host driver (the kernel would not probe them otherwise). */
 static void test_from_nothing(void **state)
 {
 	struct world *w = world_new(0);
 	struct iov_cfg_plan *p;
 	struct iov_err e;
 	static const char *const want[] = {
-		"~ uplink autoprobe 1 -> 0",
 		"+ create 4 VFs on uplink",
 		"+ uplink/vf0 vlan 100",
 		"+ uplink/vf0 driver vfio-pci",
-		"+ uplink/vf1 driver host",
 		"+ uplink/vf2 vlan 200",
-		"+ uplink/vf2 driver host",
 		"+ uplink/vf3 vlan 200",
-		"+ uplink/vf3 driver host",
+	};
+	static const char *const want_all[] = {
+		"~ uplink autoprobe 1 -> 0",
+		"+ create 4 VFs on uplink",
+		"+ uplink/vf0 driver vfio-pci",
+		"+ uplink/vf1 driver vfio-pci",
+		"+ uplink/vf2 driver vfio-pci",
 	};
 
 	cfg_range(w, 0, 0, 100, IOV_CFG_DRV_VFIO);
 	cfg_range(w, 2, 3, 200, IOV_CFG_DRV_UNSET);
 	assert_int_equal(plan(w, false, &p, &e), 0);
 	expect_lines(p, want, sizeof(want) / sizeof(want[0]));
-	assert_int_equal(p->acts[1].kind, IOV_ACT_NUMVFS);
-	assert_int_equal(p->acts[1].old_val, 0);
-	assert_int_equal(p->acts[1].new_val, 4);
+	assert_int_equal(p->acts[0].kind, IOV_ACT_NUMVFS);
+	assert_int_equal(p->acts[0].old_val, 0);
+	assert_int_equal(p->acts[0].new_val, 4);
 	/* Predicted addresses: routing ID + offset 128 + 2 * index. */
-	assert_string_equal(p->acts[3].dev, "0000:01:10.0");
-	assert_string_equal(p->acts[8].dev, "0000:01:10.6");
+	assert_string_equal(p->acts[2].dev, "0000:01:10.0");
+	assert_string_equal(p->acts[4].dev, "0000:01:10.6");
 	assert_int_equal(count_imp(p, IOV_IMPACT_VF_CREATED), 4);
 	assert_int_equal(count_imp(p, IOV_IMPACT_VF_REMOVED), 0);
+	iov_cfg_plan_free(p);
+
+	/* Every VF for vfio-pci or none: autoprobe goes off first, so no host driver grabs
+	 * them; the one for no driver needs no action then. */
+	w->cpf.n_vfs = 0;
+	cfg_range(w, 0, 2, -1, IOV_CFG_DRV_VFIO);
+	cfg_range(w, 3, 3, -1, IOV_CFG_DRV_NONE);
+	assert_int_equal(plan(w, false, &p, &e), 0);
+	expect_lines(p, want_all, sizeof(want_all) / sizeof(want_all[0]));
 	iov_cfg_plan_free(p);
 	world_free(w);
 }
@@ -196,7 +209,6 @@ static void test_idempotent(void **state)
 
 	cfg_range(w, 0, 0, 100, IOV_CFG_DRV_VFIO);
 	cfg_range(w, 2, 3, 200, IOV_CFG_DRV_UNSET);
-	w->pf->sriov->drivers_autoprobe = 0;
 	free(w->pf->sriov->vfs[0]->driver);
 	w->pf->sriov->vfs[0]->driver = strdup("vfio-pci");
 	w->pf->sriov->vfs[0]->driver_override = strdup("vfio-pci");
@@ -355,6 +367,65 @@ static void test_refusals(void **state)
 	assert_int_equal(plan(w, false, &p, &e), -ENODEV);
 	assert_non_null(strstr(e.msg, "netdev"));
 	world_free(w);
+
+	/* New VFs for vfio-pci: no IOMMU, no interrupt remapping, VFs landing in the PF's group. */
+	w = world_new(0);
+	cfg_range(w, 0, 0, -1, IOV_CFG_DRV_VFIO);
+	w->h->iommu.enabled = false;
+	assert_int_equal(plan(w, false, &p, &e), -EOPNOTSUPP);
+	assert_non_null(strstr(e.msg, "no IOMMU"));
+	w->h->iommu.enabled = true;
+	w->h->iommu.intremap = 0;
+	assert_int_equal(plan(w, false, &p, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "interrupt remapping"));
+	world_free(w);
+	w = world_new(1);
+	cfg_range(w, 1, 1, -1, IOV_CFG_DRV_VFIO);
+	fk_leave(w->pf->sriov->vfs[0]);
+	fk_join(w->pf->group, w->pf->sriov->vfs[0]);
+	assert_int_equal(plan(w, false, &p, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "share IOMMU group 10 with the PF"));
+	world_free(w);
+}
+
+/* policy.never_move: an address and a netdev name make those devices host-critical in every
+ * usage snapshot, so the planner (through the bind and VF-count planners) refuses them. */
+static void test_never_move(void **state)
+{
+	char *root = fk_tmpdir();
+	char *names[] = { "0000:01:10.2", "enp1s0v0" };
+	struct world *w = world_new(2);
+	struct iov_cfg_plan *p = NULL;
+	struct iov_err e;
+	char why[256];
+
+	fk_mkdir(root, "sys/bus/pci/devices");
+	fk_mkdir(root, "sys/devices/pci0000:00/0000:01:10.0");
+	fk_mkdir(root, "sys/class/net");
+	fk_symlink(root, "sys/class/net/enp1s0v0/device", "../../../devices/pci0000:00/0000:01:10.0");
+	assert_int_equal(iov_sysroot_set(root), 0);
+	assert_int_equal(iov_guard_set_never_move(names, 2), 0);
+	iov_usage_free(w->u);
+	assert_int_equal(iov_usage_load(&w->u), 0);
+	w->u->net_known = w->u->ipv4_addrs_known = w->u->mounts_known = w->u->vfio_known = true;
+	assert_int_equal(iov_guard_dev(w->u, w->pf->sriov->vfs[1], why, sizeof(why)),
+			 IOV_GUARD_CRITICAL);
+	assert_non_null(strstr(why, "policy.never_move"));
+	assert_int_equal(iov_guard_dev(w->u, w->pf->sriov->vfs[0], why, sizeof(why)),
+			 IOV_GUARD_CRITICAL);
+	assert_non_null(strstr(why, "enp1s0v0"));
+	cfg_range(w, 1, 1, -1, IOV_CFG_DRV_VFIO);
+	w->cpf.num_vfs = 2;
+	assert_int_equal(plan(w, true, &p, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "policy.never_move"));
+	w->cpf.num_vfs = 3;
+	assert_int_equal(plan(w, false, &p, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "never_move"));
+	assert_int_equal(iov_guard_set_never_move(NULL, 0), 0);
+	iov_sysroot_set(NULL);
+	world_free(w);
+	fk_rmtree(root);
+	free(root);
 }
 
 /* The JSON form and the diff lines agree. */
@@ -390,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_in_use),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_never_move),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -266,6 +266,25 @@ static void malformed(void **state)
 	assert_int_equal(iovm_pcicfg_init(&c, dev, odd, &ops, NULL), -EINVAL);
 }
 
+/* A BAR moved by the guest to an address that is not page aligned is used (trapped), not
+ * ignored; outside the windows or wrapping it is refused. */
+static void bar_placement(void **state)
+{
+	const uint64_t lo = 0xc0000000ull, hi = 0xfec00000ull, top = 0x140000000ull;
+
+	assert_int_equal(iovm_bar_placement(0xc0000000ull, 0x4000, lo, hi, top), IOVM_BAR_DIRECT);
+	assert_int_equal(iovm_bar_placement(0xc0001100ull, 0x100, lo, hi, top), IOVM_BAR_TRAP);
+	assert_int_equal(iovm_bar_placement(0xc0000800ull, 0x800, lo, hi, top), IOVM_BAR_TRAP);
+	assert_int_equal(iovm_bar_placement(0x200000100ull, 0x100, lo, hi, top), IOVM_BAR_TRAP);
+	assert_int_equal(iovm_bar_placement(0x200000000ull, 0x100000, lo, hi, top), IOVM_BAR_DIRECT);
+	assert_int_equal(iovm_bar_placement(0x1000, 0x1000, lo, hi, top), IOVM_BAR_REFUSE);	/* RAM */
+	assert_int_equal(iovm_bar_placement(0xfebff000ull, 0x2000, lo, hi, top), IOVM_BAR_REFUSE);
+	assert_int_equal(iovm_bar_placement(0xfee00000ull, 0x1000, lo, hi, top), IOVM_BAR_REFUSE);
+	assert_int_equal(iovm_bar_placement(~0ull - 0xfff, 0x2000, lo, hi, top), IOVM_BAR_REFUSE);
+	assert_int_equal(iovm_bar_placement(1ull << 46, 0x1000, lo, hi, top), IOVM_BAR_REFUSE);
+	assert_int_equal(iovm_bar_placement(0xc0000000ull, 0, lo, hi, top), IOVM_BAR_REFUSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +295,7 @@ int main(void)
 		cmocka_unit_test(msi),
 		cmocka_unit_test(bounds),
 		cmocka_unit_test(malformed),
+		cmocka_unit_test(bar_placement),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

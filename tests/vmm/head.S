@@ -78,10 +78,12 @@ ap_tramp:
 	cli
 	movw $0x1000, %ax
 	movw %ax, %ds
-	movl $0x600dcafe, (ap_flag - ap_tramp)
+	/* 'R' first, then the flag: the BSP prints its result line once it sees the flag, and
+	 * the AP's byte must not land inside it (seen on the test host's nested KVM). */
 	movw $0x3f8, %dx
 	movb $'R', %al
 	outb %al, %dx
+	movl $0x600dcafe, (ap_flag - ap_tramp)
 6:	hlt
 	jmp 6b
 	.balign 4

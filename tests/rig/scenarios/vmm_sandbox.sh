@@ -33,9 +33,9 @@ check "no capabilities" grep -q "^CapEff:[[:space:]]*0000000000000000" /tmp/iovm
 check "no_new_privs" grep -q "^NoNewPrivs:[[:space:]]*1" /tmp/iovm-status
 check "seccomp filter mode" grep -q "^Seccomp:[[:space:]]*2" /tmp/iovm-status
 check "allow-list installed" grep -q "seccomp allow-list installed" /tmp/iovm-sb.out
-expect_eq "guest boots" "$(grep -c 'INNER: init up' /tmp/iovm-sb.out)" 2
-expect_eq "igbvf bound on each boot" "$(grep -c 'INNER: igbvf bound: igbvf' /tmp/iovm-sb.out)" 2
-expect_eq "ping6 through the VF on each boot" "$(grep -c 'INNER: ping6 ok' /tmp/iovm-sb.out)" 2
+expect_eq "guest boots" "$(grep -c '^INNER: init up' /tmp/iovm-sb.out)" 2
+expect_eq "igbvf bound on each boot" "$(grep -c '^INNER: igbvf bound: igbvf' /tmp/iovm-sb.out)" 2
+expect_eq "ping6 through the VF on each boot" "$(grep -c '^INNER: ping6 ok' /tmp/iovm-sb.out)" 2
 check "restarted in place once" grep -q "guest reboots restarted in place: 1" /tmp/iovm-sb.out
 check "iovm released /dev/vfio/$grp" sh -c "exec 9</dev/vfio/$grp"
 
