@@ -122,8 +122,9 @@ _iovctl()
 		elif [[ $sub == create ]] && ((pos >= 2)); then _iovctl_reply "--vfio --dry-run" "$cur"
 		elif [[ $sub == destroy ]]; then _iovctl_reply "--force --dry-run" "$cur"; fi ;;
 	vf)
-		if ((pos == 0)); then _iovctl_reply "set" "$cur"
+		if ((pos == 0)); then _iovctl_reply "set unquarantine" "$cur"
 		elif ((pos == 1)); then _iovctl_reply "$(_iovctl_devices | grep /vf)" "$cur"
+		elif [[ $sub == unquarantine ]]; then COMPREPLY=()
 		else
 			case $prev in
 			spoofchk|trust) _iovctl_reply "on off" "$cur" ;;
@@ -155,7 +156,7 @@ _iovctl()
 			--nic) _iovctl_reply "$(_iovctl_pools; _iovctl_devices | grep /vf)" "$cur" ;;
 			--restart) _iovctl_reply "no on-failure always" "$cur" ;;
 			--cmdline|--mem|--cpus) COMPREPLY=() ;;
-			*) ((pos >= 2)) && _iovctl_reply "--kernel --initrd --cmdline --mem --cpus --nic --restart" "$cur" ;;
+			*) ((pos >= 2)) && _iovctl_reply "--kernel --initrd --cmdline --mem --cpus --nic --restart --save" "$cur" ;;
 			esac
 		elif [[ $sub == stop && $cur == -* ]]; then _iovctl_reply "--force" "$cur"
 		elif [[ $sub == stop || $sub == show || $sub == log ]] && ((pos == 1)); then
