@@ -29,6 +29,55 @@ for want in 'Type=notify' 'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=y
 	grep -q "^$want" dist/systemd/iovd.service || { echo "FAIL: iovd.service lacks $want"; fail=1; }
 done
 
+# The filter must let through what iovd and its guests do: every syscall in iovm's own
+# seccomp allow-list (iovm runs under the unit's filter too), and what iovd needs to start a
+# guest as user iovm. The groups are expanded by systemd-analyze itself.
+systemd-analyze syscall-filter --no-pager > "$T/groups" 2>&1
+"$B/iovm" --seccomp-list 2>/dev/null | awk '$1 == "syscall" { print $2 }' > "$T/need"
+[ -s "$T/need" ] || { echo "FAIL: iovm --seccomp-list printed no syscalls"; fail=1; }
+for c in seccomp prctl setresuid setresgid setgroups setrlimit prlimit64 execve clone3 clone \
+	 close_range pidfd_open pidfd_send_signal signalfd4 timerfd_create epoll_create1 \
+	 epoll_wait socket bind listen accept4 sendmsg recvmsg chown fchown flock kill; do
+	echo "$c"
+done >> "$T/need"
+if ! python3 - "$T/groups" dist/systemd/iovd.service "$T/need" <<'PY'
+import sys
+groups, cur = {}, None
+for line in open(sys.argv[1]):
+    l = line.rstrip()
+    if l.startswith("@"):
+        cur = l.split()[0]; groups[cur] = set()
+    elif cur and l.startswith("    ") and not l.strip().startswith("#"):
+        groups[cur].add(l.strip())
+def expand(names, seen=None):
+    seen = set() if seen is None else seen
+    out = set()
+    for n in names:
+        if n.startswith("@"):
+            if n not in seen:
+                seen.add(n)
+                out |= expand(groups.get(n, ()), seen)
+        else:
+            out.add(n)
+    return out
+allow, deny = set(), set()
+for line in open(sys.argv[2]):
+    if line.startswith("SystemCallFilter="):
+        v = line.split("=", 1)[1].split()
+        if v and v[0].startswith("~"):
+            deny |= expand([v[0][1:]] + v[1:])
+        else:
+            allow |= expand(v)
+bad = sorted({c for c in open(sys.argv[3]).read().split() if c not in allow or c in deny})
+if bad:
+    print("FAIL: iovd.service's SystemCallFilter refuses what iovd or iovm calls:", " ".join(bad))
+    sys.exit(1)
+print(f"units.sh: SystemCallFilter lets through the {len(set(open(sys.argv[3]).read().split()))} syscalls iovd and iovm need")
+PY
+then
+	fail=1
+fi
+
 systemd-analyze security --offline=yes --no-pager "$T/iovd.service" > "$T/sec" 2>&1
 score=$(sed -n 's/.*Overall exposure level for iovd.service: \([0-9.]*\).*/\1/p' "$T/sec")
 if [ -z "$score" ]; then
