@@ -7,6 +7,9 @@
 # 2. In the test host (QEMU rig, nested KVM, igb VF passed through; skipped with --no-rig or
 #    when QEMU or the rig image is missing): launch to guest /init of a real kernel, iovm's
 #    memory overhead, exits during boot and during 50 pings through the VF.
+# 3. In the test host with QEMU inside: iovm and QEMU boot the same guest alternately
+#    (tests/rig/scenarios/vmm_vs_qemu.sh): per-round and median launch-to-/init, the ratio,
+#    KVM exits (test host debugfs) and memory outside guest RAM for both.
 set -eu
 IOVM=${1:?usage: vmm_bench.sh IOVM PAYLOAD [--no-rig]}
 PAYLOAD=${2:?usage: vmm_bench.sh IOVM PAYLOAD [--no-rig]}
@@ -53,3 +56,16 @@ if ! tests/rig/run.sh default vmm_bench > /tmp/vmm_bench.rig.$$ 2>&1; then
 fi
 rm -f /tmp/vmm_bench.rig.$$
 sed -n 's/^FIGURE //p' "$out/logs/default/vmm_bench.log"
+
+echo "== iovm against QEMU in the test host (same kernel, initramfs, command line, VF, 256 MiB, 1 vCPU)"
+# A separate image with QEMU inside (IOV_RIG_QEMU=1), so the suite's image stays small.
+bout=${IOV_RIG_BENCH_OUT:-$out-bench}
+if ! IOV_RIG_QEMU=1 IOV_RIG_OUT=$bout IOV_RIG_HELPERS=${IOV_RIG_HELPERS:-$out/helpers} \
+	tests/rig/run.sh default vmm_vs_qemu > /tmp/vmm_bench.rig.$$ 2>&1; then
+	cat /tmp/vmm_bench.rig.$$
+	rm -f /tmp/vmm_bench.rig.$$
+	echo "vmm_bench: the iovm-against-QEMU run failed (log: $bout/logs/default/vmm_vs_qemu.log)"
+	exit 1
+fi
+rm -f /tmp/vmm_bench.rig.$$
+sed -n 's/^\(ROUND .*\)/\1/p; s/^FIGURE //p' "$bout/logs/default/vmm_vs_qemu.log"

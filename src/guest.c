@@ -17,7 +17,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +28,7 @@
 #include <seccomp.h>
 
 #include "config/alloc.h"
+#include "irq/place.h"
 #include "lib/atomicfile.h"
 #include "lib/err.h"
 #include "lib/host.h"
@@ -75,6 +78,10 @@ struct guest {
 	char exit_reason[512];
 	int exit_code;			/* -1: none / unknown */
 	char log[PATH_MAX];
+	struct iov_irq_line irqs[32];	/* the VFs' vfio lines, as last placed */
+	char irq_cpus[32][64];
+	size_t n_irqs;
+	char cpus_now[256];		/* the CPUs iovm may run on, as a list */
 	struct guest *next;
 };
 
@@ -89,11 +96,11 @@ static struct {
 	char iovm[PATH_MAX];
 	char user[64];
 	uint8_t prefix[3];
-	int epfd;
+	int epfd, tfd;
 	struct guest *guests;
 	struct qent *q;
 	size_t n_q;
-} S = { .epfd = -1 };
+} S = { .epfd = -1, .tfd = -1 };
 
 /* ---- small helpers ---- */
 
@@ -255,6 +262,16 @@ static json_t *guest_json(const struct guest *g, bool state)
 	}
 	json_object_set_new(j, "last_exit", g->exit_reason[0] ? json_string(g->exit_reason)
 						       : json_null());
+	{
+		json_t *irqs = json_array();
+
+		for (size_t i = 0; g->state == G_RUNNING && i < g->n_irqs; i++)
+			json_array_append_new(irqs, json_pack("{s:i, s:s, s:s}", "irq", g->irqs[i].irq,
+				"name", g->irqs[i].name, "cpus", g->irq_cpus[i]));
+		json_object_set_new(j, "irqs", irqs);
+		json_object_set_new(j, "cpus_allowed", g->state == G_RUNNING && g->cpus_now[0] ?
+				    json_string(g->cpus_now) : json_null());
+	}
 	return j;
 }
 
@@ -988,6 +1005,61 @@ fail:
 	return r;
 }
 
+int iovd_guest_save(const struct iov_cfg_guest *g, const char **out, struct iov_err *err)
+{
+	static char path[PATH_MAX];
+	const char *dir = iovd_follow_dropin_dir();
+	struct iov_config *chk = NULL;
+	json_t *nics = json_array(), *doc;
+	char *s;
+	int r;
+
+	if (!dir)
+		return iov_err_set(err, -ENOENT, "start iovd with --config-dir DIR (or without "
+				   "--config) to keep guests in drop-ins", "iovd reads no drop-in "
+				   "directory: nowhere to save guest %s", g->name);
+	for (size_t i = 0; i < g->n_nics; i++) {
+		const struct iov_cfg_nic *c = &g->nics[i];
+		json_t *n = json_pack("{s:s}", c->pool ? "pool" : "device", c->pool ? c->pool : c->device);
+		char m[18];
+
+		if (c->has_mac) {
+			iov_fmt_mac(c->mac, m);
+			json_object_set_new(n, "mac", json_string(m));
+		}
+		if (c->vlan >= 0)
+			json_object_set_new(n, "vlan", json_integer(c->vlan));
+		json_array_append_new(nics, n);
+	}
+	doc = json_pack("{s:[{s:s, s:s, s:I, s:i, s:o, s:b, s:s}]}", "guests", "name", g->name,
+			"kernel", g->kernel, "mem_mib", (json_int_t)g->mem_mib, "cpus", (int)g->cpus,
+			"nics", nics, "autostart", 1, "restart", restart_name(g->restart));
+	if (g->initrd)
+		json_object_set_new(json_array_get(json_object_get(doc, "guests"), 0), "initrd",
+				    json_string(g->initrd));
+	if (g->cmdline)
+		json_object_set_new(json_array_get(json_object_get(doc, "guests"), 0), "cmdline",
+				    json_string(g->cmdline));
+	s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (!s)
+		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
+	snprintf(path, sizeof(path), "%s/50-guest-%s.json", dir, g->name);
+	/* What the loader would say of it, before it is on disk. */
+	if ((r = iov_config_load_buf(path, s, strlen(s), &chk, err)) < 0) {
+		free(s);
+		return r;
+	}
+	iov_config_free(chk);
+	r = iov_write_atomic(path, s, strlen(s), 0644, "guest drop-in", err);
+	free(s);
+	if (r < 0)
+		return r;
+	log_info("guest %s saved to %s", g->name, path);
+	*out = path;
+	return 0;
+}
+
 /* ---- the end of a guest ---- */
 
 /* A seccomp kill is logged by the kernel: "audit: type=1326 ... pid=PID comm="iovm" ...
@@ -1138,13 +1210,85 @@ static void reap(struct guest *g)
 	ended(g, &si, known);
 }
 
+/* "0-1,3" from a CPU set. */
+static void cpulist(const cpu_set_t *set, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int c = 0; c < CPU_SETSIZE && o + 16 < len; c++) {
+		int e = c;
+
+		if (!CPU_ISSET(c, set))
+			continue;
+		while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, set))
+			e++;
+		o += (size_t)snprintf(buf + o, len - o, "%s%d", o ? "," : "", c);
+		if (e > c)
+			o += (size_t)snprintf(buf + o, len - o, "-%d", e);
+		c = e;
+	}
+}
+
+/* The host interrupts of a guest's VFs go where its iovm (and so its vCPUs) may run. The
+ * vfio lines exist only once the guest's driver enables MSI-X or MSI, so this runs every
+ * second while guests run, and puts back a line someone moved. */
+static void place_irqs(struct guest *g)
+{
+	cpu_set_t set;
+	char cur[64];
+
+	g->n_irqs = 0;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(g->pid, sizeof(set), &set) < 0)
+		return;
+	cpulist(&set, g->cpus_now, sizeof(g->cpus_now));
+	for (size_t i = 0; i < g->n_nics; i++) {
+		size_t room = 32 - g->n_irqs;
+		int n = iov_irq_vfio_lines(g->nics[i].vf, g->irqs + g->n_irqs, room);
+
+		if (n < 0)
+			return;
+		g->n_irqs += (size_t)n < room ? (size_t)n : room;
+	}
+	for (size_t i = 0; i < g->n_irqs; i++) {
+		int irq = g->irqs[i].irq;
+
+		if (iov_irq_affinity_get(irq, cur, sizeof(cur)) < 0)
+			continue;
+		if (strcmp(cur, g->cpus_now) != 0) {
+			int r = iov_irq_affinity_set(irq, g->cpus_now);
+
+			if (r < 0)
+				log_warn_errno(r, "guest %s: IRQ %d (%s): cannot set its CPUs to %s",
+					       g->spec.name, irq, g->irqs[i].name, g->cpus_now);
+			else
+				log_info("guest %s: IRQ %d (%s) on CPUs %s (was %s)", g->spec.name, irq,
+					 g->irqs[i].name, g->cpus_now, cur);
+			iov_irq_affinity_get(irq, cur, sizeof(cur));
+		}
+		snprintf(g->irq_cpus[i], sizeof(g->irq_cpus[i]), "%s", cur);
+	}
+}
+
 static void on_guest_fd(int fd, void *ud)
 {
 	struct epoll_event evs[8];
 	int n = epoll_wait(S.epfd, evs, 8, 0);
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.ptr == &S) {
+			uint64_t ticks;
+
+			if (read(S.tfd, &ticks, sizeof(ticks)) < 0)
+				continue;
+			for (struct guest *g = S.guests; g; g = g->next)
+				if (g->state == G_RUNNING)
+					place_irqs(g);
+			continue;
+		}
 		reap(evs[i].data.ptr);
+	}
 }
 
 int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err *err)
@@ -1415,6 +1559,16 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		return log_err_errno(-errno, "epoll_create1");
 	if ((r = vl_server_watch(srv, S.epfd, on_guest_fd, NULL)) < 0)
 		return log_err_errno(r, "watching guests");
+	/* Interrupt placement: once a second (see place_irqs). */
+	S.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (S.tfd >= 0) {
+		struct itimerspec it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &S };
+
+		if (timerfd_settime(S.tfd, 0, &it, NULL) < 0 ||
+		    epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.tfd, &ev) < 0)
+			log_warn_errno(-errno, "interrupt placement timer");
+	}
 	S.init = true;
 	adopt_all();
 	return 0;

@@ -51,6 +51,9 @@ void iovd_guests_autostart(void);
 
 /* What to start (a config guest, or one from VmStart). Strings are copied. */
 int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov_err *err);
+/* Makes a guest permanent: DROPIN_DIR/50-guest-NAME.json with the spec (autostart on),
+ * checked by the config loader before it is written. *path (static) says where. */
+int iovd_guest_save(const struct iov_cfg_guest *spec, const char **path, struct iov_err *err);
 /* SIGTERM (force: SIGKILL), waits up to 10 s (then SIGKILL) and cleans up. */
 int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err *err);
 

@@ -102,7 +102,7 @@ static const char iovd_idl[] =
 	"\n"
 	"# The config in force, the last apply and the difference between config and host now.\n"
 	"method GetStatus() -> (config: ?object, config_error: ?string, state_dir: string,\n"
-	"  last_apply: ?object, difference: ?object, difference_error: ?string)\n"
+	"  last_apply: ?object, difference: ?object, difference_error: ?string, drift: object)\n"
 	"\n"
 	"# The config file does not parse or validate (the previous config stays in force).\n"
 	"error ConfigError (message: string, fix: string)\n"
@@ -119,7 +119,8 @@ static const char iovd_idl[] =
 	"\n"
 	"# Starts guest name under iovm (unprivileged, only its fds) with a VF per NIC.\n"
 	"method VmStart(name: string, kernel: string, initrd: ?string, cmdline: ?string,\n"
-	"  mem_mib: ?int, cpus: ?int, nics: []NicSpec, restart: ?string) -> (guest: object)\n"
+	"  mem_mib: ?int, cpus: ?int, nics: []NicSpec, restart: ?string, save: ?bool)\n"
+	"  -> (guest: object, saved: ?string)\n"
 	"\n"
 	"# Stops the guest (SIGTERM, force: SIGKILL); its VFs are reset and returned.\n"
 	"method VmStop(name: string, force: ?bool) -> (guest: object)\n"
@@ -931,21 +932,22 @@ static bool get_nic(struct vl_call *c, json_t *j, size_t i, struct iov_cfg_nic *
 static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { "name", "kernel", "initrd", "cmdline", "mem_mib",
-					    "cpus", "nics", "restart", NULL };
+					    "cpus", "nics", "restart", "save", NULL };
 	struct iov_cfg_nic nics[8];
 	struct iov_cfg_guest g = { .mem_mib = 512, .cpus = 1, .restart = IOV_RESTART_NO };
 	struct iov_err e = { 0 };
 	json_t *jn = json_object_get(p, "nics"), *v, *info = NULL;
-	const char *rs;
+	const char *rs, *saved = NULL;
 	json_int_t x;
 	size_t i;
 	char what[160];
+	bool save;
 	int r;
 
 	host_changing();
 
 	if (!only_keys(c, p, keys) || !(g.name = (char *)get_str(c, p, "name", true)) ||
-	    !(g.kernel = (char *)get_str(c, p, "kernel", true)))
+	    !(g.kernel = (char *)get_str(c, p, "kernel", true)) || get_bool(c, p, "save", &save) < 0)
 		return;
 	g.initrd = (char *)get_str(c, p, "initrd", false);
 	if (!g.initrd && json_object_get(p, "initrd") && !json_is_null(json_object_get(p, "initrd")))
@@ -1004,7 +1006,16 @@ static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 		guest_err(c, &e, r);
 		return;
 	}
-	vl_reply(c, json_pack("{s:o}", "guest", info));
+	if (save && (r = iovd_guest_save(&g, &saved, &e)) < 0) {
+		json_decref(info);
+		snprintf(what, sizeof(what), "guest %.32s is running but was not saved: ", g.name);
+		memmove(e.msg + strlen(what), e.msg, sizeof(e.msg) - strlen(what));
+		memcpy(e.msg, what, strlen(what));
+		e.msg[sizeof(e.msg) - 1] = '\0';
+		reply_err(c, "io.iovd.Failed", &e, r);
+		return;
+	}
+	vl_reply(c, json_pack("{s:o, s:s?}", "guest", info, "saved", saved));
 }
 
 static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)

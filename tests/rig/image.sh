@@ -11,7 +11,10 @@
 #   IOV_RIG_BIN     folder holding the project's programs (default build)
 #   IOV_RIG_PROGS   which of them go in /usr/bin (default: iovctl iovd iovm iov-bindtool; missing
 #                   ones are left out with a note, and scenarios needing them fail)
-#   IOV_RIG_HELPERS folder holding the rig's static helpers jget, kvmcheck, asuser, vfiocheck, msiforge (default $IOV_RIG_OUT/helpers)
+#   IOV_RIG_HELPERS folder holding the rig's static helpers jget, kvmcheck, asuser, vfiocheck, msiforge, cdi-validate (default $IOV_RIG_OUT/helpers)
+#   IOV_RIG_QEMU    1: also QEMU (qemu-system-x86_64, its libraries, qboot and option ROMs) for
+#                   the iovm-against-QEMU benchmark; give it its own IOV_RIG_OUT (bench-vmm
+#                   uses build/rig-bench) so that the suite's image stays small
 #   IOV_RIG_KERNEL_PKG  exact package name to use instead of the newest
 #                       linux-image-6.12.N+deb12-amd64 that apt knows
 #
@@ -139,7 +142,7 @@ for p in ${IOV_RIG_PROGS:-iovctl iovd iovm iov-bindtool}; do
 	if [ -x "$BIN/$p" ]; then progs="$progs $BIN/$p"; else say "note: $BIN/$p missing; the image will lack it"; fi
 done
 helpers=""
-for h in jget kvmcheck asuser vfiocheck msiforge; do
+for h in jget kvmcheck asuser vfiocheck msiforge cdi-validate; do
 	[ -x "$HELPERS/$h" ] || die "$HELPERS/$h missing; build it with 'make rig-helpers'"
 	helpers="$helpers $HELPERS/$h"
 done
@@ -148,6 +151,14 @@ IP=$(command -v ip 2>/dev/null || true)
 [ -n "$IP" ] || die "iproute2's ip not found; run ./setup.sh"
 PCIIDS=""
 [ -f /usr/share/misc/pci.ids ] && PCIIDS=/usr/share/misc/pci.ids
+QEMU_BIN="" QEMU_FW=""
+if [ "${IOV_RIG_QEMU:-0}" = 1 ]; then
+	QEMU_BIN=$(command -v qemu-system-x86_64 2>/dev/null) || die "IOV_RIG_QEMU=1: qemu-system-x86_64 not found; run ./setup.sh"
+	for f in qboot.rom linuxboot_dma.bin kvmvapic.bin; do
+		[ -f "/usr/share/qemu/$f" ] || die "IOV_RIG_QEMU=1: /usr/share/qemu/$f missing"
+		QEMU_FW="$QEMU_FW /usr/share/qemu/$f"
+	done
+fi
 
 # Load order, resolved by modprobe in the unpacked tree.
 order=""
@@ -162,7 +173,7 @@ done
 stamp=$( {
 	echo "$KVER"
 	echo "$order"
-	ls -lL --time-style=+%s "$BUSYBOX" "$IP" $progs $helpers $PCIIDS "$KDIR/boot/vmlinuz-$KVER"
+	ls -lL --time-style=+%s "$BUSYBOX" "$IP" $progs $helpers $PCIIDS "$KDIR/boot/vmlinuz-$KVER" $QEMU_BIN $QEMU_FW
 	find "$here/guest" "$here/scenarios" -type f -exec ls -l --time-style=+%s {} + | sort
 	ls -lL --time-style=+%s "$BIN/vmm-payloads/payload.bin" "$here/../vmm/run.sh" 2>/dev/null
 	cat "$0" | cksum
@@ -202,6 +213,11 @@ copy_dyn "$IP" /usr/sbin/ip
 for p in $progs; do copy_dyn "$p" "/usr/bin/$(basename "$p")"; done
 for h in $helpers; do copy_dyn "$h" "/usr/bin/$(basename "$h")"; done
 [ -n "$PCIIDS" ] && cp "$PCIIDS" "$root/usr/share/misc/pci.ids"
+if [ -n "$QEMU_BIN" ]; then
+	copy_dyn "$QEMU_BIN" /usr/bin/qemu-system-x86_64
+	mkdir -p "$root/usr/share/qemu"
+	cp -L $QEMU_FW "$root/usr/share/qemu/"
+fi
 
 : > "$root/lib/modules/order"
 for f in $order; do
