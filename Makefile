@@ -87,6 +87,8 @@ test:
 	$(MAKE) all unit golden
 	$(MAKE) eco-test
 	$(MAKE) SAN=1 all unit golden
+	$(MAKE) varlink-client
+	$(MAKE) SAN=1 varlink-client
 	$(MAKE) fuzz-test
 	$(MAKE) vmm-test
 	$(MAKE) rig-test

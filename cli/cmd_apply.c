@@ -202,6 +202,14 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 	} else if (*s_of(r, "difference_error")) {
 		printf("difference: cannot plan: %s\n", s_of(r, "difference_error"));
 	}
+	/* What iovd noticed changing under it (udev), and what it did about it. */
+	c = json_object_get(r, "drift");
+	if (json_is_object(c) && strcmp(s_of(c, "state"), "none") != 0) {
+		printf("drift:      %s since %s (%s)%s%s\n", s_of(c, "state"), s_of(c, "since"),
+		       s_of(c, "cause"), *s_of(c, "error") ? ": " : "", s_of(c, "error"));
+		json_array_foreach(json_object_get(c, "lines"), i, x)
+			printf("  %s\n", json_string_value(x));
+	}
 	json_decref(r);
 	return 0;
 }

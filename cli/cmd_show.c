@@ -1,9 +1,11 @@
 /* iovctl show DEVICE: everything the model knows about one device. */
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "config/config.h"
 #include "lib/host.h"
 #include "lib/hostjson.h"
 #include "lib/sysfs.h"
+#include "sriov/permaddr.h"
 #include "sriov/vfinfo.h"
 
 #include <stdarg.h>
@@ -82,6 +84,53 @@ static const struct iov_vfinfo *vfinfo_of(const struct iov_dev *d, const struct 
 	return NULL;
 }
 
+/* A PF's stable identity: what still names the same card after it moved to another slot or
+ * the bus was renumbered. The permanent MAC (rtnetlink IFLA_PERM_ADDRESS, the live host
+ * only: a --sysroot tree has none), the PCIe Device Serial Number (config space), then the
+ * address, which does not survive a move. `by` is the first one known: what a config
+ * should match on (config/config.h "match"). */
+static json_t *identity_json(const struct iov_dev *d)
+{
+	json_t *o = json_object();
+	const char *by = "address";
+	uint8_t mac[6];
+	char buf[24];
+
+	if (!*iov_sysroot() && d->n_netdevs && iov_netdev_perm_addr(d->netdevs[0], mac) == 0) {
+		snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+			 mac[3], mac[4], mac[5]);
+		json_object_set_new(o, "perm_mac", json_string(buf));
+		by = "perm_mac";
+	} else {
+		json_object_set_new(o, "perm_mac", json_null());
+	}
+	if (d->dsn_known) {
+		iov_cfg_fmt_dsn(d->dsn, buf);
+		json_object_set_new(o, "dsn", json_string(buf));
+		if (!strcmp(by, "address"))
+			by = "dsn";
+	} else {
+		json_object_set_new(o, "dsn", json_null());
+	}
+	json_object_set_new(o, "address", json_string(d->name));
+	json_object_set_new(o, "by", json_string(by));
+	return o;
+}
+
+static void show_identity(const struct iov_dev *d)
+{
+	json_t *id = identity_json(d);
+	const char *mac = json_string_value(json_object_get(id, "perm_mac"));
+	const char *dsn = json_string_value(json_object_get(id, "dsn"));
+	const char *by = json_string_value(json_object_get(id, "by"));
+
+	kv("identity", "perm_mac %s, dsn %s; match by %s%s", mac ? mac : *iov_sysroot() ?
+	   "unknown (--sysroot)" : "none", dsn ? dsn : "none", by,
+	   strcmp(by, "address") ? " (survives a move to another slot)"
+				 : " (changes if the card moves)");
+	json_decref(id);
+}
+
 static void show_human(const struct iov_host *h, const struct iov_dev *d)
 {
 	char b1[64], b2[64], b3[64], b4[256];
@@ -151,6 +200,7 @@ static void show_human(const struct iov_host *h, const struct iov_dev *d)
 		const struct iov_sriov *s = d->sriov;
 		char b5[16];
 
+		show_identity(d);
 		kv("SR-IOV", "%s of %s VFs enabled, offset %s, stride %s, VF device %s, autoprobe %s, ARI %s",
 		   unk(s->num_vfs, b1, sizeof(b1), 0), unk(s->total_vfs, b2, sizeof(b2), 0),
 		   unk(s->offset, b3, sizeof(b3), 0), unk(s->stride, b4, sizeof(b4), 0),
@@ -215,6 +265,8 @@ int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 		const struct iov_vfinfo *one = vfinfo_of(d, v, n);
 
 		json_object_set_new(j, "group", d->group ? iov_json_group(d->group) : json_null());
+		if (d->role == IOV_ROLE_PF)
+			json_object_set_new(j, "identity", identity_json(d));
 		/* VF settings as the PF driver reports them; null where not available
 		 * (no PF netdev, or --sysroot). */
 		if (pf && d->role == IOV_ROLE_PF) {

@@ -1,5 +1,5 @@
 /* iovctl vm start NAME --kernel K [--initrd I] [--cmdline S] [--mem 512M] [--cpus N]
- *                     --nic POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V] ... [--restart POLICY]
+ *                     --nic POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V] ... [--restart POLICY] [--save]
  *        vm stop NAME [--force] | vm list | vm show NAME | vm log NAME
  * Clients of io.iovd.Vm* (src/guest.c does the work in iovd). Arguments are checked here
  * (exit 2 naming the bad one, nothing sent) and again by iovd. */
@@ -92,13 +92,15 @@ static void print_nics(json_t *g, const char *indent)
 
 	json_array_foreach(nics, i, n) {
 		json_t *vl = json_object_get(n, "vlan");
+		char vlan[16] = "none";
 
-		printf("%snic%zu: %s (%s vf %lld, group %lld) mac %s vlan %s%lld pool %s\n", indent, i,
+		if (json_is_integer(vl))
+			snprintf(vlan, sizeof(vlan), "%lld", (long long)json_integer_value(vl));
+		printf("%snic%zu: %s (%s vf %lld, group %lld) mac %s vlan %s pool %s\n", indent, i,
 		       str(n, "vf"), str(n, "pf_netdev"),
 		       (long long)json_integer_value(json_object_get(n, "vf_index")),
 		       (long long)json_integer_value(json_object_get(n, "group")), str(n, "mac"),
-		       json_is_integer(vl) ? "" : "none", json_is_integer(vl) ?
-		       (long long)json_integer_value(vl) : 0LL, str(n, "pool"));
+		       vlan, str(n, "pool"));
 	}
 }
 
@@ -120,6 +122,16 @@ static void print_guest(json_t *g)
 	if (json_object_get(g, "cmdline"))
 		printf("  cmdline %s\n", str(g, "cmdline"));
 	print_nics(g, "  ");
+	{
+		json_t *irqs = json_object_get(g, "irqs"), *q;
+		size_t i;
+
+		if (json_array_size(irqs))
+			printf("  host IRQs (iovm on CPUs %s):", str(g, "cpus_allowed"));
+		json_array_foreach(irqs, i, q)
+			printf(" %lld %s cpus %s%s", (long long)json_integer_value(json_object_get(q, "irq")),
+			       str(q, "name"), str(q, "cpus"), i + 1 < json_array_size(irqs) ? "," : "\n");
+	}
 	printf("  started %s, log %s\n", str(g, "started"), str(g, "log"));
 	if (json_is_string(json_object_get(g, "last_exit")))
 		printf("  last exit: %s\n", str(g, "last_exit"));
@@ -130,12 +142,17 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	const char *name = NULL, *kernel = NULL, *initrd = NULL, *cmdline = NULL, *restart = NULL;
 	char kpath[PATH_MAX], ipath[PATH_MAX], err[512];
 	long long mem = 512, cpus = 1;
+	bool save = false;
 	json_t *nics = json_array(), *p, *r = NULL;
 	int ret;
 
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (strcmp(o, "--save") == 0) {
+			save = true;
+			continue;
+		}
 		if (o[0] != '-') {
 			if (name) {
 				json_decref(nics);
@@ -204,14 +221,19 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		json_object_set_new(p, "cmdline", json_string(cmdline));
 	if (restart)
 		json_object_set_new(p, "restart", json_string(restart));
+	if (save)
+		json_object_set_new(p, "save", json_true());
 	ret = cli_call(ctx, "io.iovd.VmStart", p, &r);
 	json_decref(p);
 	if (ret)
 		return ret;
 	if (ctx->json)
 		ret = cli_print_json(json_incref(r));
-	else
+	else {
 		print_guest(json_object_get(r, "guest"));
+		if (json_is_string(json_object_get(r, "saved")))
+			printf("  saved to %s (started with iovd from now on)\n", str(r, "saved"));
+	}
 	json_decref(r);
 	return ret;
 }

@@ -1,5 +1,7 @@
 #include "cli/output.h"
 #include "lib/host.h"
+#include "lib/hostjson.h"
+#include "lib/par.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,36 +82,145 @@ static void outs(const char *str, struct outbuf *o)
 	outbuf_add(str, strlen(str), o);
 }
 
+/* A growable string for one device's JSON, formatted on a worker thread. */
+struct strbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static int strbuf_add(const char *s, size_t n, void *data)
+{
+	struct strbuf *b = data;
+
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *np;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		if (!(np = realloc(b->p, cap))) {
+			b->failed = true;
+			return -1;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+/* Like outbuf_add_indented, into a strbuf. */
+static int strbuf_add_indented(const char *s, size_t n, void *data)
+{
+	static const char spaces[] = "    ";
+
+	for (size_t start = 0; start < n;) {
+		const char *nl = memchr(s + start, '\n', n - start);
+		size_t end = nl ? (size_t)(nl - s) + 1 : n;
+
+		if (strbuf_add(s + start, end - start, data) < 0)
+			return -1;
+		if (nl && strbuf_add(spaces, 4, data) < 0)
+			return -1;
+		start = end;
+	}
+	return 0;
+}
+
+/* Devices (or groups) formatted in batches on the loader threads (lib/par.h), written in
+ * order: a big host's thousands of VFs format in parallel, and at most one batch of text
+ * is held at a time. */
+#define BATCH 512
+
+struct fmt_job {
+	const struct iov_host *h;
+	const struct iov_dev **devs;	/* NULL: groups */
+	size_t base;
+	struct strbuf out[BATCH];
+};
+
+static void fmt_one(void *ctx, size_t i)
+{
+	struct fmt_job *j = ctx;
+	struct strbuf *b = &j->out[i];
+	json_t *v = j->devs ? iov_json_dev(j->devs[j->base + i])
+			    : iov_json_group(j->h->groups[j->base + i]);
+
+	b->len = 0;
+	if (!v || json_dump_callback(v, strbuf_add_indented, b,
+				     JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) < 0)
+		b->failed = true;
+	json_decref(v);
+}
+
+/* Writes n items (devices from devs, else groups) as array elements at depth 4. */
+static int print_items(struct fmt_job *j, const struct iov_dev **devs, size_t n, struct outbuf *o)
+{
+	int ret = 0;
+
+	j->devs = devs;
+	for (size_t base = 0; ret == 0 && base < n; base += BATCH) {
+		size_t m = n - base < BATCH ? n - base : BATCH;
+
+		j->base = base;
+		iov_par_for(m, fmt_one, j);
+		for (size_t i = 0; i < m; i++) {
+			outs(base + i ? ",\n    " : "\n    ", o);
+			if (j->out[i].failed)
+				ret = -1;
+			else
+				outbuf_add(j->out[i].p, j->out[i].len, o);
+		}
+	}
+	return ret;
+}
+
 int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel)
 {
 	static struct outbuf o;
+	const struct iov_dev **devs;
+	struct fmt_job *j;
 	size_t n = 0;
 	int ret;
 
 	/* The same document as json_dumps(iov_json_host(h, sel), JSON_INDENT(2)), built and
-	 * written one device at a time: peak memory stays flat however many VFs the host has. */
-	o.len = 0;
-	o.failed = false;
-	outs("{\n  \"iommu\": ", &o);
-	ret = dump_at(iov_json_iommu(h), &o, 2);
-	outs(",\n  \"devices\": [", &o);
-	for (size_t i = 0; ret == 0 && i < h->n_devs && sel != IOV_SEL_GROUPS; i++) {
+	 * written a batch of devices at a time: peak memory stays flat however many VFs the
+	 * host has. */
+	devs = calloc(h->n_devs ? h->n_devs : 1, sizeof(*devs));
+	j = calloc(1, sizeof(*j));
+	if (!devs || !j) {
+		free(devs);
+		free(j);
+		fprintf(stderr, "iovctl: out of memory building JSON\n");
+		return 1;
+	}
+	j->h = h;
+	for (size_t i = 0; i < h->n_devs && sel != IOV_SEL_GROUPS; i++) {
 		const struct iov_dev *d = h->devs[i];
 
 		if ((sel == IOV_SEL_PFS && d->role != IOV_ROLE_PF) ||
 		    (sel == IOV_SEL_VFS && d->role != IOV_ROLE_VF))
 			continue;
-		outs(n ? ",\n    " : "\n    ", &o);
-		n++;
-		ret = dump_at(iov_json_dev(d), &o, 4);
+		devs[n++] = d;
 	}
+	o.len = 0;
+	o.failed = false;
+	outs("{\n  \"iommu\": ", &o);
+	ret = dump_at(iov_json_iommu(h), &o, 2);
+	outs(",\n  \"devices\": [", &o);
+	if (ret == 0)
+		ret = print_items(j, devs, n, &o);
 	outs(n ? "\n  ],\n  \"groups\": [" : "],\n  \"groups\": [", &o);
-	for (size_t i = 0; ret == 0 && i < h->n_groups; i++) {
-		outs(i ? ",\n    " : "\n    ", &o);
-		ret = dump_at(iov_json_group(h->groups[i]), &o, 4);
-	}
+	if (ret == 0)
+		ret = print_items(j, NULL, h->n_groups, &o);
 	outs(h->n_groups ? "\n  ]\n}\n" : "]\n}\n", &o);
 	outbuf_flush(&o);
+	for (size_t i = 0; i < BATCH; i++)
+		free(j->out[i].p);
+	free(j);
+	free(devs);
 	return ret < 0 || o.failed || fflush(stdout) == EOF ? 1 : 0;
 }
 

@@ -114,7 +114,9 @@ static json_t *report_json(const struct iov_config *c, const struct iov_cfg_reso
 				json_array_append_new(vfs, json_string(t));
 			}
 		}
-		json_array_append_new(pools, json_pack("{s:s,s:o}", "name", c->pools[i].name, "vfs", vfs));
+		json_array_append_new(pools, json_pack("{s:s,s:s,s:s,s:o}", "name", c->pools[i].name,
+						       "file", c->pools[i].where.file,
+						       "path", c->pools[i].where.path, "vfs", vfs));
 	}
 	for (size_t i = 0; i < c->n_guests; i++) {
 		const struct iov_cfg_guest *g = &c->guests[i];
@@ -135,8 +137,8 @@ static json_t *report_json(const struct iov_config *c, const struct iov_cfg_reso
 				json_object_set_new(e, "vlan", json_integer(n->vlan));
 			json_array_append_new(nics, e);
 		}
-		json_array_append_new(guests, json_pack("{s:s,s:s,s:o,s:o,s:I,s:i,s:o,s:b,s:s}",
-			"name", g->name, "kernel", g->kernel,
+		json_array_append_new(guests, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:i,s:o,s:b,s:s}",
+			"name", g->name, "file", g->where.file, "path", g->where.path, "kernel", g->kernel,
 			"initrd", g->initrd ? json_string(g->initrd) : json_null(),
 			"cmdline", g->cmdline ? json_string(g->cmdline) : json_null(),
 			"mem_mib", (json_int_t)g->mem_mib, "cpus", (int)g->cpus, "nics", nics,

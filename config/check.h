@@ -17,7 +17,8 @@ struct iov_cfg_lookup;
  * iov_config_resolve() uses). *report is set in both outcomes (NULL only without memory):
  *   {"ok": true, "files": [..], "policy": {..}, "pfs": [{"name", "device", "netdev",
  *    "match", "num_vfs", "total_vfs", "vfs": [{"vf", "driver", settings...}]}],
- *    "pools": [{"name", "vfs": ["uplink/vf0", ..]}], "guests": [{"name", ...}]}
+ *    "pools": [{"name", "file", "path", "vfs": ["uplink/vf0", ..]}],
+ *    "guests": [{"name", "file", "path", "kernel", ...}]}
  *   {"ok": false, "error": {"message", "fix", "errno"}}
  * Returns 0, or the error (err filled). */
 int iov_config_check(const char *path, const char *dropin_dir, const struct iov_host *h,

@@ -11,12 +11,14 @@
 #include "lib/err.h"
 #include "lib/host.h"
 
-/* CDI's class rule (pkg/cdi/qualified-device.go): [A-Za-z][A-Za-z0-9_-]*[A-Za-z0-9]. */
+/* CDI's class rule (pkg/cdi/qualified-device.go): [A-Za-z][A-Za-z0-9_-]*[A-Za-z0-9], and at
+ * least two characters: Debian's library (0.5.2) panics on a one-letter class, taking down
+ * whatever runtime loads the spec directory. */
 static bool cdi_class_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (!n || !isalpha((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+	if (n < 2 || !isalpha((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
@@ -114,7 +116,8 @@ int iov_export_cdi(const struct iov_cfg_resolved *r, size_t pool, json_t **out,
 
 	if (!cdi_class_ok(p->name)) {
 		json_decref(sk);
-		return iov_err_set(err, -EINVAL, "rename the pool (a letter first, a letter or digit last)",
+		return iov_err_set(err, -EINVAL, "rename the pool (two characters or more, a letter "
+				   "first, a letter or digit last)",
 				   "%s: %s: pool name '%s' is not a valid CDI device class",
 				   p->where.file, p->where.path, p->name);
 	}

@@ -8,8 +8,9 @@
  * "<pf>-vf<N>" (pf: the config's PF name). Each device brings /dev/vfio/<group> and the
  * environment variables IOVD_PCI_ADDRESS_<DEV>=<VF address> and IOVD_IOMMU_GROUP_<DEV>=<group>
  * (DEV: the device name upper-cased, '-' as '_'); the spec brings /dev/vfio/vfio.
- * Pool and PF names must be valid CDI names (class: starts with a letter, ends with a letter
- * or digit; device: starts with a letter or digit), else the export fails naming them.
+ * Pool and PF names must be valid CDI names (class: two characters or more, since Debian's
+ * CDI library panics on one; starts with a letter, ends with a letter or digit; device:
+ * starts with a letter or digit), else the export fails naming them.
  *
  * sriovdp: {"resourceList": [{"resourceName": <pool, '-' as '_'>, "resourcePrefix": "iovd.io",
  * "deviceType": "netDevice", "selectors": {"drivers": ["vfio-pci"], "pciAddresses": [...]}}]},

@@ -15,22 +15,8 @@ golden: config-golden
 UNIT_TESTS += tests/unit/test_config.c
 $(BUILD)/tests/test_config: $(BUILD)/obj/tests/unit/fakesys.o
 
-# libFuzzer harness for the loader and resolve (needs clang): make config-fuzz [FUZZ_SECS=60]
-CONFIG_FUZZ := $(BUILD)/config-fuzz/fuzz_config
-CONFIG_FUZZ_SRCS := tests/config/fuzz_config.c config/load.c config/resolve.c lib/err.c \
-	lib/log.c lib/atomicfile.c lib/pciaddr.c lib/host.c lib/sysfs.c lib/intremap.c \
-	sriov/vfconf.c tests/unit/fakesys.c
-$(CONFIG_FUZZ): $(CONFIG_FUZZ_SRCS) $(wildcard config/*.h lib/*.h sriov/*.h)
-	@mkdir -p $(dir $@)
-	clang -std=gnu11 -D_GNU_SOURCE -I. $(filter-out -Wno-format-truncation,$(WARN)) \
-		-Wno-format-nonliteral -g -O1 $(shell $(PKG) --cflags $(PKGS)) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
-		$(CONFIG_FUZZ_SRCS) $(LIBS)
+# libFuzzer harness for the loader and resolve (needs clang): make config-fuzz [FUZZ_SECS=60];
+# built and run by tests/fuzz/fuzz.mk (fuzz-config: seeds tests/config/fuzz-corpus, good/ and
+# bad/, the dictionary tests/config/fuzz.dict).
 .PHONY: config-fuzz
-config-fuzz: $(CONFIG_FUZZ)
-	@mkdir -p $(BUILD)/config-fuzz/corpus
-	cp tests/config/fuzz-corpus/* $(BUILD)/config-fuzz/corpus/
-	for f in tests/config/good/*.json tests/config/bad/*.json; do \
-		cp "$$f" $(BUILD)/config-fuzz/corpus/$$(basename $$(dirname $$f))-$$(basename $$f); done
-	$(CONFIG_FUZZ) -max_total_time=$(or $(FUZZ_SECS),30) -max_len=8192 \
-		-dict=tests/config/fuzz.dict $(BUILD)/config-fuzz/corpus
+config-fuzz: fuzz-config

@@ -216,16 +216,20 @@ static int resolve_pf(const struct iov_config *c, size_t i, const struct iov_hos
 	if (d->role != IOV_ROLE_PF || !d->sriov) {
 		char what[128] = "";
 
+		bool by_addr = pf->match.kind == IOV_MATCH_ADDRESS;
+
 		describe(d, buf, sizeof(buf));
-		if (pf->match.kind != IOV_MATCH_ADDRESS)
-			snprintf(what, sizeof(what), "%s is ", mt);
+		if (!by_addr)
+			snprintf(what, sizeof(what), "%s matches ", mt);
 		if (d->role == IOV_ROLE_VF)
 			return rfail(err, &pf->where, ".match", -EINVAL, "match the PF the VF belongs "
-				     "to (`iovctl show` names it)", "PF \"%s\": %s%s is a VF of %s, "
-				     "not a PF", pf->name, what, buf, d->pf ? d->pf->name : "?");
+				     "to (`iovctl show` names it)", "PF \"%s\": %s%s%s a VF of %s, "
+				     "not a PF", pf->name, what, buf, by_addr ? " is" : ",",
+				     d->pf ? d->pf->name : "?");
 		return rfail(err, &pf->where, ".match", -EINVAL, "match an SR-IOV capable device "
-			     "(`iovctl list pfs` shows them)", "PF \"%s\": %s%s has no SR-IOV "
-			     "capability (no sriov_totalvfs)", pf->name, what, buf);
+			     "(`iovctl list pfs` shows them)", "PF \"%s\": %s%s%s no SR-IOV "
+			     "capability (no sriov_totalvfs)", pf->name, what, buf,
+			     by_addr ? " has" : ", which has");
 	}
 	*out = d;
 	return 0;

@@ -1,12 +1,14 @@
 /* The host model: read sysfs/procfs once (under the sysroot) into an immutable snapshot.
  *
- * Reads happen relative to each device's directory fd, and config space goes through
- * libpci pointed at ROOT/sys/bus/pci, so the same code runs on the host, in the test host
- * and on fake trees. Nothing here writes. */
+ * Reads happen relative to each device's directory fd (config space too), devices are read
+ * on several threads (see "loading devices in parallel"), names come from pci.ids through
+ * libpci; the same code runs on the host, in the test host and on fake trees. Nothing here
+ * writes. */
 #include "lib/host.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "lib/intremap.h"
+#include "lib/par.h"
 
 #include <dirent.h>
 #include <ctype.h>
@@ -14,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pci/pci.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,12 +283,15 @@ static void parse_config(struct iov_dev *d, const uint8_t *c, int len)
 	}
 }
 
-static void read_config(struct pci_access *pacc, int dfd, struct iov_dev *d, struct badlist *bad)
+/* Config space straight from DEV/config through the directory fd: one open, one read, no
+ * path walk (libpci opens it by full path and stats it first). The kernel hands over what
+ * the reader may see: all of it (256 or 4096 bytes) for root, the first 64 bytes otherwise;
+ * a fake tree's file is what it is, cut down to the sizes config space comes in. */
+static void read_config(int dfd, struct iov_dev *d, struct badlist *bad)
 {
 	uint8_t buf[4096];
-	struct pci_dev *pd;
-	struct stat st;
-	int want, len = 0;
+	ssize_t n;
+	int fd, len;
 
 	d->cfg_len = 0;
 	d->header_type = IOV_UNKNOWN;
@@ -293,29 +299,20 @@ static void read_config(struct pci_access *pacc, int dfd, struct iov_dev *d, str
 	d->flr = IOV_UNKNOWN;
 	d->msix_table_size = IOV_UNKNOWN;
 	d->msi_max = IOV_UNKNOWN;
-	if (fstatat(dfd, "config", &st, 0) < 0) {
+	fd = openat(dfd, "config", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		bad_add(bad, "config");
 		return;
 	}
-	want = st.st_size >= 4096 ? 4096 : st.st_size >= 256 ? 256 : (int)st.st_size;
-	if (want < 64) {
-		bad_add(bad, "config");
-		return;
-	}
-	pd = pci_get_dev(pacc, (int)d->addr.domain, d->addr.bus, d->addr.dev, d->addr.fn);
-	if (!pd)
-		return;
-	/* Unprivileged readers get only the first 64 bytes of config space. */
-	for (int try = want; try >= 64; try = try == 4096 ? 256 : try == 256 ? 64 : 0) {
-		if (try <= want && pci_read_block(pd, 0, buf, try)) {
-			len = try;
-			break;
-		}
-	}
-	pci_free_dev(pd);
+	do
+		n = pread(fd, buf, sizeof(buf), 0);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	len = n >= 4096 ? 4096 : n >= 256 ? 256 : n >= 64 ? 64 : 0;
 	if (len < 64) {
-		if (geteuid() == 0)
-			bad_add(bad, "config");
+		/* Short for root (or a damaged file): unreadable. Non-root readers always get
+		 * 64 bytes from the kernel, so this is not the unprivileged case. */
+		bad_add(bad, "config");
 		return;
 	}
 	parse_config(d, buf, len);
@@ -347,7 +344,54 @@ static void lookup_names(struct pci_access *pacc, struct name_memo *m, struct io
 		d->device_name = strdup(m->dname);
 }
 
-static int load_dev(struct pci_access *pacc, struct name_memo *memo, struct iov_dev *d)
+/* A PF's virtfnN link as the loader thread read it: the joining below needs no syscall. */
+struct iov_virtfn_raw {
+	long idx;
+	char name[24];			/* "virtfnN", for messages */
+	char target[64];		/* basename of the link's target, "" if unreadable */
+};
+
+static bool virtfn_name(const char *name, long *idx)
+{
+	return strncmp(name, "virtfn", 6) == 0 && iov_parse_long(name + 6, 10, idx) == 0 &&
+	       *idx >= 0 && *idx <= 65535 && name[6] != '+' && name[6] != ' ';
+}
+
+struct virtfn_read {
+	struct iov_dev *pf;
+	int dfd;
+	size_t cap;
+};
+
+static int virtfn_read_one(const char *name, void *arg)
+{
+	struct virtfn_read *r = arg;
+	struct iov_dev *d = r->pf;
+	struct iov_virtfn_raw *v;
+	long idx;
+
+	if (!virtfn_name(name, &idx) || strlen(name) >= sizeof(v->name))
+		return 0;
+	if (d->n_virtfn_raw == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		struct iov_virtfn_raw *nv = realloc(d->virtfn_raw, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		d->virtfn_raw = nv;
+		r->cap = cap;
+	}
+	v = &d->virtfn_raw[d->n_virtfn_raw++];
+	v->idx = idx;
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	if (iov_readlink_base_at(r->dfd, name, v->target, sizeof(v->target)) < 0)
+		v->target[0] = '\0';
+	return 0;
+}
+
+/* Reads one device's directory. Runs on loader threads: touches only d, logs nothing (the
+ * caller reports, in address order). */
+static int load_dev(struct iov_dev *d)
 {
 	struct badlist bad = { .len = 0 };
 	char *s = NULL, link[64];
@@ -356,13 +400,13 @@ static int load_dev(struct pci_access *pacc, struct name_memo *memo, struct iov_
 
 	dfd = open(d->syspath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return log_warn_errno(-errno, "%s: cannot open %s", d->name, d->syspath);
+		return -errno;
 
 	read_int(dfd, "vendor", 16, &d->vendor, &bad, true);
 	read_int(dfd, "device", 16, &d->device, &bad, true);
 	/* Revision and subsystem IDs sit in the header every user may read (VFs included: only
 	 * their vendor/device registers read as ffff), which saves three files per device. */
-	read_config(pacc, dfd, d, &bad);
+	read_config(dfd, d, &bad);
 	if (d->cfg_len < 64 || d->header_type != 0) {
 		read_int(dfd, "subsystem_vendor", 16, &d->subsys_vendor, &bad, false);
 		read_int(dfd, "subsystem_device", 16, &d->subsys_device, &bad, false);
@@ -375,9 +419,6 @@ static int load_dev(struct pci_access *pacc, struct name_memo *memo, struct iov_
 		bad_add(&bad, "class");
 	if (d->vendor == IOV_UNKNOWN || d->device == IOV_UNKNOWN)
 		d->bad |= IOV_BAD_IDS;
-
-	if (d->vendor != IOV_UNKNOWN && d->device != IOV_UNKNOWN)
-		lookup_names(pacc, memo, d);
 
 	if (iov_readlink_base_at(dfd, "driver", link, sizeof(link)) == 0)
 		d->driver = strdup(link);
@@ -447,7 +488,13 @@ static int load_dev(struct pci_access *pacc, struct name_memo *memo, struct iov_
 
 	d->role = IOV_ROLE_OTHER;
 	d->vf_index = IOV_UNKNOWN;
-	if (faccessat(dfd, "sriov_totalvfs", F_OK, 0) == 0) {
+	/* physfn first: on a big host nearly every device is a VF, and a VF has no SR-IOV
+	 * capability of its own (one syscall less per VF). */
+	if (iov_readlink_base_at(dfd, "physfn", link, sizeof(link)) == 0) {
+		d->role = IOV_ROLE_VF;
+		if (iov_pci_addr_parse(link, &d->pf_addr) < 0)
+			d->role_bad = true;
+	} else if (faccessat(dfd, "sriov_totalvfs", F_OK, 0) == 0) {
 		struct iov_sriov *sr = calloc(1, sizeof(*sr));
 		struct badlist sbad = { .len = 0 };
 
@@ -468,10 +515,12 @@ static int load_dev(struct pci_access *pacc, struct name_memo *memo, struct iov_
 			d->bad |= IOV_BAD_SRIOV;
 			bad_add(&bad, sbad.names);
 		}
-	} else if (iov_readlink_base_at(dfd, "physfn", link, sizeof(link)) == 0) {
-		d->role = IOV_ROLE_VF;
-		if (iov_pci_addr_parse(link, &d->pf_addr) < 0)
-			d->role_bad = true;
+		/* The virtfnN links, while the directory is open (joined to the VFs later). */
+		if (for_each_dirent(dfd, ".", virtfn_read_one,
+				    &(struct virtfn_read){ .pf = d, .dfd = dfd }) == -ENOMEM) {
+			close(dfd);
+			return -ENOMEM;
+		}
 	}
 
 	if (!d->cfg_len && bad.len && strstr(bad.names, "config"))
@@ -520,69 +569,51 @@ struct iov_dev *iov_host_find(const struct iov_host *h, const struct iov_pci_add
 	return NULL;
 }
 
-static struct iov_dev *find_by_link(const struct iov_host *h, int dfd, const char *link)
+/* Joins one virtfnN link (read on a loader thread) to its VF; a link that leads to no device
+ * in the model is reported on the PF. */
+static int virtfn_join(const struct iov_host *h, struct iov_dev *pf, const struct iov_virtfn_raw *v)
 {
-	char name[64];
+	struct iov_sriov *sr = pf->sriov;
 	struct iov_pci_addr a;
+	struct iov_dev *vf = NULL;
 
-	if (iov_readlink_base_at(dfd, link, name, sizeof(name)) < 0 || iov_pci_addr_parse(name, &a) < 0)
-		return NULL;
-	return iov_host_find(h, &a);
-}
-
-struct virtfn_ctx {
-	const struct iov_host *h;
-	struct iov_dev *pf;
-	int dfd;
-};
-
-static int virtfn_one(const char *name, void *arg)
-{
-	struct virtfn_ctx *c = arg;
-	struct iov_sriov *sr = c->pf->sriov;
-	struct iov_dev *vf;
-	long idx;
-
-	if (strncmp(name, "virtfn", 6) != 0 || iov_parse_long(name + 6, 10, &idx) < 0 ||
-	    idx < 0 || idx > 65535 || name[6] == '+' || name[6] == ' ')
-		return 0;
-	if ((size_t)idx >= sr->n_vfs) {
-		struct iov_dev **nv = realloc(sr->vfs, (size_t)(idx + 1) * sizeof(*nv));
+	if ((size_t)v->idx >= sr->n_vfs) {
+		struct iov_dev **nv = realloc(sr->vfs, (size_t)(v->idx + 1) * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
-		memset(nv + sr->n_vfs, 0, ((size_t)idx + 1 - sr->n_vfs) * sizeof(*nv));
+		memset(nv + sr->n_vfs, 0, ((size_t)v->idx + 1 - sr->n_vfs) * sizeof(*nv));
 		sr->vfs = nv;
-		sr->n_vfs = (size_t)idx + 1;
+		sr->n_vfs = (size_t)v->idx + 1;
 	}
-	vf = find_by_link(c->h, c->dfd, name);
-	sr->vfs[idx] = vf;
+	if (v->target[0] && iov_pci_addr_parse(v->target, &a) == 0)
+		vf = iov_host_find(h, &a);
+	sr->vfs[v->idx] = vf;
 	if (!vf) {
 		char what[64];
-		snprintf(what, sizeof(what), "%s (dangling link)", name);
-		return dev_bad(c->pf, what);
+		snprintf(what, sizeof(what), "%s (dangling link)", v->name);
+		return dev_bad(pf, what);
 	}
-	if (vf && vf->role == IOV_ROLE_VF) {
-		vf->vf_index = (int)idx;
+	if (vf->role == IOV_ROLE_VF) {
+		vf->vf_index = (int)v->idx;
 		if (!vf->pf)
-			vf->pf = c->pf;
+			vf->pf = pf;
 	}
 	return 0;
 }
 
 static int link_sriov(struct iov_host *h, struct iov_dev *d)
 {
-	struct virtfn_ctx c = { h, d, -1 };
-	int ret;
+	int ret = 0;
 
 	if (d->role == IOV_ROLE_VF && !d->role_bad && !d->pf)
 		d->pf = iov_host_find(h, &d->pf_addr);
 	if (d->role != IOV_ROLE_PF)
 		return 0;
-	c.dfd = open(d->syspath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (c.dfd < 0)
-		return 0;
-	ret = for_each_dirent(c.dfd, ".", virtfn_one, &c);
-	close(c.dfd);
+	for (size_t i = 0; i < d->n_virtfn_raw && ret == 0; i++)
+		ret = virtfn_join(h, d, &d->virtfn_raw[i]);
+	free(d->virtfn_raw);
+	d->virtfn_raw = NULL;
+	d->n_virtfn_raw = 0;
 	return ret == -ENOMEM ? ret : 0;
 }
 
@@ -636,6 +667,21 @@ static int group_add_id(const char *name, void *arg)
 	return 0;
 }
 
+struct type_job {
+	struct iov_group **groups;
+	int gfd;
+};
+
+static void group_type_one(void *ctx, size_t i)
+{
+	struct type_job *t = ctx;
+	char sub[32];
+
+	snprintf(sub, sizeof(sub), "%d/type", t->groups[i]->id);
+	if (iov_read_str_at(t->gfd, sub, &t->groups[i]->type) < 0)
+		t->groups[i]->type = NULL;
+}
+
 /* Groups come from /sys/kernel/iommu_groups; their members from each device's own
  * iommu_group link (the same facts as N/devices/, without a directory read per group). */
 static int load_groups_at(struct iov_host *h, int gfd);
@@ -663,13 +709,8 @@ static int load_groups_at(struct iov_host *h, int gfd)
 		return ret;
 	if (h->n_groups > 1)
 		qsort(h->groups, h->n_groups, sizeof(*h->groups), cmp_group);
-	for (size_t i = 0; i < h->n_groups; i++) {
-		char sub[32];
-
-		snprintf(sub, sizeof(sub), "%d/type", h->groups[i]->id);
-		if (iov_read_str_at(gfd, sub, &h->groups[i]->type) < 0)
-			h->groups[i]->type = NULL;
-	}
+	/* One small file per group, as many groups as devices on a big host: in parallel. */
+	iov_par_for(h->n_groups, group_type_one, &(struct type_job){ h->groups, gfd });
 
 	for (size_t i = 0; i < h->n_devs; i++) {
 		struct iov_dev *d = h->devs[i];
@@ -877,11 +918,89 @@ static int resolve_link(int dfd, const char *dir, const char *name, char *out, s
 	return 0;
 }
 
+static void dev_free(struct iov_dev *d);
+
+/* ---- loading devices in parallel ----
+ *
+ * Listing a host is mostly waiting on the kernel: about 40 small sysfs reads per device,
+ * thousands of devices on a big SR-IOV host. Devices are independent, so loader threads
+ * (lib/par.h: one per online CPU) take them in chunks; each slot is written
+ * by one thread only. Everything that depends on order (warnings, names from pci.ids, the
+ * links between devices) happens afterwards on the calling thread, in address order, so the
+ * model and every message are the same as with one thread. */
+
+struct load_slot {
+	struct iov_dev *d;
+	int err;			/* resolve or open failure (reported by the caller) */
+	enum { SLOT_OK, SLOT_NOT_PCI, SLOT_NO_LINK, SLOT_NO_DIR } what;
+};
+
+struct load_job {
+	const char *path;		/* ROOT/sys/bus/pci/devices */
+	int dfd;
+	char **names;
+	struct load_slot *slots;
+	int enomem;			/* set by any thread (atomic) */
+};
+
+static void load_one(void *ctx, size_t i)
+{
+	struct load_job *j = ctx;
+	struct load_slot *sl = &j->slots[i];
+	char real[PATH_MAX];
+	struct iov_pci_addr a;
+	struct iov_dev *d;
+	int ret;
+
+	if (__atomic_load_n(&j->enomem, __ATOMIC_RELAXED))
+		return;
+	if (iov_pci_addr_parse(j->names[i], &a) < 0) {
+		sl->what = SLOT_NOT_PCI;
+		return;
+	}
+	if ((ret = resolve_link(j->dfd, j->path, j->names[i], real, sizeof(real))) < 0) {
+		sl->what = SLOT_NO_LINK;
+		sl->err = ret;
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->syspath = strdup(real))) {
+		free(d);
+		__atomic_store_n(&j->enomem, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	d->addr = a;
+	iov_pci_addr_fmt(&a, d->name);
+	sl->d = d;
+	ret = load_dev(d);
+	if (ret == -ENOMEM)
+		__atomic_store_n(&j->enomem, 1, __ATOMIC_RELAXED);
+	else if (ret < 0) {
+		sl->what = SLOT_NO_DIR;
+		sl->err = ret;
+	}
+}
+
+/* Opens libpci for names and makes it read pci.ids now (a lookup loads the whole file). */
+static void *ids_open(void *arg)
+{
+	struct pci_access **pacc = arg;
+	char buf[128];
+
+	if ((*pacc = pci_open()))
+		pci_lookup_name(*pacc, buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS,
+				0x8086);
+	return NULL;
+}
+
 int iov_host_load(struct iov_host **out)
 {
-	char path[PATH_MAX], real[PATH_MAX], **names = NULL;
+	char path[PATH_MAX], **names = NULL;
 	struct name_memo memo = { .vendor = -1, .device = -1 };
-	struct pci_access *pacc;
+	struct load_job job = { 0 };
+	struct pci_access *pacc = NULL;
+	pthread_t ids_tid;
+	bool ids_started = false;
 	struct iov_host *h;
 	size_t n = 0;
 	int ret, dfd;
@@ -903,42 +1022,55 @@ int iov_host_load(struct iov_host **out)
 	h = calloc(1, sizeof(*h));
 	if (h)
 		h->devs = calloc(n ? n : 1, sizeof(*h->devs));
-	pacc = pci_open();
-	if (!h || !h->devs || !pacc) {
+	job = (struct load_job){ .path = path, .dfd = dfd, .names = names,
+				 .slots = calloc(n ? n : 1, sizeof(*job.slots)) };
+	if (!h || !h->devs || !job.slots) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-
+	/* pci.ids is parsed on the first lookup (a megabyte on a real host): let another
+	 * thread do that while the devices load, when there are threads to spare. */
+	if (iov_par_threads(n) > 1 && pthread_create(&ids_tid, NULL, ids_open, &pacc) == 0)
+		ids_started = true;
+	else
+		pacc = pci_open();
+	iov_par_for(n, load_one, &job);
+	if (ids_started)
+		pthread_join(ids_tid, NULL);
+	/* Collect in name order: the model takes every device read (also those whose
+	 * directory failed to open, as unknown), the reports come out as with one thread. */
 	for (size_t i = 0; i < n; i++) {
-		struct iov_pci_addr a;
-		struct iov_dev *d;
-		char lp[PATH_MAX];
+		struct load_slot *sl = &job.slots[i];
 
-		if (iov_pci_addr_parse(names[i], &a) < 0) {
+		if (sl->what == SLOT_NOT_PCI)
 			log_warn("%s/%s: not a PCI address; skipped", path, names[i]);
-			continue;
-		}
-		snprintf(lp, sizeof(lp), "%s/%s", path, names[i]);
-		if ((ret = resolve_link(dfd, path, names[i], real, sizeof(real))) < 0) {
-			log_warn_errno(ret, "%s: cannot resolve", lp);
-			continue;
-		}
-		d = calloc(1, sizeof(*d));
-		if (!d || !(d->syspath = strdup(real))) {
-			free(d);
-			ret = -ENOMEM;
-			goto fail;
-		}
-		d->addr = a;
-		iov_pci_addr_fmt(&a, d->name);
-		h->devs[h->n_devs++] = d;
-		ret = load_dev(pacc, &memo, d);
-		if (ret == -ENOMEM)
-			goto fail;
+		else if (sl->what == SLOT_NO_LINK)
+			log_warn_errno(sl->err, "%s/%s: cannot resolve", path, names[i]);
+		else if (sl->what == SLOT_NO_DIR)
+			log_warn_errno(sl->err, "%s: cannot open %s", sl->d->name, sl->d->syspath);
+		if (sl->d)
+			h->devs[h->n_devs++] = sl->d;
+		sl->d = NULL;
+	}
+	if (job.enomem) {
+		ret = -ENOMEM;
+		goto fail;
 	}
 	close(dfd);
 	dfd = -1;
 	qsort(h->devs, h->n_devs, sizeof(*h->devs), cmp_dev);
+
+	/* Names from pci.ids: one libpci handle, runs of equal IDs looked up once. */
+	if (!pacc) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < h->n_devs; i++) {
+		struct iov_dev *d = h->devs[i];
+
+		if (d->vendor != IOV_UNKNOWN && d->device != IOV_UNKNOWN)
+			lookup_names(pacc, &memo, d);
+	}
 
 	for (size_t i = 0; i < h->n_devs; i++) {
 		link_parent(h, h->devs[i]);
@@ -955,6 +1087,7 @@ int iov_host_load(struct iov_host **out)
 			log_warn("%s: unreadable or malformed sysfs attributes (%s) under %s; shown as unknown",
 				 h->devs[i]->name, h->devs[i]->bad_what, h->devs[i]->syspath);
 	pci_cleanup(pacc);
+	free(job.slots);
 	strv_free(names, n);
 	*out = h;
 	return 0;
@@ -963,6 +1096,11 @@ fail:
 		close(dfd);
 	if (pacc)
 		pci_cleanup(pacc);
+	if (job.slots)
+		for (size_t i = 0; i < n; i++)
+			if (job.slots[i].d)
+				dev_free(job.slots[i].d);
+	free(job.slots);
 	strv_free(names, n);
 	iov_host_free(h);
 	return ret;
@@ -972,6 +1110,7 @@ static void dev_free(struct iov_dev *d)
 {
 	if (!d)
 		return;
+	free(d->virtfn_raw);
 	free(d->syspath);
 	free(d->bad_what);
 	free(d->vendor_name);

@@ -38,6 +38,7 @@ enum iov_pcie_type {
 
 struct iov_dev;
 struct iov_group;
+struct iov_virtfn_raw;
 
 struct iov_sriov {
 	int total_vfs, num_vfs;		/* sriov_totalvfs / sriov_numvfs */
@@ -98,6 +99,8 @@ struct iov_dev {
 	bool cfg_msi_on, cfg_msix_on;
 	struct iov_pci_addr pf_addr;
 	bool role_bad;
+	struct iov_virtfn_raw *virtfn_raw;	/* a PF's virtfnN links as read, in directory order */
+	size_t n_virtfn_raw;
 };
 
 #define IOV_BAD_IDS      (1u << 0)

@@ -89,6 +89,8 @@ int iovd_plan_live(const struct iov_config *cfg, bool force, struct iov_cfg_plan
  * "applied": bool, "txn": N, "result": "ok"|"failed"|"nothing to do", "error": ..}. */
 int iovd_apply_config(const struct iov_config *cfg, const char *state_dir, bool dry_run,
 		      bool force, json_t **result, struct iov_err *err);
+/* How long a VF count change waits for the VF devices (default 5000 ms); tests shorten it. */
+void iovd_apply_set_wait_ms(unsigned ms);
 /* The host policy the planner passes on (vfio/bind.h's unsafe-interrupts switch). */
 void iovd_apply_set_unsafe_interrupts(bool allow);
 

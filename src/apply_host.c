@@ -69,11 +69,15 @@ static int pf_write(const char *pf, const char *file, long v, struct iov_err *er
 	return r;
 }
 
+static unsigned wait_ms = 5000;
+
+void iovd_apply_set_wait_ms(unsigned ms) { wait_ms = ms ? ms : 5000; }
+
 static int wait_count(const char *pf, int n, struct iov_err *err)
 {
 	char p[PATH_MAX];
 
-	for (int t = 0; t < 500; t++) {
+	for (unsigned t = 0; t <= wait_ms / 10; t++) {
 		bool last = true, beyond = false;
 
 		if (n > 0 && iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/virtfn%d", pf, n - 1) == 0)
@@ -84,8 +88,8 @@ static int wait_count(const char *pf, int n, struct iov_err *err)
 			return 0;
 		nap(10);
 	}
-	return iov_err_set(err, -ETIMEDOUT, "see dmesg", "%s: %d VF devices did not appear "
-			   "within 5 s", pf, n);
+	return iov_err_set(err, -ETIMEDOUT, "see dmesg", "%s: the PF did not get %d VF devices "
+			   "within %u ms", pf, n, wait_ms);
 }
 
 static int h_numvfs_set(void *ctx, const char *pf, int n, struct iov_err *err)
@@ -313,6 +317,20 @@ int iovd_apply_config(const struct iov_config *cfg, const char *state_dir, bool 
 		iov_cfg_plan_free(p);
 		*result = res;
 		return 0;
+	}
+	/* A transaction a crash left open is undone first: a new one would overwrite its
+	 * journal, and with it the only record of what to put back. */
+	{
+		struct iov_err re = { 0 };
+
+		if ((r = iovd_recover(state_dir, &iovd_apply_ops_sysfs, NULL, &re)) < 0) {
+			json_decref(res);
+			iov_cfg_plan_free(p);
+			return iov_err_set(err, r, "see iovd's log; fix the cause and retry, or "
+					   "restore by hand from the journal", "an interrupted apply "
+					   "in %s could not be rolled back (%s); nothing new is applied "
+					   "until it is", state_dir, re.msg);
+		}
 	}
 	files = json_array();
 	for (size_t i = 0; i < cfg->n_files; i++)

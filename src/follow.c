@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/varlink.h"
 #include "src/apply.h"
+#include "src/drift.h"
 #include "src/cdi.h"
 #include "src/journal.h"
 #include "vfio/bind.h"
@@ -42,6 +43,12 @@ void iovd_follow_set_server(struct vl_server *s)
 }
 const char *iovd_state_dir(void) { return opts.state_dir; }
 const struct iov_config *iovd_follow_config(void) { return cur; }
+const char *iovd_follow_dropin_dir(void)
+{
+	if (opts.dropin_dir && !opts.dropin_dir[0])
+		return NULL;
+	return opts.dropin_dir ? opts.dropin_dir : IOV_CONFIG_DEFAULT_DROPIN;
+}
 
 static int load(struct iov_config **c, gid_t *gid, struct iov_err *err)
 {
@@ -175,6 +182,7 @@ json_t *iovd_follow_status(void)
 							      : json_null());
 	json_object_set_new(st, "state_dir", json_string(opts.state_dir));
 	json_object_set_new(st, "last_apply", last ? last : json_null());
+	json_object_set_new(st, "drift", iovd_drift_status());
 	if (cur && iovd_plan_live(cur, false, &p, &e) == 0) {
 		json_object_set_new(st, "difference", iov_cfg_plan_json(p));
 		json_object_set_new(st, "difference_error", json_null());

@@ -32,6 +32,8 @@ void iovd_follow_set_server(struct vl_server *s);
 const char *iovd_state_dir(void);
 /* The config in force, or NULL before one was loaded. Valid until the next reload. */
 const struct iov_config *iovd_follow_config(void);
+/* Where drop-ins are read from (NULL: iovd reads none, --config without --config-dir). */
+const char *iovd_follow_dropin_dir(void);
 
 /* Re-reads the config. On success it becomes the config in force (policy applied) and,
  * if apply, it is applied (dry_run / force as given; a dry run adopts nothing). *result:

@@ -13,17 +13,22 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
+#include <seccomp.h>
 
 #include "config/alloc.h"
+#include "irq/place.h"
 #include "lib/atomicfile.h"
 #include "lib/err.h"
 #include "lib/host.h"
@@ -33,13 +38,9 @@
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
 #include "src/events.h"
+#include "src/follow.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
-
-/* Until the config loader (config/load.c, config/resolve.c) is on main there are no pools:
- * weak, so that iovd links without it. Drop these two lines once it has landed. */
-#pragma weak iov_config_resolve
-#pragma weak iov_cfg_resolved_free
 
 #define MAX_NICS 8
 #define RESTART_BURST 5		/* restarts allowed ... */
@@ -77,6 +78,10 @@ struct guest {
 	char exit_reason[512];
 	int exit_code;			/* -1: none / unknown */
 	char log[PATH_MAX];
+	struct iov_irq_line irqs[32];	/* the VFs' vfio lines, as last placed */
+	char irq_cpus[32][64];
+	size_t n_irqs;
+	char cpus_now[256];		/* the CPUs iovm may run on, as a list */
 	struct guest *next;
 };
 
@@ -91,12 +96,11 @@ static struct {
 	char iovm[PATH_MAX];
 	char user[64];
 	uint8_t prefix[3];
-	const struct iov_config *cfg;
-	int epfd;
+	int epfd, tfd;
 	struct guest *guests;
 	struct qent *q;
 	size_t n_q;
-} S = { .epfd = -1 };
+} S = { .epfd = -1, .tfd = -1 };
 
 /* ---- small helpers ---- */
 
@@ -258,6 +262,16 @@ static json_t *guest_json(const struct guest *g, bool state)
 	}
 	json_object_set_new(j, "last_exit", g->exit_reason[0] ? json_string(g->exit_reason)
 						       : json_null());
+	{
+		json_t *irqs = json_array();
+
+		for (size_t i = 0; g->state == G_RUNNING && i < g->n_irqs; i++)
+			json_array_append_new(irqs, json_pack("{s:i, s:s, s:s}", "irq", g->irqs[i].irq,
+				"name", g->irqs[i].name, "cpus", g->irq_cpus[i]));
+		json_object_set_new(j, "irqs", irqs);
+		json_object_set_new(j, "cpus_allowed", g->state == G_RUNNING && g->cpus_now[0] ?
+				    json_string(g->cpus_now) : json_null());
+	}
 	return j;
 }
 
@@ -448,12 +462,13 @@ static void vf_restore(const struct gnic *n)
 }
 
 /* Function-level reset through sysfs, then the check: the function answers config reads
- * with its own vendor and device IDs (a function that failed its reset reads all ones). */
+ * again with its own class code. (Not the IDs: a VF's vendor and device ID registers read
+ * all ones by the SR-IOV spec; the kernel's vendor/device files come from the PF.) */
 static int vf_reset(const char *dev, char *why, size_t len)
 {
 	char path[PATH_MAX];
-	uint8_t cfg[4];
-	long vendor = -1, device = -1;
+	uint8_t cfg[12];
+	long cls = -1;
 	int r;
 
 	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", dev);
@@ -463,18 +478,16 @@ static int vf_reset(const char *dev, char *why, size_t len)
 		snprintf(why, len, "reset (%s) failed: %s", path, strerror(-r));
 		return r;
 	}
-	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", dev);
-	iov_read_long(path, 16, &vendor);
-	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/device", dev);
-	iov_read_long(path, 16, &device);
+	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/class", dev);
+	iov_read_long(path, 16, &cls);
 	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/config", dev);
 	if (iov_read_bin(path, cfg, sizeof(cfg)) != (ssize_t)sizeof(cfg)) {
 		snprintf(why, len, "after reset its config space is unreadable");
 		return -EIO;
 	}
-	if ((cfg[0] | cfg[1] << 8) != vendor || (cfg[2] | cfg[3] << 8) != device) {
-		snprintf(why, len, "after reset its config space reads %02x%02x:%02x%02x, not "
-			 "%04lx:%04lx", cfg[1], cfg[0], cfg[3], cfg[2], vendor, device);
+	if ((cfg[9] | cfg[10] << 8 | cfg[11] << 16) != cls) {
+		snprintf(why, len, "after reset its config space reads class %02x%02x%02x, not "
+			 "%06lx: the function did not come back", cfg[11], cfg[10], cfg[9], cls);
 		return -EIO;
 	}
 	return 0;
@@ -673,6 +686,15 @@ static int watch(struct guest *g)
 	return epoll_ctl(S.epfd, EPOLL_CTL_ADD, g->pidfd, &ev) < 0 ? -errno : 0;
 }
 
+/* A candidate MAC is taken when a netdev or another VF's admin MAC on this host has it. */
+static int mac_used(const uint8_t mac[6], void *ud)
+{
+	const struct gnic *n = ud;
+	char who[128];
+
+	return iov_mac_in_use(mac, n->pfnet, n->vf_index, NULL, who, sizeof(who));
+}
+
 static int do_start(struct guest *g, struct iov_err *err)
 {
 	struct iov_host *h = NULL;
@@ -682,6 +704,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 	struct iov_alloc_in in = { 0 };
 	struct launch l = { .logfd = -1 };
 	struct iov_cfg_resolved *res = NULL;
+	const struct iov_config *cfg = iovd_follow_config();
+	uint8_t prefix[3];
 	uid_t uid = 0;
 	gid_t gid = 0;
 	size_t nt = 0, bound = 0;
@@ -709,11 +733,11 @@ static int do_start(struct guest *g, struct iov_err *err)
 		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", S.q[i].vf);
 		taken[nt++].by = "quarantine";
 	}
-	if (S.cfg && iov_config_resolve && iov_config_resolve(S.cfg, h, &res, err) < 0) {
+	if (cfg && iov_config_resolve(cfg, h, &res, err) < 0) {
 		r = err->code ? err->code : -EINVAL;
 		goto out;
 	}
-	in = (struct iov_alloc_in){ .cfg = S.cfg, .res = res, .h = h, .u = u, .taken = taken,
+	in = (struct iov_alloc_in){ .cfg = cfg, .res = res, .h = h, .u = u, .taken = taken,
 				    .numa_node = -1 };
 	/* 1. VFs: every verify check, then nothing else may take them. */
 	for (size_t i = 0; i < g->spec.n_nics; i++) {
@@ -743,7 +767,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 		taken[nt++].by = g->spec.name;
 		g->n_nics = i + 1;
 	}
-	/* 2. MACs, recorded before use. */
+	/* 2. MACs, recorded before use; the config's prefix, else iovd's default. */
+	memcpy(prefix, cfg && cfg->policy.has_mac_prefix ? cfg->policy.mac_prefix : S.prefix, 3);
 	if (!(reg = macreg_load())) {
 		r = iov_err_set(err, -EIO, "see iovd's log", "cannot read the MAC registry");
 		goto out;
@@ -753,7 +778,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 		bool ch = false;
 
 		if ((r = iov_mac_assign(reg, g->spec.name, (unsigned)i, c->has_mac ? c->mac : NULL,
-					S.prefix, NULL, NULL, g->nics[i].mac, &ch, err)) < 0)
+					prefix, mac_used, &g->nics[i], g->nics[i].mac, &ch,
+					err)) < 0)
 			goto out;
 		reg_changed |= ch;
 	}
@@ -821,14 +847,14 @@ static int do_start(struct guest *g, struct iov_err *err)
 	if ((r = kfd = open_file("kernel", g->spec.kernel, err)) < 0)
 		goto undo;
 	l.fds[l.n_fds++] = kfd;
-	arg(&l, "--kernel");
-	arg(&l, "/proc/self/fd/%d", 3 + l.n_fds - 1);
+	arg(&l, "--kernel-fd");
+	arg(&l, "%d", 3 + l.n_fds - 1);
 	if (g->spec.initrd) {
 		if ((r = ifd = open_file("initrd", g->spec.initrd, err)) < 0)
 			goto undo;
 		l.fds[l.n_fds++] = ifd;
-		arg(&l, "--initrd");
-		arg(&l, "/proc/self/fd/%d", 3 + l.n_fds - 1);
+		arg(&l, "--initrd-fd");
+		arg(&l, "%d", 3 + l.n_fds - 1);
 	}
 	if (g->spec.cmdline) {
 		arg(&l, "--cmdline");
@@ -840,6 +866,15 @@ static int do_start(struct guest *g, struct iov_err *err)
 	arg(&l, "%u", g->spec.cpus);
 	arg(&l, "--console");
 	arg(&l, "stdio");
+	/* The log keeps the guest's bytes raw; VmLog and iovctl escape them for display. */
+	arg(&l, "--console-filter");
+	arg(&l, "off");
+	/* A guest reboot under a restart policy: iovm resets the devices and restarts the
+	 * guest in place (no new allocation); without one iovm exits 3. */
+	if (g->spec.restart != IOV_RESTART_NO) {
+		arg(&l, "--on-reboot");
+		arg(&l, "restart");
+	}
 	arg(&l, "--stats");
 	{
 		char dir[PATH_MAX];
@@ -894,8 +929,7 @@ out:
 		g->nics[i].pool = NULL;
 	}
 	iov_macreg_free(reg);
-	if (res && iov_cfg_resolved_free)
-		iov_cfg_resolved_free(res);
+	iov_cfg_resolved_free(res);
 	iov_usage_free(u);
 	iov_host_free(h);
 	return r;
@@ -971,7 +1005,92 @@ fail:
 	return r;
 }
 
+int iovd_guest_save(const struct iov_cfg_guest *g, const char **out, struct iov_err *err)
+{
+	static char path[PATH_MAX];
+	const char *dir = iovd_follow_dropin_dir();
+	struct iov_config *chk = NULL;
+	json_t *nics = json_array(), *doc;
+	char *s;
+	int r;
+
+	if (!dir)
+		return iov_err_set(err, -ENOENT, "start iovd with --config-dir DIR (or without "
+				   "--config) to keep guests in drop-ins", "iovd reads no drop-in "
+				   "directory: nowhere to save guest %s", g->name);
+	for (size_t i = 0; i < g->n_nics; i++) {
+		const struct iov_cfg_nic *c = &g->nics[i];
+		json_t *n = json_pack("{s:s}", c->pool ? "pool" : "device", c->pool ? c->pool : c->device);
+		char m[18];
+
+		if (c->has_mac) {
+			iov_fmt_mac(c->mac, m);
+			json_object_set_new(n, "mac", json_string(m));
+		}
+		if (c->vlan >= 0)
+			json_object_set_new(n, "vlan", json_integer(c->vlan));
+		json_array_append_new(nics, n);
+	}
+	doc = json_pack("{s:[{s:s, s:s, s:I, s:i, s:o, s:b, s:s}]}", "guests", "name", g->name,
+			"kernel", g->kernel, "mem_mib", (json_int_t)g->mem_mib, "cpus", (int)g->cpus,
+			"nics", nics, "autostart", 1, "restart", restart_name(g->restart));
+	if (g->initrd)
+		json_object_set_new(json_array_get(json_object_get(doc, "guests"), 0), "initrd",
+				    json_string(g->initrd));
+	if (g->cmdline)
+		json_object_set_new(json_array_get(json_object_get(doc, "guests"), 0), "cmdline",
+				    json_string(g->cmdline));
+	s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (!s)
+		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
+	snprintf(path, sizeof(path), "%s/50-guest-%s.json", dir, g->name);
+	/* What the loader would say of it, before it is on disk. */
+	if ((r = iov_config_load_buf(path, s, strlen(s), &chk, err)) < 0) {
+		free(s);
+		return r;
+	}
+	iov_config_free(chk);
+	r = iov_write_atomic(path, s, strlen(s), 0644, "guest drop-in", err);
+	free(s);
+	if (r < 0)
+		return r;
+	log_info("guest %s saved to %s", g->name, path);
+	*out = path;
+	return 0;
+}
+
 /* ---- the end of a guest ---- */
+
+/* A seccomp kill is logged by the kernel: "audit: type=1326 ... pid=PID comm="iovm" ...
+ * syscall=NR ...". The last such line for pid names the call. */
+static void seccomp_syscall(pid_t pid, char *out, size_t len)
+{
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), nr = -1;
+	char *buf, *p, key[32];
+
+	out[0] = '\0';
+	if (n <= 0 || !(buf = malloc((size_t)n + 1)))
+		return;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, n);
+	if (n > 0) {
+		buf[n] = '\0';
+		snprintf(key, sizeof(key), " pid=%d ", (int)pid);
+		for (p = buf; (p = strstr(p, "type=1326")); p++) {
+			char *eol = strchr(p, '\n'), *pk = strstr(p, key), *sc = strstr(p, " syscall=");
+
+			if (pk && sc && (!eol || (pk < eol && sc < eol)))
+				nr = atoi(sc + 9);
+		}
+	}
+	free(buf);
+	if (nr >= 0) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+		snprintf(out, len, "%s (%d)", name ? name : "unknown syscall", nr);
+		free(name);
+	}
+}
 
 static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 {
@@ -998,8 +1117,14 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 	}
 	/* The sandbox names the syscall it refused in the log (iovm's SIGSYS report, or the
 	 * kernel's); look at the last lines for it. */
-	if (si->si_code != CLD_EXITED && si->si_status == SIGSYS)
-		snprintf(line, sizeof(line), "a forbidden system call (seccomp)");
+	if (si->si_code != CLD_EXITED && si->si_status == SIGSYS) {
+		char call[64];
+
+		seccomp_syscall(g->pid, call, sizeof(call));
+		snprintf(line, sizeof(line), "seccomp: forbidden system call %s", call[0] ? call :
+			 "(not in the kernel log)");
+		goto out;
+	}
 	{
 		char *buf = NULL;
 		size_t len = 0;
@@ -1013,6 +1138,7 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 		}
 		free(buf);
 	}
+out:
 	if (line[0])
 		snprintf(g->exit_reason + strlen(g->exit_reason),
 			 sizeof(g->exit_reason) - strlen(g->exit_reason), "; %s", line);
@@ -1084,13 +1210,85 @@ static void reap(struct guest *g)
 	ended(g, &si, known);
 }
 
+/* "0-1,3" from a CPU set. */
+static void cpulist(const cpu_set_t *set, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int c = 0; c < CPU_SETSIZE && o + 16 < len; c++) {
+		int e = c;
+
+		if (!CPU_ISSET(c, set))
+			continue;
+		while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, set))
+			e++;
+		o += (size_t)snprintf(buf + o, len - o, "%s%d", o ? "," : "", c);
+		if (e > c)
+			o += (size_t)snprintf(buf + o, len - o, "-%d", e);
+		c = e;
+	}
+}
+
+/* The host interrupts of a guest's VFs go where its iovm (and so its vCPUs) may run. The
+ * vfio lines exist only once the guest's driver enables MSI-X or MSI, so this runs every
+ * second while guests run, and puts back a line someone moved. */
+static void place_irqs(struct guest *g)
+{
+	cpu_set_t set;
+	char cur[64];
+
+	g->n_irqs = 0;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(g->pid, sizeof(set), &set) < 0)
+		return;
+	cpulist(&set, g->cpus_now, sizeof(g->cpus_now));
+	for (size_t i = 0; i < g->n_nics; i++) {
+		size_t room = 32 - g->n_irqs;
+		int n = iov_irq_vfio_lines(g->nics[i].vf, g->irqs + g->n_irqs, room);
+
+		if (n < 0)
+			return;
+		g->n_irqs += (size_t)n < room ? (size_t)n : room;
+	}
+	for (size_t i = 0; i < g->n_irqs; i++) {
+		int irq = g->irqs[i].irq;
+
+		if (iov_irq_affinity_get(irq, cur, sizeof(cur)) < 0)
+			continue;
+		if (strcmp(cur, g->cpus_now) != 0) {
+			int r = iov_irq_affinity_set(irq, g->cpus_now);
+
+			if (r < 0)
+				log_warn_errno(r, "guest %s: IRQ %d (%s): cannot set its CPUs to %s",
+					       g->spec.name, irq, g->irqs[i].name, g->cpus_now);
+			else
+				log_info("guest %s: IRQ %d (%s) on CPUs %s (was %s)", g->spec.name, irq,
+					 g->irqs[i].name, g->cpus_now, cur);
+			iov_irq_affinity_get(irq, cur, sizeof(cur));
+		}
+		snprintf(g->irq_cpus[i], sizeof(g->irq_cpus[i]), "%s", cur);
+	}
+}
+
 static void on_guest_fd(int fd, void *ud)
 {
 	struct epoll_event evs[8];
 	int n = epoll_wait(S.epfd, evs, 8, 0);
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.ptr == &S) {
+			uint64_t ticks;
+
+			if (read(S.tfd, &ticks, sizeof(ticks)) < 0)
+				continue;
+			for (struct guest *g = S.guests; g; g = g->next)
+				if (g->state == G_RUNNING)
+					place_irqs(g);
+			continue;
+		}
 		reap(evs[i].data.ptr);
+	}
 }
 
 int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err *err)
@@ -1354,7 +1552,6 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		default_iovm(S.iovm, sizeof(S.iovm));
 	snprintf(S.user, sizeof(S.user), "%s", o->user ? o->user : "iovm");
 	memcpy(S.prefix, o->mac_prefix ? o->mac_prefix : def, 3);
-	S.cfg = o->cfg;
 	if ((r = iov_mkdir_p(S.state_dir, 0755)) < 0)
 		return log_err_errno(r, "state dir %s", S.state_dir);
 	S.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1362,20 +1559,27 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		return log_err_errno(-errno, "epoll_create1");
 	if ((r = vl_server_watch(srv, S.epfd, on_guest_fd, NULL)) < 0)
 		return log_err_errno(r, "watching guests");
+	/* Interrupt placement: once a second (see place_irqs). */
+	S.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (S.tfd >= 0) {
+		struct itimerspec it = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &S };
+
+		if (timerfd_settime(S.tfd, 0, &it, NULL) < 0 ||
+		    epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.tfd, &ev) < 0)
+			log_warn_errno(-errno, "interrupt placement timer");
+	}
 	S.init = true;
 	adopt_all();
 	return 0;
 }
 
-void iovd_guests_set_config(const struct iov_config *cfg)
-{
-	S.cfg = cfg;
-}
-
 void iovd_guests_autostart(void)
 {
-	for (size_t i = 0; S.cfg && i < S.cfg->n_guests; i++) {
-		const struct iov_cfg_guest *c = &S.cfg->guests[i];
+	const struct iov_config *cfg = iovd_follow_config();
+
+	for (size_t i = 0; cfg && i < cfg->n_guests; i++) {
+		const struct iov_cfg_guest *c = &cfg->guests[i];
 		struct guest *g = find(c->name);
 		struct iov_err e = { 0 };
 

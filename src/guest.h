@@ -39,20 +39,21 @@ struct iovd_guest_opts {
 	const char *state_dir;		/* default /var/lib/iovd */
 	const char *iovm;		/* iovm binary (default: next to iovd, else /usr/bin/iovm) */
 	const char *user;		/* user iovm runs as (default "iovm"); NAME or UID[:GID] */
-	const uint8_t *mac_prefix;	/* NULL: IOV_ALLOC_MAC_PREFIX */
-	const struct iov_config *cfg;	/* pools; may be NULL */
+	const uint8_t *mac_prefix;	/* NULL: IOV_ALLOC_MAC_PREFIX (policy.mac_prefix wins) */
 };
+/* Pools, guests and policy.mac_prefix come from the config in force (src/follow.h). */
 
 /* Sets up the supervisor, watches its epoll set in srv's loop, and re-adopts the guests
  * recorded in the state dir. 0 or -errno (logged). */
 int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o);
-/* The config changed (pools, guests); the pointer must stay valid. */
-void iovd_guests_set_config(const struct iov_config *cfg);
 /* Starts the config's guests marked autostart that are not running. */
 void iovd_guests_autostart(void);
 
 /* What to start (a config guest, or one from VmStart). Strings are copied. */
 int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov_err *err);
+/* Makes a guest permanent: DROPIN_DIR/50-guest-NAME.json with the spec (autostart on),
+ * checked by the config loader before it is written. *path (static) says where. */
+int iovd_guest_save(const struct iov_cfg_guest *spec, const char **path, struct iov_err *err);
 /* SIGTERM (force: SIGKILL), waits up to 10 s (then SIGKILL) and cleans up. */
 int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err *err);
 

@@ -20,6 +20,7 @@
 #include "src/guest.h"
 #include "src/iovd_api.h"
 #include "src/udevmon.h"
+#include "src/drift.h"
 #include "config/check.h"
 #include "config/config.h"
 #include "lib/atomicfile.h"
@@ -46,7 +47,8 @@ static void usage(FILE *f)
 		"      --config-dir DIR    its drop-ins (default: FILE without .json, plus .d;\n"
 		"                          /etc/iovd/iovd.d for the default file)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
-		"      --state-dir DIR     journal, bind records, last apply (default /var/lib/iovd,\n"
+		"      --state-dir DIR     journal, bind records, last apply, guests, MAC registry,\n"
+		"                          quarantine (default /var/lib/iovd,\n"
 		"                          under --sysroot DIR: DIR/var/lib/iovd)\n"
 		"      --cdi-dir DIR       keep the pools' CDI specs there (default /var/run/cdi,\n"
 		"                          under --sysroot DIR/run/cdi; \"\" for none)\n"
@@ -234,9 +236,12 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 
 /* The host changed under iovd (udev, coalesced): what it means is decided by planning
  * against the config once things have settled. */
-static void on_host_settled(size_t n_uevents, size_t n_events, void *ud)
+static void on_host_settled(const struct iovd_udev_window *w, void *ud)
 {
-	log_debug("host settled after %zu uevents (%zu events)", n_uevents, n_events);
+	log_debug("host settled after %zu uevents (%zu events, %zu PFs bound)", w->uevents,
+		  w->events, w->pfs_bound);
+	iovd_drift_check(w->pfs_bound > 0);
+	iovd_api_host_changed();	/* GetHost's shared snapshot is out of date */
 }
 
 int main(int argc, char **argv)
@@ -426,7 +431,8 @@ int main(int argc, char **argv)
 	iovd_cdi_sync();	/* the config in force is applied by now */
 	/* Under --sysroot the uevents would be this machine's, not the tree's: no udev. */
 	if (!iov_sysroot()[0]) {
-		struct iovd_udev_opts uo = { .live = true, .on_settled = on_host_settled };
+		struct iovd_udev_opts uo = { .live = true, .poll_s = 60,
+					     .on_settled = on_host_settled };
 
 		if (!(udev = iovd_udev_new(srv, &uo)))
 			log_warn_errno(-errno, "udev monitor");
@@ -435,6 +441,7 @@ int main(int argc, char **argv)
 	gopts.state_dir = state_dir;
 	if (iovd_guests_init(srv, &gopts) < 0)
 		return 1;
+	iovd_guests_autostart();	/* the config's guests marked autostart */
 	log_info("serving io.iovd on %s (sysroot %s, pid %d)", sock ? sock : "the socket systemd passed",
 		 iov_sysroot()[0] ? iov_sysroot() : "/", (int)getpid());
 	/* Type=notify: ready once the socket listens (and, later, the config is applied). */

@@ -102,7 +102,7 @@ static const char iovd_idl[] =
 	"\n"
 	"# The config in force, the last apply and the difference between config and host now.\n"
 	"method GetStatus() -> (config: ?object, config_error: ?string, state_dir: string,\n"
-	"  last_apply: ?object, difference: ?object, difference_error: ?string)\n"
+	"  last_apply: ?object, difference: ?object, difference_error: ?string, drift: object)\n"
 	"\n"
 	"# The config file does not parse or validate (the previous config stays in force).\n"
 	"error ConfigError (message: string, fix: string)\n"
@@ -119,7 +119,8 @@ static const char iovd_idl[] =
 	"\n"
 	"# Starts guest name under iovm (unprivileged, only its fds) with a VF per NIC.\n"
 	"method VmStart(name: string, kernel: string, initrd: ?string, cmdline: ?string,\n"
-	"  mem_mib: ?int, cpus: ?int, nics: []NicSpec, restart: ?string) -> (guest: object)\n"
+	"  mem_mib: ?int, cpus: ?int, nics: []NicSpec, restart: ?string, save: ?bool)\n"
+	"  -> (guest: object, saved: ?string)\n"
 	"\n"
 	"# Stops the guest (SIGTERM, force: SIGKILL); its VFs are reset and returned.\n"
 	"method VmStop(name: string, force: ?bool) -> (guest: object)\n"
@@ -327,11 +328,14 @@ static void m_get_version(struct vl_call *c, json_t *p, void *ud)
 			      iov_sysroot()[0] ? iov_sysroot() : "/"));
 }
 
-/* GetHost reads the whole host (on a 2,000-device host ~0.2 s). Unprivileged callers, who
- * could otherwise keep the daemon reading sysfs for each other in a loop, share one snapshot
- * while it is younger than HOST_SNAPSHOT_MS and no change went through iovd since it was
- * taken (host_gen counts the mutating calls). Privileged callers always get a fresh read. */
-#define HOST_SNAPSHOT_MS 1000
+/* GetHost reads the whole host (on a 2,000-device host ~0.2 s, and the loop is blocked that
+ * long). Unprivileged callers, who could otherwise keep the daemon reading sysfs for each
+ * other in a loop, share one snapshot per host generation: host_gen moves with every
+ * mutating call and every settled burst of uevents (iovd_api_host_changed), and the snapshot
+ * is also retaken once it is HOST_SNAPSHOT_MS old (changes udev does not report: a VF's MAC
+ * set by another tool). So a flood of GetHost costs one read per change or per 30 s, not one
+ * per call. Privileged callers always get a fresh read (and refresh the snapshot). */
+#define HOST_SNAPSHOT_MS 30000
 static unsigned long host_gen;
 static struct {
 	json_t *reply;
@@ -349,6 +353,11 @@ static long mono_ms(void)
 
 /* Called first by every mutating method. */
 static void host_changing(void)
+{
+	host_gen++;
+}
+
+void iovd_api_host_changed(void)
 {
 	host_gen++;
 }
@@ -923,19 +932,22 @@ static bool get_nic(struct vl_call *c, json_t *j, size_t i, struct iov_cfg_nic *
 static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { "name", "kernel", "initrd", "cmdline", "mem_mib",
-					    "cpus", "nics", "restart", NULL };
+					    "cpus", "nics", "restart", "save", NULL };
 	struct iov_cfg_nic nics[8];
 	struct iov_cfg_guest g = { .mem_mib = 512, .cpus = 1, .restart = IOV_RESTART_NO };
 	struct iov_err e = { 0 };
 	json_t *jn = json_object_get(p, "nics"), *v, *info = NULL;
-	const char *rs;
+	const char *rs, *saved = NULL;
 	json_int_t x;
 	size_t i;
 	char what[160];
+	bool save;
 	int r;
 
+	host_changing();
+
 	if (!only_keys(c, p, keys) || !(g.name = (char *)get_str(c, p, "name", true)) ||
-	    !(g.kernel = (char *)get_str(c, p, "kernel", true)))
+	    !(g.kernel = (char *)get_str(c, p, "kernel", true)) || get_bool(c, p, "save", &save) < 0)
 		return;
 	g.initrd = (char *)get_str(c, p, "initrd", false);
 	if (!g.initrd && json_object_get(p, "initrd") && !json_is_null(json_object_get(p, "initrd")))
@@ -994,7 +1006,16 @@ static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 		guest_err(c, &e, r);
 		return;
 	}
-	vl_reply(c, json_pack("{s:o}", "guest", info));
+	if (save && (r = iovd_guest_save(&g, &saved, &e)) < 0) {
+		json_decref(info);
+		snprintf(what, sizeof(what), "guest %.32s is running but was not saved: ", g.name);
+		memmove(e.msg + strlen(what), e.msg, sizeof(e.msg) - strlen(what));
+		memcpy(e.msg, what, strlen(what));
+		e.msg[sizeof(e.msg) - 1] = '\0';
+		reply_err(c, "io.iovd.Failed", &e, r);
+		return;
+	}
+	vl_reply(c, json_pack("{s:o, s:s?}", "guest", info, "saved", saved));
 }
 
 static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
@@ -1006,6 +1027,8 @@ static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
 	bool force;
 	char what[96];
 	int r;
+
+	host_changing();
 
 	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
 	    get_bool(c, p, "force", &force) < 0)
@@ -1081,6 +1104,8 @@ static void m_vf_unquarantine(struct vl_call *c, json_t *p, void *ud)
 	struct iov_dev *d;
 	const char *spec;
 	int r;
+
+	host_changing();
 
 	if (!only_keys(c, p, keys) || !(spec = get_str(c, p, "device", true)) || load_host(c, &h) < 0)
 		return;

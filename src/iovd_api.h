@@ -12,6 +12,10 @@
 #include "lib/varlink.h"
 
 extern const struct vl_interface iovd_interface;
+
+/* The host changed outside iovd's own calls (udev saw it): the GetHost snapshot that
+ * unprivileged callers share is taken afresh on their next call. */
+void iovd_api_host_changed(void);
 extern const struct vl_service_info iovd_service_info;
 
 #endif

@@ -11,6 +11,10 @@
 #include <unistd.h>
 
 #include <libudev.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
 
 #include "lib/log.h"
 #include "lib/sysfs.h"
@@ -29,6 +33,7 @@ struct pend {
 	char old[64];			/* net: name before a rename seen in this window */
 	char driver[64];		/* pci: last driver seen bound ("" none) */
 	bool added, removed, present_again, driver_changed, renamed;
+	bool link_changed;		/* net: rtnetlink said its settings changed */
 };
 
 struct iovd_udev {
@@ -36,6 +41,7 @@ struct iovd_udev {
 	struct udev *udev;
 	struct udev_monitor *mon;
 	int tfd;
+	int rtnl;			/* RTMGRP_LINK socket (live), -1 none */
 	struct pend pend[MAX_PENDING];
 	size_t n_pend, overflow, window_uevents;
 	long window_start;		/* ms, CLOCK_MONOTONIC; -1: no window open */
@@ -167,6 +173,17 @@ static bool vf_pf(const char *dev, char *pf, size_t len)
 	       iov_readlink_base(path, pf, len) == 0;
 }
 
+/* A PF (it has sriov_totalvfs) with a driver bound now. */
+static bool pf_with_driver(const char *dev)
+{
+	char path[PATH_MAX], drv[64];
+
+	return iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_totalvfs", dev) == 0 &&
+	       iov_exists(path) &&
+	       iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", dev) == 0 &&
+	       iov_readlink_base(path, drv, sizeof(drv)) == 0;
+}
+
 /* The PCI device behind a netdev, if any. */
 static bool net_dev(const char *ifname, char *dev, size_t len)
 {
@@ -192,6 +209,7 @@ static void emit(struct iovd_udev *u, const char *type, json_t *fields)
 void iovd_udev_flush(struct iovd_udev *u)
 {
 	struct itimerspec off = { 0 };
+	struct iovd_udev_window w = { .uevents = u->window_uevents };
 	size_t n_ev = u->events, n_ue = u->window_uevents;
 	char buf[64];
 
@@ -205,6 +223,10 @@ void iovd_udev_flush(struct iovd_udev *u)
 
 		if (p->added && p->removed)
 			continue;	/* came and went within the window */
+		if (p->sub == SUB_PCI && !p->removed && (p->driver_changed || p->added ||
+							  p->present_again) &&
+		    pf_with_driver(p->name))
+			w.pfs_bound++;
 		f = json_pack("{s:s}", key, p->name);
 		if (!f)
 			continue;
@@ -231,6 +253,8 @@ void iovd_udev_flush(struct iovd_udev *u)
 			emit(u, "driver.changed", f);
 		} else {
 			json_decref(f);	/* "change" alone: nothing we report */
+			if (p->link_changed)
+				w.links_changed++;
 		}
 	}
 	if (u->overflow)
@@ -241,8 +265,9 @@ void iovd_udev_flush(struct iovd_udev *u)
 	u->overflow = 0;
 	u->window_uevents = 0;
 	u->window_start = -1;
+	w.events = u->events - n_ev;
 	if (u->o.on_settled)
-		u->o.on_settled(n_ue, u->events - n_ev, u->o.userdata);
+		u->o.on_settled(&w, u->o.userdata);
 }
 
 static void on_timer(int fd, void *ud)
@@ -252,6 +277,19 @@ static void on_timer(int fd, void *ud)
 	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
 		return;
 	iovd_udev_flush(ud);
+}
+
+/* The periodic check: an empty window, unless one is open (it will report soon anyway). */
+static void on_poll(int fd, void *ud)
+{
+	struct iovd_udev *u = ud;
+	struct iovd_udev_window w = { 0 };
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n) || u->window_start >= 0)
+		return;
+	if (u->o.on_settled)
+		u->o.on_settled(&w, u->o.userdata);
 }
 
 static void on_udev(int fd, void *ud)
@@ -269,6 +307,66 @@ static void on_udev(int fd, void *ud)
 				 udev_device_get_sysname(d), udev_device_get_driver(d), old);
 		udev_device_unref(d);
 	}
+}
+
+/* rtnetlink's link notifications: a VF's MAC, VLAN or link state set through the PF
+ * (`ip link set PF vf N mac ...`) makes no uevent, but the kernel announces every such
+ * change with an RTM_NEWLINK for the PF (do_setlink -> netdev_state_change). Only PFs'
+ * netdevs count; the message itself is not trusted beyond its interface index. */
+static void on_rtnl(int fd, void *ud)
+{
+	struct iovd_udev *u = ud;
+	char buf[16384] __attribute__((aligned(4)));
+	int budget = 64;
+
+	while (budget-- > 0) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		struct nlmsghdr *h;
+
+		if (n <= 0) {
+			if (n < 0 && errno == ENOBUFS) {
+				/* Lost some: treat it as a change of everything we watch. */
+				u->window_uevents++;
+				arm(u);
+				continue;
+			}
+			return;
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct ifinfomsg *ifi;
+			char name[IF_NAMESIZE], path[PATH_MAX];
+			struct pend *p;
+
+			if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+				continue;
+			ifi = NLMSG_DATA(h);
+			if (!if_indextoname((unsigned)ifi->ifi_index, name) || !sane(name) ||
+			    iov_path(path, sizeof(path), "/sys/class/net/%s/device/sriov_totalvfs",
+				     name) < 0 || !iov_exists(path))
+				continue;
+			u->uevents++;
+			u->window_uevents++;
+			if ((p = find(u, SUB_NET, name)))
+				p->link_changed = true;
+			arm(u);
+		}
+	}
+}
+
+static int open_rtnl(struct iovd_udev *u, struct vl_server *s)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE), r;
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    (r = vl_server_watch(s, fd, on_rtnl, u)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return 0;
 }
 
 static int open_live(struct iovd_udev *u, struct vl_server *s)
@@ -297,7 +395,11 @@ static int open_live(struct iovd_udev *u, struct vl_server *s)
 		close(fd);
 		return r;
 	}
-	log_info("udev monitor: pci and net events (%s source)", source);
+	if ((r = open_rtnl(u, s)) < 0)
+		log_warn_errno(r, "rtnetlink link notifications unavailable; VF settings changed "
+			       "by hand will be noticed only with the next uevent");
+	log_info("udev monitor: pci and net events (%s source)%s", source,
+		 r < 0 ? "" : ", rtnetlink link changes");
 	return 0;
 }
 
@@ -322,6 +424,18 @@ struct iovd_udev *iovd_udev_new(struct vl_server *s, const struct iovd_udev_opts
 		free(u);
 		errno = -r;
 		return NULL;
+	}
+	if (o->poll_s) {
+		struct itimerspec its = { .it_value = { .tv_sec = o->poll_s },
+					  .it_interval = { .tv_sec = o->poll_s } };
+		int pfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+		if (pfd < 0 || timerfd_settime(pfd, 0, &its, NULL) < 0 ||
+		    vl_server_watch(s, pfd, on_poll, u) < 0) {
+			log_warn_errno(-errno, "periodic host check");
+			if (pfd >= 0)
+				close(pfd);
+		}
 	}
 	if (o->live && (r = open_live(u, s)) < 0) {
 		/* The timer is the server's now: keep going without udev, injection only. */

@@ -9,6 +9,9 @@
  * first (a device that flaps forever cannot hold the re-plan off), on a timerfd in the same
  * loop: nothing here ever blocks or waits.
  *
+ * VF settings changed through the PF (a MAC set by hand) make no uevent; live, rtnetlink's
+ * link notifications for PF netdevs count as changes of the window too.
+ *
  * Live monitoring needs udev (libudev's "udev" netlink source, after udevd has processed the
  * event). Under --sysroot, in tests and where udev is absent, the monitor runs without it and
  * events are fed with iovd_udev_inject(). */
@@ -21,13 +24,23 @@
 struct vl_server;
 struct iovd_udev;
 
-/* Called when a window closes: n_uevents seen in it, n_events emitted. */
-typedef void (*iovd_settled_fn)(size_t n_uevents, size_t n_events, void *userdata);
+/* What a window held, for the re-plan. */
+struct iovd_udev_window {
+	size_t uevents, events;
+	size_t pfs_bound;		/* PFs that got (back) a driver: a reload or a reset */
+	size_t links_changed;		/* PF netdevs whose (VF) settings changed (rtnetlink) */
+};
+
+/* Called when a window closes. */
+typedef void (*iovd_settled_fn)(const struct iovd_udev_window *w, void *userdata);
 
 struct iovd_udev_opts {
 	unsigned settle_ms;		/* default 500 */
 	unsigned max_ms;		/* default 3000 */
 	bool live;			/* open a libudev monitor (false: injection only) */
+	unsigned poll_s;		/* also every poll_s seconds with an empty window: what
+					 * makes neither a uevent nor a notification (a VF MAC
+					 * set while the PF is down) is still found; 0: never */
 	iovd_settled_fn on_settled;
 	void *userdata;
 };

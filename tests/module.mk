@@ -1,14 +1,14 @@
 # Unit tests (cmocka): tests/unit/test_*.c, one binary each.
-UNIT_TESTS += tests/unit/test_pciaddr.c tests/unit/test_sysfs.c
+UNIT_TESTS += tests/unit/test_pciaddr.c tests/unit/test_sysfs.c tests/unit/test_par.c
 UNIT_TESTS += tests/unit/test_varlink.c tests/unit/test_varlink_iovd.c tests/unit/test_sriov_parse.c tests/unit/test_sriov_rtnl.c
 UNIT_TESTS += tests/unit/test_varlink_flood.c tests/unit/test_log.c
 UNIT_TESTS += tests/unit/test_verify.c tests/unit/test_bind.c tests/unit/test_verify_fixtures.c
-UNIT_TESTS += tests/unit/test_varlink_stream.c tests/unit/test_iovd_monitor.c tests/unit/test_quirks.c tests/unit/test_udevmon.c
+UNIT_TESTS += tests/unit/test_varlink_stream.c tests/unit/test_iovd_monitor.c tests/unit/test_quirks.c tests/unit/test_udevmon.c tests/unit/test_identity.c tests/unit/test_drift.c
 # vfio tests share hand-built models and temp trees (tests/unit/fakesys.c).
 $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_fixtures: \
 	$(BUILD)/obj/tests/unit/fakesys.o
 # Guest NIC allocation (VFs, MACs) on hand-built hosts and configs.
-UNIT_TESTS += tests/unit/test_alloc.c
+UNIT_TESTS += tests/unit/test_alloc.c tests/unit/test_irq_place.c
 $(BUILD)/tests/test_alloc: $(BUILD)/obj/tests/unit/fakesys.o
 
 # Golden tests: iovctl on every fixture against the expected output.
@@ -39,3 +39,4 @@ varlink-client: $(BUILD)/iovd
 UNIT_TESTS += tests/unit/test_sdnotify.c
 UNIT_TESTS += tests/unit/test_export.c
 $(BUILD)/tests/test_export: $(BUILD)/obj/tests/unit/fakesys.o
+UNIT_TESTS += tests/unit/test_iovd_config.c

@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *state_path = "/run/iovd/bind-state.json";
+static const char *state_path = "/var/lib/iovd/bind-state.json";
 static const struct iov_bind_io *bind_io = &iov_bind_io_sysfs;
 
 void iov_bind_set_state_path(const char *path)
 {
-	state_path = path ? path : "/run/iovd/bind-state.json";
+	state_path = path ? path : "/var/lib/iovd/bind-state.json";
 }
 
 const char *iov_bind_state_path(void)

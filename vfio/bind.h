@@ -46,7 +46,7 @@ int iov_bind(const struct iov_host *h, const struct iov_dev *dev,
 int iov_release(const struct iov_host *h, const struct iov_dev *dev, struct iov_err *err);
 
 /* Where the bind state lives (iovd: STATE_DIR/bind-state.json, default
- * /var/lib/iovd/bind-state.json; iov-bindtool: /run/iovd/bind-state.json; tests override). */
+ * /var/lib/iovd/bind-state.json, which is also iov-bindtool's default; tests override). */
 void iov_bind_set_state_path(const char *path);
 const char *iov_bind_state_path(void);
 

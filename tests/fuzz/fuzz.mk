@@ -14,15 +14,19 @@ FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 $(filter-out -Werror -Wno-format-truncation,$(WARN)) \
                $(shell $(PKG) --cflags $(PKGS))
 FUZZ_LIB    := $(FUZZ_DIR)/libfuzz.a
-FUZZ_OBJS    = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS) $(IOVD_LIB_SRCS) $(IOVM_LIB_SRCS))
+FUZZ_OBJS    = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS) $(IOVD_LIB_SRCS) $(IOVM_LIB_SRCS) \
+               tests/unit/fakesys.c)
 
 # NAME:harness:max_len
 FUZZERS := sriov:tests/sriov/fuzz_iovd.c:4096 vfio:vfio/fuzz_usage.c:8192 \
-           vmm:tests/vmm/fuzz_vmm.c:4096 config:tests/fuzz/fuzz_config.c:16384 \
+           vmm:tests/vmm/fuzz_vmm.c:4096 config:tests/config/fuzz_config.c:8192 \
            journal:tests/fuzz/fuzz_journal.c:16384
 fuzz_name = $(word 1,$(subst :, ,$(1)))
 fuzz_src  = $(word 2,$(subst :, ,$(1)))
 fuzz_len  = $(word 3,$(subst :, ,$(1)))
+# Seeds: tests/fuzz/seeds/NAME unless FUZZ_SEEDS_NAME names others; FUZZ_OPTS_NAME adds options.
+FUZZ_SEEDS_config := tests/config/fuzz-corpus tests/config/good tests/config/bad
+FUZZ_OPTS_config  := -dict=tests/config/fuzz.dict
 FUZZ_BINS := $(foreach f,$(FUZZERS),$(FUZZ_DIR)/fuzz_$(call fuzz_name,$(f)))
 
 $(FUZZ_DIR)/obj/%.o: %.c
@@ -39,8 +43,9 @@ $(FUZZ_DIR)/fuzz_$(call fuzz_name,$(1)): $(call fuzz_src,$(1)) $(FUZZ_LIB)
 fuzz-$(call fuzz_name,$(1)): $(FUZZ_DIR)/fuzz_$(call fuzz_name,$(1))
 	@mkdir -p $(FUZZ_DIR)/corpus/$(call fuzz_name,$(1))
 	$$< -max_total_time=$$(or $$(FUZZ_SECS),15) -max_len=$(call fuzz_len,$(1)) -timeout=10 \
-		-rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_DIR)/corpus/$(call fuzz_name,$(1)) \
-		tests/fuzz/seeds/$(call fuzz_name,$(1))
+		-rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_OPTS_$(call fuzz_name,$(1))) \
+		$(FUZZ_DIR)/corpus/$(call fuzz_name,$(1)) \
+		$(or $(FUZZ_SEEDS_$(call fuzz_name,$(1))),tests/fuzz/seeds/$(call fuzz_name,$(1)))
 endef
 $(foreach f,$(FUZZERS),$(eval $(call fuzz_rules,$(f))))
 

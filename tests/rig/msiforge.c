@@ -122,6 +122,8 @@ static int vf_reset(void)
 	if (mbx_wait(MBX_RSTD | MBX_RSTI, 1000) < 0)
 		fprintf(stderr, "msiforge: no reset-done bit seen (V2PMAILBOX %#x); asking anyway\n",
 			rd(V2PMAILBOX));
+	mbx();
+	mbx_bits = 0;		/* what the PF said before this message does not count */
 	wr(V2PMAILBOX, MBX_VFU);
 	if (!(mbx() & MBX_VFU)) {
 		fprintf(stderr, "msiforge: cannot take the mailbox (V2PMAILBOX %#x)\n", mbx());
@@ -133,12 +135,16 @@ static int vf_reset(void)
 		fprintf(stderr, "msiforge: the PF did not ack VF_RESET (is the PF's netdev up?)\n");
 		return -1;
 	}
-	if (mbx_wait(MBX_PFSTS, 1000) < 0) {
-		fprintf(stderr, "msiforge: no reply to VF_RESET\n");
-		return -1;
+	if (mbx_wait(MBX_PFSTS, 1000) < 0)
+		fprintf(stderr, "msiforge: no message bit from the PF; reading the buffer anyway\n");
+	/* The reply replaces our message in the buffer; until it lands, the buffer still holds
+	 * our VF_RESET without ACK/NACK (seen when a status bit was left from before). */
+	for (int i = 0; i < 1000; i++) {
+		reply = rd(VMBMEM);
+		if (reply & (MSG_ACK | MSG_NACK))
+			break;
+		msleep(1);
 	}
-	wr(V2PMAILBOX, MBX_VFU);
-	reply = rd(VMBMEM);
 	wr(V2PMAILBOX, MBX_ACK);
 	printf("msiforge: VF_RESET reply %#x\n", reply);
 	/* ACK with the MAC address, or NACK when the PF has no MAC for the VF: either way

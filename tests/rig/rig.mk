@@ -13,7 +13,7 @@ RIG_OUT     ?= build/rig
 # Spelled out: this file is included before the Makefile defines PROGS.
 RIG_PROGS   := $(BUILD)/iovctl $(BUILD)/iovd $(BUILD)/iovm $(BUILD)/iov-bindtool
 RIG_HELPERS := $(RIG_OUT)/helpers/jget $(RIG_OUT)/helpers/kvmcheck $(RIG_OUT)/helpers/asuser \
-               $(RIG_OUT)/helpers/vfiocheck $(RIG_OUT)/helpers/msiforge
+               $(RIG_OUT)/helpers/vfiocheck $(RIG_OUT)/helpers/msiforge $(RIG_OUT)/helpers/cdi-validate
 RIG_ENV      = IOV_RIG_OUT=$(RIG_OUT) IOV_RIG_BIN=$(BUILD) IOV_RIG_HELPERS=$(RIG_OUT)/helpers
 RIG_PRESET_ENV = $(if $(PRESETS),IOV_RIG_PRESETS="$(PRESETS)")
 
@@ -23,6 +23,13 @@ RIG_PRESET_ENV = $(if $(PRESETS),IOV_RIG_PRESETS="$(PRESETS)")
 $(RIG_OUT)/helpers/%: tests/rig/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -static -o $@ $<
+
+# Debian's CDI library in a static Go program (no cgo), for cdi_live: GOPATH mode over
+# /usr/share/gocode, nothing downloaded.
+$(RIG_OUT)/helpers/cdi-validate: tests/cdi/validate.go
+	@mkdir -p $(dir $@)
+	cd tests/cdi && CGO_ENABLED=0 GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOPROXY=off \
+		GOCACHE=$(abspath $(RIG_OUT))/go-cache go build -ldflags "-s -w" -o $(abspath $@) validate.go
 
 rig-helpers: $(RIG_HELPERS)
 

@@ -71,7 +71,8 @@ fi
 IMG="$OUT/image"
 [ -f "$IMG/initrd.gz" ] && [ -e "$IMG/vmlinuz" ] || { echo "run.sh: no image in $IMG (run tests/rig/image.sh)" >&2; exit 2; }
 
-logdir="$OUT/logs/$preset"
+# IOV_RIG_BOOT=K: one of several boots of the same preset (suite.sh splits long presets).
+logdir="$OUT/logs/$preset${IOV_RIG_BOOT:+.$IOV_RIG_BOOT}"
 [ "$mode" = test ] || logdir="$logdir-$mode"
 rm -rf "$logdir"
 mkdir -p "$logdir/blobs"

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Run test-host scenarios on every preset they declare: one boot per preset, all of that
-# preset's scenarios in it. Prints one line per scenario and a last line "N passed, M failed".
+# Run test-host scenarios on every preset they declare: one boot per preset (a long one is
+# split into several boots), all of that preset's scenarios in it. Prints one line per scenario and a last line "N passed, M failed".
 #
 #   tests/rig/suite.sh [SCENARIO...]        (default: every scenario)
 #   IOV_RIG_PRESETS="default no-iommu" tests/rig/suite.sh    (only these presets)
@@ -42,12 +42,25 @@ for p in ${IOV_RIG_PRESETS:-$RIG_PRESETS}; do
 		esac
 	done
 	[ -n "$scens" ] || continue
-	# Expected seconds: a boot, plus each scenario's time in the last run (20 s if unknown).
-	cost=$(for s in $scens; do echo "$s"; done | awk -v p="$p" -v f="$OUT/logs/durations" '
+	# Expected seconds of each scenario: its time in the last run (40 s if unknown). A
+	# preset whose scenarios would keep one boot busy longer than IOV_RIG_BOOT_SECS (default
+	# 300) is split into several boots (P.1, P.2, ...; longest scenario first, each to the
+	# boot with the least so far), so that two lanes stay balanced. Each boot costs ~15 s.
+	plan="$plan$(for s in $scens; do echo "$s"; done | awk -v p="$p" -v f="$OUT/logs/durations" \
+		-v max="${IOV_RIG_BOOT_SECS:-300}" '
 		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); d[a[1] " " a[2]] = a[3] } }
-		{ c += ((p " " $1) in d) ? d[p " " $1] : 20 }
-		END { print c + 15 }')
-	plan="$plan$cost $p$scens
+		{ n++; name[n] = $1; c[n] = ((p " " $1) in d) ? d[p " " $1] : 40; tot += c[n] }
+		END {
+			k = int(tot / max) + 1; if (k > n) k = n
+			# longest first (selection sort: a handful of scenarios)
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+				if (c[j] > c[i]) { t = c[i]; c[i] = c[j]; c[j] = t; t = name[i]; name[i] = name[j]; name[j] = t }
+			for (i = 1; i <= n; i++) {
+				b = 1; for (j = 2; j <= k; j++) if (load[j] < load[b]) b = j
+				load[b] += c[i]; list[b] = list[b] " " name[i]
+			}
+			for (j = 1; j <= k; j++) printf "%d %s%s%s\n", load[j] + 15, p, (k > 1 ? "." j : ""), list[j]
+		}')
 "
 done
 
@@ -59,10 +72,11 @@ lanes=$(printf '%s' "$plan" | sort -rn | awk -v n="$jobs" '
 	     load[best] += $1; $1 = ""; lane[best] = lane[best] substr($0, 2) ";" }
 	END { for (i = 1; i <= n; i++) if (lane[i] != "") print lane[i] }')
 run_lane() { # "preset scen...;preset scen...;"
-	echo "$1" | tr ';' '\n' | while read -r p scens; do
-		[ -n "$p" ] || continue
+	echo "$1" | tr ';' '\n' | while read -r pb scens; do
+		[ -n "$pb" ] || continue
+		p=${pb%.*}; b=${pb#"$p"}; b=${b#.}
 		# shellcheck disable=SC2086
-		"$here/run.sh" --no-image "$p" $scens || true
+		IOV_RIG_BOOT=$b "$here/run.sh" --no-image "$p" $scens || true
 	done
 }
 for p in $(printf '%s' "$plan" | awk '{ print $2 }'); do rm -f "$OUT/logs/$p/results.txt"; done
@@ -91,7 +105,7 @@ else
 	wait $lanes_pid || true
 fi
 for p in $(printf '%s' "$plan" | awk '{ print $2 }'); do
-	cat "$OUT/logs/$p/results.txt" >> "$summary" 2>/dev/null || echo "FAIL $p boot 0" >> "$summary"
+	cat "$OUT/logs/$p/results.txt" >> "$summary" 2>/dev/null || echo "FAIL ${p%.*} boot 0" >> "$summary"
 done
 
 # Remember how long each scenario took, for the next run's lanes.
@@ -106,10 +120,11 @@ if [ "$failed" -gt 0 ]; then
 	echo "rig: failed:"
 	grep '^FAIL' "$summary" | while read -r _ p s _; do
 		[ "$s" = boot ] && s=boot
-		echo "  $s on $p ($OUT/logs/$p/$s.log)"
+		log=$(ls "$OUT/logs/$p/$s.log" "$OUT/logs/$p".*/"$s.log" 2>/dev/null | head -n1)
+		echo "  $s on $p (${log:-$OUT/logs/$p/})"
 		# The end of what the scenario printed (its kernel messages are in the log file).
-		[ -f "$OUT/logs/$p/$s.log" ] && sed -n '/^--- kernel messages during this step ---$/q; s/^/    | /p' \
-			"$OUT/logs/$p/$s.log" | tail -n 12
+		[ -n "$log" ] && sed -n '/^--- kernel messages during this step ---$/q; s/^/    | /p' \
+			"$log" | tail -n 12
 	done
 fi
 echo "$passed passed, $failed failed"

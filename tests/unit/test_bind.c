@@ -642,6 +642,14 @@ static void test_bind_release(void **state)
 	assert_int_equal(st->n, 0);
 	iov_bind_state_free(st);
 
+	/* The real table's reset check reads the config header: all ones means the device
+	 * did not come back. A VF's vendor and device IDs read all ones by design. */
+	fk_write(root, "sys/bus/pci/devices/0000:01:10.0/config", "\xff\xff\xff\xff\x06\x04\x10");
+	fk_write(root, "sys/bus/pci/devices/0000:01:10.2/config", "\xff\xff\xff\xff\xff\xff\xff");
+	assert_int_equal(iov_bind_io_sysfs.responds(NULL, "0000:01:10.0"), 0);
+	assert_int_equal(iov_bind_io_sysfs.responds(NULL, "0000:01:10.2"), -EIO);
+	assert_true(iov_bind_io_sysfs.responds(NULL, "0000:01:10.4") < 0);	/* no config */
+
 	/* Release refuses while a VM holds the group (proc/PID/fd -> /dev/vfio/2). */
 	for (int i = 0; i < 2; i++) {
 		struct iov_dev *d[] = { l.vf0, l.vf1 };
@@ -661,14 +669,6 @@ static void test_bind_release(void **state)
 	assert_int_equal(iov_release(l.h, l.vf0, &e), -EBUSY);
 	assert_non_null(strstr(e.msg, "pid 77 (iovm)"));
 	assert_int_equal(s.nlog, 0);
-
-	/* The real table's reset check reads the config header: all ones means the device
-	 * did not come back. A VF's vendor and device IDs read all ones by design. */
-	fk_write(root, "sys/bus/pci/devices/0000:01:10.0/config", "\xff\xff\xff\xff\x06\x04\x10");
-	fk_write(root, "sys/bus/pci/devices/0000:01:10.2/config", "\xff\xff\xff\xff\xff\xff\xff");
-	assert_int_equal(iov_bind_io_sysfs.responds(NULL, "0000:01:10.0"), 0);
-	assert_int_equal(iov_bind_io_sysfs.responds(NULL, "0000:01:10.2"), -EIO);
-	assert_true(iov_bind_io_sysfs.responds(NULL, "0000:01:10.4") < 0);	/* no config */
 
 	iov_bind_set_io(NULL);
 	iov_bind_set_state_path(NULL);

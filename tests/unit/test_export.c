@@ -120,7 +120,8 @@ static void cdi_spec(void **state)
 
 static void cdi_bad_names(void **state)
 {
-	static const char *const bad_pool[] = { "1st", "pool-", "_x", "a-" };
+	/* "x": valid for CDI's rules, but Debian's CDI library panics on one-letter classes. */
+	static const char *const bad_pool[] = { "1st", "pool-", "_x", "a-", "x" };
 	struct world w;
 	struct iov_err err = { 0 };
 	json_t *spec = (json_t *)&w;	/* must stay untouched */
@@ -133,7 +134,7 @@ static void cdi_bad_names(void **state)
 		assert_non_null(strstr(err.msg, "$.pools[0]"));
 		assert_non_null(strstr(err.msg, bad_pool[i]));
 	}
-	w.pools[0].name = "a";
+	w.pools[0].name = "ab";
 	w.pfs[1].name = "-storage";
 	assert_int_equal(iov_export_cdi(&w.r, 0, &spec, NULL, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "$.pfs[1]"));

@@ -37,10 +37,21 @@ static void on_stop(int fd, void *ud)
 	vl_server_quit(ud);
 }
 
-static void on_settled(size_t n_uevents, size_t n_events, void *ud)
+static size_t settled_pfs_bound;
+static int polled;			/* the second monitor's periodic windows */
+static struct iovd_udev *poller;
+
+static void on_polled(const struct iovd_udev_window *w, void *ud)
+{
+	if (w->uevents == 0 && w->events == 0)
+		polled++;
+}
+
+static void on_settled(const struct iovd_udev_window *w, void *ud)
 {
 	settled++;
-	settled_uevents += n_uevents;
+	settled_uevents += w->uevents;
+	settled_pfs_bound += w->pfs_bound;
 }
 
 /* One line per uevent: "SUBSYSTEM ACTION NAME [DRIVER|-] [OLDNAME]". */
@@ -85,6 +96,11 @@ static int setup(void **st)
 	srv = vl_server_new(lfd, &iovd_service_info, &iovd_interface, (gid_t)-1, NULL);
 	assert_non_null(srv);
 	assert_non_null(mon = iovd_udev_new(srv, &o));
+	{
+		struct iovd_udev_opts po = { .poll_s = 1, .on_settled = on_polled };
+
+		assert_non_null(poller = iovd_udev_new(srv, &po));
+	}
 	assert_int_equal(pipe(stop_pipe), 0);
 	assert_int_equal(pipe(inject), 0);
 	assert_int_equal(vl_server_watch(srv, stop_pipe[0], on_stop, srv), 0);
@@ -101,6 +117,7 @@ static int teardown(void **st)
 	pthread_join(thr, NULL);
 	vl_server_free(srv);
 	iovd_udev_free(mon);
+	iovd_udev_free(poller);
 	close(stop_pipe[1]);
 	close(inject[1]);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -212,6 +229,7 @@ static void test_vf_burst(void **st)
 	assert_int_equal(pci, 4);
 	assert_int_equal(net, 4);
 	assert_int_equal(settled, before + 1);
+	assert_int_equal(settled_pfs_bound, 0);	/* VFs, not a PF, got drivers */
 	json_decref(a);
 	unsubscribe(&s);
 }
@@ -266,6 +284,7 @@ static void test_pf_reload(void **st)
 		}
 	}
 	assert_true(vf_gone && pf_drv && net_back);
+	assert_int_equal(settled_pfs_bound, 1);	/* the PF came back with a driver */
 	assert_int_equal(json_array_size(a), 3);
 	json_decref(a);
 	unsubscribe(&s);
@@ -313,6 +332,16 @@ static void test_max_window(void **st)
 	assert_true(settled - before >= 3);
 }
 
+/* With poll_s, an empty window comes every poll_s seconds even when nothing happens: what
+ * makes neither a uevent nor a notification is still checked. */
+static void test_poll(void **st)
+{
+	int before = polled;
+
+	usleep(2600000);
+	assert_true(polled - before >= 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_pf_reload),
 		cmocka_unit_test(test_rename_and_garbage),
 		cmocka_unit_test(test_max_window),
+		cmocka_unit_test(test_poll),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

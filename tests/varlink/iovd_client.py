@@ -35,16 +35,16 @@ def check(cond, what):
 
 
 # python3-varlink 31 drops keyword arguments that follow positional ones: keywords only.
-def expect_error(name, fn, *args, **kwargs):
+def expect_error(_name, fn, *args, **kwargs):
     """Calls fn; the call must fail with the varlink error name. Returns its parameters."""
     try:
         r = fn(*args, **kwargs)
     except varlink.VarlinkError as e:
         errors_seen.add(e.error())
-        check(e.error() == name, "%s -> %s (got %s %s)" % (fn.__name__, name, e.error(),
-                                                            json.dumps(e.parameters())))
+        check(e.error() == _name, "%s -> %s (got %s %s)" % (fn.__name__, _name, e.error(),
+                                                             json.dumps(e.parameters())))
         return e.parameters()
-    check(False, "%s -> %s (got a reply %s)" % (fn.__name__, name, r))
+    check(False, "%s -> %s (got a reply %s)" % (fn.__name__, _name, r))
     return {}
 
 
@@ -66,10 +66,21 @@ def raw_call(sock_path, msg):
     return reply
 
 
+# The config: VF 0 of eno1's PF gets a MAC. Under --sysroot the VF settings cannot be read,
+# so the plan sets it; the fake tree's netdev is not this machine's, so that step fails and
+# the apply is rolled back: an apply whose events are started, then failed.
+CONFIG = {"pfs": [{"name": "main", "match": {"netdev": "eno1"}, "num_vfs": 4,
+                   "vfs": {"0": {"mac": "02:1e:00:00:00:01"}}}]}
+
+
 def start_daemon(tmp, tree, extra=()):
     sock = os.path.join(tmp, "io.iovd")
+    cfg = os.path.join(tmp, "iovd.json")
+    with open(cfg, "w") as f:
+        json.dump(CONFIG, f)
     args = [os.path.join(BUILD, "iovd"), "-f", "--sysroot", tree, "--socket", sock,
-            "--bind-state", os.path.join(tmp, "bind-state.json")] + list(extra)
+            "--state-dir", os.path.join(tmp, "state"), "--config", cfg, "--config-dir", "",
+            "--no-apply"] + list(extra)
     log = open(os.path.join(tmp, "iovd.log"), "w")
     p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(200):
@@ -111,7 +122,7 @@ def main():
     daemon, sock = start_daemon(tmp, tree)
     addr = "unix:" + sock
     try:
-        run(addr, sock, tree)
+        run(addr, sock, tree, os.path.join(tmp, "iovd.json"))
     finally:
         daemon.send_signal(signal.SIGTERM)
         try:
@@ -125,7 +136,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(addr, sock, tree):
+def run(addr, sock, tree, cfg):
     client = varlink.Client(address=addr)
 
     # org.varlink.service, through the binding's own calls
@@ -142,13 +153,13 @@ def run(addr, sock, tree):
 
     io = client.open("io.iovd")
 
-    def call(name, *a, **kw):
-        methods_seen.add(name)
-        return getattr(io, name)(*a, **kw)
+    def call(_m, *a, **kw):
+        methods_seen.add(_m)
+        return getattr(io, _m)(*a, **kw)
 
-    def call_err(err, name, *a, **kw):
-        methods_seen.add(name)
-        return expect_error(err, getattr(io, name), *a, **kw)
+    def call_err(_err, _m, *a, **kw):
+        methods_seen.add(_m)
+        return expect_error(_err, getattr(io, _m), *a, **kw)
 
     # reads
     v = call("GetVersion")
@@ -183,6 +194,16 @@ def run(addr, sock, tree):
     # a PF with VFs on vfio-pci (5e:00.1's VF): destroying without force is refused
     call_err("io.iovd.Refused", "SetVfCount", pf="0000:5e:00.1", count=0)
 
+    # guests (none run here: iovm needs /dev/kvm and a VF; these are the refusals)
+    r = call("VmList")
+    check(r["guests"] == [] and r["quarantine"] == [], "VmList: no guests, nothing quarantined")
+    call_err("io.iovd.Refused", "VmShow", name="nope")
+    call_err("io.iovd.Refused", "VmLog", name="nope")
+    call_err("io.iovd.Refused", "VmStop", name="nope")
+    call_err("io.iovd.InvalidArgument", "VmStart", name="g1", kernel="vmlinuz",
+             nics=[{"device": "0000:05:10.0"}])
+    call_err("io.iovd.Refused", "VfUnquarantine", device="0000:05:10.0")
+
     # Monitor: without more -> ExpectedMore; with more -> subscribed, then events
     call_err("org.varlink.service.ExpectedMore", "Monitor")
     mon_client = varlink.Client(address=addr)
@@ -192,8 +213,34 @@ def run(addr, sock, tree):
     check(first.get("event") is None and first.get("missed") == 0,
           "Monitor: the first reply says subscribed (%s)" % first)
     methods_seen.add("Monitor")
-    monitor_sees_apply(io, call, stream, tree)
+    monitor_sees_apply(call, call_err, stream)
     mon.close()
+
+    # the config methods
+    p = call("Plan")
+    lines = [a["line"] for a in p["actions"]]
+    check(any("main/vf0 mac" in x and "02:1e:00:00:00:01" in x for x in lines),
+          "Plan: the MAC of main/vf0 (%s)" % lines)
+    r = call("Apply", dry_run=True)
+    check(r["applied"] is False and r["result"] == "dry run", "Apply dry_run: nothing applied")
+    st = call("GetStatus")
+    check(st["config"]["pfs"] == 1 and "drift" in st and st["drift"]["state"] == "none",
+          "GetStatus: the config in force, no drift (%s)" % st.get("drift"))
+    check(st["last_apply"] and st["last_apply"]["result"] != "ok",
+          "GetStatus: the last apply failed (%s)" % (st["last_apply"] or {}).get("result"))
+    with open(cfg) as f:
+        good = f.read()
+    with open(cfg, "w") as f:
+        f.write('{"pfs": [ {"name": "main", "num_vfs": 2} ]}')    # no match
+    p = call_err("io.iovd.ConfigError", "Reload")
+    check("match" in p.get("message", "") + p.get("fix", ""), "Reload: the error names match")
+    call_err("io.iovd.ConfigError", "Plan")
+    st = call("GetStatus")
+    check(st["config"]["pfs"] == 1 and st["config_error"], "the previous config stays in force")
+    with open(cfg, "w") as f:
+        f.write(good)
+    r = call_err("io.iovd.Failed", "Reload")     # loads, applies, the step fails again
+    check(True, "Reload with the good config applies it (%s)" % r.get("message", ""))
 
     # protocol-level errors the binding would not send
     r = raw_call(sock, {"method": "io.iovd.NoSuch"})
@@ -224,9 +271,27 @@ def run(addr, sock, tree):
     check(not missing_e, "every error of the description was seen (missing: %s)" % missing_e)
 
 
-def monitor_sees_apply(io, call, stream, tree):
-    """An apply's events, in order, on the subscription (filled in with the Apply method)."""
-    check(False, "Monitor: an apply's events (needs io.iovd.Apply)")
+def monitor_sees_apply(call, call_err, stream):
+    """An apply's events, in order, on the subscription: apply.started, then apply.failed
+    for the same transaction (its one step cannot succeed on the fake tree), with seq
+    numbers that only grow."""
+    p = call_err("io.iovd.Failed", "Apply")
+    check("main/vf0" in p.get("message", "") and "put back" in p.get("message", ""),
+          "Apply: the failed step is named and rolled back (%s)" % p.get("message", ""))
+    events = []
+    while len(events) < 2:
+        r = next(stream)
+        if r.get("event"):
+            events.append(r["event"])
+    types = [e["type"] for e in events]
+    check(types == ["apply.started", "apply.failed"], "Monitor: the apply's events in order (%s)" % types)
+    check(events[0].get("txn") == events[1].get("txn") and events[0]["seq"] < events[1]["seq"],
+          "Monitor: one transaction, seq growing (%s)" % [(e["seq"], e.get("txn")) for e in events])
+    plan = events[0].get("plan", [])
+    check(events[0].get("steps") == len(plan) and
+          any("main/vf0 mac" in x and x.endswith("-> 02:1e:00:00:00:01") or
+              x == "+ main/vf0 mac 02:1e:00:00:00:01" for x in plan),
+          "apply.started carries the plan (%s)" % plan)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-# iovd runs guests: two guests at once, each started with `iovctl vm start` on a VF of the
-# same PF, both ping the PF through their VF and see the MAC iovd recorded; iovm runs as the
+# iovd runs guests: two guests at once, each started with `iovctl vm start` on a VF from
+# one pool of the host config (the same PF), both ping the PF through their VF and see the MAC iovd recorded; iovm runs as the
 # iovm user with no capabilities and no_new_privs. Guest A points its VF's DMA outside its
 # IOVA map: the IOMMU faults for A's VF, B keeps running. Release of a VF a guest holds is
 # refused naming the guest; a non-root user can list and show but not start or stop.
@@ -13,14 +13,29 @@
 vmm_prereqs
 
 GSTATE=/tmp/guest-state
+# A failure also shows the end of each guest's log.
+fail() {
+	for _g in a b; do
+		[ -f "$GSTATE/guests/$_g.log" ] && { echo "--- guest $_g:"; tail -n 25 "$GSTATE/guests/$_g.log"; }
+	done
+	[ -s "$IOVD_LOG" ] && { echo "--- last lines of $IOVD_LOG:"; tail -n 40 "$IOVD_LOG"; }
+	echo "FAIL: $*"
+	exit 1
+}
 rm -rf "$GSTATE"
-start_iovd --state-dir "$GSTATE"
 PF=$(pf_list | head -n1)
 [ -n "$PF" ] || fail "no SR-IOV PF"
 pfnet=$(pf_netdev "$PF")
 $IP link set "$pfnet" up || fail "ip link set $pfnet up"
-run_ctl /tmp/g.out vfs create "$PF" 2 --vfio
-expect_eq "2 VFs on vfio-pci" "$rc" 0
+# The host config: the PF with 2 VFs on vfio-pci, both in pool "tenants".
+cat > /tmp/guest-iovd.json <<EOF
+{ "policy": { "mac_prefix": "02:1e:00" },
+  "pfs": [ { "name": "uplink", "match": { "address": "$PF" }, "num_vfs": 2,
+             "defaults": { "driver": "vfio-pci", "spoofchk": true } } ],
+  "pools": [ { "name": "tenants", "vfs": ["uplink#0-1"] } ] }
+EOF
+GARGS="--state-dir $GSTATE --config /tmp/guest-iovd.json"
+start_iovd $GARGS
 vfa=$(vf_addrs "$PF" | sed -n 1p)
 vfb=$(vf_addrs "$PF" | sed -n 2p)
 expect_eq "$vfa driver" "$(dev_driver "$vfa")" vfio-pci
@@ -49,10 +64,10 @@ gjson() { "$IOVCTL" --json vm show "$1" > /tmp/g-$1.json 2>&1 || { cat /tmp/g-$1
 
 t0=$(now_ms)
 run_ctl /tmp/g.out vm start a --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio --mem 256M \
-	--cmdline "$VMM_CMDLINE iomem=relaxed pf6=$pf6 pings=3 attack=1 hold=120" --nic "$PF/vf0"
+	--cmdline "$VMM_CMDLINE iomem=relaxed pf6=$pf6 pings=3 attack=1 hold=120" --nic tenants
 expect_eq "vm start a" "$rc" 0
 run_ctl /tmp/g.out vm start b --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio --mem 256M \
-	--cmdline "$VMM_CMDLINE pf6=$pf6 pings=3 hold=120" --nic "$vfb,vlan=0"
+	--cmdline "$VMM_CMDLINE pf6=$pf6 pings=3 hold=120" --nic tenants,vlan=0
 expect_eq "vm start b" "$rc" 0
 run_ctl /tmp/g.out vm list
 wait_log a "INNER: init up" 90
@@ -75,8 +90,12 @@ for g in a b; do
 	expect_eq "guest $g: fds (0-2, kvm, container, group, kernel, initrd)" \
 		"$(ls /proc/$pid/fd | sort -n | head -n 8 | tr '\n' ' ')" "0 1 2 3 4 5 6 7 "
 done
-expect_eq "the two guests have different VFs" "$(j /tmp/g-a.json .guest.nics[0].vf)" "$vfa"
-expect_eq "guest b's VF" "$(j /tmp/g-b.json .guest.nics[0].vf)" "$vfb"
+expect_eq "guest a's VF: the pool's first" "$(j /tmp/g-a.json .guest.nics[0].vf)" "$vfa"
+expect_eq "guest b's VF: the next free one" "$(j /tmp/g-b.json .guest.nics[0].vf)" "$vfb"
+expect_eq "guest b's VF from pool" "$(j /tmp/g-b.json .guest.nics[0].pool)" tenants
+# The pool is empty now: a third guest is refused, saying so.
+expect_refused "third guest, pool exhausted" 1 "pool 'tenants' has no free VF" \
+	vm start c --kernel "$VMM_KERNEL" --nic tenants
 pida=$(j /tmp/g-a.json .guest.pid)
 pidb=$(j /tmp/g-b.json .guest.pid)
 
@@ -129,7 +148,7 @@ kill -9 "$(cat "$IOVD_PIDFILE")"
 rm -f "$IOVD_PIDFILE" "$SOCK"
 sleep 1
 check "guest b survives iovd's kill -9" kill -0 "$pidb"
-start_iovd --state-dir "$GSTATE"
+start_iovd $GARGS
 run_ctl /tmp/g.out vm list
 check "new iovd lists b running" grep -q "^b  *running  *$pidb" /tmp/g.out
 grep -q "re-adopted iovm pid $pidb" "$IOVD_LOG" && ok "b re-adopted" || fail "b not re-adopted"
@@ -144,5 +163,5 @@ run_ctl /tmp/g.out vm list
 cp "$GSTATE/guests/a.log" "$RIG_BLOBS/guest-a.log"
 cp "$GSTATE/guests/b.log" "$RIG_BLOBS/guest-b.log"
 cp "$IOVD_LOG" "$RIG_BLOBS/iovd.log"
-stop_iovd
 run_ctl /tmp/g.out vfs destroy "$PF" --force
+stop_iovd

@@ -23,7 +23,7 @@ if [ -d /sys/kernel/iommu_groups ] && [ -n "$(ls /sys/kernel/iommu_groups)" ]; t
 	expect_eq "sriov_numvfs back" "$(attr "$SYSPCI/$PF/sriov_numvfs")" 0
 	expect_eq "autoprobe back" "$(attr "$SYSPCI/$PF/sriov_drivers_autoprobe")" 1
 	expect_eq "host exactly as before" "$(host_state)" "$before"
-	grep -q "$PF" /run/iovd/bind-state.json 2>/dev/null && fail "bind state still names $PF" || ok "bind state clean"
+	grep -q "$PF" /var/lib/iovd/bind-state.json 2>/dev/null && fail "bind state still names $PF" || ok "bind state clean"
 
 	# The same PF without --vfio works: VFs for host use.
 	run_ctl /tmp/r.out vfs create "$PF" 2

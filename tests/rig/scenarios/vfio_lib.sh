@@ -6,7 +6,8 @@
 
 BINDTOOL=/usr/bin/iov-bindtool
 IOVD=/usr/bin/iovd
-STATE=/run/iovd/bind-state.json
+# iovd and iov-bindtool keep the bind records in the state directory (iovd --state-dir).
+STATE=/var/lib/iovd/bind-state.json
 
 iovctl_has() { "$IOVCTL" --help 2>&1 | grep -q "^  $1 "; }
 

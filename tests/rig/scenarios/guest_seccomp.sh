@@ -1,0 +1,88 @@
+# Interrupt placement: with iovd (so iovm) on CPU 1, the host interrupts of guest c's VF
+# (its vfio-msix lines) are pinned to CPU 1 (/proc/irq/N/smp_affinity_list) and shown by
+# `iovctl vm show`.
+# A guest whose iovm makes a forbidden system call (iovm's test-only switch, here through a
+# wrapper given to iovd as --iovm) is killed by the seccomp sandbox alone: iovd reports it
+# killed by SIGSYS with the system call named (from the kernel's audit line), returns its
+# VF, and the other guest keeps running.
+# rig-presets: default
+# rig-timeout: 240
+
+. /rig/scenarios/sriov_lib.sh
+. /rig/scenarios/vmm_lib.sh
+vmm_prereqs
+
+GSTATE=/tmp/guest-state-sc
+rm -rf "$GSTATE"
+PF=$(pf_list | head -n1)
+[ -n "$PF" ] || fail "no SR-IOV PF"
+$IP link set "$(pf_netdev "$PF")" up
+# The wrapper runs as the guest user and keeps iovd's fds (exec); "forbid=1" in the guest's
+# command line turns the switch on.
+cat > /tmp/iovm-forbid <<'EOF'
+#!/bin/sh
+case "$*" in
+*forbid=1*) exec /usr/bin/iovm --test-forbidden-syscall=openat "$@" ;;
+*) exec /usr/bin/iovm "$@" ;;
+esac
+EOF
+chmod 755 /tmp/iovm-forbid
+# iovd (and so every iovm it starts) on CPU 1 only: the VFs' host interrupts must follow.
+printf '#!/bin/sh\nexec taskset 2 /usr/bin/iovd "$@"\n' > /tmp/iovd-cpu1
+chmod 755 /tmp/iovd-cpu1
+IOVD=/tmp/iovd-cpu1
+start_iovd --state-dir "$GSTATE" --iovm /tmp/iovm-forbid
+run_ctl /tmp/s.out vfs create "$PF" 2 --vfio
+expect_eq "2 VFs on vfio-pci" "$rc" 0
+vfc=$(vf_addrs "$PF" | sed -n 1p)
+vfd=$(vf_addrs "$PF" | sed -n 2p)
+vmm_initramfs /tmp/inner.cpio
+
+run_ctl /tmp/s.out vm start c --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio --mem 128M \
+	--cmdline "$VMM_CMDLINE hold=120" --nic "$vfc"
+expect_eq "vm start c" "$rc" 0
+"$IOVCTL" --json vm show c > /tmp/s-c.json
+pidc=$("$JGET" /tmp/s-c.json .guest.pid)
+[ -n "$pidc" ] || fail "no pid for guest c"
+run_ctl /tmp/s.out vm start d --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio --mem 128M \
+	--cmdline "$VMM_CMDLINE forbid=1" --nic "$vfd"
+expect_eq "vm start d" "$rc" 0
+i=0
+while ! grep -q "guest d (pid [0-9]*) ended" "$IOVD_LOG"; do
+	i=$((i + 1)); [ $i -gt 300 ] && fail "guest d did not end within 60 s"
+	sleep 0.2
+done
+grep "guest d" "$IOVD_LOG"
+dmesg | grep "type=1326" | tail -n 2
+"$IOVCTL" --json vm show d > /tmp/s-d.json
+cat /tmp/s-d.json
+check "d: killed by SIGSYS" grep -q "killed by SIGSYS" /tmp/s-d.json
+check "d: the system call is named" grep -q "forbidden system call openat" /tmp/s-d.json
+expect_eq "d: state" "$("$JGET" /tmp/s-d.json .guest.state)" failed
+check "d's VF reset and returned" grep -q "$vfd reset and returned" "$IOVD_LOG"
+check "guest c still running" kill -0 "$pidc"
+"$IOVCTL" --json vm show c > /tmp/s-c.json
+expect_eq "c: state" "$("$JGET" /tmp/s-c.json .guest.state)" running
+# Interrupt placement: c's VF's vfio-msix lines are on CPU 1, where its iovm runs.
+i=0
+while ! tr -d '\r' < "$GSTATE/guests/c.log" | grep -q "INNER: irq "; do
+	i=$((i + 1)); [ $i -gt 600 ] && fail "guest c: igbvf never enabled MSI-X"
+	sleep 0.2
+done
+sleep 2.5
+grep "vfio" /proc/interrupts
+lines=$(grep "vfio-msi.*($vfc)" /proc/interrupts | awk '{ sub(":", "", $1); print $1 }')
+[ -n "$lines" ] || fail "no vfio-msix lines for $vfc in /proc/interrupts"
+for irq in $lines; do
+	expect_eq "IRQ $irq of $vfc on iovm's CPUs" "$(cat /proc/irq/$irq/smp_affinity_list)" 1
+done
+"$IOVCTL" vm show c
+"$IOVCTL" --json vm show c > /tmp/s-c.json
+expect_eq "vm show: c's IRQs and their CPUs" "$("$JGET" /tmp/s-c.json '.guest.irqs[].cpus' | sort -u)" 1
+expect_eq "vm show: the IRQs are the vfio lines" "$("$JGET" -c /tmp/s-c.json '.guest.irqs[]')" "$(echo "$lines" | wc -w)"
+grep "IRQ .* on CPUs 1" "$IOVD_LOG" | head -n 3
+run_ctl /tmp/s.out vm stop c
+expect_eq "vm stop c" "$rc" 0
+check "c's VF reset and returned" grep -q "$vfc reset and returned" "$IOVD_LOG"
+run_ctl /tmp/s.out vfs destroy "$PF" --force
+stop_iovd
