@@ -58,9 +58,9 @@ rm -f /tmp/vmm_bench.rig.$$
 sed -n 's/^FIGURE //p' "$out/logs/default/vmm_bench.log"
 
 echo "== iovm against QEMU in the test host (same kernel, initramfs, command line, VF, 256 MiB, 1 vCPU)"
-# A separate image with QEMU inside (IOV_RIG_QEMU=1), so the suite's image stays small.
+# A separate image with QEMU inside (IOV_RIG_WITH_QEMU=1), so the suite's image stays small.
 bout=${IOV_RIG_BENCH_OUT:-$out-bench}
-if ! IOV_RIG_QEMU=1 IOV_RIG_OUT=$bout IOV_RIG_HELPERS=${IOV_RIG_HELPERS:-$out/helpers} \
+if ! IOV_RIG_WITH_QEMU=1 IOV_RIG_OUT=$bout IOV_RIG_HELPERS=${IOV_RIG_HELPERS:-$out/helpers} \
 	tests/rig/run.sh default vmm_vs_qemu > /tmp/vmm_bench.rig.$$ 2>&1; then
 	cat /tmp/vmm_bench.rig.$$
 	rm -f /tmp/vmm_bench.rig.$$

@@ -12,7 +12,7 @@
 #   IOV_RIG_PROGS   which of them go in /usr/bin (default: iovctl iovd iovm iov-bindtool; missing
 #                   ones are left out with a note, and scenarios needing them fail)
 #   IOV_RIG_HELPERS folder holding the rig's static helpers jget, kvmcheck, asuser, vfiocheck, msiforge, cdi-validate (default $IOV_RIG_OUT/helpers)
-#   IOV_RIG_QEMU    1: also QEMU (qemu-system-x86_64, its libraries, qboot and option ROMs) for
+#   IOV_RIG_WITH_QEMU 1: also QEMU (qemu-system-x86_64, its libraries, qboot and option ROMs) for
 #                   the iovm-against-QEMU benchmark; give it its own IOV_RIG_OUT (bench-vmm
 #                   uses build/rig-bench) so that the suite's image stays small
 #   IOV_RIG_KERNEL_PKG  exact package name to use instead of the newest
@@ -152,10 +152,10 @@ IP=$(command -v ip 2>/dev/null || true)
 PCIIDS=""
 [ -f /usr/share/misc/pci.ids ] && PCIIDS=/usr/share/misc/pci.ids
 QEMU_BIN="" QEMU_FW=""
-if [ "${IOV_RIG_QEMU:-0}" = 1 ]; then
-	QEMU_BIN=$(command -v qemu-system-x86_64 2>/dev/null) || die "IOV_RIG_QEMU=1: qemu-system-x86_64 not found; run ./setup.sh"
+if [ "${IOV_RIG_WITH_QEMU:-0}" = 1 ]; then
+	QEMU_BIN=$(command -v qemu-system-x86_64 2>/dev/null) || die "IOV_RIG_WITH_QEMU=1: qemu-system-x86_64 not found; run ./setup.sh"
 	for f in qboot.rom linuxboot_dma.bin kvmvapic.bin; do
-		[ -f "/usr/share/qemu/$f" ] || die "IOV_RIG_QEMU=1: /usr/share/qemu/$f missing"
+		[ -f "/usr/share/qemu/$f" ] || die "IOV_RIG_WITH_QEMU=1: /usr/share/qemu/$f missing"
 		QEMU_FW="$QEMU_FW /usr/share/qemu/$f"
 	done
 fi

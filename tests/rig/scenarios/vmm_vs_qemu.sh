@@ -1,4 +1,4 @@
-# iovm against QEMU in one run (bench/vmm_bench.sh; the image needs IOV_RIG_QEMU=1): the same
+# iovm against QEMU in one run (bench/vmm_bench.sh; the image needs IOV_RIG_WITH_QEMU=1): the same
 # inner kernel, initramfs and command line, the same igb VF, 256 MiB and 1 vCPU, booted
 # alternately by iovm and by QEMU (-accel kvm, q35 with qboot, direct kernel boot,
 # -nodefaults, vfio-pci), ROUNDS times. For each boot: launch to the guest's /init (its
@@ -7,10 +7,11 @@
 # VMM's resident memory outside guest RAM (smaps: RSS minus the guest RAM mapping).
 # Prints "ROUND ..." and "FIGURE ..." lines.
 # rig-presets: bench
+# rig-timeout: 500
 
 . /rig/scenarios/vmm_lib.sh
 vmm_prereqs
-check "QEMU in the image (IOV_RIG_QEMU=1)" test -x /usr/bin/qemu-system-x86_64
+check "QEMU in the image (IOV_RIG_WITH_QEMU=1)" test -x /usr/bin/qemu-system-x86_64
 check "KVM debugfs statistics" test -d /sys/kernel/debug/kvm
 vmm_setup_vf
 vmm_initramfs /tmp/inner.cpio
