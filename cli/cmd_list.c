@@ -1,5 +1,7 @@
 /* iovctl list [pfs|vfs|groups]: the whole picture in one view. */
 #include "cli/cli.h"
+#include "lib/varlink.h"
+#include "cli/client.h"
 #include "cli/output.h"
 #include "cli/table.h"
 #include "lib/host.h"
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define C_PF    "1;36"
 #define C_VFIO  "32"
@@ -187,6 +190,31 @@ static int list_groups(const struct iov_host *h, bool colour)
 	return ret < 0 ? 1 : 0;
 }
 
+/* VFs iovd holds in quarantine (their reset failed after a guest): asked of iovd when it
+ * runs, quietly nothing when it does not (list works without the daemon). */
+static void print_quarantine(const struct cli_ctx *ctx)
+{
+	json_t *r = NULL, *q;
+	char *err = NULL;
+	size_t i;
+	int fd = vl_connect(cli_socket_path(ctx));
+
+	if (fd < 0)
+		return;
+	if (vl_call_sync(fd, "io.iovd.VmList", NULL, 2000, &r, &err) == 0)
+		json_array_foreach(json_object_get(r, "quarantine"), i, q)
+			printf("%squarantined by iovd: %s (after guest %s): %s; `iovctl vf unquarantine "
+			       "%s` once it is known good\n", i ? "" : "\n",
+			       json_string_value(json_object_get(q, "device")),
+			       json_is_string(json_object_get(q, "guest")) ?
+			       json_string_value(json_object_get(q, "guest")) : "-",
+			       json_string_value(json_object_get(q, "reason")),
+			       json_string_value(json_object_get(q, "device")));
+	json_decref(r);
+	free(err);
+	close(fd);
+}
+
 int cmd_list(int argc, char **argv, struct cli_ctx *ctx)
 {
 	enum iov_json_sel sel = IOV_SEL_ALL;
@@ -213,6 +241,8 @@ int cmd_list(int argc, char **argv, struct cli_ctx *ctx)
 		ret = list_groups(h, ctx->color);
 	else
 		ret = list_devices(h, sel, ctx->color);
+	if (!ctx->json && sel != IOV_SEL_GROUPS && !iov_sysroot()[0])
+		print_quarantine(ctx);
 	iov_host_free(h);
 	return ret;
 }

@@ -9,6 +9,7 @@
 
 GSTATE=/tmp/guest-state-rf
 rm -rf "$GSTATE"
+: > "$IOVD_LOG"		# other scenarios of this boot wrote to it too
 # The last PF: on shared-group the igb behind the switch without ACS (04:00.0).
 PF=$(pf_list | tail -n1)
 [ -n "$PF" ] || fail "no SR-IOV PF"

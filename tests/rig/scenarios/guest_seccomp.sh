@@ -1,3 +1,4 @@
+# Quarantine: a VF whose reset fails after its guest is held back until `vf unquarantine`.
 # Interrupt placement: with iovd (so iovm) on CPU 1, the host interrupts of guest c's VF
 # (its vfio-msix lines) are pinned to CPU 1 (/proc/irq/N/smp_affinity_list) and shown by
 # `iovctl vm show`.
@@ -14,6 +15,7 @@ vmm_prereqs
 
 GSTATE=/tmp/guest-state-sc
 rm -rf "$GSTATE"
+: > "$IOVD_LOG"		# other scenarios of this boot wrote to it too
 PF=$(pf_list | head -n1)
 [ -n "$PF" ] || fail "no SR-IOV PF"
 $IP link set "$(pf_netdev "$PF")" up
@@ -81,8 +83,21 @@ done
 expect_eq "vm show: c's IRQs and their CPUs" "$("$JGET" /tmp/s-c.json '.guest.irqs[].cpus' | sort -u)" 1
 expect_eq "vm show: the IRQs are the vfio lines" "$("$JGET" -c /tmp/s-c.json '.guest.irqs[]')" "$(echo "$lines" | wc -w)"
 grep "IRQ .* on CPUs 1" "$IOVD_LOG" | head -n 3
+# Quarantine: with its reset methods emptied, c's VF cannot be reset after c; it is held
+# back, shown by `vm list` and `iovctl list`, and `vf unquarantine` gives it back.
+echo > "$SYSPCI/$vfc/reset_method" || fail "cannot empty $vfc's reset_method"
 run_ctl /tmp/s.out vm stop c
 expect_eq "vm stop c" "$rc" 0
-check "c's VF reset and returned" grep -q "$vfc reset and returned" "$IOVD_LOG"
+check "c's VF quarantined" grep -q "$vfc quarantined (guest c)" "$IOVD_LOG"
+run_ctl /tmp/s.out vm list
+check "vm list shows the quarantine" grep -q "quarantined: $vfc (guest c)" /tmp/s.out
+run_ctl /tmp/s.out list vfs
+check "iovctl list shows the quarantine" grep -q "quarantined by iovd: $vfc" /tmp/s.out
+expect_refused "a guest on the quarantined VF" 1 "in quarantine" vm start e --kernel "$VMM_KERNEL" --nic "$vfc"
+echo default > "$SYSPCI/$vfc/reset_method"
+run_ctl /tmp/s.out vf unquarantine "$vfc"
+expect_eq "vf unquarantine" "$rc" 0
+run_ctl /tmp/s.out vm list
+check "quarantine empty" sh -c "! grep -q quarantined /tmp/s.out"
 run_ctl /tmp/s.out vfs destroy "$PF" --force
 stop_iovd
