@@ -20,21 +20,31 @@ PINGS=${DATAPATH_PINGS:-20}
 PORT=5201
 BYTES=$((MIB * 1048576))
 
-now_cs() { awk '{ split($1, a, "."); print a[1] * 100 + a[2] }' /proc/uptime; }
 pf_rx() { cat "/sys/class/net/$pfnet/statistics/rx_bytes"; }
 # rtt_avg FILE: the avg of busybox ping6's "round-trip min/avg/max = a/b/c ms"
 rtt_avg() { sed -n 's#.*min/avg/max = [0-9.]*/\([0-9.]*\)/.*#\1#p' "$1"; }
-# listen NAME: nc on the PF side, counting what arrives into /tmp/NAME.rx (its stdin must not
-# end: busybox nc stops at the first EOF on either side).
+# listen NAME: nc on the PF side; for the one connection it runs a script that counts what
+# arrives and notes the test host's uptime at accept and at the sender's FIN: the transfer time
+# is measured the same way, at the receiver, for both senders. /tmp/NAME.rx: "bytes t0 t1".
 listen() {
 	rm -f "/tmp/$1.rx"
-	(sleep 600 | nc -l -p $PORT | wc -c > "/tmp/$1.rx.t"; mv "/tmp/$1.rx.t" "/tmp/$1.rx") &
+	cat > "/tmp/$1.count" <<EOF
+#!/bin/sh
+a=\$(cut -d' ' -f1 /proc/uptime)
+n=\$(wc -c)
+b=\$(cut -d' ' -f1 /proc/uptime)
+echo "\$n \$a \$b" > /tmp/$1.rx.t
+mv /tmp/$1.rx.t /tmp/$1.rx
+EOF
+	chmod 755 "/tmp/$1.count"
+	nc -l -p $PORT -e "/tmp/$1.count" &
 	sleep 0.3
 }
+# wait_rx NAME: waits for the receiver; prints "bytes ms"
 wait_rx() {
 	_i=0
 	while [ ! -s "/tmp/$1.rx" ] && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
-	cat "/tmp/$1.rx" 2>/dev/null
+	[ -s "/tmp/$1.rx" ] && awk '{ printf "%d %d\n", $1, ($3 - $2) * 1000 + 0.5 }' "/tmp/$1.rx"
 }
 
 # ---------------------------------------------------------------- the test host, VF 1
@@ -67,16 +77,14 @@ host_rtt=$(rtt_avg /tmp/host.ping)
 listen host
 rx0=$(pf_rx)
 vftx0=$(inns cat /proc/net/dev | awk -v d="$vf2net:" '$1 == d { print $10 }')
-t0=$(now_cs)
 dd if=/dev/zero bs=64k count=$((MIB * 16)) 2>/dev/null | inns nc "$pf6%$vf2net" $PORT
-t1=$(now_cs)
-host_rx=$(wait_rx host)
+set -- $(wait_rx host) 0 0
+host_rx=$1 host_ms=$2
 rx1=$(pf_rx)
 vftx1=$(inns cat /proc/net/dev | awk -v d="$vf2net:" '$1 == d { print $10 }')
 expect_eq "host: bytes received on the PF side" "$host_rx" "$BYTES"
 check "host: the VF sent the transfer (tx_bytes +$((vftx1 - vftx0)))" test $((vftx1 - vftx0)) -ge "$BYTES"
 check "host: the PF received it (rx_bytes +$((rx1 - rx0)))" test $((rx1 - rx0)) -ge "$BYTES"
-host_ms=$(( (t1 - t0) * 10 ))
 [ "$host_ms" -gt 0 ] || host_ms=10
 
 # ---------------------------------------------------------------- the iovm guest, VF 0
@@ -117,6 +125,15 @@ say "xfer start irqs $(irqs)"
 mark 4
 dd if=/dev/zero bs=64k count=$(( $(arg mib) * 16 )) 2>/dev/null | nc "$pf6%eth0" "$(arg port)"
 rc=$?
+# nc ends when its last write is in the socket: wait until the PF has acknowledged everything
+# (no connection to the port left in ESTABLISHED, FIN_WAIT1 or CLOSING) so the exit window
+# covers the whole transfer.
+hp=$(printf ':%04X' "$(arg port)")
+i=0
+while awk -v p="$hp" '$3 ~ p "$" && ($4 == "01" || $4 == "04" || $4 == "0B") { f = 1 } END { exit !f }' /proc/net/tcp6 && [ $i -lt 200 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
 mark 5
 say "xfer end rc $rc irqs $(irqs)"
 printf '\0' | dd of=/dev/port bs=1 seek=1281 count=1 2>/dev/null
@@ -148,7 +165,8 @@ while kill -0 $ipid 2>/dev/null && [ $_i -lt 200 ]; do sleep 0.1; _i=$((_i + 1))
 kill $ipid 2>/dev/null
 wait $ipid
 rc=$?
-guest_rx=$(wait_rx guest)
+set -- $(wait_rx guest) 0 0
+guest_rx=$1 guest_ms=$2
 rx1=$(pf_rx)
 kill $nspid 2>/dev/null
 cp /tmp/dp.out "$RIG_BLOBS/iovm-datapath.out"
@@ -162,7 +180,7 @@ m() { sed -n "s/^iovm: guest mark $1 at \([0-9.]*\) ms, exits so far: io \([0-9]
 set -- $(m 0x34); x0_ms=$1 x0_io=$2 x0_mmio=$3
 set -- $(m 0x35); x1_ms=$1 x1_io=$2 x1_mmio=$3
 [ -n "$x0_ms" ] && [ -n "$x1_ms" ] || fail "marks 0x34/0x35 missing in iovm --stats"
-guest_ms=$(awk -v a="$x0_ms" -v b="$x1_ms" 'BEGIN { printf "%d", b - a }')
+[ "$guest_ms" -gt 0 ] || guest_ms=10
 guest_rtt=$(sed -n 's#^INNER: | .*min/avg/max = [0-9.]*/\([0-9.]*\)/.*#\1#p' /tmp/dp.out)
 [ -n "$guest_rtt" ] || fail "guest ping6 gave no round-trip summary"
 set -- $(sed -n 's/^INNER: xfer start irqs \([0-9]*\)/\1/p' /tmp/dp.out) \
@@ -175,6 +193,7 @@ xmmio=$((x1_mmio - x0_mmio))
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 mibps() { awk -v ms="$1" -v m="$MIB" 'BEGIN { if (ms > 0) printf "%.2f", m * 1000 / ms; else print "-" }'; }
 echo "FIGURE datapath_tcp_mib $MIB MiB"
+echo "FIGURE datapath_xfer_window_ms $(awk -v a="$x0_ms" -v b="$x1_ms" 'BEGIN { printf "%d", b - a }') ms (guest marks 0x34-0x35: the window the exits are counted in)"
 echo "FIGURE datapath_tcp_host_ms $host_ms ms ($(mibps $host_ms) MiB/s)"
 echo "FIGURE datapath_tcp_guest_ms $guest_ms ms ($(mibps $guest_ms) MiB/s)"
 echo "FIGURE datapath_tcp_ratio $(ratio $guest_ms $host_ms) x (guest time / host time)"
