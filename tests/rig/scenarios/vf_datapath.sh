@@ -183,8 +183,8 @@ set -- $(m 0x35); x1_ms=$1 x1_io=$2 x1_mmio=$3
 [ "$guest_ms" -gt 0 ] || guest_ms=10
 guest_rtt=$(sed -n 's#^INNER: | .*min/avg/max = [0-9.]*/\([0-9.]*\)/.*#\1#p' /tmp/dp.out)
 [ -n "$guest_rtt" ] || fail "guest ping6 gave no round-trip summary"
-set -- $(sed -n 's/^INNER: xfer start irqs \([0-9]*\)/\1/p' /tmp/dp.out) \
-	$(sed -n 's/^INNER: xfer end rc [0-9]* irqs \([0-9]*\)/\1/p' /tmp/dp.out)
+set -- $(sed -n 's/^INNER: xfer start irqs \([0-9]*\).*/\1/p' /tmp/dp.out) \
+	$(sed -n 's/^INNER: xfer end rc [0-9]* irqs \([0-9]*\).*/\1/p' /tmp/dp.out)
 guest_irqs=$(( ${2:-0} - ${1:-0} ))
 # The diff counts the write of mark 0x35 itself (one I/O exit): not part of the transfer.
 xio=$((x1_io - x0_io - 1))
