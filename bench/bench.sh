@@ -1,6 +1,7 @@
 #!/bin/sh
 # make bench: every benchmark, then one table with every ratio (issue 13).
 #   MAKE=make BUILD=build bench/bench.sh        (run by `make bench`)
+#   BUILD=build bench/bench.sh --table          (only the table, from the last outputs)
 # Environment: NO_RIG=1 skips what needs the test host (bench-vmm's test-host part and
 # bench-datapath); IOV_RIG_LOCK=FILE holds that lock (flock) only while a test host runs.
 # Each benchmark's full output is kept in $BUILD/bench/NAME.txt. Exit 1 when one failed or
@@ -29,27 +30,35 @@ step() {
 	echo "$rc" > "$D/$name.rc"
 	[ "$rc" = 0 ] || status=1
 }
-has_target() { $MAKE --no-print-directory -n "$1" > /dev/null 2>&1; }
+# has_target T: the makefiles define T (their database, printed without building anything:
+# `make -n` would still run recipes that call $(MAKE)).
+has_target() { $MAKE --no-print-directory -pRrq -f Makefile : 2> /dev/null | grep -q "^$1:"; }
 
-rm -f "$D"/*.txt "$D"/*.rc
-step list 0 bench-list
-step plan 0 bench-plan
-if has_target bench-vmm; then
-	if [ "$NO_RIG" = 1 ]; then step vmm 0 bench-vmm NO_RIG=1; else step vmm 1 bench-vmm; fi
+if [ "${1:-}" != --table ]; then
+	rm -f "$D"/*.txt "$D"/*.rc "$D"/when
+	step list 0 bench-list
+	step plan 0 bench-plan
+	if has_target bench-vmm; then
+		if [ "$NO_RIG" = 1 ]; then step vmm 0 bench-vmm NO_RIG=1; else step vmm 1 bench-vmm; fi
+	fi
+	[ "$NO_RIG" = 1 ] || step datapath 1 bench-datapath
+	date -u '+%Y-%m-%d %H:%M UTC' > "$D/when"
+else
+	for f in "$D"/*.rc; do [ "$(cat "$f" 2> /dev/null)" = 0 ] || status=1; done
 fi
-[ "$NO_RIG" = 1 ] || step datapath 1 bench-datapath
+when=$(cat "$D/when" 2> /dev/null || echo "date not recorded")
 
 # ---------------------------------------------------------------- the table
 # get FILE SED-EXPR: the first match in D/FILE.txt
 get() { [ -f "$D/$1.txt" ] && sed -n "$2" "$D/$1.txt" | head -n1; }
 res() { [ -f "$D/$1.rc" ] || { echo "not run"; return; }; [ "$(cat "$D/$1.rc")" = 0 ] && echo ok || echo FAILED; }
-row() { printf '%-34s %-30s %-9s %-10s %-4s %s\n' "$1" "$2" "${3:--}" "$4" "$5" "$6"; }
+row() { printf '%-34s %-30s %-9s %-11s %-4s %s\n' "$1" "$2" "${3:--}" "$4" "$5" "$6"; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 echo
-echo "==== make bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), $(nproc) CPUs, $(awk '/^model name/ { sub(/.*: /, ""); print; exit }' /proc/cpuinfo)"
+echo "==== make bench: $when, $(uname -m), $(nproc) CPUs, $(awk '/^model name/ { sub(/.*: /, ""); print; exit }' /proc/cpuinfo)"
 row "figure" "measured" "ratio" "target" "emu" "run"
-row "----------------------------------" "------------------------------" "---------" "----------" "----" "------"
+row "----------------------------------" "------------------------------" "---------" "-----------" "----" "------"
 
 l_ratio=$(get list 's/^ratio iovctl\/lspci: wall \([0-9.]*\).*/\1/p')
 l_ms=$(get list 's/^iovctl list --json  wall: median \([0-9.]*\) ms.*/\1/p')
