@@ -81,7 +81,7 @@ if [ -f "$D/vmm.txt" ]; then
 	row "KVM exits in boot iovm/QEMU" "${v_ex:-?}" "$v_exr" "<= 0.50" "yes" "$(res vmm)"
 	row "memory outside RAM iovm/QEMU" "${v_ov:-?}" "$(div "$v_ovi" 3072)" "< 3 MiB" "no" "$(res vmm)"
 else
-	row "boot to /init iovm/QEMU" "no bench-vmm target" "-" "<= 0.50" "yes" "not run"
+	row "boot to /init iovm/QEMU" "not in this run" "-" "<= 0.50" "yes" "not run"
 fi
 
 if [ -f "$D/datapath.txt" ]; then
