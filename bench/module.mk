@@ -1,10 +1,12 @@
 # bench sources (C benchmarks would be listed in BENCH_SRCS)
-# Benchmarks: they print figures. `make bench` runs them all.
+# Benchmarks: they print figures. `make bench` runs them all (bench/bench.sh), then prints one
+# table with every ratio (docs/perf.md). NO_RIG=1: without the test host.
 .PHONY: bench-list
 bench-list: $(BUILD)/iovctl
 	bench/list_bench.sh $(BUILD)/iovctl
 
-bench: bench-list
+bench:
+	MAKE="$(MAKE)" BUILD=$(BUILD) NO_RIG=$(NO_RIG) bench/bench.sh
 
 # The config plan on the same 2,080-device tree with a config naming all 16 PFs (< 150 ms).
 .PHONY: bench-plan
@@ -12,4 +14,8 @@ $(BUILD)/plan_bench: $(BUILD)/obj/bench/plan_bench.o $(BUILD)/libiov.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 bench-plan: $(BUILD)/plan_bench
 	bench/plan_bench.py $(BUILD)/plan_bench
-bench: bench-plan
+
+# The VF data path in the test host: guest through its VF against the host through another VF.
+.PHONY: bench-datapath
+bench-datapath: $(RIG_PROGS) $(RIG_HELPERS)
+	$(RIG_ENV) bench/datapath_bench.sh

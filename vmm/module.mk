@@ -43,7 +43,6 @@ bench-vmm: $(BUILD)/iovm $(VMM_PAYLOAD)
 	$(if $(filter 1,$(NO_RIG)),,$(MAKE) rig-helpers && )IOV_RIG_OUT=$(or $(RIG_OUT),build/rig) \
 		IOV_RIG_BIN=$(BUILD) IOV_RIG_HELPERS=$(or $(RIG_OUT),build/rig)/helpers \
 		bench/vmm_bench.sh $(BUILD)/iovm $(VMM_PAYLOAD) $(if $(filter 1,$(NO_RIG)),--no-rig)
-bench: bench-vmm
 
 # libFuzzer harness for the guest-facing pure code (needs clang): make vmm-fuzz [FUZZ_SECS=60];
 # built and linked by tests/fuzz/fuzz.mk (fuzz-vmm).
