@@ -77,7 +77,7 @@ static void *server_main(void *arg)
 
 static int setup(void **st)
 {
-	struct iovd_udev_opts o = { .settle_ms = 80, .max_ms = 400, .on_settled = on_settled };
+	struct iovd_udev_opts o = { .settle_ms = 250, .max_ms = 1500, .on_settled = on_settled };
 	char cmd[512];
 	int lfd;
 
@@ -210,7 +210,7 @@ static void test_vf_burst(void **st)
 		snprintf(line, sizeof(line), "net move eno1v%d - eth%d", i, 10 + i);
 		ue(line);
 	}
-	a = collect(&s, 400);
+	a = collect(&s, 1500);
 	assert_int_equal(json_array_size(a), 8);
 	for (size_t i = 0; i < json_array_size(a); i++) {
 		json_t *ev = json_array_get(a, i);
@@ -245,7 +245,7 @@ static void test_transient(void **st)
 	ue("pci bind 0000:05:10.0 igbvf");
 	ue("pci unbind 0000:05:10.0");
 	ue("pci remove 0000:05:10.0");
-	a = collect(&s, 400);
+	a = collect(&s, 1500);
 	assert_int_equal(json_array_size(a), 0);
 	assert_int_equal(settled, before + 1);
 	json_decref(a);
@@ -267,7 +267,7 @@ static void test_pf_reload(void **st)
 	ue("pci unbind 0000:04:00.0");
 	ue("pci bind 0000:04:00.0 igb");
 	ue("net add eno1");
-	a = collect(&s, 400);
+	a = collect(&s, 1500);
 	for (size_t i = 0; i < json_array_size(a); i++) {
 		json_t *ev = json_array_get(a, i);
 
@@ -298,7 +298,7 @@ static void test_rename_and_garbage(void **st)
 	ue("net move uplink0 - eno2");
 	ue("usb add 1-1");			/* not ours */
 	ue("pci add ../../etc");		/* not a device name */
-	a = collect(&s, 400);
+	a = collect(&s, 1500);
 	assert_int_equal(json_array_size(a), 1);
 	ev = json_array_get(a, 0);
 	assert_string_equal(sget(ev, "type"), "netdev.renamed");
@@ -317,18 +317,20 @@ static long ms_now(void)
 }
 
 /* A device that never stops changing cannot hold the re-plan off: a uevent every 30 ms
- * (under the 80 ms settle time) for 1.2 s still closes a window every 400 ms at most. */
+ * (well under the 250 ms settle time) for 3.4 s still closes a window every 1.5 s at most.
+ * (Settle and window times are generous so that a loaded machine's scheduling gaps do not
+ * split a burst the test means as one.) */
 static void test_max_window(void **st)
 {
 	int before = settled;
 	long t0 = ms_now();
 
-	while (ms_now() - t0 < 1200) {
+	while (ms_now() - t0 < 3400) {
 		ue("pci change 0000:04:00.0");
 		usleep(28000);
 	}
 	assert_true(settled - before >= 2);
-	usleep(300000);
+	usleep(900000);
 	assert_true(settled - before >= 3);
 }
 
