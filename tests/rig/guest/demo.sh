@@ -34,11 +34,9 @@ $IP link set "$pfnet" up
 say "the host config: docs/examples/iovd.json, its PF matched by this host's netdev $pfnet"
 [ -f /rig/iovd-example.json ] || fail "docs/examples/iovd.json is not in the image"
 mkdir -p /etc/iovd
-# This host's names: the PF's netdev; no admin group (the image has none); no VF link state
-# (igb has no control for it: iovd refuses the apply saying so); the example's guest is left
+# This host's names: the PF's netdev; no admin group (the image has none); the example's guest is left
 # to the config (not autostarted here: the demo starts its own from the CLI).
 sed -e "s/\"netdev\": \"[^\"]*\"/\"netdev\": \"$pfnet\"/" -e '/"admin_group"/d' \
-	-e 's/"state": "auto", //' \
 	-e 's/"autostart": true/"autostart": false/' /rig/iovd-example.json > /etc/iovd/iovd.json
 cat /etc/iovd/iovd.json
 mkdir -p /run/iovd
