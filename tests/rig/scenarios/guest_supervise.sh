@@ -6,7 +6,7 @@
 # kill -9 of A's iovm: its VF is reset and back within 5 s, B keeps running. kill -9 of iovd:
 # B keeps running, a new iovd re-adopts it, and stopping it returns its VF.
 # rig-presets: default
-# rig-timeout: 300
+# rig-timeout: 420
 
 . /rig/scenarios/sriov_lib.sh
 . /rig/scenarios/vmm_lib.sh
@@ -71,10 +71,10 @@ run_ctl /tmp/g.out vm start b --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio --
 	--cmdline "$VMM_CMDLINE pf6=$pf6 pings=3 hold=120" --nic tenants,vlan=0
 expect_eq "vm start b" "$rc" 0
 run_ctl /tmp/g.out vm list
-wait_log a "INNER: init up" 90
+wait_log a "INNER: init up" 180
 log "guest a: vm start to /init $(( $(now_ms) - t0 )) ms"
-wait_log a "INNER: ping6" 90
-wait_log b "INNER: ping6" 90
+wait_log a "INNER: ping6" 120
+wait_log b "INNER: ping6" 120
 glog a | grep -E "^INNER|^iovm"
 check "guest a: ping6 through its VF" sh -c "cat $GSTATE/guests/a.log | grep -q 'INNER: ping6 ok'"
 check "guest b: ping6 through its VF" sh -c "cat $GSTATE/guests/b.log | grep -q 'INNER: ping6 ok'"
