@@ -1098,7 +1098,12 @@ static void m_vm_log(struct vl_call *c, json_t *p, void *ud)
 		if ((unsigned char)buf[i] >= 0x80 || (buf[i] < 0x20 && buf[i] != '\n' &&
 						      buf[i] != '\t' && buf[i] != '\r'))
 			buf[i] = '?';
-	vl_reply(c, json_pack("{s:s%, s:I}", "log", buf, len, (json_int_t)end));
+	{
+		json_t *o = json_pack("{s:s%}", "log", buf, len);
+
+		json_object_set_new(o, "end", json_integer((json_int_t)end));
+		vl_reply(c, o);
+	}
 	free(buf);
 }
 
