@@ -359,12 +359,12 @@ static bool running(struct cli_ctx *ctx, const char *name)
 
 static int send_input(struct cli_ctx *ctx, const char *name, const char *b, size_t n)
 {
-	json_t *p = json_pack("{s:s, s:s%}", "name", name, "data", b, n), *r = NULL;
+	json_t *d = json_stringn(b, n), *p, *r = NULL;
 	int ret;
 
-	if (!p) {	/* not UTF-8: the console takes ASCII and UTF-8 */
+	if (!d)		/* not UTF-8: the console takes ASCII and UTF-8 */
 		return 0;
-	}
+	p = json_pack("{s:s, s:o}", "name", name, "data", d);
 	ret = cli_call(ctx, "io.iovd.VmConsoleInput", p, &r);
 	json_decref(p);
 	json_decref(r);
