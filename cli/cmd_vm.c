@@ -1,6 +1,6 @@
 /* iovctl vm start NAME --kernel K [--initrd I] [--cmdline S] [--mem 512M] [--cpus N]
  *                     --nic POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V] ... [--restart POLICY] [--save]
- *        vm stop NAME [--force] | vm list | vm show NAME | vm log NAME
+ *        vm stop NAME [--force] | vm list | vm show NAME | vm log NAME | vm console NAME
  * Clients of io.iovd.Vm* (src/guest.c does the work in iovd). Arguments are checked here
  * (exit 2 naming the bad one, nothing sent) and again by iovd. */
 #include "cli/cli.h"
@@ -10,9 +10,14 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
 
 /* "512M", "2G", "512" (MiB) -> MiB. */
 static int parse_mem(const char *s, long long *out)
@@ -274,6 +279,183 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 	return ret;
 }
 
+/* ---- vm console: input through VmConsoleInput, output by following VmLog ---- */
+
+#define DETACH_KEY 0x1d		/* Ctrl-] */
+
+static struct termios saved_tio;
+static bool tio_saved;
+static volatile sig_atomic_t stop_sig;
+
+static void tty_restore(void)
+{
+	if (tio_saved)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+	tio_saved = false;
+}
+
+static void on_stop_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+static int tty_raw(void)
+{
+	struct termios t;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
+		return 0;
+	t = saved_tio;
+	cfmakeraw(&t);
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
+		return -errno;
+	tio_saved = true;
+	return 0;
+}
+
+/* The guest's bytes as VmLog gives them (escapes already made '?'); in raw mode a bare
+ * newline also needs a carriage return. */
+static void put_out(const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (tio_saved && b[i] == '\n' && (i == 0 || b[i - 1] != '\r'))
+			fputc('\r', stdout);
+		fputc(b[i], stdout);
+	}
+	fflush(stdout);
+}
+
+/* New log bytes since *from; 1 when the guest no longer runs, 0, or an exit code. */
+static int follow(struct cli_ctx *ctx, const char *name, long long *from)
+{
+	json_t *p = json_pack("{s:s, s:I}", "name", name, "from", (json_int_t)*from), *r = NULL;
+	json_t *log;
+	int ret = cli_call(ctx, "io.iovd.VmLog", p, &r);
+
+	json_decref(p);
+	if (ret)
+		return -ret;
+	log = json_object_get(r, "log");
+	put_out(json_string_value(log), json_string_length(log));
+	*from = json_integer_value(json_object_get(r, "end"));
+	json_decref(r);
+	return 0;
+}
+
+static bool running(struct cli_ctx *ctx, const char *name)
+{
+	json_t *p = json_pack("{s:s}", "name", name), *r = NULL;
+	bool run = false;
+
+	if (cli_call(ctx, "io.iovd.VmShow", p, &r) == 0) {
+		json_t *st = json_object_get(json_object_get(r, "guest"), "state");
+
+		run = json_is_string(st) && strcmp(json_string_value(st), "running") == 0;
+	}
+	json_decref(p);
+	json_decref(r);
+	return run;
+}
+
+static int send_input(struct cli_ctx *ctx, const char *name, const char *b, size_t n)
+{
+	json_t *d = json_stringn(b, n), *p, *r = NULL;
+	int ret;
+
+	if (!d)		/* not UTF-8: the console takes ASCII and UTF-8 */
+		return 0;
+	p = json_pack("{s:s, s:o}", "name", name, "data", d);
+	ret = cli_call(ctx, "io.iovd.VmConsoleInput", p, &r);
+	json_decref(p);
+	json_decref(r);
+	return ret;
+}
+
+static int vm_console(int argc, char **argv, struct cli_ctx *ctx)
+{
+	const char *name = NULL;
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	long long from = -1;
+	json_t *p, *r = NULL;
+	int ret, last_check = 0;
+	bool in_open = true;
+
+	for (int i = 2; i < argc; i++) {
+		if (argv[i][0] == '-')
+			return cli_usage("vm", "unknown option '%s'", argv[i]);
+		else if (!name)
+			name = argv[i];
+		else
+			return cli_usage("vm", "one guest name ('%s')", argv[i]);
+	}
+	if (!name)
+		return cli_usage("vm", "vm console NAME: name the guest");
+	/* An empty input first: iovd refuses an unknown guest, one not running, or a caller
+	 * who may not change things, before the terminal is touched. */
+	if ((ret = send_input(ctx, name, "", 0)))
+		return ret;
+	p = json_pack("{s:s, s:i}", "name", name, "bytes", 1);
+	if ((ret = cli_call(ctx, "io.iovd.VmLog", p, &r))) {
+		json_decref(p);
+		return ret;
+	}
+	json_decref(p);
+	from = json_integer_value(json_object_get(r, "end"));
+	json_decref(r);
+	fprintf(stderr, "Connected to guest %s's console; detach with Ctrl-]\n", name);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if ((ret = tty_raw()) < 0) {
+		fprintf(stderr, "iovctl vm console: cannot set the terminal raw: %s\n",
+			strerror(-ret));
+		return 1;
+	}
+	ret = 0;
+	while (!stop_sig) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		char buf[1024];
+		ssize_t n = 0;
+
+		if (in_open && poll(&pfd, 1, 100) > 0) {
+			n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0) {
+				in_open = false;	/* end of input: detach once output is in */
+			} else {
+				char *k = memchr(buf, DETACH_KEY, (size_t)n);
+				size_t len = k ? (size_t)(k - buf) : (size_t)n;
+
+				if (len && (ret = send_input(ctx, name, buf, len)))
+					break;
+				if (k)
+					break;
+			}
+		} else if (!in_open) {
+			struct timespec ts = { 0, 300 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+		if ((ret = follow(ctx, name, &from)) < 0) {
+			ret = -ret;
+			break;
+		}
+		if (!in_open)
+			break;
+		if (++last_check >= 10) {	/* about once a second */
+			last_check = 0;
+			if (!running(ctx, name)) {
+				follow(ctx, name, &from);
+				tty_restore();
+				fprintf(stderr, "\nguest %s is no longer running\n", name);
+				return 1;
+			}
+		}
+	}
+	tty_restore();
+	fprintf(stderr, "\nDetached from guest %s\n", name);
+	return ret;
+}
+
 static int vm_list(int argc, char **argv, struct cli_ctx *ctx)
 {
 	json_t *r = NULL, *g, *q;
@@ -325,5 +507,7 @@ int cmd_vm(int argc, char **argv, struct cli_ctx *ctx)
 		return vm_name_call(argc, argv, ctx, "io.iovd.VmLog");
 	if (strcmp(sub, "list") == 0)
 		return vm_list(argc, argv, ctx);
-	return cli_usage("vm", "say start, stop, list, show or log");
+	if (strcmp(sub, "console") == 0)
+		return vm_console(argc, argv, ctx);
+	return cli_usage("vm", "say start, stop, list, show, log or console");
 }

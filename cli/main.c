@@ -37,7 +37,7 @@ static const struct cli_cmd commands[] = {
 	{ "reload", cmd_reload, "reload", "iovd re-reads its config and applies it (same as SIGHUP)" },
 	{ "status", cmd_status, "status",
 	  "the config in force, the last apply, and any difference between config and host now" },
-	{ "vm", cmd_vm, "vm start|stop|list|show|log [NAME]",
+	{ "vm", cmd_vm, "vm start|stop|list|show|log|console [NAME]",
 	  "guests under iovm with VFs from pools (start NAME --kernel K --nic POOL|PF/vfN ...)" },
 	{ "export", cmd_export, "export cdi [--pool P]|sriovdp",
 	  "the config's pools as CDI specs or a sriov-network-device-plugin config (--config FILE)" },

@@ -570,10 +570,21 @@ static int lookup_user(uid_t *uid, gid_t *gid, struct iov_err *err)
 	return 0;
 }
 
+/* STATE_DIR/guests/NAME.in, next to the log. */
+static void console_in_path(const struct guest *g, char *buf, size_t len)
+{
+	size_t n = strlen(g->log);
+
+	if (n > 4 && strcmp(g->log + n - 4, ".log") == 0)
+		n -= 4;
+	snprintf(buf, len, "%.*s.in", (int)n, g->log);
+}
+
 struct launch {
 	int fds[4 + MAX_NICS];		/* kvm, container, groups..., kernel, initrd */
 	int n_fds;
 	int logfd;
+	int infd;			/* the console input FIFO (iovm's stdin) */
 	char *argv[64];
 	int argc;
 	char strs[64][PATH_MAX > 512 ? 512 : PATH_MAX];
@@ -603,6 +614,9 @@ static void launch_close(struct launch *l)
 	if (l->logfd >= 0)
 		close(l->logfd);
 	l->logfd = -1;
+	if (l->infd >= 0)
+		close(l->infd);
+	l->infd = -1;
 }
 
 /* In the child: fds to 0..2 and 3.., limits, the user, no_new_privs, exec. Never returns. */
@@ -618,7 +632,7 @@ static void __attribute__((noreturn)) child(struct launch *l, uid_t uid, gid_t g
 	signal(SIGPIPE, SIG_DFL);
 	setsid();
 	/* Move everything above the target range first, so no dup2 overwrites a source. */
-	tmp[0] = fcntl(nul, F_DUPFD, 3 + n + 2);
+	tmp[0] = fcntl(l->infd >= 0 ? l->infd : nul, F_DUPFD, 3 + n + 2);
 	tmp[1] = fcntl(l->logfd, F_DUPFD, 3 + n + 2);
 	for (int i = 0; i < n; i++)
 		tmp[2 + i] = fcntl(l->fds[i], F_DUPFD, 3 + n + 2);
@@ -702,7 +716,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 	struct iov_macreg *reg = NULL;
 	struct iov_alloc_taken taken[64];
 	struct iov_alloc_in in = { 0 };
-	struct launch l = { .logfd = -1 };
+	struct launch l = { .logfd = -1, .infd = -1 };
 	struct iov_cfg_resolved *res = NULL;
 	const struct iov_config *cfg = iovd_follow_config();
 	uint8_t prefix[3];
@@ -877,7 +891,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 	}
 	arg(&l, "--stats");
 	{
-		char dir[PATH_MAX];
+		char dir[PATH_MAX], fifo[PATH_MAX];
 
 		path_in_state(dir, sizeof(dir), "guests");
 		iov_mkdir_p(dir, 0700);
@@ -885,6 +899,15 @@ static int do_start(struct guest *g, struct iov_err *err)
 		l.logfd = open(g->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (l.logfd < 0) {
 			r = iov_err_set(err, -errno, NULL, "%s: %s", g->log, strerror(errno));
+			goto undo;
+		}
+		/* Console input (`iovctl vm console`): a FIFO that is iovm's stdin. iovm holds
+		 * it open both ways, so it never sees an end of input, and an iovd restarted
+		 * while the guest runs opens it again by name. */
+		console_in_path(g, fifo, sizeof(fifo));
+		unlink(fifo);
+		if (mkfifo(fifo, 0600) < 0 || (l.infd = open(fifo, O_RDWR | O_CLOEXEC)) < 0) {
+			r = iov_err_set(err, -errno, NULL, "%s: %s", fifo, strerror(errno));
 			goto undo;
 		}
 	}
@@ -1338,24 +1361,61 @@ int iovd_guest_json(const char *name, json_t **out, struct iov_err *err)
 	return 0;
 }
 
-int iovd_guest_log(const char *name, size_t max, char **out, size_t *len, struct iov_err *err)
+int iovd_guest_log(const char *name, size_t max, long long from, char **out, size_t *len,
+		   size_t *end, struct iov_err *err)
 {
 	struct guest *g = find(name);
 	char *buf = NULL;
-	size_t n = 0;
+	size_t n = 0, start = 0;
 	int r;
 
 	if (!g || !g->log[0])
 		return iov_err_set(err, -ENOENT, "see `iovctl vm list`", "no guest named '%s'", name);
 	if ((r = iov_read_file(g->log, 64 << 20, &buf, &n)) < 0)
 		return iov_err_set(err, r, NULL, "%s: %s", g->log, strerror(-r));
-	if (n > max) {
-		memmove(buf, buf + n - max, max);
-		n = max;
-		buf[n] = '\0';
-	}
+	/* From an offset (a console following the log); a log shorter than it was
+	 * started again (a restart truncates it): all of it. */
+	if (from >= 0 && (size_t)from <= n)
+		start = (size_t)from;
+	if (n - start > max)
+		start = n - max;
+	memmove(buf, buf + start, n - start);
+	buf[n - start] = '\0';
 	*out = buf;
-	*len = n;
+	*len = n - start;
+	*end = n;
+	return 0;
+}
+
+int iovd_guest_console_input(const char *name, const char *data, size_t len, size_t *taken,
+			     struct iov_err *err)
+{
+	struct guest *g = find(name);
+	char in[PATH_MAX];
+	ssize_t w = 0;
+	int fd;
+
+	if (!g || !g->log[0])
+		return iov_err_set(err, -ENOENT, "see `iovctl vm list`", "no guest named '%s'", name);
+	if (g->state != G_RUNNING) {
+		iov_err_set(err, -ESRCH, NULL, "guest %s is not running", name);
+		snprintf(err->fix, sizeof(err->fix), "start it (`iovctl vm start %s`); `iovctl vm "
+			 "log %s` shows its last output", name, name);
+		return -ESRCH;
+	}
+	console_in_path(g, in, sizeof(in));
+	/* Never blocks the daemon: a full FIFO (iovm not reading) takes fewer bytes. */
+	fd = open(in, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return iov_err_set(err, -errno, "restart the guest (`iovctl vm stop`, `vm start`)",
+				   "guest %s has no console input (%s: %s)", name, in,
+				   strerror(errno));
+	if (len)
+		w = write(fd, data, len);
+	close(fd);
+	if (w < 0 && errno != EAGAIN)
+		return iov_err_set(err, -errno, NULL, "%s: %s", in, strerror(errno));
+	*taken = w < 0 ? 0 : (size_t)w;
 	return 0;
 }
 

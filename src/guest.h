@@ -16,7 +16,8 @@
  *
  * State (STATE_DIR/guests.json, durable): the running guests (name, pid, start time, spec,
  * VFs, saved admin settings) and the quarantine; STATE_DIR/macs.json, the MAC registry;
- * STATE_DIR/guests/NAME.log, each guest's console and iovm's messages. A restarted iovd
+ * STATE_DIR/guests/NAME.log, each guest's console and iovm's messages; NAME.in its console
+ * input. A restarted iovd
  * re-adopts running guests (pidfd_open on the pid, verified by its start time in
  * /proc/PID/stat) and cleans up after those that ended while it was away.
  *
@@ -61,8 +62,15 @@ int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err 
 json_t *iovd_guests_json(void);
 /* VmShow: one guest, with its NICs (VF, MAC, VLAN, pool), pid, user, log, last exit. */
 int iovd_guest_json(const char *name, json_t **out, struct iov_err *err);
-/* The last max bytes of the guest's log. */
-int iovd_guest_log(const char *name, size_t max, char **out, size_t *len, struct iov_err *err);
+/* The guest's log from byte from (-1: the end), at most its last max bytes; *end is the
+ * log's size (the next from). */
+int iovd_guest_log(const char *name, size_t max, long long from, char **out, size_t *len,
+		   size_t *end, struct iov_err *err);
+/* Console input: writes data to the running guest's console (STATE_DIR/guests/NAME.in, a
+ * FIFO that is iovm's stdin) without blocking; *taken bytes went in (fewer when iovm does
+ * not keep up). */
+int iovd_guest_console_input(const char *name, const char *data, size_t len, size_t *taken,
+			     struct iov_err *err);
 
 /* The guest holding dev (a PCI address), or NULL: Release and SetVfCount refuse it. */
 const char *iovd_guest_holding(const char *dev);

@@ -129,8 +129,12 @@ static const char iovd_idl[] =
 	"method VmList() -> (guests: []object, quarantine: []object)\n"
 	"method VmShow(name: string) -> (guest: object)\n"
 	"\n"
-	"# The end of the guest's console and iovm log (at most bytes, default 64 KiB).\n"
-	"method VmLog(name: string, bytes: ?int) -> (log: string)\n"
+	"# The end of the guest's console and iovm log (at most bytes, default 64 KiB), or\n"
+	"# the log from byte offset from; end is the log's size (the next from).\n"
+	"method VmLog(name: string, bytes: ?int, from: ?int) -> (log: string, end: int)\n"
+	"\n"
+	"# Console input for a running guest (`iovctl vm console`); taken: the bytes it took.\n"
+	"method VmConsoleInput(name: string, data: string) -> (taken: int)\n"
 	"\n"
 	"# Takes a VF whose reset failed out of quarantine.\n"
 	"method VfUnquarantine(device: string) -> (device: string)\n"
@@ -1071,19 +1075,21 @@ static void m_vm_show(struct vl_call *c, json_t *p, void *ud)
 
 static void m_vm_log(struct vl_call *c, json_t *p, void *ud)
 {
-	static const char *const keys[] = { "name", "bytes", NULL };
+	static const char *const keys[] = { "name", "bytes", "from", NULL };
 	struct iov_err e = { 0 };
-	json_int_t max = 64 * 1024;
+	json_int_t max = 64 * 1024, from = -1;
 	const char *name;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, end = 0;
 	int r;
 
 	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)))
 		return;
 	if (json_object_get(p, "bytes") && !get_int(c, p, "bytes", 1024 * 1024, &max))
 		return;
-	if ((r = iovd_guest_log(name, (size_t)max, &buf, &len, &e)) < 0) {
+	if (json_object_get(p, "from") && !get_int(c, p, "from", 64 << 20, &from))
+		return;
+	if ((r = iovd_guest_log(name, (size_t)max, from, &buf, &len, &end, &e)) < 0) {
 		guest_err(c, &e, r);
 		return;
 	}
@@ -1092,8 +1098,36 @@ static void m_vm_log(struct vl_call *c, json_t *p, void *ud)
 		if ((unsigned char)buf[i] >= 0x80 || (buf[i] < 0x20 && buf[i] != '\n' &&
 						      buf[i] != '\t' && buf[i] != '\r'))
 			buf[i] = '?';
-	vl_reply(c, json_pack("{s:s%}", "log", buf, len));
+	{
+		json_t *o = json_pack("{s:s%}", "log", buf, len);
+
+		json_object_set_new(o, "end", json_integer((json_int_t)end));
+		vl_reply(c, o);
+	}
 	free(buf);
+}
+
+static void m_vm_console_input(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", "data", NULL };
+	struct iov_err e = { 0 };
+	json_t *d = json_object_get(p, "data");
+	const char *name;
+	size_t taken = 0;
+	int r;
+
+	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)))
+		return;
+	if (!json_is_string(d) || json_string_length(d) > 4096) {
+		bad_arg(c, "data", "data: expected a string of at most 4096 bytes");
+		return;
+	}
+	if ((r = iovd_guest_console_input(name, json_string_value(d), json_string_length(d),
+					  &taken, &e)) < 0) {
+		guest_err(c, &e, r);
+		return;
+	}
+	vl_reply(c, json_pack("{s:I}", "taken", (json_int_t)taken));
 }
 
 static void m_vf_unquarantine(struct vl_call *c, json_t *p, void *ud)
@@ -1137,6 +1171,7 @@ static const struct vl_method methods[] = {
 	{ "io.iovd.VmList", m_vm_list, false },
 	{ "io.iovd.VmShow", m_vm_show, false },
 	{ "io.iovd.VmLog", m_vm_log, false },
+	{ "io.iovd.VmConsoleInput", m_vm_console_input, true },
 	{ "io.iovd.VfUnquarantine", m_vf_unquarantine, true },
 };
 

@@ -34,8 +34,10 @@ $(BUILD)/tests/test_apply: $(BUILD)/obj/tests/unit/fakesys.o
 # An independent client (python3-varlink, Debian's package) against iovd on a fake tree:
 # every method and error of the interface description, and a Monitor subscription.
 .PHONY: varlink-client
-varlink-client: $(BUILD)/iovd
+varlink-client: $(BUILD)/iovd $(BUILD)/iovctl
 	tests/varlink/iovd_client.py $(BUILD)
+	tests/varlink/console_pty.py $(BUILD)
+	tests/varlink/console_daemon.sh $(BUILD)
 -include tests/fuzz/fuzz.mk
 UNIT_TESTS += tests/unit/test_sdnotify.c
 UNIT_TESTS += tests/unit/test_export.c

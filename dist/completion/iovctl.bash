@@ -149,7 +149,7 @@ _iovctl()
 	apply)
 		_iovctl_reply "--dry-run --force" "$cur" ;;
 	vm)
-		if ((pos == 0)); then _iovctl_reply "start stop list show log" "$cur"
+		if ((pos == 0)); then _iovctl_reply "start stop list show log console" "$cur"
 		elif [[ $sub == start ]]; then
 			case $prev in
 			--kernel|--initrd) COMPREPLY=($(compgen -f -- "$cur")) ;;
@@ -159,7 +159,7 @@ _iovctl()
 			*) ((pos >= 2)) && _iovctl_reply "--kernel --initrd --cmdline --mem --cpus --nic --restart --save" "$cur" ;;
 			esac
 		elif [[ $sub == stop && $cur == -* ]]; then _iovctl_reply "--force" "$cur"
-		elif [[ $sub == stop || $sub == show || $sub == log ]] && ((pos == 1)); then
+		elif [[ $sub == stop || $sub == show || $sub == log || $sub == console ]] && ((pos == 1)); then
 			_iovctl_reply "$(_iovctl_guests)" "$cur"
 		fi ;;
 	esac

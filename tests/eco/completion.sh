@@ -107,9 +107,10 @@ PY
 fake=$!
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S "$T/sock" ] && break; sleep 0.1; done
 V="iovctl --sysroot $TREE --socket $T/sock"
-comp "$V vm " "list log show start stop"
+comp "$V vm " "console list log show start stop"
 comp "$V vm stop " "db web"
 comp "$V vm log w" "web"
+comp "$V vm console w" "web"
 comp "$V vm stop web --" "--force"
 comp "$V vm start web --" "--cmdline --cpus --initrd --kernel --mem --nic --restart --save"
 comp "$V vm start web --restart " "always no on-failure"

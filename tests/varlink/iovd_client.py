@@ -199,6 +199,9 @@ def run(addr, sock, tree, cfg):
     check(r["guests"] == [] and r["quarantine"] == [], "VmList: no guests, nothing quarantined")
     call_err("io.iovd.Refused", "VmShow", name="nope")
     call_err("io.iovd.Refused", "VmLog", name="nope")
+    call_err("io.iovd.Refused", "VmLog", name="nope", **{"from": 0})
+    call_err("io.iovd.Refused", "VmConsoleInput", name="nope", data="x")
+    call_err("io.iovd.InvalidArgument", "VmConsoleInput", name="nope", data="x" * 4097)
     call_err("io.iovd.Refused", "VmStop", name="nope")
     call_err("io.iovd.InvalidArgument", "VmStart", name="g1", kernel="vmlinuz",
              nics=[{"device": "0000:05:10.0"}])
@@ -255,12 +258,18 @@ def run(addr, sock, tree, cfg):
         c = varlink.Client(address=addr).open("io.iovd")
         c.GetVersion()
         try:
+            c.VmConsoleInput(name="nope", data="")      # console input is a change
+            return 3
+        except varlink.VarlinkError as e:
+            if e.error() != "org.varlink.service.PermissionDenied":
+                return 4
+        try:
             c.SetVfCount(pf="0000:04:00.1", count=1, dry_run=True)
         except varlink.VarlinkError as e:
             return 0 if e.error() == "org.varlink.service.PermissionDenied" else 2
         return 1
     rc = as_nobody(unpriv)
-    check(rc == 0, "uid 65534: reads yes, SetVfCount PermissionDenied (rc %d)" % rc)
+    check(rc == 0, "uid 65534: reads yes, VmConsoleInput and SetVfCount PermissionDenied (rc %d)" % rc)
     if rc == 0:
         errors_seen.add("org.varlink.service.PermissionDenied")
     io.close()

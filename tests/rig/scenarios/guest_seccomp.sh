@@ -83,6 +83,16 @@ done
 expect_eq "vm show: c's IRQs and their CPUs" "$("$JGET" /tmp/s-c.json '.guest.irqs[].cpus' | sort -u)" 1
 expect_eq "vm show: the IRQs are the vfio lines" "$("$JGET" -c /tmp/s-c.json '.guest.irqs[]')" "$(echo "$lines" | wc -w)"
 grep "IRQ .* on CPUs 1" "$IOVD_LOG" | head -n 3
+# Console: typed bytes reach guest c (its tty echoes them), its output is shown, Ctrl-]
+# detaches and c runs on; d (ended) is refused.
+(sleep 1; printf 'console-probe-42\r'; sleep 3; printf '\035') | "$IOVCTL" vm console c > /tmp/s-con.out 2>&1
+expect_eq "vm console c: detached" "$?" 0
+sed 's/^/  | /' /tmp/s-con.out | tail -n 8
+check "console: the guest echoed the input" grep -q "console-probe-42" /tmp/s-con.out
+check "console: the guest's output" grep -q "INNER: alive" /tmp/s-con.out
+check "console: names the detach key" grep -q "detach with Ctrl-]" /tmp/s-con.out
+check "guest c runs on after detach" kill -0 "$pidc"
+expect_refused "console of an ended guest" 1 "not running" vm console d
 # Quarantine: with its reset methods emptied, c's VF cannot be reset after c; it is held
 # back, shown by `vm list` and `iovctl list`, and `vf unquarantine` gives it back.
 echo > "$SYSPCI/$vfc/reset_method" || fail "cannot empty $vfc's reset_method"
