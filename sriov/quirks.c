@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/sysfs.h"
 
@@ -45,7 +46,11 @@ static const struct iov_quirk table[] = {
 	/* igb has no ndo_set_vf_link_state, so rtnetlink answers IFLA_VF_LINK_STATE with
 	 * -EOPNOTSUPP (seen on the test host's 82576: docs/iovd.md, "What the test host's
 	 * igb does"). */
-	{ "igb", IOV_QUIRK_NO_LINK_STATE, 0, { 0 },
+	/* igb_ndo_set_vf_bw() returns -EINVAL unless the PF has link (E1000_STATUS_LU) and the
+	 * rate is at most the link speed; creating VFs resets the PF, so its link is down for
+	 * about two seconds just after (seen on the test host: an apply creating VFs and then
+	 * setting max_rate failed with EINVAL until it waited for the carrier). */
+	{ "igb", IOV_QUIRK_NO_LINK_STATE | IOV_QUIRK_RATE_NEEDS_LINK, 0, { 0 },
 	  "igb has no VF link-state control (the kernel answers EOPNOTSUPP)",
 	  "leave `state` unset for VFs of %s (their link follows the PF's)" },
 	/* NVMe: a VF has no queues or namespaces until the PF assigns it flexible resources
@@ -139,4 +144,25 @@ int iov_netdev_is_up(const char *ifname)
 	r = strncmp(s, "down", 4) != 0;
 	free(s);
 	return r;
+}
+
+int iov_netdev_wait_carrier(const char *ifname, unsigned ms)
+{
+	char path[PATH_MAX];
+	struct timespec ts = { 0, 50 * 1000000L };
+	long v = 0;
+	int r;
+
+	if (!ifname || strchr(ifname, '/') || !*ifname)
+		return -EINVAL;
+	if ((r = iov_path(path, sizeof(path), "/sys/class/net/%s/carrier", ifname)) < 0)
+		return r;
+	for (unsigned waited = 0;; waited += 50) {
+		/* carrier reads EINVAL while the netdev is down: that is "no carrier". */
+		if (iov_read_long(path, 10, &v) == 0 && v == 1)
+			return 1;
+		if (waited >= ms)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
 }

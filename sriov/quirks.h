@@ -22,7 +22,13 @@ enum iov_quirk_flag {
 	IOV_QUIRK_NO_LINK_STATE = 1u << 3,
 	/* The VFs must not be autoprobed by a host driver (sriov_drivers_autoprobe 0). */
 	IOV_QUIRK_VF_NO_AUTOPROBE = 1u << 4,
+	/* A VF rate limit is accepted only while the PF has link (carrier), which it loses for
+	 * a few seconds whenever VFs are created (the PF resets): wait for it, bounded. */
+	IOV_QUIRK_RATE_NEEDS_LINK = 1u << 5,
 };
+
+/* How long a rate request waits for the PF's carrier (IOV_QUIRK_RATE_NEEDS_LINK). */
+#define IOV_QUIRK_LINK_WAIT_MS 8000
 
 struct iov_quirk {
 	const char *driver;		/* PF driver */
@@ -51,5 +57,8 @@ int iov_quirk_netdev_driver(const char *ifname, char *buf, size_t len);
 /* Whether netdev ifname is administratively up (flags & IFF_UP; without a flags file,
  * operstate other than "down"). 1 up, 0 down, -errno unknown. */
 int iov_netdev_is_up(const char *ifname);
+/* Waits up to ms for netdev ifname's carrier (sysfs carrier reads 1). 1 carrier, 0 none by
+ * then, -errno unknown. */
+int iov_netdev_wait_carrier(const char *ifname, unsigned ms);
 
 #endif

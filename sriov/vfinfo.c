@@ -710,6 +710,11 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 		return iov_err_set(err, -EINVAL, "give both min-rate and max-rate",
 				   "min-rate %u would be above max-rate %u", want.min_rate,
 				   want.max_rate);
+	if ((want.set & (IOV_VFC_MIN_RATE | IOV_VFC_MAX_RATE)) && (want.min_rate || want.max_rate) &&
+	    iov_quirk_has(driver, IOV_QUIRK_RATE_NEEDS_LINK) && iov_netdev_is_up(pf_ifname) == 1 &&
+	    iov_netdev_wait_carrier(pf_ifname, IOV_QUIRK_LINK_WAIT_MS) == 0)
+		log_info("%s/vf%u: no carrier after %u ms; setting the rate anyway", pf_ifname, vf,
+			 IOV_QUIRK_LINK_WAIT_MS);
 	if (!(sk = iov_rtnl_open(&r)))
 		return iov_err_set(err, r, NULL, "rtnetlink: %s", strerror(-r));
 

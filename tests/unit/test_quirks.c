@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -213,6 +215,43 @@ static void test_igb_no_link_state(void **st)
 	assert_int_equal(iov_vf_set("enp3s0", 0, &c, &e), -ENODEV);
 }
 
+/* igb takes a VF rate only with the PF's carrier, which it loses while VFs are created:
+ * the setter waits for it, bounded. A carrier that comes up while waiting is seen. */
+static void *carrier_later(void *arg)
+{
+	struct timespec ts = { 0, 200 * 1000000L };
+	char path[512];
+	FILE *f;
+
+	nanosleep(&ts, NULL);
+	snprintf(path, sizeof(path), "%s/sys/class/net/ens1f1np1/carrier", tree);
+	if ((f = fopen(path, "w"))) {
+		fputs("1\n", f);
+		fclose(f);
+	}
+	return arg;
+}
+
+static void test_igb_rate_waits_for_link(void **st)
+{
+	char path[512], dirp[512];
+	pthread_t t;
+	FILE *f;
+
+	assert_true(iov_quirk_has("igb", IOV_QUIRK_RATE_NEEDS_LINK));
+	assert_false(iov_quirk_has("ice", IOV_QUIRK_RATE_NEEDS_LINK));
+	snprintf(dirp, sizeof(dirp), "%s/sys/class/net/ens1f1np1", tree);
+	snprintf(path, sizeof(path), "%s/carrier", dirp);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("0\n", f);
+	fclose(f);
+	assert_int_equal(iov_netdev_wait_carrier("ens1f1np1", 100), 0);	/* none by then */
+	assert_int_equal(pthread_create(&t, NULL, carrier_later, NULL), 0);
+	assert_int_equal(iov_netdev_wait_carrier("ens1f1np1", 5000), 1);
+	pthread_join(t, NULL);
+	assert_int_equal(iov_netdev_wait_carrier("../x", 10), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_mlx5_firmware),
 		cmocka_unit_test(test_nvme_no_autoprobe),
 		cmocka_unit_test(test_igb_no_link_state),
+		cmocka_unit_test(test_igb_rate_waits_for_link),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

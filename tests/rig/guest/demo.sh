@@ -30,6 +30,11 @@ pf=$(pf_list | head -n1)
 [ -n "$pf" ] || fail "no SR-IOV PF"
 pfnet=$(ls "$SYSPCI/$pf/net" | head -n1)
 $IP link set "$pfnet" up
+# igb takes a VF rate only with the link up: wait for the carrier (about 2 s under TCG).
+i=0
+while [ "$(cat /sys/class/net/$pfnet/carrier 2>/dev/null)" != 1 ] && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1))
+done
 
 say "the host config: docs/examples/iovd.json, its PF matched by this host's netdev $pfnet"
 [ -f /rig/iovd-example.json ] || fail "docs/examples/iovd.json is not in the image"
