@@ -187,40 +187,16 @@ static const struct iov_vfinfo *find_info(const struct pfctx *x, unsigned idx)
 	return NULL;
 }
 
-/* What the kernel reports, as a vfconf with the known fields set. */
+/* What the kernel reports, as a vfconf with the known fields set (nothing for a VF not
+ * there yet); a VLAN without a protocol is 802.1Q. */
 static void info_conf(const struct iov_vfinfo *v, struct iov_vfconf *c)
 {
 	memset(c, 0, sizeof(*c));
 	if (!v)
 		return;
-	memcpy(c->mac, v->mac, 6);
-	c->set |= IOV_VFC_MAC;
-	if (v->vlan != IOV_UNKNOWN && v->qos != IOV_UNKNOWN) {
-		c->vlan = (uint16_t)v->vlan;
-		c->qos = (uint8_t)v->qos;
-		c->vlan_proto = v->vlan_proto ? v->vlan_proto : IOV_ETH_P_8021Q;
-		c->set |= IOV_VFC_VLAN;
-	}
-	if (v->spoofchk != IOV_UNKNOWN) {
-		c->spoofchk = v->spoofchk;
-		c->set |= IOV_VFC_SPOOFCHK;
-	}
-	if (v->trust != IOV_UNKNOWN) {
-		c->trust = v->trust;
-		c->set |= IOV_VFC_TRUST;
-	}
-	if (v->link_state != IOV_UNKNOWN) {
-		c->state = (enum iov_vf_link_state)v->link_state;
-		c->set |= IOV_VFC_STATE;
-	}
-	if (v->min_rate != IOV_UNKNOWN) {
-		c->min_rate = (uint32_t)v->min_rate;
-		c->set |= IOV_VFC_MIN_RATE;
-	}
-	if (v->max_rate != IOV_UNKNOWN) {
-		c->max_rate = (uint32_t)v->max_rate;
-		c->set |= IOV_VFC_MAX_RATE;
-	}
+	iov_vfinfo_conf(v, c);
+	if ((c->set & IOV_VFC_VLAN) && !c->vlan_proto)
+		c->vlan_proto = IOV_ETH_P_8021Q;
 }
 
 bool iov_vfconf_field_eq(const struct iov_vfconf *a, const struct iov_vfconf *b, unsigned f)

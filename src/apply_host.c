@@ -118,39 +118,13 @@ static int h_autoprobe_set(void *ctx, const char *pf, int v, struct iov_err *err
 	return pf_write(pf, "sriov_drivers_autoprobe", v, err);
 }
 
+/* The VF's settings to restore on roll-back. igb reports min_tx_rate 0 but refuses to set
+ * it: min_rate only when non-zero. */
 static void conf_of_info(const struct iov_vfinfo *v, struct iov_vfconf *c)
 {
-	memset(c, 0, sizeof(*c));
-	memcpy(c->mac, v->mac, 6);
-	c->set = IOV_VFC_MAC;
-	if (v->vlan != IOV_UNKNOWN && v->qos != IOV_UNKNOWN) {
-		c->vlan = (uint16_t)v->vlan;
-		c->qos = (uint8_t)v->qos;
-		c->vlan_proto = v->vlan_proto;
-		c->set |= IOV_VFC_VLAN;
-	}
-	if (v->spoofchk != IOV_UNKNOWN) {
-		c->spoofchk = v->spoofchk;
-		c->set |= IOV_VFC_SPOOFCHK;
-	}
-	if (v->trust != IOV_UNKNOWN) {
-		c->trust = v->trust;
-		c->set |= IOV_VFC_TRUST;
-	}
-	if (v->link_state != IOV_UNKNOWN) {
-		c->state = (enum iov_vf_link_state)v->link_state;
-		c->set |= IOV_VFC_STATE;
-	}
-	/* igb reports min_tx_rate 0 but refuses to set it: restore max_rate only when it is
-	 * what the VF had, min_rate only when non-zero. */
-	if (v->min_rate != IOV_UNKNOWN && v->min_rate) {
-		c->min_rate = (uint32_t)v->min_rate;
-		c->set |= IOV_VFC_MIN_RATE;
-	}
-	if (v->max_rate != IOV_UNKNOWN) {
-		c->max_rate = (uint32_t)v->max_rate;
-		c->set |= IOV_VFC_MAX_RATE;
-	}
+	iov_vfinfo_conf(v, c);
+	if (c->min_rate == 0)
+		c->set &= ~IOV_VFC_MIN_RATE;
 }
 
 static int h_vf_get(void *ctx, const char *pf, const char *netdev, int vf,

@@ -607,31 +607,54 @@ static bool prop_requested(int prop, const struct iov_vfconf *c)
 }
 
 /* The current values as a vfconf, with `set` naming the ones known (for putting back). */
-static struct iov_vfconf current_conf(const struct iov_vfinfo *v)
+void iov_vfinfo_conf(const struct iov_vfinfo *v, struct iov_vfconf *c)
 {
-	struct iov_vfconf o = { .set = IOV_VFC_MAC | IOV_VFC_VLAN };
-
-	memcpy(o.mac, v->mac, 6);
-	o.vlan = (uint16_t)v->vlan;
-	o.qos = (uint8_t)v->qos;
-	o.vlan_proto = v->vlan_proto;
-	if (v->min_rate != IOV_UNKNOWN && v->max_rate != IOV_UNKNOWN) {
-		o.set |= IOV_VFC_MIN_RATE | IOV_VFC_MAX_RATE;
-		o.min_rate = (uint32_t)v->min_rate;
-		o.max_rate = (uint32_t)v->max_rate;
+	memset(c, 0, sizeof(*c));
+	memcpy(c->mac, v->mac, 6);
+	c->set = IOV_VFC_MAC;
+	if (v->vlan != IOV_UNKNOWN && v->qos != IOV_UNKNOWN) {
+		c->vlan = (uint16_t)v->vlan;
+		c->qos = (uint8_t)v->qos;
+		c->vlan_proto = v->vlan_proto;
+		c->set |= IOV_VFC_VLAN;
 	}
 	if (v->spoofchk != IOV_UNKNOWN) {
-		o.set |= IOV_VFC_SPOOFCHK;
-		o.spoofchk = v->spoofchk;
+		c->spoofchk = v->spoofchk;
+		c->set |= IOV_VFC_SPOOFCHK;
 	}
 	if (v->trust != IOV_UNKNOWN) {
-		o.set |= IOV_VFC_TRUST;
-		o.trust = v->trust;
+		c->trust = v->trust;
+		c->set |= IOV_VFC_TRUST;
 	}
 	if (v->link_state != IOV_UNKNOWN) {
-		o.set |= IOV_VFC_STATE;
-		o.state = (enum iov_vf_link_state)v->link_state;
+		c->state = (enum iov_vf_link_state)v->link_state;
+		c->set |= IOV_VFC_STATE;
 	}
+	if (v->min_rate != IOV_UNKNOWN) {
+		c->min_rate = (uint32_t)v->min_rate;
+		c->set |= IOV_VFC_MIN_RATE;
+	}
+	if (v->max_rate != IOV_UNKNOWN) {
+		c->max_rate = (uint32_t)v->max_rate;
+		c->set |= IOV_VFC_MAX_RATE;
+	}
+}
+
+/* The settings to put back when a later property of the same request fails: VLAN always
+ * (unknown reads as untagged), the rates only as the pair IFLA_VF_RATE sets. */
+static struct iov_vfconf current_conf(const struct iov_vfinfo *v)
+{
+	struct iov_vfconf o;
+
+	iov_vfinfo_conf(v, &o);
+	if (!(o.set & IOV_VFC_VLAN)) {
+		o.vlan = 0;
+		o.qos = 0;
+		o.vlan_proto = v->vlan_proto;
+		o.set |= IOV_VFC_VLAN;
+	}
+	if ((o.set & (IOV_VFC_MIN_RATE | IOV_VFC_MAX_RATE)) != (IOV_VFC_MIN_RATE | IOV_VFC_MAX_RATE))
+		o.set &= ~(IOV_VFC_MIN_RATE | IOV_VFC_MAX_RATE);
 	return o;
 }
 

@@ -30,6 +30,11 @@ struct iov_vfinfo {
  * -ENODEV: no such netdev. A PF without VFs gives n = 0. */
 int iov_vfinfo_query(const char *pf_ifname, struct iov_vfinfo **out, size_t *n);
 
+/* What the kernel reports for one VF as a vfconf: every known field set (mac always; vlan,
+ * qos and proto together; each rate on its own). vlan_proto as reported (0 if the kernel
+ * gave none). */
+void iov_vfinfo_conf(const struct iov_vfinfo *v, struct iov_vfconf *c);
+
 /* {"vf": 0, "mac": "..", "vlan": 0, "qos": 0, "proto": "802.1Q", "spoofchk": true,
  *  "trust": false, "state": "auto", "min_rate": 0, "max_rate": 0}; unknown fields null. */
 json_t *iov_vfinfo_json(const struct iov_vfinfo *v);
