@@ -20,23 +20,15 @@
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
+#include "tests/unit/srvthread.h"
 #include "src/apply.h"
 #include "src/follow.h"
 #include "src/iovd_api.h"
 #include "vfio/bind.h"
 
+static struct srvthread loop;
 static char dir[64], tree[96], sock[128], cfg[128], state[128];
 static struct vl_server *srv;
-static pthread_t thr;
-static int stop_pipe[2];
-
-static void on_stop(int fd, void *ud) { vl_server_quit(ud); }
-
-static void *server_main(void *arg)
-{
-	vl_server_run(arg);
-	return NULL;
-}
 
 static void write_cfg(const char *text)
 {
@@ -94,9 +86,7 @@ static int setup(void **st)
 	srv = vl_server_new(lfd, &iovd_service_info, &iovd_interface, (gid_t)-1, NULL);
 	assert_non_null(srv);
 	iovd_follow_set_server(srv);
-	assert_int_equal(pipe(stop_pipe), 0);
-	assert_int_equal(vl_server_watch(srv, stop_pipe[0], on_stop, srv), 0);
-	assert_int_equal(pthread_create(&thr, NULL, server_main, srv), 0);
+	assert_int_equal(srvthread_start(&loop, srv), 0);
 	return 0;
 }
 
@@ -104,8 +94,7 @@ static int teardown(void **st)
 {
 	char cmd[128];
 
-	assert_int_equal(write(stop_pipe[1], "x", 1), 1);
-	pthread_join(thr, NULL);
+	srvthread_stop(&loop);
 	vl_server_free(srv);
 	iovd_follow_set_server(NULL);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

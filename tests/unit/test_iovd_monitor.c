@@ -23,16 +23,12 @@
 #include "src/iovd_api.h"
 #include "lib/log.h"
 #include "lib/varlink.h"
+#include "tests/unit/srvthread.h"
 
+static struct srvthread loop;
 static char dir[64], sock[128];
 static struct vl_server *srv;
-static pthread_t thr;
-static int stop_pipe[2], inject[2];
-
-static void on_stop(int fd, void *ud)
-{
-	vl_server_quit(ud);
-}
+static int inject[2];
 
 /* 4 bytes: emit that many "test.tick" events, numbered from 0. */
 static void on_inject(int fd, void *ud)
@@ -43,12 +39,6 @@ static void on_inject(int fd, void *ud)
 		return;
 	for (uint32_t i = 0; i < n; i++)
 		iovd_event("test.tick", json_pack("{s:i}", "i", (int)i));
-}
-
-static void *server_main(void *arg)
-{
-	vl_server_run(arg);
-	return NULL;
 }
 
 static int setup(void **st)
@@ -63,11 +53,9 @@ static int setup(void **st)
 	assert_true(lfd >= 0);
 	srv = vl_server_new(lfd, &iovd_service_info, &iovd_interface, (gid_t)-1, NULL);
 	assert_non_null(srv);
-	assert_int_equal(pipe(stop_pipe), 0);
 	assert_int_equal(pipe(inject), 0);
-	assert_int_equal(vl_server_watch(srv, stop_pipe[0], on_stop, srv), 0);
 	assert_int_equal(vl_server_watch(srv, inject[0], on_inject, NULL), 0);
-	assert_int_equal(pthread_create(&thr, NULL, server_main, srv), 0);
+	assert_int_equal(srvthread_start(&loop, srv), 0);
 	return 0;
 }
 
@@ -75,10 +63,8 @@ static int teardown(void **st)
 {
 	char cmd[128];
 
-	assert_int_equal(write(stop_pipe[1], "x", 1), 1);
-	pthread_join(thr, NULL);
+	srvthread_stop(&loop);
 	vl_server_free(srv);
-	close(stop_pipe[1]);
 	close(inject[1]);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);

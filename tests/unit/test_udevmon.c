@@ -23,19 +23,15 @@
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
+#include "tests/unit/srvthread.h"
 
+static struct srvthread loop;
 static char dir[64], tree[96], sock[128];
 static struct vl_server *srv;
 static struct iovd_udev *mon;
-static pthread_t thr;
-static int stop_pipe[2], inject[2];
+static int inject[2];
 static int settled;			/* written by the server thread */
 static size_t settled_uevents;
-
-static void on_stop(int fd, void *ud)
-{
-	vl_server_quit(ud);
-}
 
 static size_t settled_pfs_bound;
 static int polled;			/* the second monitor's periodic windows */
@@ -69,12 +65,6 @@ static void on_inject(int fd, void *ud)
 	iovd_udev_inject(mon, sub, act, name, strcmp(drv, "-") ? drv : NULL, old[0] ? old : NULL);
 }
 
-static void *server_main(void *arg)
-{
-	vl_server_run(arg);
-	return NULL;
-}
-
 static int setup(void **st)
 {
 	struct iovd_udev_opts o = { .settle_ms = 250, .max_ms = 1500, .on_settled = on_settled };
@@ -101,11 +91,9 @@ static int setup(void **st)
 
 		assert_non_null(poller = iovd_udev_new(srv, &po));
 	}
-	assert_int_equal(pipe(stop_pipe), 0);
 	assert_int_equal(pipe(inject), 0);
-	assert_int_equal(vl_server_watch(srv, stop_pipe[0], on_stop, srv), 0);
 	assert_int_equal(vl_server_watch(srv, inject[0], on_inject, NULL), 0);
-	assert_int_equal(pthread_create(&thr, NULL, server_main, srv), 0);
+	assert_int_equal(srvthread_start(&loop, srv), 0);
 	return 0;
 }
 
@@ -113,12 +101,10 @@ static int teardown(void **st)
 {
 	char cmd[128];
 
-	assert_int_equal(write(stop_pipe[1], "x", 1), 1);
-	pthread_join(thr, NULL);
+	srvthread_stop(&loop);
 	vl_server_free(srv);
 	iovd_udev_free(mon);
 	iovd_udev_free(poller);
-	close(stop_pipe[1]);
 	close(inject[1]);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);

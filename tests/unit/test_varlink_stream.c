@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "lib/varlink.h"
+#include "tests/unit/srvthread.h"
 
 /* Shared with the server thread; the tests read them only after a round trip. */
+static struct srvthread loop;
 static struct vl_stream *stream;
 static int closed, drained, sent, refused;
 
@@ -83,13 +85,7 @@ static const struct vl_service_info info = { "v", "p", "1", "u" };
 
 static char dir[64], path[96];
 static struct vl_server *srv;
-static pthread_t thr;
-static int stop_pipe[2], inject[2];
-
-static void on_stop(int fd, void *ud)
-{
-	vl_server_quit(ud);
-}
+static int inject[2];
 
 /* Commands for the server thread: 's' + 4 bytes count: send that many; 'e': end. */
 static void on_inject(int fd, void *ud)
@@ -114,12 +110,6 @@ static void on_inject(int fd, void *ud)
 	}
 }
 
-static void *server_main(void *arg)
-{
-	vl_server_run(arg);
-	return NULL;
-}
-
 static int setup(void **state)
 {
 	int lfd;
@@ -131,11 +121,9 @@ static int setup(void **state)
 	assert_true(lfd >= 0);
 	srv = vl_server_new(lfd, &info, &iface, (gid_t)-1, NULL);
 	assert_non_null(srv);
-	assert_int_equal(pipe(stop_pipe), 0);
 	assert_int_equal(pipe(inject), 0);
-	assert_int_equal(vl_server_watch(srv, stop_pipe[0], on_stop, srv), 0);
 	assert_int_equal(vl_server_watch(srv, inject[0], on_inject, NULL), 0);
-	assert_int_equal(pthread_create(&thr, NULL, server_main, srv), 0);
+	assert_int_equal(srvthread_start(&loop, srv), 0);
 	closed = drained = sent = refused = 0;
 	return 0;
 }
@@ -144,10 +132,8 @@ static int teardown(void **state)
 {
 	char cmd[128];
 
-	assert_int_equal(write(stop_pipe[1], "x", 1), 1);
-	pthread_join(thr, NULL);
+	srvthread_stop(&loop);
 	vl_server_free(srv);
-	close(stop_pipe[1]);
 	close(inject[1]);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
