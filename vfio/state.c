@@ -1,4 +1,5 @@
 #include "vfio/state.h"
+#include "lib/atomicfile.h"
 
 #include "lib/err.h"
 
@@ -159,26 +160,6 @@ out:
 	return 0;
 }
 
-/* The state directory (/run/iovd) may not exist yet on a fresh boot. */
-static int mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *s = buf + 1;; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		if (!c)
-			return 0;
-		*s = c;
-	}
-}
-
 static json_t *opt_str(const char *s)
 {
 	return s ? json_string(s) : json_null();
@@ -187,11 +168,10 @@ static json_t *opt_str(const char *s)
 int iov_bind_state_save(const char *path, const struct iov_bind_state *st,
 			struct iov_err *err)
 {
-	char tmp[PATH_MAX], dirbuf[PATH_MAX];
 	json_t *root = json_object(), *devs = json_array();
 	char *text = NULL;
-	int fd = -1, ret = 0;
-	size_t len, off = 0;
+	int ret = 0;
+	size_t len;
 
 	if (!root || !devs) {
 		json_decref(root);
@@ -217,62 +197,21 @@ int iov_bind_state_save(const char *path, const struct iov_bind_state *st,
 		ret = -ENOMEM;
 		goto out;
 	}
+	/* A reader sees the old records or the new ones, never half (lib/atomicfile.h). */
 	len = strlen(text);
+	{
+		char *nl = realloc(text, len + 2);
 
-	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-	const char *dir = dirname(dirbuf);
-
-	if (mkdir_p(dir) < 0) {
-		ret = iov_err_set(err, -errno, NULL, "bind state: cannot create %s: %s", dir,
-				  strerror(errno));
-		goto out;
+		if (!nl) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		text = nl;
+		text[len] = '\n';
+		text[len + 1] = '\0';
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
-		ret = -ENAMETOOLONG;
-		goto out;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		ret = iov_err_set(err, -errno, NULL, "bind state: cannot create %s: %s", tmp,
-				  strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
-	if (off < len || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-		ret = iov_err_set(err, -errno, NULL, "bind state: cannot write %s: %s", tmp,
-				  strerror(errno));
-		goto out_unlink;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		ret = iov_err_set(err, -errno, NULL, "bind state: cannot write %s: %s", tmp,
-				  strerror(errno));
-		goto out_unlink;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		ret = iov_err_set(err, -errno, NULL, "bind state: cannot rename %s to %s: %s", tmp,
-				  path, strerror(errno));
-		goto out_unlink;
-	}
-	/* Make the rename itself durable. */
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
-		fsync(fd);
-	goto out;
-out_unlink:
-	unlink(tmp);
+	ret = iov_write_atomic(path, text, len + 1, 0600, "bind state", err);
 out:
-	if (fd >= 0)
-		close(fd);
 	free(text);
 	json_decref(root);
 	return ret;
@@ -286,7 +225,7 @@ int iov_bind_state_lock(const char *path, struct iov_err *err)
 	if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock))
 		return -ENAMETOOLONG;
 	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-	ret = mkdir_p(dirname(dirbuf));
+	ret = iov_mkdir_p(dirname(dirbuf), 0755);
 	if (ret < 0)
 		return iov_err_set(err, ret, NULL, "bind state: cannot create the directory of %s: %s",
 				   path, strerror(-ret));
