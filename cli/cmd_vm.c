@@ -140,6 +140,11 @@ static void print_guest(json_t *g)
 	printf("  started %s, log %s\n", str(g, "started"), str(g, "log"));
 	if (json_is_string(json_object_get(g, "last_exit")))
 		printf("  last exit: %s\n", str(g, "last_exit"));
+	if (json_is_true(json_object_get(g, "waiting_for_vfs")))
+		printf("  waiting for its VFs: started again once the host has them back%s%s\n",
+		       json_object_get(g, "not_restarted_because") ? "; not yet: " : "",
+		       json_object_get(g, "not_restarted_because") ?
+		       str(g, "not_restarted_because") : "");
 }
 
 static int vm_start(int argc, char **argv, struct cli_ctx *ctx)

@@ -86,3 +86,61 @@ int iov_irq_affinity_set(int irq, const char *cpus)
 	iov_path(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
 	return iov_write_str(path, cpus);
 }
+
+int iov_cpulist_parse(const char *s, cpu_set_t *set)
+{
+	const char *p = s;
+	int any = 0;
+
+	CPU_ZERO(set);
+	while (*p && *p != '\n') {
+		char *end;
+		long a = strtol(p, &end, 10), b;
+
+		if (end == p || a < 0 || a >= CPU_SETSIZE)
+			return -EINVAL;
+		b = a;
+		p = end;
+		if (*p == '-') {
+			b = strtol(p + 1, &end, 10);
+			if (end == p + 1 || b < a || b >= CPU_SETSIZE)
+				return -EINVAL;
+			p = end;
+		}
+		for (long c = a; c <= b; c++)
+			CPU_SET((int)c, set);
+		any = 1;
+		if (*p == ',')
+			p++;
+		else if (*p && *p != '\n')
+			return -EINVAL;
+	}
+	return any ? 0 : -EINVAL;
+}
+
+int iov_numa_nodes(void)
+{
+	char path[4096], *s = NULL;
+	cpu_set_t set;	/* the node list has the CPU list's format */
+	int r;
+
+	iov_path(path, sizeof(path), "/sys/devices/system/node/online");
+	if ((r = iov_read_str(path, &s)) < 0)
+		return r == -ENOENT ? 1 : r;
+	r = iov_cpulist_parse(s, &set);
+	free(s);
+	return r < 0 ? r : CPU_COUNT(&set);
+}
+
+int iov_numa_node_cpus(int node, cpu_set_t *set)
+{
+	char path[4096], *s = NULL;
+	int r;
+
+	iov_path(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", node);
+	if ((r = iov_read_str(path, &s)) < 0)
+		return r;
+	r = iov_cpulist_parse(s, set);
+	free(s);
+	return r;
+}

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/mempolicy.h>
 #include <linux/vfio.h>
 #include <seccomp.h>
 
@@ -60,7 +61,13 @@ struct gnic {
 	int saved_vlan, saved_qos, saved_spoofchk, saved_trust;
 };
 
-enum gstate { G_RUNNING, G_STOPPED, G_FAILED };
+/* G_DEGRADED: the host took the guest's VFs away (iovm exit status 6, the VFIO device request
+ * of a PF driver reload or a VF removal); with a restart policy it waits for them to come
+ * back (`waiting`) and is started again once the host has converged. */
+enum gstate { G_RUNNING, G_STOPPED, G_FAILED, G_DEGRADED };
+
+/* iovm's exit status when the host asked for a passthrough device back (iovm(1)). */
+#define IOVM_STATUS_DEVICE_GONE 6
 
 struct guest {
 	struct iov_cfg_guest spec;	/* owned copy (where unused) */
@@ -71,12 +78,15 @@ struct guest {
 	unsigned long long starttime;	/* /proc/PID/stat field 22 */
 	enum gstate state;
 	bool stopping, adopted;
+	bool waiting;			/* degraded, to be restarted when its VFs are back */
+	char wait_error[512];		/* why the last try to restart it failed */
 	time_t started_at;
 	int restarts;
 	time_t window_start;
 	int window_count;
 	char exit_reason[512];
 	int exit_code;			/* -1: none / unknown */
+	int numa_node;			/* where iovm was placed, -1: not placed */
 	char log[PATH_MAX];
 	struct iov_irq_line irqs[32];	/* the VFs' vfio lines, as last placed */
 	char irq_cpus[32][64];
@@ -215,7 +225,8 @@ static json_t *nic_json(const struct gnic *n, bool state)
 
 static const char *state_name(enum gstate s)
 {
-	return s == G_RUNNING ? "running" : s == G_FAILED ? "failed" : "stopped";
+	return s == G_RUNNING ? "running" : s == G_FAILED ? "failed" : s == G_DEGRADED ?
+		"degraded" : "stopped";
 }
 
 static json_t *guest_json(const struct guest *g, bool state)
@@ -229,10 +240,16 @@ static json_t *guest_json(const struct guest *g, bool state)
 		      "mem_mib", (json_int_t)g->spec.mem_mib, "cpus", (int)g->spec.cpus, "restart",
 		      restart_name(g->spec.restart), "nics", nics);
 	json_object_set_new(j, "pid", g->state == G_RUNNING ? json_integer(g->pid) : json_null());
+	json_object_set_new(j, "numa_node", g->state == G_RUNNING && g->numa_node >= 0 ?
+			    json_integer(g->numa_node) : json_null());
 	if (state) {
 		json_object_set_new(j, "start_time", json_integer((json_int_t)g->starttime));
 		json_object_set_new(j, "started_at", json_integer((json_int_t)g->started_at));
 		json_object_set_new(j, "restarts", json_integer(g->restarts));
+		if (g->waiting) {
+			json_object_set_new(j, "waiting", json_true());
+			json_object_set_new(j, "last_exit", json_string(g->exit_reason));
+		}
 		/* What the client asked for, so a restart after re-adoption allocates alike. */
 		json_t *want = json_array();
 
@@ -251,6 +268,9 @@ static json_t *guest_json(const struct guest *g, bool state)
 	json_object_set_new(j, "user", json_string(S.user));
 	json_object_set_new(j, "log", json_string(g->log));
 	json_object_set_new(j, "adopted", json_boolean(g->adopted));
+	json_object_set_new(j, "waiting_for_vfs", json_boolean(g->waiting));
+	if (g->waiting && g->wait_error[0])
+		json_object_set_new(j, "not_restarted_because", json_string(g->wait_error));
 	json_object_set_new(j, "restarts", json_integer(g->restarts));
 	if (g->started_at) {
 		char ts[32];
@@ -282,7 +302,7 @@ static void state_save(void)
 	char path[PATH_MAX], *s;
 
 	for (struct guest *g = S.guests; g; g = g->next)
-		if (g->state == G_RUNNING)
+		if (g->state == G_RUNNING || g->waiting)
 			json_array_append_new(gs, guest_json(g, true));
 	for (size_t i = 0; i < S.n_q; i++)
 		json_array_append_new(q, json_pack("{s:s, s:s, s:s?}", "vf", S.q[i].vf, "reason",
@@ -585,6 +605,8 @@ struct launch {
 	int n_fds;
 	int logfd;
 	int infd;			/* the console input FIFO (iovm's stdin) */
+	int node;			/* NUMA node to run on (-1: wherever), and its CPUs */
+	cpu_set_t node_cpus;
 	char *argv[64];
 	int argc;
 	char strs[64][PATH_MAX > 512 ? 512 : PATH_MAX];
@@ -660,6 +682,19 @@ static void __attribute__((noreturn)) child(struct launch *l, uid_t uid, gid_t g
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		_exit(126);
+	/* On the node of its VFs: its vCPUs run there, and guest RAM (first touched by iovm)
+	 * comes from there while the node has memory. Both survive exec. */
+	if (l->node >= 0) {
+		unsigned long mask[16] = { 0 };
+
+		mask[l->node / (8 * sizeof(long))] |= 1UL << (l->node % (8 * sizeof(long)));
+		if (sched_setaffinity(0, sizeof(l->node_cpus), &l->node_cpus) < 0)
+			dprintf(2, "iovd: NUMA node %d: sched_setaffinity: %s\n", l->node,
+				strerror(errno));
+		if (syscall(SYS_set_mempolicy, MPOL_PREFERRED, mask, sizeof(mask) * 8) < 0)
+			dprintf(2, "iovd: NUMA node %d: set_mempolicy: %s\n", l->node,
+				strerror(errno));
+	}
 	execv(l->argv[0], l->argv);
 	dprintf(2, "iovd: exec %s: %s\n", l->argv[0], strerror(errno));
 	_exit(127);
@@ -716,7 +751,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 	struct iov_macreg *reg = NULL;
 	struct iov_alloc_taken taken[64];
 	struct iov_alloc_in in = { 0 };
-	struct launch l = { .logfd = -1, .infd = -1 };
+	struct launch l = { .logfd = -1, .infd = -1, .node = -1 };
 	struct iov_cfg_resolved *res = NULL;
 	const struct iov_config *cfg = iovd_follow_config();
 	uint8_t prefix[3];
@@ -724,10 +759,11 @@ static int do_start(struct guest *g, struct iov_err *err)
 	gid_t gid = 0;
 	size_t nt = 0, bound = 0;
 	bool set = false, reg_changed = false;
-	int groups[MAX_NICS], n_groups = 0, r, kfd, ifd = -1;
+	int groups[MAX_NICS], n_groups = 0, r, kfd, ifd = -1, nodes = iov_numa_nodes();
 	pid_t pid;
 
 	g->n_nics = 0;
+	g->numa_node = -1;
 	if (g->spec.n_nics > MAX_NICS)
 		return iov_err_set(err, -E2BIG, NULL, "at most %d NICs per guest", MAX_NICS);
 	if ((r = lookup_user(&uid, &gid, err)) < 0)
@@ -780,7 +816,15 @@ static int do_start(struct guest *g, struct iov_err *err)
 		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", d->name);
 		taken[nt++].by = g->spec.name;
 		g->n_nics = i + 1;
+		/* Several NUMA nodes: the guest goes where its first VF is (iovm, hence its
+		 * RAM, is placed there below), and its other NICs prefer VFs of that node. */
+		if (nodes > 1 && g->numa_node < 0 && d->numa_node >= 0 && d->numa_node < 1024 &&
+		    iov_numa_node_cpus(d->numa_node, &l.node_cpus) == 0) {
+			g->numa_node = d->numa_node;
+			in.numa_node = d->numa_node;
+		}
 	}
+	l.node = g->numa_node;
 	/* 2. MACs, recorded before use; the config's prefix, else iovd's default. */
 	memcpy(prefix, cfg && cfg->policy.has_mac_prefix ? cfg->policy.mac_prefix : S.prefix, 3);
 	if (!(reg = macreg_load())) {
@@ -1006,6 +1050,7 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov
 	if (!g->spec.cpus)
 		g->spec.cpus = 1;
 	g->restarts = 0;
+	g->waiting = false;	/* started by hand: no longer waiting for its VFs */
 	if ((r = do_start(g, err)) < 0)
 		goto fail;
 	if (fresh) {
@@ -1119,7 +1164,9 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 {
 	static const char *const codes[] = { "the guest powered off", "iovm failed",
 					     "iovm refused its command line", "the guest rebooted",
-					     "the guest crashed", "iovm was stopped by a signal" };
+					     "the guest crashed", "iovm was stopped by a signal",
+					     "the host took its VF back (a PF driver reload, the VF "
+					     "removed or unbound)" };
 	char line[256] = "";
 
 	g->exit_code = -1;
@@ -1131,7 +1178,7 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 	if (si->si_code == CLD_EXITED) {
 		g->exit_code = si->si_status;
 		snprintf(g->exit_reason, sizeof(g->exit_reason), "exit status %d: %s", si->si_status,
-			 si->si_status >= 0 && si->si_status < 6 ? codes[si->si_status] : "unexpected");
+			 si->si_status >= 0 && si->si_status < 7 ? codes[si->si_status] : "unexpected");
 	} else {
 		g->exit_code = 128 + si->si_status;
 		snprintf(g->exit_reason, sizeof(g->exit_reason), "killed by %s%s",
@@ -1181,6 +1228,7 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 	json_t *vfs = json_array();
 	struct iov_err e = { 0 };
 	time_t now = time(NULL);
+	bool lost;
 
 	if (g->pidfd >= 0) {
 		epoll_ctl(S.epfd, EPOLL_CTL_DEL, g->pidfd, NULL);
@@ -1188,22 +1236,40 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 		g->pidfd = -1;
 	}
 	describe_exit(g, si, known);
-	g->state = g->exit_code == 0 || g->stopping ? G_STOPPED : G_FAILED;
+	lost = g->exit_code == IOVM_STATUS_DEVICE_GONE && !g->stopping;
+	g->state = lost ? G_DEGRADED : g->exit_code == 0 || g->stopping ? G_STOPPED : G_FAILED;
+	g->waiting = false;
 	log_info("guest %s (pid %d) ended: %s", g->spec.name, (int)g->pid, g->exit_reason);
 	for (size_t i = 0; i < g->n_nics; i++)
 		json_array_append_new(vfs, json_string(g->nics[i].vf));
-	iovd_event("guest.exited", json_pack("{s:s, s:i, s:s, s:o, s:o}", "guest", g->spec.name,
+	iovd_event("guest.exited", json_pack("{s:s, s:i, s:s, s:o, s:O}", "guest", g->spec.name,
 					     "pid", (int)g->pid, "reason", g->exit_reason, "status",
 					     g->exit_code >= 0 ? json_integer(g->exit_code) : json_null(),
 					     "vfs", vfs));
+	if (lost) {
+		g->waiting = wants_restart(g);
+		log_warn("guest %s degraded: %s; %s", g->spec.name, g->exit_reason, g->waiting ?
+			 "it is started again once the host has its VFs back (restart policy)" :
+			 "it stays stopped (restart policy no; `iovctl vm start` it again)");
+		iovd_event("guest.degraded", json_pack("{s:s, s:s, s:O, s:b}", "guest",
+						       g->spec.name, "reason", g->exit_reason,
+						       "vfs", vfs, "waiting", g->waiting));
+	}
+	json_decref(vfs);
 	for (size_t i = 0; i < g->n_nics; i++) {
-		nic_return(g->spec.name, &g->nics[i]);
+		/* A VF the host took back is going away (or already gone) with its PF's VFs:
+		 * nothing to reset or quarantine; the config puts the host back together. */
+		if (lost)
+			log_info("%s: taken back by the host from guest %s; not returned", g->nics[i].vf,
+				 g->spec.name);
+		else
+			nic_return(g->spec.name, &g->nics[i]);
 		free(g->nics[i].pool);
 		g->nics[i].pool = NULL;
 	}
 	g->n_nics = 0;
 	state_save();
-	if (!wants_restart(g))
+	if (lost || !wants_restart(g))
 		return;
 	if (now - g->window_start > RESTART_WINDOW) {
 		g->window_start = now;
@@ -1231,6 +1297,30 @@ static void reap(struct guest *g)
 	bool known = waitid(P_PIDFD, (id_t)g->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid;
 
 	ended(g, &si, known);
+}
+
+void iovd_guests_host_settled(void)
+{
+	for (struct guest *g = S.guests; S.init && g; g = g->next) {
+		struct iov_err e = { 0 };
+		int r;
+
+		if (g->state != G_DEGRADED || !g->waiting)
+			continue;
+		if ((r = do_start(g, &e)) < 0) {
+			/* Not yet (its PF is still without a driver, the pool has no VF yet), or
+			 * not at all (the kernel file went away): it keeps waiting either way,
+			 * and says why; `iovctl vm stop` gives up on it. */
+			if (strcmp(g->wait_error, e.msg) != 0)
+				log_info("guest %s: not restarted yet: %s", g->spec.name, e.msg);
+			snprintf(g->wait_error, sizeof(g->wait_error), "%s", e.msg);
+			continue;
+		}
+		g->wait_error[0] = '\0';
+		g->waiting = false;
+		g->restarts++;
+		log_start(g, "restarted");
+	}
 }
 
 /* "0-1,3" from a CPU set. */
@@ -1319,6 +1409,15 @@ int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err 
 	struct guest *g = find(name);
 	struct pollfd p;
 
+	if (g && g->state == G_DEGRADED && g->waiting) {
+		g->waiting = false;	/* no restart when its VFs come back */
+		g->state = G_STOPPED;
+		log_info("guest %s: stopped while waiting for its VFs", name);
+		state_save();
+		if (info)
+			*info = guest_json(g, false);
+		return 0;
+	}
 	if (!g || g->state != G_RUNNING)
 		return iov_err_set(err, -ENOENT, "see `iovctl vm list`", "no running guest named '%s'",
 				   name);
@@ -1497,6 +1596,8 @@ static struct guest *guest_from_json(json_t *j)
 	g->starttime = (unsigned long long)json_integer_value(json_object_get(j, "start_time"));
 	g->started_at = (time_t)json_integer_value(json_object_get(j, "started_at"));
 	g->restarts = (int)json_integer_value(json_object_get(j, "restarts"));
+	g->numa_node = json_is_integer(json_object_get(j, "numa_node")) ?
+		(int)json_integer_value(json_object_get(j, "numa_node")) : -1;
 	return g;
 bad:
 	if (g) {
@@ -1551,6 +1652,18 @@ static void adopt_all(void)
 		snprintf(g->log, sizeof(g->log), "%s/guests/%s.log", S.state_dir, g->spec.name);
 		g->next = S.guests;
 		S.guests = g;
+		if (json_is_true(json_object_get(v, "waiting"))) {
+			/* Degraded before iovd went away: keep waiting for its VFs. */
+			g->state = G_DEGRADED;
+			g->waiting = true;
+			g->n_nics = 0;
+			snprintf(g->exit_reason, sizeof(g->exit_reason), "%s",
+				 json_string_value(json_object_get(v, "last_exit")) ?
+				 json_string_value(json_object_get(v, "last_exit")) : "degraded");
+			log_info("guest %s: degraded, waiting for its VFs to restart it",
+				 g->spec.name);
+			continue;
+		}
 		g->state = G_RUNNING;
 		g->pidfd = g->pid > 0 ? (int)syscall(SYS_pidfd_open, g->pid, 0) : -1;
 		snprintf(cp, sizeof(cp), "/proc/%d/comm", (int)g->pid);

@@ -49,6 +49,9 @@ struct iovd_guest_opts {
 int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o);
 /* Starts the config's guests marked autostart that are not running. */
 void iovd_guests_autostart(void);
+/* The host settled after a change (udev) and the config was re-applied where it had to be:
+ * degraded guests waiting for their VFs (restart policy) are started again if they can be. */
+void iovd_guests_host_settled(void);
 
 /* What to start (a config guest, or one from VmStart). Strings are copied. */
 int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov_err *err);

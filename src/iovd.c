@@ -242,6 +242,7 @@ static void on_host_settled(const struct iovd_udev_window *w, void *ud)
 		  w->events, w->pfs_bound);
 	iovd_drift_check(w->pfs_bound > 0);
 	iovd_api_host_changed();	/* GetHost's shared snapshot is out of date */
+	iovd_guests_host_settled();	/* degraded guests whose VFs are back */
 }
 
 int main(int argc, char **argv)

@@ -81,6 +81,8 @@ static const char usage[] =
 "  3  guest reboot (i8042 reset with reboot=k, port 0xcf9 or 0x92)\n"
 "  4  guest crash: panic reported by pvpanic, triple fault, KVM internal error\n"
 "  5  iovm ended by SIGTERM, SIGINT or SIGHUP\n"
+"  6  the host took a passthrough device back (VFIO device request: its driver unbound,\n"
+"     the VF removed, the PF driver reloaded)\n"
 "  killed by SIGSYS: a system call outside the seccomp allow-list (the kernel log names it)\n"
 "Devices are reset and all resources released before iovm exits, in every case.\n";
 
@@ -437,17 +439,21 @@ static void console_restore(void)
 		tcsetattr(tio_fd, TCSANOW, &saved_tio);
 }
 
-/* Main thread: console input, signals, and waiting for the VM to stop. */
+/* Main thread: console input, signals, the host asking for a passthrough device back, and
+ * waiting for the VM to stop. */
 static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd)
 {
-	for (;;) {
-		struct pollfd p[3] = {
-			{ .fd = vm->stop_efd, .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = *in_fd, .events = POLLIN },
-		};
+	struct pollfd p[3 + IOVM_VFIO_MAX_DEVS];
+	int req[IOVM_VFIO_MAX_DEVS];
+	int nreq = iovm_vfio_req_fds(req, IOVM_VFIO_MAX_DEVS);
 
-		if (poll(p, 3, -1) < 0) {
+	for (;;) {
+		p[0] = (struct pollfd){ .fd = vm->stop_efd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		p[2] = (struct pollfd){ .fd = *in_fd, .events = POLLIN };
+		for (int i = 0; i < nreq; i++)
+			p[3 + i] = (struct pollfd){ .fd = req[i], .events = POLLIN };
+		if (poll(p, (nfds_t)(3 + nreq), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			iovm_vm_request_stop(vm, IOVM_EXIT_ERROR, "poll failed");
@@ -466,6 +472,20 @@ static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd)
 				iovm_vm_request_stop(vm, IOVM_EXIT_SIGNAL, why);
 				return;
 			}
+		}
+		for (int i = 0; i < nreq; i++) {
+			char why[128];
+
+			if (!p[3 + i].revents)
+				continue;
+			/* The guest cannot keep a device the host is removing: stop it, so that
+			 * the device is released and the host's unbind goes on. */
+			snprintf(why, sizeof(why), "the host took %s back",
+				 iovm_vfio_req_dev(req[i]));
+			log_warn("ending: %s (its driver is being unbound: a PF driver reload, "
+				 "the VF removed or a reset)", why);
+			iovm_vm_request_stop(vm, IOVM_EXIT_DEVICE_GONE, why);
+			return;
 		}
 		if (p[2].revents) {
 			char buf[256];

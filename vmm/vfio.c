@@ -80,6 +80,7 @@ struct vdev {
 	bool intx_cap;			/* device has INTx, eventfds ready */
 	bool intx_on;			/* VFIO trigger + KVM resample irqfd set */
 	int intx_efd, intx_resample;
+	int req_efd;			/* VFIO device request (the host wants it back), or -1 */
 	uint8_t intx_pin;		/* 1..4 */
 	uint8_t intx_gsi;		/* IOAPIC pin 16..23 */
 	int slot;			/* guest PCI device number */
@@ -225,6 +226,38 @@ static struct vgroup *group_get(const struct iovm_vfio_spec *s, const char *name
 	return g;
 }
 
+static int set_irqs(struct vdev *d, uint32_t index, uint32_t flags, uint32_t start,
+		    uint32_t count, const int *fds);
+
+/* The device request channel: when the host wants the device back (its driver unbound, the
+ * VF removed, the PF driver reloaded), vfio-pci signals this eventfd and waits, instead of
+ * blocking the host's unbind until iovm exits by itself. A kernel or device without it
+ * (num_irqs too small, count 0) keeps the old behaviour: the unbind waits for iovm. */
+static void req_init(struct vdev *d)
+{
+	struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = VFIO_PCI_REQ_IRQ_INDEX };
+	int ret;
+
+	if (d->info.num_irqs <= VFIO_PCI_REQ_IRQ_INDEX ||
+	    xioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) < 0 || ii.count < 1 ||
+	    !(ii.flags & VFIO_IRQ_INFO_EVENTFD)) {
+		log_debug("%s: no device request channel", d->name);
+		return;
+	}
+	d->req_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->req_efd < 0) {
+		log_warn_errno(-errno, "%s: eventfd for the device request channel", d->name);
+		return;
+	}
+	ret = set_irqs(d, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD |
+		       VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1, &d->req_efd);
+	if (ret < 0) {
+		log_warn_errno(ret, "%s: registering the device request channel", d->name);
+		close(d->req_efd);
+		d->req_efd = -1;
+	}
+}
+
 int iovm_vfio_open(int container_fd, const struct iovm_vfio_spec *spec, int n)
 {
 	int ret;
@@ -255,7 +288,7 @@ int iovm_vfio_open(int container_fd, const struct iovm_vfio_spec *spec, int n)
 
 		memset(d, 0, sizeof(*d));
 		d->fd = -1;
-		d->intx_efd = d->intx_resample = -1;
+		d->intx_efd = d->intx_resample = d->req_efd = -1;
 		d->addr = spec[i].addr;
 		iov_pci_addr_fmt(&d->addr, d->name);
 		d->grp = group_get(&spec[i], d->name);
@@ -290,8 +323,27 @@ int iovm_vfio_open(int container_fd, const struct iovm_vfio_spec *spec, int n)
 		} else {
 			log_warn("%s: no reset method; the guest gets the device as it is", d->name);
 		}
+		req_init(d);
 	}
 	return 0;
+}
+
+int iovm_vfio_req_fds(int *fds, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < V.ndevs && n < max; i++)
+		if (V.dev[i].req_efd >= 0)
+			fds[n++] = V.dev[i].req_efd;
+	return n;
+}
+
+const char *iovm_vfio_req_dev(int fd)
+{
+	for (int i = 0; i < V.ndevs; i++)
+		if (V.dev[i].req_efd == fd && fd >= 0)
+			return V.dev[i].name;
+	return NULL;
 }
 
 int iovm_vfio_reserved(struct iovm_range *out, int max)
@@ -1272,6 +1324,9 @@ void iovm_vfio_close(void)
 				log_warn("%s: VFIO_DEVICE_RESET at exit failed", d->name);
 			close(d->fd);
 		}
+		if (d->req_efd >= 0)
+			close(d->req_efd);	/* after the device fd: the trigger goes with it */
+		d->req_efd = -1;
 		free(d->msix);
 		d->msix = NULL;
 		d->fd = -1;

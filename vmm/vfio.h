@@ -30,6 +30,10 @@ int iovm_vfio_intx_routes(struct iovm_mp_intx *out, int max);
 /* Guest reboot: reset before the VM is rebuilt (iovm_vm_rebuild), rebind after. */
 int iovm_vfio_reset(void);
 int iovm_vfio_rebind(struct iovm_vm *vm);
+/* The device request eventfds (one per device that has the channel): readable when the host
+ * wants that device back. Returns the count; iovm_vfio_req_dev names a device by its fd. */
+int iovm_vfio_req_fds(int *fds, int max);
+const char *iovm_vfio_req_dev(int fd);
 /* Disables interrupts, resets the devices, unmaps DMA and closes everything. Idempotent. */
 void iovm_vfio_close(void);
 

@@ -19,6 +19,7 @@ enum iovm_exit {
 	IOVM_EXIT_REBOOT = 3,	/* guest reset: i8042 0xfe (reboot=k), port 0xcf9 or 0x92 */
 	IOVM_EXIT_CRASH = 4,	/* triple fault, KVM internal error, pvpanic (port 0x505) */
 	IOVM_EXIT_SIGNAL = 5,	/* SIGTERM / SIGINT / SIGHUP */
+	IOVM_EXIT_DEVICE_GONE = 6,	/* the host took a passthrough device back (VFIO request) */
 };
 
 #define IOVM_MAX_VCPUS	64

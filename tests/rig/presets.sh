@@ -49,5 +49,5 @@ rig_preset_args() {
 }
 
 # The part common to every preset.
-RIG_QEMU_COMMON="-nodefaults -accel tcg -cpu max -m 2048 -smp 2 -nographic -no-reboot"
+RIG_QEMU_COMMON="-nodefaults -accel ${IOV_RIG_ACCEL:-tcg} -cpu max -m 2048 -smp 2 -nographic -no-reboot"
 RIG_KERNEL_ARGS="console=ttyS0 quiet intel_iommu=on panic=-1 no_timer_check"

@@ -1,13 +1,20 @@
-/* The vfio interrupt lines of a device in /proc/interrupts (irq/place.c). */
+/* The vfio interrupt lines of a device in /proc/interrupts, and the NUMA node lists iovd
+ * places guests with (irq/place.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "irq/place.h"
+#include "lib/sysfs.h"
 
 /* As the test host shows them: IR-PCI-MSIX chips, then the action names. */
 static const char interrupts[] =
@@ -44,10 +51,73 @@ static void test_parse(void **state)
 	assert_int_equal(iov_irq_parse_vfio(" 7: vfio-msix[0](0000:01:10.0)", "0000:01:10.0", l, 8), 1);
 }
 
+static void test_cpulist(void **state)
+{
+	cpu_set_t set;
+
+	(void)state;
+	assert_int_equal(iov_cpulist_parse("0-3,8,10-11\n", &set), 0);
+	assert_int_equal(CPU_COUNT(&set), 7);
+	assert_true(CPU_ISSET(3, &set) && CPU_ISSET(8, &set) && CPU_ISSET(11, &set));
+	assert_false(CPU_ISSET(4, &set) || CPU_ISSET(9, &set));
+	assert_int_equal(iov_cpulist_parse("5", &set), 0);
+	assert_int_equal(CPU_COUNT(&set), 1);
+	/* What the kernel never writes is refused, not guessed at. */
+	assert_int_equal(iov_cpulist_parse("", &set), -EINVAL);
+	assert_int_equal(iov_cpulist_parse("\n", &set), -EINVAL);
+	assert_int_equal(iov_cpulist_parse("3-1", &set), -EINVAL);
+	assert_int_equal(iov_cpulist_parse("a", &set), -EINVAL);
+	assert_int_equal(iov_cpulist_parse("1,,2", &set), -EINVAL);
+	assert_int_equal(iov_cpulist_parse("1-", &set), -EINVAL);
+	assert_int_equal(iov_cpulist_parse("0-99999", &set), -EINVAL);
+	assert_int_equal(iov_cpulist_parse("1 2", &set), -EINVAL);
+}
+
+static void put(const char *root, const char *rel, const char *text)
+{
+	char path[4096], cmd[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s%s", root, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Two nodes as a two-socket host shows them; one when the kernel has no NUMA. */
+static void test_numa_nodes(void **state)
+{
+	char root[] = "/tmp/iov-numa-XXXXXX", cmd[64];
+	cpu_set_t set;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	put(root, "/sys/bus/pci/devices/.keep", "");	/* what makes it a sysfs tree */
+	assert_int_equal(iov_sysroot_set(root), 0);
+	assert_int_equal(iov_numa_nodes(), 1);		/* no node directory at all */
+	put(root, "/sys/devices/system/node/online", "0-1\n");
+	put(root, "/sys/devices/system/node/node0/cpulist", "0-7,16-23\n");
+	put(root, "/sys/devices/system/node/node1/cpulist", "8-15,24-31\n");
+	assert_int_equal(iov_numa_nodes(), 2);
+	assert_int_equal(iov_numa_node_cpus(1, &set), 0);
+	assert_int_equal(CPU_COUNT(&set), 16);
+	assert_true(CPU_ISSET(8, &set) && CPU_ISSET(31, &set) && !CPU_ISSET(0, &set));
+	assert_int_equal(iov_numa_node_cpus(2, &set), -ENOENT);
+	put(root, "/sys/devices/system/node/node1/cpulist", "garbage\n");
+	assert_int_equal(iov_numa_node_cpus(1, &set), -EINVAL);
+	iov_sysroot_set("/");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_cpulist),
+		cmocka_unit_test(test_numa_nodes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

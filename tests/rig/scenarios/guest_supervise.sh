@@ -1,7 +1,7 @@
 # iovd runs guests: two guests at once, each started with `iovctl vm start` on a VF from
 # one pool of the host config (the same PF), both ping the PF through their VF and see the MAC iovd recorded; iovm runs as the
 # iovm user with no capabilities and no_new_privs. Guest A points its VF's DMA outside its
-# IOVA map: the IOMMU faults for A's VF, B keeps running. Release of a VF a guest holds is
+# IOVA map: the IOMMU faults for A's VF, B keeps running with a canary in its RAM intact. Release of a VF a guest holds is
 # refused naming the guest; a non-root user can list and show but not start or stop.
 # kill -9 of A's iovm: its VF is reset and back within 5 s, B keeps running. kill -9 of iovd:
 # B keeps running, a new iovd re-adopts it, and stopping it returns its VF.
@@ -36,6 +36,14 @@ cat > /tmp/guest-iovd.json <<EOF
   "pools": [ { "name": "tenants", "vfs": ["uplink#0-1"] } ] }
 EOF
 GARGS="--state-dir $GSTATE --config /tmp/guest-iovd.json"
+# iovd, and so both iovm, on test-host CPU 0 only. Two nested guests running on both of the
+# test host's CPUs at once is what QEMU's TCG emulation of SVM does not survive: one inner
+# guest triple-faults during its boot, or the test host itself resets (seen in 3 of 4 such
+# runs on a 2-core machine, and in CI); on one CPU (as guest_seccomp runs) it passes. The
+# two guests still run side by side, each with its own VF.
+printf '#!/bin/sh\nexec taskset 1 /usr/bin/iovd "$@"\n' > /tmp/iovd-cpu0
+chmod 755 /tmp/iovd-cpu0
+IOVD=/tmp/iovd-cpu0
 start_iovd $GARGS
 vfa=$(vf_addrs "$PF" | sed -n 1p)
 vfb=$(vf_addrs "$PF" | sed -n 2p)
@@ -68,7 +76,7 @@ run_ctl /tmp/g.out vm start a --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio --
 	--cmdline "$VMM_CMDLINE iomem=relaxed pf6=$pf6 pings=3 attack=1 hold=120" --nic tenants
 expect_eq "vm start a" "$rc" 0
 run_ctl /tmp/g.out vm start b --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio --mem 256M \
-	--cmdline "$VMM_CMDLINE pf6=$pf6 pings=3 hold=120" --nic tenants,vlan=0
+	--cmdline "$VMM_CMDLINE pf6=$pf6 pings=3 canary=1 hold=120" --nic tenants,vlan=0
 expect_eq "vm start b" "$rc" 0
 run_ctl /tmp/g.out vm list
 wait_log a "INNER: init up" 180
@@ -109,6 +117,8 @@ check "DMAR fault for ${vfa#0000:} at 0x100000000" sh -c "echo \"\$1\" | grep -q
 n0=$(glog b | grep -c "INNER: alive")
 sleep 3
 check "guest b still running after a's attack" test "$(glog b | grep -c 'INNER: alive')" -gt "$n0"
+check "guest b's canary checked since a's attack" test "$(glog b | grep -c 'INNER: canary ok')" -gt "$n0"
+check "guest b's canary intact" sh -c "! cat $GSTATE/guests/b.log | grep -q 'INNER: canary BAD'"
 
 # Release of a held VF is refused, naming the guest.
 expect_refused "release a VF guest a holds" 1 "held by guest a" release "$vfa"

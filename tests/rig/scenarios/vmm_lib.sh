@@ -42,7 +42,8 @@ vmm_setup_vf() {
 # reads from its command line mod=NAME and modargs=ARG (the driver and one parameter),
 # pf6=ADDR (ping target; none: no ping), pings=N (default 5), attack=1 (move the TX ring
 # outside RAM), boots=K (count boots in CMOS byte 0x40; power off on the K-th, else reboot),
-# hold=N (stay up N s before rebooting). It says eth0's MAC. It writes iovm
+# hold=N (stay up N s before rebooting), canary=1 (with hold: check 1 MiB of its RAM every
+# 2 s). It says eth0's MAC. It writes iovm
 # marks: 0x31 at init start, 0x32 before the pings, 0x33 after.
 vmm_initramfs() {
 	_w=/tmp/inner
@@ -105,10 +106,21 @@ if [ "$(arg attack)" = 1 ]; then
 	say "TX ring moved to 0x100000000, TDT $tdt -> $(( (tdt + 1) % 256 ))"
 	sleep 1
 fi
-# hold=N: stay up about N seconds (guests supervised by iovd), saying so every 2 s.
+# hold=N: stay up about N seconds (guests supervised by iovd), saying so every 2 s; with
+# canary=1 also checking that a megabyte of random bytes kept in this guest's RAM is intact.
 h=$(arg hold)
 i=0
-while [ -n "$h" ] && [ $i -lt "$h" ]; do say "alive $i"; sleep 2; i=$((i + 2)); done
+[ "$(arg canary)" = 1 ] && [ ! -f /tmp/canary.sum ] && {
+	dd if=/dev/urandom of=/tmp/canary bs=65536 count=16 2>/dev/null
+	md5sum < /tmp/canary > /tmp/canary.sum
+	say "canary set: $(cut -c1-12 /tmp/canary.sum)"
+}
+while [ -n "$h" ] && [ $i -lt "$h" ]; do
+	if [ -f /tmp/canary.sum ]; then
+		[ "$(md5sum < /tmp/canary)" = "$(cat /tmp/canary.sum)" ] && say "canary ok" || say "canary BAD"
+	fi
+	say "alive $i"; sleep 2; i=$((i + 2))
+done
 if [ -n "$(arg boots)" ]; then
 	# boots=K: CMOS byte 0x40 counts boots (CMOS RAM survives iovm's restart in place);
 	# the K-th boot powers off through the iovm exit port instead of rebooting.
