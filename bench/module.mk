@@ -19,3 +19,8 @@ bench-plan: $(BUILD)/plan_bench
 .PHONY: bench-datapath
 bench-datapath: $(RIG_PROGS) $(RIG_HELPERS)
 	$(RIG_ENV) bench/datapath_bench.sh
+
+# `iovctl vm start` against iovm by hand, launch to the guest's /init, in the test host.
+.PHONY: bench-guest
+bench-guest: $(RIG_PROGS) $(RIG_HELPERS)
+	$(RIG_ENV) bench/guest_launch_bench.sh

@@ -376,6 +376,27 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* Resident memory of iovm itself: everything in /proc/self/smaps but the guest RAM banks.
  * The file is opened before the sandbox (which forbids opening files) and read once. */
+/* Where set-up time goes (--stats): each phase from the end of the one before. */
+static struct {
+	struct timespec last;
+	const char *name[12];
+	double ms[12];
+	int n;
+} phases;
+
+static void phase(const char *name)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (phases.n < 12) {
+		phases.name[phases.n] = name;
+		phases.ms[phases.n++] = (double)(now.tv_sec - phases.last.tv_sec) * 1e3 +
+					(double)(now.tv_nsec - phases.last.tv_nsec) / 1e6;
+	}
+	phases.last = now;
+}
+
 static void print_mem_overhead(int fd, const struct iovm_mem *mem)
 {
 	unsigned long long total = 0, guest = 0;
@@ -536,6 +557,7 @@ int main(int argc, char **argv)
 	char kname[32], iname[32];
 
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
+	phases.last = t_start;
 	iov_log_set_prog("iovm");
 	if (parse_args(argc, argv, &o) < 0)
 		return IOVM_EXIT_USAGE;
@@ -573,12 +595,14 @@ int main(int argc, char **argv)
 	if (iovm_vm_create(&vm, o.kvm_fd, o.cpus) < 0)
 		goto out;
 	vm_made = true;
+	phase("kernel files, KVM VM and vCPUs");
 	if (o.nvfio) {
 		if (iovm_vfio_open(o.container_fd, o.vfio, o.nvfio) < 0)
 			goto out;
 		nexcl = iovm_vfio_reserved(excl, (int)(sizeof(excl) / sizeof(excl[0])));
 		if (nexcl < 0)
 			goto out;
+		phase("VFIO: container, groups, devices, reset");
 	}
 	if (o.stats)
 		smaps_fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
@@ -598,10 +622,12 @@ int main(int argc, char **argv)
 		log_err_errno(ret, "KVM_SET_USER_MEMORY_REGION (guest RAM)");
 		goto out;
 	}
+	phase("privilege drop, guest RAM");
 	bc.excl = excl;
 	bc.nexcl = nexcl;
 	if (iovm_boot_load(&vm, &bc) < 0)
 		goto out;
+	phase("kernel and initrd loaded");
 	if ((ret = iovm_legacy_init(&vm, &t_start)) < 0 || (ret = iovm_uart_init(&vm)) < 0 ||
 	    (ret = iovm_pci_init(&vm)) < 0) {
 		log_err_errno(ret, "device set-up");
@@ -618,6 +644,7 @@ int main(int argc, char **argv)
 			goto out;
 		bc.intx = intx;
 		bc.nintx = nintx > 0 ? nintx : 0;
+		phase("VFIO: DMA map of guest RAM, BARs, interrupts");
 	}
 	if ((ret = iovm_pvpanic_init(&vm)) < 0) {
 		log_err_errno(ret, "pvpanic device");
@@ -644,6 +671,7 @@ int main(int argc, char **argv)
 	} else {
 		log_warn("--sandbox off: no seccomp allow-list");
 	}
+	phase("devices, console, seccomp");
 	clock_gettime(CLOCK_MONOTONIC, &t_run);
 	for (;;) {
 		if (iovm_vm_start(&vm) < 0)
@@ -679,6 +707,9 @@ out:
 	if (o.stats && vm_made) {
 		iovm_vm_print_stats(&vm, stderr);
 		iovm_legacy_print_marks(stderr);
+		for (int i = 0; started && i < phases.n; i++)
+			fprintf(stderr, "iovm: set-up phase %-46s %8.1f ms\n", phases.name[i],
+				phases.ms[i]);
 		if (started)
 			fprintf(stderr, "iovm: set-up (start to first vCPU run) %.1f ms\n",
 				(double)(t_run.tv_sec - t_start.tv_sec) * 1e3 +

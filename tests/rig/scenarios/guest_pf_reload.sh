@@ -5,7 +5,7 @@
 # Once igb is back and the config re-applied, iovd starts the guest again on a VF of its
 # pool (restarts 1, guest.restarted). Stopping it returns the VF. Then the drop-in --save
 # wrote: iovd restarted starts the guest from it (autostart).
-# rig-presets: default
+# rig-presets: guests
 # rig-timeout: 300
 
 . /rig/scenarios/events_lib.sh

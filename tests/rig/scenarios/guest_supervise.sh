@@ -4,8 +4,9 @@
 # IOVA map: the IOMMU faults for A's VF, B keeps running with a canary in its RAM intact. Release of a VF a guest holds is
 # refused naming the guest; a non-root user can list and show but not start or stop.
 # kill -9 of A's iovm: its VF is reset and back within 5 s, B keeps running. kill -9 of iovd:
-# B keeps running, a new iovd re-adopts it, and stopping it returns its VF.
-# rig-presets: default
+# B keeps running, a new iovd re-adopts it, and stopping it returns its VF. On the `guests`
+# preset (one test-host vCPU: two nested guests on two emulated CPUs do not survive TCG).
+# rig-presets: guests
 # rig-timeout: 420
 
 . /rig/scenarios/sriov_lib.sh
@@ -36,14 +37,6 @@ cat > /tmp/guest-iovd.json <<EOF
   "pools": [ { "name": "tenants", "vfs": ["uplink#0-1"] } ] }
 EOF
 GARGS="--state-dir $GSTATE --config /tmp/guest-iovd.json"
-# iovd, and so both iovm, on test-host CPU 0 only. Two nested guests running on both of the
-# test host's CPUs at once is what QEMU's TCG emulation of SVM does not survive: one inner
-# guest triple-faults during its boot, or the test host itself resets (seen in 3 of 4 such
-# runs on a 2-core machine, and in CI); on one CPU (as guest_seccomp runs) it passes. The
-# two guests still run side by side, each with its own VF.
-printf '#!/bin/sh\nexec taskset 1 /usr/bin/iovd "$@"\n' > /tmp/iovd-cpu0
-chmod 755 /tmp/iovd-cpu0
-IOVD=/tmp/iovd-cpu0
 start_iovd $GARGS
 vfa=$(vf_addrs "$PF" | sed -n 1p)
 vfb=$(vf_addrs "$PF" | sed -n 2p)
