@@ -163,6 +163,13 @@ struct iov_config {
  * MACs multicast or used twice). */
 int iov_config_load(const char *path, const char *dropin_dir, struct iov_config **out,
 		    struct iov_err *err);
+/* As iov_config_load, with one more drop-in that is not on disk yet: extra (extra_len bytes)
+ * as if it were the file extra_name (a path in dropin_dir), in its lexical place and
+ * replacing a file of that name. What a drop-in about to be written would make of the
+ * config, checked before it is written. */
+int iov_config_load_with(const char *path, const char *dropin_dir, const char *extra_name,
+			 const char *extra, size_t extra_len, struct iov_config **out,
+			 struct iov_err *err);
 /* One document from memory (the fuzz harness, tests); name is used as the file name. */
 int iov_config_load_buf(const char *name, const char *buf, size_t len, struct iov_config **out,
 			struct iov_err *err);

@@ -1640,9 +1640,16 @@ int iov_config_dropin_dir(const char *path, char *buf, size_t len)
 int iov_config_load(const char *path, const char *dropin_dir, struct iov_config **out,
 		    struct iov_err *err)
 {
+	return iov_config_load_with(path, dropin_dir, NULL, NULL, 0, out, err);
+}
+
+int iov_config_load_with(const char *path, const char *dropin_dir, const char *extra_name,
+			 const char *extra, size_t extra_len, struct iov_config **out,
+			 struct iov_err *err)
+{
 	struct ld L = { .err = err };
 	char dbuf[4096], **drop = NULL;
-	size_t n_drop = 0, n_docs = 0;
+	size_t n_drop = 0, n_docs = 0, extra_at = (size_t)-1;
 	json_t **docs = NULL;
 	char *buf = NULL;
 	size_t len;
@@ -1660,6 +1667,31 @@ int iov_config_load(const char *path, const char *dropin_dir, struct iov_config 
 		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
 	if (*dropin_dir && (r = list_dropins(&L, dropin_dir, &drop, &n_drop)) < 0)
 		goto out;
+	if (extra_name) {
+		/* The prospective drop-in takes its place in lexical order, replacing a file of
+		 * that name. */
+		char **nd = realloc(drop, (n_drop + 1) * sizeof(*drop)), *dup;
+		size_t at = 0;
+
+		if (!nd || !(dup = strdup(extra_name))) {
+			if (nd)
+				drop = nd;
+			r = iov_err_set(err, -ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+		drop = nd;
+		while (at < n_drop && strcmp(drop[at], extra_name) < 0)
+			at++;
+		if (at < n_drop && strcmp(drop[at], extra_name) == 0) {
+			free(drop[at]);
+			drop[at] = dup;
+		} else {
+			memmove(drop + at + 1, drop + at, (n_drop - at) * sizeof(*drop));
+			drop[at] = dup;
+			n_drop++;
+		}
+		extra_at = at;
+	}
 	if (!(docs = calloc(n_drop + 1, sizeof(*docs)))) {
 		r = iov_err_set(err, -ENOMEM, NULL, "out of memory");
 		goto out;
@@ -1667,7 +1699,14 @@ int iov_config_load(const char *path, const char *dropin_dir, struct iov_config 
 	for (size_t i = 0; i <= n_drop; i++) {
 		const char *f = i == 0 ? path : drop[i - 1];
 
-		r = iov_read_file(f, CONFIG_MAX_BYTES, &buf, &len);
+		if (i > 0 && i - 1 == extra_at) {
+			len = extra_len;
+			r = (buf = malloc(len + 1)) ? 0 : -ENOMEM;
+			if (buf)
+				memcpy(buf, extra, len);
+		} else {
+			r = iov_read_file(f, CONFIG_MAX_BYTES, &buf, &len);
+		}
 		if (r == -ENOENT && i == 0) {
 			if (n_drop)
 				continue;	/* drop-ins alone are a config */

@@ -50,6 +50,16 @@ const char *iovd_follow_dropin_dir(void)
 	return opts.dropin_dir ? opts.dropin_dir : IOV_CONFIG_DEFAULT_DROPIN;
 }
 
+int iovd_follow_check_dropin(const char *path, const char *buf, size_t len,
+			     struct iov_err *err)
+{
+	struct iov_config *c = NULL;
+	int r = iov_config_load_with(opts.config_path, opts.dropin_dir, path, buf, len, &c, err);
+
+	iov_config_free(c);
+	return r;
+}
+
 static int load(struct iov_config **c, gid_t *gid, struct iov_err *err)
 {
 	int r = iov_config_load(opts.config_path, opts.dropin_dir, c, err);

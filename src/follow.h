@@ -34,6 +34,10 @@ const char *iovd_state_dir(void);
 const struct iov_config *iovd_follow_config(void);
 /* Where drop-ins are read from (NULL: iovd reads none, --config without --config-dir). */
 const char *iovd_follow_dropin_dir(void);
+/* What the config files iovd follows would load to with one more drop-in, path with the
+ * contents buf, not written yet: 0, or the loader's error (file and JSON path). */
+int iovd_follow_check_dropin(const char *path, const char *buf, size_t len,
+			     struct iov_err *err);
 
 /* Re-reads the config. On success it becomes the config in force (policy applied) and,
  * if apply, it is applied (dry_run / force as given; a dry run adopts nothing). *result:

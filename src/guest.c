@@ -1077,7 +1077,6 @@ int iovd_guest_save(const struct iov_cfg_guest *g, const char **out, struct iov_
 {
 	static char path[PATH_MAX];
 	const char *dir = iovd_follow_dropin_dir();
-	struct iov_config *chk = NULL;
 	json_t *nics = json_array(), *doc;
 	char *s;
 	int r;
@@ -1113,12 +1112,12 @@ int iovd_guest_save(const struct iov_cfg_guest *g, const char **out, struct iov_
 	if (!s)
 		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
 	snprintf(path, sizeof(path), "%s/50-guest-%s.json", dir, g->name);
-	/* What the loader would say of it, before it is on disk. */
-	if ((r = iov_config_load_buf(path, s, strlen(s), &chk, err)) < 0) {
+	/* What the loader would say of the whole config with it (its pools are in the main
+	 * file or other drop-ins), before it is on disk. */
+	if ((r = iovd_follow_check_dropin(path, s, strlen(s), err)) < 0) {
 		free(s);
 		return r;
 	}
-	iov_config_free(chk);
 	r = iov_write_atomic(path, s, strlen(s), 0644, "guest drop-in", err);
 	free(s);
 	if (r < 0)

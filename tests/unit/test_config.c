@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "lib/err.h"
@@ -287,6 +288,52 @@ static void test_dropins(void **state)
 	free(dir);
 }
 
+/* A drop-in about to be written (iovctl vm start --save), checked with the files it joins:
+ * it may use a pool of the main file, takes its lexical place, replaces a file of its
+ * name, and an error in it names it. Nothing is written. */
+static void test_dropin_prospective(void **state)
+{
+	char *dir = fk_tmpdir(), main_path[512], dropins[512], g[600];
+	static const char guest[] = "{ \"guests\": [ { \"name\": \"g\", \"kernel\": \"/boot/k\", "
+				    "\"nics\": [ { \"pool\": \"p\" } ] } ] }";
+	struct iov_config *c = NULL;
+	struct iov_err e = { 0 };
+
+	(void)state;
+	snprintf(main_path, sizeof(main_path), "%s/iovd.json", dir);
+	snprintf(dropins, sizeof(dropins), "%s/iovd.d", dir);
+	snprintf(g, sizeof(g), "%s/50-guest-g.json", dropins);
+	fk_write(dir, "iovd.json", "{ \"pfs\": [ { \"name\": \"a\", \"match\": { \"netdev\": "
+		 "\"ea\" }, \"num_vfs\": 2, \"defaults\": { \"driver\": \"vfio-pci\" } } ], "
+		 "\"pools\": [ { \"name\": \"p\", \"vfs\": [\"a#0-1\"] } ] }");
+	fk_write(dir, "iovd.d/10-x.json", "{ \"policy\": { \"on_drift\": \"report\" } }");
+	/* Alone it is invalid (no pool p): the reason the check must see the whole config. */
+	assert_int_equal(iov_config_load_buf(g, guest, strlen(guest), &c, &e), -ENOENT);
+	assert_int_equal(iov_config_load_with(main_path, dropins, g, guest, strlen(guest), &c, &e), 0);
+	assert_int_equal(c->n_files, 3);
+	assert_string_equal(c->files[2], g);
+	assert_int_equal(c->n_guests, 1);
+	assert_string_equal(c->guests[0].where.file, g);
+	iov_config_free(c);
+	c = NULL;
+	assert_int_equal(access(g, F_OK), -1);		/* not written */
+	/* Replacing an older copy of itself, not doubling it. */
+	fk_write(dir, "iovd.d/50-guest-g.json", guest);
+	assert_int_equal(iov_config_load_with(main_path, dropins, g, guest, strlen(guest), &c, &e), 0);
+	assert_int_equal(c->n_files, 3);
+	assert_int_equal(c->n_guests, 1);
+	iov_config_free(c);
+	c = NULL;
+	/* An error in it names it. */
+	assert_int_equal(iov_config_load_with(main_path, dropins, g, "{ \"guests\": [ { \"name\": "
+					      "\"g\", \"kernel\": \"/k\", \"nics\": [ { \"pool\": "
+					      "\"q\" } ] } ] }", 78, &c, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "50-guest-g.json: $.guests[0].nics[0].pool"));
+	assert_null(c);
+	fk_rmtree(dir);
+	free(dir);
+}
+
 static void test_dropin_dir(void **state)
 {
 	char buf[64];
@@ -515,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_dropins),
+		cmocka_unit_test(test_dropin_prospective),
 		cmocka_unit_test(test_dropin_dir),
 		cmocka_unit_test(test_resolve_kinds),
 		cmocka_unit_test(test_resolve_host_limits),
