@@ -637,6 +637,9 @@ int main(int argc, char **argv)
 		int nintx;
 
 		iovm_pci_exclude(excl, nexcl);
+		phase("devices");
+		iovm_mem_populate(&mem);
+		phase("guest RAM faulted in (MADV_POPULATE_WRITE)");
 		if (iovm_vfio_attach(&vm) < 0)
 			goto out;
 		nintx = iovm_vfio_intx_routes(intx, IOVM_VFIO_MAX_DEVS);
@@ -644,7 +647,7 @@ int main(int argc, char **argv)
 			goto out;
 		bc.intx = intx;
 		bc.nintx = nintx > 0 ? nintx : 0;
-		phase("VFIO: DMA map of guest RAM, BARs, interrupts");
+		phase("VFIO: DMA map (pinning) of guest RAM, BARs, MSI-X");
 	}
 	if ((ret = iovm_pvpanic_init(&vm)) < 0) {
 		log_err_errno(ret, "pvpanic device");
@@ -671,7 +674,7 @@ int main(int argc, char **argv)
 	} else {
 		log_warn("--sandbox off: no seccomp allow-list");
 	}
-	phase("devices, console, seccomp");
+	phase("console, seccomp");
 	clock_gettime(CLOCK_MONOTONIC, &t_run);
 	for (;;) {
 		if (iovm_vm_start(&vm) < 0)

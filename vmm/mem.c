@@ -1,6 +1,7 @@
 #include "vmm/mem.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -36,12 +37,23 @@ int iovm_mem_alloc(struct iovm_mem *m, uint64_t size, bool hugepages)
 
 		if (hugepages)
 			flags |= MAP_HUGETLB;
-		p = mmap(NULL, l.bank[i].size, PROT_READ | PROT_WRITE, flags, -1, 0);
+		/* 2 MiB aligned (THP can back it from the first fault, and VFIO then pins and
+		 * maps it in 2 MiB pieces rather than 4 KiB pages): map 2 MiB more and trim. */
+		p = mmap(NULL, l.bank[i].size + (hugepages ? 0 : SZ_2M), PROT_READ | PROT_WRITE,
+			 flags, -1, 0);
 		if (p == MAP_FAILED) {
 			ret = -errno;
 			for (int j = 0; j < i; j++)
 				munmap(l.bank[j].hva, l.bank[j].size);
 			return ret;
+		}
+		if (!hugepages) {
+			uintptr_t a = ((uintptr_t)p + SZ_2M - 1) & ~(uintptr_t)(SZ_2M - 1);
+
+			if (a > (uintptr_t)p)
+				munmap(p, a - (uintptr_t)p);
+			munmap((void *)(a + l.bank[i].size), (uintptr_t)p + SZ_2M - a);
+			p = (void *)a;
 		}
 		if (!hugepages)
 			madvise(p, l.bank[i].size, MADV_HUGEPAGE);	/* THP: a hint only */
@@ -50,6 +62,17 @@ int iovm_mem_alloc(struct iovm_mem *m, uint64_t size, bool hugepages)
 	l.huge = hugepages;
 	*m = l;
 	return 0;
+}
+
+void iovm_mem_populate(const struct iovm_mem *m)
+{
+#ifdef MADV_POPULATE_WRITE
+	for (int i = 0; i < m->nbanks; i++)
+		if (m->bank[i].hva)
+			madvise(m->bank[i].hva, m->bank[i].size, MADV_POPULATE_WRITE);
+#else
+	(void)m;
+#endif
 }
 
 void iovm_mem_free(struct iovm_mem *m)

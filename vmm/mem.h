@@ -28,6 +28,9 @@ int iovm_mem_layout(uint64_t size, struct iovm_mem *out);
 /* Lays out and maps the RAM. hugepages: MAP_HUGETLB (2 MiB pages must be reserved). */
 int iovm_mem_alloc(struct iovm_mem *m, uint64_t size, bool hugepages);
 void iovm_mem_free(struct iovm_mem *m);
+/* Faults all of guest RAM in (MADV_POPULATE_WRITE, Linux 5.14; a no-op where missing): done
+ * before VFIO pins it for DMA, which would fault it page by page anyway. */
+void iovm_mem_populate(const struct iovm_mem *m);
 /* Host pointer for [gpa, gpa+len) if it lies entirely inside one bank, else NULL. */
 void *iovm_mem_ptr(const struct iovm_mem *m, uint64_t gpa, uint64_t len);
 
