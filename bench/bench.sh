@@ -42,6 +42,7 @@ if [ "${1:-}" != --table ]; then
 		if [ "$NO_RIG" = 1 ]; then step vmm 0 bench-vmm NO_RIG=1; else step vmm 1 bench-vmm; fi
 	fi
 	[ "$NO_RIG" = 1 ] || step datapath 1 bench-datapath
+	[ "$NO_RIG" = 1 ] || ! has_target bench-guest || step guest 1 bench-guest
 	date -u '+%Y-%m-%d %H:%M UTC' > "$D/when"
 else
 	for f in "$D"/*.rc; do [ "$(cat "$f" 2> /dev/null)" = 0 ] || status=1; done
@@ -82,6 +83,13 @@ if [ -f "$D/vmm.txt" ]; then
 	row "memory outside RAM iovm/QEMU" "${v_ov:-?}" "$(div "$v_ovi" 3072)" "< 3 MiB" "no" "$(res vmm)"
 else
 	row "boot to /init iovm/QEMU" "not in this run" "-" "<= 0.50" "yes" "not run"
+fi
+
+if [ -f "$D/guest.txt" ]; then
+	g_ratio=$(get guest 's/^guest_launch_ratio \([0-9.]*\) x.*/\1/p')
+	g_i=$(get guest 's/^guest_launch_vm_start_ms \([0-9]*\) ms.*/\1/p')
+	g_h=$(get guest 's/^guest_launch_by_hand_ms \([0-9]*\) ms.*/\1/p')
+	row "launch to /init vm start/by hand" "${g_i:-?} / ${g_h:-?} ms" "$g_ratio" "<= 1.10" "yes" "$(res guest)"
 fi
 
 if [ -f "$D/datapath.txt" ]; then
