@@ -18,9 +18,9 @@ bench-plan: $(BUILD)/plan_bench
 # The VF data path in the test host: guest through its VF against the host through another VF.
 .PHONY: bench-datapath
 bench-datapath: $(RIG_PROGS) $(RIG_HELPERS)
-	$(RIG_ENV) bench/datapath_bench.sh
+	$(RIG_ENV) bench/rig_bench.sh vf_datapath bench-datapath
 
 # `iovctl vm start` against iovm by hand, launch to the guest's /init, in the test host.
 .PHONY: bench-guest
 bench-guest: $(RIG_PROGS) $(RIG_HELPERS)
-	$(RIG_ENV) bench/guest_launch_bench.sh
+	$(RIG_ENV) bench/rig_bench.sh guest_launch_bench bench-guest

@@ -1,4 +1,4 @@
-# `iovctl vm start` against the same iovm started by hand (run by bench/guest_launch_bench.sh,
+# `iovctl vm start` against the same iovm started by hand (run by `make bench-guest`, bench/rig_bench.sh,
 # not by the suite): rounds alternate between the two on the same pooled VF, same kernel,
 # initramfs, command line, 256 MiB, 1 vCPU; each round's time is launch to the guest's
 # /init ("INNER: init up" in its console). By hand: root opens, `iovm --user iovm` drops,
