@@ -44,6 +44,10 @@ measure() {
 	d=$(ls -d /sys/kernel/debug/kvm/$pid-* 2>/dev/null | head -n1)
 	st="- - - -"
 	[ -n "$d" ] && st="$(cat "$d/exits") $(cat "$d/io_exits") $(cat "$d/mmio_exits") $(cat "$d/halt_exits")"
+	# Every non-zero exit and injection counter of that VM, for telling where exits differ.
+	[ -n "$d" ] && echo "EXITSBY $name $(cd "$d" && for f in *exits* *injections* insn_emulation \
+		pf_taken pf_fixed halt_wakeup; do [ -f "$f" ] && v=$(cat "$f") && [ "$v" != 0 ] &&
+		printf '%s=%s ' "$f" "$v"; done)" >> /tmp/exitsby
 	# RSS outside guest RAM: every mapping but the one of guest RAM's size (+ up to 8 MiB
 	# of alignment, as QEMU maps it).
 	ovh=$(awk -v ram=$((MEM_MIB * 1024)) '
@@ -57,14 +61,17 @@ measure() {
 }
 
 r=1
+: > /tmp/exitsby
 while [ $r -le $ROUNDS ]; do
 	set -- $(measure iovm /usr/bin/iovm --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio \
 		--mem ${MEM_MIB}M --cmdline "$CMDLINE" --vfio "$vf")
 	echo "ROUND $r iovm ms $1 exits $2 io $3 mmio $4 halt $5 overhead_kib $6"
+	tail -n 1 /tmp/exitsby
 	echo "$r $*" >> /tmp/iovm.rounds
 	set -- $(measure qemu /usr/bin/qemu-system-x86_64 $QEMU_OPTS -kernel "$VMM_KERNEL" \
 		-initrd /tmp/inner.cpio -append "$CMDLINE" -device vfio-pci,host="$vf")
 	echo "ROUND $r qemu ms $1 exits $2 io $3 mmio $4 halt $5 overhead_kib $6"
+	tail -n 1 /tmp/exitsby
 	echo "$r $*" >> /tmp/qemu.rounds
 	r=$((r + 1))
 done
