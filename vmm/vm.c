@@ -60,6 +60,8 @@ static int vcpu_setup_cpuid(struct iovm_vcpu *v)
 			/* Initial APIC id in EBX[31:24]; say "hypervisor" in ECX[31]. */
 			e->ebx = (e->ebx & 0x00ffffffu) | (uint32_t)v->id << 24;
 			e->ecx |= 1u << 31;
+			if (v->vm->tsc_deadline)
+				e->ecx |= 1u << 24;	/* TSC-deadline timer */
 			break;
 		case 0xb:
 		case 0x1f:
@@ -263,6 +265,9 @@ int iovm_vm_create(struct iovm_vm *vm, int kvm_fd, int ncpus)
 			return -ENOTSUP;
 		}
 	}
+	/* Not in KVM_GET_SUPPORTED_CPUID (it needs the in-kernel LAPIC): without it the guest
+	 * programs its LAPIC timer through TMICT instead of one TSC-deadline MSR write. */
+	vm->tsc_deadline = kvm_check_cap(kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	mslots = kvm_check_cap(kvm_fd, KVM_CAP_NR_MEMSLOTS);
 	vm->max_slots = mslots > 0 ? (uint32_t)mslots : 32;
 	if (ncpus > kvm_check_cap(kvm_fd, KVM_CAP_MAX_VCPUS) &&

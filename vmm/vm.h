@@ -51,6 +51,7 @@ struct iovm_vm {
 	struct iovm_vcpu vcpu[IOVM_MAX_VCPUS];
 	struct iovm_mem *mem;
 	uint32_t next_slot, max_slots;
+	bool tsc_deadline;	/* KVM_CAP_TSC_DEADLINE_TIMER: offered to the guest in CPUID */
 	/* Why the VM stopped: first reason wins. stop_efd wakes the main thread. */
 	pthread_mutex_t stop_lock;
 	bool stopping;
