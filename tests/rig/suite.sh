@@ -29,6 +29,8 @@ summary="$OUT/logs/summary.txt"
 : > "$summary"
 
 # Which scenarios run on each preset.
+durations=$OUT/logs/durations
+[ -s "$durations" ] || durations=$here/durations
 plan=""
 for p in ${IOV_RIG_PRESETS:-$RIG_PRESETS}; do
 	scens=""
@@ -42,11 +44,12 @@ for p in ${IOV_RIG_PRESETS:-$RIG_PRESETS}; do
 		esac
 	done
 	[ -n "$scens" ] || continue
-	# Expected seconds of each scenario: its time in the last run (40 s if unknown). A
+	# Expected seconds of each scenario: its time in the last run (a fresh checkout: the
+	# times committed in tests/rig/durations; 40 s if unknown). A
 	# preset whose scenarios would keep one boot busy longer than IOV_RIG_BOOT_SECS (default
 	# 300) is split into several boots (P.1, P.2, ...; longest scenario first, each to the
 	# boot with the least so far), so that two lanes stay balanced. Each boot costs ~15 s.
-	plan="$plan$(for s in $scens; do echo "$s"; done | awk -v p="$p" -v f="$OUT/logs/durations" \
+	plan="$plan$(for s in $scens; do echo "$s"; done | awk -v p="$p" -v f="$durations" \
 		-v max="${IOV_RIG_BOOT_SECS:-300}" '
 		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); d[a[1] " " a[2]] = a[3] } }
 		{ n++; name[n] = $1; c[n] = ((p " " $1) in d) ? d[p " " $1] : 40; tot += c[n] }
@@ -109,7 +112,7 @@ for p in $(printf '%s' "$plan" | awk '{ print $2 }'); do
 done
 
 # Remember how long each scenario took, for the next run's lanes.
-{ cat "$OUT/logs/durations" 2>/dev/null; awk '$4 > 0 { print $2, $3, $4 }' "$summary"; } |
+{ cat "$OUT/logs/durations" 2>/dev/null || true; awk '$4 > 0 { print $2, $3, $4 }' "$summary"; } |
 	awk '{ d[$1 " " $2] = $3 } END { for (k in d) print k, d[k] }' | sort > "$OUT/logs/durations.new"
 mv "$OUT/logs/durations.new" "$OUT/logs/durations"
 
