@@ -11,12 +11,14 @@
 #   no-intremap   VT-d without interrupt remapping (ecap bit 3 clear), igb at 01:00.0
 #   no-iommu      no IOMMU at all, igb at 01:00.0
 #   nvme          default + an NVMe controller with SR-IOV (sriov_max_vfs=4) at 02:00.0
-#   guests        default with one vCPU: for the scenarios that run several inner guests. With
-#                 two, QEMU's TCG emulation of SVM does not survive nested guests for long: an
-#                 inner guest triple-faults during its boot (KVM shutdown exit, at a different
-#                 place each time), or the test host itself resets; seen in 3 of 4 runs of
-#                 guest_supervise on 2 vCPUs (one with both guests pinned to one test-host
-#                 CPU), and in CI; 0 of 3 on one vCPU, which is no slower for them.
+#   guests        default with one vCPU: for the scenarios that boot nested Linux guests
+#                 (guest_*, vmm_* but vmm_intx, and the demo). With two, QEMU's TCG emulation
+#                 of SVM does not survive nested guests for long: an inner guest triple-faults
+#                 during its boot (KVM shutdown exit, at a different place each time), or the
+#                 test host itself resets; seen in 3 of 4 runs of guest_supervise on 2 vCPUs
+#                 (one with both guests pinned to one test-host CPU), in CI, and once with a
+#                 single guest (vmm_sandbox); 0 of 5 on one vCPU, which is no slower for them.
+#                 guest_seccomp stays on default: it checks interrupt placement on CPU 1.
 
 RIG_PRESETS="default shared-group no-intremap no-iommu nvme guests"
 

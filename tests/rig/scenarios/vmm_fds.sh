@@ -2,7 +2,7 @@
 # hands the fds to iovm running as nobody (--kvm-fd, --vfio-container-fd,
 # --vfio-group-fd N:ADDRESS), as iovd will. The guest gets 2 vCPUs (MP table, INIT-SIPI),
 # RAM on 2 MiB hugepages and both VFs; igbvf binds and ping6 answers through the first.
-# rig-presets: default
+# rig-presets: guests
 
 . /rig/scenarios/vmm_lib.sh
 vmm_prereqs

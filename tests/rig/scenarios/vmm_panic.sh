@@ -1,7 +1,7 @@
 # A panicking guest ends iovm with status 4: the guest's pvpanic-pci driver reports the
 # panic through iovm's pvpanic PCI device (1b36:0011). Needs pvpanic-pci.ko in the test-host
 # image (tests/rig/image.sh MODULES); without it the scenario says so and checks nothing.
-# rig-presets: default
+# rig-presets: guests
 
 . /rig/scenarios/vmm_lib.sh
 vmm_prereqs

@@ -5,7 +5,7 @@
 # tail: the host's IOMMU must log a DMAR fault for the VF and the host must keep running.
 # The guest ends with `reboot -f` (i8042 reset, iovm exit 3); afterwards the VF, reset by
 # iovm, works again on the host's igbvf.
-# rig-presets: default
+# rig-presets: guests
 
 . /rig/scenarios/vmm_lib.sh
 vmm_prereqs

@@ -5,7 +5,7 @@
 # reloads the kernel and the guest boots again, pings again and powers off (status 0).
 # Then --test-forbidden-syscall: iovm dies of SIGSYS, the kernel log names the syscall
 # (audit type=1326), and the group is free again.
-# rig-presets: default
+# rig-presets: guests
 
 . /rig/scenarios/vmm_lib.sh
 vmm_prereqs
