@@ -1302,11 +1302,10 @@ void iovd_guests_host_settled(void)
 {
 	for (struct guest *g = S.guests; S.init && g; g = g->next) {
 		struct iov_err e = { 0 };
-		int r;
 
 		if (g->state != G_DEGRADED || !g->waiting)
 			continue;
-		if ((r = do_start(g, &e)) < 0) {
+		if (do_start(g, &e) < 0) {
 			/* Not yet (its PF is still without a driver, the pool has no VF yet), or
 			 * not at all (the kernel file went away): it keeps waiting either way,
 			 * and says why; `iovctl vm stop` gives up on it. */

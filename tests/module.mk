@@ -10,6 +10,7 @@ $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_f
 # Guest NIC allocation (VFs, MACs) on hand-built hosts and configs.
 UNIT_TESTS += tests/unit/test_alloc.c tests/unit/test_irq_place.c
 $(BUILD)/tests/test_alloc: $(BUILD)/obj/tests/unit/fakesys.o
+$(BUILD)/tests/test_irq_place: $(BUILD)/obj/tests/unit/fakesys.o
 
 # Golden tests: iovctl on every fixture against the expected output.
 .PHONY: golden

@@ -7,14 +7,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "irq/place.h"
 #include "lib/sysfs.h"
+#include "tests/unit/fakesys.h"
 
 /* As the test host shows them: IR-PCI-MSIX chips, then the action names. */
 static const char interrupts[] =
@@ -73,43 +71,29 @@ static void test_cpulist(void **state)
 	assert_int_equal(iov_cpulist_parse("1 2", &set), -EINVAL);
 }
 
-static void put(const char *root, const char *rel, const char *text)
-{
-	char path[4096], cmd[4200];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s%s", root, rel);
-	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
-	assert_int_equal(system(cmd), 0);
-	assert_non_null(f = fopen(path, "w"));
-	fputs(text, f);
-	fclose(f);
-}
-
 /* Two nodes as a two-socket host shows them; one when the kernel has no NUMA. */
 static void test_numa_nodes(void **state)
 {
-	char root[] = "/tmp/iov-numa-XXXXXX", cmd[64];
+	char *root = fk_tmpdir();
 	cpu_set_t set;
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
-	put(root, "/sys/bus/pci/devices/.keep", "");	/* what makes it a sysfs tree */
+	fk_mkdir(root, "sys/bus/pci/devices");	/* what makes it a sysfs tree */
 	assert_int_equal(iov_sysroot_set(root), 0);
 	assert_int_equal(iov_numa_nodes(), 1);		/* no node directory at all */
-	put(root, "/sys/devices/system/node/online", "0-1\n");
-	put(root, "/sys/devices/system/node/node0/cpulist", "0-7,16-23\n");
-	put(root, "/sys/devices/system/node/node1/cpulist", "8-15,24-31\n");
+	fk_write(root, "sys/devices/system/node/online", "0-1\n");
+	fk_write(root, "sys/devices/system/node/node0/cpulist", "0-7,16-23\n");
+	fk_write(root, "sys/devices/system/node/node1/cpulist", "8-15,24-31\n");
 	assert_int_equal(iov_numa_nodes(), 2);
 	assert_int_equal(iov_numa_node_cpus(1, &set), 0);
 	assert_int_equal(CPU_COUNT(&set), 16);
 	assert_true(CPU_ISSET(8, &set) && CPU_ISSET(31, &set) && !CPU_ISSET(0, &set));
 	assert_int_equal(iov_numa_node_cpus(2, &set), -ENOENT);
-	put(root, "/sys/devices/system/node/node1/cpulist", "garbage\n");
+	fk_write(root, "sys/devices/system/node/node1/cpulist", "garbage\n");
 	assert_int_equal(iov_numa_node_cpus(1, &set), -EINVAL);
 	iov_sysroot_set("/");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	assert_int_equal(system(cmd), 0);
+	fk_rmtree(root);
+	free(root);
 }
 
 int main(void)
