@@ -24,3 +24,16 @@ bench-datapath: $(RIG_PROGS) $(RIG_HELPERS)
 .PHONY: bench-guest
 bench-guest: $(RIG_PROGS) $(RIG_HELPERS)
 	$(RIG_ENV) bench/rig_bench.sh guest_launch_bench bench-guest
+
+# iovm against QEMU on real KVM (issue 20): `make bench-kvm` builds a self-contained bundle
+# (bench/kvm/bundle.sh: the binaries with their libraries and loader, QEMU and its firmware,
+# the test host's kernel, a one-line /init) and runs bench/kvm/run.sh on this machine: /dev/kvm
+# check, iovm's payload tests, iovm vs QEMU microvm and q35 launch to /init (20 alternated
+# rounds), the listing benchmark. On a machine without the packages: carry
+# $(BUILD)/kvm-bundle.tar.xz, unpack it, run `sh kvm-bundle/run.sh kvm-bundle REPO`.
+.PHONY: bench-kvm bench-kvm-bundle
+KVM_BUNDLE := $(BUILD)/kvm-bundle
+bench-kvm-bundle: $(BUILD)/iovm $(BUILD)/iovctl $(VMM_PAYLOAD) $(RIG_OUT)/helpers/kvmcheck rig-image
+	bench/kvm/bundle.sh $(BUILD) $(RIG_OUT)/helpers $(RIG_OUT)/image/vmlinuz $(KVM_BUNDLE)
+bench-kvm: bench-kvm-bundle
+	sh $(KVM_BUNDLE)/run.sh $(KVM_BUNDLE) $(CURDIR)
