@@ -6,6 +6,8 @@
  * files work): names, ranges, overlaps, pools and NICs against the PFs, MACs used twice.
  * The first error wins; it names the file, the JSON path, what is wrong and the fix. */
 #include "config/config.h"
+#include "config/guestspec.h"
+#include "config/ldjson.h"
 #include "lib/atomicfile.h"
 #include "lib/err.h"
 
@@ -21,292 +23,14 @@
 
 #define CONFIG_MAX_BYTES (4u << 20)	/* a config file larger than this is a mistake */
 #define MAX_NUM_VFS 65535		/* PCIe TotalVFs is 16 bits */
-#define MAX_MEM_MIB (1024u * 1024u)	/* iovm: at most 1 TiB */
-#define MAX_CPUS 64			/* iovm: IOVM_MAX_VCPUS */
-#define MAX_NICS 8			/* iovm: IOVM_VFIO_MAX_DEVS */
-#define MAX_CMDLINE 2048
 /* Far above any host (PFs, pools, guests in all files; entries of one PF or pool): they
  * bound the pairwise checks, so no file can keep iovd busy for long. */
 #define MAX_ITEMS 1024
 #define MAX_ENTRIES 4096
 
-struct ld {
-	struct iov_config *c;
-	struct iov_err *err;
-	const char *file;		/* the file being read (points into c->files) */
-	/* which file set each policy field, for "set twice" */
-	const char *pol_file[5];
-	char pol_path[5][32];
-};
-
 enum { POL_UNSAFE, POL_GROUP, POL_NEVER, POL_DRIFT, POL_PREFIX };
 static const char *const pol_keys[] = { "allow_unsafe_interrupts", "admin_group", "never_move",
 					"on_drift", "mac_prefix" };
-
-/* ---- messages ---- */
-
-static int ld_fail(struct ld *L, const char *path, int code, const char *fix, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int ld_fail(struct ld *L, const char *path, int code, const char *fix, const char *fmt, ...)
-{
-	char what[640];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return iov_err_set(L->err, code, fix, "%s: %s: %s", L->file ? L->file : "config", path, what);
-}
-
-/* A message from a parser in sriov/vfconf.c, which names the value and the rule. */
-static int ld_fail_parser(struct ld *L, const char *path, int code, const char *msg, const char *fix)
-{
-	return ld_fail(L, path, code, fix, "%s", msg);
-}
-
-static void where_set(struct iov_cfg_where *w, const char *file, const char *path)
-{
-	w->file = file;
-	snprintf(w->path, sizeof(w->path), "%s", path);
-}
-
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number with a fraction";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "something else";
-}
-
-/* Child paths: $.a + key -> $.a.key; keys that are not identifiers are quoted. */
-static void path_key(char *buf, size_t len, const char *parent, const char *key)
-{
-	bool ident = *key != '\0';
-
-	for (const char *p = key; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
-		      (*p >= '0' && *p <= '9' && p != key)))
-			ident = false;
-	if (ident) {
-		snprintf(buf, len, "%s.%s", parent, key);
-		return;
-	}
-	/* Quote, escaping what would make the path ambiguous or unprintable. */
-	size_t n = (size_t)snprintf(buf, len, "%s[\"", parent);
-	for (const unsigned char *p = (const unsigned char *)key; *p && n + 8 < len; p++) {
-		if (*p == '"' || *p == '\\')
-			n += (size_t)snprintf(buf + n, len - n, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			n += (size_t)snprintf(buf + n, len - n, "\\u%04x", *p);
-		else
-			buf[n++] = (char)*p;
-	}
-	snprintf(buf + (n < len ? n : len - 1), len - (n < len ? n : len - 1), "\"]");
-}
-
-static void path_idx(char *buf, size_t len, const char *parent, size_t i)
-{
-	snprintf(buf, len, "%s[%zu]", parent, i);
-}
-
-/* A value shown in a message: strings quoted and cut, others as JSON. */
-static void show_value(const json_t *v, char *buf, size_t len)
-{
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		size_t n = 0;
-
-		buf[n++] = '"';
-		for (; *s && n + 6 < len; s++)
-			buf[n++] = (unsigned char)*s < 0x20 ? '?' : *s;
-		if (*s && n + 4 < len) {
-			memcpy(buf + n, "...", 3);
-			n += 3;
-		}
-		buf[n++] = '"';
-		buf[n] = '\0';
-		return;
-	}
-	char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-
-	snprintf(buf, len, "%s", d ? d : "?");
-	if (d && strlen(d) >= len && len > 4)
-		memcpy(buf + len - 4, "...", 4);
-	free(d);
-}
-
-/* ---- unknown keys ---- */
-
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64];
-
-	if (la >= 63 || lb >= 63)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
-/* Every key of o must be in keys (NULL-terminated). */
-static int check_keys(struct ld *L, const json_t *o, const char *path, const char *const *keys,
-		      const char *where)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach((json_t *)o, k, v) {
-		const char *near = NULL;
-		size_t best = 3;
-		char p[256], list[384], fix[512];
-		size_t n = 0;
-		bool known = false;
-
-		for (size_t i = 0; keys[i]; i++) {
-			size_t d;
-
-			if (strcmp(k, keys[i]) == 0) {
-				known = true;
-				break;
-			}
-			d = edit_distance(k, keys[i]);
-			if (d < best) {
-				best = d;
-				near = keys[i];
-			}
-			if (n < sizeof(list))
-				n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
-						      i ? ", " : "", keys[i]);
-		}
-		if (known)
-			continue;
-		path_key(p, sizeof(p), path, k);
-		if (near)
-			snprintf(fix, sizeof(fix), "did you mean \"%s\"? (a misspelt key would "
-				 "otherwise silently mean the default)", near);
-		else
-			snprintf(fix, sizeof(fix), "remove it; the keys of %s are: %s", where, list);
-		return ld_fail(L, p, -EINVAL, fix, "unknown key \"%s\"", k);
-	}
-	return 0;
-}
-
-/* ---- typed getters ---- */
-
-static int want_type(struct ld *L, const json_t *v, const char *path, int type, const char *what,
-		     const char *fix)
-{
-	char shown[96];
-
-	if ((int)json_typeof(v) == type || (type == JSON_TRUE && json_is_boolean(v)))
-		return 0;
-	show_value(v, shown, sizeof(shown));
-	return ld_fail(L, path, -EINVAL, fix, "expected %s, got %s %s", what,
-		       type_name(v), shown);
-}
-
-static int get_bool(struct ld *L, const json_t *v, const char *path, bool *out)
-{
-	int r = want_type(L, v, path, JSON_TRUE, "true or false",
-			  "write true or false without quotes");
-
-	if (r == 0)
-		*out = json_is_true(v);
-	return r;
-}
-
-static int get_int(struct ld *L, const json_t *v, const char *path, json_int_t lo, json_int_t hi,
-		   const char *fix, json_int_t *out)
-{
-	char what[64];
-	int r;
-
-	snprintf(what, sizeof(what), "an integer %" JSON_INTEGER_FORMAT "..%" JSON_INTEGER_FORMAT,
-		 lo, hi);
-	if ((r = want_type(L, v, path, JSON_INTEGER, what, fix)) < 0)
-		return r;
-	if (json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return ld_fail(L, path, -ERANGE, fix, "%" JSON_INTEGER_FORMAT " is out of range "
-			       "%" JSON_INTEGER_FORMAT "..%" JSON_INTEGER_FORMAT,
-			       json_integer_value(v), lo, hi);
-	*out = json_integer_value(v);
-	return 0;
-}
-
-static int get_str(struct ld *L, const json_t *v, const char *path, const char *fix,
-		   const char **out)
-{
-	int r = want_type(L, v, path, JSON_STRING, "a string", fix);
-
-	if (r < 0)
-		return r;
-	if (!*json_string_value(v))
-		return ld_fail(L, path, -EINVAL, fix, "empty string");
-	*out = json_string_value(v);
-	return 0;
-}
-
-static char *xstrdup(struct ld *L, const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		iov_err_set(L->err, -ENOMEM, NULL, "out of memory reading the config");
-	return d;
-}
-
-static bool name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > 32)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
-			return false;
-	return true;
-}
-
-static int get_name(struct ld *L, const json_t *o, const char *path, const char *what, char **out)
-{
-	json_t *v = json_object_get(o, "name");
-	char p[256], fix[256];
-	const char *s;
-	int r;
-
-	snprintf(fix, sizeof(fix), "give each %s a \"name\": 1 to 32 of a-z, 0-9, _ and -", what);
-	if (!v)
-		return ld_fail(L, path, -EINVAL, fix, "this %s has no \"name\"", what);
-	path_key(p, sizeof(p), path, "name");
-	if ((r = get_str(L, v, p, fix, &s)) < 0)
-		return r;
-	if (!name_ok(s))
-		return ld_fail(L, p, -EINVAL, fix, "\"%.40s\" is not a valid %s name", s, what);
-	return (*out = xstrdup(L, s)) ? 0 : -ENOMEM;
-}
 
 /* A netdev name as the kernel allows it (dev_valid_name): 1..15 bytes, not . or .., no
  * '/', ':' or whitespace. */
@@ -375,15 +99,15 @@ static int load_policy(struct ld *L, const json_t *o, const char *path)
 	json_t *v;
 	int r;
 
-	if ((r = want_type(L, o, path, JSON_OBJECT, "an object",
+	if ((r = ld_want_type(L, o, path, JSON_OBJECT, "an object",
 			   "write \"policy\": { \"allow_unsafe_interrupts\": false, ... }")) < 0 ||
-	    (r = check_keys(L, o, path, keys, "\"policy\"")) < 0)
+	    (r = ld_check_keys(L, o, path, keys, "\"policy\"")) < 0)
 		return r;
 	if ((v = json_object_get(o, "allow_unsafe_interrupts"))) {
 		bool b = false;
 
-		path_key(p, sizeof(p), path, "allow_unsafe_interrupts");
-		if ((r = policy_mark(L, POL_UNSAFE, p)) < 0 || (r = get_bool(L, v, p, &b)) < 0)
+		ld_path_key(p, sizeof(p), path, "allow_unsafe_interrupts");
+		if ((r = policy_mark(L, POL_UNSAFE, p)) < 0 || (r = ld_get_bool(L, v, p, &b)) < 0)
 			return r;
 		pol->allow_unsafe_interrupts = b;
 	}
@@ -392,8 +116,8 @@ static int load_policy(struct ld *L, const json_t *o, const char *path)
 		const char *fix = "name a group from /etc/group (letters, digits, _ and -, at most "
 				  "32, not starting with a digit or -)";
 
-		path_key(p, sizeof(p), path, "admin_group");
-		if ((r = policy_mark(L, POL_GROUP, p)) < 0 || (r = get_str(L, v, p, fix, &s)) < 0)
+		ld_path_key(p, sizeof(p), path, "admin_group");
+		if ((r = policy_mark(L, POL_GROUP, p)) < 0 || (r = ld_get_str(L, v, p, fix, &s)) < 0)
 			return r;
 		bool ok = strlen(s) <= 32 && !(s[0] >= '0' && s[0] <= '9') && s[0] != '-';
 		for (const char *q = s; *q && ok; q++)
@@ -401,7 +125,7 @@ static int load_policy(struct ld *L, const json_t *o, const char *path)
 			     (*q >= '0' && *q <= '9') || *q == '_' || *q == '-' || *q == '.';
 		if (!ok)
 			return ld_fail(L, p, -EINVAL, fix, "\"%.40s\" is not a group name", s);
-		if (!(pol->admin_group = xstrdup(L, s)))
+		if (!(pol->admin_group = ld_xstrdup(L, s)))
 			return -ENOMEM;
 	}
 	if ((v = json_object_get(o, "never_move"))) {
@@ -409,9 +133,9 @@ static int load_policy(struct ld *L, const json_t *o, const char *path)
 		size_t i;
 		json_t *e;
 
-		path_key(p, sizeof(p), path, "never_move");
+		ld_path_key(p, sizeof(p), path, "never_move");
 		if ((r = policy_mark(L, POL_NEVER, p)) < 0 ||
-		    (r = want_type(L, v, p, JSON_ARRAY, "an array", fix)) < 0)
+		    (r = ld_want_type(L, v, p, JSON_ARRAY, "an array", fix)) < 0)
 			return r;
 		pol->never_move = calloc(json_array_size(v) + 1, sizeof(char *));
 		if (!pol->never_move)
@@ -421,8 +145,8 @@ static int load_policy(struct ld *L, const json_t *o, const char *path)
 			const char *s;
 			struct iov_pci_addr a;
 
-			path_idx(pe, sizeof(pe), p, i);
-			if ((r = get_str(L, e, pe, fix, &s)) < 0)
+			ld_path_idx(pe, sizeof(pe), p, i);
+			if ((r = ld_get_str(L, e, pe, fix, &s)) < 0)
 				return r;
 			if (strchr(s, ':') ? iov_pci_addr_parse(s, &a) < 0 : !iov_cfg_ifname_ok(s))
 				return ld_fail(L, pe, -EINVAL, fix, "\"%.40s\" is neither a PCI address "
@@ -431,7 +155,7 @@ static int load_policy(struct ld *L, const json_t *o, const char *path)
 				if (strcmp(pol->never_move[k], s) == 0)
 					return ld_fail(L, pe, -EEXIST, "list each device once",
 						       "\"%s\" is listed twice", s);
-			if (!(pol->never_move[pol->n_never_move] = xstrdup(L, s)))
+			if (!(pol->never_move[pol->n_never_move] = ld_xstrdup(L, s)))
 				return -ENOMEM;
 			pol->n_never_move++;
 		}
@@ -441,8 +165,8 @@ static int load_policy(struct ld *L, const json_t *o, const char *path)
 		const char *fix = "on_drift is \"report\" (log and show the difference) or "
 				  "\"reapply\" (put the host back to the config)";
 
-		path_key(p, sizeof(p), path, "on_drift");
-		if ((r = policy_mark(L, POL_DRIFT, p)) < 0 || (r = get_str(L, v, p, fix, &s)) < 0)
+		ld_path_key(p, sizeof(p), path, "on_drift");
+		if ((r = policy_mark(L, POL_DRIFT, p)) < 0 || (r = ld_get_str(L, v, p, fix, &s)) < 0)
 			return r;
 		if (strcmp(s, "report") == 0)
 			pol->on_drift = IOV_DRIFT_REPORT;
@@ -458,8 +182,8 @@ static int load_policy(struct ld *L, const json_t *o, const char *path)
 		uint8_t m[6];
 		char full[18];
 
-		path_key(p, sizeof(p), path, "mac_prefix");
-		if ((r = policy_mark(L, POL_PREFIX, p)) < 0 || (r = get_str(L, v, p, fix, &s)) < 0)
+		ld_path_key(p, sizeof(p), path, "mac_prefix");
+		if ((r = policy_mark(L, POL_PREFIX, p)) < 0 || (r = ld_get_str(L, v, p, fix, &s)) < 0)
 			return r;
 		snprintf(full, sizeof(full), "%.8s:00:00:00", s);
 		if (strlen(s) != 8 || iov_parse_mac(full, m, NULL, 0) < 0)
@@ -511,7 +235,7 @@ static int vf_int(struct ld *L, const json_t *v, const char *path, const char *k
 	int r;
 
 	snprintf(what, sizeof(what), "an integer 0..%llu", max);
-	if ((r = want_type(L, v, path, JSON_INTEGER, what, fix)) < 0)
+	if ((r = ld_want_type(L, v, path, JSON_INTEGER, what, fix)) < 0)
 		return r;
 	if (json_integer_value(v) < 0)
 		return ld_fail(L, path, -ERANGE, fix, "%s %" JSON_INTEGER_FORMAT ": negative; "
@@ -533,14 +257,14 @@ static int load_vfprops(struct ld *L, const json_t *o, const char *path, bool de
 	json_t *v;
 	int r;
 
-	if ((r = want_type(L, o, path, JSON_OBJECT, "an object",
+	if ((r = ld_want_type(L, o, path, JSON_OBJECT, "an object",
 			   "write VF settings as an object: { \"vlan\": 100, \"spoofchk\": true }")) < 0 ||
-	    (r = check_keys(L, o, path, vf_keys, "VF settings")) < 0)
+	    (r = ld_check_keys(L, o, path, vf_keys, "VF settings")) < 0)
 		return r;
 	json_object_foreach((json_t *)o, k, v) {
 		const char *s;
 
-		path_key(p, sizeof(p), path, k);
+		ld_path_key(p, sizeof(p), path, k);
 		msg[0] = '\0';
 		if (strcmp(k, "mac") == 0) {
 			const char *fix = "give a unicast MAC like \"02:00:00:00:00:01\" (locally "
@@ -550,7 +274,7 @@ static int load_vfprops(struct ld *L, const json_t *o, const char *path, bool de
 				return ld_fail(L, p, -EINVAL, "give each VF its own MAC in \"vfs\" "
 					       "(one entry per VF: \"0\": { \"mac\": ... })",
 					       "a MAC in \"defaults\" would give every VF the same address");
-			if ((r = get_str(L, v, p, fix, &s)) < 0)
+			if ((r = ld_get_str(L, v, p, fix, &s)) < 0)
 				return r;
 			if ((r = iov_parse_mac(s, c.mac, msg, sizeof(msg))) < 0 ||
 			    (r = iov_check_vf_mac(c.mac, msg, sizeof(msg))) < 0)
@@ -575,23 +299,23 @@ static int load_vfprops(struct ld *L, const json_t *o, const char *path, bool de
 		} else if (strcmp(k, "proto") == 0) {
 			const char *fix = "write \"802.1Q\" or \"802.1ad\"";
 
-			if ((r = get_str(L, v, p, fix, &s)) < 0)
+			if ((r = ld_get_str(L, v, p, fix, &s)) < 0)
 				return r;
 			if ((r = iov_parse_vlan_proto(s, &c.vlan_proto, msg, sizeof(msg))) < 0)
 				return ld_fail_parser(L, p, r, msg, fix);
 			have_qp = true;
 		} else if (strcmp(k, "spoofchk") == 0) {
-			if ((r = get_bool(L, v, p, &c.spoofchk)) < 0)
+			if ((r = ld_get_bool(L, v, p, &c.spoofchk)) < 0)
 				return r;
 			c.set |= IOV_VFC_SPOOFCHK;
 		} else if (strcmp(k, "trust") == 0) {
-			if ((r = get_bool(L, v, p, &c.trust)) < 0)
+			if ((r = ld_get_bool(L, v, p, &c.trust)) < 0)
 				return r;
 			c.set |= IOV_VFC_TRUST;
 		} else if (strcmp(k, "state") == 0) {
 			const char *fix = "write \"auto\", \"enable\" or \"disable\"";
 
-			if ((r = get_str(L, v, p, fix, &s)) < 0)
+			if ((r = ld_get_str(L, v, p, fix, &s)) < 0)
 				return r;
 			if ((r = iov_parse_link_state(s, &c.state, msg, sizeof(msg))) < 0)
 				return ld_fail_parser(L, p, r, msg, fix);
@@ -609,20 +333,20 @@ static int load_vfprops(struct ld *L, const json_t *o, const char *path, bool de
 			const char *fix = "write \"vfio-pci\" (for guests), \"host\" (the kernel's VF "
 					  "driver) or \"none\"";
 
-			if ((r = get_str(L, v, p, fix, &s)) < 0)
+			if ((r = ld_get_str(L, v, p, fix, &s)) < 0)
 				return r;
 			if (iov_cfg_parse_driver(s, &d) < 0)
 				return ld_fail(L, p, -EINVAL, fix, "\"%.40s\" is not a driver choice", s);
 		}
 	}
 	if (have_qp && !(c.set & IOV_VFC_VLAN)) {
-		path_key(p, sizeof(p), path, json_object_get(o, "qos") ? "qos" : "proto");
+		ld_path_key(p, sizeof(p), path, json_object_get(o, "qos") ? "qos" : "proto");
 		return ld_fail(L, p, -EINVAL, "add \"vlan\": N to the same object (use 0 for "
 			       "priority tagging without a VLAN)", "qos and proto need a vlan");
 	}
 	if ((c.set & IOV_VFC_MIN_RATE) && (c.set & IOV_VFC_MAX_RATE) && c.max_rate &&
 	    c.min_rate > c.max_rate) {
-		path_key(p, sizeof(p), path, "min_rate");
+		ld_path_key(p, sizeof(p), path, "min_rate");
 		return ld_fail(L, p, -EINVAL, "lower min_rate or raise max_rate (0 = no limit)",
 			       "min_rate %u is above max_rate %u", c.min_rate, c.max_rate);
 	}
@@ -685,7 +409,7 @@ static int load_vfs(struct ld *L, struct iov_cfg_pf *pf, const json_t *o, const 
 	json_t *v;
 	int r;
 
-	if ((r = want_type(L, o, path, JSON_OBJECT, "an object",
+	if ((r = ld_want_type(L, o, path, JSON_OBJECT, "an object",
 			   "write \"vfs\": { \"0\": { ... }, \"1-3\": { ... } }")) < 0)
 		return r;
 	if (json_object_size(o) > MAX_ENTRIES)
@@ -698,12 +422,12 @@ static int load_vfs(struct ld *L, struct iov_cfg_pf *pf, const json_t *o, const 
 		struct iov_cfg_vfs *e = &pf->vfs[pf->n_vfs];
 		char p[256];
 
-		path_key(p, sizeof(p), path, k);
+		ld_path_key(p, sizeof(p), path, k);
 		if ((r = iov_cfg_parse_range(k, MAX_NUM_VFS - 1, &e->first, &e->last)) < 0)
 			return range_fail(L, p, r, k, fix);
 		if ((r = load_vfprops(L, v, p, false, &e->props, &e->driver)) < 0)
 			return r;
-		where_set(&e->where, L->file, p);
+		ld_where_set(&e->where, L->file, p);
 		for (size_t i = 0; i < pf->n_vfs; i++) {
 			const struct iov_cfg_vfs *o2 = &pf->vfs[i];
 
@@ -739,10 +463,10 @@ static int load_match(struct ld *L, struct iov_cfg_match *m, const json_t *o, co
 	const char *k;
 	json_t *v;
 
-	if ((r = want_type(L, o, path, JSON_OBJECT, "an object",
+	if ((r = ld_want_type(L, o, path, JSON_OBJECT, "an object",
 			   "write \"match\": { \"netdev\": \"enp1s0\" } (or address, perm_mac, dsn, "
 			   "vendor_device)")) < 0 ||
-	    (r = check_keys(L, o, path, keys, "\"match\"")) < 0)
+	    (r = ld_check_keys(L, o, path, keys, "\"match\"")) < 0)
 		return r;
 	json_object_foreach((json_t *)o, k, v)
 		if (strcmp(k, "index") != 0 && n++ < 2)
@@ -754,10 +478,10 @@ static int load_match(struct ld *L, struct iov_cfg_match *m, const json_t *o, co
 			       "only, so a PF never matches by one and not the other", kinds[0], kinds[1]);
 	k = kinds[0];
 	v = json_object_get(o, k);
-	path_key(p, sizeof(p), path, k);
+	ld_path_key(p, sizeof(p), path, k);
 	m->index = 0;
 	if (json_object_get(o, "index") && strcmp(k, "vendor_device") != 0 && strcmp(k, "dsn") != 0) {
-		path_key(p, sizeof(p), path, "index");
+		ld_path_key(p, sizeof(p), path, "index");
 		return ld_fail(L, p, -EINVAL, "remove \"index\"; it picks one of several devices "
 			       "that share a \"vendor_device\" or a \"dsn\"",
 			       "\"index\" does not go with \"%s\"", k);
@@ -766,8 +490,8 @@ static int load_match(struct ld *L, struct iov_cfg_match *m, const json_t *o, co
 		json_int_t idx;
 		char pi[256];
 
-		path_key(pi, sizeof(pi), path, "index");
-		if ((r = get_int(L, v, pi, 0, 255, "give which of the matching devices, counted "
+		ld_path_key(pi, sizeof(pi), path, "index");
+		if ((r = ld_get_int(L, v, pi, 0, 255, "give which of the matching devices, counted "
 				 "from 0 in PCI address order", &idx)) < 0)
 			return r;
 		m->index = (int)idx;
@@ -777,7 +501,7 @@ static int load_match(struct ld *L, struct iov_cfg_match *m, const json_t *o, co
 	if (strcmp(k, "address") == 0) {
 		const char *s, *fix = "give a PCI address like \"0000:01:00.0\" (or \"01:00.0\")";
 
-		if ((r = get_str(L, v, p, fix, &s)) < 0)
+		if ((r = ld_get_str(L, v, p, fix, &s)) < 0)
 			return r;
 		if (iov_pci_addr_parse(s, &m->addr) < 0)
 			return ld_fail(L, p, -EINVAL, fix, "\"%.40s\" is not a PCI address", s);
@@ -785,12 +509,12 @@ static int load_match(struct ld *L, struct iov_cfg_match *m, const json_t *o, co
 	} else if (strcmp(k, "netdev") == 0) {
 		const char *s, *fix = "give the PF's netdev name as `ip link` shows it, like \"enp1s0\"";
 
-		if ((r = get_str(L, v, p, fix, &s)) < 0)
+		if ((r = ld_get_str(L, v, p, fix, &s)) < 0)
 			return r;
 		if (!iov_cfg_ifname_ok(s))
 			return ld_fail(L, p, -EINVAL, fix, "\"%.40s\" is not a valid netdev name "
 				       "(1..15 characters, no '/', ':' or spaces)", s);
-		if (!(m->netdev = xstrdup(L, s)))
+		if (!(m->netdev = ld_xstrdup(L, s)))
 			return -ENOMEM;
 		m->kind = IOV_MATCH_NETDEV;
 	} else if (strcmp(k, "perm_mac") == 0) {
@@ -798,7 +522,7 @@ static int load_match(struct ld *L, struct iov_cfg_match *m, const json_t *o, co
 				      "\"permaddr\" or \"link/ether\"), like \"00:1b:21:aa:bb:cc\"";
 		char msg[256];
 
-		if ((r = get_str(L, v, p, fix, &s)) < 0)
+		if ((r = ld_get_str(L, v, p, fix, &s)) < 0)
 			return r;
 		if (iov_parse_mac(s, m->mac, msg, sizeof(msg)) < 0)
 			return ld_fail_parser(L, p, -EINVAL, msg, fix);
@@ -807,7 +531,7 @@ static int load_match(struct ld *L, struct iov_cfg_match *m, const json_t *o, co
 		const char *s, *fix = "give the Device Serial Number as `lspci -vv` prints it, "
 				      "like \"00-1b-21-ff-ff-aa-bb-cc\"";
 
-		if ((r = get_str(L, v, p, fix, &s)) < 0)
+		if ((r = ld_get_str(L, v, p, fix, &s)) < 0)
 			return r;
 		if (iov_cfg_parse_dsn(s, &m->dsn) < 0)
 			return ld_fail(L, p, -EINVAL, fix, "\"%.40s\" is not a serial number "
@@ -818,7 +542,7 @@ static int load_match(struct ld *L, struct iov_cfg_match *m, const json_t *o, co
 				      "\"8086:10c9\"";
 		int vd[2] = { 0, 0 };
 
-		if ((r = get_str(L, v, p, fix, &s)) < 0)
+		if ((r = ld_get_str(L, v, p, fix, &s)) < 0)
 			return r;
 		if (strlen(s) != 9 || s[4] != ':')
 			return ld_fail(L, p, -EINVAL, fix, "\"%.40s\" is not vendor:device", s);
@@ -855,19 +579,19 @@ static int load_pf(struct ld *L, const json_t *o, const char *path)
 	int r, dup;
 
 	pf->num_vfs = -1;
-	where_set(&pf->where, L->file, path);
+	ld_where_set(&pf->where, L->file, path);
 	L->c->n_pfs++;		/* owned by c from here on, so freed on failure */
-	if ((r = want_type(L, o, path, JSON_OBJECT, "an object",
+	if ((r = ld_want_type(L, o, path, JSON_OBJECT, "an object",
 			   "write each PF as { \"name\": \"uplink\", \"match\": { ... }, "
 			   "\"num_vfs\": 4 }")) < 0 ||
-	    (r = check_keys(L, o, path, keys, "a PF")) < 0 ||
-	    (r = get_name(L, o, path, "PF", &pf->name)) < 0)
+	    (r = ld_check_keys(L, o, path, keys, "a PF")) < 0 ||
+	    (r = ld_get_name(L, o, path, "PF", &pf->name)) < 0)
 		return r;
 	if ((dup = find_pf(L->c, pf->name)) >= 0 && (size_t)dup != L->c->n_pfs - 1) {
 		const struct iov_cfg_pf *o2 = &L->c->pfs[dup];
 		char fix[256];
 
-		path_key(p, sizeof(p), path, "name");
+		ld_path_key(p, sizeof(p), path, "name");
 		snprintf(fix, sizeof(fix), "give each PF its own name (rename one of them, or "
 			 "remove one)");
 		return ld_fail(L, p, -EEXIST, fix, "PF \"%s\" is already defined in %s (%s)",
@@ -877,25 +601,25 @@ static int load_pf(struct ld *L, const json_t *o, const char *path)
 		return ld_fail(L, path, -EINVAL, "add \"match\": { \"netdev\": \"...\" } (or address, "
 			       "perm_mac, dsn, vendor_device) saying which device this is",
 			       "PF \"%s\" has no \"match\"", pf->name);
-	path_key(p, sizeof(p), path, "match");
+	ld_path_key(p, sizeof(p), path, "match");
 	if ((r = load_match(L, &pf->match, v, p)) < 0)
 		return r;
 	if ((v = json_object_get(o, "num_vfs"))) {
 		json_int_t n;
 
-		path_key(p, sizeof(p), path, "num_vfs");
-		if ((r = get_int(L, v, p, 0, MAX_NUM_VFS, "give how many VFs this PF should have "
+		ld_path_key(p, sizeof(p), path, "num_vfs");
+		if ((r = ld_get_int(L, v, p, 0, MAX_NUM_VFS, "give how many VFs this PF should have "
 				 "(0 removes them; leave the key out to not manage the count)", &n)) < 0)
 			return r;
 		pf->num_vfs = (int)n;
 	}
 	if ((v = json_object_get(o, "defaults"))) {
-		path_key(p, sizeof(p), path, "defaults");
+		ld_path_key(p, sizeof(p), path, "defaults");
 		if ((r = load_vfprops(L, v, p, true, &pf->defaults, &pf->default_driver)) < 0)
 			return r;
 	}
 	if ((v = json_object_get(o, "vfs"))) {
-		path_key(p, sizeof(p), path, "vfs");
+		ld_path_key(p, sizeof(p), path, "vfs");
 		if ((r = load_vfs(L, pf, v, p)) < 0)
 			return r;
 	}
@@ -914,7 +638,7 @@ static int load_member(struct ld *L, struct iov_cfg_pool_member *m, const json_t
 	char pfname[40], f[512];
 	int r, i;
 
-	if ((r = get_str(L, v, path, fix, &s)) < 0)
+	if ((r = ld_get_str(L, v, path, fix, &s)) < 0)
 		return r;
 	hash = strchr(s, '#');
 	if (!hash || hash == s || (size_t)(hash - s) >= sizeof(pfname))
@@ -946,24 +670,24 @@ static int load_pool(struct ld *L, const json_t *o, const char *path)
 	size_t i;
 	int r;
 
-	where_set(&pl->where, L->file, path);
+	ld_where_set(&pl->where, L->file, path);
 	L->c->n_pools++;
-	if ((r = want_type(L, o, path, JSON_OBJECT, "an object",
+	if ((r = ld_want_type(L, o, path, JSON_OBJECT, "an object",
 			   "write each pool as { \"name\": \"tenants\", \"vfs\": [\"uplink#0-3\"] }")) < 0 ||
-	    (r = check_keys(L, o, path, keys, "a pool")) < 0 ||
-	    (r = get_name(L, o, path, "pool", &pl->name)) < 0)
+	    (r = ld_check_keys(L, o, path, keys, "a pool")) < 0 ||
+	    (r = ld_get_name(L, o, path, "pool", &pl->name)) < 0)
 		return r;
 	for (size_t k = 0; k + 1 < L->c->n_pools; k++)
 		if (strcmp(L->c->pools[k].name, pl->name) == 0) {
-			path_key(p, sizeof(p), path, "name");
+			ld_path_key(p, sizeof(p), path, "name");
 			return ld_fail(L, p, -EEXIST, "give each pool its own name",
 				       "pool \"%s\" is already defined in %s (%s)", pl->name,
 				       L->c->pools[k].where.file, L->c->pools[k].where.path);
 		}
 	if (!(v = json_object_get(o, "vfs")))
 		return ld_fail(L, path, -EINVAL, fix, "pool \"%s\" has no \"vfs\"", pl->name);
-	path_key(p, sizeof(p), path, "vfs");
-	if ((r = want_type(L, v, p, JSON_ARRAY, "an array", fix)) < 0)
+	ld_path_key(p, sizeof(p), path, "vfs");
+	if ((r = ld_want_type(L, v, p, JSON_ARRAY, "an array", fix)) < 0)
 		return r;
 	if (!json_array_size(v))
 		return ld_fail(L, p, -EINVAL, fix, "pool \"%s\" has no VFs", pl->name);
@@ -975,7 +699,7 @@ static int load_pool(struct ld *L, const json_t *o, const char *path)
 	json_array_foreach(v, i, e) {
 		char pe[256];
 
-		path_idx(pe, sizeof(pe), p, i);
+		ld_path_idx(pe, sizeof(pe), p, i);
 		/* PF names are checked once all files are read (a pool may name a PF of a later
 		 * drop-in): here only the syntax. */
 		if ((r = load_member(L, &pl->members[pl->n_members], e, pe)) < 0)
@@ -987,185 +711,24 @@ static int load_pool(struct ld *L, const json_t *o, const char *path)
 
 /* ---- guests ---- */
 
-static int load_nic(struct ld *L, struct iov_cfg_nic *n, const json_t *o, const char *path)
-{
-	static const char *const keys[] = { "pool", "device", "mac", "vlan", NULL };
-	const char *fix = "give a NIC either \"pool\": \"NAME\" (a VF drawn from a pool) or "
-			  "\"device\": \"PF/vfN\" (or a PCI address), not both";
-	char p[256], msg[256];
-	json_t *pool, *dev, *v;
-	const char *s;
-	int r;
-
-	n->vlan = -1;
-	if ((r = want_type(L, o, path, JSON_OBJECT, "an object",
-			   "write each NIC as { \"pool\": \"tenants\" }")) < 0 ||
-	    (r = check_keys(L, o, path, keys, "a NIC")) < 0)
-		return r;
-	pool = json_object_get(o, "pool");
-	dev = json_object_get(o, "device");
-	if (!pool == !dev)
-		return ld_fail(L, path, -EINVAL, fix, pool ? "both \"pool\" and \"device\" given" :
-			       "neither \"pool\" nor \"device\" given");
-	if (pool) {
-		path_key(p, sizeof(p), path, "pool");
-		if ((r = get_str(L, pool, p, fix, &s)) < 0)
-			return r;
-		if (!(n->pool = xstrdup(L, s)))
-			return -ENOMEM;
-	} else {
-		path_key(p, sizeof(p), path, "device");
-		if ((r = get_str(L, dev, p, fix, &s)) < 0)
-			return r;
-		if (!(n->device = xstrdup(L, s)))
-			return -ENOMEM;
-	}
-	if ((v = json_object_get(o, "mac"))) {
-		const char *f2 = "give a unicast MAC like \"02:1e:00:00:00:01\"";
-
-		path_key(p, sizeof(p), path, "mac");
-		if ((r = get_str(L, v, p, f2, &s)) < 0)
-			return r;
-		if ((r = iov_parse_mac(s, n->mac, msg, sizeof(msg))) < 0 ||
-		    (r = iov_check_vf_mac(n->mac, msg, sizeof(msg))) < 0)
-			return ld_fail_parser(L, p, r, msg, f2);
-		n->has_mac = true;
-	}
-	if ((v = json_object_get(o, "vlan"))) {
-		json_int_t vl;
-
-		path_key(p, sizeof(p), path, "vlan");
-		if ((r = get_int(L, v, p, 0, 4095, "give a VLAN ID 0..4095 (0 = untagged)", &vl)) < 0)
-			return r;
-		n->vlan = (int)vl;
-	}
-	return 0;
-}
-
-static int abs_path(struct ld *L, const json_t *v, const char *p, const char *what, char **out)
-{
-	char fix[160];
-	const char *s;
-	int r;
-
-	snprintf(fix, sizeof(fix), "give the %s as an absolute path, like \"/var/lib/iovd/"
-		 "images/%s\"", what, strcmp(what, "kernel") == 0 ? "bzImage" : "initrd.img");
-	if ((r = get_str(L, v, p, fix, &s)) < 0)
-		return r;
-	if (s[0] != '/')
-		return ld_fail(L, p, -EINVAL, fix, "\"%.60s\" is a relative path (iovd runs in /)", s);
-	if (strlen(s) >= 4096)
-		return ld_fail(L, p, -ENAMETOOLONG, fix, "path too long");
-	return (*out = xstrdup(L, s)) ? 0 : -ENOMEM;
-}
-
 static int load_guest(struct ld *L, const json_t *o, const char *path)
 {
-	static const char *const keys[] = { "name", "kernel", "initrd", "cmdline", "mem_mib",
-					    "cpus", "nics", "autostart", "restart", NULL };
+	struct iov_gspec_in in = { .file = L->file, .path = path };
 	struct iov_cfg_guest *g = &L->c->guests[L->c->n_guests];
 	char p[256];
-	json_t *v, *e;
-	json_int_t n;
-	size_t i;
 	int r;
 
-	g->mem_mib = 512;
-	g->cpus = 1;
-	g->restart = IOV_RESTART_NO;
-	where_set(&g->where, L->file, path);
-	L->c->n_guests++;
-	if ((r = want_type(L, o, path, JSON_OBJECT, "an object",
-			   "write each guest as { \"name\": \"vm1\", \"kernel\": \"/path/bzImage\" }")) < 0 ||
-	    (r = check_keys(L, o, path, keys, "a guest")) < 0 ||
-	    (r = get_name(L, o, path, "guest", &g->name)) < 0)
+	ld_where_set(&g->where, L->file, path);
+	if ((r = iov_gspec_from_json(o, &in, g, NULL, 0, L->err)) < 0)
 		return r;
+	L->c->n_guests++;
 	for (size_t k = 0; k + 1 < L->c->n_guests; k++)
 		if (strcmp(L->c->guests[k].name, g->name) == 0) {
-			path_key(p, sizeof(p), path, "name");
+			ld_path_key(p, sizeof(p), path, "name");
 			return ld_fail(L, p, -EEXIST, "give each guest its own name",
 				       "guest \"%s\" is already defined in %s (%s)", g->name,
 				       L->c->guests[k].where.file, L->c->guests[k].where.path);
 		}
-	if (!(v = json_object_get(o, "kernel")))
-		return ld_fail(L, path, -EINVAL, "add \"kernel\": \"/path/to/bzImage\"",
-			       "guest \"%s\" has no \"kernel\"", g->name);
-	path_key(p, sizeof(p), path, "kernel");
-	if ((r = abs_path(L, v, p, "kernel", &g->kernel)) < 0)
-		return r;
-	if ((v = json_object_get(o, "initrd"))) {
-		path_key(p, sizeof(p), path, "initrd");
-		if ((r = abs_path(L, v, p, "initrd", &g->initrd)) < 0)
-			return r;
-	}
-	if ((v = json_object_get(o, "cmdline"))) {
-		path_key(p, sizeof(p), path, "cmdline");
-		if ((r = want_type(L, v, p, JSON_STRING, "a string",
-				   "write the kernel command line as one string")) < 0)
-			return r;
-		if (strlen(json_string_value(v)) > MAX_CMDLINE)
-			return ld_fail(L, p, -E2BIG, "shorten the command line", "%zu bytes; at most %d",
-				       strlen(json_string_value(v)), MAX_CMDLINE);
-		if (!(g->cmdline = xstrdup(L, json_string_value(v))))
-			return -ENOMEM;
-	}
-	if ((v = json_object_get(o, "mem_mib"))) {
-		path_key(p, sizeof(p), path, "mem_mib");
-		if ((r = get_int(L, v, p, 4, MAX_MEM_MIB, "give guest RAM in MiB, an even number "
-				 "from 4 to 1048576 (iovm maps it in 2 MiB pages)", &n)) < 0)
-			return r;
-		if (n % 2)
-			return ld_fail(L, p, -EINVAL, "give an even number of MiB (iovm maps guest "
-				       "RAM in 2 MiB pages)", "%" JSON_INTEGER_FORMAT " MiB is not a "
-				       "multiple of 2 MiB", n);
-		g->mem_mib = (uint64_t)n;
-	}
-	if ((v = json_object_get(o, "cpus"))) {
-		path_key(p, sizeof(p), path, "cpus");
-		if ((r = get_int(L, v, p, 1, MAX_CPUS, "give 1 to 64 vCPUs", &n)) < 0)
-			return r;
-		g->cpus = (unsigned)n;
-	}
-	if ((v = json_object_get(o, "autostart"))) {
-		path_key(p, sizeof(p), path, "autostart");
-		if ((r = get_bool(L, v, p, &g->autostart)) < 0)
-			return r;
-	}
-	if ((v = json_object_get(o, "restart"))) {
-		const char *s, *fix = "write \"no\", \"on-failure\" or \"always\"";
-
-		path_key(p, sizeof(p), path, "restart");
-		if ((r = get_str(L, v, p, fix, &s)) < 0)
-			return r;
-		if (strcmp(s, "no") == 0)
-			g->restart = IOV_RESTART_NO;
-		else if (strcmp(s, "on-failure") == 0)
-			g->restart = IOV_RESTART_ON_FAILURE;
-		else if (strcmp(s, "always") == 0)
-			g->restart = IOV_RESTART_ALWAYS;
-		else
-			return ld_fail(L, p, -EINVAL, fix, "\"%.40s\" is not a restart policy", s);
-	}
-	if ((v = json_object_get(o, "nics"))) {
-		const char *fix = "list the guest's NICs: \"nics\": [ { \"pool\": \"tenants\" } ]";
-
-		path_key(p, sizeof(p), path, "nics");
-		if ((r = want_type(L, v, p, JSON_ARRAY, "an array", fix)) < 0)
-			return r;
-		if (json_array_size(v) > MAX_NICS)
-			return ld_fail(L, p, -E2BIG, "give a guest at most 8 NICs (iovm's limit of "
-				       "passed-through devices)", "%zu NICs", json_array_size(v));
-		if (!(g->nics = calloc(json_array_size(v) + 1, sizeof(*g->nics))))
-			return iov_err_set(L->err, -ENOMEM, NULL, "out of memory");
-		json_array_foreach(v, i, e) {
-			char pe[256];
-
-			path_idx(pe, sizeof(pe), p, i);
-			g->n_nics++;
-			if ((r = load_nic(L, &g->nics[i], e, pe)) < 0)
-				return r;
-		}
-	}
 	return 0;
 }
 
@@ -1197,7 +760,7 @@ static int load_array(struct ld *L, const json_t *top, const char *key, const ch
 		return 0;
 	snprintf(p, sizeof(p), "$.%s", key);
 	snprintf(fix, sizeof(fix), "write \"%s\": [ %s, ... ]", key, example);
-	if ((r = want_type(L, a, p, JSON_ARRAY, "an array", fix)) < 0)
+	if ((r = ld_want_type(L, a, p, JSON_ARRAY, "an array", fix)) < 0)
 		return r;
 	if (json_array_size(a) + (strcmp(key, "pfs") == 0 ? L->c->n_pfs : strcmp(key, "pools") == 0 ?
 				  L->c->n_pools : L->c->n_guests) > MAX_ITEMS)
@@ -1206,7 +769,7 @@ static int load_array(struct ld *L, const json_t *top, const char *key, const ch
 	json_array_foreach(a, i, e) {
 		char pe[96];
 
-		path_idx(pe, sizeof(pe), p, i);
+		ld_path_idx(pe, sizeof(pe), p, i);
 		if ((r = one(L, e, pe)) < 0)
 			return r;
 	}
@@ -1220,10 +783,10 @@ static int load_doc(struct ld *L, const json_t *top)
 	json_t *v;
 	int r;
 
-	if ((r = want_type(L, top, "$", JSON_OBJECT, "an object",
+	if ((r = ld_want_type(L, top, "$", JSON_OBJECT, "an object",
 			   "the file holds one object: { \"policy\": {...}, \"pfs\": [...], "
 			   "\"pools\": [...], \"guests\": [...] }")) < 0 ||
-	    (r = check_keys(L, top, "$", keys, "the top level")) < 0)
+	    (r = ld_check_keys(L, top, "$", keys, "the top level")) < 0)
 		return r;
 	if ((v = json_object_get(top, "policy")) && (r = load_policy(L, v, "$.policy")) < 0)
 		return r;
@@ -1776,19 +1339,8 @@ void iov_config_free(struct iov_config *c)
 		free(c->pools[i].members);
 	}
 	free(c->pools);
-	for (size_t i = 0; i < c->n_guests; i++) {
-		struct iov_cfg_guest *g = &c->guests[i];
-
-		free(g->name);
-		free(g->kernel);
-		free(g->initrd);
-		free(g->cmdline);
-		for (size_t k = 0; k < g->n_nics; k++) {
-			free(g->nics[k].pool);
-			free(g->nics[k].device);
-		}
-		free(g->nics);
-	}
+	for (size_t i = 0; i < c->n_guests; i++)
+		iov_gspec_free(&c->guests[i]);
 	free(c->guests);
 	for (size_t i = 0; i < c->n_files; i++)
 		free(c->files[i]);

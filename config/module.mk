@@ -1,5 +1,5 @@
 # config: the declarative host config (parse, validate, resolve against a host snapshot).
-LIB_SRCS += config/load.c config/resolve.c config/check.c config/plan.c config/alloc.c config/export.c
+LIB_SRCS += config/load.c config/ldjson.c config/guestspec.c config/resolve.c config/check.c config/plan.c config/alloc.c config/export.c
 # plan = f(host snapshot, config, recorded state), pure (config/plan.h); planhost: on the live host
 LIB_SRCS += config/planhost.c
 
@@ -20,3 +20,6 @@ $(BUILD)/tests/test_config: $(BUILD)/obj/tests/unit/fakesys.o
 # bad/, the dictionary tests/config/fuzz.dict).
 .PHONY: config-fuzz
 config-fuzz: fuzz-config
+
+# The guest-spec codec (config/guestspec.c): round trip, limits, the VmStart flavour.
+UNIT_TESTS += tests/unit/test_guestspec.c

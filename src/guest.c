@@ -2,33 +2,26 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
+#include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/klog.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/mempolicy.h>
-#include <linux/vfio.h>
 #include <seccomp.h>
 
 #include "config/alloc.h"
+#include "config/guestspec.h"
 #include "irq/place.h"
 #include "lib/atomicfile.h"
 #include "lib/err.h"
@@ -40,65 +33,17 @@
 #include "sriov/vfinfo.h"
 #include "src/events.h"
 #include "src/follow.h"
+#include "src/guest_priv.h"
+#include "src/guest_store.h"
+#include "src/guest_vf.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
 
-#define MAX_NICS 8
 #define RESTART_BURST 5		/* restarts allowed ... */
 #define RESTART_WINDOW 60	/* ... within this many seconds */
 
-struct gnic {
-	char vf[IOV_PCI_ADDR_STRLEN];
-	char pf[IOV_PCI_ADDR_STRLEN];
-	char pfnet[64];
-	int vf_index, group;
-	char *pool;			/* NULL: named explicitly */
-	uint8_t mac[6];
-	int vlan;			/* -1: none */
-	bool bound_by_us;		/* iovd moved it to vfio-pci for this guest */
-	bool saved_known;		/* the admin settings before the guest */
-	uint8_t saved_mac[6];
-	int saved_vlan, saved_qos, saved_spoofchk, saved_trust;
-};
-
-/* G_DEGRADED: the host took the guest's VFs away (iovm exit status 6, the VFIO device request
- * of a PF driver reload or a VF removal); with a restart policy it waits for them to come
- * back (`waiting`) and is started again once the host has converged. */
-enum gstate { G_RUNNING, G_STOPPED, G_FAILED, G_DEGRADED };
-
 /* iovm's exit status when the host asked for a passthrough device back (iovm(1)). */
 #define IOVM_STATUS_DEVICE_GONE 6
-
-struct guest {
-	struct iov_cfg_guest spec;	/* owned copy (where unused) */
-	struct gnic nics[MAX_NICS];
-	size_t n_nics;
-	pid_t pid;
-	int pidfd;
-	unsigned long long starttime;	/* /proc/PID/stat field 22 */
-	enum gstate state;
-	bool stopping, adopted;
-	bool waiting;			/* degraded, to be restarted when its VFs are back */
-	char wait_error[512];		/* why the last try to restart it failed */
-	time_t started_at;
-	int restarts;
-	time_t window_start;
-	int window_count;
-	char exit_reason[512];
-	int exit_code;			/* -1: none / unknown */
-	int numa_node;			/* where iovm was placed, -1: not placed */
-	char log[PATH_MAX];
-	struct iov_irq_line irqs[32];	/* the VFs' vfio lines, as last placed */
-	char irq_cpus[32][64];
-	size_t n_irqs;
-	char cpus_now[256];		/* the CPUs iovm may run on, as a list */
-	struct guest *next;
-};
-
-struct qent {
-	char vf[IOV_PCI_ADDR_STRLEN];
-	char *reason, *guest;
-};
 
 static struct {
 	bool init;
@@ -108,58 +53,9 @@ static struct {
 	uint8_t prefix[3];
 	int epfd, tfd;
 	struct guest *guests;
-	struct qent *q;
-	size_t n_q;
 } S = { .epfd = -1, .tfd = -1 };
 
 /* ---- small helpers ---- */
-
-static void spec_free(struct iov_cfg_guest *s)
-{
-	free(s->name);
-	free(s->kernel);
-	free(s->initrd);
-	free(s->cmdline);
-	for (size_t i = 0; i < s->n_nics; i++) {
-		free(s->nics[i].pool);
-		free(s->nics[i].device);
-	}
-	free(s->nics);
-	memset(s, 0, sizeof(*s));
-}
-
-static char *xdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static int spec_copy(struct iov_cfg_guest *d, const struct iov_cfg_guest *s)
-{
-	*d = (struct iov_cfg_guest){ .mem_mib = s->mem_mib, .cpus = s->cpus,
-				     .autostart = s->autostart, .restart = s->restart };
-	d->name = xdup(s->name);
-	d->kernel = xdup(s->kernel);
-	d->initrd = xdup(s->initrd);
-	d->cmdline = xdup(s->cmdline);
-	d->nics = calloc(s->n_nics ? s->n_nics : 1, sizeof(*d->nics));
-	if (!d->name || !d->kernel || (s->initrd && !d->initrd) || (s->cmdline && !d->cmdline) ||
-	    !d->nics) {
-		spec_free(d);
-		return -ENOMEM;
-	}
-	d->n_nics = s->n_nics;
-	for (size_t i = 0; i < s->n_nics; i++) {
-		d->nics[i] = s->nics[i];
-		d->nics[i].pool = xdup(s->nics[i].pool);
-		d->nics[i].device = xdup(s->nics[i].device);
-	}
-	return 0;
-}
-
-static const char *restart_name(enum iov_cfg_restart r)
-{
-	return r == IOV_RESTART_ALWAYS ? "always" : r == IOV_RESTART_ON_FAILURE ? "on-failure" : "no";
-}
 
 static struct guest *find(const char *name)
 {
@@ -167,11 +63,6 @@ static struct guest *find(const char *name)
 		if (strcmp(g->spec.name, name) == 0)
 			return g;
 	return NULL;
-}
-
-static void path_in_state(char *buf, size_t len, const char *rel)
-{
-	snprintf(buf, len, "%s/%s", S.state_dir, rel);
 }
 
 static int proc_starttime(pid_t pid, unsigned long long *out)
@@ -199,217 +90,23 @@ static int proc_starttime(pid_t pid, unsigned long long *out)
 	return 0;
 }
 
-/* ---- state ---- */
-
-static json_t *nic_json(const struct gnic *n, bool state)
+static void save(void)
 {
-	char mac[18];
-	json_t *j;
-
-	iov_fmt_mac(n->mac, mac);
-	j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:o}", "vf", n->vf, "pf", n->pf,
-		      "pf_netdev", n->pfnet, "vf_index", n->vf_index, "group", n->group, "mac", mac,
-		      "vlan", n->vlan >= 0 ? json_integer(n->vlan) : json_null());
-	json_object_set_new(j, "pool", n->pool ? json_string(n->pool) : json_null());
-	if (state) {
-		json_object_set_new(j, "bound_by_us", json_boolean(n->bound_by_us));
-		if (n->saved_known) {
-			iov_fmt_mac(n->saved_mac, mac);
-			json_object_set_new(j, "saved", json_pack("{s:s, s:i, s:i, s:i, s:i}", "mac",
-				mac, "vlan", n->saved_vlan, "qos", n->saved_qos, "spoofchk",
-				n->saved_spoofchk, "trust", n->saved_trust));
-		}
-	}
-	return j;
-}
-
-static const char *state_name(enum gstate s)
-{
-	return s == G_RUNNING ? "running" : s == G_FAILED ? "failed" : s == G_DEGRADED ?
-		"degraded" : "stopped";
-}
-
-static json_t *guest_json(const struct guest *g, bool state)
-{
-	json_t *nics = json_array(), *j;
-
-	for (size_t i = 0; i < g->n_nics; i++)
-		json_array_append_new(nics, nic_json(&g->nics[i], state));
-	j = json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:i, s:s, s:o}", "name", g->spec.name,
-		      "kernel", g->spec.kernel, "initrd", g->spec.initrd, "cmdline", g->spec.cmdline,
-		      "mem_mib", (json_int_t)g->spec.mem_mib, "cpus", (int)g->spec.cpus, "restart",
-		      restart_name(g->spec.restart), "nics", nics);
-	json_object_set_new(j, "pid", g->state == G_RUNNING ? json_integer(g->pid) : json_null());
-	json_object_set_new(j, "numa_node", g->state == G_RUNNING && g->numa_node >= 0 ?
-			    json_integer(g->numa_node) : json_null());
-	if (state) {
-		json_object_set_new(j, "start_time", json_integer((json_int_t)g->starttime));
-		json_object_set_new(j, "started_at", json_integer((json_int_t)g->started_at));
-		json_object_set_new(j, "restarts", json_integer(g->restarts));
-		if (g->waiting) {
-			json_object_set_new(j, "waiting", json_true());
-			json_object_set_new(j, "last_exit", json_string(g->exit_reason));
-		}
-		/* What the client asked for, so a restart after re-adoption allocates alike. */
-		json_t *want = json_array();
-
-		for (size_t i = 0; i < g->spec.n_nics; i++) {
-			const struct iov_cfg_nic *c = &g->spec.nics[i];
-			char m[18];
-
-			iov_fmt_mac(c->mac, m);
-			json_array_append_new(want, json_pack("{s:s?, s:s?, s:s?, s:i}", "pool", c->pool,
-				"device", c->device, "mac", c->has_mac ? m : NULL, "vlan", c->vlan));
-		}
-		json_object_set_new(j, "want", want);
-		return j;
-	}
-	json_object_set_new(j, "state", json_string(state_name(g->state)));
-	json_object_set_new(j, "user", json_string(S.user));
-	json_object_set_new(j, "log", json_string(g->log));
-	json_object_set_new(j, "adopted", json_boolean(g->adopted));
-	json_object_set_new(j, "waiting_for_vfs", json_boolean(g->waiting));
-	if (g->waiting && g->wait_error[0])
-		json_object_set_new(j, "not_restarted_because", json_string(g->wait_error));
-	json_object_set_new(j, "restarts", json_integer(g->restarts));
-	if (g->started_at) {
-		char ts[32];
-		struct tm tm;
-
-		gmtime_r(&g->started_at, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		json_object_set_new(j, "started", json_string(ts));
-	}
-	json_object_set_new(j, "last_exit", g->exit_reason[0] ? json_string(g->exit_reason)
-						       : json_null());
-	{
-		json_t *irqs = json_array();
-
-		for (size_t i = 0; g->state == G_RUNNING && i < g->n_irqs; i++)
-			json_array_append_new(irqs, json_pack("{s:i, s:s, s:s}", "irq", g->irqs[i].irq,
-				"name", g->irqs[i].name, "cpus", g->irq_cpus[i]));
-		json_object_set_new(j, "irqs", irqs);
-		json_object_set_new(j, "cpus_allowed", g->state == G_RUNNING && g->cpus_now[0] ?
-				    json_string(g->cpus_now) : json_null());
-	}
-	return j;
-}
-
-static void state_save(void)
-{
-	json_t *gs = json_array(), *q = json_array(), *doc;
-	struct iov_err e = { 0 };
-	char path[PATH_MAX], *s;
-
-	for (struct guest *g = S.guests; g; g = g->next)
-		if (g->state == G_RUNNING || g->waiting)
-			json_array_append_new(gs, guest_json(g, true));
-	for (size_t i = 0; i < S.n_q; i++)
-		json_array_append_new(q, json_pack("{s:s, s:s, s:s?}", "vf", S.q[i].vf, "reason",
-						   S.q[i].reason, "guest", S.q[i].guest));
-	doc = json_pack("{s:i, s:o, s:o}", "version", 1, "guests", gs, "quarantine", q);
-	s = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
-	json_decref(doc);
-	path_in_state(path, sizeof(path), "guests.json");
-	if (!s || iov_write_atomic(path, s, strlen(s), 0600, "guest state", &e) < 0)
-		log_err("%s", s ? e.msg : "out of memory saving guest state");
-	free(s);
-}
-
-static struct iov_macreg *macreg_load(void)
-{
-	char path[PATH_MAX], *buf = NULL;
-	struct iov_macreg *reg = NULL;
-	struct iov_err e = { 0 };
-	json_t *j;
-	size_t len;
-	int r;
-
-	path_in_state(path, sizeof(path), "macs.json");
-	r = iov_read_file(path, 1 << 20, &buf, &len);
-	if (r == -ENOENT)
-		return iov_macreg_new();
-	if (r < 0) {
-		log_err_errno(r, "%s: cannot read the MAC registry", path);
-		return NULL;
-	}
-	j = json_loadb(buf, len, 0, NULL);
-	free(buf);
-	if (iov_macreg_from_json(j, &reg, &e) < 0) {
-		log_err("%s: %s (%s)", path, e.msg, e.fix);
-		reg = NULL;
-	}
-	json_decref(j);
-	return reg;
-}
-
-static int macreg_save(const struct iov_macreg *reg, struct iov_err *err)
-{
-	char path[PATH_MAX], *s;
-	json_t *j = iov_macreg_to_json(reg);
-	int r;
-
-	s = json_dumps(j, JSON_INDENT(1));
-	json_decref(j);
-	if (!s)
-		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
-	path_in_state(path, sizeof(path), "macs.json");
-	r = iov_write_atomic(path, s, strlen(s), 0644, "MAC registry", err);
-	free(s);
-	return r;
-}
-
-/* ---- quarantine ---- */
-
-static const char *quarantined(const char *dev)
-{
-	for (size_t i = 0; i < S.n_q; i++)
-		if (strcmp(S.q[i].vf, dev) == 0)
-			return S.q[i].reason;
-	return NULL;
-}
-
-static void quarantine(const char *vf, const char *guest, const char *reason)
-{
-	struct qent *q;
-
-	if (quarantined(vf) || !(q = realloc(S.q, (S.n_q + 1) * sizeof(*q))))
-		return;
-	S.q = q;
-	q = &S.q[S.n_q++];
-	snprintf(q->vf, sizeof(q->vf), "%s", vf);
-	q->reason = strdup(reason);
-	q->guest = xdup(guest);
-	log_warn("%s quarantined (guest %s): %s", vf, guest ? guest : "-", reason);
-	iovd_event("vf.quarantined", json_pack("{s:s, s:s?, s:s}", "device", vf, "guest", guest,
-					       "reason", reason));
+	gstore_save(S.guests);
 }
 
 json_t *iovd_quarantine_json(void)
 {
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < S.n_q; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s?}", "device", S.q[i].vf, "reason",
-						   S.q[i].reason, "guest", S.q[i].guest));
-	return a;
+	return gvf_quarantine_json(false);
 }
 
 int iovd_unquarantine(const char *dev, struct iov_err *err)
 {
-	for (size_t i = 0; i < S.n_q; i++) {
-		if (strcmp(S.q[i].vf, dev) != 0)
-			continue;
-		free(S.q[i].reason);
-		free(S.q[i].guest);
-		S.q[i] = S.q[--S.n_q];
-		state_save();
-		log_info("%s taken out of quarantine", dev);
-		iovd_event("vf.returned", json_pack("{s:s, s:s}", "device", dev, "from", "quarantine"));
-		return 0;
-	}
-	return iov_err_set(err, -ENOENT, "see `iovctl list` for quarantined VFs",
-			   "%s is not in quarantine", dev);
+	int r = gvf_unquarantine(dev, err);
+
+	if (r == 0)
+		save();
+	return r;
 }
 
 const char *iovd_guest_holding(const char *dev)
@@ -422,174 +119,6 @@ const char *iovd_guest_holding(const char *dev)
 	return NULL;
 }
 
-/* ---- VF admin settings and reset ---- */
-
-static int vf_save_and_set(struct gnic *n, struct iov_err *err)
-{
-	struct iov_vfinfo *cur = NULL;
-	struct iov_vfconf c = { .set = IOV_VFC_MAC | IOV_VFC_SPOOFCHK, .spoofchk = true };
-	size_t cnt = 0;
-	int r = iov_vfinfo_query(n->pfnet, &cur, &cnt);
-
-	if (r < 0)
-		return iov_err_set(err, r, NULL, "%s: reading VF settings: %s", n->pfnet, strerror(-r));
-	for (size_t i = 0; i < cnt; i++)
-		if (cur[i].vf == n->vf_index) {
-			n->saved_known = true;
-			memcpy(n->saved_mac, cur[i].mac, 6);
-			n->saved_vlan = cur[i].vlan == IOV_UNKNOWN ? 0 : cur[i].vlan;
-			n->saved_qos = cur[i].qos == IOV_UNKNOWN ? 0 : cur[i].qos;
-			n->saved_spoofchk = cur[i].spoofchk;
-			n->saved_trust = cur[i].trust;
-		}
-	free(cur);
-	memcpy(c.mac, n->mac, 6);
-	if (n->vlan >= 0 || (n->saved_known && n->saved_vlan)) {
-		c.set |= IOV_VFC_VLAN;
-		c.vlan = (uint16_t)(n->vlan >= 0 ? n->vlan : 0);
-		c.vlan_proto = IOV_ETH_P_8021Q;
-	}
-	/* Trust off: a guest may not change its MAC or go promiscuous. Drivers that do not
-	 * support trust (reported unknown) are not asked. */
-	if (!n->saved_known || n->saved_trust != IOV_UNKNOWN) {
-		c.set |= IOV_VFC_TRUST;
-		c.trust = false;
-	}
-	return iov_vf_set(n->pfnet, (unsigned)n->vf_index, &c, err);
-}
-
-static void vf_restore(const struct gnic *n)
-{
-	struct iov_vfconf c = { .set = IOV_VFC_MAC | IOV_VFC_VLAN, .vlan_proto = IOV_ETH_P_8021Q };
-	struct iov_err e = { 0 };
-
-	if (!n->saved_known)
-		return;
-	memcpy(c.mac, n->saved_mac, 6);
-	c.vlan = (uint16_t)n->saved_vlan;
-	c.qos = (uint8_t)n->saved_qos;
-	if (n->saved_spoofchk != IOV_UNKNOWN) {
-		c.set |= IOV_VFC_SPOOFCHK;
-		c.spoofchk = n->saved_spoofchk;
-	}
-	if (n->saved_trust != IOV_UNKNOWN) {
-		c.set |= IOV_VFC_TRUST;
-		c.trust = n->saved_trust;
-	}
-	if (iov_vf_set(n->pfnet, (unsigned)n->vf_index, &c, &e) < 0)
-		log_warn("%s (%s vf %d): restoring admin settings: %s", n->vf, n->pfnet,
-			 n->vf_index, e.msg);
-}
-
-/* Function-level reset through sysfs, then the check: the function answers config reads
- * again with its own class code. (Not the IDs: a VF's vendor and device ID registers read
- * all ones by the SR-IOV spec; the kernel's vendor/device files come from the PF.) */
-static int vf_reset(const char *dev, char *why, size_t len)
-{
-	char path[PATH_MAX];
-	uint8_t cfg[12];
-	long cls = -1;
-	int r;
-
-	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", dev);
-	for (int tries = 0; (r = iov_write_str(path, "1")) == -EBUSY && tries < 20; tries++)
-		usleep(100 * 1000);	/* the group's last fd may still be closing */
-	if (r < 0) {
-		snprintf(why, len, "reset (%s) failed: %s", path, strerror(-r));
-		return r;
-	}
-	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/class", dev);
-	iov_read_long(path, 16, &cls);
-	iov_path(path, sizeof(path), "/sys/bus/pci/devices/%s/config", dev);
-	if (iov_read_bin(path, cfg, sizeof(cfg)) != (ssize_t)sizeof(cfg)) {
-		snprintf(why, len, "after reset its config space is unreadable");
-		return -EIO;
-	}
-	if ((cfg[9] | cfg[10] << 8 | cfg[11] << 16) != cls) {
-		snprintf(why, len, "after reset its config space reads class %02x%02x%02x, not "
-			 "%06lx: the function did not come back", cfg[11], cfg[10], cfg[9], cls);
-		return -EIO;
-	}
-	return 0;
-}
-
-/* After a guest: reset, check, restore, back to its pool (or released to the host driver
- * when iovd bound it for this guest), or quarantine. */
-static void nic_return(const char *guest, struct gnic *n)
-{
-	char why[512];
-
-	if (vf_reset(n->vf, why, sizeof(why)) < 0) {
-		vf_restore(n);
-		quarantine(n->vf, guest, why);
-		return;
-	}
-	vf_restore(n);
-	if (n->bound_by_us) {
-		struct iov_host *h = NULL;
-		struct iov_pci_addr a;
-		struct iov_err e = { 0 };
-		const struct iov_dev *d;
-
-		if (iov_host_load(&h) == 0 && iov_pci_addr_parse(n->vf, &a) == 0 &&
-		    (d = iov_host_find(h, &a)) && iov_release(h, d, &e) < 0)
-			log_warn("%s: giving it back to its host driver: %s", n->vf, e.msg);
-		iov_host_free(h);
-	}
-	log_info("%s reset and returned%s%s (guest %s)", n->vf, n->pool ? " to pool " : "",
-		 n->pool ? n->pool : "", guest);
-	iovd_event("vf.returned", json_pack("{s:s, s:s?, s:s}", "device", n->vf, "pool", n->pool,
-					    "guest", guest));
-}
-
-/* Undo what start did for the first n NICs (start failed). */
-static void nics_undo(struct guest *g, size_t n, bool settings)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (settings)
-			vf_restore(&g->nics[i]);
-		if (g->nics[i].bound_by_us) {
-			struct iov_host *h = NULL;
-			struct iov_pci_addr a;
-			struct iov_err e = { 0 };
-			const struct iov_dev *d;
-
-			if (iov_host_load(&h) == 0 && iov_pci_addr_parse(g->nics[i].vf, &a) == 0 &&
-			    (d = iov_host_find(h, &a)) && iov_release(h, d, &e) < 0)
-				log_warn("%s: %s", g->nics[i].vf, e.msg);
-			iov_host_free(h);
-		}
-	}
-}
-
-/* ---- launching ---- */
-
-static int lookup_user(uid_t *uid, gid_t *gid, struct iov_err *err)
-{
-	struct passwd *pw = getpwnam(S.user);
-	unsigned long u, gg;
-	char *end;
-
-	if (pw) {
-		*uid = pw->pw_uid;
-		*gid = pw->pw_gid;
-	} else {
-		u = strtoul(S.user, &end, 10);
-		gg = *end == ':' ? strtoul(end + 1, &end, 10) : u;
-		if (end == S.user || *end)
-			return iov_err_set(err, -ENOENT, "create it (`useradd --system --no-create-home "
-					   "--shell /usr/sbin/nologin iovm`, which setup.sh does) or "
-					   "start iovd with --guest-user NAME",
-					   "the guest user '%s' does not exist", S.user);
-		*uid = (uid_t)u;
-		*gid = (gid_t)gg;
-	}
-	if (*uid == 0)
-		return iov_err_set(err, -EPERM, "pick an unprivileged user with --guest-user",
-				   "the guest user '%s' is root: iovm must run unprivileged", S.user);
-	return 0;
-}
-
 /* STATE_DIR/guests/NAME.in, next to the log. */
 static void console_in_path(const struct guest *g, char *buf, size_t len)
 {
@@ -598,132 +127,6 @@ static void console_in_path(const struct guest *g, char *buf, size_t len)
 	if (n > 4 && strcmp(g->log + n - 4, ".log") == 0)
 		n -= 4;
 	snprintf(buf, len, "%.*s.in", (int)n, g->log);
-}
-
-struct launch {
-	int fds[4 + MAX_NICS];		/* kvm, container, groups..., kernel, initrd */
-	int n_fds;
-	int logfd;
-	int infd;			/* the console input FIFO (iovm's stdin) */
-	int node;			/* NUMA node to run on (-1: wherever), and its CPUs */
-	cpu_set_t node_cpus;
-	char *argv[64];
-	int argc;
-	char strs[64][PATH_MAX > 512 ? 512 : PATH_MAX];
-	int n_strs;
-};
-
-static void arg(struct launch *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(struct launch *l, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (l->argc >= 62 || l->n_strs >= 64)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(l->strs[l->n_strs], sizeof(l->strs[0]), fmt, ap);
-	va_end(ap);
-	l->argv[l->argc++] = l->strs[l->n_strs++];
-	l->argv[l->argc] = NULL;
-}
-
-static void launch_close(struct launch *l)
-{
-	for (int i = 0; i < l->n_fds; i++)
-		if (l->fds[i] >= 0)
-			close(l->fds[i]);
-	l->n_fds = 0;
-	if (l->logfd >= 0)
-		close(l->logfd);
-	l->logfd = -1;
-	if (l->infd >= 0)
-		close(l->infd);
-	l->infd = -1;
-}
-
-/* In the child: fds to 0..2 and 3.., limits, the user, no_new_privs, exec. Never returns. */
-static void __attribute__((noreturn)) child(struct launch *l, uid_t uid, gid_t gid,
-					    uint64_t memlock)
-{
-	int tmp[4 + MAX_NICS + 2], n = l->n_fds, nul = open("/dev/null", O_RDONLY);
-	struct rlimit rl = { memlock, memlock };
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	setsid();
-	/* Move everything above the target range first, so no dup2 overwrites a source. */
-	tmp[0] = fcntl(l->infd >= 0 ? l->infd : nul, F_DUPFD, 3 + n + 2);
-	tmp[1] = fcntl(l->logfd, F_DUPFD, 3 + n + 2);
-	for (int i = 0; i < n; i++)
-		tmp[2 + i] = fcntl(l->fds[i], F_DUPFD, 3 + n + 2);
-	for (int i = 0; i < n + 2; i++)
-		if (tmp[i] < 0)
-			_exit(126);
-	if (dup2(tmp[0], 0) < 0 || dup2(tmp[1], 1) < 0 || dup2(tmp[1], 2) < 0)
-		_exit(126);
-	for (int i = 0; i < n; i++)
-		if (dup2(tmp[2 + i], 3 + i) < 0)
-			_exit(126);
-	if (syscall(SYS_close_range, 3 + n, ~0U, 0) < 0)
-		for (int fd = 3 + n; fd < 1024; fd++)
-			close(fd);
-	/* DMA pinning of guest RAM counts against RLIMIT_MEMLOCK; only root can raise the
-	 * hard limit, so it is set here, before the user changes. */
-	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
-		dprintf(2, "iovd: setrlimit(RLIMIT_MEMLOCK): %s\n", strerror(errno));
-	/* Changing every uid away from 0 clears the permitted, effective and ambient
-	 * capability sets (no SECBIT_KEEP_CAPS); no_new_privs keeps exec from adding any. */
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
-		dprintf(2, "iovd: cannot become uid %u gid %u: %s\n", (unsigned)uid, (unsigned)gid,
-			strerror(errno));
-		_exit(126);
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		_exit(126);
-	/* On the node of its VFs: its vCPUs run there, and guest RAM (first touched by iovm)
-	 * comes from there while the node has memory. Both survive exec. */
-	if (l->node >= 0) {
-		unsigned long mask[16] = { 0 };
-
-		mask[l->node / (8 * sizeof(long))] |= 1UL << (l->node % (8 * sizeof(long)));
-		if (sched_setaffinity(0, sizeof(l->node_cpus), &l->node_cpus) < 0)
-			dprintf(2, "iovd: NUMA node %d: sched_setaffinity: %s\n", l->node,
-				strerror(errno));
-		if (syscall(SYS_set_mempolicy, MPOL_PREFERRED, mask, sizeof(mask) * 8) < 0)
-			dprintf(2, "iovd: NUMA node %d: set_mempolicy: %s\n", l->node,
-				strerror(errno));
-	}
-	execv(l->argv[0], l->argv);
-	dprintf(2, "iovd: exec %s: %s\n", l->argv[0], strerror(errno));
-	_exit(127);
-}
-
-static int open_file(const char *what, const char *path, struct iov_err *err)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return iov_err_set(err, -errno, "give a readable file (a path on the host running "
-				   "iovd)", "%s %s: %s", what, path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return iov_err_set(err, -EINVAL, "give a regular file", "%s %s is not a regular "
-				   "file", what, path);
-	}
-	return fd;
-}
-
-static int open_dev(const char *path, struct iov_err *err)
-{
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return iov_err_set(err, -errno, errno == ENOENT ? "load the module (kvm_intel or "
-				   "kvm_amd; vfio-pci)" : NULL, "%s: %s", path, strerror(errno));
-	return fd;
 }
 
 static void on_guest_fd(int fd, void *ud);
@@ -751,7 +154,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 	struct iov_macreg *reg = NULL;
 	struct iov_alloc_taken taken[64];
 	struct iov_alloc_in in = { 0 };
-	struct launch l = { .logfd = -1, .infd = -1, .node = -1 };
+	struct gpriv_launch l;
+	struct gpriv_nic pn[IOV_GUEST_MAX_NICS];
 	struct iov_cfg_resolved *res = NULL;
 	const struct iov_config *cfg = iovd_follow_config();
 	uint8_t prefix[3];
@@ -759,14 +163,16 @@ static int do_start(struct guest *g, struct iov_err *err)
 	gid_t gid = 0;
 	size_t nt = 0, bound = 0;
 	bool set = false, reg_changed = false;
-	int groups[MAX_NICS], n_groups = 0, r, kfd, ifd = -1, nodes = iov_numa_nodes();
+	int r, kfd = -1, ifd = -1, nodes = iov_numa_nodes();
 	pid_t pid;
 
+	gpriv_init(&l);
 	g->n_nics = 0;
 	g->numa_node = -1;
-	if (g->spec.n_nics > MAX_NICS)
-		return iov_err_set(err, -E2BIG, NULL, "at most %d NICs per guest", MAX_NICS);
-	if ((r = lookup_user(&uid, &gid, err)) < 0)
+	if (g->spec.n_nics > IOV_GUEST_MAX_NICS)
+		return iov_err_set(err, -E2BIG, NULL, "at most %d NICs per guest",
+				   IOV_GUEST_MAX_NICS);
+	if ((r = gpriv_user(S.user, &uid, &gid, err)) < 0)
 		return r;
 	if ((r = iov_host_load(&h)) < 0)
 		return iov_err_set(err, r, NULL, "reading the host's PCI devices: %s", strerror(-r));
@@ -779,8 +185,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 			snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", o->nics[i].vf);
 			taken[nt++].by = o->spec.name;
 		}
-	for (size_t i = 0; i < S.n_q && nt < 56; i++) {
-		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", S.q[i].vf);
+	for (size_t i = 0; i < gvf_quarantine_count() && nt < 56; i++) {
+		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", gvf_quarantine_vf(i));
 		taken[nt++].by = "quarantine";
 	}
 	if (cfg && iov_config_resolve(cfg, h, &res, err) < 0) {
@@ -810,7 +216,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 		snprintf(n->pfnet, sizeof(n->pfnet), "%s", d->pf->netdevs[0]);
 		n->vf_index = d->vf_index;
 		n->group = d->group ? d->group->id : -1;
-		n->pool = xdup(c->pool);
+		n->pool = c->pool ? strdup(c->pool) : NULL;
 		n->vlan = c->vlan;
 		n->bound_by_us = !d->driver || strcmp(d->driver, "vfio-pci") != 0;
 		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", d->name);
@@ -824,10 +230,9 @@ static int do_start(struct guest *g, struct iov_err *err)
 			in.numa_node = d->numa_node;
 		}
 	}
-	l.node = g->numa_node;
 	/* 2. MACs, recorded before use; the config's prefix, else iovd's default. */
 	memcpy(prefix, cfg && cfg->policy.has_mac_prefix ? cfg->policy.mac_prefix : S.prefix, 3);
-	if (!(reg = macreg_load())) {
+	if (!(reg = gstore_macreg_load())) {
 		r = iov_err_set(err, -EIO, "see iovd's log", "cannot read the MAC registry");
 		goto out;
 	}
@@ -841,7 +246,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 			goto out;
 		reg_changed |= ch;
 	}
-	if (reg_changed && (r = macreg_save(reg, err)) < 0)
+	if (reg_changed && (r = gstore_macreg_save(reg, err)) < 0)
 		goto out;
 	/* 3. vfio-pci (a pool VF is there already), admin settings through the PF. */
 	for (; bound < g->n_nics; bound++) {
@@ -860,110 +265,33 @@ static int do_start(struct guest *g, struct iov_err *err)
 	}
 	set = true;
 	for (size_t i = 0; i < g->n_nics; i++)
-		if ((r = vf_save_and_set(&g->nics[i], err)) < 0)
+		if ((r = gvf_save_and_set(&g->nics[i], err)) < 0)
 			goto undo;
-	/* 4. What iovm gets: /dev/kvm, the container, each group once, kernel, initrd. */
-	arg(&l, "%s", S.iovm);
-	if ((r = l.fds[l.n_fds++] = open_dev("/dev/kvm", err)) < 0)
+	/* 4. What iovm gets (src/guest_priv.h). */
+	for (size_t i = 0; i < g->n_nics; i++)
+		pn[i] = (struct gpriv_nic){ .vf = g->nics[i].vf, .group = g->nics[i].group };
+	if ((r = kfd = gpriv_open_file("kernel", g->spec.kernel, err)) < 0 ||
+	    (g->spec.initrd && (r = ifd = gpriv_open_file("initrd", g->spec.initrd, err)) < 0))
 		goto undo;
-	arg(&l, "--kvm-fd");
-	arg(&l, "3");
-	if (g->n_nics) {
-		if ((r = l.fds[l.n_fds++] = open_dev("/dev/vfio/vfio", err)) < 0)
-			goto undo;
-		arg(&l, "--vfio-container-fd");
-		arg(&l, "4");
-	}
-	for (size_t i = 0; i < g->n_nics; i++) {
-		int slot = -1;
-
-		for (int k = 0; k < n_groups; k++)
-			if (groups[k] == g->nics[i].group)
-				slot = 2 + k;
-		if (slot < 0) {
-			struct vfio_group_status gs = { .argsz = sizeof(gs) };
-			char p[64];
-
-			snprintf(p, sizeof(p), "/dev/vfio/%d", g->nics[i].group);
-			if ((r = l.fds[l.n_fds] = open_dev(p, err)) < 0)
-				goto undo;
-			slot = l.n_fds++;
-			groups[n_groups++] = g->nics[i].group;
-			if (ioctl(l.fds[slot], VFIO_GROUP_GET_STATUS, &gs) < 0 ||
-			    !(gs.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-				r = iov_err_set(err, -EPERM, "see `iovctl verify %s`", "group %d "
-						"of %s is not viable: a member is on a host driver",
-						g->nics[i].group, g->nics[i].vf);
-				snprintf(err->fix, sizeof(err->fix), "see `iovctl verify %s`",
-					 g->nics[i].vf);
-				goto undo;
-			}
-		}
-		arg(&l, "--vfio-group-fd");
-		arg(&l, "%d:%s", 3 + slot, g->nics[i].vf);
-	}
-	if ((r = kfd = open_file("kernel", g->spec.kernel, err)) < 0)
+	r = gpriv_build(&l, &(struct gpriv_in){ .iovm = S.iovm, .spec = &g->spec, .nics = pn,
+						 .n_nics = g->n_nics, .kernel_fd = kfd,
+						 .initrd_fd = ifd }, err);
+	l.node = g->numa_node;
+	if (r < 0 || (r = gpriv_check_groups(&l, err)) < 0)
 		goto undo;
-	l.fds[l.n_fds++] = kfd;
-	arg(&l, "--kernel-fd");
-	arg(&l, "%d", 3 + l.n_fds - 1);
-	if (g->spec.initrd) {
-		if ((r = ifd = open_file("initrd", g->spec.initrd, err)) < 0)
-			goto undo;
-		l.fds[l.n_fds++] = ifd;
-		arg(&l, "--initrd-fd");
-		arg(&l, "%d", 3 + l.n_fds - 1);
-	}
-	if (g->spec.cmdline) {
-		arg(&l, "--cmdline");
-		arg(&l, "%s", g->spec.cmdline);
-	}
-	arg(&l, "--mem");
-	arg(&l, "%lluM", (unsigned long long)g->spec.mem_mib);
-	arg(&l, "--cpus");
-	arg(&l, "%u", g->spec.cpus);
-	arg(&l, "--console");
-	arg(&l, "stdio");
-	/* The log keeps the guest's bytes raw; VmLog and iovctl escape them for display. */
-	arg(&l, "--console-filter");
-	arg(&l, "off");
-	/* A guest reboot under a restart policy: iovm resets the devices and restarts the
-	 * guest in place (no new allocation); without one iovm exits 3. */
-	if (g->spec.restart != IOV_RESTART_NO) {
-		arg(&l, "--on-reboot");
-		arg(&l, "restart");
-	}
-	arg(&l, "--stats");
 	{
 		char dir[PATH_MAX], fifo[PATH_MAX];
 
-		path_in_state(dir, sizeof(dir), "guests");
+		gstore_path(dir, sizeof(dir), "guests");
 		iov_mkdir_p(dir, 0700);
 		snprintf(g->log, sizeof(g->log), "%s/%s.log", dir, g->spec.name);
-		l.logfd = open(g->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (l.logfd < 0) {
-			r = iov_err_set(err, -errno, NULL, "%s: %s", g->log, strerror(errno));
-			goto undo;
-		}
-		/* Console input (`iovctl vm console`): a FIFO that is iovm's stdin. iovm holds
-		 * it open both ways, so it never sees an end of input, and an iovd restarted
-		 * while the guest runs opens it again by name. */
 		console_in_path(g, fifo, sizeof(fifo));
-		unlink(fifo);
-		if (mkfifo(fifo, 0600) < 0 || (l.infd = open(fifo, O_RDWR | O_CLOEXEC)) < 0) {
-			r = iov_err_set(err, -errno, NULL, "%s: %s", fifo, strerror(errno));
+		if ((r = gpriv_open_console(&l, g->log, fifo, err)) < 0)
 			goto undo;
-		}
 	}
 	/* 5. Go. */
-	pid = fork();
-	if (pid < 0) {
-		r = iov_err_set(err, -errno, NULL, "fork: %s", strerror(errno));
+	if ((r = pid = gpriv_spawn(&l, uid, gid, (g->spec.mem_mib + 64) << 20, err)) < 0)
 		goto undo;
-	}
-	if (pid == 0)
-		child(&l, uid, gid, (g->spec.mem_mib + 64) << 20);
-	launch_close(&l);
 	g->pid = pid;
 	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (g->pidfd < 0 || proc_starttime(pid, &g->starttime) < 0 || watch(g) < 0) {
@@ -982,16 +310,20 @@ static int do_start(struct guest *g, struct iov_err *err)
 	g->exit_reason[0] = '\0';
 	g->exit_code = -1;
 	g->started_at = time(NULL);
-	state_save();
+	save();
 	r = 0;
 	goto out;
 undo:
-	launch_close(&l);
-	nics_undo(g, bound < g->n_nics ? bound : g->n_nics, set);
+	gpriv_close(&l);
+	gvf_undo(g->nics, bound < g->n_nics ? bound : g->n_nics, set);
 out:
+	if (kfd >= 0)
+		close(kfd);
+	if (ifd >= 0)
+		close(ifd);
 	if (r < 0)
 		g->n_nics = 0;
-	for (size_t i = 0; r < 0 && i < MAX_NICS; i++) {
+	for (size_t i = 0; r < 0 && i < IOV_GUEST_MAX_NICS; i++) {
 		free(g->nics[i].pool);
 		g->nics[i].pool = NULL;
 	}
@@ -1014,36 +346,26 @@ static void log_start(struct guest *g, const char *ev)
 		   json_pack("{s:s, s:i, s:o}", "guest", g->spec.name, "pid", (int)g->pid, "vfs", vfs));
 }
 
-static int check_name(const char *n, struct iov_err *err)
-{
-	size_t len = n ? strlen(n) : 0;
-
-	if (!len || len > 32 || strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789_-") != len)
-		return iov_err_set(err, -EINVAL, "use 1 to 32 of a-z 0-9 _ -", "guest name '%s' "
-				   "is not valid", n ? n : "");
-	return 0;
-}
-
 int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov_err *err)
 {
 	struct guest *g = find(spec->name), *fresh = NULL;
 	int r;
 
-	if ((r = check_name(spec->name, err)) < 0)
-		return r;
+	if (!iov_gspec_name_ok(spec->name))
+		return iov_err_set(err, -EINVAL, "use 1 to 32 of a-z 0-9 _ -", "guest name '%s' "
+				   "is not valid", spec->name ? spec->name : "");
 	if (g && g->state == G_RUNNING)
 		return iov_err_set(err, -EEXIST, "stop it first (`iovctl vm stop %s`)", "guest %s "
 				   "is already running (pid %d)", spec->name, (int)g->pid);
 	if (!spec->kernel)
 		return iov_err_set(err, -EINVAL, "give --kernel", "guest %s has no kernel", spec->name);
 	if (!g) {
-		if (!(fresh = g = calloc(1, sizeof(*g))))
+		if (!(fresh = g = gstore_guest_new()))
 			return -ENOMEM;
-		g->pidfd = -1;
 	} else {
-		spec_free(&g->spec);
+		iov_gspec_free(&g->spec);
 	}
-	if ((r = spec_copy(&g->spec, spec)) < 0)
+	if ((r = iov_gspec_copy(&g->spec, spec)) < 0)
 		goto fail;
 	if (!g->spec.mem_mib)
 		g->spec.mem_mib = 512;
@@ -1056,16 +378,15 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov
 	if (fresh) {
 		g->next = S.guests;
 		S.guests = g;
-		state_save();	/* do_start saved the list before this guest was on it */
+		save();	/* do_start saved the list before this guest was on it */
 	}
 	log_start(g, "started");
 	if (info)
-		*info = guest_json(g, false);
+		*info = gstore_guest_json(g, false);
 	return 0;
 fail:
 	if (fresh) {
-		spec_free(&fresh->spec);
-		free(fresh);
+		gstore_guest_free(fresh);
 	} else if (g) {
 		g->state = G_FAILED;
 		snprintf(g->exit_reason, sizeof(g->exit_reason), "start failed: %s", err->msg);
@@ -1077,7 +398,8 @@ int iovd_guest_save(const struct iov_cfg_guest *g, const char **out, struct iov_
 {
 	static char path[PATH_MAX];
 	const char *dir = iovd_follow_dropin_dir();
-	json_t *nics = json_array(), *doc;
+	struct iov_cfg_guest keep = *g;
+	json_t *doc;
 	char *s;
 	int r;
 
@@ -1085,28 +407,10 @@ int iovd_guest_save(const struct iov_cfg_guest *g, const char **out, struct iov_
 		return iov_err_set(err, -ENOENT, "start iovd with --config-dir DIR (or without "
 				   "--config) to keep guests in drop-ins", "iovd reads no drop-in "
 				   "directory: nowhere to save guest %s", g->name);
-	for (size_t i = 0; i < g->n_nics; i++) {
-		const struct iov_cfg_nic *c = &g->nics[i];
-		json_t *n = json_pack("{s:s}", c->pool ? "pool" : "device", c->pool ? c->pool : c->device);
-		char m[18];
-
-		if (c->has_mac) {
-			iov_fmt_mac(c->mac, m);
-			json_object_set_new(n, "mac", json_string(m));
-		}
-		if (c->vlan >= 0)
-			json_object_set_new(n, "vlan", json_integer(c->vlan));
-		json_array_append_new(nics, n);
-	}
-	doc = json_pack("{s:[{s:s, s:s, s:I, s:i, s:o, s:b, s:s}]}", "guests", "name", g->name,
-			"kernel", g->kernel, "mem_mib", (json_int_t)g->mem_mib, "cpus", (int)g->cpus,
-			"nics", nics, "autostart", 1, "restart", restart_name(g->restart));
-	if (g->initrd)
-		json_object_set_new(json_array_get(json_object_get(doc, "guests"), 0), "initrd",
-				    json_string(g->initrd));
-	if (g->cmdline)
-		json_object_set_new(json_array_get(json_object_get(doc, "guests"), 0), "cmdline",
-				    json_string(g->cmdline));
+	keep.autostart = true;
+	doc = json_pack("{s:[o]}", "guests", iov_gspec_to_json(&keep));
+	if (!doc)
+		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
 	s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	if (!s)
@@ -1262,12 +566,12 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 			log_info("%s: taken back by the host from guest %s; not returned", g->nics[i].vf,
 				 g->spec.name);
 		else
-			nic_return(g->spec.name, &g->nics[i]);
+			gvf_return(g->spec.name, &g->nics[i]);
 		free(g->nics[i].pool);
 		g->nics[i].pool = NULL;
 	}
 	g->n_nics = 0;
-	state_save();
+	save();
 	if (lost || !wants_restart(g))
 		return;
 	if (now - g->window_start > RESTART_WINDOW) {
@@ -1411,9 +715,9 @@ int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err 
 		g->waiting = false;	/* no restart when its VFs come back */
 		g->state = G_STOPPED;
 		log_info("guest %s: stopped while waiting for its VFs", name);
-		state_save();
+		save();
 		if (info)
-			*info = guest_json(g, false);
+			*info = gstore_guest_json(g, false);
 		return 0;
 	}
 	if (!g || g->state != G_RUNNING)
@@ -1433,7 +737,7 @@ int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err 
 	}
 	reap(g);
 	if (info)
-		*info = guest_json(g, false);
+		*info = gstore_guest_json(g, false);
 	return 0;
 }
 
@@ -1444,7 +748,7 @@ json_t *iovd_guests_json(void)
 	json_t *a = json_array();
 
 	for (struct guest *g = S.guests; g; g = g->next)
-		json_array_append_new(a, guest_json(g, false));
+		json_array_append_new(a, gstore_guest_json(g, false));
 	return a;
 }
 
@@ -1454,7 +758,7 @@ int iovd_guest_json(const char *name, json_t **out, struct iov_err *err)
 
 	if (!g)
 		return iov_err_set(err, -ENOENT, "see `iovctl vm list`", "no guest named '%s'", name);
-	*out = guest_json(g, false);
+	*out = gstore_guest_json(g, false);
 	return 0;
 }
 
@@ -1518,176 +822,42 @@ int iovd_guest_console_input(const char *name, const char *data, size_t len, siz
 
 /* ---- adoption ---- */
 
-static int nic_from_json(json_t *j, struct gnic *n)
+/* A guest read back from guests.json: still running (the recorded pid, started at the
+ * recorded time: a pid alone may have been reused), waiting for its VFs, or ended while
+ * iovd was away (cleaned up, no restart). */
+static void adopt(struct guest *g)
 {
-	const char *vf = json_string_value(json_object_get(j, "vf"));
-	const char *pf = json_string_value(json_object_get(j, "pf"));
-	const char *net = json_string_value(json_object_get(j, "pf_netdev"));
-	const char *mac = json_string_value(json_object_get(j, "mac"));
-	json_t *sv = json_object_get(j, "saved");
-	char why[64];
+	unsigned long long st = 0;
+	char comm[32] = "", cp[64];
+	int fd;
 
-	if (!vf || !pf || !net || !mac || iov_parse_mac(mac, n->mac, why, sizeof(why)) < 0)
-		return -EINVAL;
-	snprintf(n->vf, sizeof(n->vf), "%s", vf);
-	snprintf(n->pf, sizeof(n->pf), "%s", pf);
-	snprintf(n->pfnet, sizeof(n->pfnet), "%s", net);
-	n->vf_index = (int)json_integer_value(json_object_get(j, "vf_index"));
-	n->group = (int)json_integer_value(json_object_get(j, "group"));
-	n->vlan = json_is_integer(json_object_get(j, "vlan")) ?
-		(int)json_integer_value(json_object_get(j, "vlan")) : -1;
-	n->pool = xdup(json_string_value(json_object_get(j, "pool")));
-	n->bound_by_us = json_is_true(json_object_get(j, "bound_by_us"));
-	if (json_is_object(sv) && json_is_string(json_object_get(sv, "mac")) &&
-	    iov_parse_mac(json_string_value(json_object_get(sv, "mac")), n->saved_mac, why,
-			  sizeof(why)) == 0) {
-		n->saved_known = true;
-		n->saved_vlan = (int)json_integer_value(json_object_get(sv, "vlan"));
-		n->saved_qos = (int)json_integer_value(json_object_get(sv, "qos"));
-		n->saved_spoofchk = (int)json_integer_value(json_object_get(sv, "spoofchk"));
-		n->saved_trust = (int)json_integer_value(json_object_get(sv, "trust"));
+	g->next = S.guests;
+	S.guests = g;
+	if (g->waiting) {
+		log_info("guest %s: degraded, waiting for its VFs to restart it", g->spec.name);
+		g->n_nics = 0;
+		return;
 	}
-	return 0;
-}
+	g->pidfd = (int)syscall(SYS_pidfd_open, g->pid, 0);
+	snprintf(cp, sizeof(cp), "/proc/%d/comm", (int)g->pid);
+	if ((fd = open(cp, O_RDONLY | O_CLOEXEC)) >= 0) {
+		ssize_t n = read(fd, comm, sizeof(comm) - 1);
 
-static struct guest *guest_from_json(json_t *j)
-{
-	struct guest *g = calloc(1, sizeof(*g));
-	const char *name = json_string_value(json_object_get(j, "name"));
-	const char *kernel = json_string_value(json_object_get(j, "kernel"));
-	const char *rs = json_string_value(json_object_get(j, "restart"));
-	json_t *nics = json_object_get(j, "nics"), *want = json_object_get(j, "want"), *v;
-	size_t i;
-
-	if (!g || !name || !kernel || !json_is_array(nics) || json_array_size(nics) > MAX_NICS ||
-	    check_name(name, NULL) < 0)
-		goto bad;
+		comm[n > 0 ? n : 0] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		close(fd);
+	}
+	if (g->pidfd >= 0 && proc_starttime(g->pid, &st) == 0 && st == g->starttime &&
+	    watch(g) == 0) {
+		g->adopted = true;
+		log_info("guest %s: re-adopted iovm pid %d (%s)", g->spec.name, (int)g->pid, comm);
+		return;
+	}
+	if (g->pidfd >= 0)
+		close(g->pidfd);
 	g->pidfd = -1;
-	g->spec.name = strdup(name);
-	g->spec.kernel = strdup(kernel);
-	g->spec.initrd = xdup(json_string_value(json_object_get(j, "initrd")));
-	g->spec.cmdline = xdup(json_string_value(json_object_get(j, "cmdline")));
-	g->spec.mem_mib = (uint64_t)json_integer_value(json_object_get(j, "mem_mib"));
-	g->spec.cpus = (unsigned)json_integer_value(json_object_get(j, "cpus"));
-	g->spec.restart = rs && strcmp(rs, "always") == 0 ? IOV_RESTART_ALWAYS :
-		rs && strcmp(rs, "on-failure") == 0 ? IOV_RESTART_ON_FAILURE : IOV_RESTART_NO;
-	g->spec.nics = calloc(MAX_NICS, sizeof(*g->spec.nics));
-	if (!g->spec.name || !g->spec.kernel || !g->spec.nics)
-		goto bad;
-	json_array_foreach(want, i, v) {
-		struct iov_cfg_nic *c = &g->spec.nics[g->spec.n_nics];
-		const char *m = json_string_value(json_object_get(v, "mac"));
-		char why[64];
-
-		if (g->spec.n_nics >= MAX_NICS)
-			break;
-		c->pool = xdup(json_string_value(json_object_get(v, "pool")));
-		c->device = xdup(json_string_value(json_object_get(v, "device")));
-		c->vlan = (int)json_integer_value(json_object_get(v, "vlan"));
-		c->has_mac = m && iov_parse_mac(m, c->mac, why, sizeof(why)) == 0;
-		g->spec.n_nics++;
-	}
-	json_array_foreach(nics, i, v)
-		if (nic_from_json(v, &g->nics[g->n_nics++]) < 0)
-			goto bad;
-	g->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
-	g->starttime = (unsigned long long)json_integer_value(json_object_get(j, "start_time"));
-	g->started_at = (time_t)json_integer_value(json_object_get(j, "started_at"));
-	g->restarts = (int)json_integer_value(json_object_get(j, "restarts"));
-	g->numa_node = json_is_integer(json_object_get(j, "numa_node")) ?
-		(int)json_integer_value(json_object_get(j, "numa_node")) : -1;
-	return g;
-bad:
-	if (g) {
-		spec_free(&g->spec);
-		for (i = 0; i < MAX_NICS; i++)
-			free(g->nics[i].pool);
-		free(g);
-	}
-	return NULL;
-}
-
-static void adopt_all(void)
-{
-	char path[PATH_MAX], *buf = NULL;
-	json_t *doc, *gs, *q, *v;
-	size_t len, i;
-	int r;
-
-	path_in_state(path, sizeof(path), "guests.json");
-	if ((r = iov_read_file(path, 16 << 20, &buf, &len)) < 0) {
-		if (r != -ENOENT)
-			log_err_errno(r, "%s: cannot read guest state", path);
-		return;
-	}
-	doc = json_loadb(buf, len, 0, NULL);
-	free(buf);
-	if (!json_is_object(doc) || json_integer_value(json_object_get(doc, "version")) != 1) {
-		log_err("%s: not a guest state file iovd wrote; move it away (guests recorded there "
-			"are not re-adopted)", path);
-		json_decref(doc);
-		return;
-	}
-	q = json_object_get(doc, "quarantine");
-	json_array_foreach(q, i, v) {
-		const char *vf = json_string_value(json_object_get(v, "vf"));
-		const char *why = json_string_value(json_object_get(v, "reason"));
-
-		if (vf && why && strlen(vf) < IOV_PCI_ADDR_STRLEN)
-			quarantine(vf, json_string_value(json_object_get(v, "guest")), why);
-	}
-	gs = json_object_get(doc, "guests");
-	json_array_foreach(gs, i, v) {
-		struct guest *g = guest_from_json(v);
-		unsigned long long st = 0;
-		char comm[32] = "", cp[64];
-		int fd;
-
-		if (!g) {
-			log_err("%s: $.guests[%zu] is damaged; skipped", path, i);
-			continue;
-		}
-		snprintf(g->log, sizeof(g->log), "%s/guests/%s.log", S.state_dir, g->spec.name);
-		g->next = S.guests;
-		S.guests = g;
-		if (json_is_true(json_object_get(v, "waiting"))) {
-			/* Degraded before iovd went away: keep waiting for its VFs. */
-			g->state = G_DEGRADED;
-			g->waiting = true;
-			g->n_nics = 0;
-			snprintf(g->exit_reason, sizeof(g->exit_reason), "%s",
-				 json_string_value(json_object_get(v, "last_exit")) ?
-				 json_string_value(json_object_get(v, "last_exit")) : "degraded");
-			log_info("guest %s: degraded, waiting for its VFs to restart it",
-				 g->spec.name);
-			continue;
-		}
-		g->state = G_RUNNING;
-		g->pidfd = g->pid > 0 ? (int)syscall(SYS_pidfd_open, g->pid, 0) : -1;
-		snprintf(cp, sizeof(cp), "/proc/%d/comm", (int)g->pid);
-		if ((fd = open(cp, O_RDONLY | O_CLOEXEC)) >= 0) {
-			ssize_t n = read(fd, comm, sizeof(comm) - 1);
-
-			comm[n > 0 ? n : 0] = '\0';
-			comm[strcspn(comm, "\n")] = '\0';
-			close(fd);
-		}
-		/* The pid is the recorded iovm only if it started at the recorded time. */
-		if (g->pidfd >= 0 && proc_starttime(g->pid, &st) == 0 && st == g->starttime &&
-		    watch(g) == 0) {
-			g->adopted = true;
-			log_info("guest %s: re-adopted iovm pid %d (%s)", g->spec.name, (int)g->pid,
-				 comm);
-			continue;
-		}
-		if (g->pidfd >= 0)
-			close(g->pidfd);
-		g->pidfd = -1;
-		g->stopping = true;	/* no restart of what ended while iovd was away */
-		ended(g, NULL, false);
-	}
-	json_decref(doc);
-	state_save();
+	g->stopping = true;	/* no restart of what ended while iovd was away */
+	ended(g, NULL, false);
 }
 
 /* ---- setup ---- */
@@ -1723,6 +893,7 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		default_iovm(S.iovm, sizeof(S.iovm));
 	snprintf(S.user, sizeof(S.user), "%s", o->user ? o->user : "iovm");
 	memcpy(S.prefix, o->mac_prefix ? o->mac_prefix : def, 3);
+	gstore_init(S.state_dir, S.user);
 	if ((r = iov_mkdir_p(S.state_dir, 0755)) < 0)
 		return log_err_errno(r, "state dir %s", S.state_dir);
 	S.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1741,7 +912,8 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 			log_warn_errno(-errno, "interrupt placement timer");
 	}
 	S.init = true;
-	adopt_all();
+	gstore_load(adopt);
+	save();
 	return 0;
 }
 

@@ -1,4 +1,6 @@
-/* The guest supervisor: iovd starts iovm guests with VFs it allocates (config/alloc.h), and
+/* The guest supervisor (src/guest.c; the guest wing's other rooms: src/guest_priv.h the
+ * privilege boundary, src/guest_vf.h VF lending, src/guest_store.h the state files, and
+ * config/guestspec.h the spec codec): iovd starts iovm guests with VFs it allocates (config/alloc.h), and
  * takes the VFs back when a guest ends, however it ends.
  *
  * Start: allocate a VF per NIC (every verify check must pass), bind it to vfio-pci, save the

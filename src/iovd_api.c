@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "config/guestspec.h"
 #include "lib/err.h"
 #include "lib/host.h"
 #include "lib/hostjson.h"
@@ -887,128 +888,40 @@ static bool peer_may_read(struct vl_call *c, const char *key, const char *path)
 	return true;
 }
 
-static bool get_nic(struct vl_call *c, json_t *j, size_t i, struct iov_cfg_nic *n)
-{
-	static const char *const keys[] = { "pool", "device", "mac", "vlan", NULL };
-	const char *pool, *dev, *mac;
-	char msg[256];
-
-	*n = (struct iov_cfg_nic){ .vlan = -1 };
-	if (!json_is_object(j)) {
-		bad_arg(c, "nics", "nics: each NIC is an object {pool|device, mac, vlan}");
-		return false;
-	}
-	if (!only_keys(c, j, keys))
-		return false;
-	pool = get_str(c, j, "pool", false);
-	if (!pool && json_object_get(j, "pool"))
-		return false;
-	dev = get_str(c, j, "device", false);
-	if (!dev && json_object_get(j, "device"))
-		return false;
-	if (!pool == !dev) {
-		snprintf(msg, sizeof(msg), "nics[%zu]: give exactly one of pool and device", i);
-		bad_arg(c, "nics", msg);
-		return false;
-	}
-	if ((mac = get_str(c, j, "mac", false))) {
-		if (iov_parse_mac(mac, n->mac, msg, sizeof(msg)) < 0 ||
-		    iov_check_vf_mac(n->mac, msg, sizeof(msg)) < 0) {
-			bad_arg(c, "nics", msg);
-			return false;
-		}
-		n->has_mac = true;
-	} else if (json_object_get(j, "mac") && !json_is_null(json_object_get(j, "mac"))) {
-		return false;
-	}
-	if (json_object_get(j, "vlan") && !json_is_null(json_object_get(j, "vlan"))) {
-		json_int_t v;
-
-		if (!get_int(c, j, "vlan", 4095, &v))
-			return false;
-		n->vlan = (int)v;
-	}
-	n->pool = (char *)pool;
-	n->device = (char *)dev;
-	return true;
-}
-
 static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 {
-	static const char *const keys[] = { "name", "kernel", "initrd", "cmdline", "mem_mib",
-					    "cpus", "nics", "restart", "save", NULL };
-	struct iov_cfg_nic nics[8];
-	struct iov_cfg_guest g = { .mem_mib = 512, .cpus = 1, .restart = IOV_RESTART_NO };
+	static const char *const extra[] = { "save", NULL };
+	struct iov_gspec_in in = { .file = "VmStart", .path = "$", .extra = extra,
+				   .flags = IOV_GSPEC_NULL_ABSENT | IOV_GSPEC_NO_AUTOSTART };
+	struct iov_cfg_guest g = { 0 };
 	struct iov_err e = { 0 };
-	json_t *jn = json_object_get(p, "nics"), *v, *info = NULL;
-	const char *rs, *saved = NULL;
-	json_int_t x;
-	size_t i;
-	char what[160];
+	json_t *info = NULL;
+	const char *saved = NULL;
+	char what[160], key[64], msg[sizeof(e.msg) + sizeof(e.fix) + 8];
 	bool save;
 	int r;
 
 	host_changing();
 
-	if (!only_keys(c, p, keys) || !(g.name = (char *)get_str(c, p, "name", true)) ||
-	    !(g.kernel = (char *)get_str(c, p, "kernel", true)) || get_bool(c, p, "save", &save) < 0)
+	/* The guest spec as the config loader reads it (config/guestspec.h). */
+	if (get_bool(c, p, "save", &save) < 0)
 		return;
-	g.initrd = (char *)get_str(c, p, "initrd", false);
-	if (!g.initrd && json_object_get(p, "initrd") && !json_is_null(json_object_get(p, "initrd")))
-		return;
-	g.cmdline = (char *)get_str(c, p, "cmdline", false);
-	if (!g.cmdline && json_object_get(p, "cmdline") && !json_is_null(json_object_get(p, "cmdline")))
-		return;
-	if (json_object_get(p, "mem_mib")) {
-		if (!get_int(c, p, "mem_mib", 1 << 20, &x))
-			return;
-		if (x < 4 || x % 2) {
-			bad_arg(c, "mem_mib", "mem_mib: a multiple of 2 MiB, at least 4");
-			return;
-		}
-		g.mem_mib = (uint64_t)x;
-	}
-	if (json_object_get(p, "cpus")) {
-		if (!get_int(c, p, "cpus", 64, &x))
-			return;
-		if (x < 1) {
-			bad_arg(c, "cpus", "cpus: 1 to 64");
-			return;
-		}
-		g.cpus = (unsigned)x;
-	}
-	if ((rs = get_str(c, p, "restart", false))) {
-		if (strcmp(rs, "no") == 0)
-			g.restart = IOV_RESTART_NO;
-		else if (strcmp(rs, "on-failure") == 0)
-			g.restart = IOV_RESTART_ON_FAILURE;
-		else if (strcmp(rs, "always") == 0)
-			g.restart = IOV_RESTART_ALWAYS;
-		else {
-			bad_arg(c, "restart", "restart: no, on-failure or always");
-			return;
-		}
-	} else if (json_object_get(p, "restart") && !json_is_null(json_object_get(p, "restart"))) {
+	if (iov_gspec_from_json(p, &in, &g, key, sizeof(key), &e) < 0) {
+		snprintf(msg, sizeof(msg), "%s%s%s%s", e.msg, e.fix[0] ? " (" : "", e.fix,
+			 e.fix[0] ? ")" : "");
+		bad_arg(c, key[0] ? key : "parameters", msg);
 		return;
 	}
-	if (!json_is_array(jn) || json_array_size(jn) > 8) {
-		bad_arg(c, "nics", "nics: an array of at most 8 NICs");
-		return;
-	}
-	json_array_foreach(jn, i, v)
-		if (!get_nic(c, v, i, &nics[i]))
-			return;
-	g.nics = nics;
-	g.n_nics = json_array_size(jn);
-	if (!peer_may_read(c, "kernel", g.kernel) || (g.initrd && !peer_may_read(c, "initrd", g.initrd)))
-		return;
+	if (!peer_may_read(c, "kernel", g.kernel) ||
+	    (g.initrd && !peer_may_read(c, "initrd", g.initrd)))
+		goto out;
 	snprintf(what, sizeof(what), "start guest %s (%zu NIC%s)", g.name, g.n_nics,
 		 g.n_nics == 1 ? "" : "s");
 	log_change(c, what);
 	if ((r = iovd_guest_start(&g, &info, &e)) < 0) {
 		log_info("%s refused: %s", what, e.msg);
 		guest_err(c, &e, r);
-		return;
+		goto out;
 	}
 	if (save && (r = iovd_guest_save(&g, &saved, &e)) < 0) {
 		json_decref(info);
@@ -1017,9 +930,11 @@ static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 		memcpy(e.msg, what, strlen(what));
 		e.msg[sizeof(e.msg) - 1] = '\0';
 		reply_err(c, "io.iovd.Failed", &e, r);
-		return;
+		goto out;
 	}
 	vl_reply(c, json_pack("{s:o, s:s?}", "guest", info, "saved", saved));
+out:
+	iov_gspec_free(&g);
 }
 
 static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)

@@ -1,0 +1,319 @@
+/* The guest wing's privilege boundary (src/guest_priv.h). */
+#include "src/guest_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/mempolicy.h>
+#include <linux/vfio.h>
+
+void gpriv_init(struct gpriv_launch *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->logfd = -1;
+	l->infd = -1;
+	l->node = -1;
+}
+
+static void arg(struct gpriv_launch *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(struct gpriv_launch *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (l->argc >= GPRIV_MAX_ARGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(l->strs[l->argc], sizeof(l->strs[0]), fmt, ap);
+	va_end(ap);
+	l->argv[l->argc] = l->strs[l->argc];
+	l->argv[++l->argc] = NULL;
+}
+
+void gpriv_close(struct gpriv_launch *l)
+{
+	for (int i = 0; i < l->n_fds; i++)
+		if (l->fds[i] >= 0)
+			close(l->fds[i]);
+	l->n_fds = 0;
+	l->n_groups = 0;
+	if (l->logfd >= 0)
+		close(l->logfd);
+	l->logfd = -1;
+	if (l->infd >= 0)
+		close(l->infd);
+	l->infd = -1;
+}
+
+/* Adds fd (owned now) as iovm's next fd: its number there. */
+static int add_fd(struct gpriv_launch *l, int fd)
+{
+	l->fds[l->n_fds++] = fd;
+	return 3 + l->n_fds - 1;
+}
+
+static int open_dev(const struct gpriv_in *in, const char *rel, struct iov_err *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", in->dev_dir ? in->dev_dir : "/dev", rel);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return iov_err_set(err, -errno, errno == ENOENT ? "load the module (kvm_intel or "
+				   "kvm_amd; vfio-pci)" : NULL, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
+static int copy_fd(const char *what, int fd, struct iov_err *err)
+{
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+	if (d < 0)
+		return iov_err_set(err, -errno, NULL, "%s: copying its fd: %s", what, strerror(errno));
+	return d;
+}
+
+int gpriv_build(struct gpriv_launch *l, const struct gpriv_in *in, struct iov_err *err)
+{
+	const struct iov_cfg_guest *s = in->spec;
+	int fd;
+
+	if (in->n_nics > IOV_GUEST_MAX_NICS)
+		return iov_err_set(err, -E2BIG, NULL, "at most %d NICs per guest",
+				   IOV_GUEST_MAX_NICS);
+	arg(l, "%s", in->iovm);
+	if ((fd = open_dev(in, "kvm", err)) < 0)
+		goto fail;
+	arg(l, "--kvm-fd");
+	arg(l, "%d", add_fd(l, fd));
+	if (in->n_nics) {
+		if ((fd = open_dev(in, "vfio/vfio", err)) < 0)
+			goto fail;
+		arg(l, "--vfio-container-fd");
+		arg(l, "%d", add_fd(l, fd));
+	}
+	for (size_t i = 0; i < in->n_nics; i++) {
+		int slot = -1;
+
+		for (int k = 0; k < l->n_groups; k++)
+			if (l->group_id[k] == in->nics[i].group)
+				slot = l->group_slot[k];
+		if (slot < 0) {
+			char rel[32];
+
+			snprintf(rel, sizeof(rel), "vfio/%d", in->nics[i].group);
+			if ((fd = open_dev(in, rel, err)) < 0)
+				goto fail;
+			slot = add_fd(l, fd);
+			l->group_slot[l->n_groups] = slot;
+			l->group_id[l->n_groups] = in->nics[i].group;
+			snprintf(l->group_vf[l->n_groups++], sizeof(l->group_vf[0]), "%s",
+				 in->nics[i].vf);
+		}
+		arg(l, "--vfio-group-fd");
+		arg(l, "%d:%s", slot, in->nics[i].vf);
+	}
+	if ((fd = copy_fd("kernel", in->kernel_fd, err)) < 0)
+		goto fail;
+	arg(l, "--kernel-fd");
+	arg(l, "%d", add_fd(l, fd));
+	if (in->initrd_fd >= 0) {
+		if ((fd = copy_fd("initrd", in->initrd_fd, err)) < 0)
+			goto fail;
+		arg(l, "--initrd-fd");
+		arg(l, "%d", add_fd(l, fd));
+	}
+	if (s->cmdline) {
+		arg(l, "--cmdline");
+		arg(l, "%s", s->cmdline);
+	}
+	arg(l, "--mem");
+	arg(l, "%lluM", (unsigned long long)s->mem_mib);
+	arg(l, "--cpus");
+	arg(l, "%u", s->cpus);
+	arg(l, "--console");
+	arg(l, "stdio");
+	/* The log keeps the guest's bytes raw; VmLog and iovctl escape them for display. */
+	arg(l, "--console-filter");
+	arg(l, "off");
+	/* A guest reboot under a restart policy: iovm resets the devices and restarts the
+	 * guest in place (no new allocation); without one iovm exits 3. */
+	if (s->restart != IOV_RESTART_NO) {
+		arg(l, "--on-reboot");
+		arg(l, "restart");
+	}
+	arg(l, "--stats");
+	if (l->argc >= GPRIV_MAX_ARGS) {
+		fd = iov_err_set(err, -E2BIG, NULL, "iovm's command line: more than %d arguments",
+				 GPRIV_MAX_ARGS - 1);
+		goto fail;
+	}
+	return 0;
+fail:
+	gpriv_close(l);
+	return fd;
+}
+
+int gpriv_check_groups(const struct gpriv_launch *l, struct iov_err *err)
+{
+	for (int k = 0; k < l->n_groups; k++) {
+		struct vfio_group_status gs = { .argsz = sizeof(gs) };
+
+		if (ioctl(l->fds[l->group_slot[k] - 3], VFIO_GROUP_GET_STATUS, &gs) < 0 ||
+		    !(gs.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+			iov_err_set(err, -EPERM, NULL, "group %d of %s is not viable: a member is "
+				    "on a host driver", l->group_id[k], l->group_vf[k]);
+			snprintf(err->fix, sizeof(err->fix), "see `iovctl verify %s`", l->group_vf[k]);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+int gpriv_open_console(struct gpriv_launch *l, const char *log, const char *fifo,
+		       struct iov_err *err)
+{
+	l->logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (l->logfd < 0)
+		return iov_err_set(err, -errno, NULL, "%s: %s", log, strerror(errno));
+	/* Console input (`iovctl vm console`): a FIFO that is iovm's stdin. iovm holds it open
+	 * both ways, so it never sees an end of input, and an iovd restarted while the guest
+	 * runs opens it again by name. */
+	unlink(fifo);
+	if (mkfifo(fifo, 0600) < 0 ||
+	    (l->infd = open(fifo, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
+		return iov_err_set(err, -errno, NULL, "%s: %s", fifo, strerror(errno));
+	return 0;
+}
+
+int gpriv_open_file(const char *what, const char *path, struct iov_err *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return iov_err_set(err, -errno, "give a readable file (a path on the host running "
+				   "iovd)", "%s %s: %s", what, path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return iov_err_set(err, -EINVAL, "give a regular file", "%s %s is not a regular "
+				   "file", what, path);
+	}
+	return fd;
+}
+
+int gpriv_user(const char *user, uid_t *uid, gid_t *gid, struct iov_err *err)
+{
+	struct passwd *pw = getpwnam(user);
+	unsigned long u, gg;
+	char *end;
+
+	if (pw) {
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	} else {
+		u = strtoul(user, &end, 10);
+		gg = *end == ':' ? strtoul(end + 1, &end, 10) : u;
+		if (end == user || *end)
+			return iov_err_set(err, -ENOENT, "create it (`useradd --system --no-create-home "
+					   "--shell /usr/sbin/nologin iovm`, which setup.sh does) or "
+					   "start iovd with --guest-user NAME",
+					   "the guest user '%s' does not exist", user);
+		*uid = (uid_t)u;
+		*gid = (gid_t)gg;
+	}
+	if (*uid == 0)
+		return iov_err_set(err, -EPERM, "pick an unprivileged user with --guest-user",
+				   "the guest user '%s' is root: iovm must run unprivileged", user);
+	return 0;
+}
+
+/* In the child: fds to 0..2 and 3.., limits, the user, no_new_privs, exec. Never returns. */
+static void __attribute__((noreturn)) child(struct gpriv_launch *l, uid_t uid, gid_t gid,
+					    uint64_t memlock)
+{
+	int tmp[GPRIV_MAX_FDS + 2], n = l->n_fds, nul = open("/dev/null", O_RDONLY);
+	struct rlimit rl = { memlock, memlock };
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	setsid();
+	/* Move everything above the target range first, so no dup2 overwrites a source. */
+	tmp[0] = fcntl(l->infd >= 0 ? l->infd : nul, F_DUPFD, 3 + n + 2);
+	tmp[1] = fcntl(l->logfd, F_DUPFD, 3 + n + 2);
+	for (int i = 0; i < n; i++)
+		tmp[2 + i] = fcntl(l->fds[i], F_DUPFD, 3 + n + 2);
+	for (int i = 0; i < n + 2; i++)
+		if (tmp[i] < 0)
+			_exit(126);
+	if (dup2(tmp[0], 0) < 0 || dup2(tmp[1], 1) < 0 || dup2(tmp[1], 2) < 0)
+		_exit(126);
+	for (int i = 0; i < n; i++)
+		if (dup2(tmp[2 + i], 3 + i) < 0)
+			_exit(126);
+	if (syscall(SYS_close_range, 3 + n, ~0U, 0) < 0)
+		for (int fd = 3 + n; fd < 1024; fd++)
+			close(fd);
+	/* DMA pinning of guest RAM counts against RLIMIT_MEMLOCK; only root can raise the
+	 * hard limit, so it is set here, before the user changes. */
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
+		dprintf(2, "iovd: setrlimit(RLIMIT_MEMLOCK): %s\n", strerror(errno));
+	/* Changing every uid away from 0 clears the permitted, effective and ambient
+	 * capability sets (no SECBIT_KEEP_CAPS); no_new_privs keeps exec from adding any. */
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+		dprintf(2, "iovd: cannot become uid %u gid %u: %s\n", (unsigned)uid, (unsigned)gid,
+			strerror(errno));
+		_exit(126);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		_exit(126);
+	/* On the node of its VFs: its vCPUs run there, and guest RAM (first touched by iovm)
+	 * comes from there while the node has memory. Both survive exec. */
+	if (l->node >= 0) {
+		unsigned long mask[16] = { 0 };
+
+		mask[l->node / (8 * sizeof(long))] |= 1UL << (l->node % (8 * sizeof(long)));
+		if (sched_setaffinity(0, sizeof(l->node_cpus), &l->node_cpus) < 0)
+			dprintf(2, "iovd: NUMA node %d: sched_setaffinity: %s\n", l->node,
+				strerror(errno));
+		if (syscall(SYS_set_mempolicy, MPOL_PREFERRED, mask, sizeof(mask) * 8) < 0)
+			dprintf(2, "iovd: NUMA node %d: set_mempolicy: %s\n", l->node,
+				strerror(errno));
+	}
+	execv(l->argv[0], l->argv);
+	dprintf(2, "iovd: exec %s: %s\n", l->argv[0], strerror(errno));
+	_exit(127);
+}
+
+pid_t gpriv_spawn(struct gpriv_launch *l, uid_t uid, gid_t gid, uint64_t memlock,
+		  struct iov_err *err)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		int r = iov_err_set(err, -errno, NULL, "fork: %s", strerror(errno));
+
+		gpriv_close(l);
+		return r;
+	}
+	if (pid == 0)
+		child(l, uid, gid, memlock);
+	gpriv_close(l);
+	return pid;
+}

@@ -1,0 +1,76 @@
+/* The privilege boundary of the guest wing (as OpenBSD vmd names its sides): what iovd,
+ * as root, opens for a guest; what iovm receives (those fds and an argv naming them, and
+ * nothing else); and the user it runs as (unprivileged, no capabilities, no_new_privs,
+ * its own session, RLIMIT_MEMLOCK for pinning guest RAM).
+ *
+ * iovm's fds: 0 the console input FIFO (or /dev/null), 1 and 2 the guest's log, then 3..
+ * in the order gpriv_build adds them: /dev/kvm, the VFIO container (when there are NICs),
+ * each VFIO group once, the kernel, the initrd. Every option that names an fd names its
+ * number in that order. */
+#ifndef IOV_SRC_GUEST_PRIV_H
+#define IOV_SRC_GUEST_PRIV_H
+
+#include <sched.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config/guestspec.h"
+#include "lib/err.h"
+#include "lib/pciaddr.h"
+
+#define GPRIV_MAX_FDS (4 + IOV_GUEST_MAX_NICS)	/* kvm, container, groups..., kernel, initrd */
+#define GPRIV_MAX_ARGS 64
+
+struct gpriv_launch {
+	int fds[GPRIV_MAX_FDS];		/* fds[i] is fd 3 + i in iovm */
+	int n_fds;
+	int logfd;			/* iovm's stdout and stderr */
+	int infd;			/* the console input FIFO (iovm's stdin) */
+	int node;			/* NUMA node to run on (-1: wherever), and its CPUs */
+	cpu_set_t node_cpus;
+	char *argv[GPRIV_MAX_ARGS + 1];
+	int argc;
+	char strs[GPRIV_MAX_ARGS][512];
+	/* The groups opened (one slot each), for gpriv_check_groups. */
+	int group_slot[IOV_GUEST_MAX_NICS], group_id[IOV_GUEST_MAX_NICS];
+	char group_vf[IOV_GUEST_MAX_NICS][IOV_PCI_ADDR_STRLEN];
+	int n_groups;
+};
+
+/* A NIC's VF and its IOMMU group. */
+struct gpriv_nic {
+	const char *vf;
+	int group;
+};
+
+struct gpriv_in {
+	const char *iovm;		/* the program */
+	const char *dev_dir;		/* "/dev" (NULL); tests give a directory of stand-ins */
+	const struct iov_cfg_guest *spec;	/* cmdline, mem_mib, cpus, restart */
+	const struct gpriv_nic *nics;
+	size_t n_nics;
+	int kernel_fd, initrd_fd;	/* borrowed, iovm gets copies; initrd_fd -1: none */
+};
+
+/* An empty launch (no fds, no argv, no NUMA node). */
+void gpriv_init(struct gpriv_launch *l);
+/* Opens /dev/kvm, the container and each group once, copies the kernel and initrd fds,
+ * and writes iovm's argv. On failure what it opened is closed (gpriv_close). */
+int gpriv_build(struct gpriv_launch *l, const struct gpriv_in *in, struct iov_err *err);
+/* Every group opened is viable (no member on a host driver). */
+int gpriv_check_groups(const struct gpriv_launch *l, struct iov_err *err);
+/* The log (created 0600, truncated) and the console input FIFO (made anew, 0600). */
+int gpriv_open_console(struct gpriv_launch *l, const char *log, const char *fifo,
+		       struct iov_err *err);
+/* A file root names (a config-defined guest's kernel or initrd): regular, read-only. */
+int gpriv_open_file(const char *what, const char *path, struct iov_err *err);
+/* The guest user (NAME or UID[:GID]); never root. */
+int gpriv_user(const char *user, uid_t *uid, gid_t *gid, struct iov_err *err);
+/* Forks and execs iovm as uid:gid with only l's fds; closes l's fds in iovd. The pid, or
+ * -errno. */
+pid_t gpriv_spawn(struct gpriv_launch *l, uid_t uid, gid_t gid, uint64_t memlock,
+		  struct iov_err *err);
+/* Closes what l holds (safe twice). */
+void gpriv_close(struct gpriv_launch *l);
+
+#endif

@@ -1,0 +1,76 @@
+/* The guest wing's records: struct guest (one guest iovd knows) and its JSON, the durable
+ * state STATE_DIR/guests.json (the running and degraded guests with their spec, VFs and
+ * saved admin settings, and the quarantine; re-read when iovd starts) and the MAC registry
+ * STATE_DIR/macs.json. Entries read back are checked as the API checks a client's: the
+ * spec through the guest-spec codec (config/guestspec.h), the VFs as PCI addresses and
+ * netdev names; a bad entry is logged and skipped. */
+#ifndef IOV_SRC_GUEST_STORE_H
+#define IOV_SRC_GUEST_STORE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "config/alloc.h"
+#include "config/guestspec.h"
+#include "irq/place.h"
+#include "src/guest_vf.h"
+
+/* G_DEGRADED: the host took the guest's VFs away (iovm exit status 6, the VFIO device request
+ * of a PF driver reload or a VF removal); with a restart policy it waits for them to come
+ * back (`waiting`) and is started again once the host has converged. */
+enum gstate { G_RUNNING, G_STOPPED, G_FAILED, G_DEGRADED };
+
+struct guest {
+	struct iov_cfg_guest spec;	/* owned copy (where unused) */
+	struct gnic nics[IOV_GUEST_MAX_NICS];
+	size_t n_nics;
+	pid_t pid;
+	int pidfd;
+	unsigned long long starttime;	/* /proc/PID/stat field 22 */
+	enum gstate state;
+	bool stopping, adopted;
+	bool waiting;			/* degraded, to be restarted when its VFs are back */
+	char wait_error[512];		/* why the last try to restart it failed */
+	time_t started_at;
+	int restarts;
+	time_t window_start;
+	int window_count;
+	char exit_reason[512];
+	int exit_code;			/* -1: none / unknown */
+	int numa_node;			/* where iovm was placed, -1: not placed */
+	char log[PATH_MAX];
+	struct iov_irq_line irqs[32];	/* the VFs' vfio lines, as last placed */
+	char irq_cpus[32][64];
+	size_t n_irqs;
+	char cpus_now[256];		/* the CPUs iovm may run on, as a list */
+	struct guest *next;
+};
+
+/* The state directory and the guest user's name (shown by VmShow). */
+void gstore_init(const char *state_dir, const char *user);
+/* STATE_DIR/rel. */
+void gstore_path(char *buf, size_t len, const char *rel);
+/* A new guest (nothing running, no fds); NULL: out of memory. */
+struct guest *gstore_guest_new(void);
+/* Frees g (its spec and NICs' pools; not its fds). */
+void gstore_guest_free(struct guest *g);
+
+/* VmShow's view of a guest (state false), or its guests.json entry (state true). */
+json_t *gstore_guest_json(const struct guest *g, bool state);
+/* Writes guests.json: the running and waiting guests of list, and the quarantine. Logged
+ * when it cannot. */
+void gstore_save(const struct guest *list);
+/* Reads guests.json: the quarantine goes back to it (src/guest_vf.h), and each guest entry
+ * that reads back goes to adopt, which owns it (state G_RUNNING, or G_DEGRADED with waiting
+ * when it was waiting for its VFs). Damaged entries are logged and skipped. */
+void gstore_load(void (*adopt)(struct guest *g));
+
+/* The MAC registry (empty when there is none yet); NULL when unreadable (logged). */
+struct iov_macreg *gstore_macreg_load(void);
+int gstore_macreg_save(const struct iov_macreg *reg, struct iov_err *err);
+
+#endif

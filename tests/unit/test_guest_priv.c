@@ -1,0 +1,342 @@
+/* The guest wing's privilege boundary (src/guest_priv.c): the fds and argv built for iovm
+ * (each fd where its option says, each group once), the guest user's rules, and, when the
+ * test runs as root, what a spawned "iovm" (this program again, in report mode) actually
+ * has: only its fds, the guest uid/gid, no capabilities, no_new_privs, its own session. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "src/guest_priv.h"
+#include "tests/unit/fakesys.h"
+
+struct fx {
+	char *dir;
+	int kfd, ifd;
+	struct iov_cfg_guest spec;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char p[PATH_MAX];
+
+	f->dir = fk_tmpdir();
+	fk_write(f->dir, "dev/kvm", "");
+	fk_write(f->dir, "dev/vfio/vfio", "");
+	fk_write(f->dir, "dev/vfio/7", "");
+	fk_write(f->dir, "dev/vfio/9", "");
+	fk_write(f->dir, "bzImage", "kernel");
+	fk_write(f->dir, "initrd", "initrd");
+	snprintf(p, sizeof(p), "%s/bzImage", f->dir);
+	f->kfd = open(p, O_RDONLY | O_CLOEXEC);
+	snprintf(p, sizeof(p), "%s/initrd", f->dir);
+	f->ifd = open(p, O_RDONLY | O_CLOEXEC);
+	assert_true(f->kfd >= 0 && f->ifd >= 0);
+	f->spec = (struct iov_cfg_guest){ .name = "g", .cmdline = "console=ttyS0 quiet",
+					  .mem_mib = 256, .cpus = 2,
+					  .restart = IOV_RESTART_ON_FAILURE };
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	close(f->kfd);
+	close(f->ifd);
+	fk_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static ino_t ino_of(const char *dir, const char *rel)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	assert_int_equal(stat(p, &st), 0);
+	return st.st_ino;
+}
+
+static ino_t ino_fd(int fd)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	return st.st_ino;
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static struct gpriv_in in_of(struct fx *f, const struct gpriv_nic *nics, size_t n, char *dev)
+{
+	snprintf(dev, PATH_MAX, "%s/dev", f->dir);
+	return (struct gpriv_in){ .iovm = "/usr/bin/iovm", .dev_dir = dev, .spec = &f->spec,
+				  .nics = nics, .n_nics = n, .kernel_fd = f->kfd,
+				  .initrd_fd = f->ifd };
+}
+
+static void assert_argv(const struct gpriv_launch *l, const char *const *want)
+{
+	int i;
+
+	for (i = 0; want[i]; i++) {
+		if (i >= l->argc || strcmp(l->argv[i], want[i]) != 0)
+			fail_msg("argv[%d] is \"%s\", want \"%s\"", i, i < l->argc ? l->argv[i] : "(end)",
+				 want[i]);
+	}
+	assert_int_equal(l->argc, i);
+	assert_null(l->argv[i]);
+}
+
+/* Three NICs in two groups: the container once, group 7 once for two VFs. */
+static void argv_and_fds(void **state)
+{
+	static const char *const want[] = { "/usr/bin/iovm", "--kvm-fd", "3",
+		"--vfio-container-fd", "4", "--vfio-group-fd", "5:0000:01:10.0", "--vfio-group-fd",
+		"5:0000:01:10.2", "--vfio-group-fd", "6:0000:01:10.4", "--kernel-fd", "7",
+		"--initrd-fd", "8", "--cmdline", "console=ttyS0 quiet", "--mem", "256M", "--cpus",
+		"2", "--console", "stdio", "--console-filter", "off", "--on-reboot", "restart",
+		"--stats", NULL };
+	static const struct gpriv_nic nics[] = { { "0000:01:10.0", 7 }, { "0000:01:10.2", 7 },
+						 { "0000:01:10.4", 9 } };
+	struct fx *f = *state;
+	struct gpriv_launch l;
+	struct iov_err e = { 0 };
+	char dev[PATH_MAX];
+	struct gpriv_in in = in_of(f, nics, 3, dev);
+	int before = open_fds();
+
+	gpriv_init(&l);
+	assert_int_equal(gpriv_build(&l, &in, &e), 0);
+	assert_argv(&l, want);
+	assert_int_equal(l.n_fds, 6);
+	/* fds[i] is iovm's fd 3 + i: the files the options name. */
+	assert_int_equal(ino_fd(l.fds[0]), ino_of(f->dir, "dev/kvm"));
+	assert_int_equal(ino_fd(l.fds[1]), ino_of(f->dir, "dev/vfio/vfio"));
+	assert_int_equal(ino_fd(l.fds[2]), ino_of(f->dir, "dev/vfio/7"));
+	assert_int_equal(ino_fd(l.fds[3]), ino_of(f->dir, "dev/vfio/9"));
+	assert_int_equal(ino_fd(l.fds[4]), ino_of(f->dir, "bzImage"));
+	assert_int_equal(ino_fd(l.fds[5]), ino_of(f->dir, "initrd"));
+	/* Copies: the caller's kernel and initrd fds stay its own. */
+	assert_int_not_equal(l.fds[4], f->kfd);
+	for (int i = 0; i < l.n_fds; i++)
+		assert_int_equal(fcntl(l.fds[i], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	assert_int_equal(l.n_groups, 2);
+	gpriv_close(&l);
+	assert_int_equal(open_fds(), before);
+	gpriv_close(&l);	/* twice is harmless */
+}
+
+/* No NICs: no container, no groups; no initrd, no cmdline, no restart policy. */
+static void argv_minimal(void **state)
+{
+	static const char *const want[] = { "/usr/bin/iovm", "--kvm-fd", "3", "--kernel-fd", "4",
+		"--mem", "256M", "--cpus", "2", "--console", "stdio", "--console-filter", "off",
+		"--stats", NULL };
+	struct fx *f = *state;
+	struct gpriv_launch l;
+	struct iov_err e = { 0 };
+	char dev[PATH_MAX];
+	struct gpriv_in in = in_of(f, NULL, 0, dev);
+
+	f->spec.cmdline = NULL;
+	f->spec.restart = IOV_RESTART_NO;
+	in.initrd_fd = -1;
+	gpriv_init(&l);
+	assert_int_equal(gpriv_build(&l, &in, &e), 0);
+	assert_argv(&l, want);
+	assert_int_equal(l.n_fds, 2);
+	gpriv_close(&l);
+}
+
+/* A device that is not there: the error names it, nothing stays open. */
+static void missing_device(void **state)
+{
+	static const struct gpriv_nic nics[] = { { "0000:01:10.0", 7 }, { "0000:01:10.6", 11 } };
+	struct fx *f = *state;
+	struct gpriv_launch l;
+	struct iov_err e = { 0 };
+	char dev[PATH_MAX], want[PATH_MAX + 32];
+	struct gpriv_in in = in_of(f, nics, 2, dev);
+	int before = open_fds();
+
+	gpriv_init(&l);
+	assert_int_equal(gpriv_build(&l, &in, &e), -ENOENT);
+	snprintf(want, sizeof(want), "%s/vfio/11: No such file", dev);
+	assert_non_null(strstr(e.msg, want));
+	assert_int_equal(l.n_fds, 0);
+	assert_int_equal(open_fds(), before);
+	/* Regular files are not VFIO groups: never viable. */
+	in.n_nics = 1;
+	assert_int_equal(gpriv_build(&l, &in, &e), 0);
+	assert_int_equal(gpriv_check_groups(&l, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "group 7 of 0000:01:10.0 is not viable"));
+	gpriv_close(&l);
+}
+
+static void user_rules(void **state)
+{
+	struct iov_err e = { 0 };
+	uid_t u = 1;
+	gid_t g = 1;
+
+	assert_int_equal(gpriv_user("root", &u, &g, &e), -EPERM);
+	assert_int_equal(gpriv_user("0", &u, &g, &e), -EPERM);
+	assert_int_equal(gpriv_user("0:100", &u, &g, &e), -EPERM);
+	assert_int_equal(gpriv_user("no-such-user-iovd-test", &u, &g, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "'no-such-user-iovd-test' does not exist"));
+	assert_int_equal(gpriv_user("1234:5678", &u, &g, &e), 0);
+	assert_int_equal(u, 1234);
+	assert_int_equal(g, 5678);
+	assert_int_equal(gpriv_user("4321", &u, &g, &e), 0);
+	assert_int_equal(g, 4321);
+	assert_int_equal(gpriv_user("12x", &u, &g, &e), -ENOENT);
+}
+
+/* Report mode: this program as iovm. Prints what it received, one fact a line. */
+static int report(int argc, char **argv)
+{
+	char line[256], caps[64] = "?";
+	struct rlimit rl;
+	FILE *st = fopen("/proc/self/status", "r");
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	while (st && fgets(line, sizeof(line), st))
+		if (sscanf(line, "CapEff: %63s", caps) == 1)
+			break;
+	if (st)
+		fclose(st);
+	getrlimit(RLIMIT_MEMLOCK, &rl);
+	printf("uid %u %u gid %u %u nnp %d sid %d caps %s memlock %llu\n", (unsigned)getuid(),
+	       (unsigned)geteuid(), (unsigned)getgid(), (unsigned)getegid(),
+	       prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), getsid(0) == getpid(), caps,
+	       (unsigned long long)rl.rlim_cur);
+	while (d && (de = readdir(d))) {
+		int fd = atoi(de->d_name);
+		struct stat s;
+
+		if (de->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &s) < 0)
+			continue;
+		printf("fd %d %llu %s\n", fd, (unsigned long long)s.st_ino,
+		       S_ISFIFO(s.st_mode) ? "fifo" : S_ISREG(s.st_mode) ? "reg" : "other");
+	}
+	printf("argc %d\n", argc);
+	fflush(stdout);
+	return 0;
+}
+
+static void spawn_as_guest_user(void **state)
+{
+	static const struct gpriv_nic nics[] = { { "0000:01:10.0", 7 } };
+	struct fx *f = *state;
+	struct gpriv_launch l;
+	struct iov_err e = { 0 };
+	char dev[PATH_MAX], self[PATH_MAX], prog[PATH_MAX], log[PATH_MAX], fifo[PATH_MAX], want[64];
+	const char *out;
+	struct gpriv_in in = in_of(f, nics, 1, dev);
+	struct stat st;
+	struct rlimit rl;
+	unsigned long long memlock;
+	char line[160];
+	ssize_t n;
+	int status, before = open_fds();
+	pid_t pid;
+
+	if (geteuid() != 0)
+		skip();
+	/* The guest user must be able to run the copy. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	assert_true(n > 0);
+	self[n] = '\0';
+	snprintf(prog, sizeof(prog), "%s/iovm", f->dir);
+	{
+		char cmd[2 * PATH_MAX + 16];
+
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", self, prog);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(chmod(prog, 0755), 0);
+	in.iovm = prog;
+	snprintf(log, sizeof(log), "%s/g.log", f->dir);
+	snprintf(fifo, sizeof(fifo), "%s/g.in", f->dir);
+	gpriv_init(&l);
+	assert_int_equal(gpriv_build(&l, &in, &e), 0);
+	assert_int_equal(gpriv_open_console(&l, log, fifo, &e), 0);
+	assert_int_equal(stat(log, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	/* A limit this process may set (a container may deny raising the hard limit). */
+	assert_int_equal(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	memlock = rl.rlim_max < (64ULL << 20) ? rl.rlim_max : 64ULL << 20;
+	pid = gpriv_spawn(&l, 65534, 65533, memlock, &e);
+	assert_true(pid > 0);
+	assert_int_equal(l.n_fds, 0);	/* iovd's copies are closed */
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	out = fk_read(f->dir, "g.log");
+	snprintf(line, sizeof(line), "uid 65534 65534 gid 65533 65533 nnp 1 sid 1 caps "
+		 "0000000000000000 memlock %llu\n", (unsigned long long)memlock);
+	if (strncmp(out, line, strlen(line)) != 0)
+		fail_msg("iovm ran as: %s", out);
+	/* 0: the FIFO; 1, 2: the log; 3..6 kvm, container, group 7, kernel, initrd; no more. */
+	assert_non_null(strstr(out, "fd 0 "));
+	assert_non_null(strstr(out, " fifo\n"));
+	snprintf(want, sizeof(want), "fd 3 %llu reg\n", (unsigned long long)ino_of(f->dir, "dev/kvm"));
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "fd 5 %llu reg\n",
+		 (unsigned long long)ino_of(f->dir, "dev/vfio/7"));
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "fd 6 %llu reg\n", (unsigned long long)ino_of(f->dir, "bzImage"));
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "fd 7 %llu reg\n", (unsigned long long)ino_of(f->dir, "initrd"));
+	assert_non_null(strstr(out, want));
+	assert_null(strstr(out, "fd 8 "));
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(argv_and_fds, setup, teardown),
+		cmocka_unit_test_setup_teardown(argv_minimal, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_device, setup, teardown),
+		cmocka_unit_test(user_rules),
+		cmocka_unit_test_setup_teardown(spawn_as_guest_user, setup, teardown),
+	};
+
+	if (argc > 1 && strcmp(argv[1], "--kvm-fd") == 0)
+		return report(argc, argv);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
