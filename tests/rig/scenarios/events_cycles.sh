@@ -46,7 +46,7 @@ expect_eq "no fd leaked" "$fd1" "$fd0"
 run_ctl /tmp/v.out status
 expect_eq "status after the cycles: exit" "$rc" 0
 kill -0 "$MON_PID" 2>/dev/null && ok "the monitor is still subscribed" || fail "the monitor died"
-windows=$(grep -c "host changed:" "$IOVD_LOG")
+windows=$(grep -c "host changed:" "$IOVD_LOG") || true
 log "figure: $windows udev windows for 21 cycles"
 [ "$windows" -lt 63 ] && ok "uevents coalesced ($windows windows)" || fail "$windows windows"
 

@@ -16,8 +16,8 @@ IGB_KO=/lib/modules/igb.ko
 # host_reset: no VFs, autoprobe on, nothing recorded (each scenario starts from the boot state).
 host_reset() {
 	stop_iovd
-	for f in "$SYSPCI"/*/sriov_numvfs; do echo 0 > "$f" 2>/dev/null; done
-	for f in "$SYSPCI"/*/sriov_drivers_autoprobe; do echo 1 > "$f" 2>/dev/null; done
+	for f in "$SYSPCI"/*/sriov_numvfs; do echo 0 > "$f" 2>/dev/null || true; done
+	for f in "$SYSPCI"/*/sriov_drivers_autoprobe; do echo 1 > "$f" 2>/dev/null || true; done
 	rm -rf "$STATE"
 	: > "$IOVD_LOG"
 }
@@ -32,7 +32,7 @@ start_cfg_iovd() {
 }
 
 stop_cfg_iovd() {
-	[ -n "$MON_PID" ] && kill "$MON_PID" 2>/dev/null
+	if [ -n "${MON_PID:-}" ]; then kill "$MON_PID" 2>/dev/null || true; fi
 	MON_PID=
 	stop_iovd
 }
@@ -40,7 +40,7 @@ stop_cfg_iovd() {
 vf_addr() { basename "$(readlink "$SYSPCI/$PF/virtfn$1")"; }
 
 # events_of TYPE: how many events of TYPE the monitor has seen.
-events_of() { grep -c "\"type\":\"$1\"" "$MON"; }
+events_of() { grep -c "\"type\":\"$1\"" "$MON" || true; }
 
 # wait_for WHAT SECONDS COMMAND...: polls COMMAND every 0.1 s; sets waited_ms.
 wait_for() {

@@ -56,7 +56,7 @@ while [ $r -lt "$ROUNDS" ]; do
 			hp=$!
 			until_log /tmp/glb.hand "INNER: init up" 180 || { tail -n 20 /tmp/glb.hand; fail "round $r: by hand: no /init"; }
 			t=$(( $(now_ms) - t0 ))
-			kill "$hp"; wait "$hp" 2>/dev/null
+			kill "$hp"; wait "$hp" 2>/dev/null || true	# ended by our SIGTERM
 		fi
 		echo "ROUND $r $who $t ms"
 		echo "$who $t" >> /tmp/glb.rounds

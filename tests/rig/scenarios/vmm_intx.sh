@@ -28,8 +28,7 @@ for mode in 0:INTx 1:MSI; do
 	im=${mode%%:*} name=${mode#*:}
 	timeout 100 /usr/bin/iovm --kernel "$VMM_KERNEL" --initrd /tmp/e1000e.cpio --mem 256M --stats -v \
 		--cmdline "$VMM_CMDLINE mod=e1000e modargs=IntMode=$im" --vfio "$nic" \
-		< /dev/null > /tmp/iovm-$name.out 2>&1
-	rc=$?
+		< /dev/null > /tmp/iovm-$name.out 2>&1 && rc=0 || rc=$?
 	cp /tmp/iovm-$name.out "$RIG_BLOBS/iovm-$name.out"
 	grep -E 'INNER:|^iovm|e1000e' /tmp/iovm-$name.out | grep -v '^\[.*INNER' | head -n 40
 	expect_eq "$name: iovm exit status" "$rc" 3
@@ -63,8 +62,7 @@ vf=$(vf_addrs "$pf" | head -n1)
 bind_vfio "$vf"
 sgrp=$(dev_group "$vf")
 log "VF $vf in group $sgrp: $(ls /sys/kernel/iommu_groups/$sgrp/devices | tr '\n' ' ')"
-/usr/bin/iovm --kernel "$VMM_KERNEL" --mem 64M --vfio "$vf" < /dev/null > /tmp/iovm-nv.out 2>&1
-rc=$?
+/usr/bin/iovm --kernel "$VMM_KERNEL" --mem 64M --vfio "$vf" < /dev/null > /tmp/iovm-nv.out 2>&1 && rc=0 || rc=$?
 cat /tmp/iovm-nv.out
 expect_eq "non-viable group: iovm exit status" "$rc" 1
 check "non-viable group: message names the group" grep -q "IOMMU group $sgrp is not viable" /tmp/iovm-nv.out
