@@ -42,9 +42,12 @@ for mode in 0:INTx 1:MSI; do
 	MSI) check "MSI: iovm enabled MSI in VFIO" grep -q "iovm: info: $nic: MSI on, 1 vectors" /tmp/iovm-$name.out
 	     check "MSI: iovm disabled it again" grep -q "iovm: info: $nic: MSI off" /tmp/iovm-$name.out
 	     if grep -q 'MSI interrupt test failed' /tmp/iovm-$name.out; then
-		     log "MSI: not delivered by QEMU's e1000e (as on the test host itself); checking the INTx fallback"
-		     check "MSI: INTx after the fallback" sh -c "echo '$line' | grep -q 'IO-APIC.*fasteoi'"
+		     # MSI is not expected here: the guest's driver tested it and fell back.
+		     skip "MSI: delivered to the guest as PCI-MSI" \
+			     "QEMU's e1000e delivers no plain MSI (the test host's own e1000e fails its MSI test too)"
+		     check "MSI: INTx after the guest driver's fallback" sh -c "echo '$line' | grep -q 'IO-APIC.*fasteoi'"
 	     else
+		     # MSI expected (the guest's driver kept it): it must be delivered as MSI.
 		     check "MSI: PCI-MSI line" sh -c "echo '$line' | grep -q 'PCI-MSI'"
 	     fi ;;
 	esac
