@@ -56,4 +56,7 @@ if [ "${n:-0}" = 1 ]; then pass=$((pass + 1)); else bad "retries used: ${n:-0}, 
 [ "$(grep -c . "$log/results.txt")" = "$(echo "$names" | wc -l)" ] && pass=$((pass + 1)) ||
 	bad "results.txt has $(grep -c . "$log/results.txt") lines for $(echo "$names" | wc -l) scenarios"
 echo "rig-selftest: $pass passed, $fail failed ($(( $(date +%s) - t0 )) s; logs in $log)"
+if [ -n "${IOV_TEST_REPORT:-}" ]; then
+	printf 'pass %s\nfail %s\nskip 0\nretried 0\n' "$pass" "$fail" > "$IOV_TEST_REPORT/rig-selftest.counts"
+fi
 [ "$fail" = 0 ]

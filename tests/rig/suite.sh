@@ -11,7 +11,7 @@
 #   IOV_RIG_RETRIES=2 tests/rig/suite.sh    (test-host retries for the whole suite; default 2)
 #
 # Exit 0 iff no scenario failed (a planned one without a result fails) and one passed.
-# With IOV_TEST_REPORT=DIR, also writes DIR/rig.counts and DIR/rig.skips (tests/testall.sh).
+# With IOV_TEST_REPORT=DIR, also writes DIR/rig.PID.counts and .skips (tests/testall.sh).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -165,8 +165,8 @@ echo "rig: test-host retries: $used of $IOV_RIG_RETRIES used${used:+$(awk '{ pri
 [ "$skipped" -gt 0 ] && sed 's/^/rig: skipped: /' "$OUT/logs/skips.txt"
 if [ -n "${IOV_TEST_REPORT:-}" ]; then
 	mkdir -p "$IOV_TEST_REPORT"
-	printf 'pass %s\nfail %s\nskip %s\nretried %s\n' "$passed" "$failed" "$skipped" "$retried" > "$IOV_TEST_REPORT/rig.counts"
-	sed 's/^/test host: /' "$OUT/logs/skips.txt" > "$IOV_TEST_REPORT/rig.skips"
+	printf 'pass %s\nfail %s\nskip %s\nretried %s\n' "$passed" "$failed" "$skipped" "$retried" > "$IOV_TEST_REPORT/rig.$$.counts"
+	sed 's/^/test host: /' "$OUT/logs/skips.txt" > "$IOV_TEST_REPORT/rig.$$.skips"
 fi
 echo "$passed passed$([ "$retried" -gt 0 ] && echo " ($retried after a test-host retry)"), $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
