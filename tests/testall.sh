@@ -124,6 +124,7 @@ suite san-golden $MAKE SAN=1 golden
 suite varlink $MAKE varlink-client
 suite san-varlink $MAKE SAN=1 varlink-client
 suite fuzz $MAKE fuzz-test
+suite bench-table $MAKE bench-selftest
 suite vmm $MAKE vmm-test
 suite rig $MAKE rig-test
 suite rig-selftest $MAKE rig-selftest
