@@ -68,6 +68,16 @@ expect_same_lines() {
 	fi
 }
 
+# wait_kmsg ERE SECONDS: waits until the kernel log (dmesg) has a line matching ERE; returns 1
+# after SECONDS without one (the check that follows says what is missing).
+wait_kmsg() {
+	_i=0
+	until dmesg | grep -Eq -- "$1"; do
+		_i=$((_i + 1)); [ $_i -le $(($2 * 10)) ] || return 1
+		sleep 0.1
+	done
+}
+
 # A sysfs attribute without its trailing newline.
 attr() { cat "$1" 2>/dev/null || true; }
 

@@ -75,6 +75,20 @@ expect_vf() {
 	fi
 }
 
+# iovd_quiet: waits until iovd's udev windows are over: no new "host changed:" window (it
+# closes 500 ms after the last uevent, at most 3 s after the first, then the drift check
+# runs) in its log for 2 s; fails after 30 s of windows.
+iovd_quiet() {
+	_t0=$(now_ms) _n=-1 _since=0
+	while :; do
+		_c=$(grep -c "host changed:" "$IOVD_LOG" || true)
+		if [ "$_c" != "$_n" ]; then _n=$_c _since=$(now_ms); fi
+		[ $(($(now_ms) - _since)) -ge 2000 ] && break
+		[ $(($(now_ms) - _t0)) -lt 30000 ] || fail "iovd's udev windows did not end within 30 s ($_c so far)"
+		sleep 0.1
+	done
+}
+
 # fd and memory figures of the running iovd.
 iovd_fds() { ls "/proc/$(cat "$IOVD_PIDFILE")/fd" | wc -l; }
 iovd_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$(cat "$IOVD_PIDFILE")/status"; }

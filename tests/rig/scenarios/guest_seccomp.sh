@@ -71,7 +71,16 @@ while ! tr -d '\r' < "$GSTATE/guests/c.log" | grep -q "INNER: irq "; do
 	i=$((i + 1)); [ $i -gt 600 ] && fail "guest c: igbvf never enabled MSI-X"
 	sleep 0.2
 done
-sleep 2.5
+# iovd places the VF's interrupts once the guest enabled them: wait (15 s at most) until
+# every vfio-msi line of $vfc is on CPU 1; the checks below say what is not.
+placed() {
+	_l=$(grep "vfio-msi.*($vfc)" /proc/interrupts | awk '{ sub(":", "", $1); print $1 }')
+	[ -n "$_l" ] || return 1
+	for _q in $_l; do [ "$(cat /proc/irq/$_q/smp_affinity_list)" = 1 ] || return 1; done
+	return 0
+}
+i=0
+until placed || [ $i -ge 75 ]; do sleep 0.2; i=$((i + 1)); done
 grep "vfio" /proc/interrupts || true
 lines=$(grep "vfio-msi.*($vfc)" /proc/interrupts | awk '{ sub(":", "", $1); print $1 }')
 [ -n "$lines" ] || fail "no vfio-msix lines for $vfc in /proc/interrupts"

@@ -45,7 +45,7 @@ if [ "$RIG_PRESET" = default ]; then
 	msiforge "$g" "$vf" 0xfee0fa10 0x10 > /tmp/forge.out 2>&1 && rc=0 || rc=$?
 	cat /tmp/forge.out
 	expect_eq "msiforge (remappable, IRTE 0x7d0) exit status" "$rc" 0
-	sleep 1
+	wait_kmsg "INTR-REMAP.*fault index 0x7d0" 10 || true	# checked below
 	dmesg > /tmp/forge.dmesg
 	cp /tmp/forge.dmesg "$RIG_BLOBS/default-dmesg.txt"
 	check "host logs the interrupt-remapping fault" grep -q "INTR-REMAP.*fault index 0x7d0" /tmp/forge.dmesg
@@ -56,7 +56,7 @@ else
 	dmesg -c > /dev/null
 	msiforge "$g" "$vf" 0xfee00000 0xd0 > /tmp/forge.out 2>&1 && rc=0 || rc=$?
 	cat /tmp/forge.out
-	sleep 1
+	wait_kmsg "0\.208.*No irq handler|No irq handler.*0\.208" 10 || true	# checked below
 	dmesg > /tmp/forge.dmesg
 	echo N > $P
 	cp /tmp/forge.dmesg "$RIG_BLOBS/no-intremap-dmesg.txt"

@@ -54,5 +54,12 @@ vfnet=$(ls "$SYSPCI/$vf/net" 2>/dev/null | head -n1)
 [ -n "$vfnet" ] || fail "VF $vf has no netdev on igbvf after iovm"
 expect_eq "$vf driver after iovm" "$(dev_driver "$vf")" igbvf
 $IP link set "$vfnet" up
-sleep 3
+# Ping once the link is up and its link-local address has passed DAD (15 s at most).
+i=0
+while { [ "$(cat "/sys/class/net/$vfnet/carrier" 2>/dev/null)" != 1 ] ||
+	! $IP -6 addr show dev "$vfnet" scope link | grep -q 'inet6 fe80' ||
+	$IP -6 addr show dev "$vfnet" | grep -q tentative; }; do
+	i=$((i + 1)); [ $i -le 150 ] || fail "$vfnet: no carrier or no usable link-local address 15 s after link up"
+	sleep 0.1
+done
 check "ping6 from the host's VF netdev to the PF" ping6 -c 2 -W 2 -I "$vfnet" "$pf6"
