@@ -81,18 +81,10 @@ unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 # `make test`: unit + golden tests in the normal and the sanitizer build, VMM tests on
-# this machine's /dev/kvm, then the test-host (QEMU) scenarios.
+# this machine's /dev/kvm, then the test-host (QEMU) scenarios and the runner's self-tests
+# (tests/testall.sh: the last line counts passes, failures, skips and test-host retries).
 test:
-	tests/layers.sh
-	$(MAKE) all unit golden
-	$(MAKE) eco-test
-	$(MAKE) SAN=1 all unit golden
-	$(MAKE) varlink-client
-	$(MAKE) SAN=1 varlink-client
-	$(MAKE) fuzz-test
-	$(MAKE) vmm-test
-	$(MAKE) rig-test
-	@echo "make test: all suites passed"
+	MAKE="$(MAKE)" tests/testall.sh
 
 # The main job, live in the test host: VFs created, a guest booted with one, traffic, a verdict.
 .PHONY: demo

@@ -8,6 +8,11 @@ bench-list: $(BUILD)/iovctl
 bench:
 	MAKE="$(MAKE)" BUILD=$(BUILD) NO_RIG=$(NO_RIG) bench/bench.sh
 
+# The table's verdicts on made-up outputs (NOT MET, not run, FAILED, no figure, met).
+.PHONY: bench-selftest
+bench-selftest:
+	bench/bench-selftest.sh
+
 # The config plan on the same 2,080-device tree with a config naming all 16 PFs (< 150 ms).
 .PHONY: bench-plan
 $(BUILD)/plan_bench: $(BUILD)/obj/bench/plan_bench.o $(BUILD)/libiov.a

@@ -6,13 +6,14 @@
 #   ratio, and iovm's exits during the guest's transfer;
 # - guest_launch_bench (make bench-guest): `iovctl vm start` against the same iovm by hand,
 #   launch to the guest's /init, rounds alternating in one boot.
-# Prints the scenario's ROUND and FIGURE lines without the prefix. Exit 1 when the run failed.
+# Prints the scenario's ROUND and FIGURE lines without the prefix. Exit 1 when the run failed,
+# 77 when it could not run (no QEMU): bench.sh's table then says "not run", never "ok".
 set -eu
 scen=${1:?usage: rig_bench.sh SCENARIO TARGET}
 target=${2:-$scen}
 if ! command -v qemu-system-x86_64 > /dev/null 2>&1; then
-	echo "no QEMU: skipped (./setup.sh installs it)"
-	exit 0
+	echo "not run: no QEMU here (./setup.sh installs it)"
+	exit 77
 fi
 out=${IOV_RIG_OUT:-build/rig}
 log=$out/logs/default/$scen.log

@@ -38,13 +38,13 @@ if [ -c /dev/kvm ]; then
 	tail -n 1 "$t"
 	rm -f "$t" "$t.all"
 else
-	echo "no /dev/kvm: skipped"
+	echo "this machine: not run (no /dev/kvm)"
 fi
 
-[ "$RIG" = "--no-rig" ] && exit 0
+[ "$RIG" = "--no-rig" ] && { echo "test host: not run (--no-rig)"; exit 0; }
 echo "== iovm in the test host (nested KVM under QEMU TCG, igb VF, 256 MiB, quiet)"
 if ! command -v qemu-system-x86_64 > /dev/null 2>&1; then
-	echo "no QEMU: skipped (./setup.sh installs it)"
+	echo "test host: not run (no QEMU here; ./setup.sh installs it)"
 	exit 0
 fi
 out=${IOV_RIG_OUT:-build/rig}

@@ -1,14 +1,15 @@
 #!/bin/sh
 # The Debian package on a real machine: dpkg -i, check what it set up, dpkg --purge, check
 # that nothing is left. It changes this machine (a user, units, directories), so it runs only
-# as root with IOV_DEB_TEST=1 (CI, or a throwaway machine), refuses if iovd is already
-# installed, and purges the package on any exit.
+# as root with IOV_DEB_TEST=1, by hand on a throwaway machine (`make deb-test`): neither
+# `make test` nor CI (.ci/run) runs it. It refuses if iovd is already installed, and purges
+# the package on any exit.
 #   IOV_DEB_TEST=1 tests/eco/deb-test.sh build/deb/iovd_VERSION_ARCH.deb
 set -u
 DEB=${1:?usage: $0 PACKAGE.deb}
 if [ "${IOV_DEB_TEST:-0}" != 1 ] || [ "$(id -u)" != 0 ]; then
-	echo "deb-test: skipped (changes this machine: run as root with IOV_DEB_TEST=1)"
-	exit 0
+	echo "deb-test: SKIPPED: nothing tested (it changes this machine: run it as root with IOV_DEB_TEST=1)"
+	exit 77
 fi
 if dpkg-query -W -f='${Status}' iovd 2>/dev/null | grep -q installed || [ -e /usr/bin/iovd ]; then
 	echo "deb-test: FAIL: iovd is already on this machine; not touching it"

@@ -174,7 +174,7 @@ stamp=$( {
 	echo "$KVER"
 	echo "$order"
 	ls -lL --time-style=+%s "$BUSYBOX" "$IP" $progs $helpers $PCIIDS "$KDIR/boot/vmlinuz-$KVER" $QEMU_BIN $QEMU_FW
-	find "$here/guest" "$here/scenarios" -type f -exec ls -l --time-style=+%s {} + | sort
+	find "$here/guest" "$here/scenarios" "$here/selftest" -type f -exec ls -l --time-style=+%s {} + | sort
 	ls -lL --time-style=+%s "$BIN/vmm-payloads/payload.bin" "$here/../vmm/run.sh" 2>/dev/null
 	cat "$0" | cksum
 } | cksum | cut -d' ' -f1)
@@ -240,6 +240,9 @@ cp "$here/guest/"*.sh "$root/rig/"
 cp "$here/../../docs/examples/iovd.json" "$root/rig/iovd-example.json"
 mkdir -p "$root/rig/scenarios"
 cp "$here/scenarios/"*.sh "$root/rig/scenarios/" 2>/dev/null || true
+# The runner's own tests (tests/rig/selftest.sh; never part of the suite).
+mkdir -p "$root/rig/selftest"
+cp "$here/selftest/"*.sh "$root/rig/selftest/" 2>/dev/null || true
 # The iovm payload tests (scenario vmm_payloads), when the payload is built.
 if [ -f "$BIN/vmm-payloads/payload.bin" ]; then
 	mkdir -p "$root/rig/vmm"

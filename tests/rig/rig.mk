@@ -6,6 +6,7 @@
 #   make rig-capture    regenerate tests/fixtures/captured/<preset>/ [PRESETS=...]
 #   make rig-shell      interactive shell on the test host [PRESET=default]
 #   make rig-demo       the main job on the test host (tests/rig/demo.sh)
+#   make rig-selftest   the runner's own rules, each broken once (tests/rig/selftest.sh)
 #
 # The guest runs $(BUILD)/iovctl, iovd, iovm (so `make SAN=1 rig-test` ships the sanitizer build).
 
@@ -17,7 +18,7 @@ RIG_HELPERS := $(RIG_OUT)/helpers/jget $(RIG_OUT)/helpers/kvmcheck $(RIG_OUT)/he
 RIG_ENV      = IOV_RIG_OUT=$(RIG_OUT) IOV_RIG_BIN=$(BUILD) IOV_RIG_HELPERS=$(RIG_OUT)/helpers
 RIG_PRESET_ENV = $(if $(PRESETS),IOV_RIG_PRESETS="$(PRESETS)")
 
-.PHONY: rig-helpers rig-helpers-test rig-image rig-test rig-capture rig-shell rig-demo
+.PHONY: rig-helpers rig-helpers-test rig-image rig-test rig-selftest rig-capture rig-shell rig-demo
 
 # Static helpers for the guest (no libraries to carry), built with the project's warnings.
 $(RIG_OUT)/helpers/%: tests/rig/%.c
@@ -42,6 +43,10 @@ rig-image: $(RIG_PROGS) $(RIG_HELPERS) $(VMM_PAYLOAD)
 
 rig-test: $(RIG_PROGS) $(RIG_HELPERS) $(VMM_PAYLOAD) rig-helpers-test
 	$(RIG_ENV) $(RIG_PRESET_ENV) tests/rig/suite.sh $(SCENARIO)
+
+# Scenarios that break each runner rule once must fail (or skip, or be retried) as it says.
+rig-selftest: $(RIG_PROGS) $(RIG_HELPERS) $(VMM_PAYLOAD)
+	$(RIG_ENV) tests/rig/selftest.sh
 
 rig-capture: $(RIG_PROGS) $(RIG_HELPERS)
 	$(RIG_ENV) tests/rig/capture.sh $(PRESETS)

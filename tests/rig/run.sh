@@ -7,8 +7,15 @@
 # --mode shell gives an interactive shell on the guest's console (scenarios named run first).
 # Results come back over the guest's second serial port only (see guest/init for the protocol).
 # Writes $IOV_RIG_OUT/logs/PRESET[-MODE]/: console.log (ttyS0), results.raw (ttyS1),
-# STEP.log per scenario, results.txt ("PASS|FAIL PRESET STEP SECS" lines), blobs/.
-# Exit 0 iff every scenario passed and the guest finished by itself.
+# STEP.log per scenario, results.txt ("PASS|FAIL|SKIP PRESET STEP SECS skipped=K [retried]"
+# lines, one for every scenario asked for: one without a result is a FAIL), blobs/.
+# A SCENARIO may also be one of the runner's self-tests (tests/rig/selftest/NAME.sh).
+# Exit 0 iff no scenario failed and the guest finished by itself.
+#
+# A test host that stalls or resets by itself is booted once more for the scenarios without
+# a result (see "Retries" below), unless the interrupted scenario says "# rig-no-retry:";
+# IOV_RIG_RETRY_FILE (suite.sh sets it) holds the suite's retry budget, one line per retry
+# used, and IOV_RIG_RETRIES the budget (default 1 for one run.sh, 2 for a suite).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,6 +53,13 @@ for w in $args; do
 	prev=$w
 done
 
+# The script of a step: a scenario, a self-test of the runner, or a guest mode script.
+scen_file() {
+	for _d in scenarios selftest guest; do
+		[ -f "$here/$_d/$1.sh" ] && { echo "$here/$_d/$1.sh"; return 0; }
+	done
+	echo "$here/scenarios/$1.sh"
+}
 # Presets a scenario declares.
 scen_presets() { sed -n 's/^# rig-presets:[[:space:]]*//p' "$1" | head -n1; }
 
@@ -53,7 +67,8 @@ scens=""
 if [ $# -gt 0 ]; then
 	for s in "$@"; do
 		s=${s%.sh}; s=${s##*/}
-		[ -f "$here/scenarios/$s.sh" ] || { echo "run.sh: no scenario tests/rig/scenarios/$s.sh" >&2; exit 2; }
+		[ -f "$here/scenarios/$s.sh" ] || [ -f "$here/selftest/$s.sh" ] ||
+			{ echo "run.sh: no scenario tests/rig/scenarios/$s.sh (nor tests/rig/selftest/$s.sh)" >&2; exit 2; }
 		scens="$scens $s"
 	done
 elif [ "$mode" = test ]; then
@@ -82,8 +97,7 @@ mkdir -p "$logdir/blobs"
 boot_timeout() { # STEP...
 	_t=60
 	for _s in "$@"; do
-		_f="$here/scenarios/$_s.sh"
-		[ -f "$_f" ] || _f="$here/guest/$_s.sh"
+		_f=$(scen_file "$_s")
 		_x=$(sed -n 's/^# rig-timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$_f" 2>/dev/null | head -n1)
 		_t=$((_t + ${_x:-120} + 10))
 	done
@@ -98,8 +112,9 @@ if [ -z "$timeout" ]; then
 fi
 set_append() { # SCENARIO...
 	scen_arg=$(echo "$@" | tr ' ' ',')
-	append="$RIG_KERNEL_ARGS rig.mode=$mode rig.preset=$preset${scen_arg:+ rig.scen=$scen_arg}"
+	append="$RIG_KERNEL_ARGS rig.mode=$mode rig.preset=$preset${scen_arg:+ rig.scen=$scen_arg}${retry_boot:+ rig.retry=1}"
 }
+retry_boot=""
 # shellcheck disable=SC2086
 set_append $scens
 
@@ -135,7 +150,7 @@ boot_once() {
 	wpid=$!
 
 	# Follow the results channel live: split it into per-step logs, print one line per step.
-	tail -n +1 -f --pid=$qpid "$logdir/results.raw" 2>/dev/null | tr -d '\r' | awk -v dir="$logdir" -v preset="$preset" -v mode="$mode" '
+	tail -n +1 -f --pid=$qpid "$logdir/results.raw" 2>/dev/null | tr -d '\r' | awk -v dir="$logdir" -v preset="$preset" -v mode="$mode" -v retried="${retry_boot:+ retried}" '
 	function flush_line(s) { print s > logf; fflush(logf); if (mode == "demo" && step != "_boot") { print "    " s; fflush() } }
 	/^@@RIG HELLO / { print "rig: " preset ": guest up (" substr($0, 13) ")"; fflush(); next }
 	/^@@RIG BEGIN / {
@@ -143,14 +158,15 @@ boot_once() {
 		printf "" > logf; began[step] = 1; inblob = 0; next
 	}
 	/^@@RIG END / {
-		st = $4; secs = $6; sub(/^secs=/, "", secs)
+		st = $4; secs = 0; sk = 0
+		for (i = 5; i <= NF; i++) { if ($i ~ /^secs=/) secs = substr($i, 6); if ($i ~ /^skipped=/) sk = substr($i, 9) }
 		close(logf); ended[$3] = 1
-		if ($3 == "_boot") { if (st != "PASS") { print "FAIL " preset " boot 0" >> (dir "/results.txt"); printf "rig: %s: FAIL boot (a module did not load; see %s/boot.log)\n", preset, dir } }
+		if ($3 == "_boot") { if (st != "PASS") { print "FAIL " preset " boot 0 skipped=0" retried >> (dir "/results.txt"); printf "rig: %s: FAIL boot (a module did not load, or the kernel reported a fault; see %s/boot.log)\n", preset, dir } }
 		else {
-			print st " " preset " " $3 " " secs >> (dir "/results.txt")
-			printf "rig: %s: %s %s (%s s)\n", preset, st, $3, secs
+			print st " " preset " " $3 " " secs " skipped=" sk retried >> (dir "/results.txt")
+			printf "rig: %s: %s %s (%s s%s%s)\n", preset, st, $3, secs, (sk > 0 ? ", " sk " check(s) skipped" : ""), (retried != "" ? ", after a test-host retry" : "")
 			if (st != "PASS" && mode != "demo")
-				system("sed -n \"/^--- kernel messages during this step ---$/q; s/^/    | /p\" \"" logf "\" | tail -n 15")
+				system("grep -E \"^(FAIL|SKIPPED): |^rig: \" \"" logf "\" | tail -n 15 | sed \"s/^/    | /\"")
 		}
 		fflush(); next
 	}
@@ -177,77 +193,128 @@ boot_once() {
 # vCPU starved by the loaded machine loses its timer for good) or a soft lockup (seen once
 # in msi_forgery on default: a kworker on CPU 1 stuck for 500+ s, the boot never finishing).
 RIG_STALL_PATTERN=${RIG_STALL_PATTERN:-rcu_preempt detected stalls on CPUs|BUG: soft lockup - CPU}
+# Retries. The budget: IOV_RIG_RETRIES boots more (default 1) for this run.sh, or the
+# suite's, shared by its lanes (one line per retry used in IOV_RIG_RETRY_FILE). Each retry
+# is said on stderr, in the step's result line and in results.txt ("retried").
+RETRY_BUDGET=${IOV_RIG_RETRIES:-1}
+RETRY_FILE=${IOV_RIG_RETRY_FILE:-$logdir/retries}
+[ -n "${IOV_RIG_RETRY_FILE:-}" ] || : > "$RETRY_FILE"
+# take_retry WHY: uses one retry of the budget; fails when none is left.
+take_retry() {
+	( flock 9
+	  n=$(grep -c . "$RETRY_FILE" 2>/dev/null || true)
+	  [ "${n:-0}" -lt "$RETRY_BUDGET" ] || exit 1
+	  echo "$preset${IOV_RIG_BOOT:+.$IOV_RIG_BOOT} $1" >> "$RETRY_FILE" ) 9>> "$RETRY_FILE.lock"
+}
+# no_retry_reason STEP: the scenario's "# rig-no-retry: WHY" (attack scenarios: a stuck CPU
+# or a reset during them is what an escaped attack would look like, never the emulator's
+# fault to be retried away).
+no_retry_reason() { sed -n 's/^# rig-no-retry:[[:space:]]*//p' "$(scen_file "$1")" | head -n1; }
+
 t0=$(date +%s)
 boot_once
 # A guest that never reached its init (no HELLO: e.g. an early panic of a starved TCG guest)
-# is the machine's fault, not a scenario's: boot once more, keeping the first console log.
+# is the machine's fault, not a scenario's: boot once more (a retry), keeping the first
+# console log.
 if [ ! -f "$logdir/stalled" ] && ! grep -q '^@@RIG HELLO' "$logdir/results.raw" && [ "$qrc" != 124 ] && [ "$qrc" != 137 ]; then
 	echo "rig: $preset: the guest died before its init (qemu exit $qrc); console tail:" >&2
 	tail -n 8 "$logdir/console.log" 2>/dev/null | sed 's/^/    | /' >&2
-	mv "$logdir/console.log" "$logdir/console.1.log" 2>/dev/null || true
-	echo "rig: $preset: booting again" >&2
-	boot_once
+	if take_retry "died before its init"; then
+		mv "$logdir/console.log" "$logdir/console.1.log" 2>/dev/null || true
+		echo "rig: $preset: booting again (a test-host retry)" >&2
+		retry_boot=1
+		# shellcheck disable=SC2086
+		set_append $scens
+		boot_once
+	else
+		echo "rig: $preset: no test-host retry left (budget $RETRY_BUDGET); not booting again" >&2
+	fi
 fi
 # A test host that stalled (above), or reset by itself in the middle (QEMU exited on its
 # own, no kernel panic on the console: the emulated CPU's triple fault, seen with TCG's SVM
 # when nested guests run on both vCPUs), is the emulator's fault, not a scenario's: the
-# scenarios that have no result yet, the interrupted one first, get one fresh boot. Said
-# loudly, with the console's tail; a scenario interrupted twice fails. A kernel panic or a
-# timeout is never retried.
-why_retry=""
-if [ "$mode" = test ] && [ ! -f "$logdir/done" ]; then
+# scenarios that have no result yet, the interrupted one first, get a fresh boot if the
+# budget has a retry left. Said loudly, with the console's tail; a scenario interrupted
+# twice fails. A kernel panic or a timeout is never retried, nor a scenario with
+# "# rig-no-retry:" (it fails, with the console tail; the ones after it get the fresh boot).
+# Each earlier boot's console.log, results.raw and the interrupted step's log are kept with
+# ".bootK" before their suffix.
+: > "$logdir/results.prev"
+: > "$logdir/interrupted"
+boot=1
+while [ "$mode" = test ] && [ ! -f "$logdir/done" ]; do
+	why_retry=""
 	if [ -f "$logdir/stalled" ]; then
 		why_retry="stalled ($(grep -m1 -oE "$RIG_STALL_PATTERN" "$logdir/console.log"))"
 	elif grep -q '^@@RIG HELLO' "$logdir/results.raw" && [ "$qrc" != 124 ] && [ "$qrc" != 137 ] &&
 	     ! grep -q "Kernel panic" "$logdir/console.log" 2>/dev/null; then
-		why_retry="reset by itself (qemu exit $qrc, no kernel panic: an emulator fault)"
+		why_retry="reset by itself (qemu exit $qrc, no kernel panic)"
 	fi
-fi
-if [ -n "$why_retry" ]; then
+	[ -n "$why_retry" ] || break
 	left=""
-	for s in $scens; do grep -q " $preset $s " "$logdir/results.txt" || left="$left $s"; done
-	if [ -n "$left" ]; then
-		first=${left# }; first=${first%% *}
-		echo "rig: $preset: the test host $why_retry during $first; console tail:" >&2
-		tail -n 6 "$logdir/console.log" 2>/dev/null | sed 's/^/    | /' >&2
-		echo "rig: $preset: booting again for:$left" >&2
-		for f in console.log results.raw; do mv "$logdir/$f" "$logdir/${f%.*}.retried.${f##*.}"; done
-		[ -f "$logdir/$first.log" ] && mv "$logdir/$first.log" "$logdir/$first.retried.log"
-		mv "$logdir/results.txt" "$logdir/results.retried.txt"
-		# shellcheck disable=SC2086
-		set_append $left
-		# shellcheck disable=SC2086
-		[ -n "$fixed_timeout" ] || timeout=$(boot_timeout $left)
-		boot_once
-		cat "$logdir/results.retried.txt" "$logdir/results.txt" > "$logdir/results.all" 2>/dev/null
-		mv "$logdir/results.all" "$logdir/results.txt"
+	for s in $scens; do cat "$logdir/results.prev" "$logdir/results.txt" | grep -q " $preset $s " || left="$left $s"; done
+	[ -n "$left" ] || break
+	first=${left# }; first=${first%% *}
+	echo "rig: $preset: the test host $why_retry during $first; console tail:" >&2
+	tail -n 20 "$logdir/console.log" 2>/dev/null | sed 's/^/    | /' >&2
+	nr=$(no_retry_reason "$first")
+	grep -qx "$first" "$logdir/interrupted" && nr="interrupted twice"
+	echo "$first" >> "$logdir/interrupted"
+	if [ -n "$nr" ]; then
+		echo "FAIL $preset $first 0 skipped=0${retry_boot:+ retried}" >> "$logdir/results.txt"
+		echo "rig: $preset: FAIL $first (the test host $why_retry during it; not retried: $nr)"
+		echo "rig: FAIL: the test host $why_retry during this scenario; not retried: $nr" >> "$logdir/$first.log"
+		rest=""
+		for s in $left; do [ "$s" = "$first" ] || rest="$rest $s"; done
+		left=$rest
+		[ -n "$left" ] || break
 	fi
-fi
+	if ! take_retry "$why_retry during $first"; then
+		echo "rig: $preset: no test-host retry left (budget $RETRY_BUDGET, used by: $(cut -d' ' -f1 "$RETRY_FILE" | tr '\n' ' ')); not booting again for:$left" >&2
+		break
+	fi
+	echo "rig: $preset: booting again for:$left (a test-host retry; the results of that boot say so)" >&2
+	for f in console.log results.raw "$first.log"; do
+		[ -f "$logdir/$f" ] && mv "$logdir/$f" "$logdir/${f%.*}.boot$boot.${f##*.}"
+	done
+	cat "$logdir/results.txt" >> "$logdir/results.prev"
+	boot=$((boot + 1))
+	retry_boot=1
+	# shellcheck disable=SC2086
+	set_append $left
+	# shellcheck disable=SC2086
+	[ -n "$fixed_timeout" ] || timeout=$(boot_timeout $left)
+	boot_once
+done
+cat "$logdir/results.prev" "$logdir/results.txt" > "$logdir/results.all"
+mv "$logdir/results.all" "$logdir/results.txt"
+rm -f "$logdir/results.prev"
 secs=$(( $(date +%s) - t0 ))
 
 fail=0
 expect=$scens
 case "$mode" in capture|demo) expect=$mode ;; esac
+why="no END record for it"
 if [ ! -f "$logdir/done" ]; then
 	fail=1
 	if [ -f "$logdir/stalled" ]; then
-		why="stalled again ($(grep -m1 -oE "$RIG_STALL_PATTERN" "$logdir/console.log")) and was stopped"
+		why="the test host stalled ($(grep -m1 -oE "$RIG_STALL_PATTERN" "$logdir/console.log")) and was stopped"
 	elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-		why="timed out after ${timeout}s and was killed"
+		why="the test host timed out after ${timeout}s and was killed"
 	else
-		why="stopped without finishing (qemu exit $qrc)"
+		why="the test host stopped without finishing (qemu exit $qrc)"
 	fi
-	echo "rig: $preset: the guest $why; console tail ($logdir/console.log):" >&2
+	echo "rig: $preset: $why; console tail ($logdir/console.log):" >&2
 	tail -n 20 "$logdir/console.log" 2>/dev/null | sed 's/^/    | /' >&2
 	[ -s "$logdir/qemu.out" ] && sed 's/^/    qemu: /' "$logdir/qemu.out" >&2
-	# Scenarios that never reported are failures.
-	for s in $expect; do
-		grep -q " $preset $s " "$logdir/results.txt" || {
-			echo "FAIL $preset $s 0" >> "$logdir/results.txt"
-			echo "rig: $preset: FAIL $s (no result: $why)"
-		}
-	done
 fi
+# A scenario asked for and missing from the results is a failure, never an absence.
+for s in $expect; do
+	grep -q "^[A-Z]* $preset $s " "$logdir/results.txt" || {
+		echo "FAIL $preset $s 0 skipped=0${retry_boot:+ retried}" >> "$logdir/results.txt"
+		echo "rig: $preset: FAIL $s (no result: $why)"
+	}
+done
 grep -q '^FAIL' "$logdir/results.txt" && fail=1
 echo "rig: $preset: $mode boot with $(echo $expect | wc -w) step(s) in ${secs}s; logs in $logdir"
 exit $fail

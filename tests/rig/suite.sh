@@ -1,12 +1,17 @@
 #!/bin/sh
 # Run test-host scenarios on every preset they declare: one boot per preset (a long one is
-# split into several boots), all of that preset's scenarios in it. Prints one line per scenario and a last line "N passed, M failed".
+# split into several boots), all of that preset's scenarios in it. Prints one line per scenario
+# and a last line "N passed[ (R after a test-host retry)], M failed, K skipped", after the
+# lines naming the retried scenarios and the skips.
 #
 #   tests/rig/suite.sh [SCENARIO...]        (default: every scenario)
 #   IOV_RIG_PRESETS="default no-iommu" tests/rig/suite.sh    (only these presets)
 #   IOV_RIG_JOBS=1 tests/rig/suite.sh       (one QEMU at a time, output live; default 2 at once)
 #
-# Exit 0 iff every scenario passed (and there was at least one).
+#   IOV_RIG_RETRIES=2 tests/rig/suite.sh    (test-host retries for the whole suite; default 2)
+#
+# Exit 0 iff no scenario failed (a planned one without a result fails) and one passed.
+# With IOV_TEST_REPORT=DIR, also writes DIR/rig.PID.counts and .skips (tests/testall.sh).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +32,11 @@ t0=$(date +%s)
 mkdir -p "$OUT/logs"
 summary="$OUT/logs/summary.txt"
 : > "$summary"
+# The retry budget, shared by every boot of this suite (tests/rig/run.sh take_retry).
+export IOV_RIG_RETRIES=${IOV_RIG_RETRIES:-2}
+export IOV_RIG_RETRY_FILE="$OUT/logs/retries"
+: > "$IOV_RIG_RETRY_FILE"
+echo "rig: retry budget: $IOV_RIG_RETRIES test-host boot(s) more for a test host that stalls or resets (IOV_RIG_RETRIES); attack scenarios are never retried"
 
 # Which scenarios run on each preset.
 durations=$OUT/logs/durations
@@ -107,8 +117,18 @@ else
 	tail -q -n +1 --pid=$lanes_pid -f "$OUT"/logs/lane*.out 2>/dev/null | grep --line-buffered '^rig: ' || true
 	wait $lanes_pid || true
 fi
-for p in $(printf '%s' "$plan" | awk '{ print $2 }'); do
-	cat "$OUT/logs/$p/results.txt" >> "$summary" 2>/dev/null || echo "FAIL ${p%.*} boot 0" >> "$summary"
+# Every planned scenario has a result line, or it is a failure.
+printf '%s' "$plan" | while read -r _ pb scens; do
+	[ -n "$pb" ] || continue
+	p=${pb%.*}
+	r="$OUT/logs/$pb/results.txt"
+	[ -f "$r" ] && cat "$r" >> "$summary"
+	for s in $scens; do
+		grep -q "^[A-Z]* $p $s " "$r" 2>/dev/null || {
+			echo "FAIL $p $s 0 skipped=0" >> "$summary"
+			echo "rig: $p: FAIL $s (no result from its boot $pb)"
+		}
+	done
 done
 
 # Remember how long each scenario took, for the next run's lanes.
@@ -118,17 +138,35 @@ mv "$OUT/logs/durations.new" "$OUT/logs/durations"
 
 passed=$(grep -c '^PASS' "$summary" || true)
 failed=$(grep -c '^FAIL' "$summary" || true)
+retried=$(grep -c '^PASS .* retried$' "$summary" || true)
+# Skips: scenarios that skipped everything, and the checks skipped inside passing ones,
+# each named from its log ("SKIPPED: what (why)").
+: > "$OUT/logs/skips.txt"
+grep -E '^(SKIP|PASS) .* skipped=[1-9]' "$summary" | while read -r _ p s _; do
+	log=$(ls "$OUT/logs/$p/$s.log" "$OUT/logs/$p".*/"$s.log" 2>/dev/null | head -n1)
+	sed -n "s/^SKIPPED: /$p $s: /p" "$log" 2>/dev/null
+done >> "$OUT/logs/skips.txt"
+skipped=$(grep -c . "$OUT/logs/skips.txt" || true)
+used=$(grep -c . "$IOV_RIG_RETRY_FILE" || true)
 echo "rig: wall time $(( $(date +%s) - t0 ))s; per-scenario logs under $OUT/logs/PRESET/"
 if [ "$failed" -gt 0 ]; then
 	echo "rig: failed:"
 	grep '^FAIL' "$summary" | while read -r _ p s _; do
-		[ "$s" = boot ] && s=boot
 		log=$(ls "$OUT/logs/$p/$s.log" "$OUT/logs/$p".*/"$s.log" 2>/dev/null | head -n1)
+		[ "$s" = boot ] && log=$(ls "$OUT/logs/$p/boot.log" "$OUT/logs/$p".*/boot.log 2>/dev/null | head -n1)
 		echo "  $s on $p (${log:-$OUT/logs/$p/})"
-		# The end of what the scenario printed (its kernel messages are in the log file).
-		[ -n "$log" ] && sed -n '/^--- kernel messages during this step ---$/q; s/^/    | /p' \
-			"$log" | tail -n 12
+		# What the runner and the scenario said about the failure (its kernel messages are
+		# in the log file).
+		if [ -n "$log" ]; then grep -E '^(FAIL|SKIPPED): |^rig: ' "$log" | tail -n 12 | sed 's/^/    | /'; fi
 	done
 fi
-echo "$passed passed, $failed failed"
+echo "rig: test-host retries: $used of $IOV_RIG_RETRIES used${used:+$(awk '{ printf "%s %s", (NR == 1 ? ":" : ";"), $0 }' "$IOV_RIG_RETRY_FILE")}"
+[ "$retried" -gt 0 ] && grep '^PASS .* retried$' "$summary" | awk '{ printf "rig: passed after a test-host retry: %s on %s\n", $3, $2 }'
+[ "$skipped" -gt 0 ] && sed 's/^/rig: skipped: /' "$OUT/logs/skips.txt"
+if [ -n "${IOV_TEST_REPORT:-}" ]; then
+	mkdir -p "$IOV_TEST_REPORT"
+	printf 'pass %s\nfail %s\nskip %s\nretried %s\n' "$passed" "$failed" "$skipped" "$retried" > "$IOV_TEST_REPORT/rig.$$.counts"
+	sed 's/^/test host: /' "$OUT/logs/skips.txt" > "$IOV_TEST_REPORT/rig.$$.skips"
+fi
+echo "$passed passed$([ "$retried" -gt 0 ] && echo " ($retried after a test-host retry)"), $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -27,23 +27,23 @@ settle
 # Unprivileged peer (uid 65534, no groups): changes refused, reads fine.
 [ -x "$ASUSER" ] || fail "$ASUSER missing from the image"
 before=$(host_state)
-"$ASUSER" 65534 "$IOVCTL" vf set "$PF/vf0" trust on > /tmp/d.out 2>&1; rc=$?
+"$ASUSER" 65534 "$IOVCTL" vf set "$PF/vf0" trust on > /tmp/d.out 2>&1 && rc=0 || rc=$?
 cat /tmp/d.out
 expect_eq "nobody: vf set exit" "$rc" 1
 grep -q "permission denied" /tmp/d.out && ok "nobody: permission denied" || fail "nobody: no permission message"
-"$ASUSER" 65534 "$IOVCTL" vfs destroy "$PF" > /tmp/d.out 2>&1; rc=$?
+"$ASUSER" 65534 "$IOVCTL" vfs destroy "$PF" > /tmp/d.out 2>&1 && rc=0 || rc=$?
 expect_eq "nobody: vfs destroy exit" "$rc" 1
-"$ASUSER" 65534:65534 "$IOVCTL" release "$(vf_addrs "$PF" | head -n1)" > /tmp/d.out 2>&1; rc=$?
+"$ASUSER" 65534:65534 "$IOVCTL" release "$(vf_addrs "$PF" | head -n1)" > /tmp/d.out 2>&1 && rc=0 || rc=$?
 expect_eq "nobody: release exit" "$rc" 1
 expect_eq "nobody changed nothing" "$(host_state)" "$before"
-"$ASUSER" 65534 "$IOVCTL" --json vfs show "$PF" > /tmp/d.json 2>/tmp/d.err; rc=$?
+"$ASUSER" 65534 "$IOVCTL" --json vfs show "$PF" > /tmp/d.json 2>/tmp/d.err && rc=0 || rc=$?
 cat /tmp/d.err
 expect_eq "nobody: vfs show exit" "$rc" 0
 expect_eq "nobody: sees 2 VFs" "$(jcount /tmp/d.json '.vfs[]')" 2
 grep -q "SetVf by uid 65534" "$IOVD_LOG" && fail "iovd logged a change by uid 65534" || ok "no change by uid 65534 in the log"
 
 # A second daemon must not take over a live socket.
-"$IOVD" -f > /tmp/iovd2.log 2>&1; rc=$?
+"$IOVD" -f > /tmp/iovd2.log 2>&1 && rc=0 || rc=$?
 cat /tmp/iovd2.log
 expect_eq "second iovd exit" "$rc" 1
 grep -q "already serving" /tmp/iovd2.log && ok "second iovd says why" || fail "second iovd: no reason"
@@ -58,7 +58,7 @@ mkdir -p /run/iovd
 pid=$!
 i=0; while [ ! -S "$SOCK" ]; do i=$((i + 1)); [ $i -gt 50 ] && fail "no socket"; sleep 0.1; done
 kill -TERM "$pid"
-wait "$pid"; rc=$?
+wait "$pid" && rc=0 || rc=$?
 cat /tmp/iovd-fg.log
 expect_eq "iovd exit status after SIGTERM" "$rc" 0
 [ -e "$SOCK" ] && fail "socket left behind" || ok "socket removed"

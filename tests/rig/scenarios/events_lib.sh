@@ -16,8 +16,8 @@ IGB_KO=/lib/modules/igb.ko
 # host_reset: no VFs, autoprobe on, nothing recorded (each scenario starts from the boot state).
 host_reset() {
 	stop_iovd
-	for f in "$SYSPCI"/*/sriov_numvfs; do echo 0 > "$f" 2>/dev/null; done
-	for f in "$SYSPCI"/*/sriov_drivers_autoprobe; do echo 1 > "$f" 2>/dev/null; done
+	for f in "$SYSPCI"/*/sriov_numvfs; do echo 0 > "$f" 2>/dev/null || true; done
+	for f in "$SYSPCI"/*/sriov_drivers_autoprobe; do echo 1 > "$f" 2>/dev/null || true; done
 	rm -rf "$STATE"
 	: > "$IOVD_LOG"
 }
@@ -32,7 +32,7 @@ start_cfg_iovd() {
 }
 
 stop_cfg_iovd() {
-	[ -n "$MON_PID" ] && kill "$MON_PID" 2>/dev/null
+	if [ -n "${MON_PID:-}" ]; then kill "$MON_PID" 2>/dev/null || true; fi
 	MON_PID=
 	stop_iovd
 }
@@ -40,7 +40,7 @@ stop_cfg_iovd() {
 vf_addr() { basename "$(readlink "$SYSPCI/$PF/virtfn$1")"; }
 
 # events_of TYPE: how many events of TYPE the monitor has seen.
-events_of() { grep -c "\"type\":\"$1\"" "$MON"; }
+events_of() { grep -c "\"type\":\"$1\"" "$MON" || true; }
 
 # wait_for WHAT SECONDS COMMAND...: polls COMMAND every 0.1 s; sets waited_ms.
 wait_for() {
@@ -73,6 +73,20 @@ expect_vf() {
 	else
 		fail "vf$1: want $2 $(shift 2; echo "$*"); have driver $(dev_driver "$(vf_addr "$1")"): $(ip_vf "$(pf_netdev "$PF")" "$1")"
 	fi
+}
+
+# iovd_quiet: waits until iovd's udev windows are over: no new "host changed:" window (it
+# closes 500 ms after the last uevent, at most 3 s after the first, then the drift check
+# runs) in its log for 2 s; fails after 30 s of windows.
+iovd_quiet() {
+	_t0=$(now_ms) _n=-1 _since=0
+	while :; do
+		_c=$(grep -c "host changed:" "$IOVD_LOG" || true)
+		if [ "$_c" != "$_n" ]; then _n=$_c _since=$(now_ms); fi
+		[ $(($(now_ms) - _since)) -ge 2000 ] && break
+		[ $(($(now_ms) - _t0)) -lt 30000 ] || fail "iovd's udev windows did not end within 30 s ($_c so far)"
+		sleep 0.1
+	done
 }
 
 # fd and memory figures of the running iovd.

@@ -51,7 +51,8 @@ expect_vf 2 igbvf "vlan 200, qos 2"
 expect_eq "vf0 driver_override" "$(attr "$SYSPCI/$(vf_addr 0)/driver_override")" vfio-pci
 [ -e "/dev/vfio/$(dev_group "$(vf_addr 0)")" ] && ok "/dev/vfio/N of vf0 is back" ||
 	fail "no /dev/vfio for vf0"
-sleep 1
+wait_for "status says the drift was repaired" 10 sh -c \
+	"$IOVCTL --json status > /tmp/st.json && [ \"\$($JGET /tmp/st.json .drift.state)\" = repaired ]"
 "$IOVCTL" --json status > /tmp/st.json || fail "status --json"
 cp /tmp/st.json "$RIG_BLOBS/status-after-reload.json"
 expect_eq "status: drift repaired" "$(j /tmp/st.json '.drift.state')" repaired

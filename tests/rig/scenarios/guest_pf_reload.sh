@@ -55,7 +55,7 @@ while ! tr -d '\r' < "$GS/guests/g.log" 2>/dev/null | grep -q "Linux version"; d
 done
 
 t0=$(now_ms)
-timeout 60 rmmod igb; rc=$?
+timeout 60 rmmod igb && rc=0 || rc=$?
 log "figure: rmmod igb with a guest on a VF took $(($(now_ms) - t0)) ms"
 expect_eq "rmmod igb with a guest on its VF (not blocked by vfio-pci)" "$rc" 0
 wait_for "VFs gone with igb" 10 sh -c "[ ! -e $SYSPCI/$PF/virtfn0 ]"
@@ -97,7 +97,7 @@ check "$vf2 reset and returned" grep -q "$vf2 reset and returned to pool tenants
 expect_eq "guest g stopped" "$(gstate)" stopped
 
 # The drop-in --save wrote: a new iovd starts g from it (autostart).
-kill "$MON_PID" 2>/dev/null
+kill "$MON_PID" || fail "the event monitor ended before it was stopped"
 stop_iovd
 start_iovd --config "$CFG" --config-dir "$DROP" --state-dir "$GS"
 wait_for "guest g autostarted from its drop-in" 10 sh -c \
@@ -107,4 +107,5 @@ grep -q "guest g started" "$IOVD_LOG" && ok "iovd started g from $DROP/50-guest-
 run_ctl /tmp/gpr.out vm stop g
 expect_eq "vm stop g (autostarted)" "$rc" 0
 run_ctl /tmp/gpr.out vfs destroy "$PF" --force
+expect_eq "vfs destroy --force" "$rc" 0
 stop_iovd

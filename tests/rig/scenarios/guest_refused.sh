@@ -28,4 +28,5 @@ check "no MAC handed out" sh -c "! grep -q '\"x\"' $GSTATE/macs.json 2>/dev/null
 run_ctl /tmp/r.out vm list
 check "vm list has no running x" sh -c "! grep -q '^x  *running' /tmp/r.out"
 run_ctl /tmp/r.out vfs destroy "$PF" --force
+expect_eq "vfs destroy --force" "$rc" 0
 stop_iovd

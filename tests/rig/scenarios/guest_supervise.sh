@@ -6,6 +6,9 @@
 # kill -9 of A's iovm: its VF is reset and back within 5 s, B keeps running. kill -9 of iovd:
 # B keeps running, a new iovd re-adopts it, and stopping it returns its VF. On the `guests`
 # preset (one test-host vCPU: two nested guests on two emulated CPUs do not survive TCG).
+# rig-kernel-allow: DMAR: DRHD: handling fault status reg
+# rig-kernel-allow: DMAR: \[DMA Read NO_PASID\] Request device \[01:10\.0\] fault addr 0x1000[0-9a-f]{5}
+# rig-no-retry: an attack scenario (guest a's DMA outside its RAM): a stuck CPU or a reset here is a failure
 # rig-presets: guests
 # rig-timeout: 420
 
@@ -15,13 +18,11 @@ vmm_prereqs
 
 GSTATE=/tmp/guest-state
 # A failure also shows the end of each guest's log.
-fail() {
+fail_context() {
 	for _g in a b; do
-		[ -f "$GSTATE/guests/$_g.log" ] && { echo "--- guest $_g:"; tail -n 25 "$GSTATE/guests/$_g.log"; }
+		if [ -f "$GSTATE/guests/$_g.log" ]; then echo "--- guest $_g:"; tail -n 25 "$GSTATE/guests/$_g.log"; fi
 	done
-	[ -s "$IOVD_LOG" ] && { echo "--- last lines of $IOVD_LOG:"; tail -n 40 "$IOVD_LOG"; }
-	echo "FAIL: $*"
-	exit 1
+	if [ -s "$IOVD_LOG" ]; then echo "--- last lines of $IOVD_LOG:"; tail -n 40 "$IOVD_LOG"; fi
 }
 rm -rf "$GSTATE"
 : > "$IOVD_LOG"		# other scenarios of this boot wrote to it too
@@ -103,12 +104,17 @@ pidb=$(j /tmp/g-b.json .guest.pid)
 
 # Cross-guest isolation: a's VF DMA outside its IOVA map faults; b keeps running.
 wait_log a "INNER: TX ring moved" 60
-sleep 1
+wait_kmsg "DMAR.*\[${vfa#0000:}\] fault addr 0x100000000" 10 || true	# checked below
 kmsg=$(dmesg)
 echo "$kmsg" | grep -i dmar | head -n 3
 check "DMAR fault for ${vfa#0000:} at 0x100000000" sh -c "echo \"\$1\" | grep -qi \"DMAR.*\[${vfa#0000:}\] fault addr 0x100000000\"" _ "$kmsg"
-n0=$(glog b | grep -c "INNER: alive")
-sleep 3
+n0=$(glog b | grep -c "INNER: alive") || true
+# Guest b says "alive" and checks its canary every 2 s: wait (30 s at most) for the next ones.
+i=0
+while { [ "$(glog b | grep -c 'INNER: alive')" -le "$n0" ] || [ "$(glog b | grep -c 'INNER: canary ok')" -le "$n0" ]; } &&
+      [ $i -lt 150 ]; do
+	sleep 0.2; i=$((i + 1))
+done
 check "guest b still running after a's attack" test "$(glog b | grep -c 'INNER: alive')" -gt "$n0"
 check "guest b's canary checked since a's attack" test "$(glog b | grep -c 'INNER: canary ok')" -gt "$n0"
 check "guest b's canary intact" sh -c "! cat $GSTATE/guests/b.log | grep -q 'INNER: canary BAD'"
@@ -117,16 +123,16 @@ check "guest b's canary intact" sh -c "! cat $GSTATE/guests/b.log | grep -q 'INN
 expect_refused "release a VF guest a holds" 1 "held by guest a" release "$vfa"
 
 # A non-root user reads but does not change.
-"$ASUSER" 65534 "$IOVCTL" vm list > /tmp/g.out 2>&1; rc=$?
+"$ASUSER" 65534 "$IOVCTL" vm list > /tmp/g.out 2>&1 && rc=0 || rc=$?
 cat /tmp/g.out
 expect_eq "nobody: vm list" "$rc" 0
 check "nobody sees both guests" sh -c "grep -q '^a ' /tmp/g.out && grep -q '^b ' /tmp/g.out"
-"$ASUSER" 65534 "$IOVCTL" vm show a > /dev/null 2>&1; rc=$?
+"$ASUSER" 65534 "$IOVCTL" vm show a > /dev/null 2>&1 && rc=0 || rc=$?
 expect_eq "nobody: vm show" "$rc" 0
-"$ASUSER" 65534 "$IOVCTL" vm stop a > /tmp/g.out 2>&1; rc=$?
+"$ASUSER" 65534 "$IOVCTL" vm stop a > /tmp/g.out 2>&1 && rc=0 || rc=$?
 expect_eq "nobody: vm stop refused" "$rc" 1
 check "nobody: permission denied" grep -qi "permission denied" /tmp/g.out
-"$ASUSER" 65534 "$IOVCTL" vm start c --kernel "$VMM_KERNEL" --nic "$PF/vf0" > /tmp/g.out 2>&1; rc=$?
+"$ASUSER" 65534 "$IOVCTL" vm start c --kernel "$VMM_KERNEL" --nic "$PF/vf0" > /tmp/g.out 2>&1 && rc=0 || rc=$?
 expect_eq "nobody: vm start refused" "$rc" 1
 check "guest a still running" kill -0 "$pida"
 
@@ -157,7 +163,6 @@ start_iovd $GARGS
 run_ctl /tmp/g.out vm list
 check "new iovd lists b running" grep -q "^b  *running  *$pidb" /tmp/g.out
 grep -q "re-adopted iovm pid $pidb" "$IOVD_LOG" && ok "b re-adopted" || fail "b not re-adopted"
-n0=$(glog b | grep -c "INNER: alive")
 run_ctl /tmp/g.out vm stop b
 expect_eq "vm stop b" "$rc" 0
 check "b's VF reset and returned" grep -q "$vfb reset and returned" "$IOVD_LOG"

@@ -11,6 +11,12 @@
 # is (device DMA reaches the remapping unit without a requester id).
 # rig-presets: default no-intremap
 # rig-timeout: 120
+# The faults it provokes, and only those (ff:1f.7 is source-id 0xffff: QEMU's device DMA
+# reaches the remapping unit without a requester id, see above):
+# rig-kernel-allow: DMAR: DRHD: handling fault status reg
+# rig-kernel-allow: DMAR: \[INTR-REMAP\] Request device \[(01:10\.0|ff:1f\.7)\] fault index 0x7d0
+# rig-kernel-allow: 0\.208 No irq handler for vector
+# rig-no-retry: an attack scenario: a stuck CPU or a reset here is what an escaped forgery looks like
 
 . /rig/scenarios/vfio_lib.sh
 
@@ -29,17 +35,17 @@ if [ "$RIG_PRESET" = no-intremap ]; then
 else
 	ensure_iovd
 fi
-vbind bind "$vf"; rc=$?
+vbind bind "$vf" && rc=0 || rc=$?
 expect_eq "bind $vf exit status" "$rc" 0
 expect_eq "$vf driver" "$(dev_driver "$vf")" vfio-pci
 
 if [ "$RIG_PRESET" = default ]; then
 	dmesg -c > /dev/null
 	# Remappable format: address bit 4, handle 0x7d0 in bits 5..19, no subhandle.
-	msiforge "$g" "$vf" 0xfee0fa10 0x10 > /tmp/forge.out 2>&1; rc=$?
+	msiforge "$g" "$vf" 0xfee0fa10 0x10 > /tmp/forge.out 2>&1 && rc=0 || rc=$?
 	cat /tmp/forge.out
 	expect_eq "msiforge (remappable, IRTE 0x7d0) exit status" "$rc" 0
-	sleep 1
+	wait_kmsg "INTR-REMAP.*fault index 0x7d0" 10 || true	# checked below
 	dmesg > /tmp/forge.dmesg
 	cp /tmp/forge.dmesg "$RIG_BLOBS/default-dmesg.txt"
 	check "host logs the interrupt-remapping fault" grep -q "INTR-REMAP.*fault index 0x7d0" /tmp/forge.dmesg
@@ -48,14 +54,15 @@ if [ "$RIG_PRESET" = default ]; then
 else
 	echo Y > $P || fail "cannot set $P"
 	dmesg -c > /dev/null
-	msiforge "$g" "$vf" 0xfee00000 0xd0 > /tmp/forge.out 2>&1; rc=$?
+	msiforge "$g" "$vf" 0xfee00000 0xd0 > /tmp/forge.out 2>&1 && rc=0 || rc=$?
 	cat /tmp/forge.out
-	sleep 1
+	wait_kmsg "0\.208.*No irq handler|No irq handler.*0\.208" 10 || true	# checked below
 	dmesg > /tmp/forge.dmesg
 	echo N > $P
 	cp /tmp/forge.dmesg "$RIG_BLOBS/no-intremap-dmesg.txt"
 	expect_eq "msiforge (compatibility format, vector 0xd0) exit status" "$rc" 0
 	check "the forged interrupt reached CPU 0 (vector 208)" grep -Eq "0\.208.*No irq handler|No irq handler.*0\.208" /tmp/forge.dmesg
 fi
-vbind release "$vf"
+vbind release "$vf" && rc=0 || rc=$?
+expect_eq "release $vf exit status" "$rc" 0
 stop_iovd

@@ -10,11 +10,9 @@ IOVD_PIDFILE=/run/iovd/sriov-test.pid
 export IOVD_SOCKET=$SOCK
 IOVD_LOG=/tmp/iovd.log
 
-# A failure shows the end of iovd's log too (lib.sh's fail, plus the daemon's side).
-fail() {
-	[ -s "$IOVD_LOG" ] && { echo "--- last lines of $IOVD_LOG:"; tail -n 40 "$IOVD_LOG"; }
-	echo "FAIL: $*"
-	exit 1
+# A failure shows the end of iovd's log too (before lib.sh's fail says what failed).
+fail_context() {
+	if [ -s "$IOVD_LOG" ]; then echo "--- last lines of $IOVD_LOG:"; tail -n 40 "$IOVD_LOG"; fi
 }
 
 # Milliseconds since boot (busybox date has no %N).
@@ -32,7 +30,7 @@ start_iovd() {
 # stop_iovd: SIGTERM by pid (from the pidfile); waits until the socket is gone.
 stop_iovd() {
 	[ -f "$IOVD_PIDFILE" ] || return 0
-	kill "$(cat "$IOVD_PIDFILE")" 2>/dev/null
+	kill "$(cat "$IOVD_PIDFILE")" 2>/dev/null || true	# gone already: its pidfile must go too
 	_i=0
 	while [ -e "$SOCK" ] || [ -f "$IOVD_PIDFILE" ]; do
 		_i=$((_i + 1)); [ $_i -gt 50 ] && fail "iovd did not exit within 5 s of SIGTERM"
@@ -43,8 +41,7 @@ stop_iovd() {
 # run_ctl OUTFILE ARGS...: iovctl ARGS with stdout+stderr in OUTFILE (printed); sets rc.
 run_ctl() {
 	_o=$1; shift
-	"$IOVCTL" "$@" > "$_o" 2>&1
-	rc=$?
+	"$IOVCTL" "$@" > "$_o" 2>&1 && rc=0 || rc=$?
 	echo "\$ iovctl $* -> exit $rc"; sed 's/^/  | /' "$_o"
 }
 
@@ -72,12 +69,13 @@ host_state() {
 	for pf in $(pf_list); do
 		echo "$pf numvfs=$(attr "$SYSPCI/$pf/sriov_numvfs") autoprobe=$(attr "$SYSPCI/$pf/sriov_drivers_autoprobe")"
 		_n=$(pf_netdev "$pf")
-		[ -n "$_n" ] && "$IP" link show "$_n" | grep '^ *vf '
+		if [ -n "$_n" ]; then "$IP" link show "$_n" | grep '^ *vf ' || true; fi
 	done
 }
 
 # ip_vf NETDEV N: iproute2's line for VF N.
 ip_vf() { "$IP" link show "$1" | grep "^ *vf $2 "; }
 
-# wait_vf_drivers PF: VF drivers probe asynchronously to the sriov_numvfs write.
-settle() { sleep 0.5; }
+# settle: VF drivers probe asynchronously to the sriov_numvfs write; waits (with a deadline
+# that fails) until every PF's VFs have the driver autoprobe gives them (lib.sh vfs_settled).
+settle() { for _p in $(pf_list); do vfs_settled "$_p"; done; }

@@ -28,7 +28,7 @@ if [ "$RIG_PRESET" = no-intremap ] && [ "$(bind_path)" = iovd ]; then
 	# policy (iovd --allow-unsafe-interrupts) accepts the risk.
 	stop_iovd
 	ensure_iovd
-	vbind bind "$vf" > /tmp/refused.txt 2>&1; rc=$?
+	vbind bind "$vf" > /tmp/refused.txt 2>&1 && rc=0 || rc=$?
 	cat /tmp/refused.txt
 	check "bind $vf without interrupt remapping is refused (exit $rc)" test "$rc" -ne 0
 	check "the refusal names interrupt remapping" grep -q "interrupt remapping is off" /tmp/refused.txt
@@ -37,7 +37,7 @@ if [ "$RIG_PRESET" = no-intremap ] && [ "$(bind_path)" = iovd ]; then
 	stop_iovd
 	IOVD_ARGS=--allow-unsafe-interrupts ensure_iovd
 fi
-vbind bind "$vf"; rc=$?
+vbind bind "$vf" && rc=0 || rc=$?
 expect_eq "bind $vf exit status" "$rc" 0
 if [ "$RIG_PRESET" = no-intremap ] && [ "$(bind_path)" = iovd ]; then
 	check "iovd logged the unsafe bind" grep -q "UNSAFE: binding $vf" /tmp/iovd.log
@@ -58,13 +58,13 @@ fi
 expect_eq "verify $vf on vfio-pci: group_viable" "$(vstatus /tmp/verify-bound.json group_viable)" ok
 
 bound=$(host_snapshot)
-vbind bind "$vf"; rc=$?
+vbind bind "$vf" && rc=0 || rc=$?
 expect_eq "bind $vf again: exit status" "$rc" 0
 expect_eq "bind $vf again: host unchanged" "$(host_snapshot)" "$bound"
 
 # A process holding the group (as a VM does): release must refuse, not hang in the unbind.
 exec 9<> "/dev/vfio/$g" || fail "cannot open /dev/vfio/$g"
-vbind release "$vf" > /tmp/release.out 2>&1; rc=$?
+vbind release "$vf" > /tmp/release.out 2>&1 && rc=0 || rc=$?
 cat /tmp/release.out
 exec 9<&-
 expect_ne "release $vf while /dev/vfio/$g is open: exit status" "$rc" 0
@@ -74,7 +74,7 @@ expect_eq "host after the refused release" "$(host_snapshot)" "$bound"
 # A VF whose reset fails is not handed to a host driver.
 rm_before=$(attr "$SYSPCI/$vf/reset_method")
 echo > "$SYSPCI/$vf/reset_method" || fail "cannot empty $vf/reset_method"
-vbind release "$vf" > /tmp/release.out 2>&1; rc=$?
+vbind release "$vf" > /tmp/release.out 2>&1 && rc=0 || rc=$?
 cat /tmp/release.out
 echo default > "$SYSPCI/$vf/reset_method"
 expect_ne "release $vf with its reset methods disabled: exit status" "$rc" 0
@@ -86,13 +86,13 @@ expect_eq "$vf reset_method restored" "$(attr "$SYSPCI/$vf/reset_method")" "$rm_
 
 # The reset happens, in the kernel, before igbvf gets the VF back.
 T=/sys/kernel/tracing
-[ -d $T/instances ] || mount -t tracefs nodev $T 2>/dev/null
+[ -d $T/instances ] || mount -t tracefs nodev $T 2>/dev/null || true
 traced=0
 if [ -w $T/set_ftrace_filter ] &&
    echo "pci_reset_function pcie_flr" > $T/set_ftrace_filter 2>/dev/null; then
 	echo function > $T/current_tracer && echo > $T/trace && echo 1 > $T/tracing_on && traced=1
 fi
-vbind release "$vf"; rc=$?
+vbind release "$vf" && rc=0 || rc=$?
 if [ $traced = 1 ]; then
 	echo 0 > $T/tracing_on
 	cp $T/trace "$RIG_BLOBS/release-trace.txt" 2>/dev/null
@@ -100,7 +100,8 @@ if [ $traced = 1 ]; then
 	grep -q "pcie_flr" $T/trace && log "the reset was an FLR (pcie_flr traced)"
 	echo nop > $T/current_tracer; echo > $T/set_ftrace_filter
 else
-	log "no function tracer for pcie_flr here: the reset is seen only through the exit status"
+	skip "release reset $vf (pci_reset_function in the kernel's trace)" \
+		"no function tracer in this kernel: the reset is seen only through the exit status"
 fi
 expect_eq "release $vf exit status" "$rc" 0
 expect_eq "$vf driver after release" "$(dev_driver "$vf")" igbvf
@@ -114,11 +115,11 @@ vf3=$(vf_addrs $PF | sed -n 3p)
 echo "$vf3" > "$SYSPCI/$vf3/driver/unbind" || fail "unbind $vf3 from igbvf"
 expect_eq "$vf3 driver before" "$(dev_driver "$vf3")" null
 before=$(host_snapshot)
-vbind bind "$vf3"; rc=$?
+vbind bind "$vf3" && rc=0 || rc=$?
 expect_eq "bind $vf3 (no driver) exit status" "$rc" 0
 expect_eq "$vf3 driver after bind" "$(dev_driver "$vf3")" vfio-pci
 expect_eq "state: $vf3 had no driver" "$(jj "$STATE" ".devices[device=$vf3].driver")" null
-vbind release "$vf3"; rc=$?
+vbind release "$vf3" && rc=0 || rc=$?
 expect_eq "release $vf3 exit status" "$rc" 0
 expect_eq "$vf3 driver after release (none, as before)" "$(dev_driver "$vf3")" null
 expect_eq "$vf3 driver_override after release" "$(override "$vf3")" "(null)"

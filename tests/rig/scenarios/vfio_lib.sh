@@ -21,7 +21,7 @@ bind_path() {
 ensure_iovd() {
 	[ -S /run/iovd/io.iovd ] && return 0
 	mkdir -p /run/iovd
-	"$IOVD" --pidfile /run/iovd/test.pid $IOVD_ARGS > /tmp/iovd.log 2>&1 &
+	"$IOVD" --pidfile /run/iovd/test.pid ${IOVD_ARGS:-} > /tmp/iovd.log 2>&1 &
 	_i=0
 	while [ ! -S /run/iovd/io.iovd ]; do
 		_i=$((_i + 1)); [ $_i -gt 50 ] && { cat /tmp/iovd.log; fail "iovd did not create /run/iovd/io.iovd in 5 s"; }
@@ -61,12 +61,11 @@ host_snapshot() {
 }
 
 # state_devices: the devices the bind state file records (none when there is no file).
-state_devices() { [ -f "$STATE" ] && j "$STATE" '.devices[].device' | sort | tr '\n' ' '; }
+state_devices() { if [ -f "$STATE" ]; then j "$STATE" '.devices[].device' | sort | tr '\n' ' '; fi; }
 
 # verify_json DEV FILE: iovctl --json verify into FILE (kept as a blob); sets vrc.
 verify_json() {
-	"$IOVCTL" --json verify "$1" > "$2" 2> /tmp/verify.err
-	vrc=$?
+	"$IOVCTL" --json verify "$1" > "$2" 2> /tmp/verify.err && vrc=0 || vrc=$?
 	[ -s /tmp/verify.err ] && { echo "iovctl verify stderr:"; cat /tmp/verify.err; }
 	"$JGET" -j "$2" . > /dev/null || fail "iovctl verify --json printed no valid JSON: $(head -c 400 "$2")"
 	cp "$2" "$RIG_BLOBS/$(basename "$2")"

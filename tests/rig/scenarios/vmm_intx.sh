@@ -28,8 +28,7 @@ for mode in 0:INTx 1:MSI; do
 	im=${mode%%:*} name=${mode#*:}
 	timeout 100 /usr/bin/iovm --kernel "$VMM_KERNEL" --initrd /tmp/e1000e.cpio --mem 256M --stats -v \
 		--cmdline "$VMM_CMDLINE mod=e1000e modargs=IntMode=$im" --vfio "$nic" \
-		< /dev/null > /tmp/iovm-$name.out 2>&1
-	rc=$?
+		< /dev/null > /tmp/iovm-$name.out 2>&1 && rc=0 || rc=$?
 	cp /tmp/iovm-$name.out "$RIG_BLOBS/iovm-$name.out"
 	grep -E 'INNER:|^iovm|e1000e' /tmp/iovm-$name.out | grep -v '^\[.*INNER' | head -n 40
 	expect_eq "$name: iovm exit status" "$rc" 3
@@ -43,9 +42,12 @@ for mode in 0:INTx 1:MSI; do
 	MSI) check "MSI: iovm enabled MSI in VFIO" grep -q "iovm: info: $nic: MSI on, 1 vectors" /tmp/iovm-$name.out
 	     check "MSI: iovm disabled it again" grep -q "iovm: info: $nic: MSI off" /tmp/iovm-$name.out
 	     if grep -q 'MSI interrupt test failed' /tmp/iovm-$name.out; then
-		     log "MSI: not delivered by QEMU's e1000e (as on the test host itself); checking the INTx fallback"
-		     check "MSI: INTx after the fallback" sh -c "echo '$line' | grep -q 'IO-APIC.*fasteoi'"
+		     # MSI is not expected here: the guest's driver tested it and fell back.
+		     skip "MSI: delivered to the guest as PCI-MSI" \
+			     "QEMU's e1000e delivers no plain MSI (the test host's own e1000e fails its MSI test too)"
+		     check "MSI: INTx after the guest driver's fallback" sh -c "echo '$line' | grep -q 'IO-APIC.*fasteoi'"
 	     else
+		     # MSI expected (the guest's driver kept it): it must be delivered as MSI.
 		     check "MSI: PCI-MSI line" sh -c "echo '$line' | grep -q 'PCI-MSI'"
 	     fi ;;
 	esac
@@ -63,8 +65,7 @@ vf=$(vf_addrs "$pf" | head -n1)
 bind_vfio "$vf"
 sgrp=$(dev_group "$vf")
 log "VF $vf in group $sgrp: $(ls /sys/kernel/iommu_groups/$sgrp/devices | tr '\n' ' ')"
-/usr/bin/iovm --kernel "$VMM_KERNEL" --mem 64M --vfio "$vf" < /dev/null > /tmp/iovm-nv.out 2>&1
-rc=$?
+/usr/bin/iovm --kernel "$VMM_KERNEL" --mem 64M --vfio "$vf" < /dev/null > /tmp/iovm-nv.out 2>&1 && rc=0 || rc=$?
 cat /tmp/iovm-nv.out
 expect_eq "non-viable group: iovm exit status" "$rc" 1
 check "non-viable group: message names the group" grep -q "IOMMU group $sgrp is not viable" /tmp/iovm-nv.out

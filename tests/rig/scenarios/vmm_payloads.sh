@@ -10,8 +10,9 @@ check "payload in the image" test -f /rig/vmm/payload.bin
 check "/dev/kvm" test -c /dev/kvm
 check "KVM runs guest code" kvmcheck /dev/kvm
 # Nested KVM under TCG: the console flood (144 KiB, one exit per byte) takes ~50 s here.
-IOV_VMM_TIMEOUT=150 sh /rig/vmm/run.sh /usr/bin/iovm /rig/vmm/payload.bin > /tmp/vmm-payloads.out 2>&1
-rc=$?
+IOV_VMM_TIMEOUT=150 sh /rig/vmm/run.sh /usr/bin/iovm /rig/vmm/payload.bin > /tmp/vmm-payloads.out 2>&1 && rc=0 || rc=$?
 cat /tmp/vmm-payloads.out
+# What the payload tests could not run here is a skip of this scenario too.
+sed -n 's/^SKIPPED //p' /tmp/vmm-payloads.out | while read -r what; do skip "payload test $what" "tests/vmm/run.sh"; done
 grep -q "^vmm-test: .* passed, 0 failed" /tmp/vmm-payloads.out || fail "payload tests: $(tail -n 1 /tmp/vmm-payloads.out)"
 expect_eq "payload tests exit status" "$rc" 0

@@ -25,8 +25,9 @@ QEMU_OPTS="-accel kvm -M q35,smm=off,vmport=off -cpu host -bios /usr/share/qemu/
 now_cs() { awk '{ split($1, a, "."); print a[1] * 100 + a[2] }' /proc/uptime; }
 
 # measure NAME CMD...: launches CMD in the background (console to /tmp/NAME.out) and
-# samples the moment the guest's /init writes its first line. Prints
-# "ms exits io mmio halt overhead_kib" or fails.
+# samples the moment the guest's /init writes its first line. Writes
+# "ms exits io mmio halt overhead_kib" to /tmp/NAME.m, or fails the scenario (it is called
+# directly, never inside $(...), where a fail would only leave the subshell).
 measure() {
 	name=$1
 	shift
@@ -54,38 +55,55 @@ measure() {
 		/^[0-9a-f]+-[0-9a-f]+ / { cur = "" }
 		/^Size:/ { big = ($2 >= ram && $2 <= ram + 8192) }
 		/^Rss:/ { if (!big) o += $2 }
-		END { print o + 0 }' /proc/$pid/smaps 2>/dev/null)
-	wait $pid
+		END { print o + 0 }' /proc/$pid/smaps 2>/dev/null) || ovh=-	# the VMM ended already
+	wait $pid || true	# iovm ends with 3 (guest reboot), QEMU with its own status
 	grep -q "^INNER: init up" "/tmp/$name.out" || { tail -n 20 "/tmp/$name.out"; fail "$name: the guest never reached /init"; }
-	echo "$(( (t1 - t0) * 10 )) $st $ovh"
+	echo "$(( (t1 - t0) * 10 )) $st $ovh" > "/tmp/$name.m"
+}
+run_iovm() {
+	measure iovm /usr/bin/iovm --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio \
+		--mem ${MEM_MIB}M --cmdline "$CMDLINE" --vfio "$vf"
+	set -- $(cat /tmp/iovm.m)
+	echo "ROUND $r iovm ms $1 exits $2 io $3 mmio $4 halt $5 overhead_kib $6"
+	tail -n 1 /tmp/exitsby
+	echo "$r $*" >> /tmp/iovm.rounds
+}
+run_qemu() {
+	measure qemu /usr/bin/qemu-system-x86_64 $QEMU_OPTS -kernel "$VMM_KERNEL" \
+		-initrd /tmp/inner.cpio -append "$CMDLINE" -device vfio-pci,host="$vf"
+	set -- $(cat /tmp/qemu.m)
+	echo "ROUND $r qemu ms $1 exits $2 io $3 mmio $4 halt $5 overhead_kib $6"
+	tail -n 1 /tmp/exitsby
+	echo "$r $*" >> /tmp/qemu.rounds
 }
 
 r=1
 : > /tmp/exitsby
+: > /tmp/iovm.rounds
+: > /tmp/qemu.rounds
+# The rounds alternate who goes first: iovm in odd rounds, QEMU in even ones.
 while [ $r -le $ROUNDS ]; do
-	set -- $(measure iovm /usr/bin/iovm --kernel "$VMM_KERNEL" --initrd /tmp/inner.cpio \
-		--mem ${MEM_MIB}M --cmdline "$CMDLINE" --vfio "$vf")
-	echo "ROUND $r iovm ms $1 exits $2 io $3 mmio $4 halt $5 overhead_kib $6"
-	tail -n 1 /tmp/exitsby
-	echo "$r $*" >> /tmp/iovm.rounds
-	set -- $(measure qemu /usr/bin/qemu-system-x86_64 $QEMU_OPTS -kernel "$VMM_KERNEL" \
-		-initrd /tmp/inner.cpio -append "$CMDLINE" -device vfio-pci,host="$vf")
-	echo "ROUND $r qemu ms $1 exits $2 io $3 mmio $4 halt $5 overhead_kib $6"
-	tail -n 1 /tmp/exitsby
-	echo "$r $*" >> /tmp/qemu.rounds
+	if [ $((r % 2)) = 1 ]; then
+		echo "ROUND $r first iovm"
+		run_iovm; run_qemu
+	else
+		echo "ROUND $r first qemu"
+		run_qemu; run_iovm
+	fi
 	r=$((r + 1))
 done
+ok "$ROUNDS rounds each, alternating who boots first"
 cp /tmp/iovm.out "$RIG_BLOBS/iovm-last.out"
 cp /tmp/qemu.out "$RIG_BLOBS/qemu-last.out"
+# One way of taking medians everywhere: each figure's iovm/QEMU ratio per round, then the
+# median of those ratios (the lower middle one for an even count); the medians of each side
+# are printed beside it for reference only.
 med() { awk -v c=$1 '{ print $c }' "$2" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-# Median of the per-round ratios (each round is one iovm boot next to one QEMU boot).
-paste /tmp/iovm.rounds /tmp/qemu.rounds | awk '{ if ($9 > 0) print $2 / $9 }' | sort -n |
-	awk '{ a[NR] = $1 } END { printf "FIGURE vs_qemu_launch_to_init_ratio %.2f x (median of %d rounds)\n", a[int((NR + 1) / 2)], NR }'
+ratio_med() { paste /tmp/iovm.rounds /tmp/qemu.rounds | awk -v c=$1 -v n=$((7 + $1)) \
+	'{ if ($n > 0) print $c / $n }' | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", a[int((NR + 1) / 2)]; else print "-" }'; }
+echo "FIGURE vs_qemu_launch_to_init_ratio $(ratio_med 2) x (median of $ROUNDS per-round ratios)"
 for k in "2 launch_to_init_ms ms" "3 exits exits" "4 io_exits exits" "5 mmio_exits exits" "6 halt_exits exits" "7 overhead_kib KiB"; do
 	set -- $k
-	a=$(med $1 /tmp/iovm.rounds)
-	b=$(med $1 /tmp/qemu.rounds)
-	echo "FIGURE vs_qemu_$2 iovm $a qemu $b $3 (medians; ratio $(ratio "$a" "$b"))"
+	echo "FIGURE vs_qemu_$2 iovm $(med $1 /tmp/iovm.rounds) qemu $(med $1 /tmp/qemu.rounds) $3 (medians of each side; ratio = median of per-round ratios $(ratio_med $1))"
 done
 echo "FIGURE vs_qemu_options $QEMU_OPTS"
