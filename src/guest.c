@@ -50,6 +50,7 @@ static struct {
 	char state_dir[PATH_MAX];
 	char iovm[PATH_MAX];
 	char user[64];
+	char dev_dir[PATH_MAX];
 	uint8_t prefix[3];
 	int epfd, tfd;
 	struct guest *guests;
@@ -145,6 +146,29 @@ static int mac_used(const uint8_t mac[6], void *ud)
 	char who[128];
 
 	return iov_mac_in_use(mac, n->pfnet, n->vf_index, NULL, who, sizeof(who));
+}
+
+/* The kernel and initrd for a start: copies of the fds a client passed, or the spec's
+ * root-named paths opened now. */
+static int open_files(struct guest *g, int *kfd, int *ifd, struct iov_err *err)
+{
+	if (g->files_passed) {
+		if (g->kfd < 0)
+			return iov_err_set(err, -EBADF, "start it again (`iovctl vm start %s ...`)",
+					   "guest %s's kernel and initrd were passed by its client and "
+					   "iovd has restarted since: it holds them no more",
+					   g->spec.name);
+		if ((*kfd = fcntl(g->kfd, F_DUPFD_CLOEXEC, 3)) < 0 ||
+		    (g->ifd >= 0 && (*ifd = fcntl(g->ifd, F_DUPFD_CLOEXEC, 3)) < 0))
+			return iov_err_set(err, -errno, NULL, "copying the kernel's fd: %s",
+					   strerror(errno));
+		return 0;
+	}
+	if ((*kfd = gpriv_open_file("kernel", g->spec.kernel, err)) < 0)
+		return *kfd;
+	if (g->spec.initrd && (*ifd = gpriv_open_file("initrd", g->spec.initrd, err)) < 0)
+		return *ifd;
+	return 0;
 }
 
 static int do_start(struct guest *g, struct iov_err *err)
@@ -270,10 +294,10 @@ static int do_start(struct guest *g, struct iov_err *err)
 	/* 4. What iovm gets (src/guest_priv.h). */
 	for (size_t i = 0; i < g->n_nics; i++)
 		pn[i] = (struct gpriv_nic){ .vf = g->nics[i].vf, .group = g->nics[i].group };
-	if ((r = kfd = gpriv_open_file("kernel", g->spec.kernel, err)) < 0 ||
-	    (g->spec.initrd && (r = ifd = gpriv_open_file("initrd", g->spec.initrd, err)) < 0))
+	if ((r = open_files(g, &kfd, &ifd, err)) < 0)
 		goto undo;
-	r = gpriv_build(&l, &(struct gpriv_in){ .iovm = S.iovm, .spec = &g->spec, .nics = pn,
+	r = gpriv_build(&l, &(struct gpriv_in){ .iovm = S.iovm, .dev_dir = S.dev_dir,
+						 .spec = &g->spec, .nics = pn,
 						 .n_nics = g->n_nics, .kernel_fd = kfd,
 						 .initrd_fd = ifd }, err);
 	l.node = g->numa_node;
@@ -346,7 +370,38 @@ static void log_start(struct guest *g, const char *ev)
 		   json_pack("{s:s, s:i, s:o}", "guest", g->spec.name, "pid", (int)g->pid, "vfs", vfs));
 }
 
-int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov_err *err)
+static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
+		       json_t **info, struct iov_err *err);
+
+static void files_close(struct iovd_guest_files *f)
+{
+	if (!f)
+		return;
+	if (f->kernel_fd >= 0)
+		close(f->kernel_fd);
+	if (f->initrd_fd >= 0)
+		close(f->initrd_fd);
+	f->kernel_fd = f->initrd_fd = -1;
+}
+
+int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
+		     json_t **info, struct iov_err *err)
+{
+	int r;
+
+	if (files && ((r = gpriv_check_passed("kernel", files->kernel_fd, err)) < 0 ||
+		      (files->initrd_fd >= 0 &&
+		       (r = gpriv_check_passed("initrd", files->initrd_fd, err)) < 0))) {
+		files_close(files);
+		return r;
+	}
+	r = guest_start(spec, files, info, err);
+	files_close(files);
+	return r;
+}
+
+static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
+		       json_t **info, struct iov_err *err)
 {
 	struct guest *g = find(spec->name), *fresh = NULL;
 	int r;
@@ -357,7 +412,7 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov
 	if (g && g->state == G_RUNNING)
 		return iov_err_set(err, -EEXIST, "stop it first (`iovctl vm stop %s`)", "guest %s "
 				   "is already running (pid %d)", spec->name, (int)g->pid);
-	if (!spec->kernel)
+	if (!files && !spec->kernel)
 		return iov_err_set(err, -EINVAL, "give --kernel", "guest %s has no kernel", spec->name);
 	if (!g) {
 		if (!(fresh = g = gstore_guest_new()))
@@ -367,6 +422,16 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov
 	}
 	if ((r = iov_gspec_copy(&g->spec, spec)) < 0)
 		goto fail;
+	if (g->kfd >= 0)
+		close(g->kfd);
+	if (g->ifd >= 0)
+		close(g->ifd);
+	g->files_passed = files != NULL;
+	g->files_by = files ? files->by : 0;
+	g->kfd = files ? files->kernel_fd : -1;
+	g->ifd = files ? files->initrd_fd : -1;
+	if (files)
+		files->kernel_fd = files->initrd_fd = -1;	/* the guest holds them now */
 	if (!g->spec.mem_mib)
 		g->spec.mem_mib = 512;
 	if (!g->spec.cpus)
@@ -893,6 +958,7 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		default_iovm(S.iovm, sizeof(S.iovm));
 	snprintf(S.user, sizeof(S.user), "%s", o->user ? o->user : "iovm");
 	memcpy(S.prefix, o->mac_prefix ? o->mac_prefix : def, 3);
+	snprintf(S.dev_dir, sizeof(S.dev_dir), "%s", o->dev_dir ? o->dev_dir : "/dev");
 	gstore_init(S.state_dir, S.user);
 	if ((r = iov_mkdir_p(S.state_dir, 0755)) < 0)
 		return log_err_errno(r, "state dir %s", S.state_dir);
@@ -928,7 +994,7 @@ void iovd_guests_autostart(void)
 
 		if (!c->autostart || (g && g->state == G_RUNNING))
 			continue;
-		if (iovd_guest_start(c, NULL, &e) < 0)
+		if (iovd_guest_start(c, NULL, NULL, &e) < 0)
 			log_err("guest %s (autostart, %s): %s (%s)", c->name,
 				c->where.file ? c->where.file : "config", e.msg, e.fix);
 	}

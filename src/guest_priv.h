@@ -62,8 +62,13 @@ int gpriv_check_groups(const struct gpriv_launch *l, struct iov_err *err);
 /* The log (created 0600, truncated) and the console input FIFO (made anew, 0600). */
 int gpriv_open_console(struct gpriv_launch *l, const char *log, const char *fifo,
 		       struct iov_err *err);
-/* A file root names (a config-defined guest's kernel or initrd): regular, read-only. */
+/* A file root names (a config-defined guest's kernel or initrd): opened read-only with
+ * O_NOFOLLOW, O_NONBLOCK and O_NOCTTY, its type checked on the fd (regular) before any
+ * read. Only for root-named paths: a client's files come as fds (gpriv_check_passed). */
 int gpriv_open_file(const char *what, const char *path, struct iov_err *err);
+/* A file a client opened and passed (SCM_RIGHTS): open read-only, a regular file (checked
+ * on the fd from cached attributes, nothing read). The message names no path. */
+int gpriv_check_passed(const char *what, int fd, struct iov_err *err);
 /* The guest user (NAME or UID[:GID]); never root. */
 int gpriv_user(const char *user, uid_t *uid, gid_t *gid, struct iov_err *err);
 /* Forks and execs iovm as uid:gid with only l's fds; closes l's fds in iovd. The pid, or
