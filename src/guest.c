@@ -134,9 +134,28 @@ static void on_guest_fd(int fd, void *ud);
 
 static int watch(struct guest *g)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = g };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &g->w_pid };
+	struct epoll_event out = { .events = EPOLLIN, .data.ptr = &g->w_out };
 
+	if (g->out.rfd >= 0 && epoll_ctl(S.epfd, EPOLL_CTL_ADD, g->out.rfd, &out) < 0)
+		return -errno;
 	return epoll_ctl(S.epfd, EPOLL_CTL_ADD, g->pidfd, &ev) < 0 ? -errno : 0;
+}
+
+/* The guest's output: what its FIFO holds goes to its log (a bounded amount per turn, so
+ * a chatty guest cannot hold the loop). At the end of iovm (all): what is left, then the
+ * watch ends and the log is closed. */
+static void output(struct guest *g, bool all)
+{
+	int gone = glog_drain(&g->out, GLOG_TURN_BYTES);
+
+	for (int i = 0; all && gone == 0 && g->out.rfd >= 0 && i < 64; i++)
+		gone = glog_drain(&g->out, GLOG_TURN_BYTES);
+	if (gone == 1 || all) {
+		if (g->out.rfd >= 0)
+			epoll_ctl(S.epfd, EPOLL_CTL_DEL, g->out.rfd, NULL);
+		glog_close(&g->out);
+	}
 }
 
 /* A candidate MAC is taken when a netdev or another VF's admin MAC on this host has it. */
@@ -305,12 +324,15 @@ static int do_start(struct guest *g, struct iov_err *err)
 		goto undo;
 	{
 		char dir[PATH_MAX], fifo[PATH_MAX];
+		int outfd = -1;
 
 		gstore_path(dir, sizeof(dir), "guests");
 		iov_mkdir_p(dir, 0700);
 		snprintf(g->log, sizeof(g->log), "%s/%s.log", dir, g->spec.name);
 		console_in_path(g, fifo, sizeof(fifo));
-		if ((r = gpriv_open_console(&l, g->log, fifo, err)) < 0)
+		glog_init(&g->out, g->log, (uint64_t)g->spec.log_mib << 20);
+		if ((r = glog_start(&g->out, &outfd, err)) < 0 ||
+		    (r = gpriv_open_console(&l, outfd, fifo, err)) < 0)
 			goto undo;
 	}
 	/* 5. Go. */
@@ -339,6 +361,9 @@ static int do_start(struct guest *g, struct iov_err *err)
 	goto out;
 undo:
 	gpriv_close(&l);
+	if (g->out.rfd >= 0)
+		epoll_ctl(S.epfd, EPOLL_CTL_DEL, g->out.rfd, NULL);
+	glog_close(&g->out);
 	gvf_undo(g->nics, bound < g->n_nics ? bound : g->n_nics, set);
 out:
 	if (kfd >= 0)
@@ -553,30 +578,15 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 			 sigabbrev_np(si->si_status) ? "SIG" : "signal ",
 			 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
 	}
-	/* The sandbox names the syscall it refused in the log (iovm's SIGSYS report, or the
-	 * kernel's); look at the last lines for it. */
+	/* A seccomp kill: the kernel's audit line names the call. Nothing here comes from the
+	 * guest's log, which the guest writes (it could forge any "reason"). */
 	if (si->si_code != CLD_EXITED && si->si_status == SIGSYS) {
 		char call[64];
 
 		seccomp_syscall(g->pid, call, sizeof(call));
 		snprintf(line, sizeof(line), "seccomp: forbidden system call %s", call[0] ? call :
 			 "(not in the kernel log)");
-		goto out;
 	}
-	{
-		char *buf = NULL;
-		size_t len = 0;
-
-		if (iov_read_file(g->log, 4 << 20, &buf, &len) == 0) {
-			char *p = buf + (len > 8192 ? len - 8192 : 0), *l, *save = NULL;
-
-			for (l = strtok_r(p, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-				if (strstr(l, "seccomp") || strstr(l, "syscall"))
-					snprintf(line, sizeof(line), "%s", l);
-		}
-		free(buf);
-	}
-out:
 	if (line[0])
 		snprintf(g->exit_reason + strlen(g->exit_reason),
 			 sizeof(g->exit_reason) - strlen(g->exit_reason), "; %s", line);
@@ -603,6 +613,7 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 		close(g->pidfd);
 		g->pidfd = -1;
 	}
+	output(g, true);	/* its last words, then the log is closed */
 	describe_exit(g, si, known);
 	lost = g->exit_code == IOVM_STATUS_DEVICE_GONE && !g->stopping;
 	g->state = lost ? G_DEGRADED : g->exit_code == 0 || g->stopping ? G_STOPPED : G_FAILED;
@@ -767,7 +778,14 @@ static void on_guest_fd(int fd, void *ud)
 					place_irqs(g);
 			continue;
 		}
-		reap(evs[i].data.ptr);
+		{
+			struct gwatch *w = evs[i].data.ptr;
+
+			if (w->kind == GW_OUT)
+				output(w->g, false);
+			else
+				reap(w->g);
+		}
 	}
 }
 
@@ -831,25 +849,14 @@ int iovd_guest_log(const char *name, size_t max, long long from, char **out, siz
 		   size_t *end, struct iov_err *err)
 {
 	struct guest *g = find(name);
-	char *buf = NULL;
-	size_t n = 0, start = 0;
+	uint64_t e = 0;
 	int r;
 
 	if (!g || !g->log[0])
 		return iov_err_set(err, -ENOENT, "see `iovctl vm list`", "no guest named '%s'", name);
-	if ((r = iov_read_file(g->log, 64 << 20, &buf, &n)) < 0)
-		return iov_err_set(err, r, NULL, "%s: %s", g->log, strerror(-r));
-	/* From an offset (a console following the log); a log shorter than it was
-	 * started again (a restart truncates it): all of it. */
-	if (from >= 0 && (size_t)from <= n)
-		start = (size_t)from;
-	if (n - start > max)
-		start = n - max;
-	memmove(buf, buf + start, n - start);
-	buf[n - start] = '\0';
-	*out = buf;
-	*len = n - start;
-	*end = n;
+	if ((r = glog_read(&g->out, max, from, out, len, &e, err)) < 0)
+		return r;
+	*end = (size_t)e;
 	return 0;
 }
 
@@ -904,6 +911,10 @@ static void adopt(struct guest *g)
 		return;
 	}
 	g->pidfd = (int)syscall(SYS_pidfd_open, g->pid, 0);
+	glog_init(&g->out, g->log, (uint64_t)g->spec.log_mib << 20);
+	if (glog_adopt(&g->out) < 0)
+		log_warn("guest %s: its output FIFO %s is gone; its output is not logged", g->spec.name,
+			 g->out.fifo);
 	snprintf(cp, sizeof(cp), "/proc/%d/comm", (int)g->pid);
 	if ((fd = open(cp, O_RDONLY | O_CLOEXEC)) >= 0) {
 		ssize_t n = read(fd, comm, sizeof(comm) - 1);

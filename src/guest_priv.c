@@ -24,7 +24,7 @@
 void gpriv_init(struct gpriv_launch *l)
 {
 	memset(l, 0, sizeof(*l));
-	l->logfd = -1;
+	l->outfd = -1;
 	l->infd = -1;
 	l->node = -1;
 }
@@ -50,9 +50,9 @@ void gpriv_close(struct gpriv_launch *l)
 			close(l->fds[i]);
 	l->n_fds = 0;
 	l->n_groups = 0;
-	if (l->logfd >= 0)
-		close(l->logfd);
-	l->logfd = -1;
+	if (l->outfd >= 0)
+		close(l->outfd);
+	l->outfd = -1;
 	if (l->infd >= 0)
 		close(l->infd);
 	l->infd = -1;
@@ -184,12 +184,10 @@ int gpriv_check_groups(const struct gpriv_launch *l, struct iov_err *err)
 	return 0;
 }
 
-int gpriv_open_console(struct gpriv_launch *l, const char *log, const char *fifo,
+int gpriv_open_console(struct gpriv_launch *l, int outfd, const char *fifo,
 		       struct iov_err *err)
 {
-	l->logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (l->logfd < 0)
-		return iov_err_set(err, -errno, NULL, "%s: %s", log, strerror(errno));
+	l->outfd = outfd;
 	/* Console input (`iovctl vm console`): a FIFO that is iovm's stdin. iovm holds it open
 	 * both ways, so it never sees an end of input, and an iovd restarted while the guest
 	 * runs opens it again by name. */
@@ -297,7 +295,7 @@ static void __attribute__((noreturn)) child(struct gpriv_launch *l, uid_t uid, g
 	setsid();
 	/* Move everything above the target range first, so no dup2 overwrites a source. */
 	tmp[0] = fcntl(l->infd >= 0 ? l->infd : nul, F_DUPFD, 3 + n + 2);
-	tmp[1] = fcntl(l->logfd, F_DUPFD, 3 + n + 2);
+	tmp[1] = fcntl(l->outfd, F_DUPFD, 3 + n + 2);
 	for (int i = 0; i < n; i++)
 		tmp[2 + i] = fcntl(l->fds[i], F_DUPFD, 3 + n + 2);
 	for (int i = 0; i < n + 2; i++)

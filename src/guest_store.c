@@ -39,6 +39,9 @@ struct guest *gstore_guest_new(void)
 		g->exit_code = -1;
 		g->numa_node = -1;
 		g->kfd = g->ifd = -1;
+		g->out.rfd = g->out.logfd = -1;
+		g->w_pid = (struct gwatch){ GW_PID, g };
+		g->w_out = (struct gwatch){ GW_OUT, g };
 	}
 	return g;
 }
@@ -54,6 +57,7 @@ void gstore_guest_free(struct guest *g)
 		close(g->kfd);
 	if (g->ifd >= 0)
 		close(g->ifd);
+	glog_close(&g->out);
 	free(g);
 }
 

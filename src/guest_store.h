@@ -17,6 +17,7 @@
 #include "config/alloc.h"
 #include "config/guestspec.h"
 #include "irq/place.h"
+#include "src/guest_log.h"
 #include "src/guest_vf.h"
 
 /* G_DEGRADED: the host took the guest's VFs away (iovm exit status 6, the VFIO device request
@@ -53,6 +54,12 @@ struct guest {
 	bool files_passed;
 	uid_t files_by;
 	int kfd, ifd;
+	struct glog out;		/* the console log, iovd's (src/guest_log.h) */
+	/* What the supervisor's epoll set reports for this guest. */
+	struct gwatch {
+		enum { GW_PID, GW_OUT } kind;
+		struct guest *g;
+	} w_pid, w_out;
 	struct guest *next;
 };
 

@@ -1037,7 +1037,7 @@ static void m_vm_log(struct vl_call *c, json_t *p, void *ud)
 		return;
 	if (json_object_get(p, "bytes") && !get_int(c, p, "bytes", 1024 * 1024, &max))
 		return;
-	if (json_object_get(p, "from") && !get_int(c, p, "from", 64 << 20, &from))
+	if (json_object_get(p, "from") && !get_int(c, p, "from", (json_int_t)1 << 52, &from))
 		return;
 	if ((r = iovd_guest_log(name, (size_t)max, from, &buf, &len, &end, &e)) < 0) {
 		guest_err(c, &e, r);

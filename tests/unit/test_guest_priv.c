@@ -336,7 +336,8 @@ static void spawn_as_guest_user(void **state)
 	snprintf(fifo, sizeof(fifo), "%s/g.in", f->dir);
 	gpriv_init(&l);
 	assert_int_equal(gpriv_build(&l, &in, &e), 0);
-	assert_int_equal(gpriv_open_console(&l, log, fifo, &e), 0);
+	assert_int_equal(gpriv_open_console(&l, open(log, O_WRONLY | O_CREAT | O_CLOEXEC, 0600),
+					    fifo, &e), 0);
 	assert_int_equal(stat(log, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(stat(fifo, &st), 0);

@@ -43,24 +43,35 @@ static char sock[PATH_MAX], state[PATH_MAX];
 
 /* ---- the stand-in iovm ---- */
 
-static void print_fd(const char *what, int fd)
+static void print_fd(const char *what, int fd, char *buf, size_t len)
 {
-	char buf[256];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	ssize_t n = pread(fd, buf, len - 1, 0);
 
 	buf[n > 0 ? n : 0] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	printf("%s: %s\n", what, buf);
 }
 
+/* Prints the first line of its kernel and initrd. A kernel saying FORGE: then a line that
+ * fakes a sandbox report with terminal escapes, and exit 1. SPAM: 3 MiB of output. */
 static int report(int argc, char **argv)
 {
-	for (int i = 1; i + 1 < argc; i++) {
-		if (strcmp(argv[i], "--kernel-fd") == 0)
-			print_fd("kernel", atoi(argv[i + 1]));
-		if (strcmp(argv[i], "--initrd-fd") == 0)
-			print_fd("initrd", atoi(argv[i + 1]));
+	char k[256] = "", i[256];
+
+	for (int a = 1; a + 1 < argc; a++) {
+		if (strcmp(argv[a], "--kernel-fd") == 0)
+			print_fd("kernel", atoi(argv[a + 1]), k, sizeof(k));
+		if (strcmp(argv[a], "--initrd-fd") == 0)
+			print_fd("initrd", atoi(argv[a + 1]), i, sizeof(i));
 	}
+	if (strcmp(k, "FORGE") == 0) {
+		printf("\033]0;pwned\007\033[2J seccomp: forbidden system call reboot (169)\n");
+		fflush(stdout);
+		return 1;
+	}
+	if (strcmp(k, "SPAM") == 0)
+		for (int n = 0; n < 3 * 16384; n++)
+			printf("%063d\n", n);
 	fflush(stdout);
 	pause();
 	return 0;
@@ -364,6 +375,102 @@ static void save_and_null_pool(void **st)
 	assert_non_null(strstr(r.text, "kernel_fd: the index of a file descriptor"));
 }
 
+static json_t *show(const char *name)
+{
+	char params[96];
+	struct res r;
+
+	snprintf(params, sizeof(params), "{\"name\": \"%s\"}", name);
+	r = call_as(0, "io.iovd.VmShow", params, NULL);
+	assert_string_equal(r.err, "");
+	return json_incref(json_object_get(json_loads(r.text, 0, NULL), "guest"));
+}
+
+/* MEDIUM: a guest line with "seccomp" became the exit reason (escapes and all). Now the
+ * reason is iovm's exit status alone. */
+static void exit_reason_not_from_guest(void **st)
+{
+	char k[PATH_MAX];
+	const char *files[] = { k, NULL };
+	struct res r;
+	json_t *g = NULL;
+
+	if (!dir)
+		skip();
+	fk_file("home/forge", "FORGE\n", NOBODY, 0644);
+	snprintf(k, sizeof(k), "%s/home/forge", dir);
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"e\", \"kernel_fd\": 0}", files);
+	assert_string_equal(r.err, "");
+	for (int i = 0; i < 100; i++) {
+		json_decref(g);
+		g = show("e");
+		if (strcmp(json_string_value(json_object_get(g, "state")), "running") != 0)
+			break;
+		usleep(50 * 1000);
+	}
+	assert_string_equal(json_string_value(json_object_get(g, "last_exit")),
+			    "exit status 1: iovm failed");
+	json_decref(g);
+	assert_non_null(strstr(fk_read(dir, "state/guests/e.log"), "pwned"));	/* it did say it */
+}
+
+/* MEDIUM: the guest owned an unbounded log. Now iovd keeps it: log_mib 1 and 3 MiB of
+ * output leave at most 1 MiB in e.log and 1 MiB in e.log.1; VmLog reads the range asked. */
+static void log_capped_and_rotated(void **st)
+{
+	char k[PATH_MAX], p[PATH_MAX];
+	const char *files[] = { k, NULL };
+	struct stat a, b;
+	struct res r;
+	json_t *j;
+	long long end = 0;
+
+	if (!dir)
+		skip();
+	fk_file("home/spam", "SPAM\n", NOBODY, 0644);
+	snprintf(k, sizeof(k), "%s/home/spam", dir);
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"s\", \"kernel_fd\": 0, \"log_mib\": 1}",
+		    files);
+	if (r.err[0])
+		fail_msg("%s %s", r.err, r.text);
+	/* 3 MiB and the kernel's line, all through iovd. */
+	for (int i = 0; i < 200 && end < 3 * (1 << 20) + 13; i++) {
+		usleep(50 * 1000);
+		r = call_as(0, "io.iovd.VmLog", "{\"name\": \"s\", \"bytes\": 64}", NULL);
+		j = json_loads(r.text, 0, NULL);
+		end = json_integer_value(json_object_get(j, "end"));
+		if (end >= 3 * (1 << 20) + 13) {
+			assert_int_equal(strlen(json_string_value(json_object_get(j, "log"))), 64);
+			assert_string_equal(json_string_value(json_object_get(j, "log")) + 48,
+					    "000000000049151\n");
+		}
+		json_decref(j);
+	}
+	/* (iovd's own line, when it cannot raise RLIMIT_MEMLOCK here, comes on top) */
+	assert_true(end >= 3 * (1 << 20) + 13 && end < 3 * (1 << 20) + 200);
+	snprintf(p, sizeof(p), "%s/state/guests/s.log", dir);
+	assert_int_equal(stat(p, &a), 0);
+	snprintf(p, sizeof(p), "%s/state/guests/s.log.1", dir);
+	assert_int_equal(stat(p, &b), 0);
+	/* Rotated at each whole MiB: the one before the last is s.log.1, older ones are gone. */
+	assert_int_equal(b.st_size, 1 << 20);
+	assert_int_equal(a.st_size, end % (1 << 20));
+	/* From an offset in the current file: exactly that range. */
+	{
+		char params[128];
+
+		snprintf(params, sizeof(params), "{\"name\": \"s\", \"from\": %lld, \"bytes\": "
+			 "1000000}", end - 64);
+		r = call_as(0, "io.iovd.VmLog", params, NULL);
+		j = json_loads(r.text, 0, NULL);
+		assert_int_equal(strlen(json_string_value(json_object_get(j, "log"))), 64);
+		assert_int_equal(json_integer_value(json_object_get(j, "end")), end);
+		json_decref(j);
+	}
+	r = call_as(0, "io.iovd.VmStop", "{\"name\": \"s\", \"force\": true}", NULL);
+	assert_string_equal(r.err, "");
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +479,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(fifo_refused_at_once),
 		cmocka_unit_test(terminal_refused),
 		cmocka_unit_test(save_and_null_pool),
+		cmocka_unit_test(exit_reason_not_from_guest),
+		cmocka_unit_test(log_capped_and_rotated),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--kvm-fd") == 0)
