@@ -100,13 +100,19 @@ int cli_connect(const struct cli_ctx *ctx)
 
 int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **reply)
 {
+	return cli_call_fds(ctx, method, params, NULL, 0, reply);
+}
+
+int cli_call_fds(const struct cli_ctx *ctx, const char *method, json_t *params, const int *fds,
+		 size_t n_fds, json_t **reply)
+{
 	char *ename = NULL;
 	json_t *r = NULL;
 	int fd = cli_connect(ctx), ret;
 
 	if (fd < 0)
 		return 1;
-	ret = vl_call_sync(fd, method, params, CALL_TIMEOUT_MS, &r, &ename);
+	ret = vl_call_sync_fds(fd, method, params, fds, n_fds, CALL_TIMEOUT_MS, &r, &ename);
 	close(fd);
 	if (ret < 0) {
 		if (ret == -ETIMEDOUT)

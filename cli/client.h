@@ -2,6 +2,8 @@
 #ifndef IOV_CLI_CLIENT_H
 #define IOV_CLI_CLIENT_H
 
+#include <stddef.h>
+
 #include <jansson.h>
 
 struct cli_ctx;
@@ -14,6 +16,9 @@ const char *cli_socket_path(const struct cli_ctx *ctx);
  * (the daemon's message and fix, or how to start iovd) and returns the exit code:
  * 2 when the daemon says an argument is bad or names no device, 1 for the rest. */
 int cli_call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **reply);
+/* The same, passing fds with the call (SCM_RIGHTS; the caller keeps and closes its own). */
+int cli_call_fds(const struct cli_ctx *ctx, const char *method, json_t *params, const int *fds,
+		 size_t n_fds, json_t **reply);
 
 /* Connects to iovd; on failure prints why (and how to start iovd) and returns -errno. */
 int cli_connect(const struct cli_ctx *ctx);

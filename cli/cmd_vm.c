@@ -5,6 +5,7 @@
  * (exit 2 naming the bad one, nothing sent) and again by iovd. */
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/fdpass.h"
 #include "cli/output.h"
 #include "sriov/vfconf.h"
 
@@ -147,10 +148,12 @@ static void print_guest(json_t *g)
 		       str(g, "not_restarted_because") : "");
 }
 
+static const char *const vm_files[] = { "kernel", "initrd", NULL };
+
 static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 {
 	const char *name = NULL, *kernel = NULL, *initrd = NULL, *cmdline = NULL, *restart = NULL;
-	char kpath[PATH_MAX], ipath[PATH_MAX], err[512];
+	char err[512];
 	long long mem = 512, cpus = 1;
 	bool save = false;
 	json_t *nics = json_array(), *p, *r = NULL;
@@ -216,24 +219,18 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_usage("vm", "vm start NAME --kernel FILE [--nic ...]: %s is missing",
 				 name ? "--kernel" : "the guest name");
 	}
-	/* iovd opens the files: give it absolute paths. */
-	if (!realpath(kernel, kpath) || (initrd && !realpath(initrd, ipath))) {
-		fprintf(stderr, "iovctl vm: %s: %s\n", realpath(kernel, kpath) ? initrd : kernel,
-			strerror(errno));
-		json_decref(nics);
-		return 2;
-	}
-	p = json_pack("{s:s, s:s, s:I, s:I, s:o}", "name", name, "kernel", kpath, "mem_mib",
+	p = json_pack("{s:s, s:s, s:I, s:I, s:o}", "name", name, "kernel", kernel, "mem_mib",
 		      (json_int_t)mem, "cpus", (json_int_t)cpus, "nics", nics);
 	if (initrd)
-		json_object_set_new(p, "initrd", json_string(ipath));
+		json_object_set_new(p, "initrd", json_string(initrd));
 	if (cmdline)
 		json_object_set_new(p, "cmdline", json_string(cmdline));
 	if (restart)
 		json_object_set_new(p, "restart", json_string(restart));
 	if (save)
 		json_object_set_new(p, "save", json_true());
-	ret = cli_call(ctx, "io.iovd.VmStart", p, &r);
+	/* Opened here, as the caller, and passed as fds: iovd opens no path a client names. */
+	ret = cli_call_files(ctx, "io.iovd.VmStart", p, vm_files, &r);
 	json_decref(p);
 	if (ret)
 		return ret;

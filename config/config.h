@@ -127,6 +127,7 @@ struct iov_cfg_guest {
 	size_t n_nics;
 	bool autostart;
 	enum iov_cfg_restart restart;
+	unsigned log_mib;		/* console log: MiB per file, two files (default 8) */
 	struct iov_cfg_where where;
 };
 

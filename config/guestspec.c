@@ -128,7 +128,7 @@ static int load_guest(struct gs *G, struct iov_cfg_guest *g, const json_t *o, co
 		      const char *const *extra)
 {
 	static const char *const base[] = { "name", "kernel", "initrd", "cmdline", "mem_mib",
-					    "cpus", "nics", "autostart", "restart" };
+					    "cpus", "nics", "autostart", "restart", "log_mib" };
 	const char *keys[sizeof(base) / sizeof(base[0]) + 16];
 	struct ld *L = G->L;
 	size_t nk = 0, i;
@@ -146,6 +146,7 @@ static int load_guest(struct gs *G, struct iov_cfg_guest *g, const json_t *o, co
 	g->mem_mib = IOV_GUEST_DEF_MEM_MIB;
 	g->cpus = IOV_GUEST_DEF_CPUS;
 	g->restart = IOV_RESTART_NO;
+	g->log_mib = IOV_GUEST_DEF_LOG_MIB;
 	if ((r = ld_want_type(L, o, path, JSON_OBJECT, "an object", "write each guest as { "
 			      "\"name\": \"vm1\", \"kernel\": \"/path/bzImage\" }")) < 0 ||
 	    (r = ld_check_keys(L, o, path, keys, "a guest")) < 0)
@@ -203,6 +204,13 @@ static int load_guest(struct gs *G, struct iov_cfg_guest *g, const json_t *o, co
 		if ((r = ld_get_int(L, v, p, 1, IOV_GUEST_MAX_CPUS, "give 1 to 64 vCPUs", &n)) < 0)
 			return r;
 		g->cpus = (unsigned)n;
+	}
+	if ((v = get(G, o, "log_mib"))) {
+		ld_path_key(p, sizeof(p), path, "log_mib");
+		if ((r = ld_get_int(L, v, p, 1, IOV_GUEST_MAX_LOG_MIB, "give the console log's size "
+				    "in MiB, 1 to 1024 (two files of it are kept)", &n)) < 0)
+			return r;
+		g->log_mib = (unsigned)n;
 	}
 	if ((v = get(G, o, "autostart"))) {
 		ld_path_key(p, sizeof(p), path, "autostart");
@@ -287,6 +295,8 @@ json_t *iov_gspec_to_json(const struct iov_cfg_guest *g)
 		bad |= json_object_set_new(j, "mem_mib", json_integer((json_int_t)g->mem_mib));
 		bad |= json_object_set_new(j, "cpus", json_integer(g->cpus));
 		bad |= json_object_set_new(j, "nics", json_incref(nics));
+		if (g->log_mib != IOV_GUEST_DEF_LOG_MIB)
+			bad |= json_object_set_new(j, "log_mib", json_integer(g->log_mib));
 		if (g->autostart)
 			bad |= json_object_set_new(j, "autostart", json_true());
 		bad |= json_object_set_new(j, "restart",

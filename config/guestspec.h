@@ -20,6 +20,8 @@
 #define IOV_GUEST_MAX_PATH 4095
 #define IOV_GUEST_DEF_MEM_MIB 512
 #define IOV_GUEST_DEF_CPUS 1
+#define IOV_GUEST_DEF_LOG_MIB 8
+#define IOV_GUEST_MAX_LOG_MIB 1024
 
 /* How a document is read. */
 enum {

@@ -42,6 +42,21 @@ static const char service_idl[] =
 
 enum slot_kind { SLOT_LISTEN, SLOT_CLIENT, SLOT_WATCH };
 
+/* File descriptors a client passed (SCM_RIGHTS). A call sends its fds with its message's
+ * bytes (one sendmsg); the kernel hands them over with the recvmsg that reads the last
+ * byte taken from that message's first segment and ends the read there, so each batch is
+ * recorded with the stream offset of the last byte read with it, and a message owns the
+ * batches recorded inside its bytes. Fds nobody took are closed after the call. */
+struct vl_fdq {
+	int fd[VL_MAX_FDS];
+	unsigned long long at[VL_MAX_FDS];	/* stream offset the fd arrived with */
+	size_t n;
+	unsigned long long base;	/* stream offset of in[0] */
+	int call[VL_MAX_FDS];		/* the fds of the call being handled (-1: taken) */
+	size_t n_call;
+	bool overflow;			/* more than VL_MAX_FDS pending: a protocol error */
+};
+
 struct client {
 	int fd;
 	struct vl_peer peer;
@@ -59,6 +74,7 @@ struct client {
 	struct slot *sl;		/* its slot in the server */
 	struct vl_server *srv;
 	struct vl_stream *stream;	/* an open "more" call; no other call is read meanwhile */
+	struct vl_fdq fdq;		/* fds passed with calls (SCM_RIGHTS) */
 };
 
 struct vl_stream {
@@ -271,10 +287,22 @@ static void stream_closed(struct vl_stream *st)
 	free(st);
 }
 
+static void fdq_close(struct vl_fdq *q)
+{
+	for (size_t i = 0; i < q->n; i++)
+		close(q->fd[i]);
+	q->n = 0;
+	for (size_t i = 0; i < q->n_call; i++)
+		if (q->call[i] >= 0)
+			close(q->call[i]);
+	q->n_call = 0;
+}
+
 static void free_client(struct client *c)
 {
 	if (!c)
 		return;
+	fdq_close(&c->fdq);
 	close(c->fd);
 	free(c->out);
 	free(c);
@@ -531,6 +559,25 @@ static void dispatch_service(struct vl_server *s, struct vl_call *call, const ch
 	}
 }
 
+/* The fds passed with the message at in[0..len] become the call's; older ones are stale
+ * (a message that did not own them was handled) and closed. */
+static void fdq_claim(struct vl_fdq *q, size_t len)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < q->n; i++) {
+		if (q->at[i] < q->base)
+			close(q->fd[i]);
+		else if (q->at[i] <= q->base + len)
+			q->call[q->n_call++] = q->fd[i];
+		else {
+			q->fd[keep] = q->fd[i];
+			q->at[keep++] = q->at[i];
+		}
+	}
+	q->n = keep;
+}
+
 static void handle_message(struct vl_server *s, struct client *c, const char *buf, size_t len)
 {
 	struct vl_call call = { .peer = &c->peer, .internal = c };
@@ -540,6 +587,18 @@ static void handle_message(struct vl_server *s, struct client *c, const char *bu
 	bool oneway;
 	size_t ilen = strlen(s->iface->name);
 
+	fdq_claim(&c->fdq, len);
+	if (c->fdq.overflow) {
+		char msg2[96];
+
+		snprintf(msg2, sizeof(msg2), "more than %d file descriptors passed", VL_MAX_FDS);
+		log_info("client pid %d: %s; disconnecting", (int)c->peer.pid, msg2);
+		send_error(c, VL_SVC ".InvalidParameter",
+			   json_pack("{s:s, s:s}", "parameter", "request", "message", msg2));
+		c->closing = true;
+		fdq_close(&c->fdq);
+		return;
+	}
 	if (vl_parse_call(buf, len, &msg, &m, &params, &oneway, err, sizeof(err)) < 0) {
 		log_info("client pid %d: bad request: %s", (int)c->peer.pid, err);
 		send_error(c, VL_SVC ".InvalidParameter",
@@ -614,6 +673,25 @@ static void handle_message(struct vl_server *s, struct client *c, const char *bu
 	json_decref(msg);
 }
 
+size_t vl_call_n_fds(const struct vl_call *c)
+{
+	const struct client *cl = c->internal;
+
+	return cl ? cl->fdq.n_call : 0;
+}
+
+int vl_call_take_fd(struct vl_call *c, size_t i)
+{
+	struct client *cl = c->internal;
+	int fd;
+
+	if (!cl || i >= cl->fdq.n_call || cl->fdq.call[i] < 0)
+		return -EBADF;
+	fd = cl->fdq.call[i];
+	cl->fdq.call[i] = -1;
+	return fd;
+}
+
 /* Writes what it can: -EPIPE (or another error) if the client is gone, 1 if output is
  * still pending, 0 if all is written. */
 static int flush_out(struct client *c)
@@ -662,6 +740,11 @@ static void serve_one(struct vl_server *s, struct client *c)
 	size_t mlen = c->msg_len;
 
 	handle_message(s, c, c->in, mlen);
+	for (size_t i = 0; i < c->fdq.n_call; i++)	/* fds the handler did not take */
+		if (c->fdq.call[i] >= 0)
+			close(c->fdq.call[i]);
+	c->fdq.n_call = 0;
+	c->fdq.base += mlen + 1;
 	memmove(c->in, c->in + mlen + 1, c->in_len - mlen - 1);
 	c->in_len -= mlen + 1;
 	c->msg_len = NO_MSG;
@@ -706,6 +789,44 @@ static void settle(struct vl_server *s, struct slot *sl)
 	update_events(s, sl);
 }
 
+/* recv into c->in, taking the fds passed with the bytes (close-on-exec). */
+static ssize_t recv_in(struct client *c)
+{
+	union {
+		char buf[CMSG_SPACE(VL_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { c->in + c->in_len, sizeof(c->in) - c->in_len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+			     .msg_controllen = sizeof(cm.buf) };
+	ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n <= 0)
+		return n;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+		size_t k;
+
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (c->fdq.n == VL_MAX_FDS) {
+				close(fd);
+				c->fdq.overflow = true;
+				continue;
+			}
+			c->fdq.fd[c->fdq.n] = fd;
+			c->fdq.at[c->fdq.n++] = c->fdq.base + c->in_len + (size_t)n - 1;
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC)
+		c->fdq.overflow = true;
+	return n;
+}
+
 /* Socket I/O only: messages are handled by serve_turn(). */
 static void client_event(struct vl_server *s, struct slot *sl, uint32_t events)
 {
@@ -719,8 +840,8 @@ static void client_event(struct vl_server *s, struct slot *sl, uint32_t events)
 	}
 	if (!c->closing && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		while (c->in_len < sizeof(c->in)) {
-			ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
-					 MSG_DONTWAIT);
+			ssize_t n = recv_in(c);
+
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
@@ -1009,8 +1130,32 @@ static int wait_fd(int fd, short ev, long deadline)
 	return r == 0 ? -ETIMEDOUT : 0;
 }
 
-/* Sends one call (blocking). */
-static int send_call(int fd, const char *method, json_t *params, bool more)
+/* Sends one call (blocking), its fds (SCM_RIGHTS) with the first bytes. */
+static ssize_t send_fds(int fd, const char *buf, size_t len, const int *fds, size_t n_fds)
+{
+	union {
+		char buf[CMSG_SPACE(VL_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *h;
+
+	if (n_fds) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+		h = CMSG_FIRSTHDR(&mh);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+		memcpy(CMSG_DATA(h), fds, n_fds * sizeof(int));
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
+static int send_call(int fd, const char *method, json_t *params, bool more, const int *fds,
+		     size_t n_fds)
 {
 	json_t *msg;
 	char *txt;
@@ -1032,8 +1177,13 @@ static int send_call(int fd, const char *method, json_t *params, bool more)
 		free(txt);
 		return -EMSGSIZE;
 	}
+	if (n_fds > VL_MAX_FDS) {
+		free(txt);
+		return -E2BIG;
+	}
 	while (off < len) {
-		ssize_t n = send(fd, txt + off, len - off, MSG_NOSIGNAL);
+		ssize_t n = off ? send(fd, txt + off, len - off, MSG_NOSIGNAL)
+				: send_fds(fd, txt, len, fds, n_fds);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1050,13 +1200,19 @@ static int send_call(int fd, const char *method, json_t *params, bool more)
 int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, json_t **reply,
 		 char **error_name)
 {
+	return vl_call_sync_fds(fd, method, params, NULL, 0, timeout_ms, reply, error_name);
+}
+
+int vl_call_sync_fds(int fd, const char *method, json_t *params, const int *fds, size_t n_fds,
+		     int timeout_ms, json_t **reply, char **error_name)
+{
 	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	json_t *m, *p, *e;
 	char *buf;
 	size_t got = 0;
 	int r;
 
-	if ((r = send_call(fd, method, params, false)) < 0)
+	if ((r = send_call(fd, method, params, false, fds, n_fds)) < 0)
 		return r;
 
 	/* The daemon is trusted more than its clients, but not blindly: replies may be big
@@ -1139,7 +1295,7 @@ struct vl_reader {
 
 int vl_call_start(int fd, const char *method, json_t *params, bool more)
 {
-	return send_call(fd, method, params, more);
+	return send_call(fd, method, params, more, NULL, 0);
 }
 
 struct vl_reader *vl_reader_new(int fd)

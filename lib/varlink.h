@@ -29,6 +29,13 @@
  * those bytes, and the stream's owner is told when the reader has caught up (on_drain), so
  * it can say how much was missed.
  *
+ * File descriptors (SCM_RIGHTS, which varlink over a UNIX socket allows): a call may carry
+ * up to VL_MAX_FDS fds, sent with its message's bytes; the handler takes the ones it keeps
+ * (vl_call_take_fd) and the rest are closed after the call. A method's parameters name its
+ * fds by index ("kernel_fd": 0). More than VL_MAX_FDS fds pending on one connection is a
+ * protocol error (the connection is closed), so a client sends the next fd-carrying call
+ * after the reply to the last one.
+ *
  * The client half is blocking and is what iovctl uses. */
 #ifndef IOV_VARLINK_H
 #define IOV_VARLINK_H
@@ -47,6 +54,7 @@
 #define VL_MAX_PER_UID	16		/* unprivileged connections of one uid */
 #define VL_TURN_BUDGET_MS 10		/* handler time for unprivileged clients per turn */
 #define VL_IDLE_TIMEOUT_MS 30000	/* see above */
+#define VL_MAX_FDS	8		/* fds passed with one call (and pending per client) */
 #define VL_MAX_PRIV	64		/* privileged ones come on top: a local user holding
 					 * every slot open cannot lock root out */
 
@@ -97,6 +105,11 @@ void vl_reply(struct vl_call *c, json_t *params);
 void vl_error(struct vl_call *c, const char *error, json_t *params);
 /* org.varlink.service.InvalidParameter {"parameter": name, "message": msg}. */
 void vl_error_invalid(struct vl_call *c, const char *parameter, const char *msg);
+
+/* The fds the call carries (in the order sent), and taking one: it is the handler's to
+ * close from then on. -EBADF when there is no fd i or it was taken. */
+size_t vl_call_n_fds(const struct vl_call *c);
+int vl_call_take_fd(struct vl_call *c, size_t i);
 
 /* An open streaming call. */
 struct vl_stream;
@@ -152,6 +165,10 @@ void vl_server_set_idle_timeout(struct vl_server *s, int ms);
 int vl_connect(const char *path);
 int vl_call_sync(int fd, const char *method, json_t *params, int timeout_ms, json_t **reply,
 		 char **error_name);
+/* The same with fds passed along (at most VL_MAX_FDS, else -E2BIG); the caller keeps its
+ * own copies. */
+int vl_call_sync_fds(int fd, const char *method, json_t *params, const int *fds, size_t n_fds,
+		     int timeout_ms, json_t **reply, char **error_name);
 
 /* Streaming client: vl_call_start sends one call (more: ask for a stream) without waiting;
  * vl_reply_read reads the next reply on that connection: 0 with *reply set, 1 for an error

@@ -50,6 +50,7 @@ static struct {
 	char state_dir[PATH_MAX];
 	char iovm[PATH_MAX];
 	char user[64];
+	char dev_dir[PATH_MAX];
 	uint8_t prefix[3];
 	int epfd, tfd;
 	struct guest *guests;
@@ -133,9 +134,28 @@ static void on_guest_fd(int fd, void *ud);
 
 static int watch(struct guest *g)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = g };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &g->w_pid };
+	struct epoll_event out = { .events = EPOLLIN, .data.ptr = &g->w_out };
 
+	if (g->out.rfd >= 0 && epoll_ctl(S.epfd, EPOLL_CTL_ADD, g->out.rfd, &out) < 0)
+		return -errno;
 	return epoll_ctl(S.epfd, EPOLL_CTL_ADD, g->pidfd, &ev) < 0 ? -errno : 0;
+}
+
+/* The guest's output: what its FIFO holds goes to its log (a bounded amount per turn, so
+ * a chatty guest cannot hold the loop). At the end of iovm (all): what is left, then the
+ * watch ends and the log is closed. */
+static void output(struct guest *g, bool all)
+{
+	int gone = glog_drain(&g->out, GLOG_TURN_BYTES);
+
+	for (int i = 0; all && gone == 0 && g->out.rfd >= 0 && i < 64; i++)
+		gone = glog_drain(&g->out, GLOG_TURN_BYTES);
+	if (gone == 1 || all) {
+		if (g->out.rfd >= 0)
+			epoll_ctl(S.epfd, EPOLL_CTL_DEL, g->out.rfd, NULL);
+		glog_close(&g->out);
+	}
 }
 
 /* A candidate MAC is taken when a netdev or another VF's admin MAC on this host has it. */
@@ -145,6 +165,29 @@ static int mac_used(const uint8_t mac[6], void *ud)
 	char who[128];
 
 	return iov_mac_in_use(mac, n->pfnet, n->vf_index, NULL, who, sizeof(who));
+}
+
+/* The kernel and initrd for a start: copies of the fds a client passed, or the spec's
+ * root-named paths opened now. */
+static int open_files(struct guest *g, int *kfd, int *ifd, struct iov_err *err)
+{
+	if (g->files_passed) {
+		if (g->kfd < 0)
+			return iov_err_set(err, -EBADF, "start it again (`iovctl vm start %s ...`)",
+					   "guest %s's kernel and initrd were passed by its client and "
+					   "iovd has restarted since: it holds them no more",
+					   g->spec.name);
+		if ((*kfd = fcntl(g->kfd, F_DUPFD_CLOEXEC, 3)) < 0 ||
+		    (g->ifd >= 0 && (*ifd = fcntl(g->ifd, F_DUPFD_CLOEXEC, 3)) < 0))
+			return iov_err_set(err, -errno, NULL, "copying the kernel's fd: %s",
+					   strerror(errno));
+		return 0;
+	}
+	if ((*kfd = gpriv_open_file("kernel", g->spec.kernel, err)) < 0)
+		return *kfd;
+	if (g->spec.initrd && (*ifd = gpriv_open_file("initrd", g->spec.initrd, err)) < 0)
+		return *ifd;
+	return 0;
 }
 
 static int do_start(struct guest *g, struct iov_err *err)
@@ -270,10 +313,10 @@ static int do_start(struct guest *g, struct iov_err *err)
 	/* 4. What iovm gets (src/guest_priv.h). */
 	for (size_t i = 0; i < g->n_nics; i++)
 		pn[i] = (struct gpriv_nic){ .vf = g->nics[i].vf, .group = g->nics[i].group };
-	if ((r = kfd = gpriv_open_file("kernel", g->spec.kernel, err)) < 0 ||
-	    (g->spec.initrd && (r = ifd = gpriv_open_file("initrd", g->spec.initrd, err)) < 0))
+	if ((r = open_files(g, &kfd, &ifd, err)) < 0)
 		goto undo;
-	r = gpriv_build(&l, &(struct gpriv_in){ .iovm = S.iovm, .spec = &g->spec, .nics = pn,
+	r = gpriv_build(&l, &(struct gpriv_in){ .iovm = S.iovm, .dev_dir = S.dev_dir,
+						 .spec = &g->spec, .nics = pn,
 						 .n_nics = g->n_nics, .kernel_fd = kfd,
 						 .initrd_fd = ifd }, err);
 	l.node = g->numa_node;
@@ -281,12 +324,15 @@ static int do_start(struct guest *g, struct iov_err *err)
 		goto undo;
 	{
 		char dir[PATH_MAX], fifo[PATH_MAX];
+		int outfd = -1;
 
 		gstore_path(dir, sizeof(dir), "guests");
 		iov_mkdir_p(dir, 0700);
 		snprintf(g->log, sizeof(g->log), "%s/%s.log", dir, g->spec.name);
 		console_in_path(g, fifo, sizeof(fifo));
-		if ((r = gpriv_open_console(&l, g->log, fifo, err)) < 0)
+		glog_init(&g->out, g->log, (uint64_t)g->spec.log_mib << 20);
+		if ((r = glog_start(&g->out, &outfd, err)) < 0 ||
+		    (r = gpriv_open_console(&l, outfd, fifo, err)) < 0)
 			goto undo;
 	}
 	/* 5. Go. */
@@ -315,6 +361,9 @@ static int do_start(struct guest *g, struct iov_err *err)
 	goto out;
 undo:
 	gpriv_close(&l);
+	if (g->out.rfd >= 0)
+		epoll_ctl(S.epfd, EPOLL_CTL_DEL, g->out.rfd, NULL);
+	glog_close(&g->out);
 	gvf_undo(g->nics, bound < g->n_nics ? bound : g->n_nics, set);
 out:
 	if (kfd >= 0)
@@ -346,7 +395,38 @@ static void log_start(struct guest *g, const char *ev)
 		   json_pack("{s:s, s:i, s:o}", "guest", g->spec.name, "pid", (int)g->pid, "vfs", vfs));
 }
 
-int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov_err *err)
+static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
+		       json_t **info, struct iov_err *err);
+
+static void files_close(struct iovd_guest_files *f)
+{
+	if (!f)
+		return;
+	if (f->kernel_fd >= 0)
+		close(f->kernel_fd);
+	if (f->initrd_fd >= 0)
+		close(f->initrd_fd);
+	f->kernel_fd = f->initrd_fd = -1;
+}
+
+int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
+		     json_t **info, struct iov_err *err)
+{
+	int r;
+
+	if (files && ((r = gpriv_check_passed("kernel", files->kernel_fd, err)) < 0 ||
+		      (files->initrd_fd >= 0 &&
+		       (r = gpriv_check_passed("initrd", files->initrd_fd, err)) < 0))) {
+		files_close(files);
+		return r;
+	}
+	r = guest_start(spec, files, info, err);
+	files_close(files);
+	return r;
+}
+
+static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
+		       json_t **info, struct iov_err *err)
 {
 	struct guest *g = find(spec->name), *fresh = NULL;
 	int r;
@@ -357,7 +437,7 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov
 	if (g && g->state == G_RUNNING)
 		return iov_err_set(err, -EEXIST, "stop it first (`iovctl vm stop %s`)", "guest %s "
 				   "is already running (pid %d)", spec->name, (int)g->pid);
-	if (!spec->kernel)
+	if (!files && !spec->kernel)
 		return iov_err_set(err, -EINVAL, "give --kernel", "guest %s has no kernel", spec->name);
 	if (!g) {
 		if (!(fresh = g = gstore_guest_new()))
@@ -367,6 +447,16 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov
 	}
 	if ((r = iov_gspec_copy(&g->spec, spec)) < 0)
 		goto fail;
+	if (g->kfd >= 0)
+		close(g->kfd);
+	if (g->ifd >= 0)
+		close(g->ifd);
+	g->files_passed = files != NULL;
+	g->files_by = files ? files->by : 0;
+	g->kfd = files ? files->kernel_fd : -1;
+	g->ifd = files ? files->initrd_fd : -1;
+	if (files)
+		files->kernel_fd = files->initrd_fd = -1;	/* the guest holds them now */
 	if (!g->spec.mem_mib)
 		g->spec.mem_mib = 512;
 	if (!g->spec.cpus)
@@ -488,30 +578,15 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 			 sigabbrev_np(si->si_status) ? "SIG" : "signal ",
 			 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?");
 	}
-	/* The sandbox names the syscall it refused in the log (iovm's SIGSYS report, or the
-	 * kernel's); look at the last lines for it. */
+	/* A seccomp kill: the kernel's audit line names the call. Nothing here comes from the
+	 * guest's log, which the guest writes (it could forge any "reason"). */
 	if (si->si_code != CLD_EXITED && si->si_status == SIGSYS) {
 		char call[64];
 
 		seccomp_syscall(g->pid, call, sizeof(call));
 		snprintf(line, sizeof(line), "seccomp: forbidden system call %s", call[0] ? call :
 			 "(not in the kernel log)");
-		goto out;
 	}
-	{
-		char *buf = NULL;
-		size_t len = 0;
-
-		if (iov_read_file(g->log, 4 << 20, &buf, &len) == 0) {
-			char *p = buf + (len > 8192 ? len - 8192 : 0), *l, *save = NULL;
-
-			for (l = strtok_r(p, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-				if (strstr(l, "seccomp") || strstr(l, "syscall"))
-					snprintf(line, sizeof(line), "%s", l);
-		}
-		free(buf);
-	}
-out:
 	if (line[0])
 		snprintf(g->exit_reason + strlen(g->exit_reason),
 			 sizeof(g->exit_reason) - strlen(g->exit_reason), "; %s", line);
@@ -538,6 +613,7 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 		close(g->pidfd);
 		g->pidfd = -1;
 	}
+	output(g, true);	/* its last words, then the log is closed */
 	describe_exit(g, si, known);
 	lost = g->exit_code == IOVM_STATUS_DEVICE_GONE && !g->stopping;
 	g->state = lost ? G_DEGRADED : g->exit_code == 0 || g->stopping ? G_STOPPED : G_FAILED;
@@ -702,7 +778,14 @@ static void on_guest_fd(int fd, void *ud)
 					place_irqs(g);
 			continue;
 		}
-		reap(evs[i].data.ptr);
+		{
+			struct gwatch *w = evs[i].data.ptr;
+
+			if (w->kind == GW_OUT)
+				output(w->g, false);
+			else
+				reap(w->g);
+		}
 	}
 }
 
@@ -766,25 +849,14 @@ int iovd_guest_log(const char *name, size_t max, long long from, char **out, siz
 		   size_t *end, struct iov_err *err)
 {
 	struct guest *g = find(name);
-	char *buf = NULL;
-	size_t n = 0, start = 0;
+	uint64_t e = 0;
 	int r;
 
 	if (!g || !g->log[0])
 		return iov_err_set(err, -ENOENT, "see `iovctl vm list`", "no guest named '%s'", name);
-	if ((r = iov_read_file(g->log, 64 << 20, &buf, &n)) < 0)
-		return iov_err_set(err, r, NULL, "%s: %s", g->log, strerror(-r));
-	/* From an offset (a console following the log); a log shorter than it was
-	 * started again (a restart truncates it): all of it. */
-	if (from >= 0 && (size_t)from <= n)
-		start = (size_t)from;
-	if (n - start > max)
-		start = n - max;
-	memmove(buf, buf + start, n - start);
-	buf[n - start] = '\0';
-	*out = buf;
-	*len = n - start;
-	*end = n;
+	if ((r = glog_read(&g->out, max, from, out, len, &e, err)) < 0)
+		return r;
+	*end = (size_t)e;
 	return 0;
 }
 
@@ -839,6 +911,10 @@ static void adopt(struct guest *g)
 		return;
 	}
 	g->pidfd = (int)syscall(SYS_pidfd_open, g->pid, 0);
+	glog_init(&g->out, g->log, (uint64_t)g->spec.log_mib << 20);
+	if (glog_adopt(&g->out) < 0)
+		log_warn("guest %s: its output FIFO %s is gone; its output is not logged", g->spec.name,
+			 g->out.fifo);
 	snprintf(cp, sizeof(cp), "/proc/%d/comm", (int)g->pid);
 	if ((fd = open(cp, O_RDONLY | O_CLOEXEC)) >= 0) {
 		ssize_t n = read(fd, comm, sizeof(comm) - 1);
@@ -893,6 +969,7 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		default_iovm(S.iovm, sizeof(S.iovm));
 	snprintf(S.user, sizeof(S.user), "%s", o->user ? o->user : "iovm");
 	memcpy(S.prefix, o->mac_prefix ? o->mac_prefix : def, 3);
+	snprintf(S.dev_dir, sizeof(S.dev_dir), "%s", o->dev_dir ? o->dev_dir : "/dev");
 	gstore_init(S.state_dir, S.user);
 	if ((r = iov_mkdir_p(S.state_dir, 0755)) < 0)
 		return log_err_errno(r, "state dir %s", S.state_dir);
@@ -928,7 +1005,7 @@ void iovd_guests_autostart(void)
 
 		if (!c->autostart || (g && g->state == G_RUNNING))
 			continue;
-		if (iovd_guest_start(c, NULL, &e) < 0)
+		if (iovd_guest_start(c, NULL, NULL, &e) < 0)
 			log_err("guest %s (autostart, %s): %s (%s)", c->name,
 				c->where.file ? c->where.file : "config", e.msg, e.fix);
 	}

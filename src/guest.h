@@ -43,6 +43,7 @@ struct iovd_guest_opts {
 	const char *iovm;		/* iovm binary (default: next to iovd, else /usr/bin/iovm) */
 	const char *user;		/* user iovm runs as (default "iovm"); NAME or UID[:GID] */
 	const uint8_t *mac_prefix;	/* NULL: IOV_ALLOC_MAC_PREFIX (policy.mac_prefix wins) */
+	const char *dev_dir;		/* NULL: /dev (tests: a directory of stand-ins) */
 };
 /* Pools, guests and policy.mac_prefix come from the config in force (src/follow.h). */
 
@@ -55,8 +56,19 @@ void iovd_guests_autostart(void);
  * degraded guests waiting for their VFs (restart policy) are started again if they can be. */
 void iovd_guests_host_settled(void);
 
-/* What to start (a config guest, or one from VmStart). Strings are copied. */
-int iovd_guest_start(const struct iov_cfg_guest *spec, json_t **info, struct iov_err *err);
+/* The kernel and initrd a client opened and passed (VmStart's fds), by uid by. */
+struct iovd_guest_files {
+	int kernel_fd, initrd_fd;	/* initrd_fd -1: none */
+	uid_t by;
+};
+
+/* What to start (a config guest, or one from VmStart). Strings are copied. files: NULL
+ * opens the spec's kernel and initrd (root-named paths: the config, a root caller);
+ * else the client's fds, checked (regular, read-only) and held for restarts, and the
+ * spec's kernel and initrd are only the client's names for them. The fds are taken
+ * either way (set to -1). */
+int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
+		     json_t **info, struct iov_err *err);
 /* Makes a guest permanent: DROPIN_DIR/50-guest-NAME.json with the spec (autostart on),
  * checked by the config loader before it is written. *path (static) says where. */
 int iovd_guest_save(const struct iov_cfg_guest *spec, const char **path, struct iov_err *err);

@@ -24,7 +24,7 @@
 void gpriv_init(struct gpriv_launch *l)
 {
 	memset(l, 0, sizeof(*l));
-	l->logfd = -1;
+	l->outfd = -1;
 	l->infd = -1;
 	l->node = -1;
 }
@@ -50,9 +50,9 @@ void gpriv_close(struct gpriv_launch *l)
 			close(l->fds[i]);
 	l->n_fds = 0;
 	l->n_groups = 0;
-	if (l->logfd >= 0)
-		close(l->logfd);
-	l->logfd = -1;
+	if (l->outfd >= 0)
+		close(l->outfd);
+	l->outfd = -1;
 	if (l->infd >= 0)
 		close(l->infd);
 	l->infd = -1;
@@ -184,12 +184,10 @@ int gpriv_check_groups(const struct gpriv_launch *l, struct iov_err *err)
 	return 0;
 }
 
-int gpriv_open_console(struct gpriv_launch *l, const char *log, const char *fifo,
+int gpriv_open_console(struct gpriv_launch *l, int outfd, const char *fifo,
 		       struct iov_err *err)
 {
-	l->logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (l->logfd < 0)
-		return iov_err_set(err, -errno, NULL, "%s: %s", log, strerror(errno));
+	l->outfd = outfd;
 	/* Console input (`iovctl vm console`): a FIFO that is iovm's stdin. iovm holds it open
 	 * both ways, so it never sees an end of input, and an iovd restarted while the guest
 	 * runs opens it again by name. */
@@ -200,20 +198,61 @@ int gpriv_open_console(struct gpriv_launch *l, const char *log, const char *fifo
 	return 0;
 }
 
+/* The file's type from the fd, from what the kernel has cached (AT_STATX_DONT_SYNC: a
+ * network or FUSE file system is not asked, so it cannot hold iovd up). */
+static int fd_type(int fd, mode_t *type)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &sx) < 0)
+		return -errno;
+	*type = sx.stx_mode & S_IFMT;
+	return 0;
+}
+
+static const char *type_name(mode_t t)
+{
+	return t == S_IFIFO ? "a FIFO" : t == S_IFCHR ? "a character device" : t == S_IFBLK ?
+		"a block device" : t == S_IFDIR ? "a directory" : t == S_IFSOCK ? "a socket" :
+		t == S_IFLNK ? "a symbolic link" : "not a regular file";
+}
+
 int gpriv_open_file(const char *what, const char *path, struct iov_err *err)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* No FIFO can block iovd (O_NONBLOCK), no terminal can become its controlling one
+	 * (O_NOCTTY), no symbolic link is followed at the end (O_NOFOLLOW); the type is
+	 * checked on the fd before anything is read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY), r;
+	mode_t t = 0;
 
 	if (fd < 0)
-		return iov_err_set(err, -errno, "give a readable file (a path on the host running "
-				   "iovd)", "%s %s: %s", what, path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		return iov_err_set(err, -errno, "give a readable regular file (a path on the host "
+				   "running iovd)", "%s %s: %s", what, path, errno == ELOOP ?
+				   "a symbolic link (not followed)" : strerror(errno));
+	if ((r = fd_type(fd, &t)) < 0 || t != S_IFREG) {
 		close(fd);
-		return iov_err_set(err, -EINVAL, "give a regular file", "%s %s is not a regular "
-				   "file", what, path);
+		return iov_err_set(err, r < 0 ? r : -EINVAL, "give a regular file", "%s %s: %s",
+				   what, path, r < 0 ? strerror(-r) : type_name(t));
 	}
 	return fd;
+}
+
+int gpriv_check_passed(const char *what, int fd, struct iov_err *err)
+{
+	int fl = fcntl(fd, F_GETFL), r;
+	mode_t t = 0;
+
+	if (fl < 0)
+		return iov_err_set(err, -errno, NULL, "%s: the fd passed: %s", what, strerror(errno));
+	if ((fl & O_PATH) || (fl & O_ACCMODE) != O_RDONLY)
+		return iov_err_set(err, -EINVAL, "open it read-only (iovctl does)", "%s: the fd "
+				   "passed is not open read-only", what);
+	if ((r = fd_type(fd, &t)) < 0)
+		return iov_err_set(err, r, NULL, "%s: the fd passed: %s", what, strerror(-r));
+	if (t != S_IFREG)
+		return iov_err_set(err, -EINVAL, "pass a regular file", "%s: the fd passed is %s",
+				   what, type_name(t));
+	return 0;
 }
 
 int gpriv_user(const char *user, uid_t *uid, gid_t *gid, struct iov_err *err)
@@ -256,7 +295,7 @@ static void __attribute__((noreturn)) child(struct gpriv_launch *l, uid_t uid, g
 	setsid();
 	/* Move everything above the target range first, so no dup2 overwrites a source. */
 	tmp[0] = fcntl(l->infd >= 0 ? l->infd : nul, F_DUPFD, 3 + n + 2);
-	tmp[1] = fcntl(l->logfd, F_DUPFD, 3 + n + 2);
+	tmp[1] = fcntl(l->outfd, F_DUPFD, 3 + n + 2);
 	for (int i = 0; i < n; i++)
 		tmp[2 + i] = fcntl(l->fds[i], F_DUPFD, 3 + n + 2);
 	for (int i = 0; i < n + 2; i++)

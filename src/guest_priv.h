@@ -3,7 +3,8 @@
  * nothing else); and the user it runs as (unprivileged, no capabilities, no_new_privs,
  * its own session, RLIMIT_MEMLOCK for pinning guest RAM).
  *
- * iovm's fds: 0 the console input FIFO (or /dev/null), 1 and 2 the guest's log, then 3..
+ * iovm's fds: 0 the console input FIFO (or /dev/null), 1 and 2 the console log's FIFO
+ * (iovd keeps the log, src/guest_log.h: iovm holds no file it writes), then 3..
  * in the order gpriv_build adds them: /dev/kvm, the VFIO container (when there are NICs),
  * each VFIO group once, the kernel, the initrd. Every option that names an fd names its
  * number in that order. */
@@ -24,7 +25,7 @@
 struct gpriv_launch {
 	int fds[GPRIV_MAX_FDS];		/* fds[i] is fd 3 + i in iovm */
 	int n_fds;
-	int logfd;			/* iovm's stdout and stderr */
+	int outfd;			/* iovm's stdout and stderr (src/guest_log.h) */
 	int infd;			/* the console input FIFO (iovm's stdin) */
 	int node;			/* NUMA node to run on (-1: wherever), and its CPUs */
 	cpu_set_t node_cpus;
@@ -59,11 +60,17 @@ void gpriv_init(struct gpriv_launch *l);
 int gpriv_build(struct gpriv_launch *l, const struct gpriv_in *in, struct iov_err *err);
 /* Every group opened is viable (no member on a host driver). */
 int gpriv_check_groups(const struct gpriv_launch *l, struct iov_err *err);
-/* The log (created 0600, truncated) and the console input FIFO (made anew, 0600). */
-int gpriv_open_console(struct gpriv_launch *l, const char *log, const char *fifo,
+/* iovm's output (outfd, taken: the console log's FIFO) and the console input FIFO (made
+ * anew, 0600). */
+int gpriv_open_console(struct gpriv_launch *l, int outfd, const char *fifo,
 		       struct iov_err *err);
-/* A file root names (a config-defined guest's kernel or initrd): regular, read-only. */
+/* A file root names (a config-defined guest's kernel or initrd): opened read-only with
+ * O_NOFOLLOW, O_NONBLOCK and O_NOCTTY, its type checked on the fd (regular) before any
+ * read. Only for root-named paths: a client's files come as fds (gpriv_check_passed). */
 int gpriv_open_file(const char *what, const char *path, struct iov_err *err);
+/* A file a client opened and passed (SCM_RIGHTS): open read-only, a regular file (checked
+ * on the fd from cached attributes, nothing read). The message names no path. */
+int gpriv_check_passed(const char *what, int fd, struct iov_err *err);
 /* The guest user (NAME or UID[:GID]); never root. */
 int gpriv_user(const char *user, uid_t *uid, gid_t *gid, struct iov_err *err);
 /* Forks and execs iovm as uid:gid with only l's fds; closes l's fds in iovd. The pid, or

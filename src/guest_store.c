@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "lib/atomicfile.h"
@@ -37,6 +38,10 @@ struct guest *gstore_guest_new(void)
 		g->pidfd = -1;
 		g->exit_code = -1;
 		g->numa_node = -1;
+		g->kfd = g->ifd = -1;
+		g->out.rfd = g->out.logfd = -1;
+		g->w_pid = (struct gwatch){ GW_PID, g };
+		g->w_out = (struct gwatch){ GW_OUT, g };
 	}
 	return g;
 }
@@ -48,6 +53,11 @@ void gstore_guest_free(struct guest *g)
 	iov_gspec_free(&g->spec);
 	for (size_t i = 0; i < IOV_GUEST_MAX_NICS; i++)
 		free(g->nics[i].pool);
+	if (g->kfd >= 0)
+		close(g->kfd);
+	if (g->ifd >= 0)
+		close(g->ifd);
+	glog_close(&g->out);
 	free(g);
 }
 
@@ -96,6 +106,8 @@ static json_t *state_json(const struct guest *g, json_t *nics)
 		json_object_set_new(j, "waiting", json_true());
 		json_object_set_new(j, "last_exit", json_string(g->exit_reason));
 	}
+	if (g->files_passed)
+		json_object_set_new(j, "files_passed_by", json_integer(g->files_by));
 	return j;
 }
 
@@ -115,6 +127,8 @@ json_t *gstore_guest_json(const struct guest *g, bool state)
 	json_object_set_new(j, "numa_node", g->state == G_RUNNING && g->numa_node >= 0 ?
 			    json_integer(g->numa_node) : json_null());
 	json_object_set_new(j, "state", json_string(state_name(g->state)));
+	json_object_set_new(j, "files_passed_by", g->files_passed ? json_integer(g->files_by) :
+			    json_null());
 	json_object_set_new(j, "user", json_string(T.user));
 	json_object_set_new(j, "log", json_string(g->log));
 	json_object_set_new(j, "adopted", json_boolean(g->adopted));
@@ -271,7 +285,9 @@ static struct guest *guest_from_json(json_t *j, const char *file, const char *pa
 	if (!spec)
 		spec = legacy = legacy_spec(j);
 	snprintf(sp, sizeof(sp), "%s.spec", path);
-	if (iov_gspec_from_json(spec, &(struct iov_gspec_in){ .file = file, .path = sp },
+	/* A guest whose files were passed may have no names for them. */
+	if (iov_gspec_from_json(spec, &(struct iov_gspec_in){ .file = file, .path = sp,
+							     .flags = IOV_GSPEC_NO_PATHS },
 				&g->spec, NULL, 0, &e) < 0) {
 		snprintf(why, len, "%s", e.msg);
 		goto bad;
@@ -289,6 +305,11 @@ static struct guest *guest_from_json(json_t *j, const char *file, const char *pa
 		}
 	}
 	g->waiting = json_is_true(json_object_get(j, "waiting"));
+	/* The files were a client's fds: its names for them are never opened. */
+	if (int_in(j, "files_passed_by", 0, UINT32_MAX, &x)) {
+		g->files_passed = true;
+		g->files_by = (uid_t)x;
+	}
 	/* Adoption needs the process and its start time (the pid alone may be reused). */
 	if (!g->waiting && (!int_in(j, "pid", 2, INT_MAX, &x) ||
 			    !int_in(j, "start_time", 1, INT64_MAX, &x))) {

@@ -17,6 +17,7 @@
 #include "config/alloc.h"
 #include "config/guestspec.h"
 #include "irq/place.h"
+#include "src/guest_log.h"
 #include "src/guest_vf.h"
 
 /* G_DEGRADED: the host took the guest's VFs away (iovm exit status 6, the VFIO device request
@@ -47,6 +48,18 @@ struct guest {
 	char irq_cpus[32][64];
 	size_t n_irqs;
 	char cpus_now[256];		/* the CPUs iovm may run on, as a list */
+	/* The kernel and initrd a client passed as fds (files_passed): held for restarts;
+	 * the spec's kernel and initrd are then the client's names for them, never opened.
+	 * An iovd restarted since holds none (the guest runs on, but cannot be restarted). */
+	bool files_passed;
+	uid_t files_by;
+	int kfd, ifd;
+	struct glog out;		/* the console log, iovd's (src/guest_log.h) */
+	/* What the supervisor's epoll set reports for this guest. */
+	struct gwatch {
+		enum { GW_PID, GW_OUT } kind;
+		struct guest *g;
+	} w_pid, w_out;
 	struct guest *next;
 };
 
@@ -56,7 +69,7 @@ void gstore_init(const char *state_dir, const char *user);
 void gstore_path(char *buf, size_t len, const char *rel);
 /* A new guest (nothing running, no fds); NULL: out of memory. */
 struct guest *gstore_guest_new(void);
-/* Frees g (its spec and NICs' pools; not its fds). */
+/* Frees g (its spec, NICs' pools, held kernel and initrd fds; not its pidfd). */
 void gstore_guest_free(struct guest *g);
 
 /* VmShow's view of a guest (state false), or its guests.json entry (state true). */

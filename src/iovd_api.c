@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/guestspec.h"
 #include "lib/err.h"
@@ -119,8 +119,15 @@ static const char iovd_idl[] =
 	"type NicSpec (pool: ?string, device: ?string, mac: ?string, vlan: ?int)\n"
 	"\n"
 	"# Starts guest name under iovm (unprivileged, only its fds) with a VF per NIC.\n"
-	"method VmStart(name: string, kernel: string, initrd: ?string, cmdline: ?string,\n"
-	"  mem_mib: ?int, cpus: ?int, nics: []NicSpec, restart: ?string, save: ?bool)\n"
+	"# The kernel and initrd come as file descriptors passed with the call (SCM_RIGHTS):\n"
+	"# kernel_fd and initrd_fd are indexes into the call's fds (0 for the first sent),\n"
+	"# each a regular file open read-only; kernel and initrd are then only the caller's\n"
+	"# names for them (shown, never opened). Without kernel_fd, kernel and initrd are\n"
+	"# paths iovd opens itself: root callers only. save (root only) also writes the\n"
+	"# guest as a drop-in, autostart on.\n"
+	"method VmStart(name: string, kernel: ?string, initrd: ?string, kernel_fd: ?int,\n"
+	"  initrd_fd: ?int, cmdline: ?string, mem_mib: ?int, cpus: ?int, nics: ?[]NicSpec,\n"
+	"  restart: ?string, save: ?bool)\n"
 	"  -> (guest: object, saved: ?string)\n"
 	"\n"
 	"# Stops the guest (SIGTERM, force: SIGKILL); its VFs are reset and returned.\n"
@@ -861,64 +868,88 @@ static void guest_err(struct vl_call *c, const struct iov_err *e, int r)
 		  r == -ENODEV || r == -EADDRNOTAVAIL ? "io.iovd.Refused" : "io.iovd.Failed", e, r);
 }
 
-/* A client names files iovd (root) opens for iovm: an unprivileged admin may only name
- * files it could read itself (owned by it, or world-readable), never root's secrets. */
-static bool peer_may_read(struct vl_call *c, const char *key, const char *path)
+/* A file passed with the call: key ("kernel_fd") is the index of one of the call's fds.
+ * 1: taken into *fd; 0: not given; -1: refused (replied). */
+static int passed_fd(struct vl_call *c, json_t *p, const char *key, int *fd)
 {
-	struct stat st;
-	char msg[400];
+	json_t *v = json_object_get(p, key);
+	char msg[200];
 
-	if (path[0] != '/') {
-		snprintf(msg, sizeof(msg), "%s: give an absolute path (iovd does not share the "
-			 "client's working directory)", key);
+	*fd = -1;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (*fd = vl_call_take_fd(c, (size_t)json_integer_value(v))) < 0) {
+		*fd = -1;
+		snprintf(msg, sizeof(msg), "%s: the index of a file descriptor passed with the call "
+			 "(%zu passed, each named once)", key, vl_call_n_fds(c));
 		bad_arg(c, key, msg);
-		return false;
+		return -1;
 	}
-	if (stat(path, &st) < 0) {
-		snprintf(msg, sizeof(msg), "%s %.255s: %s", key, path, strerror(errno));
-		bad_arg(c, key, msg);
-		return false;
-	}
-	if (c->peer->uid != 0 && st.st_uid != c->peer->uid && !(st.st_mode & S_IROTH)) {
-		snprintf(msg, sizeof(msg), "%s %.255s: not readable by uid %u", key, path,
-			 (unsigned)c->peer->uid);
-		bad_arg(c, key, msg);
-		return false;
-	}
-	return true;
+	return 1;
 }
 
+/* No file a client names is opened by iovd (root): iovctl opens the kernel and initrd as
+ * the caller and passes the fds (kernel_fd, initrd_fd; kernel and initrd are then only its
+ * names for them). Paths iovd opens itself are root's alone: the old path-based call
+ * works for a root caller. An unprivileged admin naming a path is refused before the path
+ * is looked at, so the answer says nothing about the file. */
 static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 {
-	static const char *const extra[] = { "save", NULL };
+	static const char *const extra[] = { "save", "kernel_fd", "initrd_fd", NULL };
 	struct iov_gspec_in in = { .file = "VmStart", .path = "$", .extra = extra,
 				   .flags = IOV_GSPEC_NULL_ABSENT | IOV_GSPEC_NO_AUTOSTART };
+	struct iovd_guest_files files = { .kernel_fd = -1, .initrd_fd = -1, .by = c->peer->uid };
 	struct iov_cfg_guest g = { 0 };
 	struct iov_err e = { 0 };
 	json_t *info = NULL;
 	const char *saved = NULL;
 	char what[160], key[64], msg[sizeof(e.msg) + sizeof(e.fix) + 8];
-	bool save;
-	int r;
+	bool save, root = c->peer->uid == 0;
+	int r, kr, ir;
 
 	host_changing();
 
-	/* The guest spec as the config loader reads it (config/guestspec.h). */
-	if (get_bool(c, p, "save", &save) < 0)
+	if (get_bool(c, p, "save", &save) < 0 || (kr = passed_fd(c, p, "kernel_fd",
+								    &files.kernel_fd)) < 0)
 		return;
+	if ((ir = passed_fd(c, p, "initrd_fd", &files.initrd_fd)) < 0)
+		goto out;
+	if (kr)
+		in.flags |= IOV_GSPEC_NO_PATHS;
+	/* The guest spec as the config loader reads it (config/guestspec.h). */
 	if (iov_gspec_from_json(p, &in, &g, key, sizeof(key), &e) < 0) {
 		snprintf(msg, sizeof(msg), "%s%s%s%s", e.msg, e.fix[0] ? " (" : "", e.fix,
 			 e.fix[0] ? ")" : "");
 		bad_arg(c, key[0] ? key : "parameters", msg);
-		return;
-	}
-	if (!peer_may_read(c, "kernel", g.kernel) ||
-	    (g.initrd && !peer_may_read(c, "initrd", g.initrd)))
 		goto out;
-	snprintf(what, sizeof(what), "start guest %s (%zu NIC%s)", g.name, g.n_nics,
-		 g.n_nics == 1 ? "" : "s");
+	}
+	if (ir && !kr) {
+		bad_arg(c, "initrd_fd", "initrd_fd: pass the kernel as an fd too (kernel_fd)");
+		goto out;
+	}
+	if (kr && g.initrd && !ir) {
+		bad_arg(c, "initrd", "initrd: pass it as an fd too (initrd_fd), as the kernel");
+		goto out;
+	}
+	if (!kr && !root) {
+		bad_arg(c, "kernel", "kernel: iovd opens no file a client names; pass the kernel "
+			"and initrd as file descriptors (kernel_fd, initrd_fd), as `iovctl vm start` "
+			"does");
+		goto out;
+	}
+	/* A saved guest's files are opened by iovd at every autostart: only root's. */
+	if (save && !root) {
+		iov_err_set(&e, -EPERM, "ask root to save it, or write the drop-in as root",
+			    "--save needs root: a saved guest's kernel and initrd are opened by iovd "
+			    "itself");
+		reply_err(c, "io.iovd.Refused", &e, -EPERM);
+		goto out;
+	}
+	snprintf(what, sizeof(what), "start guest %s (%zu NIC%s%s)", g.name, g.n_nics,
+		 g.n_nics == 1 ? "" : "s", kr ? ", files passed" : "");
 	log_change(c, what);
-	if ((r = iovd_guest_start(&g, &info, &e)) < 0) {
+	if ((r = iovd_guest_start(&g, kr ? &files : NULL, &info, &e)) < 0) {
 		log_info("%s refused: %s", what, e.msg);
 		guest_err(c, &e, r);
 		goto out;
@@ -934,6 +965,10 @@ static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 	}
 	vl_reply(c, json_pack("{s:o, s:s?}", "guest", info, "saved", saved));
 out:
+	if (files.kernel_fd >= 0)
+		close(files.kernel_fd);
+	if (files.initrd_fd >= 0)
+		close(files.initrd_fd);
 	iov_gspec_free(&g);
 }
 
@@ -1002,7 +1037,7 @@ static void m_vm_log(struct vl_call *c, json_t *p, void *ud)
 		return;
 	if (json_object_get(p, "bytes") && !get_int(c, p, "bytes", 1024 * 1024, &max))
 		return;
-	if (json_object_get(p, "from") && !get_int(c, p, "from", 64 << 20, &from))
+	if (json_object_get(p, "from") && !get_int(c, p, "from", (json_int_t)1 << 52, &from))
 		return;
 	if ((r = iovd_guest_log(name, (size_t)max, from, &buf, &len, &end, &e)) < 0) {
 		guest_err(c, &e, r);

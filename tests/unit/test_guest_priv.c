@@ -222,6 +222,50 @@ static void user_rules(void **state)
 	assert_int_equal(gpriv_user("12x", &u, &g, &e), -ENOENT);
 }
 
+/* Root-named paths (a config guest's kernel): in a session leader with no terminal (as
+ * iovd is), a FIFO with no writer must not block the open, a terminal must not become the
+ * controlling one, a symlink is not followed; all refused, saying why. Each in a child with
+ * an alarm: a blocked open ends it with SIGALRM. */
+static void root_paths_hostile(void **state)
+{
+	struct fx *f = *state;
+	char fifo[PATH_MAX], lnk[PATH_MAX];
+	int m = posix_openpt(O_RDWR | O_NOCTTY), status;
+	pid_t pid;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", f->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(lnk, sizeof(lnk), "%s/link", f->dir);
+	assert_int_equal(symlink("bzImage", lnk), 0);
+	assert_true(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct iov_err e = { 0 };
+		int code = 0;
+
+		alarm(5);
+		if (setsid() < 0)
+			_exit(10);
+		if (gpriv_open_file("kernel", fifo, &e) != -EINVAL || !strstr(e.msg, "a FIFO"))
+			code |= 1;
+		if (gpriv_open_file("kernel", ptsname(m), &e) != -EINVAL ||
+		    !strstr(e.msg, "a character device"))
+			code |= 2;
+		if (open("/dev/tty", O_RDWR | O_NOCTTY) >= 0)
+			code |= 4;	/* the terminal became ours */
+		if (gpriv_open_file("kernel", lnk, &e) != -ELOOP || !strstr(e.msg, "symbolic link"))
+			code |= 8;
+		_exit(code);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("child: %s %d (1 FIFO, 2 pty, 4 controlling terminal, 8 symlink)",
+			 WIFEXITED(status) ? "exit" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	close(m);
+}
+
 /* Report mode: this program as iovm. Prints what it received, one fact a line. */
 static int report(int argc, char **argv)
 {
@@ -292,7 +336,8 @@ static void spawn_as_guest_user(void **state)
 	snprintf(fifo, sizeof(fifo), "%s/g.in", f->dir);
 	gpriv_init(&l);
 	assert_int_equal(gpriv_build(&l, &in, &e), 0);
-	assert_int_equal(gpriv_open_console(&l, log, fifo, &e), 0);
+	assert_int_equal(gpriv_open_console(&l, open(log, O_WRONLY | O_CREAT | O_CLOEXEC, 0600),
+					    fifo, &e), 0);
 	assert_int_equal(stat(log, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(stat(fifo, &st), 0);
@@ -333,6 +378,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(argv_minimal, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_device, setup, teardown),
 		cmocka_unit_test(user_rules),
+		cmocka_unit_test_setup_teardown(root_paths_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(spawn_as_guest_user, setup, teardown),
 	};
 

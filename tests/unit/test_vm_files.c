@@ -1,0 +1,489 @@
+/* Issue 17's guest-file repros against the in-process daemon (io.iovd with the guest wing,
+ * a stand-in iovm: this program in report mode, which preads its kernel and initrd fds into
+ * the guest's log): no file a client names is opened by iovd (root).
+ * - An admin-group caller (uid 65534 in the admin group) naming a path is refused before
+ *   the path is looked at: the same answer for /etc/shadow and a file that is not there.
+ * - The files come as fds the caller opened; iovd keeps them for restarts: a symlink swapped
+ *   to /etc/shadow after the start is not what the restarted guest reads.
+ * - A FIFO or a terminal passed (or named by root) is refused at once: iovd's loop is never
+ *   blocked (root's call right after is answered) and never gets a controlling terminal.
+ * - --save is root's only; "pool": null names nothing and is refused. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/varlink.h"
+#include "src/guest.h"
+#include "src/iovd_api.h"
+#include "tests/unit/fakesys.h"
+#include "tests/unit/srvthread.h"
+
+#define NOBODY 65534
+
+static struct srvthread loop;
+static struct vl_server *srv;
+static char *dir;
+static char sock[PATH_MAX], state[PATH_MAX];
+
+/* ---- the stand-in iovm ---- */
+
+static void print_fd(const char *what, int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	printf("%s: %s\n", what, buf);
+}
+
+/* Prints the first line of its kernel and initrd. A kernel saying FORGE: then a line that
+ * fakes a sandbox report with terminal escapes, and exit 1. SPAM: 3 MiB of output. */
+static int report(int argc, char **argv)
+{
+	char k[256] = "", i[256];
+
+	for (int a = 1; a + 1 < argc; a++) {
+		if (strcmp(argv[a], "--kernel-fd") == 0)
+			print_fd("kernel", atoi(argv[a + 1]), k, sizeof(k));
+		if (strcmp(argv[a], "--initrd-fd") == 0)
+			print_fd("initrd", atoi(argv[a + 1]), i, sizeof(i));
+	}
+	if (strcmp(k, "FORGE") == 0) {
+		printf("\033]0;pwned\007\033[2J seccomp: forbidden system call reboot (169)\n");
+		fflush(stdout);
+		return 1;
+	}
+	if (strcmp(k, "SPAM") == 0)
+		for (int n = 0; n < 3 * 16384; n++)
+			printf("%063d\n", n);
+	fflush(stdout);
+	pause();
+	return 0;
+}
+
+/* ---- the daemon ---- */
+
+static int setup(void **st)
+{
+	char self[PATH_MAX], prog[PATH_MAX], cmd[2 * PATH_MAX];
+	struct iovd_guest_opts o = { 0 };
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int lfd;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_vm_files needs root (it runs callers as uid %d)\n", NOBODY);
+		return 0;
+	}
+	assert_true(n > 0);
+	self[n] = '\0';
+	dir = fk_tmpdir();
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(prog, sizeof(prog), "%s/iovm", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 755 '%s'", self, prog, prog);
+	assert_int_equal(system(cmd), 0);
+	fk_write(dir, "dev/kvm", "");
+	snprintf(sock, sizeof(sock), "%s/io.iovd", dir);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(cmd, sizeof(cmd), "%s/dev", dir);
+	iov_log_set_level(IOV_LOG_ERR);
+	lfd = vl_listen(sock);
+	assert_true(lfd >= 0);
+	srv = vl_server_new(lfd, &iovd_service_info, &iovd_interface, NOBODY, NULL);
+	assert_non_null(srv);
+	o = (struct iovd_guest_opts){ .state_dir = state, .iovm = prog, .user = "65534:65534",
+				      .dev_dir = cmd };
+	assert_int_equal(iovd_guests_init(srv, &o), 0);
+	assert_int_equal(srvthread_start(&loop, srv), 0);
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	if (!dir)
+		return 0;
+	srvthread_stop(&loop);
+	iovd_guests_shutdown();
+	vl_server_free(srv);
+	fk_rmtree(dir);
+	free(dir);
+	dir = NULL;
+	return 0;
+}
+
+/* ---- callers ---- */
+
+struct res {
+	char err[128];			/* error name, "" for a reply */
+	char text[4096];		/* the reply or error parameters */
+	double secs;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Calls method as uid (root, or nobody in the admin group), passing the files named in
+ * files (opened read-only by that caller, O_NONBLOCK|O_NOCTTY). */
+static struct res call_as(uid_t uid, const char *method, const char *params,
+			  const char *const *files)
+{
+	struct res r = { .err = "" };
+	int pp[2];
+	double t0 = now();
+	pid_t pid;
+
+	assert_int_equal(pipe(pp), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fds[4], n = 0, c;
+		json_t *reply = NULL;
+		char *ename = NULL, *txt;
+
+		close(pp[0]);
+		alarm(10);
+		if (uid && (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+			    setresuid(uid, uid, uid) < 0))
+			_exit(3);
+		for (; files && files[n]; n++)
+			if ((fds[n] = open(files[n], O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0)
+				_exit(4);
+		if ((c = vl_connect(sock)) < 0 ||
+		    vl_call_sync_fds(c, method, json_loads(params, 0, NULL), fds, (size_t)n, 8000,
+				     &reply, &ename) < 0)
+			_exit(5);
+		txt = json_dumps(reply, JSON_COMPACT | JSON_SORT_KEYS);
+		dprintf(pp[1], "%s\n%s", ename ? ename : "", txt ? txt : "");
+		_exit(0);
+	}
+	close(pp[1]);
+	{
+		char buf[sizeof(r.err) + sizeof(r.text) + 2] = "";
+		ssize_t n, got = 0;
+		int status;
+
+		while ((n = read(pp[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+			got += n;
+		buf[got] = '\0';
+		close(pp[0]);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail_msg("caller uid %u failed (status %#x)", (unsigned)uid, status);
+		snprintf(r.err, sizeof(r.err), "%.*s", (int)strcspn(buf, "\n"), buf);
+		snprintf(r.text, sizeof(r.text), "%s", buf + strcspn(buf, "\n") + 1);
+	}
+	r.secs = now() - t0;
+	return r;
+}
+
+/* ---- the repros ---- */
+
+/* HIGH: an admin-group caller named a path root opened; the answer revealed whether it
+ * exists. Now: refused before any look, the same words either way. */
+static void path_refused_for_admin(void **st)
+{
+	struct res a, b;
+
+	if (!dir)
+		skip();
+	a = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"g\", \"kernel\": \"/etc/shadow\"}", NULL);
+	b = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"g\", \"kernel\": \"/nonexistent/k\"}",
+		    NULL);
+	assert_string_equal(a.err, "io.iovd.InvalidArgument");
+	assert_string_equal(a.text, b.text);
+	assert_string_equal(a.err, b.err);
+	assert_non_null(strstr(a.text, "kernel_fd"));
+	assert_null(strstr(a.text, "shadow"));
+}
+
+static void fk_file(const char *rel, const char *content, uid_t owner, mode_t mode)
+{
+	char p[PATH_MAX];
+
+	fk_write(dir, rel, content);
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	assert_int_equal(chown(p, owner, owner), 0);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+static bool log_has(const char *needle, int secs)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "state/guests/%s", "g.log");
+	for (int i = 0; i < secs * 20; i++) {
+		if (strstr(fk_read(dir, p), needle))
+			return true;
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
+/* HIGH: a restart re-opened the stored path as root; a symlink swapped to /etc/shadow after
+ * the check was read into the guest (and `vm log`). Now the restart reads the fds held. */
+static void restart_reads_the_fds(void **st)
+{
+	char k[PATH_MAX], l[PATH_MAX], p[PATH_MAX], shadow[64];
+	const char *files[3] = { k, l, NULL };
+	struct res r;
+	json_t *j;
+	int pid1, pid2 = 0;
+
+	if (!dir)
+		skip();
+	fk_file("home/kernel", "KERNEL-A\n", NOBODY, 0644);
+	fk_file("home/initrd", "INITRD-A\n", NOBODY, 0600);
+	fk_symlink(dir, "home/link", "initrd");
+	snprintf(k, sizeof(k), "%s/home/kernel", dir);
+	snprintf(l, sizeof(l), "%s/home/link", dir);
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"g\", \"kernel\": \"/k/bzImage\", "
+		    "\"kernel_fd\": 0, \"initrd\": \"/k/initrd\", \"initrd_fd\": 1, \"restart\": "
+		    "\"always\"}", files);
+	if (r.err[0])
+		fail_msg("VmStart: %s %s", r.err, r.text);
+	assert_true(log_has("initrd: INITRD-A", 5));
+	assert_true(log_has("kernel: KERNEL-A", 1));
+	j = json_loads(r.text, 0, NULL);
+	pid1 = (int)json_integer_value(json_object_get(json_object_get(j, "guest"), "pid"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "guest"),
+							    "files_passed_by")), NOBODY);
+	json_decref(j);
+	/* The swap, then the guest ends and is restarted. */
+	snprintf(p, sizeof(p), "%s/home/link", dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink("/etc/shadow", p), 0);
+	assert_int_equal(kill(pid1, SIGKILL), 0);
+	for (int i = 0; i < 100 && (!pid2 || pid2 == pid1); i++) {
+		usleep(50 * 1000);
+		r = call_as(0, "io.iovd.VmShow", "{\"name\": \"g\"}", NULL);
+		j = json_loads(r.text, 0, NULL);
+		pid2 = (int)json_integer_value(json_object_get(json_object_get(j, "guest"), "pid"));
+		json_decref(j);
+	}
+	assert_true(pid2 > 0 && pid2 != pid1);
+	assert_true(log_has("initrd: INITRD-A", 5));
+	/* Nothing of /etc/shadow (its first field, a user name, then ':'). */
+	{
+		FILE *f = fopen("/etc/shadow", "r");
+
+		assert_non_null(f);
+		assert_non_null(fgets(shadow, sizeof(shadow), f));
+		fclose(f);
+		shadow[strcspn(shadow, ":") + 1] = '\0';
+		snprintf(p, sizeof(p), "state/guests/g.log");
+		assert_null(strstr(fk_read(dir, p), shadow));
+	}
+	r = call_as(0, "io.iovd.VmStop", "{\"name\": \"g\", \"force\": true}", NULL);
+	assert_string_equal(r.err, "");
+}
+
+/* MEDIUM: a FIFO blocked iovd's loop. Passed as an fd or named by root: refused at once,
+ * and root's next call is answered. */
+static void fifo_refused_at_once(void **st)
+{
+	char f[PATH_MAX];
+	const char *files[] = { f, NULL };
+	struct res r;
+
+	if (!dir)
+		skip();
+	snprintf(f, sizeof(f), "%s/fifo", dir);
+	assert_int_equal(mkfifo(f, 0666), 0);
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"g\", \"kernel_fd\": 0}", files);
+	assert_string_equal(r.err, "io.iovd.Refused");
+	assert_non_null(strstr(r.text, "kernel: the fd passed is a FIFO"));
+	assert_true(r.secs < 3);
+	{
+		char params[PATH_MAX + 64];
+
+		snprintf(params, sizeof(params), "{\"name\": \"g\", \"kernel\": \"%s\"}", f);
+		r = call_as(0, "io.iovd.VmStart", params, NULL);
+	}
+	assert_string_equal(r.err, "io.iovd.Refused");
+	assert_non_null(strstr(r.text, "a FIFO"));
+	assert_true(r.secs < 3);
+	r = call_as(0, "io.iovd.VmList", "{}", NULL);
+	assert_string_equal(r.err, "");
+	assert_true(r.secs < 3);
+}
+
+/* MEDIUM: a /dev/pts/N became iovd's controlling terminal. Passed, it is refused as a
+ * character device (nothing read). */
+static void terminal_refused(void **st)
+{
+	const char *files[] = { NULL, NULL };
+	char pts[64];
+	struct res r;
+	int m;
+
+	if (!dir)
+		skip();
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(m >= 0);
+	assert_int_equal(grantpt(m), 0);
+	assert_int_equal(unlockpt(m), 0);
+	snprintf(pts, sizeof(pts), "%s", ptsname(m));
+	assert_int_equal(chown(pts, NOBODY, NOBODY), 0);
+	files[0] = pts;
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"g\", \"kernel_fd\": 0}", files);
+	assert_string_equal(r.err, "io.iovd.Refused");
+	assert_non_null(strstr(r.text, "the fd passed is a character device"));
+	close(m);
+}
+
+static void save_and_null_pool(void **st)
+{
+	char k[PATH_MAX];
+	const char *files[] = { k, NULL };
+	struct res r;
+
+	if (!dir)
+		skip();
+	fk_file("home/k2", "K\n", NOBODY, 0644);
+	snprintf(k, sizeof(k), "%s/home/k2", dir);
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"h\", \"kernel_fd\": 0, \"save\": true}",
+		    files);
+	assert_string_equal(r.err, "io.iovd.Refused");
+	assert_non_null(strstr(r.text, "--save needs root"));
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"h\", \"kernel_fd\": 0, \"nics\": "
+		    "[{\"pool\": null}]}", files);
+	assert_string_equal(r.err, "io.iovd.InvalidArgument");
+	assert_non_null(strstr(r.text, "neither \\\"pool\\\" nor \\\"device\\\" given"));
+	/* An index past the fds passed. */
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"h\", \"kernel_fd\": 1}", files);
+	assert_string_equal(r.err, "io.iovd.InvalidArgument");
+	assert_non_null(strstr(r.text, "kernel_fd: the index of a file descriptor"));
+}
+
+static json_t *show(const char *name)
+{
+	char params[96];
+	struct res r;
+
+	snprintf(params, sizeof(params), "{\"name\": \"%s\"}", name);
+	r = call_as(0, "io.iovd.VmShow", params, NULL);
+	assert_string_equal(r.err, "");
+	return json_incref(json_object_get(json_loads(r.text, 0, NULL), "guest"));
+}
+
+/* MEDIUM: a guest line with "seccomp" became the exit reason (escapes and all). Now the
+ * reason is iovm's exit status alone. */
+static void exit_reason_not_from_guest(void **st)
+{
+	char k[PATH_MAX];
+	const char *files[] = { k, NULL };
+	struct res r;
+	json_t *g = NULL;
+
+	if (!dir)
+		skip();
+	fk_file("home/forge", "FORGE\n", NOBODY, 0644);
+	snprintf(k, sizeof(k), "%s/home/forge", dir);
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"e\", \"kernel_fd\": 0}", files);
+	assert_string_equal(r.err, "");
+	for (int i = 0; i < 100; i++) {
+		json_decref(g);
+		g = show("e");
+		if (strcmp(json_string_value(json_object_get(g, "state")), "running") != 0)
+			break;
+		usleep(50 * 1000);
+	}
+	assert_string_equal(json_string_value(json_object_get(g, "last_exit")),
+			    "exit status 1: iovm failed");
+	json_decref(g);
+	assert_non_null(strstr(fk_read(dir, "state/guests/e.log"), "pwned"));	/* it did say it */
+}
+
+/* MEDIUM: the guest owned an unbounded log. Now iovd keeps it: log_mib 1 and 3 MiB of
+ * output leave at most 1 MiB in e.log and 1 MiB in e.log.1; VmLog reads the range asked. */
+static void log_capped_and_rotated(void **st)
+{
+	char k[PATH_MAX], p[PATH_MAX];
+	const char *files[] = { k, NULL };
+	struct stat a, b;
+	struct res r;
+	json_t *j;
+	long long end = 0;
+
+	if (!dir)
+		skip();
+	fk_file("home/spam", "SPAM\n", NOBODY, 0644);
+	snprintf(k, sizeof(k), "%s/home/spam", dir);
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"s\", \"kernel_fd\": 0, \"log_mib\": 1}",
+		    files);
+	if (r.err[0])
+		fail_msg("%s %s", r.err, r.text);
+	/* 3 MiB and the kernel's line, all through iovd. */
+	for (int i = 0; i < 200 && end < 3 * (1 << 20) + 13; i++) {
+		usleep(50 * 1000);
+		r = call_as(0, "io.iovd.VmLog", "{\"name\": \"s\", \"bytes\": 64}", NULL);
+		j = json_loads(r.text, 0, NULL);
+		end = json_integer_value(json_object_get(j, "end"));
+		if (end >= 3 * (1 << 20) + 13) {
+			assert_int_equal(strlen(json_string_value(json_object_get(j, "log"))), 64);
+			assert_string_equal(json_string_value(json_object_get(j, "log")) + 48,
+					    "000000000049151\n");
+		}
+		json_decref(j);
+	}
+	/* (iovd's own line, when it cannot raise RLIMIT_MEMLOCK here, comes on top) */
+	assert_true(end >= 3 * (1 << 20) + 13 && end < 3 * (1 << 20) + 200);
+	snprintf(p, sizeof(p), "%s/state/guests/s.log", dir);
+	assert_int_equal(stat(p, &a), 0);
+	snprintf(p, sizeof(p), "%s/state/guests/s.log.1", dir);
+	assert_int_equal(stat(p, &b), 0);
+	/* Rotated at each whole MiB: the one before the last is s.log.1, older ones are gone. */
+	assert_int_equal(b.st_size, 1 << 20);
+	assert_int_equal(a.st_size, end % (1 << 20));
+	/* From an offset in the current file: exactly that range. */
+	{
+		char params[128];
+
+		snprintf(params, sizeof(params), "{\"name\": \"s\", \"from\": %lld, \"bytes\": "
+			 "1000000}", end - 64);
+		r = call_as(0, "io.iovd.VmLog", params, NULL);
+		j = json_loads(r.text, 0, NULL);
+		assert_int_equal(strlen(json_string_value(json_object_get(j, "log"))), 64);
+		assert_int_equal(json_integer_value(json_object_get(j, "end")), end);
+		json_decref(j);
+	}
+	r = call_as(0, "io.iovd.VmStop", "{\"name\": \"s\", \"force\": true}", NULL);
+	assert_string_equal(r.err, "");
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(path_refused_for_admin),
+		cmocka_unit_test(restart_reads_the_fds),
+		cmocka_unit_test(fifo_refused_at_once),
+		cmocka_unit_test(terminal_refused),
+		cmocka_unit_test(save_and_null_pool),
+		cmocka_unit_test(exit_reason_not_from_guest),
+		cmocka_unit_test(log_capped_and_rotated),
+	};
+
+	if (argc > 1 && strcmp(argv[1], "--kvm-fd") == 0)
+		return report(argc, argv);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
