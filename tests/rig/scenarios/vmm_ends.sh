@@ -1,0 +1,176 @@
+# Every way a guest ends, every place iovm's output goes, every way iovm is started: each
+# exit status checked against iovm(1)'s table (issue 23: iovm died of SIGSYS, status 159,
+# when its guest powered off with a terminal on its stdin: restoring the terminal's
+# settings made a call the seccomp allow-list refuses).
+#   ends:    poweroff (0); reboot (3); reboot with --on-reboot restart (two reboots
+#            restarted in place, then poweroff: 0); guest panic via pvpanic (4); SIGTERM (5);
+#            SIGINT (5: Ctrl-C typed into the terminal when the output is the terminal,
+#            kill -INT otherwise)
+#   output:  the terminal (a pty: stdin, stdout and stderr on it), a regular file, a pipe,
+#            /dev/null; stdin is the pty in each (a person at a terminal redirecting the
+#            output), and the terminal's settings must be back as they were afterwards
+#   started: as root; as root with --user 65534; by iovd (`iovctl vm start`: its stdin is
+#            iovd's console FIFO and its output the guest's log file, so the output column
+#            is iovd's choice there; restart policy on-failure for the reboot-restart row)
+# Guests are the iovm test payload (tests/vmm/payload.c): a bzImage that boots in a few
+# milliseconds and ends as its command line says, through the same ports a Linux guest uses.
+# A signal is sent once the seccomp filter is in place (Seccomp: 2 in /proc/PID/status), so
+# every teardown runs under it.
+# rig-presets: guests
+# rig-timeout: 600
+
+. /rig/scenarios/sriov_lib.sh
+P=/rig/vmm/payload.bin
+check "iovm in the image" test -x /usr/bin/iovm
+check "payload in the image" test -f "$P"
+check "ptyrun in the image" test -x /usr/bin/ptyrun
+check "/dev/kvm" test -c /dev/kvm
+T=/tmp/vmm-ends
+rm -rf "$T"
+mkdir -p "$T"
+set -o pipefail 2>/dev/null || fail "this shell has no pipefail"
+
+# end_args END: the payload's command line and iovm's options for END.
+end_args() {
+	case $1 in
+	poweroff) echo "--cmdline mode=poweroff" ;;
+	reboot) echo "--cmdline mode=reboots" ;;
+	reboot-restart) echo "--cmdline mode=reboots --on-reboot restart --stats" ;;
+	panic) echo "--cmdline mode=pvpanic" ;;
+	sigterm|sigint) echo "--cmdline mode=hang" ;;
+	esac
+}
+end_want() {
+	case $1 in
+	poweroff|reboot-restart) echo 0 ;;
+	reboot) echo 3 ;;
+	panic) echo 4 ;;
+	sigterm|sigint) echo 5 ;;
+	esac
+}
+ENDS="poweroff reboot reboot-restart panic sigterm sigint"
+
+# sandboxed_pid: the pid of the one iovm running once its seccomp filter is in place
+# (empty after 30 s).
+sandboxed_pid() {
+	_i=0
+	while [ $_i -lt 300 ]; do
+		for _p in $(pidof iovm); do
+			grep -q "^Seccomp:[[:space:]]*2" "/proc/$_p/status" 2>/dev/null && { echo "$_p"; return; }
+		done
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# cell USER OUT END: one standalone run; prints the status check.
+cell() {
+	_user=$1 _out=$2 _end=$3
+	_name="$_end, output to $_out, $_user"
+	_ua=""
+	[ "$_user" = "--user" ] && _ua="--user 65534:65534"
+	_cmd="exec timeout 60 /usr/bin/iovm --kernel $P --mem 64M $_ua $(end_args "$_end")"
+	rm -f "$T/out" "$T/pty.err"
+	case $_out in
+	pty) _run="ptyrun -a sh -c \"$_cmd\" > $T/out 2> $T/pty.err" ;;
+	file) _run="ptyrun sh -c \"$_cmd > $T/out 2>&1\" 2> $T/pty.err" ;;
+	pipe) _run="ptyrun sh -c \"set -o pipefail; $_cmd 2>&1 | cat > $T/out\" 2> $T/pty.err" ;;
+	null) _run="ptyrun sh -c \"$_cmd > /dev/null 2>&1\" 2> $T/pty.err" ;;
+	esac
+	case $_end in
+	sigterm|sigint)
+		eval "$_run" &
+		_rp=$!
+		_vp=$(sandboxed_pid)
+		[ -n "$_vp" ] || { kill $_rp; fail "$_name: no sandboxed iovm within 30 s"; }
+		if [ "$_end" = sigterm ]; then
+			kill -TERM "$_vp"
+		elif [ "$_out" = pty ]; then
+			kill -USR1 "$(pidof ptyrun)"	# ptyrun types Ctrl-C into the terminal
+		else
+			kill -INT "$_vp"
+		fi
+		wait $_rp
+		_st=$? ;;
+	*)
+		eval "$_run"
+		_st=$? ;;
+	esac
+	if [ "$_st" != "$(end_want "$_end")" ]; then
+		[ -f "$T/out" ] && tail -n 5 "$T/out" | sed 's/^/  | /'
+		cat "$T/pty.err" 2>/dev/null | sed 's/^/  | /'
+		failed="$failed
+  $_name: exit status $_st, want $(end_want "$_end")"
+		echo "FAIL $_name: exit status $_st, want $(end_want "$_end")"
+		return
+	fi
+	if ! grep -q "terminal settings restored" "$T/pty.err"; then
+		failed="$failed
+  $_name: the terminal's settings were not restored"
+		echo "FAIL $_name: the terminal's settings were not restored"
+		return
+	fi
+	if [ "$_end" = reboot-restart ] && [ "$_out" != null ] &&
+	   ! grep -q "guest reboots restarted in place: 2" "$T/out"; then
+		failed="$failed
+  $_name: not restarted in place twice"
+		echo "FAIL $_name: not restarted in place twice"
+		return
+	fi
+	ok "$_name: exit status $_st"
+}
+
+failed=""
+t0=$(now_ms)
+for u in root --user; do
+	for o in pty file pipe null; do
+		for e in $ENDS; do
+			cell "$u" "$o" "$e"
+		done
+	done
+done
+log "standalone: $(( $(now_ms) - t0 )) ms for 48 runs"
+
+# Under iovd: each end once, the status as iovd reports it (vm show .guest.last_exit).
+GSTATE=/tmp/vmm-ends-state
+rm -rf "$GSTATE"
+: > "$IOVD_LOG"
+start_iovd --state-dir "$GSTATE"
+n=0
+for e in $ENDS; do
+	n=$((n + 1))
+	g=ends$n
+	restart=no
+	[ "$e" = reboot-restart ] && restart=on-failure
+	# shellcheck disable=SC2046
+	run_ctl "$T/ctl.out" vm start $g --kernel "$P" --mem 64M --restart $restart \
+		--cmdline "$(end_args "$e" | sed 's/^--cmdline \([^ ]*\).*/\1/')"
+	[ "$rc" = 0 ] || { failed="$failed
+  $e under iovd: vm start failed"; continue; }
+	case $e in
+	sigterm|sigint)
+		vp=$(sandboxed_pid)
+		[ -n "$vp" ] || fail "$e under iovd: no sandboxed iovm within 30 s"
+		[ $e = sigterm ] && kill -TERM "$vp" || kill -INT "$vp" ;;
+	esac
+	i=0
+	while ! grep -q "guest $g (pid [0-9]*) ended" "$IOVD_LOG"; do
+		i=$((i + 1)); [ $i -gt 300 ] && fail "$e under iovd: guest $g did not end within 60 s"
+		sleep 0.2
+	done
+	"$IOVCTL" --json vm show $g > "$T/show.json"
+	why=$("$JGET" "$T/show.json" .guest.last_exit)
+	case $why in
+	"exit status $(end_want "$e"):"*) ok "$e under iovd: $why" ;;
+	*)	tail -n 5 "$GSTATE/guests/$g.log" 2>/dev/null | sed 's/^/  | /'
+		failed="$failed
+  $e under iovd: '$why', want exit status $(end_want "$e")"
+		echo "FAIL $e under iovd: '$why', want exit status $(end_want "$e")" ;;
+	esac
+	[ "$e" = reboot-restart ] && { grep -q "guest reboots restarted in place: 2" "$GSTATE/guests/$g.log" &&
+		ok "reboot-restart under iovd: restarted in place twice" ||
+		failed="$failed
+  reboot-restart under iovd: not restarted in place twice"; }
+done
+stop_iovd
+[ -z "$failed" ] || fail "cells with the wrong outcome:$failed"
