@@ -6,6 +6,7 @@
 #include "vmm/console.h"
 #include "vmm/legacy.h"
 #include "vmm/pci.h"
+#include "vmm/power.h"
 #include "vmm/pvpanic.h"
 #include "vmm/sandbox.h"
 #include "vmm/tty.h"
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #define DEFAULT_MEM (256ull << 20)
+#define DEFAULT_STOP_TIMEOUT 5
 
 static const char usage[] =
 "Usage: iovm --kernel FILE [OPTION]...\n"
@@ -51,6 +53,9 @@ static const char usage[] =
 "  --on-reboot exit|restart\n"
 "                           guest reboot: exit with status 3 (default), or reset the\n"
 "                           devices, reload the kernel and start the guest again\n"
+"  --stop-timeout S|none    after SIGTERM's shutdown request, seconds the guest has to\n"
+"                           power off before iovm stops it (status 5; default 5);\n"
+"                           none: wait for the guest (or SIGINT, SIGHUP, SIGKILL)\n"
 "  --user USER              started as root: open the devices and files, then run as USER\n"
 "                           (name, UID or UID:GID) with no capabilities\n"
 "  --sandbox on|off         seccomp allow-list before the guest runs (default on)\n"
@@ -74,13 +79,18 @@ static const char usage[] =
 "shown by --stats), 0x505 pvpanic, 0x3f8 ttyS0 (IRQ 4), 0x60/0x64 i8042. A pvpanic PCI\n"
 "device (1b36:0011, Linux: CONFIG_PVPANIC_PCI) follows the passthrough devices on bus 0.\n"
 "\n"
+"Signals: SIGTERM asks the guest to shut down (the ACPI power button); it then ends\n"
+"iovm itself (0 or 3: a reboot after the request is not restarted). SIGINT (Ctrl-C) and\n"
+"SIGHUP stop the guest at once.\n"
+"\n"
 "Exit status:\n"
 "  0  guest powered off (wrote 0 to port 0x501)\n"
 "  1  iovm error\n"
 "  2  bad command line\n"
 "  3  guest reboot (i8042 reset with reboot=k, port 0xcf9 or 0x92)\n"
 "  4  guest crash: panic reported by pvpanic, triple fault, KVM internal error\n"
-"  5  iovm ended by SIGTERM, SIGINT or SIGHUP\n"
+"  5  iovm ended by SIGINT or SIGHUP, a second SIGTERM, or the guest not shutting down\n"
+"     within --stop-timeout of SIGTERM\n"
 "  6  the host took a passthrough device back (VFIO device request: its driver unbound,\n"
 "     the VF removed, the PF driver reloaded)\n"
 "  killed by SIGSYS: a system call outside the seccomp allow-list (the kernel log names it)\n"
@@ -97,6 +107,7 @@ struct opts {
 	int console_fd;
 	enum filter_mode filter;
 	bool restart, sandbox, seccomp_list, has_user;
+	int stop_timeout;		/* seconds after SIGTERM's request; -1: none */
 	struct iovm_user user;
 	const char *test_forbidden;
 	int verbose;
@@ -184,7 +195,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_HUGE, OPT_VFIO,
 	OPT_CONSOLE, OPT_STATS, OPT_KVM_FD, OPT_CONTAINER_FD, OPT_GROUP_FD, OPT_ENTRY32,
 	OPT_CONSOLE_FD, OPT_CONSOLE_FILTER, OPT_ON_REBOOT, OPT_USER, OPT_SANDBOX, OPT_SECCOMP_LIST,
-	OPT_TEST_FORBIDDEN, OPT_KERNEL_FD, OPT_INITRD_FD,
+	OPT_TEST_FORBIDDEN, OPT_KERNEL_FD, OPT_INITRD_FD, OPT_STOP_TIMEOUT,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -207,6 +218,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "console-fd", required_argument, NULL, OPT_CONSOLE_FD },
 		{ "console-filter", required_argument, NULL, OPT_CONSOLE_FILTER },
 		{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 		{ "seccomp-list", no_argument, NULL, OPT_SECCOMP_LIST },
@@ -222,7 +234,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){ .mem = DEFAULT_MEM, .cpus = 1, .console = true, .kvm_fd = -1,
 			    .container_fd = -1, .kernel_fd = -1, .initrd_fd = -1, .console_fd = -1,
-			    .sandbox = true };
+			    .sandbox = true, .stop_timeout = DEFAULT_STOP_TIMEOUT };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", lopts, NULL)) != -1) {
 		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
@@ -309,6 +321,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				o->restart = true;
 			else
 				return bad_arg("--on-reboot", optarg, "must be exit or restart");
+			break;
+		case OPT_STOP_TIMEOUT:
+			if (strcmp(optarg, "none") == 0)
+				o->stop_timeout = -1;
+			else if (parse_int(optarg, 0, 86400, &o->stop_timeout) < 0)
+				return bad_arg("--stop-timeout", optarg,
+					       "seconds from 0 to 86400, or none");
 			break;
 		case OPT_USER:
 			ret = iovm_sandbox_parse_user(optarg, &o->user);
@@ -435,21 +454,79 @@ static void print_mem_overhead(int fd, const struct iovm_mem *mem)
 		"%llu KiB\n", total, guest, total - guest);
 }
 
+/* SIGTERM's shutdown request: when it was made (0: none), and how long the guest has. */
+struct shutdown_req {
+	struct timespec at;
+	bool made;
+	int timeout;		/* seconds; -1: no limit */
+};
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* A signal: SIGTERM (the first) asks the guest to shut down by pressing its ACPI power
+ * button and gives it req->timeout seconds; anything else stops the guest now. Returns true
+ * when the VM is stopping. */
+static bool on_signal(struct iovm_vm *vm, const struct signalfd_siginfo *si,
+		      struct shutdown_req *req)
+{
+	char why[96];
+
+	if (si->ssi_signo == SIGTERM && !req->made) {
+		req->made = true;
+		clock_gettime(CLOCK_MONOTONIC, &req->at);
+		iovm_power_button(vm);
+		if (req->timeout < 0)
+			log_warn("SIGTERM from pid %u: pressed the guest's power button; waiting for "
+				 "it to shut down (SIGINT stops it now)", si->ssi_pid);
+		else
+			log_warn("SIGTERM from pid %u: pressed the guest's power button; %d s for it "
+				 "to shut down", si->ssi_pid, req->timeout);
+		return false;
+	}
+	snprintf(why, sizeof(why), "signal %s%s", strsignal((int)si->ssi_signo),
+		 si->ssi_signo == SIGTERM ? " (a second one)" : "");
+	log_warn("ending: %s from pid %u", why, si->ssi_pid);
+	iovm_vm_request_stop(vm, IOVM_EXIT_SIGNAL, why);
+	return true;
+}
+
 /* Main thread: console input, signals, the host asking for a passthrough device back, and
  * waiting for the VM to stop. */
-static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd)
+static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd, struct shutdown_req *req)
 {
 	struct pollfd p[3 + IOVM_VFIO_MAX_DEVS];
-	int req[IOVM_VFIO_MAX_DEVS];
-	int nreq = iovm_vfio_req_fds(req, IOVM_VFIO_MAX_DEVS);
+	int req_fds[IOVM_VFIO_MAX_DEVS];
+	int nreq = iovm_vfio_req_fds(req_fds, IOVM_VFIO_MAX_DEVS);
 
 	for (;;) {
+		int wait = -1;
+
+		if (req->made && req->timeout >= 0) {
+			long left = req->timeout * 1000L - ms_since(&req->at);
+
+			if (left <= 0) {
+				char why[96];
+
+				snprintf(why, sizeof(why), "the guest did not shut down within %d s of "
+					 "SIGTERM", req->timeout);
+				log_warn("ending: %s", why);
+				iovm_vm_request_stop(vm, IOVM_EXIT_SIGNAL, why);
+				return;
+			}
+			wait = (int)left;
+		}
 		p[0] = (struct pollfd){ .fd = vm->stop_efd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		p[2] = (struct pollfd){ .fd = *in_fd, .events = POLLIN };
 		for (int i = 0; i < nreq; i++)
-			p[3 + i] = (struct pollfd){ .fd = req[i], .events = POLLIN };
-		if (poll(p, (nfds_t)(3 + nreq), -1) < 0) {
+			p[3 + i] = (struct pollfd){ .fd = req_fds[i], .events = POLLIN };
+		if (poll(p, (nfds_t)(3 + nreq), wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			iovm_vm_request_stop(vm, IOVM_EXIT_ERROR, "poll failed");
@@ -460,14 +537,8 @@ static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd)
 		if (p[1].revents) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				char why[64];
-
-				snprintf(why, sizeof(why), "signal %s", strsignal((int)si.ssi_signo));
-				log_warn("ending: %s from pid %u", why, si.ssi_pid);
-				iovm_vm_request_stop(vm, IOVM_EXIT_SIGNAL, why);
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && on_signal(vm, &si, req))
 				return;
-			}
 		}
 		for (int i = 0; i < nreq; i++) {
 			char why[128];
@@ -477,7 +548,7 @@ static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd)
 			/* The guest cannot keep a device the host is removing: stop it, so that
 			 * the device is released and the host's unbind goes on. */
 			snprintf(why, sizeof(why), "the host took %s back",
-				 iovm_vfio_req_dev(req[i]));
+				 iovm_vfio_req_dev(req_fds[i]));
 			log_warn("ending: %s (its driver is being unbound: a PF driver reload, "
 				 "the VF removed or a reset)", why);
 			iovm_vm_request_stop(vm, IOVM_EXIT_DEVICE_GONE, why);
@@ -523,6 +594,7 @@ int main(int argc, char **argv)
 	struct iovm_mem mem = { 0 };
 	struct iovm_range excl[32];
 	struct iovm_boot_cfg bc;
+	struct shutdown_req shutdown = { 0 };
 	struct opts o;
 	sigset_t sigs;
 	int sfd = -1, nexcl = 0, ret, code = IOVM_EXIT_ERROR, out_fd = -1, in_fd = -1;
@@ -542,6 +614,7 @@ int main(int argc, char **argv)
 	iov_log_set_prog("iovm");
 	if (parse_args(argc, argv, &o) < 0)
 		return IOVM_EXIT_USAGE;
+	shutdown.timeout = o.stop_timeout;
 	iov_log_set_level(o.verbose >= 2 ? IOV_LOG_DEBUG : o.verbose ? IOV_LOG_INFO : IOV_LOG_WARN);
 	if (o.seccomp_list) {
 		iovm_sandbox_print(stdout, &(struct iovm_sandbox_cfg){ .restart = o.restart,
@@ -610,7 +683,7 @@ int main(int argc, char **argv)
 		goto out;
 	phase("kernel and initrd loaded");
 	if ((ret = iovm_legacy_init(&vm, &t_start)) < 0 || (ret = iovm_uart_init(&vm)) < 0 ||
-	    (ret = iovm_pci_init(&vm)) < 0) {
+	    (ret = iovm_pci_init(&vm)) < 0 || (ret = iovm_power_init(&vm)) < 0) {
 		log_err_errno(ret, "device set-up");
 		goto out;
 	}
@@ -665,9 +738,10 @@ int main(int argc, char **argv)
 			iovm_sandbox_test_forbidden(o.test_forbidden);
 			o.test_forbidden = NULL;
 		}
-		main_loop(&vm, sfd, &in_fd);
+		main_loop(&vm, sfd, &in_fd, &shutdown);
 		iovm_vm_stop(&vm);
-		if (vm.exit_code != IOVM_EXIT_REBOOT || !o.restart)
+		/* A reboot after SIGTERM's request ends iovm: the request was to stop. */
+		if (vm.exit_code != IOVM_EXIT_REBOOT || !o.restart || shutdown.made)
 			break;
 		if (restart(&vm, &bc, o.nvfio > 0) < 0) {
 			started = false;	/* exit status 1 */

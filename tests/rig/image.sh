@@ -39,7 +39,7 @@ HELPERS=${IOV_RIG_HELPERS:-$OUT/helpers}
 
 # Modules to load in the guest, in this order (dependencies are added by modprobe --show-depends).
 MODULES="i2c-algo-bit dca igb igbvf e1000e vfio vfio_iommu_type1 irqbypass vfio-pci-core vfio-pci \
-kvm ccp kvm-amd nvme pvpanic-pci"
+kvm ccp kvm-amd nvme pvpanic-pci button evdev"
 
 for t in dpkg apt-get apt-cache depmod modprobe xz cpio gzip ldd busybox; do
 	command -v "$t" >/dev/null 2>&1 || die "'$t' not found; run ./setup.sh"
