@@ -81,7 +81,8 @@ static const char usage[] =
 "ACPI (hardware-reduced): tables at 0xe0000, sleep control/status 0x600/0x601, reset\n"
 "register 0xcf9, power button on GSI 9 (a Generic Event Device), ECAM at 0xfeb00000.\n"
 "\n"
-"Signals: SIGTERM asks the guest to shut down (the ACPI power button); it then ends\n"
+"Signals: SIGTERM asks the guest to shut down (the ACPI power button; without ACPI,\n"
+"Ctrl-Alt-Del on the i8042 keyboard); it then ends\n"
 "iovm itself (0 or 3: a reboot after the request is not restarted). SIGINT (Ctrl-C) and\n"
 "SIGHUP stop the guest at once.\n"
 "\n"
@@ -480,15 +481,27 @@ static bool on_signal(struct iovm_vm *vm, const struct signalfd_siginfo *si,
 	char why[96];
 
 	if (si->ssi_signo == SIGTERM && !req->made) {
+		const char *how;
+		char left[48];
+
 		req->made = true;
 		clock_gettime(CLOCK_MONOTONIC, &req->at);
-		iovm_power_button(vm);
+		/* A guest with ACPI gets the power button; one without (acpi=off) gets
+		 * Ctrl-Alt-Del on its keyboard, as Firecracker sends it. Never both: systemd
+		 * reboots on Ctrl-Alt-Del. */
+		if (iovm_power_button_heard(vm) > 0) {
+			iovm_power_button(vm);
+			how = "pressed the guest's ACPI power button";
+		} else if (iovm_legacy_ctrl_alt_del()) {
+			how = "typed Ctrl-Alt-Del on the guest's keyboard (it has no ACPI power button)";
+		} else {
+			how = "the guest has neither an ACPI power button nor a keyboard to ask";
+		}
 		if (req->timeout < 0)
-			log_warn("SIGTERM from pid %u: pressed the guest's power button; waiting for "
-				 "it to shut down (SIGINT stops it now)", si->ssi_pid);
+			snprintf(left, sizeof(left), "waiting for it (SIGINT stops it now)");
 		else
-			log_warn("SIGTERM from pid %u: pressed the guest's power button; %d s for it "
-				 "to shut down", si->ssi_pid, req->timeout);
+			snprintf(left, sizeof(left), "%d s for it to shut down", req->timeout);
+		log_warn("SIGTERM from pid %u: %s; %s", si->ssi_pid, how, left);
 		return false;
 	}
 	snprintf(why, sizeof(why), "signal %s%s", strsignal((int)si->ssi_signo),

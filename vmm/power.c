@@ -3,6 +3,10 @@
 #include "vmm/bus.h"
 #include "lib/log.h"
 
+#include <errno.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+
 #define SLP_EN		0x20	/* sleep control register: SLP_EN, SLP_TYP in bits 2-4 */
 #define SLP_TYP(v)	(((v) >> 2) & 7)
 
@@ -35,4 +39,13 @@ int iovm_power_init(struct iovm_vm *vm)
 void iovm_power_button(struct iovm_vm *vm)
 {
 	iovm_vm_irq_pulse(vm, IOVM_ACPI_GED_GSI);
+}
+
+int iovm_power_button_heard(struct iovm_vm *vm)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+
+	if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &chip) < 0)
+		return -errno;
+	return !chip.chip.ioapic.redirtbl[IOVM_ACPI_GED_GSI].fields.mask;
 }

@@ -13,5 +13,8 @@
 int iovm_power_init(struct iovm_vm *vm);
 /* Presses the power button: an edge on the GED's interrupt. From any thread. */
 void iovm_power_button(struct iovm_vm *vm);
+/* 1 when the guest listens to the power button (its GED driver unmasked the interrupt in the
+ * IOAPIC: a guest with ACPI), 0 when not (acpi=off), -errno. */
+int iovm_power_button_heard(struct iovm_vm *vm);
 
 #endif

@@ -6,7 +6,8 @@
 # Two vCPUs come from the MADT. Then SIGTERM to iovm presses the ACPI power button: the
 # guest's init, listening on the "Power Button" input device (button.ko, evdev.ko), powers
 # off, and iovm exits 0 well within its --stop-timeout. (The old command line with acpi=off
-# is what vmm_passthrough, vmm_sandbox and the guest_* scenarios run.)
+# is what vmm_passthrough, vmm_sandbox and the guest_* scenarios run.) Last, SIGTERM to a
+# guest booted with acpi=off: Ctrl-Alt-Del on the i8042 keyboard.
 # rig-presets: guests
 # rig-timeout: 420
 
@@ -71,3 +72,21 @@ check "iovm pressed the power button" grep -q "pressed the guest's power button"
 check "the guest saw the button" grep -q "INNER: power button pressed" /tmp/iovm-btn.out
 check "poweroff through the ACPI sleep register" grep -q "guest power-off (ACPI S5)" /tmp/iovm-btn.out
 expect_eq "iovm exit status (SIGTERM, the guest powered off)" "$rc" 0
+
+# 4. SIGTERM to a guest without ACPI (the old command line): iovm types Ctrl-Alt-Del on the
+# i8042's keyboard; this init leaves the kernel's default (C_A_D on: an immediate restart),
+# so the guest reboots, and iovm ends with 3 (never restarted after a request).
+timeout 300 /usr/bin/iovm --kernel "$VMM_KERNEL" --initrd /tmp/inner-acpi.cpio --mem 256M -v \
+	--stop-timeout 120 --on-reboot restart --cmdline "$VMM_CMDLINE hold=240" \
+	< /dev/null > /tmp/iovm-cad.out 2>&1 &
+ipid=$!
+i=0
+while ! grep -q "INNER: alive" /tmp/iovm-cad.out && [ $i -lt 1500 ]; do sleep 0.2; i=$((i + 1)); done
+kill -TERM "$(pidof iovm)"
+wait $ipid
+rc=$?
+cp /tmp/iovm-cad.out "$RIG_BLOBS/iovm-cad.out"
+tr -d '\r' < /tmp/iovm-cad.out | grep -E '^iovm|AT Translated|reboot|Restarting'
+check "the guest's keyboard (atkbd) bound" grep -q "input: AT Translated Set 2 keyboard" /tmp/iovm-cad.out
+check "iovm typed Ctrl-Alt-Del" grep -q "typed Ctrl-Alt-Del" /tmp/iovm-cad.out
+expect_eq "iovm exit status (SIGTERM, acpi=off: Ctrl-Alt-Del, reboot not restarted)" "$rc" 3
