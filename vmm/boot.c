@@ -1,4 +1,6 @@
 #include "vmm/boot.h"
+#include "vmm/acpi.h"
+#include "vmm/pci.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -130,6 +132,16 @@ int iovm_boot_mptable(struct iovm_vm *vm, int ncpus, const struct iovm_mp_intx *
 				 intx, n);
 	if (ret < 0)
 		return log_err_errno(ret, "MP table for %d vCPUs, %d INTx routes", ncpus, n);
+	/* The ACPI tables describe the same machine (a guest with acpi=off reads the MP table). */
+	p = iovm_mem_ptr(vm->mem, IOVM_ACPI_ADDR, IOVM_ACPI_MAX);
+	if (!p)
+		return log_err_errno(-ENOMEM, "ACPI tables: no RAM at %#llx", IOVM_ACPI_ADDR);
+	ret = iovm_acpi_build(p, IOVM_ACPI_MAX, IOVM_ACPI_ADDR, &(struct iovm_acpi_cfg){
+		.ncpus = ncpus > 0 ? ncpus : 1, .intx = intx, .nintx = n,
+		.mmio_start = (uint32_t)IOVM_PCI_MMIO_START, .mmio_end = (uint32_t)IOVM_PCI_MMIO_END,
+		.ecam_base = IOVM_PCI_ECAM_BASE });
+	if (ret < 0)
+		return log_err_errno(ret, "ACPI tables for %d vCPUs, %d INTx routes", ncpus, n);
 	return 0;
 }
 
@@ -201,6 +213,11 @@ int iovm_boot_load(struct iovm_vm *vm, const struct iovm_boot_cfg *cfg)
 	ret = iovm_boot_mptable(vm, cfg->ncpus, cfg->intx, cfg->nintx);
 	if (ret < 0)
 		return ret;
+	{
+		uint64_t rsdp = IOVM_ACPI_ADDR;	/* boot_params.acpi_rsdp_addr: no scan needed */
+
+		memcpy(low + IOVM_ZERO_PAGE_ADDR + IOVM_ACPI_ZP_RSDP, &rsdp, sizeof(rsdp));
+	}
 	iovm_boot_pagetables(low);
 	{
 		uint64_t gdt[IOVM_GDT_ENTRIES];

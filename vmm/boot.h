@@ -32,7 +32,8 @@ void iovm_boot_close(struct iovm_boot_cfg *cfg);
 /* Loads kernel, initrd, zero page, MP table, page tables and GDT into guest RAM and sets the
  * boot vCPU's registers. Errors are logged with the file name; returns -errno. */
 int iovm_boot_load(struct iovm_vm *vm, const struct iovm_boot_cfg *cfg);
-/* (Re)writes the MP tables, e.g. once the devices' INTx routes are known. */
+/* (Re)writes the MP tables and the ACPI tables (vmm/acpi.h), e.g. once the devices' INTx
+ * routes are known. */
 int iovm_boot_mptable(struct iovm_vm *vm, int ncpus, const struct iovm_mp_intx *intx, int n);
 
 #endif

@@ -8,7 +8,8 @@
 
 static struct iovm_vm *lvm;
 
-/* ---- i8042 keyboard controller: enough for Linux's probe and the reset line ---- */
+/* ---- i8042 keyboard controller: enough for Linux's probe and the reset line, and a
+ * keyboard behind it that answers atkbd's probe and types Ctrl-Alt-Del on request ---- */
 
 #define I8042_DATA	0x60
 #define I8042_CMD	0x64
@@ -17,20 +18,82 @@ static struct iovm_vm *lvm;
 #define I8042_STR_CMD	0x08
 #define I8042_STR_UNLOCKED 0x10	/* keyboard not inhibited */
 
+#define KBC_QUEUE	16
+#define KBD_ACK		0xfa
+
 static struct {
 	uint8_t ctr;		/* controller configuration ("command byte") */
-	uint8_t out;		/* output buffer */
-	bool out_full;
+	uint8_t q[KBC_QUEUE];	/* output buffer and the bytes waiting behind it */
+	unsigned qhead, qlen;
 	uint8_t pending_cmd;	/* command waiting for its data byte (0x60, 0xd1) */
 	bool last_was_cmd;
+	uint8_t kbd_pending;	/* keyboard command waiting for its parameter (0xed, 0xf0, 0xf3) */
+	bool kbd_scanning;	/* the keyboard sends keys (after 0xf4, until 0xf5) */
 } kbc = { .ctr = 0x45 };
 
+static void kbc_irq(void)
+{
+	if (kbc.qlen && (kbc.ctr & 0x01))
+		iovm_vm_irq_pulse(lvm, 1);
+}
+
+/* A byte for the guest: it waits behind those not read yet; dropped when the queue is full. */
 static void kbc_queue(uint8_t v)
 {
-	kbc.out = v;
-	kbc.out_full = true;
-	if (kbc.ctr & 0x01)
-		iovm_vm_irq_pulse(lvm, 1);
+	if (kbc.qlen == KBC_QUEUE)
+		return;
+	kbc.q[(kbc.qhead + kbc.qlen++) % KBC_QUEUE] = v;
+	if (kbc.qlen == 1)
+		kbc_irq();
+}
+
+/* A byte written to the data port for the keyboard: what a PS/2 keyboard answers. */
+static void kbd_write(uint8_t v)
+{
+	uint8_t cmd = kbc.kbd_pending;
+
+	kbc.kbd_pending = 0;
+	if (cmd) {			/* the parameter of 0xed (LEDs), 0xf0 (set), 0xf3 (rate) */
+		kbc_queue(KBD_ACK);
+		if (cmd == 0xf0 && v == 0)
+			kbc_queue(0x02);	/* scan code set 2 */
+		return;
+	}
+	switch (v) {
+	case 0xed: case 0xf0: case 0xf3:
+		kbc.kbd_pending = v;
+		kbc_queue(KBD_ACK);
+		break;
+	case 0xee: kbc_queue(0xee); break;				/* echo */
+	case 0xf2: kbc_queue(KBD_ACK); kbc_queue(0xab); kbc_queue(0x83); break;	/* MF2 id */
+	case 0xf4: kbc.kbd_scanning = true; kbc_queue(KBD_ACK); break;
+	case 0xf5: kbc.kbd_scanning = false; kbc_queue(KBD_ACK); break;
+	case 0xf6: kbc.kbd_scanning = true; kbc_queue(KBD_ACK); break;	/* defaults */
+	case 0xff: kbc.kbd_scanning = true; kbc_queue(KBD_ACK); kbc_queue(0xaa); break;
+	default: kbc_queue(KBD_ACK); break;
+	}
+}
+
+bool iovm_legacy_ctrl_alt_del(void)
+{
+	/* Scan code set 1 when the controller translates (CTR bit 6, what Linux keeps), set 2
+	 * otherwise: Ctrl, Alt and Delete pressed, then released. */
+	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11,
+					0xf0, 0x14 };
+	bool typed;
+
+	iovm_bus_lock();
+	typed = kbc.kbd_scanning && !(kbc.ctr & 0x10) && (kbc.ctr & 0x01);
+	if (typed) {
+		const uint8_t *k = (kbc.ctr & 0x40) ? set1 : set2;
+		size_t n = (kbc.ctr & 0x40) ? sizeof(set1) : sizeof(set2);
+
+		for (size_t i = 0; i < n; i++)
+			kbc_queue(k[i]);
+	}
+	iovm_bus_unlock();
+	return typed;
 }
 
 void iovm_legacy_reset(void)
@@ -45,10 +108,16 @@ void iovm_legacy_reset(void)
 static uint64_t i8042_read(void *opaque, uint64_t off, unsigned len)
 {
 	if (!opaque) {		/* 0x60 */
-		kbc.out_full = false;
-		return kbc.out;
+		uint8_t v = kbc.q[kbc.qhead];
+
+		if (kbc.qlen) {
+			kbc.qhead = (kbc.qhead + 1) % KBC_QUEUE;
+			kbc.qlen--;
+			kbc_irq();	/* the next byte, if any */
+		}
+		return v;
 	}
-	return (kbc.out_full ? I8042_STR_OBF : 0) | I8042_STR_SYS | I8042_STR_UNLOCKED |
+	return (kbc.qlen ? I8042_STR_OBF : 0) | I8042_STR_SYS | I8042_STR_UNLOCKED |
 	       (kbc.last_was_cmd ? I8042_STR_CMD : 0);
 }
 
@@ -62,7 +131,11 @@ static void i8042_write(void *opaque, uint64_t off, uint64_t val, unsigned len)
 			kbc.ctr = v;
 		else if (kbc.pending_cmd == 0xd1 && !(v & 1))
 			iovm_vm_request_stop(lvm, IOVM_EXIT_REBOOT, "guest reset (i8042 output port)");
-		/* Bytes for the keyboard itself get no answer: there is no keyboard. */
+		else if (kbc.pending_cmd == 0xd2)
+			kbc_queue(v);	/* write the keyboard's output buffer */
+		else if (!kbc.pending_cmd)
+			kbd_write(v);	/* for the keyboard itself */
+		/* after 0xd3/0xd4 (for the aux port): swallowed, there is no mouse */
 		kbc.pending_cmd = 0;
 		return;
 	}
@@ -70,6 +143,7 @@ static void i8042_write(void *opaque, uint64_t off, uint64_t val, unsigned len)
 	switch (v) {
 	case 0x20: kbc_queue(kbc.ctr); break;		/* read CTR */
 	case 0x60: case 0xd1: kbc.pending_cmd = v; break;	/* write CTR / output port */
+	case 0xd2: case 0xd3: case 0xd4: kbc.pending_cmd = v; break;	/* kbd/aux out, to aux */
 	case 0xa7: kbc.ctr |= 0x20; break;		/* disable aux */
 	case 0xa8: kbc.ctr &= (uint8_t)~0x20; break;
 	case 0xad: kbc.ctr |= 0x10; break;		/* disable keyboard */

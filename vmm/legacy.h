@@ -5,6 +5,7 @@
 #ifndef IOVM_LEGACY_H
 #define IOVM_LEGACY_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "vmm/vm.h"
@@ -18,6 +19,10 @@
 int iovm_legacy_init(struct iovm_vm *vm, const struct timespec *t0);
 /* Power-on state of the i8042 (guest reboot). */
 void iovm_legacy_reset(void);
+/* Types Ctrl-Alt-Del on the i8042's keyboard (a guest without ACPI: Linux sends SIGINT to
+ * init, which decides). From any thread. False when the guest's keyboard is not scanning
+ * (no driver, or disabled): nothing was typed. */
+bool iovm_legacy_ctrl_alt_del(void);
 /* Prints the guest's marks (value, ms since iovm started, exit counts so far). */
 void iovm_legacy_print_marks(FILE *f);
 

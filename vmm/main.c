@@ -6,8 +6,10 @@
 #include "vmm/console.h"
 #include "vmm/legacy.h"
 #include "vmm/pci.h"
+#include "vmm/power.h"
 #include "vmm/pvpanic.h"
 #include "vmm/sandbox.h"
+#include "vmm/tty.h"
 #include "vmm/uart.h"
 #include "vmm/vfio.h"
 #include "vmm/vm.h"
@@ -22,11 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_MEM (256ull << 20)
+#define DEFAULT_STOP_TIMEOUT 5
 
 static const char usage[] =
 "Usage: iovm --kernel FILE [OPTION]...\n"
@@ -35,8 +37,8 @@ static const char usage[] =
 "\n"
 "  --kernel FILE            bzImage to boot (required, or --kernel-fd)\n"
 "  --initrd FILE            initramfs\n"
-"  --cmdline STR            kernel command line; without ACPI or MP tables use e.g.\n"
-"                           \"console=ttyS0 noapic noacpi pci=conf1 reboot=k\"\n"
+"  --cmdline STR            kernel command line: \"console=ttyS0\" is enough (ACPI);\n"
+"                           without ACPI: \"console=ttyS0 acpi=off pci=conf1 reboot=k\"\n"
 "  --mem SIZE               guest RAM, a multiple of 2 MiB: 512M, 2G (default 256M)\n"
 "  --cpus N                 vCPUs (default 1)\n"
 "  --hugepages              back guest RAM with 2 MiB hugetlbfs pages\n"
@@ -51,6 +53,9 @@ static const char usage[] =
 "  --on-reboot exit|restart\n"
 "                           guest reboot: exit with status 3 (default), or reset the\n"
 "                           devices, reload the kernel and start the guest again\n"
+"  --stop-timeout S|none    after SIGTERM's shutdown request, seconds the guest has to\n"
+"                           power off before iovm stops it (status 5; default 5);\n"
+"                           none: wait for the guest (or SIGINT, SIGHUP, SIGKILL)\n"
 "  --user USER              started as root: open the devices and files, then run as USER\n"
 "                           (name, UID or UID:GID) with no capabilities\n"
 "  --sandbox on|off         seccomp allow-list before the guest runs (default on)\n"
@@ -73,14 +78,22 @@ static const char usage[] =
 "Guest ports: 0x501 iovm exit port (byte 0 powers off, 1..255 are timestamped marks\n"
 "shown by --stats), 0x505 pvpanic, 0x3f8 ttyS0 (IRQ 4), 0x60/0x64 i8042. A pvpanic PCI\n"
 "device (1b36:0011, Linux: CONFIG_PVPANIC_PCI) follows the passthrough devices on bus 0.\n"
+"ACPI (hardware-reduced): tables at 0xe0000, sleep control/status 0x600/0x601, reset\n"
+"register 0xcf9, power button on GSI 9 (a Generic Event Device), ECAM at 0xfeb00000.\n"
+"\n"
+"Signals: SIGTERM asks the guest to shut down (the ACPI power button; without ACPI,\n"
+"Ctrl-Alt-Del on the i8042 keyboard); it then ends\n"
+"iovm itself (0 or 3: a reboot after the request is not restarted). SIGINT (Ctrl-C) and\n"
+"SIGHUP stop the guest at once.\n"
 "\n"
 "Exit status:\n"
-"  0  guest powered off (wrote 0 to port 0x501)\n"
+"  0  guest powered off (ACPI S5, or 0 written to port 0x501)\n"
 "  1  iovm error\n"
 "  2  bad command line\n"
-"  3  guest reboot (i8042 reset with reboot=k, port 0xcf9 or 0x92)\n"
+"  3  guest reboot (ACPI reset register 0xcf9, i8042 reset with reboot=k, port 0x92)\n"
 "  4  guest crash: panic reported by pvpanic, triple fault, KVM internal error\n"
-"  5  iovm ended by SIGTERM, SIGINT or SIGHUP\n"
+"  5  iovm ended by SIGINT or SIGHUP, a second SIGTERM, or the guest not shutting down\n"
+"     within --stop-timeout of SIGTERM\n"
 "  6  the host took a passthrough device back (VFIO device request: its driver unbound,\n"
 "     the VF removed, the PF driver reloaded)\n"
 "  killed by SIGSYS: a system call outside the seccomp allow-list (the kernel log names it)\n"
@@ -97,6 +110,7 @@ struct opts {
 	int console_fd;
 	enum filter_mode filter;
 	bool restart, sandbox, seccomp_list, has_user;
+	int stop_timeout;		/* seconds after SIGTERM's request; -1: none */
 	struct iovm_user user;
 	const char *test_forbidden;
 	int verbose;
@@ -184,7 +198,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_HUGE, OPT_VFIO,
 	OPT_CONSOLE, OPT_STATS, OPT_KVM_FD, OPT_CONTAINER_FD, OPT_GROUP_FD, OPT_ENTRY32,
 	OPT_CONSOLE_FD, OPT_CONSOLE_FILTER, OPT_ON_REBOOT, OPT_USER, OPT_SANDBOX, OPT_SECCOMP_LIST,
-	OPT_TEST_FORBIDDEN, OPT_KERNEL_FD, OPT_INITRD_FD,
+	OPT_TEST_FORBIDDEN, OPT_KERNEL_FD, OPT_INITRD_FD, OPT_STOP_TIMEOUT,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -207,6 +221,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "console-fd", required_argument, NULL, OPT_CONSOLE_FD },
 		{ "console-filter", required_argument, NULL, OPT_CONSOLE_FILTER },
 		{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 		{ "seccomp-list", no_argument, NULL, OPT_SECCOMP_LIST },
@@ -222,7 +237,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){ .mem = DEFAULT_MEM, .cpus = 1, .console = true, .kvm_fd = -1,
 			    .container_fd = -1, .kernel_fd = -1, .initrd_fd = -1, .console_fd = -1,
-			    .sandbox = true };
+			    .sandbox = true, .stop_timeout = DEFAULT_STOP_TIMEOUT };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", lopts, NULL)) != -1) {
 		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
@@ -309,6 +324,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				o->restart = true;
 			else
 				return bad_arg("--on-reboot", optarg, "must be exit or restart");
+			break;
+		case OPT_STOP_TIMEOUT:
+			if (strcmp(optarg, "none") == 0)
+				o->stop_timeout = -1;
+			else if (parse_int(optarg, 0, 86400, &o->stop_timeout) < 0)
+				return bad_arg("--stop-timeout", optarg,
+					       "seconds from 0 to 86400, or none");
 			break;
 		case OPT_USER:
 			ret = iovm_sandbox_parse_user(optarg, &o->user);
@@ -435,46 +457,91 @@ static void print_mem_overhead(int fd, const struct iovm_mem *mem)
 		"%llu KiB\n", total, guest, total - guest);
 }
 
-static struct termios saved_tio;
-static bool tio_saved;
-static int tio_fd = -1;
+/* SIGTERM's shutdown request: when it was made (0: none), and how long the guest has. */
+struct shutdown_req {
+	struct timespec at;
+	bool made;
+	int timeout;		/* seconds; -1: no limit */
+};
 
-static void console_raw(int fd)
+static long ms_since(const struct timespec *t)
 {
-	struct termios t;
+	struct timespec now;
 
-	if (fd < 0 || !isatty(fd) || tcgetattr(fd, &saved_tio) < 0)
-		return;
-	tio_saved = true;
-	tio_fd = fd;
-	t = saved_tio;
-	cfmakeraw(&t);
-	t.c_lflag |= ISIG;	/* Ctrl-C still ends iovm (exit 5) */
-	t.c_oflag |= OPOST | ONLCR;
-	tcsetattr(fd, TCSANOW, &t);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
-static void console_restore(void)
+/* A signal: SIGTERM (the first) asks the guest to shut down by pressing its ACPI power
+ * button and gives it req->timeout seconds; anything else stops the guest now. Returns true
+ * when the VM is stopping. */
+static bool on_signal(struct iovm_vm *vm, const struct signalfd_siginfo *si,
+		      struct shutdown_req *req)
 {
-	if (tio_saved)
-		tcsetattr(tio_fd, TCSANOW, &saved_tio);
+	char why[96];
+
+	if (si->ssi_signo == SIGTERM && !req->made) {
+		const char *how;
+		char left[48];
+
+		req->made = true;
+		clock_gettime(CLOCK_MONOTONIC, &req->at);
+		/* A guest with ACPI gets the power button; one without (acpi=off) gets
+		 * Ctrl-Alt-Del on its keyboard, as Firecracker sends it. Never both: systemd
+		 * reboots on Ctrl-Alt-Del. */
+		if (iovm_power_button_heard(vm) > 0) {
+			iovm_power_button(vm);
+			how = "pressed the guest's ACPI power button";
+		} else if (iovm_legacy_ctrl_alt_del()) {
+			how = "typed Ctrl-Alt-Del on the guest's keyboard (it has no ACPI power button)";
+		} else {
+			how = "the guest has neither an ACPI power button nor a keyboard to ask";
+		}
+		if (req->timeout < 0)
+			snprintf(left, sizeof(left), "waiting for it (SIGINT stops it now)");
+		else
+			snprintf(left, sizeof(left), "%d s for it to shut down", req->timeout);
+		log_warn("SIGTERM from pid %u: %s; %s", si->ssi_pid, how, left);
+		return false;
+	}
+	snprintf(why, sizeof(why), "signal %s%s", strsignal((int)si->ssi_signo),
+		 si->ssi_signo == SIGTERM ? " (a second one)" : "");
+	log_warn("ending: %s from pid %u", why, si->ssi_pid);
+	iovm_vm_request_stop(vm, IOVM_EXIT_SIGNAL, why);
+	return true;
 }
 
 /* Main thread: console input, signals, the host asking for a passthrough device back, and
  * waiting for the VM to stop. */
-static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd)
+static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd, struct shutdown_req *req)
 {
 	struct pollfd p[3 + IOVM_VFIO_MAX_DEVS];
-	int req[IOVM_VFIO_MAX_DEVS];
-	int nreq = iovm_vfio_req_fds(req, IOVM_VFIO_MAX_DEVS);
+	int req_fds[IOVM_VFIO_MAX_DEVS];
+	int nreq = iovm_vfio_req_fds(req_fds, IOVM_VFIO_MAX_DEVS);
 
 	for (;;) {
+		int wait = -1;
+
+		if (req->made && req->timeout >= 0) {
+			long left = req->timeout * 1000L - ms_since(&req->at);
+
+			if (left <= 0) {
+				char why[96];
+
+				snprintf(why, sizeof(why), "the guest did not shut down within %d s of "
+					 "SIGTERM", req->timeout);
+				log_warn("ending: %s", why);
+				iovm_vm_request_stop(vm, IOVM_EXIT_SIGNAL, why);
+				return;
+			}
+			wait = (int)left;
+		}
 		p[0] = (struct pollfd){ .fd = vm->stop_efd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		p[2] = (struct pollfd){ .fd = *in_fd, .events = POLLIN };
 		for (int i = 0; i < nreq; i++)
-			p[3 + i] = (struct pollfd){ .fd = req[i], .events = POLLIN };
-		if (poll(p, (nfds_t)(3 + nreq), -1) < 0) {
+			p[3 + i] = (struct pollfd){ .fd = req_fds[i], .events = POLLIN };
+		if (poll(p, (nfds_t)(3 + nreq), wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			iovm_vm_request_stop(vm, IOVM_EXIT_ERROR, "poll failed");
@@ -485,14 +552,8 @@ static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd)
 		if (p[1].revents) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				char why[64];
-
-				snprintf(why, sizeof(why), "signal %s", strsignal((int)si.ssi_signo));
-				log_warn("ending: %s from pid %u", why, si.ssi_pid);
-				iovm_vm_request_stop(vm, IOVM_EXIT_SIGNAL, why);
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && on_signal(vm, &si, req))
 				return;
-			}
 		}
 		for (int i = 0; i < nreq; i++) {
 			char why[128];
@@ -502,7 +563,7 @@ static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd)
 			/* The guest cannot keep a device the host is removing: stop it, so that
 			 * the device is released and the host's unbind goes on. */
 			snprintf(why, sizeof(why), "the host took %s back",
-				 iovm_vfio_req_dev(req[i]));
+				 iovm_vfio_req_dev(req_fds[i]));
 			log_warn("ending: %s (its driver is being unbound: a PF driver reload, "
 				 "the VF removed or a reset)", why);
 			iovm_vm_request_stop(vm, IOVM_EXIT_DEVICE_GONE, why);
@@ -548,6 +609,7 @@ int main(int argc, char **argv)
 	struct iovm_mem mem = { 0 };
 	struct iovm_range excl[32];
 	struct iovm_boot_cfg bc;
+	struct shutdown_req shutdown = { 0 };
 	struct opts o;
 	sigset_t sigs;
 	int sfd = -1, nexcl = 0, ret, code = IOVM_EXIT_ERROR, out_fd = -1, in_fd = -1;
@@ -558,9 +620,16 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	phases.last = t_start;
+	/* stdio decides how to buffer a stream on its first use (fstat, and isatty: an ioctl
+	 * the seccomp allow-list refuses). Decided here instead, so that nothing after the
+	 * filter depends on which streams were used before it: unbuffered (messages go out
+	 * whole, one write each; guest output never goes through stdio). */
+	setvbuf(stdout, NULL, _IONBF, 0);
+	setvbuf(stderr, NULL, _IONBF, 0);
 	iov_log_set_prog("iovm");
 	if (parse_args(argc, argv, &o) < 0)
 		return IOVM_EXIT_USAGE;
+	shutdown.timeout = o.stop_timeout;
 	iov_log_set_level(o.verbose >= 2 ? IOV_LOG_DEBUG : o.verbose ? IOV_LOG_INFO : IOV_LOG_WARN);
 	if (o.seccomp_list) {
 		iovm_sandbox_print(stdout, &(struct iovm_sandbox_cfg){ .restart = o.restart,
@@ -629,7 +698,7 @@ int main(int argc, char **argv)
 		goto out;
 	phase("kernel and initrd loaded");
 	if ((ret = iovm_legacy_init(&vm, &t_start)) < 0 || (ret = iovm_uart_init(&vm)) < 0 ||
-	    (ret = iovm_pci_init(&vm)) < 0) {
+	    (ret = iovm_pci_init(&vm)) < 0 || (ret = iovm_power_init(&vm)) < 0) {
 		log_err_errno(ret, "device set-up");
 		goto out;
 	}
@@ -658,7 +727,7 @@ int main(int argc, char **argv)
 	if (o.console) {
 		out_fd = o.console_fd >= 0 ? o.console_fd : STDOUT_FILENO;
 		in_fd = o.console_fd >= 0 ? o.console_fd : STDIN_FILENO;
-		console_raw(in_fd);
+		iovm_tty_raw(in_fd);
 	}
 	if (iovm_console_start(out_fd, o.filter == FILTER_ON ||
 				       (o.filter == FILTER_AUTO && out_fd >= 0 && isatty(out_fd))) < 0)
@@ -667,7 +736,7 @@ int main(int argc, char **argv)
 
 	if (o.sandbox) {
 		struct iovm_sandbox_cfg sc = { .restart = o.restart,
-					       .console_in_fd = tio_saved ? tio_fd : -1 };
+					       .console_in_fd = iovm_tty_fd() };
 
 		if (iovm_sandbox_seccomp(&sc) < 0)
 			goto out;
@@ -684,9 +753,10 @@ int main(int argc, char **argv)
 			iovm_sandbox_test_forbidden(o.test_forbidden);
 			o.test_forbidden = NULL;
 		}
-		main_loop(&vm, sfd, &in_fd);
+		main_loop(&vm, sfd, &in_fd, &shutdown);
 		iovm_vm_stop(&vm);
-		if (vm.exit_code != IOVM_EXIT_REBOOT || !o.restart)
+		/* A reboot after SIGTERM's request ends iovm: the request was to stop. */
+		if (vm.exit_code != IOVM_EXIT_REBOOT || !o.restart || shutdown.made)
 			break;
 		if (restart(&vm, &bc, o.nvfio > 0) < 0) {
 			started = false;	/* exit status 1 */
@@ -699,7 +769,7 @@ out:
 		if (started)
 			code = (int)vm.exit_code;
 	}
-	console_restore();
+	iovm_tty_restore();
 	if (console_on) {
 		iovm_console_stop();
 		if (iovm_console_dropped())

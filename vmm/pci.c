@@ -99,6 +99,38 @@ static void conf1_write(void *opaque, uint64_t off, uint64_t val, unsigned len)
 
 static const struct iovm_bus_ops conf1_ops = { .read = conf1_read, .write = conf1_write };
 
+/* ---- ECAM: offset = bus << 20 | device << 15 | function << 12 | register ---- */
+
+static struct pci_slot *ecam_target(uint64_t off, unsigned len, unsigned *reg)
+{
+	unsigned dev = (unsigned)(off >> 15) & 0x1f, fn = (unsigned)(off >> 12) & 7;
+
+	*reg = (unsigned)off & 0xfff;
+	/* Bus 0 (the window is 1 MiB), function 0, no access across a dword. */
+	if (fn != 0 || (*reg & 3) + len > 4 || !pci.dev[dev].ops)
+		return NULL;
+	return &pci.dev[dev];
+}
+
+static uint64_t ecam_read(void *opaque, uint64_t off, unsigned len)
+{
+	unsigned reg;
+	struct pci_slot *s = ecam_target(off, len, &reg);
+
+	return s ? s->ops->cfg_read(s->opaque, reg, len) : ~0ull;
+}
+
+static void ecam_write(void *opaque, uint64_t off, uint64_t val, unsigned len)
+{
+	unsigned reg;
+	struct pci_slot *s = ecam_target(off, len, &reg);
+
+	if (s)
+		s->ops->cfg_write(s->opaque, reg, (uint32_t)val, len);
+}
+
+static const struct iovm_bus_ops ecam_ops = { .read = ecam_read, .write = ecam_write };
+
 int iovm_pci_add(const char *name, const struct iovm_pci_ops *ops, void *opaque)
 {
 	for (int d = 0; d < PCI_MAX_DEV; d++) {
@@ -154,5 +186,9 @@ int iovm_pci_init(struct iovm_vm *vm)
 	ret = iovm_pci_add("host-bridge", &hb_ops, NULL);
 	if (ret < 0)
 		return ret;
-	return iovm_bus_add(IOVM_PIO, CONF1_ADDR, 8, "pci-conf1", &conf1_ops, NULL);
+	ret = iovm_bus_add(IOVM_PIO, CONF1_ADDR, 8, "pci-conf1", &conf1_ops, NULL);
+	if (ret < 0)
+		return ret;
+	return iovm_bus_add(IOVM_MMIO, IOVM_PCI_ECAM_BASE, IOVM_PCI_ECAM_SIZE, "pci-ecam",
+			    &ecam_ops, NULL);
 }

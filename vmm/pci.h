@@ -1,6 +1,9 @@
-/* PCI bus 0 behind configuration mechanism #1 (ports 0xcf8/0xcfc, `pci=conf1`): a host
+/* PCI bus 0 behind configuration mechanism #1 (ports 0xcf8/0xcfc, `pci=conf1`) and ECAM
+ * (4 KiB of MMIO per function at IOVM_PCI_ECAM_BASE, announced by the ACPI MCFG): a host
  * bridge at 00:00.0 and up to 31 devices, plus the allocator for BARs in the 32-bit MMIO
- * window below the IOAPIC. Port 0xcf9 (byte) is the PIIX reset control register. */
+ * window below the ECAM window. Port 0xcf9 (byte) is the PIIX reset control register.
+ * Devices see both mechanisms through the same cfg_read/cfg_write (ECAM reaches offsets
+ * 0x100-0xfff too). */
 #ifndef IOVM_PCI_H
 #define IOVM_PCI_H
 
@@ -10,7 +13,9 @@
 #include "vmm/vm.h"
 
 #define IOVM_PCI_MMIO_START	IOVM_MMIO_HOLE_START
-#define IOVM_PCI_MMIO_END	0xfec00000ull	/* IOAPIC, HPET, LAPIC/MSI above */
+#define IOVM_PCI_ECAM_BASE	0xfeb00000ull	/* 1 MiB: bus 0, 32 devices x 8 functions */
+#define IOVM_PCI_ECAM_SIZE	0x100000ull
+#define IOVM_PCI_MMIO_END	IOVM_PCI_ECAM_BASE	/* IOAPIC, HPET, LAPIC/MSI above ECAM */
 
 struct iovm_pci_ops {
 	/* off < 4096, len 1/2/4, the access does not cross a dword. */

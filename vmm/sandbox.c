@@ -166,10 +166,12 @@ static const struct ioc {
 	const char *why;
 } ioctls[] = {
 	IOC(KVM_RUN, 0, "run a vCPU"),
-	IOC(KVM_IRQ_LINE, 0, "legacy interrupt lines (UART, i8042)"),
+	IOC(KVM_IRQ_LINE, 0, "legacy interrupt lines (UART, i8042, the ACPI power button)"),
 	IOC(KVM_SET_GSI_ROUTING, 0, "MSI routes as the guest programs MSI/MSI-X"),
 	IOC(KVM_IRQFD, 0, "attach/detach a vector's eventfd (masking)"),
 	IOC(KVM_SET_USER_MEMORY_REGION, 0, "map/unmap BARs as the guest moves them; RAM on restart"),
+	IOC(KVM_GET_IRQCHIP, 0, "SIGTERM: does the guest listen to the ACPI power button (its "
+				"IOAPIC pin unmasked) or get Ctrl-Alt-Del"),
 	IOC(KVM_GET_REGS, 0, "register dump on a crash"),
 	IOC(KVM_GET_SREGS, 0, "register dump on a crash"),
 	IOC(VFIO_DEVICE_SET_IRQS, 0, "MSI/MSI-X/INTx eventfds as the guest enables them"),

@@ -171,6 +171,14 @@ if command -v script > /dev/null 2>&1; then
 else
 	skip "console filter auto (tty)" "no script(1) here to give iovm a terminal"
 fi
+# A terminal on stdin, the output to a file (issue 23): the terminal is put back at exit
+# under the seccomp allow-list, and the guest's poweroff is status 0, not SIGSYS.
+if command -v script > /dev/null 2>&1; then
+	script -qec "$IOVM $B --cmdline mode=poweroff > $T/out 2>&1" /dev/null < /dev/null > /dev/null 2>&1
+	st=$?
+	if [ $st -eq 0 ]; then expect "terminal on stdin, output to a file" "all checks passed"
+	else bad "terminal on stdin, output to a file: exit status $st, want 0"; fi
+fi
 # --console-fd on one end of a socket pair (what iovd hands over): output and input.
 if command -v python3 > /dev/null 2>&1; then
 	python3 - "$IOVM" $B --cmdline mode=echo > "$T/out" 2>&1 <<'PY'

@@ -43,7 +43,12 @@ vmm_setup_vf() {
 # pf6=ADDR (ping target; none: no ping), pings=N (default 5), attack=1 (move the TX ring
 # outside RAM), boots=K (count boots in CMOS byte 0x40; power off on the K-th, else reboot),
 # hold=N (stay up N s before rebooting), canary=1 (with hold: check 1 MiB of its RAM every
-# 2 s). It says eth0's MAC. It writes iovm
+# 2 s), mods=A,B (more modules to load first: copied from the test host when VMM_MODS names
+# them), powerbtn=1 (power off with `poweroff -f` when the ACPI power button is pressed: the
+# first event from the "Power Button" input device; needs mods=button,evdev), end=poweroff
+# (`poweroff -f` at the end instead of `reboot -f`). It says eth0's MAC, the ACPI tables it
+# found and each PCI function's config space size (4096: extended config space reached,
+# through ECAM). It writes iovm
 # marks: 0x31 at init start, 0x32 before the pings, 0x33 after.
 vmm_initramfs() {
 	_w=/tmp/inner
@@ -52,6 +57,9 @@ vmm_initramfs() {
 	cp /bin/busybox "$_w/bin/busybox"
 	ln -s busybox "$_w/bin/sh"
 	cp "/lib/modules/${2:-igbvf}.ko" "$_w/" || fail "no module ${2:-igbvf}.ko in the test host"
+	for _m in ${VMM_MODS:-}; do
+		cp "/lib/modules/$_m.ko" "$_w/" || fail "no module $_m.ko in the test host"
+	done
 	cat > "$_w/init" <<'INIT'
 #!/bin/sh
 /bin/busybox --install -s /bin
@@ -66,6 +74,21 @@ say() { echo "INNER: $*"; echo "INNER: $*" > /dev/kmsg; }
 say "init up"
 say "pci $(cat /sys/bus/pci/devices/*/vendor /sys/bus/pci/devices/*/device | tr '\n' ' ')"
 arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1="*) echo "${w#*=}";; esac; done; }
+for m in $(arg mods | tr , ' '); do insmod "/$m.ko" || say "FAIL insmod $m"; done
+say "acpi tables: $(ls /sys/firmware/acpi/tables 2>/dev/null | tr '\n' ' ')"
+say "config sizes: $(for d in /sys/bus/pci/devices/*; do printf '%s=%s ' "${d##*/}" "$(stat -c %s "$d/config")"; done)"
+if [ "$(arg powerbtn)" = 1 ]; then
+	for e in /sys/class/input/event*; do
+		[ "$(cat "$e/device/name" 2>/dev/null)" = "Power Button" ] && pwrb=/dev/input/${e##*/}
+	done
+	if [ -n "$pwrb" ]; then
+		say "listening on $pwrb (Power Button)"
+		( dd if="$pwrb" of=/dev/null bs=24 count=1 2>/dev/null
+		  say "power button pressed: poweroff -f"; sync; poweroff -f ) &
+	else
+		say "FAIL no Power Button input device"
+	fi
+fi
 pf6=$(arg pf6)
 pings=$(arg pings)
 [ -n "$pings" ] || pings=5
@@ -134,6 +157,10 @@ if [ -n "$(arg boots)" ]; then
 		say "powering off"
 		printf '\0' | dd of=/dev/port bs=1 seek=1281 count=1 2>/dev/null
 	fi
+fi
+if [ "$(arg end)" = poweroff ]; then
+	say "powering off (poweroff -f)"
+	poweroff -f
 fi
 say "rebooting"
 reboot -f

@@ -1,0 +1,193 @@
+# Every way a guest ends, every place iovm's output goes, every way iovm is started: each
+# exit status checked against iovm(1)'s table (issue 23: iovm died of SIGSYS, status 159,
+# when its guest powered off with a terminal on its stdin: restoring the terminal's
+# settings made a call the seccomp allow-list refuses).
+#   ends:    poweroff (0); reboot (3); reboot with --on-reboot restart (two reboots
+#            restarted in place, then poweroff: 0); guest panic via pvpanic (4); SIGTERM (5:
+#            the payload ignores the power button, so iovm stops it after --stop-timeout);
+#            SIGINT (5: Ctrl-C typed into the terminal when the output is the terminal,
+#            kill -INT otherwise)
+#   output:  the terminal (a pty: stdin, stdout and stderr on it), a regular file, a pipe,
+#            /dev/null; stdin is the pty in each (a person at a terminal redirecting the
+#            output), and the terminal's settings must be back as they were afterwards
+#   started: as root; as root with --user 65534; by iovd (`iovctl vm start`: its stdin is
+#            iovd's console FIFO and its output the guest's log file, so the output column
+#            is iovd's choice there; restart policy on-failure for the reboot-restart row)
+# Guests are the iovm test payload (tests/vmm/payload.c): a bzImage that boots in a few
+# milliseconds and ends as its command line says, through the same ports a Linux guest uses.
+# A signal is sent once the seccomp filter is in place (Seccomp: 2 in /proc/PID/status), so
+# every teardown runs under it.
+# rig-presets: guests
+# rig-timeout: 600
+
+. /rig/scenarios/sriov_lib.sh
+P=/rig/vmm/payload.bin
+check "iovm in the image" test -x /usr/bin/iovm
+check "payload in the image" test -f "$P"
+check "ptyrun in the image" test -x /usr/bin/ptyrun
+check "/dev/kvm" test -c /dev/kvm
+# The test host's /dev has no pseudo-terminals until devpts is mounted on /dev/pts (its
+# devtmpfs /dev/ptmx opens the instance there).
+if [ ! -c /dev/pts/ptmx ]; then
+	mkdir -p /dev/pts
+	mount -t devpts -o ptmxmode=0666 devpts /dev/pts || fail "mount devpts on /dev/pts"
+fi
+[ -c /dev/ptmx ] || ln -sf pts/ptmx /dev/ptmx
+check "a pseudo-terminal" ptyrun true
+T=/tmp/vmm-ends
+rm -rf "$T"
+mkdir -p "$T"
+set -o pipefail 2>/dev/null || fail "this shell has no pipefail"
+
+# end_args END: the payload's command line and iovm's options for END.
+end_args() {
+	case $1 in
+	poweroff) echo "--cmdline mode=poweroff" ;;
+	reboot) echo "--cmdline mode=reboots" ;;
+	reboot-restart) echo "--cmdline mode=reboots --on-reboot restart --stats" ;;
+	panic) echo "--cmdline mode=pvpanic" ;;
+	sigint) echo "--cmdline mode=hang" ;;
+	# The payload ignores the power button SIGTERM presses: iovm stops it after the
+	# stop timeout (1 s here, 5 by default: as iovd runs it below).
+	sigterm) echo "--cmdline mode=hang --stop-timeout 1" ;;
+	esac
+}
+end_want() {
+	case $1 in
+	poweroff|reboot-restart) echo 0 ;;
+	reboot) echo 3 ;;
+	panic) echo 4 ;;
+	sigterm|sigint) echo 5 ;;
+	esac
+}
+ENDS="poweroff reboot reboot-restart panic sigterm sigint"
+
+# sandboxed_pid: the pid of the one iovm running once its seccomp filter is in place
+# (empty after 30 s).
+sandboxed_pid() {
+	_i=0
+	while [ $_i -lt 300 ]; do
+		for _p in $(pidof iovm); do
+			grep -q "^Seccomp:[[:space:]]*2" "/proc/$_p/status" 2>/dev/null && { echo "$_p"; return; }
+		done
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# cell_fail WHY: a cell with the wrong outcome; the others still run, the scenario fails at
+# the end with the list.
+failed=""
+cell_fail() {
+	failed="$failed
+  $1"
+	echo "FAIL $1"
+}
+
+# cell USER OUT END: one standalone run.
+cell() {
+	_user=$1 _out=$2 _end=$3
+	_name="$_end, output to $_out, $_user"
+	_want=$(end_want "$_end")
+	_ua=""
+	[ "$_user" = "--user" ] && _ua="--user 65534:65534"
+	_cmd="exec timeout 60 /usr/bin/iovm --kernel $P --mem 64M $_ua $(end_args "$_end")"
+	rm -f "$T/out" "$T/pty.err"
+	case $_out in
+	pty) _run="ptyrun -a sh -c \"$_cmd\" > $T/out 2> $T/pty.err" ;;
+	file) _run="ptyrun sh -c \"$_cmd > $T/out 2>&1\" 2> $T/pty.err" ;;
+	pipe) _run="ptyrun sh -c \"set -o pipefail; $_cmd 2>&1 | cat > $T/out\" 2> $T/pty.err" ;;
+	null) _run="ptyrun sh -c \"$_cmd > /dev/null 2>&1\" 2> $T/pty.err" ;;
+	esac
+	case $_end in
+	sigterm|sigint)
+		eval "$_run" &
+		_rp=$!
+		_vp=$(sandboxed_pid)
+		if [ -z "$_vp" ]; then
+			wait $_rp
+			cell_fail "$_name: no sandboxed iovm within 30 s"
+			return
+		fi
+		if [ "$_end" = sigterm ]; then
+			kill -TERM "$_vp"
+		elif [ "$_out" = pty ]; then
+			kill -USR1 "$(pidof ptyrun)"	# ptyrun types Ctrl-C into the terminal
+		else
+			kill -INT "$_vp"
+		fi
+		wait $_rp
+		_st=$? ;;
+	*)
+		eval "$_run"
+		_st=$? ;;
+	esac
+	if [ "$_st" != "$_want" ]; then
+		[ -f "$T/out" ] && tail -n 5 "$T/out" | sed 's/^/  | /'
+		sed 's/^/  | /' "$T/pty.err" 2>/dev/null
+		cell_fail "$_name: exit status $_st, want $_want"
+	elif ! grep -q "terminal settings restored" "$T/pty.err"; then
+		cell_fail "$_name: the terminal's settings were not restored"
+	elif [ "$_end" = reboot-restart ] && [ "$_out" != null ] &&
+	     ! grep -q "guest reboots restarted in place: 2" "$T/out"; then
+		cell_fail "$_name: not restarted in place twice"
+	else
+		ok "$_name: exit status $_st"
+	fi
+}
+
+t0=$(now_ms)
+for u in root --user; do
+	for o in pty file pipe null; do
+		for e in $ENDS; do
+			cell "$u" "$o" "$e"
+		done
+	done
+done
+log "standalone: $(( $(now_ms) - t0 )) ms for 48 runs"
+
+# Under iovd: each end once, the status as iovd reports it (vm show .guest.last_exit).
+GSTATE=/tmp/vmm-ends-state
+rm -rf "$GSTATE"
+: > "$IOVD_LOG"
+start_iovd --state-dir "$GSTATE"
+t0=$(now_ms)
+n=0
+for e in $ENDS; do
+	n=$((n + 1))
+	g=ends$n
+	want=$(end_want "$e")
+	restart=no
+	[ "$e" = reboot-restart ] && restart=on-failure
+	run_ctl "$T/ctl.out" vm start $g --kernel "$P" --mem 64M --restart $restart \
+		--cmdline "$(end_args "$e" | sed 's/^--cmdline \([^ ]*\).*/\1/')"
+	[ "$rc" = 0 ] || { cell_fail "$e under iovd: vm start failed"; continue; }
+	case $e in
+	sigterm|sigint)
+		vp=$(sandboxed_pid)
+		[ -n "$vp" ] || { cell_fail "$e under iovd: no sandboxed iovm within 30 s"; continue; }
+		if [ $e = sigterm ]; then kill -TERM "$vp"; else kill -INT "$vp"; fi ;;
+	esac
+	i=0
+	while ! grep -q "guest $g (pid [0-9]*) ended" "$IOVD_LOG"; do
+		i=$((i + 1)); [ $i -gt 300 ] && fail "$e under iovd: guest $g did not end within 60 s"
+		sleep 0.2
+	done
+	"$IOVCTL" --json vm show $g > "$T/show.json"
+	why=$("$JGET" "$T/show.json" .guest.last_exit)
+	case $why in
+	"exit status $want:"*) ok "$e under iovd: $why" ;;
+	*)	tail -n 5 "$GSTATE/guests/$g.log" 2>/dev/null | sed 's/^/  | /'
+		cell_fail "$e under iovd: '$why', want exit status $want" ;;
+	esac
+	if [ "$e" = reboot-restart ]; then
+		if grep -q "guest reboots restarted in place: 2" "$GSTATE/guests/$g.log"; then
+			ok "reboot-restart under iovd: restarted in place twice"
+		else
+			cell_fail "reboot-restart under iovd: not restarted in place twice"
+		fi
+	fi
+done
+log "under iovd: $(( $(now_ms) - t0 )) ms for 6 guests"
+stop_iovd
+[ -z "$failed" ] || fail "cells with the wrong outcome:$failed"
