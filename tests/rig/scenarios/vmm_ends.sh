@@ -67,7 +67,7 @@ ENDS="poweroff reboot reboot-restart panic sigterm sigint"
 sandboxed_pid() {
 	_i=0
 	while [ $_i -lt 300 ]; do
-		for _p in $(pidof iovm); do
+		for _p in $(pidof iovm || true); do	# none yet: look again
 			grep -q "^Seccomp:[[:space:]]*2" "/proc/$_p/status" 2>/dev/null && { echo "$_p"; return; }
 		done
 		sleep 0.1
@@ -105,7 +105,7 @@ cell() {
 		_rp=$!
 		_vp=$(sandboxed_pid)
 		if [ -z "$_vp" ]; then
-			wait $_rp
+			wait $_rp || true	# whatever it ended with, the cell has failed
 			cell_fail "$_name: no sandboxed iovm within 30 s"
 			return
 		fi
@@ -116,15 +116,13 @@ cell() {
 		else
 			kill -INT "$_vp"
 		fi
-		wait $_rp
-		_st=$? ;;
+		wait $_rp && _st=0 || _st=$? ;;
 	*)
-		eval "$_run"
-		_st=$? ;;
+		eval "$_run" && _st=0 || _st=$? ;;
 	esac
 	if [ "$_st" != "$_want" ]; then
-		[ -f "$T/out" ] && tail -n 5 "$T/out" | sed 's/^/  | /'
-		sed 's/^/  | /' "$T/pty.err" 2>/dev/null
+		if [ -f "$T/out" ]; then tail -n 5 "$T/out" | sed 's/^/  | /'; fi
+		if [ -f "$T/pty.err" ]; then sed 's/^/  | /' "$T/pty.err"; fi
 		cell_fail "$_name: exit status $_st, want $_want"
 	elif ! grep -q "terminal settings restored" "$T/pty.err"; then
 		cell_fail "$_name: the terminal's settings were not restored"
@@ -166,7 +164,7 @@ for e in $ENDS; do
 	sigterm|sigint)
 		vp=$(sandboxed_pid)
 		[ -n "$vp" ] || { cell_fail "$e under iovd: no sandboxed iovm within 30 s"; continue; }
-		if [ $e = sigterm ]; then kill -TERM "$vp"; else kill -INT "$vp"; fi ;;
+		if [ "$e" = sigterm ]; then kill -TERM "$vp"; else kill -INT "$vp"; fi ;;
 	esac
 	i=0
 	while ! grep -q "guest $g (pid [0-9]*) ended" "$IOVD_LOG"; do
@@ -177,7 +175,7 @@ for e in $ENDS; do
 	why=$("$JGET" "$T/show.json" .guest.last_exit)
 	case $why in
 	"exit status $want:"*) ok "$e under iovd: $why" ;;
-	*)	tail -n 5 "$GSTATE/guests/$g.log" 2>/dev/null | sed 's/^/  | /'
+	*)	if [ -f "$GSTATE/guests/$g.log" ]; then tail -n 5 "$GSTATE/guests/$g.log" | sed 's/^/  | /'; fi
 		cell_fail "$e under iovd: '$why', want exit status $want" ;;
 	esac
 	if [ "$e" = reboot-restart ]; then
