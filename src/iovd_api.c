@@ -101,9 +101,11 @@ static const char iovd_idl[] =
 	"method Reload() -> (plan: object, applied: bool, result: string, txn: ?int,\n"
 	"  steps: ?int, done: ?int, config: []string)\n"
 	"\n"
-	"# The config in force, the last apply and the difference between config and host now.\n"
+	"# The config in force, the last apply, the difference between config and host now, and\n"
+	"# loop: iovd's loop turns (how many, a histogram of their durations, the longest).\n"
 	"method GetStatus() -> (config: ?object, config_error: ?string, state_dir: string,\n"
-	"  last_apply: ?object, difference: ?object, difference_error: ?string, drift: object)\n"
+	"  last_apply: ?object, difference: ?object, difference_error: ?string, drift: object,\n"
+	"  loop: object)\n"
 	"\n"
 	"# The config file does not parse or validate (the previous config stays in force).\n"
 	"error ConfigError (message: string, fix: string)\n"
@@ -770,9 +772,14 @@ static void m_get_status(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { NULL };
 
+	json_t *st;
+
 	if (!only_keys(c, p, keys))
 		return;
-	vl_reply(c, iovd_follow_status());
+	st = iovd_follow_status();
+	if (st && vl_call_server(c))
+		json_object_set_new(st, "loop", vl_server_loop_stats(vl_call_server(c)));
+	vl_reply(c, st);
 }
 
 /* ---- Monitor: one bus subscriber per streaming call ---- */
@@ -841,11 +848,20 @@ static void m_monitor(struct vl_call *c, json_t *p, void *ud)
 			 "out of memory", "fix", "", "errno", "ENOMEM"));
 		return;
 	}
-	if ((r = iovd_event_subscribe(mon_event, m)) < 0) {
+	if ((r = iovd_event_subscribe_as(mon_event, m, c->peer->uid, c->peer->privileged)) < 0) {
+		char msg[160];
+
 		/* The stream owns m now: the error ends it and mon_close frees m. */
-		vl_error(c, "io.iovd.Refused", json_pack("{s:s, s:s, s:s}", "message",
-			 "too many Monitor subscribers", "fix", "close another `iovctl monitor`",
-			 "errno", errname(r)));
+		if (r == -EUSERS)
+			snprintf(msg, sizeof(msg), "uid %u already has %d Monitor subscriptions",
+				 (unsigned)c->peer->uid, IOVD_SUBS_PER_UID);
+		else
+			snprintf(msg, sizeof(msg), "all %d Monitor subscriptions open to %s are taken",
+				 c->peer->privileged ? IOVD_SUBS_UNPRIV + IOVD_SUBS_PRIV :
+				 IOVD_SUBS_UNPRIV, c->peer->privileged ? "root and the admin group" :
+				 "unprivileged users");
+		vl_error(c, "io.iovd.Refused", json_pack("{s:s, s:s, s:s}", "message", msg,
+			 "fix", "close another `iovctl monitor`", "errno", errname(r)));
 		return;
 	}
 	log_debug("Monitor: pid %d subscribed", (int)c->peer->pid);

@@ -133,6 +133,10 @@ static void test_follow(void **st)
 	r = call("io.iovd.GetStatus", "{}", &err);
 	assert_null(err);
 	assert_true(json_is_null(json_object_get(r, "config")));
+	/* The loop's turns: at least the ones that served this test's calls. */
+	assert_true(json_integer_value(json_object_get(json_object_get(r, "loop"), "turns")) >= 1);
+	assert_true(json_is_integer(json_object_get(json_object_get(json_object_get(r, "loop"),
+								    "histogram"), "<1ms")));
 	json_decref(r);
 
 	/* The host as it is: an empty plan; Reload adopts it and writes no journal. */
