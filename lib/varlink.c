@@ -40,7 +40,7 @@ static const char service_idl[] =
 
 #define VL_SVC "org.varlink.service"
 
-enum slot_kind { SLOT_LISTEN, SLOT_CLIENT, SLOT_WATCH };
+enum slot_kind { SLOT_LISTEN, SLOT_CLIENT, SLOT_WATCH, SLOT_DEAD /* unwatched, freed after the turn */ };
 
 /* File descriptors a client passed (SCM_RIGHTS). A call sends its fds with its message's
  * bytes (one sendmsg); the kernel hands them over with the recvmsg that reads the last
@@ -371,7 +371,7 @@ static void drop_slot(struct vl_server *s, struct slot *sl)
 			s->n_priv--;
 		free_client(sl->c);
 		s->n_clients--;
-	} else {
+	} else if (sl->kind != SLOT_DEAD) {
 		close(sl->fd);
 	}
 	free(sl);
@@ -1126,10 +1126,10 @@ const struct vl_peer *vl_deferred_peer(const struct vl_deferred *d)
 	return &d->c->peer;
 }
 
-/* Queues the answer (msg stolen) and frees d. Like a stream's end, it may run outside the
- * client's own event, so EPOLLOUT is armed: the client's event then writes the answer and
- * reads any call that waited behind it. */
-static void deferred_answer(struct vl_deferred *d, json_t *msg)
+/* Queues the answer (msg stolen, or text: a whole message without its NUL, freed) and frees
+ * d. Like a stream's end, it may run outside the client's own event, so EPOLLOUT is armed:
+ * the client's event then writes the answer and reads any call that waited behind it. */
+static void deferred_answer_as(struct vl_deferred *d, json_t *msg, char *text)
 {
 	struct client *c = d->c;
 	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c->sl };
@@ -1138,14 +1138,36 @@ static void deferred_answer(struct vl_deferred *d, json_t *msg)
 	if (!d->oneway && !c->closing) {
 		if (msg)
 			queue_msg(c, msg);
+		else if (text)
+			append_out(c, text, strlen(text) + 1), text = NULL;
 		else
 			c->closing = true;
 	}
 	json_decref(msg);
+	free(text);
 	free(d);
 	if (!c->closing && flush_out(c) < 0)
 		c->closing = true;
 	epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void deferred_answer(struct vl_deferred *d, json_t *msg)
+{
+	deferred_answer_as(d, msg, NULL);
+}
+
+void vl_deferred_reply_text(struct vl_deferred *d, const char *params_json)
+{
+	static const char head[] = "{\"parameters\":";
+	size_t n = strlen(params_json);
+	char *t = malloc(sizeof(head) + n + 1);
+
+	if (t) {
+		memcpy(t, head, sizeof(head) - 1);
+		memcpy(t + sizeof(head) - 1, params_json, n);
+		strcpy(t + sizeof(head) - 1 + n, "}");
+	}
+	deferred_answer_as(d, NULL, t);
 }
 
 void vl_deferred_reply(struct vl_deferred *d, json_t *params)
@@ -1199,6 +1221,35 @@ void vl_server_later_cancel(struct vl_server *s, vl_later_fn fn, void *userdata)
 	s->later_tail = &s->later;
 	while (*s->later_tail)
 		s->later_tail = &(*s->later_tail)->next;
+}
+
+void vl_server_unwatch(struct vl_server *s, int fd)
+{
+	for (struct slot *sl = s->slots; sl; sl = sl->next) {
+		if (sl->kind == SLOT_WATCH && sl->fd == fd) {
+			/* Freed after the turn: an event of this batch may still point at it. */
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+			close(fd);
+			sl->kind = SLOT_DEAD;
+			return;
+		}
+	}
+}
+
+static void reap_dead(struct vl_server *s)
+{
+	struct slot **pp = &s->slots;
+
+	while (*pp) {
+		struct slot *sl = *pp;
+
+		if (sl->kind == SLOT_DEAD) {
+			*pp = sl->next;
+			free(sl);
+		} else {
+			pp = &sl->next;
+		}
+	}
 }
 
 void vl_server_watch_name(struct vl_server *s, int fd, const char *what)
@@ -1330,10 +1381,15 @@ int vl_server_step(struct vl_server *s, int timeout_ms)
 			item_end(s, "accepting connections");
 			break;
 		case SLOT_WATCH:
-			sl->fn(sl->fd, sl->ud);
-			if (!sl->what[0])
+			/* Named first: the callback may unwatch its own fd. */
+			if (sl->what[0])
+				snprintf(what, sizeof(what), "%s", sl->what);
+			else
 				snprintf(what, sizeof(what), "watch of fd %d", sl->fd);
-			item_end(s, sl->what[0] ? sl->what : what);
+			sl->fn(sl->fd, sl->ud);
+			item_end(s, what);
+			break;
+		case SLOT_DEAD:
 			break;
 		case SLOT_CLIENT:
 			client_event(s, sl, evs[i].events);
@@ -1345,6 +1401,7 @@ int vl_server_step(struct vl_server *s, int timeout_ms)
 	work += serve_turn(s);
 	if (work)
 		turn_end(s, t0);
+	reap_dead(s);
 	now = now_ms();
 	if (now - s->last_sweep >= sweep)
 		sweep_idle(s, now);

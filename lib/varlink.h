@@ -150,6 +150,9 @@ const struct vl_peer *vl_deferred_peer(const struct vl_deferred *d);
  * on_cancel does not run. */
 void vl_deferred_reply(struct vl_deferred *d, json_t *params);
 void vl_deferred_error(struct vl_deferred *d, const char *error, json_t *params);
+/* A reply whose parameters are already JSON text (an object, e.g. a snapshot kept as text:
+ * nothing is encoded again on the loop). */
+void vl_deferred_reply_text(struct vl_deferred *d, const char *params_json);
 
 /* Creates the socket at path (its directory is created 0755 if missing, a stale socket
  * replaced), mode 0666 (set through the umask at bind): authorization is per method, by
@@ -176,6 +179,8 @@ int vl_server_watch(struct vl_server *s, int fd, vl_watch_fn fn, void *userdata)
 typedef void (*vl_later_fn)(void *userdata);
 int vl_server_later(struct vl_server *s, const char *what, vl_later_fn fn, void *userdata);
 void vl_server_later_cancel(struct vl_server *s, vl_later_fn fn, void *userdata);
+/* Stops watching fd and closes it (from any callback, its own included). */
+void vl_server_unwatch(struct vl_server *s, int fd);
 /* Names a watched fd in the loop's statistics ("udev", "guests"); what is copied. */
 void vl_server_watch_name(struct vl_server *s, int fd, const char *what);
 /* The server handling a call (for handlers that need the loop). */

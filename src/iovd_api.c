@@ -21,6 +21,7 @@
 #include "vfio/bind.h"
 #include "vfio/guard.h"
 #include "src/follow.h"
+#include "src/offload.h"
 
 static const char iovd_idl[] =
 	"# iovd manages SR-IOV virtual functions and VFIO bindings on this host.\n"
@@ -342,20 +343,44 @@ static void m_get_version(struct vl_call *c, json_t *p, void *ud)
 			      iov_sysroot()[0] ? iov_sysroot() : "/"));
 }
 
-/* GetHost reads the whole host (on a 2,000-device host ~0.2 s, and the loop is blocked that
- * long). Unprivileged callers, who could otherwise keep the daemon reading sysfs for each
- * other in a loop, share one snapshot per host generation: host_gen moves with every
- * mutating call and every settled burst of uevents (iovd_api_host_changed), and the snapshot
- * is also retaken once it is HOST_SNAPSHOT_MS old (changes udev does not report: a VF's MAC
- * set by another tool). So a flood of GetHost costs one read per change or per 30 s, not one
- * per call. Privileged callers always get a fresh read (and refresh the snapshot). */
+/* GetHost reads the whole host (on a 2,000-device host ~0.2 s): that read, the host's JSON
+ * and its text are made on the worker thread (src/offload.h) while the loop serves others,
+ * and the call is answered when it is done (deferred). One read at a time serves every
+ * caller that asked before it started. Unprivileged callers, who could otherwise keep the
+ * daemon reading sysfs for each other in a loop, share one snapshot per host generation:
+ * host_gen moves with every mutating call and every settled burst of uevents
+ * (iovd_api_host_changed), and the snapshot is also retaken once it is HOST_SNAPSHOT_MS old
+ * (changes udev does not report: a VF's MAC set by another tool). So a flood of GetHost
+ * costs one read per change or per 30 s, not one per call. Privileged callers always get a
+ * read that started after their call (and refresh the snapshot). The snapshot is kept as
+ * text: a reply from it encodes nothing again. */
 #define HOST_SNAPSHOT_MS 30000
 static unsigned long host_gen;
 static struct {
-	json_t *reply;
+	char *text;			/* {"host": ...} */
 	unsigned long gen;
 	long at_ms;
 } snap;
+
+struct host_read {
+	unsigned long no, gen;		/* the read's number, the generation it started in */
+	int r;
+	char *text;
+};
+
+/* A GetHost call waiting for a read numbered above `after`. */
+struct host_waiter {
+	struct vl_deferred *d;
+	unsigned long after;
+	struct host_waiter *next;
+};
+
+static struct {
+	struct host_waiter *waiters;
+	struct vl_server *srv;
+	unsigned long started;		/* reads started so far */
+	bool reading;
+} HR;
 
 static long mono_ms(void)
 {
@@ -376,30 +401,129 @@ void iovd_api_host_changed(void)
 	host_gen++;
 }
 
+static json_t *host_load_error(int r)
+{
+	struct iov_err e = { 0 };
+
+	iov_err_set(&e, r, "check that sysfs is mounted", "cannot read the host's PCI devices: %s",
+		    strerror(-r));
+	return json_pack("{s:s, s:s, s:s}", "message", e.msg, "fix", e.fix, "errno", errname(r));
+}
+
+/* On the worker: the host, its JSON, its text. */
+static void host_read_work(void *ud)
+{
+	struct host_read *hr = ud;
+	struct iov_host *h = NULL;
+	json_t *j;
+
+	hr->r = iov_host_load(&h);
+	if (hr->r < 0)
+		return;
+	j = json_pack("{s:o}", "host", iov_json_host(h, IOV_SEL_ALL));
+	iov_host_free(h);
+	hr->text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!hr->text)
+		hr->r = -ENOMEM;
+}
+
+static void host_read_start(void);
+
+/* On the loop: answers every caller that asked before this read started; a caller that came
+ * later (privileged) gets the next one. */
+static void host_read_done(void *ud)
+{
+	struct host_read *hr = ud;
+	struct host_waiter **pp = &HR.waiters;
+
+	HR.reading = false;
+	if (hr->r == 0) {
+		free(snap.text);
+		snap.text = hr->text;
+		snap.gen = hr->gen;
+		snap.at_ms = mono_ms();
+	}
+	while (*pp) {
+		struct host_waiter *w = *pp;
+
+		if (w->after >= hr->no) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		if (hr->r == 0)
+			vl_deferred_reply_text(w->d, snap.text);
+		else
+			vl_deferred_error(w->d, "io.iovd.Failed", host_load_error(hr->r));
+		free(w);
+	}
+	if (hr->r < 0)
+		free(hr->text);
+	free(hr);
+	if (HR.waiters)
+		host_read_start();
+}
+
+static void host_read_start(void)
+{
+	struct host_read *hr = calloc(1, sizeof(*hr));
+
+	if (!hr) {
+		while (HR.waiters) {
+			struct host_waiter *w = HR.waiters;
+
+			HR.waiters = w->next;
+			vl_deferred_error(w->d, "io.iovd.Failed", host_load_error(-ENOMEM));
+			free(w);
+		}
+		return;
+	}
+	hr->no = ++HR.started;
+	hr->gen = host_gen;
+	HR.reading = true;
+	iovd_offload(HR.srv, host_read_work, host_read_done, hr);
+}
+
+static void host_waiter_gone(struct vl_deferred *d, void *ud)
+{
+	for (struct host_waiter **pp = &HR.waiters; *pp; pp = &(*pp)->next) {
+		if (*pp == ud) {
+			*pp = ((struct host_waiter *)ud)->next;
+			free(ud);
+			return;
+		}
+	}
+}
+
 static void m_get_host(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { NULL };
-	struct iov_host *h;
-	json_t *r;
+	struct host_waiter *w;
 
 	if (!only_keys(c, p, keys))
 		return;
-	if (!c->peer->privileged && snap.reply && snap.gen == host_gen &&
+	if (!c->peer->privileged && snap.text && snap.gen == host_gen &&
 	    mono_ms() - snap.at_ms < HOST_SNAPSHOT_MS) {
-		vl_reply(c, json_incref(snap.reply));
+		struct vl_deferred *d = vl_call_defer(c, NULL, NULL);
+
+		if (d)
+			vl_deferred_reply_text(d, snap.text);
+		else
+			vl_error(c, "io.iovd.Failed", host_load_error(-ENOMEM));
 		return;
 	}
-	if (load_host(c, &h) < 0)
+	if (!(w = calloc(1, sizeof(*w))) || !(w->d = vl_call_defer(c, host_waiter_gone, w))) {
+		free(w);
+		vl_error(c, "io.iovd.Failed", host_load_error(-ENOMEM));
 		return;
-	r = json_pack("{s:o}", "host", iov_json_host(h, IOV_SEL_ALL));
-	iov_host_free(h);
-	if (r) {
-		json_decref(snap.reply);
-		snap.reply = json_incref(r);
-		snap.gen = host_gen;
-		snap.at_ms = mono_ms();
 	}
-	vl_reply(c, r);
+	w->after = HR.started;
+	w->next = HR.waiters;
+	HR.waiters = w;
+	HR.srv = vl_call_server(c);
+	if (!HR.reading)
+		host_read_start();
 }
 
 static const char *pf_netdev(struct vl_call *c, const struct iov_dev *pf)
