@@ -228,6 +228,12 @@ def main():
     print()
     print('loop turns over the run (iovd start included): %d, busy %.0f ms' % (loop['turns'], loop['busy_ms']))
     print('  ' + '  '.join('%s: %d' % (k, v) for k, v in loop['histogram'].items()))
+    # One line per figure for bench/bench.sh's table.
+    print('scale_starts_per_s %.1f' % (a.guests / start_s))
+    print('scale_vm_list_ms %.1f' % med(cli))
+    print('scale_gethost_ms %.1f' % med(gethost))
+    print('scale_kib_per_guest %.1f' % kib_per_guest)
+    print('scale_longest_turn_ms %.1f %s' % (loop['longest_ms'], loop['longest_what']))
     if nlisted != a.guests or running != a.guests:
         fails.append('guests running')
         print('NOT MET: %d guests running, %d listed, %d started' % (running, nlisted, a.guests))
