@@ -54,7 +54,20 @@ static struct {
 	uint8_t prefix[3];
 	int epfd, tfd;
 	struct guest *guests;
+	struct vl_server *srv;
+	struct stop_wait *stops;
 } S = { .epfd = -1, .tfd = -1 };
+
+/* A VmStop waiting for its guest to end (and its VFs to be back); tfd: SIGKILL when it fires
+ * (-1: none, or fired). done NULL: its caller went away (the guest still stops). */
+struct stop_wait {
+	struct guest *g;
+	iovd_stop_done_fn done;
+	void *ud;
+	int tfd;
+	int timeout_s;
+	struct stop_wait *next;
+};
 
 /* ---- small helpers ---- */
 
@@ -670,12 +683,44 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 	log_start(g, "restarted");
 }
 
+static void stop_timer_off(struct stop_wait *w)
+{
+	if (w->tfd >= 0) {
+		if (S.srv)
+			vl_server_unwatch(S.srv, w->tfd);	/* closes it */
+		else
+			close(w->tfd);
+		w->tfd = -1;
+	}
+}
+
+/* The guest has ended and its VFs are back: the VmStop calls waiting for it are answered. */
+static void stops_done(struct guest *g)
+{
+	struct stop_wait **pp = &S.stops;
+
+	while (*pp) {
+		struct stop_wait *w = *pp;
+
+		if (w->g != g) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		stop_timer_off(w);
+		if (w->done)
+			w->done(w->ud, gstore_guest_json(g, false));
+		free(w);
+	}
+}
+
 static void reap(struct guest *g)
 {
 	siginfo_t si = { 0 };
 	bool known = waitid(P_PIDFD, (id_t)g->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid;
 
 	ended(g, &si, known);
+	stops_done(g);
 }
 
 void iovd_guests_host_settled(void)
@@ -789,10 +834,24 @@ static void on_guest_fd(int fd, void *ud)
 	}
 }
 
-int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err *err)
+/* The stop timeout passed: iovm did not end after SIGTERM (the guest did not shut down). */
+static void on_stop_timer(int fd, void *ud)
+{
+	struct stop_wait *w = ud;
+
+	log_warn("guest %s: iovm did not end within %d s of SIGTERM; SIGKILL", w->g->spec.name,
+		 w->timeout_s);
+	if (w->g->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, w->g->pidfd, SIGKILL, NULL, 0);
+	stop_timer_off(w);
+}
+
+int iovd_guest_stop_async(const char *name, bool force, int timeout_s, iovd_stop_done_fn done,
+			  void *ud, json_t **info, struct iov_err *err)
 {
 	struct guest *g = find(name);
-	struct pollfd p;
+	struct stop_wait *w;
+	bool again;
 
 	if (g && g->state == G_DEGRADED && g->waiting) {
 		g->waiting = false;	/* no restart when its VFs come back */
@@ -806,22 +865,61 @@ int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err 
 	if (!g || g->state != G_RUNNING)
 		return iov_err_set(err, -ENOENT, "see `iovctl vm list`", "no running guest named '%s'",
 				   name);
+	if (!(w = calloc(1, sizeof(*w))))
+		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
+	w->g = g;
+	w->done = done;
+	w->ud = ud;
+	w->tfd = -1;
+	w->timeout_s = timeout_s;
+	again = g->stopping;
 	g->stopping = true;
-	log_info("guest %s: stopping (%s)", name, force ? "SIGKILL" : "SIGTERM");
-	if (syscall(SYS_pidfd_send_signal, g->pidfd, force ? SIGKILL : SIGTERM, NULL, 0) < 0 &&
-	    errno != ESRCH)
+	log_info("guest %s: %sstopping (%s)", name, again ? "again " : "", force ? "SIGKILL" :
+		 "SIGTERM: the guest is asked to shut down");
+	if ((!again || force) &&
+	    syscall(SYS_pidfd_send_signal, g->pidfd, force ? SIGKILL : SIGTERM, NULL, 0) < 0 &&
+	    errno != ESRCH) {
+		free(w);
 		return iov_err_set(err, -errno, NULL, "signalling iovm pid %d: %s", (int)g->pid,
 				   strerror(errno));
-	p = (struct pollfd){ .fd = g->pidfd, .events = POLLIN };
-	if (poll(&p, 1, 10000) == 0) {
-		log_warn("guest %s: iovm did not end within 10 s of SIGTERM; SIGKILL", name);
-		syscall(SYS_pidfd_send_signal, g->pidfd, SIGKILL, NULL, 0);
-		poll(&p, 1, 5000);
 	}
-	reap(g);
-	if (info)
-		*info = gstore_guest_json(g, false);
-	return 0;
+	/* SIGKILL if it has not ended in time. The loop serves others meanwhile: the caller's
+	 * answer waits for the end (reap) without holding anything. */
+	if (!force && S.srv) {
+		struct itimerspec it = { .it_value = { timeout_s > 0 ? timeout_s : 0,
+						       timeout_s > 0 ? 0 : 1 } };
+
+		w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (w->tfd < 0 || timerfd_settime(w->tfd, 0, &it, NULL) < 0 ||
+		    vl_server_watch(S.srv, w->tfd, on_stop_timer, w) < 0) {
+			if (w->tfd >= 0)
+				close(w->tfd);
+			w->tfd = -1;
+			log_warn("guest %s: no stop timer (%s); SIGKILL now", name, strerror(errno));
+			syscall(SYS_pidfd_send_signal, g->pidfd, SIGKILL, NULL, 0);
+		} else {
+			vl_server_watch_name(S.srv, w->tfd, "guest stop timeout");
+		}
+	}
+	w->next = S.stops;
+	S.stops = w;
+	if (!S.srv) {
+		/* No loop to come back to (not initialised): wait here, as iovd did before. */
+		struct pollfd p = { .fd = g->pidfd, .events = POLLIN };
+
+		if (!force && poll(&p, 1, timeout_s * 1000) == 0)
+			syscall(SYS_pidfd_send_signal, g->pidfd, SIGKILL, NULL, 0);
+		poll(&p, 1, 5000);
+		reap(g);
+	}
+	return 1;
+}
+
+void iovd_guest_stop_cancel(void *ud)
+{
+	for (struct stop_wait *w = S.stops; w; w = w->next)
+		if (w->ud == ud)
+			w->done = NULL;
 }
 
 /* ---- queries ---- */
@@ -978,6 +1076,8 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		return log_err_errno(-errno, "epoll_create1");
 	if ((r = vl_server_watch(srv, S.epfd, on_guest_fd, NULL)) < 0)
 		return log_err_errno(r, "watching guests");
+	vl_server_watch_name(srv, S.epfd, "guests (iovm ended, interrupt placement)");
+	S.srv = srv;
 	/* Interrupt placement: once a second (see place_irqs). */
 	S.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (S.tfd >= 0) {
@@ -1013,6 +1113,16 @@ void iovd_guests_autostart(void)
 
 void iovd_guests_shutdown(void)
 {
+	/* Stops still waiting: their guests go on ending without iovd (re-adopted, or found
+	 * ended, by the next one); their callers are answered by the server going away. */
+	while (S.stops) {
+		struct stop_wait *w = S.stops;
+
+		S.stops = w->next;
+		stop_timer_off(w);
+		free(w);
+	}
+	S.srv = NULL;
 	/* The epoll fd is owned by the server loop's watch slot (closed with it). */
 	for (struct guest *g = S.guests; g; g = g->next)
 		if (g->pidfd >= 0) {

@@ -126,7 +126,8 @@ json_t *gstore_guest_json(const struct guest *g, bool state)
 	json_object_set_new(j, "pid", g->state == G_RUNNING ? json_integer(g->pid) : json_null());
 	json_object_set_new(j, "numa_node", g->state == G_RUNNING && g->numa_node >= 0 ?
 			    json_integer(g->numa_node) : json_null());
-	json_object_set_new(j, "state", json_string(state_name(g->state)));
+	json_object_set_new(j, "state", json_string(g->state == G_RUNNING && g->stopping ?
+						      "stopping" : state_name(g->state)));
 	json_object_set_new(j, "files_passed_by", g->files_passed ? json_integer(g->files_by) :
 			    json_null());
 	json_object_set_new(j, "user", json_string(T.user));

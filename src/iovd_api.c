@@ -133,8 +133,10 @@ static const char iovd_idl[] =
 	"  restart: ?string, save: ?bool)\n"
 	"  -> (guest: object, saved: ?string)\n"
 	"\n"
-	"# Stops the guest (SIGTERM, force: SIGKILL); its VFs are reset and returned.\n"
-	"method VmStop(name: string, force: ?bool) -> (guest: object)\n"
+	"# Stops the guest: SIGTERM to iovm asks the guest to shut down, SIGKILL after timeout\n"
+	"# seconds (default 30, at most 100) or at once with force. Answers once iovm has ended\n"
+	"# and its VFs are reset and returned; meanwhile its state is \"stopping\".\n"
+	"method VmStop(name: string, force: ?bool, timeout: ?int) -> (guest: object)\n"
 	"\n"
 	"# Guests iovd knows and the quarantined VFs.\n"
 	"method VmList() -> (guests: []object, quarantine: []object)\n"
@@ -1112,10 +1114,24 @@ out:
 	iov_gspec_free(&g);
 }
 
+/* VmStop answers once iovm has ended and the guest's VFs are back (deferred: the loop serves
+ * others meanwhile); the deferred call is the stop's key. */
+static void vm_stop_done(void *ud, json_t *info)
+{
+	vl_deferred_reply(ud, json_pack("{s:o}", "guest", info));
+}
+
+static void vm_stop_gone(struct vl_deferred *d, void *ud)
+{
+	iovd_guest_stop_cancel(d);
+}
+
 static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
 {
-	static const char *const keys[] = { "name", "force", NULL };
+	static const char *const keys[] = { "name", "force", "timeout", NULL };
 	struct iov_err e = { 0 };
+	json_int_t timeout = IOVD_STOP_TIMEOUT_S;
+	struct vl_deferred *d;
 	json_t *info = NULL;
 	const char *name;
 	bool force;
@@ -1127,13 +1143,27 @@ static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
 	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
 	    get_bool(c, p, "force", &force) < 0)
 		return;
+	if (json_object_get(p, "timeout") && !json_is_null(json_object_get(p, "timeout")) &&
+	    !get_int(c, p, "timeout", IOVD_STOP_TIMEOUT_MAX_S, &timeout))
+		return;
 	snprintf(what, sizeof(what), "stop guest %.40s%s", name, force ? " (force)" : "");
 	log_change(c, what);
-	if ((r = iovd_guest_stop(name, force, &info, &e)) < 0) {
-		guest_err(c, &e, r);
+	if (!(d = vl_call_defer(c, vm_stop_gone, NULL))) {
+		vl_error(c, "io.iovd.Failed", json_pack("{s:s, s:s, s:s}", "message", "out of memory",
+			 "fix", "", "errno", "ENOMEM"));
 		return;
 	}
-	vl_reply(c, json_pack("{s:o}", "guest", info));
+	r = iovd_guest_stop_async(name, force, (int)timeout, vm_stop_done, d, &info, &e);
+	if (r == 0) {
+		vl_deferred_reply(d, json_pack("{s:o}", "guest", info));
+	} else if (r < 0) {
+		struct vl_call ec = { .peer = c->peer, .method = c->method };
+
+		guest_err(&ec, &e, r);
+		vl_deferred_error(d, ec.error, json_incref(ec.error_params));
+		json_decref(ec.error_params);
+		free(ec.error);
+	}
 }
 
 static void m_vm_list(struct vl_call *c, json_t *p, void *ud)
