@@ -40,7 +40,7 @@ varlink-client: $(BUILD)/iovd $(BUILD)/iovctl
 	tests/varlink/iovd_client.py $(BUILD)
 	tests/varlink/console_pty.py $(BUILD)
 	tests/varlink/console_daemon.sh $(BUILD)
-	tests/varlink/stop_daemon.sh $(BUILD)
+	tests/varlink/standin_daemon.sh $(BUILD)
 -include tests/fuzz/fuzz.mk
 UNIT_TESTS += tests/unit/test_sdnotify.c
 UNIT_TESTS += tests/unit/test_export.c

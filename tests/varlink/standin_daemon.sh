@@ -1,17 +1,18 @@
 #!/bin/sh
-# `iovctl vm stop` against the real iovd without /dev/vfio or a guest: the "iovm" is a
-# stand-in given with --iovm (no NICs), supervised as iovm is. A stand-in that ignores
-# SIGTERM (a guest that does not shut down) is killed after --timeout; meanwhile iovd
+# `iovctl vm stop` and `vm log` against the real iovd without /dev/vfio or a guest: the
+# "iovm" is a stand-in given with --iovm (no NICs), supervised as iovm is. A stand-in that
+# ignores SIGTERM (a guest that does not shut down) is killed after --timeout; meanwhile iovd
 # answers others at once and shows the guest "stopping"; a caller that goes away during the
-# stop costs nothing (the guest still stops); --force kills at once.
-#   tests/varlink/stop_daemon.sh BUILD      (from the repository root; needs root and the
+# stop costs nothing (the guest still stops); --force kills at once. A 100 MiB log: `vm log`
+# reads only its end (before: the whole file on the loop, and nothing above 64 MiB).
+#   tests/varlink/standin_daemon.sh BUILD      (from the repository root; needs root and the
 #   iovm user that setup.sh creates)
 set -u
 B=${1:?usage: $0 BUILD}
 T=$(mktemp -d /tmp/iovd-stop.XXXXXX)
 fail=0 ip= pb=
 trap 'kill $ip $pb 2>/dev/null; rm -rf "$T"' EXIT
-bad() { echo "stop_daemon: FAIL: $*"; fail=1; }
+bad() { echo "standin_daemon: FAIL: $*"; fail=1; }
 ok() { echo "ok: $*"; }
 ms() { date +%s%3N; }
 
@@ -72,9 +73,25 @@ t1=$(ms)
 $C vm stop b --timeout 101 > "$T/out" 2>&1 && bad "--timeout 101 accepted"
 grep -q "0..100" "$T/out" && ok "--timeout is bounded" || bad "--timeout 101: $(cat "$T/out")"
 
+# A big log: only the range asked for is read.
+log=$($C vm show b --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["guest"]["log"])')
+truncate -s 100M "$log" && printf 'THE END\n' >> "$log"
+t0=$(ms)
+$C vm log b > "$T/out" 2>&1 || bad "vm log of a 100 MiB log: $(tail -c 300 "$T/out")"
+t1=$(ms)
+tail -c 8 "$T/out" | grep -q "THE END" && ok "vm log of a 100 MiB log shows its end ($((t1 - t0)) ms)" ||
+	bad "vm log: $(tail -c 100 "$T/out")"
+[ "$(wc -c < "$T/out")" -le 70000 ] && ok "64 KiB of it, not more" || bad "vm log printed $(wc -c < "$T/out") bytes"
+sz=$(stat -c %s "$log")
+$C vm log b --json > "$T/out" 2>&1
+python3 - "$T/out" "$sz" <<'PY' && ok "end is the log's size" || bad "VmLog end: $(head -c 200 "$T/out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(0 if r["end"] == int(sys.argv[2]) and len(r["log"]) == 65536 else 1)
+PY
 $C vm stop b --force > /dev/null 2>&1
 # Nothing of this held the loop: iovd's longest turn (before: the whole stop, 3 s).
 lt=$($C status --json | python3 -c 'import json,sys; l=json.load(sys.stdin)["loop"]; print(int(l["longest_ms"]), "ms,", l["longest_what"])')
 [ "${lt%% *}" -lt 1000 ] && ok "longest loop turn: $lt" || bad "a loop turn took $lt"
-[ $fail = 0 ] && echo "stop_daemon: all passed"
+[ $fail = 0 ] && echo "standin_daemon: all passed"
 exit $fail
