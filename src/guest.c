@@ -36,6 +36,7 @@
 #include "src/guest_priv.h"
 #include "src/guest_store.h"
 #include "src/guest_vf.h"
+#include "src/offload.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
 
@@ -208,7 +209,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 	struct iov_host *h = NULL;
 	struct iov_usage *u = NULL;
 	struct iov_macreg *reg = NULL;
-	struct iov_alloc_taken taken[64];
+	struct iov_alloc_taken *taken = NULL;
 	struct iov_alloc_in in = { 0 };
 	struct gpriv_launch l;
 	struct gpriv_nic pn[IOV_GUEST_MAX_NICS];
@@ -230,18 +231,32 @@ static int do_start(struct guest *g, struct iov_err *err)
 				   IOV_GUEST_MAX_NICS);
 	if ((r = gpriv_user(S.user, &uid, &gid, err)) < 0)
 		return r;
+	/* A guest without NICs needs nothing of the host model: on a 2,000-device host its
+	 * reading would cost the loop ~0.1 s per start. */
+	if (!g->spec.n_nics)
+		goto launch;
 	if ((r = iov_host_load(&h)) < 0)
 		return iov_err_set(err, r, NULL, "reading the host's PCI devices: %s", strerror(-r));
 	if ((r = iov_usage_load(&u)) < 0) {
 		iov_err_set(err, r, NULL, "reading host usage: %s", strerror(-r));
 		goto out;
 	}
+	/* Every VF another guest holds or quarantine keeps, however many (a fleet node runs
+	 * hundreds of guests), and this guest's own. */
+	nt = gvf_quarantine_count() + g->spec.n_nics;
 	for (struct guest *o = S.guests; o; o = o->next)
-		for (size_t i = 0; o->state == G_RUNNING && i < o->n_nics && nt < 56; i++) {
+		nt += o->state == G_RUNNING ? o->n_nics : 0;
+	if (!(taken = calloc(nt, sizeof(*taken)))) {
+		r = iov_err_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	nt = 0;
+	for (struct guest *o = S.guests; o; o = o->next)
+		for (size_t i = 0; o->state == G_RUNNING && i < o->n_nics; i++) {
 			snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", o->nics[i].vf);
 			taken[nt++].by = o->spec.name;
 		}
-	for (size_t i = 0; i < gvf_quarantine_count() && nt < 56; i++) {
+	for (size_t i = 0; i < gvf_quarantine_count(); i++) {
 		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", gvf_quarantine_vf(i));
 		taken[nt++].by = "quarantine";
 	}
@@ -323,6 +338,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 	for (size_t i = 0; i < g->n_nics; i++)
 		if ((r = gvf_save_and_set(&g->nics[i], err)) < 0)
 			goto undo;
+launch:
 	/* 4. What iovm gets (src/guest_priv.h). */
 	for (size_t i = 0; i < g->n_nics; i++)
 		pn[i] = (struct gpriv_nic){ .vf = g->nics[i].vf, .group = g->nics[i].group };
@@ -393,6 +409,7 @@ out:
 	iov_cfg_resolved_free(res);
 	iov_usage_free(u);
 	iov_host_free(h);
+	free(taken);
 	return r;
 }
 
@@ -1078,6 +1095,7 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		return log_err_errno(r, "watching guests");
 	vl_server_watch_name(srv, S.epfd, "guests (iovm ended, interrupt placement)");
 	S.srv = srv;
+	gstore_set_loop(srv);
 	/* Interrupt placement: once a second (see place_irqs). */
 	S.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (S.tfd >= 0) {
@@ -1123,6 +1141,8 @@ void iovd_guests_shutdown(void)
 		free(w);
 	}
 	S.srv = NULL;
+	gstore_set_loop(NULL);
+	iovd_offload_wait();	/* guests.json as last saved is on disk */
 	/* The epoll fd is owned by the server loop's watch slot (closed with it). */
 	for (struct guest *g = S.guests; g; g = g->next)
 		if (g->pidfd >= 0) {

@@ -23,7 +23,10 @@ static struct {
 	pthread_cond_t cond;
 	struct job *head, **tail;
 	bool thread;
-} W = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, &W.head, false };
+	unsigned busy;			/* jobs queued or running */
+	pthread_cond_t idle;
+} W = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, &W.head, false, 0,
+	PTHREAD_COND_INITIALIZER };
 
 static void *worker(void *arg)
 {
@@ -41,6 +44,10 @@ static void *worker(void *arg)
 		j->work(j->ud);
 		while (write(j->pipe[1], "", 1) < 0 && errno == EINTR)
 			;
+		pthread_mutex_lock(&W.lock);
+		if (--W.busy == 0)
+			pthread_cond_broadcast(&W.idle);
+		pthread_mutex_unlock(&W.lock);
 	}
 	return NULL;
 }
@@ -101,7 +108,16 @@ int iovd_offload(struct vl_server *srv, iovd_job_fn work, iovd_job_fn done, void
 	pthread_mutex_lock(&W.lock);
 	*W.tail = j;
 	W.tail = &j->next;
+	W.busy++;
 	pthread_cond_signal(&W.cond);
 	pthread_mutex_unlock(&W.lock);
 	return 0;
+}
+
+void iovd_offload_wait(void)
+{
+	pthread_mutex_lock(&W.lock);
+	while (W.busy)
+		pthread_cond_wait(&W.idle, &W.lock);
+	pthread_mutex_unlock(&W.lock);
 }

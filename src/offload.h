@@ -11,5 +11,8 @@
 
 typedef void (*iovd_job_fn)(void *userdata);
 int iovd_offload(struct vl_server *srv, iovd_job_fn work, iovd_job_fn done, void *userdata);
+/* Blocks until every job queued so far has done its work (at exit: a state file being
+ * written is written). Their done() runs from the loop, if it turns again. */
+void iovd_offload_wait(void);
 
 #endif
