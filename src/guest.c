@@ -631,6 +631,26 @@ static bool wants_restart(const struct guest *g)
 	return g->exit_code != 0;	/* reboot (3), crash, error, a signal, unknown */
 }
 
+/* A degraded guest is tried again when the host has settled, at most this many times (a
+ * restart that degrades again within RESTART_WINDOW counts as a try); then iovd gives up. */
+#define DEGRADED_MAX_TRIES 10
+
+static void give_up(struct guest *g)
+{
+	size_t n = strlen(g->exit_reason);
+
+	g->waiting = false;
+	snprintf(g->exit_reason + n, sizeof(g->exit_reason) - n, "; not started again after %d "
+		 "tries (last: %s)", g->wait_tries, g->wait_error[0] ? g->wait_error :
+		 "it degraded again");
+	log_warn("guest %s: gave up restarting it after %d tries: %s; `iovctl vm start` it when "
+		 "the host is fixed", g->spec.name, g->wait_tries, g->wait_error[0] ?
+		 g->wait_error : "it degraded again");
+	iovd_event("guest.gave_up", json_pack("{s:s, s:i, s:s}", "guest", g->spec.name, "tries",
+					      g->wait_tries, "reason", g->exit_reason));
+	save();
+}
+
 static void ended(struct guest *g, const siginfo_t *si, bool known)
 {
 	json_t *vfs = json_array();
@@ -656,7 +676,14 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 					     g->exit_code >= 0 ? json_integer(g->exit_code) : json_null(),
 					     "vfs", vfs));
 	if (lost) {
-		g->waiting = wants_restart(g);
+		/* Degraded again soon after a restart: that restart was one more try. */
+		if (g->started_at && now - g->started_at > RESTART_WINDOW)
+			g->wait_tries = 0;
+		g->waiting = wants_restart(g) && g->wait_tries < DEGRADED_MAX_TRIES;
+		if (wants_restart(g) && !g->waiting) {
+			g->wait_error[0] = '\0';
+			give_up(g);
+		}
 		log_warn("guest %s degraded: %s; %s", g->spec.name, g->exit_reason, g->waiting ?
 			 "it is started again once the host has its VFs back (restart policy)" :
 			 "it stays stopped (restart policy no; `iovctl vm start` it again)");
@@ -747,13 +774,17 @@ void iovd_guests_host_settled(void)
 
 		if (g->state != G_DEGRADED || !g->waiting)
 			continue;
+		g->wait_tries++;
 		if (do_start(g, &e) < 0) {
 			/* Not yet (its PF is still without a driver, the pool has no VF yet), or
-			 * not at all (the kernel file went away): it keeps waiting either way,
-			 * and says why; `iovctl vm stop` gives up on it. */
+			 * not at all (the kernel file went away): it keeps waiting, and says why,
+			 * until the tries run out; `iovctl vm stop` gives up on it at once. */
 			if (strcmp(g->wait_error, e.msg) != 0)
-				log_info("guest %s: not restarted yet: %s", g->spec.name, e.msg);
+				log_info("guest %s: not restarted yet (try %d of %d): %s", g->spec.name,
+					 g->wait_tries, DEGRADED_MAX_TRIES, e.msg);
 			snprintf(g->wait_error, sizeof(g->wait_error), "%s", e.msg);
+			if (g->wait_tries >= DEGRADED_MAX_TRIES)
+				give_up(g);
 			continue;
 		}
 		g->wait_error[0] = '\0';

@@ -38,6 +38,7 @@ struct guest {
 	bool stopping, adopted;
 	bool waiting;			/* degraded, to be restarted when its VFs are back */
 	char wait_error[512];		/* why the last try to restart it failed */
+	int wait_tries;			/* tries to restart it since it was degraded */
 	time_t started_at;
 	int restarts;
 	time_t window_start;

@@ -46,3 +46,5 @@ UNIT_TESTS += tests/unit/test_sdnotify.c
 UNIT_TESTS += tests/unit/test_export.c
 $(BUILD)/tests/test_export: $(BUILD)/obj/tests/unit/fakesys.o
 UNIT_TESTS += tests/unit/test_iovd_config.c
+UNIT_TESTS += tests/unit/test_guest_retry.c
+$(BUILD)/tests/test_guest_retry: $(BUILD)/obj/tests/unit/fakesys.o
