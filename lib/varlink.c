@@ -1136,12 +1136,14 @@ static void deferred_answer_as(struct vl_deferred *d, json_t *msg, char *text)
 
 	c->deferred = NULL;
 	if (!d->oneway && !c->closing) {
-		if (msg)
+		if (msg) {
 			queue_msg(c, msg);
-		else if (text)
-			append_out(c, text, strlen(text) + 1), text = NULL;
-		else
+		} else if (text) {
+			append_out(c, text, strlen(text) + 1);	/* frees it */
+			text = NULL;
+		} else {
 			c->closing = true;
+		}
 	}
 	json_decref(msg);
 	free(text);
@@ -1326,25 +1328,27 @@ json_t *vl_server_loop_stats(const struct vl_server *s)
 	return o;
 }
 
-/* Runs the later tasks queued before this turn (those they queue run in the next). */
+/* Runs the later tasks queued before this turn (those they queue run in the next), taken
+ * off the queue one by one, so that one may cancel another still waiting. */
 static int run_later(struct vl_server *s)
 {
-	struct later *l = s->later;
-	int n = 0;
+	size_t n = 0, ran = 0;
 
-	s->later = NULL;
-	s->later_tail = &s->later;
-	while (l) {
-		struct later *next = l->next;
+	for (struct later *l = s->later; l; l = l->next)
+		n++;
+	while (ran < n && s->later) {
+		struct later *l = s->later;
 
+		s->later = l->next;
+		if (!s->later)
+			s->later_tail = &s->later;
 		item_begin(s);
 		l->fn(l->ud);
 		item_end(s, l->what ? l->what : "a later task");
 		free(l);
-		l = next;
-		n++;
+		ran++;
 	}
-	return n;
+	return (int)ran;
 }
 
 int vl_server_step(struct vl_server *s, int timeout_ms)

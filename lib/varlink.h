@@ -140,7 +140,8 @@ void vl_stream_end(struct vl_stream *st, const char *error, json_t *params);
  * and returns. on_cancel (may be NULL) runs exactly once if the peer goes away or the
  * server is freed before the answer; the handle is invalid after it (and after an answer).
  * Returns NULL with errno EINVAL (already deferred, or a stream) or ENOMEM. A oneway
- * call may be deferred: its answer is dropped. */
+ * call may be deferred: its answer is dropped. A peer that shuts down its sending side
+ * while it waits counts as gone (its call is cancelled). */
 struct vl_deferred;
 typedef void (*vl_deferred_fn)(struct vl_deferred *d, void *userdata);
 struct vl_deferred *vl_call_defer(struct vl_call *c, vl_deferred_fn on_cancel, void *userdata);
@@ -175,7 +176,8 @@ int vl_server_watch(struct vl_server *s, int fd, vl_watch_fn fn, void *userdata)
 /* Runs fn(userdata) once in the next turn of the loop, without waiting for any fd: work
  * done in bounded pieces queues its next piece (what: a label for the loop's statistics,
  * a string that outlives the call). 0 or -ENOMEM. vl_server_later_cancel drops the
- * queued runs of fn with that userdata (an owner freeing it). */
+ * queued runs of fn with that userdata (an owner freeing it), those due in this very turn
+ * included. */
 typedef void (*vl_later_fn)(void *userdata);
 int vl_server_later(struct vl_server *s, const char *what, vl_later_fn fn, void *userdata);
 void vl_server_later_cancel(struct vl_server *s, vl_later_fn fn, void *userdata);

@@ -89,6 +89,29 @@ static void m_pieces(struct vl_call *c, json_t *params, void *ud)
 	p->left = 10;
 }
 
+/* Two later tasks due in the same turn: the first cancels the second, which never runs. */
+static int task_b_ran;
+
+static void task_b(void *ud)
+{
+	task_b_ran++;
+}
+
+static void task_a(void *ud)
+{
+	vl_server_later_cancel(srv, task_b, NULL);
+	vl_deferred_reply(ud, json_pack("{s:i}", "b_ran", task_b_ran));
+}
+
+static void m_cancel(struct vl_call *c, json_t *params, void *ud)
+{
+	struct vl_deferred *d = vl_call_defer(c, NULL, NULL);
+
+	if (!d || vl_server_later(srv, "a", task_a, d) < 0 ||
+	    vl_server_later(srv, "b", task_b, NULL) < 0)
+		abort();
+}
+
 static void m_sleep(struct vl_call *c, json_t *params, void *ud)
 {
 	struct timespec ts = { 0, 60 * 1000000L };
@@ -111,6 +134,7 @@ static const struct vl_method methods[] = {
 	{ "test.AtOnce", m_at_once, false },
 	{ "test.Pieces", m_pieces, false },
 	{ "test.Sleep", m_sleep, false },
+	{ "test.Cancel", m_cancel, false },
 	{ "test.Stats", m_stats, false },
 	{ "test.Echo", m_echo, false },
 };
@@ -383,6 +407,21 @@ static void test_stats_name_longest(void **state)
 	close(fd);
 }
 
+static void test_cancel_in_turn(void **state)
+{
+	int fd = vl_connect(path);
+	json_t *r = NULL;
+	char *e = NULL;
+
+	assert_true(fd >= 0);
+	assert_int_equal(vl_call_sync(fd, "test.Cancel", NULL, 5000, &r, &e), 0);
+	assert_int_equal(json_integer_value(json_object_get(r, "b_ran")), 0);
+	json_decref(r);
+	echo("after");
+	assert_int_equal(task_b_ran, 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +431,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wait_not_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_name_longest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_in_turn, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
