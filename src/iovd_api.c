@@ -134,8 +134,9 @@ static const char iovd_idl[] =
 	"  -> (guest: object, saved: ?string)\n"
 	"\n"
 	"# Stops the guest: SIGTERM to iovm asks the guest to shut down, SIGKILL after timeout\n"
-	"# seconds (default 30, at most 100) or at once with force. Answers once iovm has ended\n"
-	"# and its VFs are reset and returned; meanwhile its state is \"stopping\".\n"
+	"# seconds (default: the config's policy.stop_timeout, else 30; at most 100) or at once\n"
+	"# with force. Answers once iovm has ended and its VFs are reset and returned;\n"
+	"# meanwhile its state is \"stopping\".\n"
 	"method VmStop(name: string, force: ?bool, timeout: ?int) -> (guest: object)\n"
 	"\n"
 	"# Guests iovd knows and the quarantined VFs.\n"
@@ -1130,7 +1131,9 @@ static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { "name", "force", "timeout", NULL };
 	struct iov_err e = { 0 };
-	json_int_t timeout = IOVD_STOP_TIMEOUT_S;
+	const struct iov_config *cfg = iovd_follow_config();
+	json_int_t timeout = cfg && cfg->policy.stop_timeout >= 0 ? cfg->policy.stop_timeout :
+			     IOVD_STOP_TIMEOUT_S;
 	struct vl_deferred *d;
 	json_t *info = NULL;
 	const char *name;

@@ -22,8 +22,9 @@ printf '#!/bin/sh\n# a guest that does not shut down on SIGTERM\ntrap "" TERM\ne
 chmod 755 "$T/stubborn"
 head -c 4096 /dev/zero > "$T/kernel"
 chmod 644 "$T/kernel"
+printf '{ "policy": { "stop_timeout": 2 } }\n' > "$T/iovd.json"
 "$B/iovd" --sysroot "$T/tree" --socket "$T/sock" --state-dir "$T/state" --bind-state "$T/bs.json" \
-	--cdi-dir "" --no-apply --iovm "$T/stubborn" --foreground 2>"$T/err" &
+	--config "$T/iovd.json" --cdi-dir "" --no-apply --iovm "$T/stubborn" --foreground 2>"$T/err" &
 ip=$!
 i=0
 while [ ! -S "$T/sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -63,6 +64,14 @@ sleep 2.5
 kill -0 $ip 2>/dev/null && ok "iovd survives a caller gone during a stop" || { bad "iovd died: $(tail -3 "$T/err")"; exit 1; }
 [ "$(state a)" = stopped ] && ok "the guest stopped all the same" || bad "state after the caller left: $(state a)"
 kill -0 "$pa" 2>/dev/null && bad "stand-in $pa still alive" || ok "its iovm is gone"
+
+# Without --timeout: the config's policy.stop_timeout (2 s), not the default 30 s.
+start a
+t0=$(ms)
+$C vm stop a > "$T/out" 2>&1 || bad "vm stop a: $(cat "$T/out")"
+t1=$(ms)
+[ $((t1 - t0)) -ge 1900 ] && [ $((t1 - t0)) -lt 6000 ] && ok "policy.stop_timeout 2 s is the default ($((t1 - t0)) ms)" ||
+	bad "stop without --timeout took $((t1 - t0)) ms (want 2 s from policy.stop_timeout)"
 
 # --force: at once.
 start a
