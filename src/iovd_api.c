@@ -191,6 +191,19 @@ static void bad_arg(struct vl_call *c, const char *param, const char *msg)
 		 json_pack("{s:s, s:s}", "parameter", param, "message", msg));
 }
 
+static json_t *no_memory_params(void)
+{
+	return json_pack("{s:s, s:s, s:s}", "message", "out of memory", "fix", "", "errno",
+			 "ENOMEM");
+}
+
+/* Answers a deferred call with the error a handler set on ec (a scratch call). */
+static void deferred_error_from(struct vl_deferred *d, struct vl_call *ec)
+{
+	vl_deferred_error(d, ec->error, ec->error_params);	/* steals the params */
+	free(ec->error);
+}
+
 /* Strict parameter access: unknown keys are refused so that a typo never silently means
  * "default". */
 static bool only_keys(struct vl_call *c, json_t *p, const char *const *keys)
@@ -833,25 +846,68 @@ static void config_err(struct vl_call *c, const struct iov_err *e)
 						     e->fix));
 }
 
+/* Plan re-reads the config and plans it against the host (~0.3 s on a 2,000-device host
+ * with 16 PFs): on the worker thread, encoded there too; the loop serves others meanwhile. */
+struct plan_job {
+	struct vl_deferred *d;		/* NULL: the caller went away */
+	bool force, bad;
+	int r;
+	struct iov_err e;
+	char *text;			/* the plan, encoded */
+};
+
+static void plan_work(void *ud)
+{
+	struct plan_job *j = ud;
+	json_t *plan = NULL;
+
+	j->r = iovd_follow_plan(j->force, &plan, &j->bad, &j->e);
+	if (j->r == 0 && !(j->text = json_dumps(plan, JSON_COMPACT)))
+		j->r = iov_err_set(&j->e, -ENOMEM, NULL, "out of memory");
+	json_decref(plan);
+}
+
+static void plan_done(void *ud)
+{
+	struct plan_job *j = ud;
+
+	if (!j->d) {
+		/* the caller went away */
+	} else if (j->r == 0) {
+		vl_deferred_reply_text(j->d, j->text);
+	} else {
+		struct vl_call ec = { 0 };
+
+		if (j->bad)
+			config_err(&ec, &j->e);
+		else
+			reply_err(&ec, "io.iovd.Refused", &j->e, j->r);
+		deferred_error_from(j->d, &ec);
+	}
+	free(j->text);
+	free(j);
+}
+
+static void plan_gone(struct vl_deferred *d, void *ud)
+{
+	((struct plan_job *)ud)->d = NULL;
+}
+
 static void m_plan(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { "force", NULL };
-	struct iov_err e = { 0 };
-	json_t *plan = NULL;
-	bool force, bad;
-	int r;
+	struct plan_job *j;
+	bool force;
 
 	if (!only_keys(c, p, keys) || get_bool(c, p, "force", &force) < 0)
 		return;
-	r = iovd_follow_plan(force, &plan, &bad, &e);
-	if (r < 0) {
-		if (bad)
-			config_err(c, &e);
-		else
-			reply_err(c, "io.iovd.Refused", &e, r);
+	if (!(j = calloc(1, sizeof(*j))) || !(j->d = vl_call_defer(c, plan_gone, j))) {
+		free(j);
+		vl_error(c, "io.iovd.Failed", no_memory_params());
 		return;
 	}
-	vl_reply(c, plan);
+	j->force = force;
+	iovd_offload(vl_call_server(c), plan_work, plan_done, j);
 }
 
 static void apply_common(struct vl_call *c, bool dry, bool force)
@@ -895,18 +951,68 @@ static void m_reload(struct vl_call *c, json_t *p, void *ud)
 	apply_common(c, false, false);
 }
 
+/* GetStatus: the difference (a plan against the host) is made on the worker thread while
+ * the loop serves others, and encoded there too (a 2,000-action plan takes the loop tens
+ * of ms to encode); the loop's statistics are spliced in when it is answered. */
+struct status_job {
+	struct vl_deferred *d;		/* NULL: the caller went away */
+	struct vl_server *srv;
+	json_t *st;			/* the loop's part; the worker adds the difference */
+	char *text;			/* st encoded (an object) and freed, by the worker */
+};
+
+static void status_work(void *ud)
+{
+	struct status_job *j = ud;
+
+	iovd_follow_difference(j->st);
+	j->text = json_dumps(j->st, JSON_COMPACT);
+	json_decref(j->st);	/* freeing thousands of actions takes time too */
+	j->st = NULL;
+}
+
+static void status_done(void *ud)
+{
+	struct status_job *j = ud;
+	json_t *ls = vl_server_loop_stats(j->srv);
+	char *loop = ls ? json_dumps(ls, JSON_COMPACT) : NULL, *all = NULL;
+	size_t n = j->text ? strlen(j->text) : 0;
+
+	json_decref(ls);
+	/* {...} + "loop": {...}: the object without its last brace, then the loop's. */
+	if (j->d && n >= 2 && loop && asprintf(&all, "%.*s%s\"loop\":%s}", (int)(n - 1), j->text,
+					     n > 2 ? "," : "", loop) >= 0)
+		vl_deferred_reply_text(j->d, all);
+	else if (j->d)
+		vl_deferred_error(j->d, "io.iovd.Failed", no_memory_params());
+	free(all);
+	free(loop);
+	free(j->text);
+	free(j);
+}
+
+static void status_gone(struct vl_deferred *d, void *ud)
+{
+	((struct status_job *)ud)->d = NULL;
+}
+
 static void m_get_status(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { NULL };
-
-	json_t *st;
+	struct status_job *j;
 
 	if (!only_keys(c, p, keys))
 		return;
-	st = iovd_follow_status();
-	if (st && vl_call_server(c))
-		json_object_set_new(st, "loop", vl_server_loop_stats(vl_call_server(c)));
-	vl_reply(c, st);
+	if (!(j = calloc(1, sizeof(*j))) || !(j->st = iovd_follow_status_base()) ||
+	    !(j->d = vl_call_defer(c, status_gone, j))) {
+		if (j)
+			json_decref(j->st);
+		free(j);
+		vl_error(c, "io.iovd.Failed", no_memory_params());
+		return;
+	}
+	j->srv = vl_call_server(c);
+	iovd_offload(j->srv, status_work, status_done, j);
 }
 
 /* ---- Monitor: one bus subscriber per streaming call ---- */
@@ -971,8 +1077,7 @@ static void m_monitor(struct vl_call *c, json_t *p, void *ud)
 	if (!(m = calloc(1, sizeof(*m))) ||
 	    !(m->st = vl_call_stream(c, MONITOR_MAX_PENDING, mon_close, mon_drain, m))) {
 		free(m);
-		vl_error(c, "io.iovd.Failed", json_pack("{s:s, s:s, s:s}", "message",
-			 "out of memory", "fix", "", "errno", "ENOMEM"));
+		vl_error(c, "io.iovd.Failed", no_memory_params());
 		return;
 	}
 	if ((r = iovd_event_subscribe_as(mon_event, m, c->peer->uid, c->peer->privileged)) < 0) {
@@ -1152,8 +1257,7 @@ static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
 	snprintf(what, sizeof(what), "stop guest %.40s%s", name, force ? " (force)" : "");
 	log_change(c, what);
 	if (!(d = vl_call_defer(c, vm_stop_gone, NULL))) {
-		vl_error(c, "io.iovd.Failed", json_pack("{s:s, s:s, s:s}", "message", "out of memory",
-			 "fix", "", "errno", "ENOMEM"));
+		vl_error(c, "io.iovd.Failed", no_memory_params());
 		return;
 	}
 	r = iovd_guest_stop_async(name, force, (int)timeout, vm_stop_done, d, &info, &e);
@@ -1163,9 +1267,7 @@ static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
 		struct vl_call ec = { .peer = c->peer, .method = c->method };
 
 		guest_err(&ec, &e, r);
-		vl_deferred_error(d, ec.error, json_incref(ec.error_params));
-		json_decref(ec.error_params);
-		free(ec.error);
+		deferred_error_from(d, &ec);
 	}
 }
 
