@@ -92,9 +92,6 @@ static void adopt(struct iov_config *c, gid_t gid)
 	bool unsafe = c->policy.allow_unsafe_interrupts < 0 ? opts.cmdline_unsafe
 							    : c->policy.allow_unsafe_interrupts;
 
-	/* A GetStatus difference being planned on the worker reads cur and the policy
-	 * globals set below: it finishes first. */
-	iovd_offload_wait();
 	iov_config_free(cur);
 	cur = c;
 	gmtime_r(&t, &tm);
@@ -135,6 +132,9 @@ int iovd_follow_reload(bool apply, bool dry_run, bool force, json_t **result,
 	*bad_config = false;
 	if (result)
 		*result = NULL;
+	/* A GetStatus difference or a Plan on the worker reads cur and the policy globals
+	 * adopt() sets (and calls getgrnam, as load() does): it finishes first. */
+	iovd_offload_wait();
 	if ((r = load(&c, &gid, err)) < 0) {
 		*bad_config = true;
 		snprintf(last_error, sizeof(last_error), "%s", err->msg);
