@@ -44,6 +44,7 @@ if [ "${1:-}" != --table ]; then
 	rm -f "$D"/*.txt "$D"/*.rc "$D"/when
 	step list 0 bench-list
 	step plan 0 bench-plan
+	step scale 0 bench-scale
 	if has_target bench-vmm; then
 		if [ "$NO_RIG" = 1 ]; then step vmm 0 bench-vmm NO_RIG=1; else step vmm 1 bench-vmm; fi
 	fi
@@ -101,6 +102,19 @@ row "listing peak RSS" "${l_rss:-?} MiB" "$(div "$l_rss" 20)" "< 20 MiB" "no" "$
 pl_ms=$(get plan 's/^host model + usage + resolve + plan: best [0-9.]* ms, median \([0-9.]*\) ms.*/\1/p')
 verdict plan "$pl_ms" "<" 150
 row "config plan, 16 PFs (median)" "${pl_ms:-?} ms" "$(div "$pl_ms" 150)" "< 150 ms" "no" "$V"
+
+sc_n=$(get scale 's/^scale_starts_per_s \([0-9.]*\).*/\1/p')
+sc_l=$(get scale 's/^scale_vm_list_ms \([0-9.]*\).*/\1/p')
+sc_k=$(get scale 's/^scale_kib_per_guest \([0-9.-]*\).*/\1/p')
+sc_t=$(get scale 's/^scale_longest_turn_ms \([0-9.]*\).*/\1/p')
+verdict scale "$sc_n" - -
+row "iovd, 256 guests: starts" "${sc_n:-?} guests/s" "-" "-" "no" "$V"
+verdict scale "$sc_l" "<=" 20
+row "iovd, 256 guests: vm list --json" "${sc_l:-?} ms" "$(div "$sc_l" 20)" "<= 20 ms" "no" "$V"
+verdict scale "$sc_k" "<=" 64
+row "iovd, 256 guests: RSS per guest" "${sc_k:-?} KiB" "$(div "$sc_k" 64)" "<= 64 KiB" "no" "$V"
+verdict scale "$sc_t" "<=" 50
+row "iovd, 256 guests: longest turn" "${sc_t:-?} ms" "$(div "$sc_t" 50)" "<= 50 ms" "no" "$V"
 
 # iovm against QEMU: every ratio is the median of per-round ratios (vmm_vs_qemu.sh).
 NR_VMM='^test host: not run'

@@ -50,6 +50,22 @@ def desc(npf, nvf):
                          'flr': False}] + cards}
 
 
+def bench_tree(binary, npf, nvf, tree=None):
+    """The synthetic tree of npf x nvf, generated once and cached next to binary (also
+    bench/scale_bench.py's). Returns its path."""
+    tree = tree or os.path.join(os.path.dirname(os.path.abspath(binary)), 'bench-tree-%dx%d' % (npf, nvf))
+    stamp = os.path.join(tree, '.complete')
+    gen_src = os.path.join(HERE, '..', 'tests', 'fixtures', 'gen', 'mksysfs.py')
+    if not os.path.exists(stamp) or os.path.getmtime(stamp) < os.path.getmtime(gen_src):
+        t0 = time.perf_counter()
+        t = mksysfs.generate(desc(npf, nvf), tree)
+        open(stamp, 'w').close()
+        print('tree: %s (%d devices, generated in %.1f s)' % (tree, len(t.devs), time.perf_counter() - t0))
+    else:
+        print('tree: %s (cached)' % tree)
+    return tree
+
+
 RT = None   # preexec_fn putting the child at SCHED_FIFO 10, when allowed (see main)
 
 
@@ -98,16 +114,7 @@ def main():
     # one real-time priority both run as on an idle machine, under the same conditions.
     if not a.no_rt and rt_ok():
         RT = set_rt
-    tree = a.tree or os.path.join(os.path.dirname(os.path.abspath(a.bin)), 'bench-tree-%dx%d' % (a.pfs, a.vfs))
-    stamp = os.path.join(tree, '.complete')
-    gen_src = os.path.join(HERE, '..', 'tests', 'fixtures', 'gen', 'mksysfs.py')
-    if not os.path.exists(stamp) or os.path.getmtime(stamp) < os.path.getmtime(gen_src):
-        t0 = time.perf_counter()
-        t = mksysfs.generate(desc(a.pfs, a.vfs), tree)
-        open(stamp, 'w').close()
-        print('tree: %s (%d devices, generated in %.1f s)' % (tree, len(t.devs), time.perf_counter() - t0))
-    else:
-        print('tree: %s (cached)' % tree)
+    tree = bench_tree(a.bin, a.pfs, a.vfs, a.tree)
     ndev = len(os.listdir(os.path.join(tree, 'sys/bus/pci/devices')))
     cmd = [os.path.abspath(a.bin), '--sysroot', tree, 'list', '--json']
     env_ids = os.path.join(HERE, '..', 'tests', 'fixtures', 'pci.ids')

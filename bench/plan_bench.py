@@ -10,13 +10,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'fixtures', 'gen'))
 import list_bench  # noqa: E402
-import mksysfs  # noqa: E402
 
 
 def main():
@@ -25,16 +22,7 @@ def main():
     ap.add_argument('--runs', type=int, default=15)
     a = ap.parse_args()
     npf, nvf = 16, 128
-    tree = os.path.join(os.path.dirname(os.path.abspath(a.bin)), 'bench-tree-%dx%d' % (npf, nvf))
-    stamp = os.path.join(tree, '.complete')
-    gen_src = os.path.join(HERE, '..', 'tests', 'fixtures', 'gen', 'mksysfs.py')
-    if not os.path.exists(stamp) or os.path.getmtime(stamp) < os.path.getmtime(gen_src):
-        t0 = time.perf_counter()
-        t = mksysfs.generate(list_bench.desc(npf, nvf), tree)
-        open(stamp, 'w').close()
-        print('tree: %s (%d devices, generated in %.1f s)' % (tree, len(t.devs), time.perf_counter() - t0))
-    else:
-        print('tree: %s (cached)' % tree)
+    tree = list_bench.bench_tree(a.bin, npf, nvf)
     pfs = []
     for c in range(npf // 4):
         for k in range(4):

@@ -210,6 +210,12 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 		json_array_foreach(json_object_get(c, "lines"), i, x)
 			printf("  %s\n", json_string_value(x));
 	}
+	/* How long iovd's loop was busy per turn (a turn over 50 ms delays every client). */
+	c = json_object_get(r, "loop");
+	if (json_is_object(c))
+		printf("loop:       %lld turns, longest %.1f ms (%s)\n",
+		       (long long)json_integer_value(json_object_get(c, "turns")),
+		       json_number_value(json_object_get(c, "longest_ms")), s_of(c, "longest_what"));
 	json_decref(r);
 	return 0;
 }

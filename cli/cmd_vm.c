@@ -1,6 +1,6 @@
 /* iovctl vm start NAME --kernel K [--initrd I] [--cmdline S] [--mem 512M] [--cpus N]
  *                     --nic POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V] ... [--restart POLICY] [--save]
- *        vm stop NAME [--force] | vm list | vm show NAME | vm log NAME | vm console NAME
+ *        vm stop NAME [--timeout S] [--force] | vm list | vm show NAME | vm log NAME | vm console NAME
  * Clients of io.iovd.Vm* (src/guest.c does the work in iovd). Arguments are checked here
  * (exit 2 naming the bad one, nothing sent) and again by iovd. */
 #include "cli/cli.h"
@@ -250,12 +250,20 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 	const char *name = NULL;
 	bool force = false;
 	json_t *p, *r = NULL;
+	long timeout = -1;
 	int ret;
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--force") == 0 && strcmp(argv[1], "stop") == 0)
 			force = true;
-		else if (argv[i][0] == '-')
+		else if (strcmp(argv[i], "--timeout") == 0 && strcmp(argv[1], "stop") == 0) {
+			char *end;
+
+			if (i + 1 >= argc || (timeout = strtol(argv[++i], &end, 10)) < 0 || *end ||
+			    timeout > 100)
+				return cli_usage("vm", "--timeout S: seconds the guest has to shut "
+						 "down before iovm is killed, 0..100 (default 30)");
+		} else if (argv[i][0] == '-')
 			return cli_usage("vm", "unknown option '%s'", argv[i]);
 		else if (!name)
 			name = argv[i];
@@ -267,6 +275,8 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 	p = json_pack("{s:s}", "name", name);
 	if (force)
 		json_object_set_new(p, "force", json_true());
+	if (timeout >= 0)
+		json_object_set_new(p, "timeout", json_integer(timeout));
 	ret = cli_call(ctx, method, p, &r);
 	json_decref(p);
 	if (ret)

@@ -100,6 +100,8 @@ static json_t *report_json(const struct iov_config *c, const struct iov_cfg_reso
 		"never_move", strv(p->never_move, p->n_never_move),
 		"on_drift", p->on_drift == IOV_DRIFT_REAPPLY ? "reapply" : "report",
 		"mac_prefix", p->has_mac_prefix ? json_string(pfx) : json_null()));
+	json_object_set_new(json_object_get(o, "policy"), "stop_timeout", p->stop_timeout < 0 ?
+			    json_null() : json_integer(p->stop_timeout));
 	for (size_t i = 0; i < c->n_pfs; i++)
 		json_array_append_new(pfs, pf_json(c, i, res ? res->pf_dev[i] : NULL));
 	for (size_t i = 0; i < c->n_pools; i++) {
@@ -199,6 +201,9 @@ void iov_config_report_print(FILE *f, const json_t *rep)
 		fprintf(f, ", admin_group %s", jstr(v, "admin_group"));
 	if (*jstr(v, "mac_prefix"))
 		fprintf(f, ", mac_prefix %s", jstr(v, "mac_prefix"));
+	if (json_is_integer(json_object_get(v, "stop_timeout")))
+		fprintf(f, ", stop_timeout %llds",
+			(long long)json_integer_value(json_object_get(v, "stop_timeout")));
 	json_array_foreach(json_object_get(v, "never_move"), k, e)
 		fprintf(f, "%s%s", k ? " " : ", never_move ", json_string_value(e));
 	fputc('\n', f);

@@ -141,6 +141,7 @@ struct iov_cfg_policy {
 	enum iov_cfg_on_drift on_drift;
 	bool has_mac_prefix;
 	uint8_t mac_prefix[3];		/* locally administered unicast (bit 1 set, bit 0 clear) */
+	int stop_timeout;		/* s a guest has to shut down on `vm stop`; -1: unset */
 };
 
 struct iov_config {

@@ -28,9 +28,12 @@
 #define MAX_ITEMS 1024
 #define MAX_ENTRIES 4096
 
-enum { POL_UNSAFE, POL_GROUP, POL_NEVER, POL_DRIFT, POL_PREFIX };
+enum { POL_UNSAFE, POL_GROUP, POL_NEVER, POL_DRIFT, POL_PREFIX, POL_STOP };
 static const char *const pol_keys[] = { "allow_unsafe_interrupts", "admin_group", "never_move",
-					"on_drift", "mac_prefix" };
+					"on_drift", "mac_prefix", "stop_timeout" };
+_Static_assert(sizeof(pol_keys) / sizeof(*pol_keys) ==
+	       sizeof(((struct ld *)0)->pol_file) / sizeof(((struct ld *)0)->pol_file[0]),
+	       "struct ld (config/ldjson.h) has a slot per policy key");
 
 /* A netdev name as the kernel allows it (dev_valid_name): 1..15 bytes, not . or .., no
  * '/', ':' or whitespace. */
@@ -93,7 +96,7 @@ static int policy_mark(struct ld *L, int field, const char *path)
 static int load_policy(struct ld *L, const json_t *o, const char *path)
 {
 	static const char *const keys[] = { "allow_unsafe_interrupts", "admin_group", "never_move",
-					    "on_drift", "mac_prefix", NULL };
+					    "on_drift", "mac_prefix", "stop_timeout", NULL };
 	struct iov_cfg_policy *pol = &L->c->policy;
 	char p[256];
 	json_t *v;
@@ -194,6 +197,16 @@ static int load_policy(struct ld *L, const json_t *o, const char *path)
 				       "not locally administered (it belongs to a vendor's OUI)");
 		memcpy(pol->mac_prefix, m, 3);
 		pol->has_mac_prefix = true;
+	}
+	if ((v = json_object_get(o, "stop_timeout"))) {
+		json_int_t t;
+
+		ld_path_key(p, sizeof(p), path, "stop_timeout");
+		if ((r = policy_mark(L, POL_STOP, p)) < 0 ||
+		    (r = ld_get_int(L, v, p, 0, 100, "seconds a guest has to shut down on `iovctl vm "
+				    "stop` before iovm is killed: 0..100 (default 30)", &t)) < 0)
+			return r;
+		pol->stop_timeout = (int)t;
 	}
 	return 0;
 }
@@ -1164,8 +1177,10 @@ static struct iov_config *config_new(void)
 {
 	struct iov_config *c = calloc(1, sizeof(*c));
 
-	if (c)
+	if (c) {
 		c->policy.allow_unsafe_interrupts = -1;
+		c->policy.stop_timeout = -1;
+	}
 	return c;
 }
 

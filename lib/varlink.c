@@ -40,7 +40,7 @@ static const char service_idl[] =
 
 #define VL_SVC "org.varlink.service"
 
-enum slot_kind { SLOT_LISTEN, SLOT_CLIENT, SLOT_WATCH };
+enum slot_kind { SLOT_LISTEN, SLOT_CLIENT, SLOT_WATCH, SLOT_DEAD /* unwatched, freed after the turn */ };
 
 /* File descriptors a client passed (SCM_RIGHTS). A call sends its fds with its message's
  * bytes (one sendmsg); the kernel hands them over with the recvmsg that reads the last
@@ -75,7 +75,30 @@ struct client {
 	struct vl_server *srv;
 	struct vl_stream *stream;	/* an open "more" call; no other call is read meanwhile */
 	struct vl_fdq fdq;		/* fds passed with calls (SCM_RIGHTS) */
+	struct vl_deferred *deferred;	/* a call answered later; none other is read meanwhile */
+	unsigned long n_deferred;	/* calls deferred so far (did this handler defer?) */
+	bool call_oneway;		/* the call being handled is oneway */
 };
+
+struct vl_deferred {
+	struct client *c;
+	vl_deferred_fn on_cancel;
+	void *ud;
+	bool oneway;
+};
+
+struct later {
+	const char *what;
+	vl_later_fn fn;
+	void *ud;
+	struct later *next;
+};
+
+/* Loop-turn histogram bounds in microseconds; the last bucket is everything above. */
+static const long turn_bounds_us[] = { 1000, 5000, 10000, 50000, 100000, 500000 };
+static const char *const turn_bucket_names[] = { "<1ms", "<5ms", "<10ms", "<50ms", "<100ms",
+						  "<500ms", ">=500ms" };
+#define N_TURN_BUCKETS (sizeof(turn_bucket_names) / sizeof(*turn_bucket_names))
 
 struct vl_stream {
 	struct vl_server *s;
@@ -94,6 +117,7 @@ struct slot {
 	struct client *c;
 	vl_watch_fn fn;
 	void *ud;
+	char what[48];			/* a watch's name for the loop statistics */
 	struct slot *next;
 };
 
@@ -110,9 +134,21 @@ struct vl_server {
 	unsigned long turn;		/* loop turns with at least one message handled */
 	long last_sweep;		/* ms: last check for idle clients */
 	int idle_ms;			/* VL_IDLE_TIMEOUT_MS, settable for tests */
+	struct later *later, **later_tail;	/* vl_server_later, in order */
+	/* Loop-turn statistics (vl_server_loop_stats). */
+	long item_t0;			/* us: start of the item being timed */
+	long item_max;			/* us: the longest item of this turn */
+	char item_what[96];		/* what the item is (set while it runs) */
+	char turn_what[96];		/* the longest item of this turn */
+	unsigned long long n_turns, busy_us, hist[N_TURN_BUCKETS];
+	long longest_us;
+	char longest_what[96];
+	struct timespec longest_at;
 };
 
 static long now_ms(void);
+static void item_begin(struct vl_server *s);
+static void item_end(struct vl_server *s, const char *what);
 
 /* ---- call replies ---- */
 
@@ -298,6 +334,15 @@ static void fdq_close(struct vl_fdq *q)
 	q->n_call = 0;
 }
 
+/* A deferred call whose peer went away (or whose server is freed): its owner hears of it. */
+static void deferred_cancelled(struct vl_deferred *d)
+{
+	d->c->deferred = NULL;
+	if (d->on_cancel)
+		d->on_cancel(d, d->ud);
+	free(d);
+}
+
 static void free_client(struct client *c)
 {
 	if (!c)
@@ -320,11 +365,13 @@ static void drop_slot(struct vl_server *s, struct slot *sl)
 	if (sl->kind == SLOT_CLIENT) {
 		if (sl->c->stream)
 			stream_closed(sl->c->stream);
+		if (sl->c->deferred)
+			deferred_cancelled(sl->c->deferred);
 		if (sl->c->peer.privileged)
 			s->n_priv--;
 		free_client(sl->c);
 		s->n_clients--;
-	} else {
+	} else if (sl->kind != SLOT_DEAD) {
 		close(sl->fd);
 	}
 	free(sl);
@@ -349,6 +396,7 @@ struct vl_server *vl_server_new(int listen_fd, const struct vl_service_info *inf
 	s->ud = userdata;
 	s->idle_ms = VL_IDLE_TIMEOUT_MS;
 	s->last_sweep = now_ms();
+	s->later_tail = &s->later;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0 || add_slot(s, SLOT_LISTEN, listen_fd, NULL, NULL, NULL) < 0) {
 		int e = errno;
@@ -367,6 +415,12 @@ void vl_server_free(struct vl_server *s)
 		return;
 	while (s->slots)
 		drop_slot(s, s->slots);
+	while (s->later) {
+		struct later *l = s->later;
+
+		s->later = l->next;
+		free(l);
+	}
 	close(s->epfd);
 	free(s);
 }
@@ -586,6 +640,7 @@ static void handle_message(struct vl_server *s, struct client *c, const char *bu
 	char err[256];
 	bool oneway;
 	size_t ilen = strlen(s->iface->name);
+	unsigned long deferrals;
 
 	fdq_claim(&c->fdq, len);
 	if (c->fdq.overflow) {
@@ -607,6 +662,9 @@ static void handle_message(struct vl_server *s, struct client *c, const char *bu
 	}
 	call.method = m;
 	call.more = !oneway && json_is_true(json_object_get(msg, "more"));
+	snprintf(s->item_what, sizeof(s->item_what), "%s (pid %d)", m, (int)c->peer.pid);
+	deferrals = c->n_deferred;
+	c->call_oneway = oneway;
 	if (strncmp(m, VL_SVC ".", sizeof(VL_SVC)) == 0) {
 		dispatch_service(s, &call, m, params);
 	} else if (strncmp(m, s->iface->name, ilen) == 0 && m[ilen] == '.' &&
@@ -637,7 +695,9 @@ static void handle_message(struct vl_server *s, struct client *c, const char *bu
 		snprintf(iface, sizeof(iface), "%.*s", (int)(dot - m), m);
 		vl_error(&call, VL_SVC ".InterfaceNotFound", json_pack("{s:s}", "interface", iface));
 	}
-	if (call.stream) {
+	if (c->n_deferred != deferrals) {
+		/* Deferred: the answer comes (or came already) through vl_deferred_*. */
+	} else if (call.stream) {
 		/* An open stream: the handler's reply, if any, is the first of several; an
 		 * error ends it at once. */
 		json_t *r = NULL;
@@ -731,7 +791,8 @@ static void find_msg(struct client *c)
  * been written out: one request in flight per client, oneway calls included. */
 static bool client_ready(const struct client *c)
 {
-	return !c->closing && c->out_len == 0 && c->msg_len != NO_MSG && !c->stream;
+	return !c->closing && c->out_len == 0 && c->msg_len != NO_MSG && !c->stream &&
+	       !c->deferred;
 }
 
 /* Handles the first complete message of the input buffer. */
@@ -875,7 +936,7 @@ static void client_event(struct vl_server *s, struct slot *sl, uint32_t events)
  * go first in the next turn). Between turns the loop polls its sockets again, so a
  * privileged call waits for at most about one budget plus one handler, however many
  * messages unprivileged clients have queued. */
-static void serve_turn(struct vl_server *s)
+static int serve_turn(struct vl_server *s)
 {
 	struct slot *ready[VL_MAX_CLIENTS + VL_MAX_PRIV + 8];
 	size_t n = 0;
@@ -885,7 +946,7 @@ static void serve_turn(struct vl_server *s)
 		if (sl->kind == SLOT_CLIENT && client_ready(sl->c) && n < sizeof(ready) / sizeof(*ready))
 			ready[n++] = sl;
 	if (!n)
-		return;
+		return 0;
 	s->turn++;
 	/* Insertion sort: privileged first, then by the turn each was last served. */
 	for (size_t i = 1; i < n; i++) {
@@ -908,9 +969,12 @@ static void serve_turn(struct vl_server *s)
 
 		if (!c->peer.privileged && i > 0 && now_ms() - t0 >= VL_TURN_BUDGET_MS)
 			break;
+		item_begin(s);
 		serve_one(s, c);
+		item_end(s, "a call");
 		settle(s, ready[i]);
 	}
+	return (int)n;
 }
 
 static bool any_ready(const struct vl_server *s)
@@ -931,8 +995,9 @@ static void sweep_idle(struct vl_server *s, long now)
 		next = sl->next;
 		if (sl->kind != SLOT_CLIENT || now - sl->c->last_io < s->idle_ms)
 			continue;
-		/* A subscriber waiting for events is not idle; one that does not read them is. */
-		if (sl->c->stream && sl->c->out_len <= sl->c->out_off)
+		/* A subscriber waiting for events is not idle; one that does not read them is.
+		 * Nor is a client waiting for a deferred answer: the wait is iovd's. */
+		if ((sl->c->stream || sl->c->deferred) && sl->c->out_len <= sl->c->out_off)
 			continue;
 		log_info("client pid %d uid %u: %s for %d s; disconnecting", (int)sl->c->peer.pid,
 			 (unsigned)sl->c->peer.uid,
@@ -1034,38 +1099,313 @@ void vl_stream_end(struct vl_stream *st, const char *error, json_t *params)
 	epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+/* ---- deferred replies ---- */
+
+struct vl_deferred *vl_call_defer(struct vl_call *call, vl_deferred_fn on_cancel, void *userdata)
+{
+	struct client *c = call->internal;
+	struct vl_deferred *d;
+
+	if (!c || c->deferred || c->stream || call->stream) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!(d = calloc(1, sizeof(*d))))
+		return NULL;
+	d->c = c;
+	d->on_cancel = on_cancel;
+	d->ud = userdata;
+	d->oneway = c->call_oneway;
+	c->deferred = d;
+	c->n_deferred++;
+	return d;
+}
+
+const struct vl_peer *vl_deferred_peer(const struct vl_deferred *d)
+{
+	return &d->c->peer;
+}
+
+/* Queues the answer (msg stolen, or text: a whole message without its NUL, freed) and frees
+ * d. Like a stream's end, it may run outside the client's own event, so EPOLLOUT is armed:
+ * the client's event then writes the answer and reads any call that waited behind it. */
+static void deferred_answer_as(struct vl_deferred *d, json_t *msg, char *text)
+{
+	struct client *c = d->c;
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c->sl };
+
+	c->deferred = NULL;
+	if (!d->oneway && !c->closing) {
+		if (msg) {
+			queue_msg(c, msg);
+		} else if (text) {
+			append_out(c, text, strlen(text) + 1);	/* frees it */
+			text = NULL;
+		} else {
+			c->closing = true;
+		}
+	}
+	json_decref(msg);
+	free(text);
+	free(d);
+	if (!c->closing && flush_out(c) < 0)
+		c->closing = true;
+	epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void deferred_answer(struct vl_deferred *d, json_t *msg)
+{
+	deferred_answer_as(d, msg, NULL);
+}
+
+void vl_deferred_reply_text(struct vl_deferred *d, const char *params_json)
+{
+	static const char head[] = "{\"parameters\":";
+	size_t n = strlen(params_json);
+	char *t = malloc(sizeof(head) + n + 1);
+
+	if (t) {
+		memcpy(t, head, sizeof(head) - 1);
+		memcpy(t + sizeof(head) - 1, params_json, n);
+		strcpy(t + sizeof(head) - 1 + n, "}");
+	}
+	deferred_answer_as(d, NULL, t);
+}
+
+void vl_deferred_reply(struct vl_deferred *d, json_t *params)
+{
+	deferred_answer(d, json_pack("{s:o}", "parameters", params ? params : json_object()));
+}
+
+void vl_deferred_error(struct vl_deferred *d, const char *error, json_t *params)
+{
+	deferred_answer(d, json_pack("{s:s, s:o}", "error", error, "parameters",
+				     params ? params : json_object()));
+}
+
+struct vl_server *vl_call_server(const struct vl_call *call)
+{
+	const struct client *c = call->internal;
+
+	return c ? c->srv : NULL;
+}
+
+/* ---- later tasks ---- */
+
+int vl_server_later(struct vl_server *s, const char *what, vl_later_fn fn, void *userdata)
+{
+	struct later *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->what = what;
+	l->fn = fn;
+	l->ud = userdata;
+	*s->later_tail = l;
+	s->later_tail = &l->next;
+	return 0;
+}
+
+void vl_server_later_cancel(struct vl_server *s, vl_later_fn fn, void *userdata)
+{
+	struct later **pp = &s->later;
+
+	while (*pp) {
+		struct later *l = *pp;
+
+		if (l->fn == fn && l->ud == userdata) {
+			*pp = l->next;
+			free(l);
+		} else {
+			pp = &l->next;
+		}
+	}
+	s->later_tail = &s->later;
+	while (*s->later_tail)
+		s->later_tail = &(*s->later_tail)->next;
+}
+
+void vl_server_unwatch(struct vl_server *s, int fd)
+{
+	for (struct slot *sl = s->slots; sl; sl = sl->next) {
+		if (sl->kind == SLOT_WATCH && sl->fd == fd) {
+			/* Freed after the turn: an event of this batch may still point at it. */
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+			close(fd);
+			sl->kind = SLOT_DEAD;
+			return;
+		}
+	}
+}
+
+static void reap_dead(struct vl_server *s)
+{
+	struct slot **pp = &s->slots;
+
+	while (*pp) {
+		struct slot *sl = *pp;
+
+		if (sl->kind == SLOT_DEAD) {
+			*pp = sl->next;
+			free(sl);
+		} else {
+			pp = &sl->next;
+		}
+	}
+}
+
+void vl_server_watch_name(struct vl_server *s, int fd, const char *what)
+{
+	for (struct slot *sl = s->slots; sl; sl = sl->next)
+		if (sl->kind == SLOT_WATCH && sl->fd == fd)
+			snprintf(sl->what, sizeof(sl->what), "%s", what);
+}
+
+/* ---- loop-turn statistics ---- */
+
+static long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+static void item_begin(struct vl_server *s)
+{
+	s->item_t0 = now_us();
+	s->item_what[0] = '\0';
+}
+
+/* Ends the item begun last; what names it unless the item named itself (a method). */
+static void item_end(struct vl_server *s, const char *what)
+{
+	long d = now_us() - s->item_t0;
+
+	if (d >= s->item_max) {
+		s->item_max = d;
+		snprintf(s->turn_what, sizeof(s->turn_what), "%s",
+			 s->item_what[0] ? s->item_what : what);
+	}
+}
+
+static void turn_end(struct vl_server *s, long t0)
+{
+	long d = now_us() - t0;
+	size_t b = 0;
+
+	while (b < N_TURN_BUCKETS - 1 && d >= turn_bounds_us[b])
+		b++;
+	s->hist[b]++;
+	s->n_turns++;
+	s->busy_us += (unsigned long long)d;
+	if (d > s->longest_us) {
+		s->longest_us = d;
+		snprintf(s->longest_what, sizeof(s->longest_what), "%s", s->turn_what);
+		clock_gettime(CLOCK_REALTIME, &s->longest_at);
+	}
+}
+
+json_t *vl_server_loop_stats(const struct vl_server *s)
+{
+	json_t *h = json_object(), *o;
+	char at[40] = "";
+
+	for (size_t i = 0; h && i < N_TURN_BUCKETS; i++)
+		json_object_set_new(h, turn_bucket_names[i], json_integer((json_int_t)s->hist[i]));
+	if (s->longest_at.tv_sec) {
+		struct tm tm;
+		size_t n;
+
+		gmtime_r(&s->longest_at.tv_sec, &tm);
+		n = strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(at + n, sizeof(at) - n, ".%03ldZ", s->longest_at.tv_nsec / 1000000);
+	}
+	o = json_pack("{s:I, s:f, s:o, s:f, s:s, s:s?}", "turns", (json_int_t)s->n_turns,
+		      "busy_ms", (double)s->busy_us / 1000.0, "histogram", h,
+		      "longest_ms", (double)s->longest_us / 1000.0, "longest_what", s->longest_what,
+		      "longest_at", at[0] ? at : NULL);
+	return o;
+}
+
+/* Runs the later tasks queued before this turn (those they queue run in the next), taken
+ * off the queue one by one, so that one may cancel another still waiting. */
+static int run_later(struct vl_server *s)
+{
+	size_t n = 0, ran = 0;
+
+	for (struct later *l = s->later; l; l = l->next)
+		n++;
+	while (ran < n && s->later) {
+		struct later *l = s->later;
+
+		s->later = l->next;
+		if (!s->later)
+			s->later_tail = &s->later;
+		item_begin(s);
+		l->fn(l->ud);
+		item_end(s, l->what ? l->what : "a later task");
+		free(l);
+		ran++;
+	}
+	return (int)ran;
+}
+
 int vl_server_step(struct vl_server *s, int timeout_ms)
 {
 	struct epoll_event evs[16];
 	int sweep = s->idle_ms / 4 > 0 ? s->idle_ms / 4 : 1, n;
 	long now;
 
-	/* Queued messages are served without waiting; otherwise wake for the idle sweep. */
-	if (any_ready(s))
+	long t0;
+	int work;
+
+	/* Queued messages and later tasks run without waiting; otherwise wake for the idle
+	 * sweep. */
+	if (any_ready(s) || s->later)
 		timeout_ms = 0;
 	else if (s->n_clients && (timeout_ms < 0 || timeout_ms > sweep))
 		timeout_ms = sweep;
 	n = epoll_wait(s->epfd, evs, 16, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	t0 = now_us();
+	s->item_max = -1;
+	s->turn_what[0] = '\0';
 	for (int i = 0; i < n; i++) {
 		struct slot *sl = evs[i].data.ptr;
+		char what[64];
 
 		/* A slot freed earlier in this batch cannot be among later events: clients are
 		 * dropped only from their own event. */
+		item_begin(s);
 		switch (sl->kind) {
 		case SLOT_LISTEN:
 			do_accept(s, sl->fd);
+			item_end(s, "accepting connections");
 			break;
 		case SLOT_WATCH:
+			/* Named first: the callback may unwatch its own fd. */
+			if (sl->what[0])
+				snprintf(what, sizeof(what), "%s", sl->what);
+			else
+				snprintf(what, sizeof(what), "watch of fd %d", sl->fd);
 			sl->fn(sl->fd, sl->ud);
+			item_end(s, what);
+			break;
+		case SLOT_DEAD:
 			break;
 		case SLOT_CLIENT:
 			client_event(s, sl, evs[i].events);
+			item_end(s, "client I/O");
 			break;
 		}
 	}
-	serve_turn(s);
+	work = n + run_later(s);
+	work += serve_turn(s);
+	if (work)
+		turn_end(s, t0);
+	reap_dead(s);
 	now = now_ms();
 	if (now - s->last_sweep >= sweep)
 		sweep_idle(s, now);

@@ -131,6 +131,30 @@ int vl_stream_send(struct vl_stream *st, json_t *params);
  * (steals params; NULL = {}). on_close runs before this returns. */
 void vl_stream_end(struct vl_stream *st, const char *error, json_t *params);
 
+/* Deferred replies: a handler that would wait (a process to end, a file read in pieces, a
+ * long read of the host) keeps the call and answers later, from a watch callback or a later
+ * turn (vl_server_later); the connection stays open (it is not idle while it waits) and
+ * other clients are served meanwhile. The client's next call is handled only after the
+ * answer (one call in flight per client).
+ * vl_call_defer, in a handler of a call that is not a stream: the handler sets no reply
+ * and returns. on_cancel (may be NULL) runs exactly once if the peer goes away or the
+ * server is freed before the answer; the handle is invalid after it (and after an answer).
+ * Returns NULL with errno EINVAL (already deferred, or a stream) or ENOMEM. A oneway
+ * call may be deferred: its answer is dropped. A peer that shuts down its sending side
+ * while it waits counts as gone (its call is cancelled). */
+struct vl_deferred;
+typedef void (*vl_deferred_fn)(struct vl_deferred *d, void *userdata);
+struct vl_deferred *vl_call_defer(struct vl_call *c, vl_deferred_fn on_cancel, void *userdata);
+/* The caller, as the handler saw it (valid until the answer or the cancel). */
+const struct vl_peer *vl_deferred_peer(const struct vl_deferred *d);
+/* The answer: a reply, or an error if error is set (steals params; NULL = {}). Frees d;
+ * on_cancel does not run. */
+void vl_deferred_reply(struct vl_deferred *d, json_t *params);
+void vl_deferred_error(struct vl_deferred *d, const char *error, json_t *params);
+/* A reply whose parameters are already JSON text (an object, e.g. a snapshot kept as text:
+ * nothing is encoded again on the loop). */
+void vl_deferred_reply_text(struct vl_deferred *d, const char *params_json);
+
 /* Creates the socket at path (its directory is created 0755 if missing, a stale socket
  * replaced), mode 0666 (set through the umask at bind): authorization is per method, by
  * peer credentials. Returns the listening fd or -errno: -EADDRINUSE if a server answers
@@ -148,6 +172,28 @@ void vl_server_set_admin_gid(struct vl_server *s, gid_t admin_gid);
 typedef void (*vl_watch_fn)(int fd, void *userdata);
 /* Adds another fd (e.g. a signalfd) to the loop; fn runs when it is readable. */
 int vl_server_watch(struct vl_server *s, int fd, vl_watch_fn fn, void *userdata);
+
+/* Runs fn(userdata) once in the next turn of the loop, without waiting for any fd: work
+ * done in bounded pieces queues its next piece (what: a label for the loop's statistics,
+ * a string that outlives the call). 0 or -ENOMEM. vl_server_later_cancel drops the
+ * queued runs of fn with that userdata (an owner freeing it), those due in this very turn
+ * included. */
+typedef void (*vl_later_fn)(void *userdata);
+int vl_server_later(struct vl_server *s, const char *what, vl_later_fn fn, void *userdata);
+void vl_server_later_cancel(struct vl_server *s, vl_later_fn fn, void *userdata);
+/* Stops watching fd and closes it (from any callback, its own included). */
+void vl_server_unwatch(struct vl_server *s, int fd);
+/* Names a watched fd in the loop's statistics ("udev", "guests"); what is copied. */
+void vl_server_watch_name(struct vl_server *s, int fd, const char *what);
+/* The server handling a call (for handlers that need the loop). */
+struct vl_server *vl_call_server(const struct vl_call *c);
+
+/* The loop measures every turn that does work (from epoll's return to the next wait):
+ * {"turns": N, "busy_ms": total, "histogram": {"<1ms": n, "<5ms": n, "<10ms": n,
+ * "<50ms": n, "<100ms": n, "<500ms": n, ">=500ms": n}, "longest_ms": x,
+ * "longest_what": the item that took most of that turn (a method and its caller's pid, a
+ * watch, a later task), "longest_at": ISO time}. Returns a new object. */
+json_t *vl_server_loop_stats(const struct vl_server *s);
 
 /* One round: waits up to timeout_ms (-1 forever) and handles what is ready.
  * Returns the number of events handled or -errno. */

@@ -265,11 +265,16 @@ static json_t *now_str(void)
 	return json_string(buf);
 }
 
-/* Undo records[start..] of txn newest first; returns 0 or the first failure. */
+/* Undo records[start..] of txn newest first; returns 0 or the first failure of an undo.
+ * The journal may have become unwritable (the state directory full or read-only: that is
+ * often why the apply failed): the host is put back all the same, step by step, and the
+ * journal's error is kept in *jerr. Recovery after a crash would undo the same steps again
+ * from the journal (undoing restores recorded values: doing it twice is harmless). */
 static int rollback(struct run *x, json_t *const *acts, json_t *const *prevs, int last,
 		    struct iov_err *err, bool *cancelled)
 {
 	int first = 0;
+	bool jbroken = false;
 
 	for (int i = last; i >= 0; i--) {
 		struct iov_err e = { 0 };
@@ -277,8 +282,14 @@ static int rollback(struct run *x, json_t *const *acts, json_t *const *prevs, in
 
 		if (!acts[i])
 			continue;
-		if ((r = iovd_journal_append(&x->j, "undo", json_pack("{s:i}", "step", i), &e)) < 0)
-			goto jfail;
+		if (!jbroken &&
+		    (r = iovd_journal_append(&x->j, "undo", json_pack("{s:i}", "step", i), &e)) < 0) {
+			if (r == -ECANCELED)
+				goto jfail;
+			log_err("apply %" PRIu64 ": %s; rolling back without journaling", x->j.txn,
+				e.msg);
+			jbroken = true;
+		}
 		r = undo_step(x->ops, acts[i], prevs[i], &e);
 		if (r < 0) {
 			log_err("apply %" PRIu64 ": undoing step %d (%s) failed: %s", x->j.txn, i,
@@ -290,9 +301,14 @@ static int rollback(struct run *x, json_t *const *acts, json_t *const *prevs, in
 			}
 			continue;
 		}
-		if ((r = iovd_journal_append(&x->j, "undone", json_pack("{s:i}", "step", i),
-					     &e)) < 0)
-			goto jfail;
+		if (!jbroken && (r = iovd_journal_append(&x->j, "undone", json_pack("{s:i}", "step",
+							   i), &e)) < 0) {
+			if (r == -ECANCELED)
+				goto jfail;
+			log_err("apply %" PRIu64 ": %s; rolling back without journaling", x->j.txn,
+				e.msg);
+			jbroken = true;
+		}
 		continue;
 jfail:
 		if (r == -ECANCELED)
@@ -420,12 +436,16 @@ int iovd_apply_exec(const struct iov_cfg_plan *p, const char *state_dir, uint64_
 						     "rolled_back", rr == 0));
 		r = r < 0 ? r : -EIO;
 	} else {
-		if (iovd_journal_append(&x.j, "end", json_pack("{s:s}", "result", "ok"), &e) ==
-		    -ECANCELED) {
+		r = iovd_journal_append(&x.j, "end", json_pack("{s:s}", "result", "ok"), &e);
+		if (r == -ECANCELED) {
 			iov_err_set(err, -ECANCELED, NULL, "%s", e.msg);
-			r = -ECANCELED;
 			goto out;
 		}
+		/* Every step is done and journaled: the host is as planned. The next start
+		 * finds the end missing and marks the apply finished. */
+		if (r < 0)
+			log_warn("apply %" PRIu64 ": %s; every step was done (the next start closes "
+				 "the journal)", txn, e.msg);
 		log_info("apply %" PRIu64 ": done, %zu steps", txn, p->n);
 		iovd_event("apply.finished", json_pack("{s:I, s:i}", "txn", (json_int_t)txn, "steps",
 						       (int)p->n));

@@ -191,5 +191,6 @@ int iovd_cdi_watch(struct vl_server *srv)
 	if (vl_server_watch(srv, C.timer, on_timer, NULL) < 0 ||
 	    iovd_event_subscribe(on_event, NULL) < 0)
 		return -ENOMEM;
+	vl_server_watch_name(srv, C.timer, "CDI specs sync");
 	return 0;
 }

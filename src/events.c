@@ -7,7 +7,7 @@
 #include <time.h>
 
 #define RECENT 256
-#define MAX_SUBS 64
+#define MAX_SUBS (IOVD_SUBS_UNPRIV + IOVD_SUBS_PRIV)
 
 static json_t *recent[RECENT];
 static size_t recent_head, recent_n;
@@ -16,6 +16,8 @@ static uint64_t seq;
 static struct sub {
 	iovd_event_fn fn;
 	void *ud;
+	uid_t uid;
+	bool privileged;
 } subs[MAX_SUBS];
 static size_t n_subs;
 
@@ -66,12 +68,25 @@ void iovd_event(const char *type, json_t *fields)
 	}
 }
 
+int iovd_event_subscribe_as(iovd_event_fn fn, void *userdata, uid_t uid, bool privileged)
+{
+	size_t unpriv = 0, mine = 0;
+
+	for (size_t i = 0; i < n_subs; i++) {
+		unpriv += !subs[i].privileged;
+		mine += !subs[i].privileged && subs[i].uid == uid;
+	}
+	if (n_subs == MAX_SUBS || (!privileged && unpriv >= IOVD_SUBS_UNPRIV))
+		return -EBUSY;
+	if (!privileged && mine >= IOVD_SUBS_PER_UID)
+		return -EUSERS;
+	subs[n_subs++] = (struct sub){ fn, userdata, uid, privileged };
+	return 0;
+}
+
 int iovd_event_subscribe(iovd_event_fn fn, void *userdata)
 {
-	if (n_subs == MAX_SUBS)
-		return -EBUSY;
-	subs[n_subs++] = (struct sub){ fn, userdata };
-	return 0;
+	return iovd_event_subscribe_as(fn, userdata, 0, true);
 }
 
 void iovd_event_unsubscribe(iovd_event_fn fn, void *userdata)

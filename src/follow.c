@@ -1,4 +1,5 @@
 #include "src/follow.h"
+#include "src/offload.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -131,6 +132,9 @@ int iovd_follow_reload(bool apply, bool dry_run, bool force, json_t **result,
 	*bad_config = false;
 	if (result)
 		*result = NULL;
+	/* A GetStatus difference or a Plan on the worker reads cur and the policy globals
+	 * adopt() sets (and calls getgrnam, as load() does): it finishes first. */
+	iovd_offload_wait();
 	if ((r = load(&c, &gid, err)) < 0) {
 		*bad_config = true;
 		snprintf(last_error, sizeof(last_error), "%s", err->msg);
@@ -177,11 +181,9 @@ int iovd_follow_plan(bool force, json_t **plan, bool *bad_config, struct iov_err
 	return r;
 }
 
-json_t *iovd_follow_status(void)
+json_t *iovd_follow_status_base(void)
 {
 	json_t *st = json_object(), *last = iovd_last_apply(opts.state_dir);
-	struct iov_cfg_plan *p = NULL;
-	struct iov_err e = { 0 };
 
 	if (cur)
 		json_object_set_new(st, "config", json_pack("{s:o, s:s, s:i}", "files",
@@ -193,6 +195,14 @@ json_t *iovd_follow_status(void)
 	json_object_set_new(st, "state_dir", json_string(opts.state_dir));
 	json_object_set_new(st, "last_apply", last ? last : json_null());
 	json_object_set_new(st, "drift", iovd_drift_status());
+	return st;
+}
+
+void iovd_follow_difference(json_t *st)
+{
+	struct iov_cfg_plan *p = NULL;
+	struct iov_err e = { 0 };
+
 	if (cur && iovd_plan_live(cur, false, &p, &e) == 0) {
 		json_object_set_new(st, "difference", iov_cfg_plan_json(p));
 		json_object_set_new(st, "difference_error", json_null());
@@ -201,5 +211,4 @@ json_t *iovd_follow_status(void)
 		json_object_set_new(st, "difference_error", cur ? json_string(e.msg) : json_null());
 	}
 	iov_cfg_plan_free(p);
-	return st;
 }

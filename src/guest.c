@@ -36,6 +36,7 @@
 #include "src/guest_priv.h"
 #include "src/guest_store.h"
 #include "src/guest_vf.h"
+#include "src/offload.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
 
@@ -54,7 +55,20 @@ static struct {
 	uint8_t prefix[3];
 	int epfd, tfd;
 	struct guest *guests;
+	struct vl_server *srv;
+	struct stop_wait *stops;
 } S = { .epfd = -1, .tfd = -1 };
+
+/* A VmStop waiting for its guest to end (and its VFs to be back); tfd: SIGKILL when it fires
+ * (-1: none, or fired). done NULL: its caller went away (the guest still stops). */
+struct stop_wait {
+	struct guest *g;
+	iovd_stop_done_fn done;
+	void *ud;
+	int tfd;
+	int timeout_s;
+	struct stop_wait *next;
+};
 
 /* ---- small helpers ---- */
 
@@ -195,7 +209,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 	struct iov_host *h = NULL;
 	struct iov_usage *u = NULL;
 	struct iov_macreg *reg = NULL;
-	struct iov_alloc_taken taken[64];
+	struct iov_alloc_taken *taken = NULL;
 	struct iov_alloc_in in = { 0 };
 	struct gpriv_launch l;
 	struct gpriv_nic pn[IOV_GUEST_MAX_NICS];
@@ -217,18 +231,32 @@ static int do_start(struct guest *g, struct iov_err *err)
 				   IOV_GUEST_MAX_NICS);
 	if ((r = gpriv_user(S.user, &uid, &gid, err)) < 0)
 		return r;
+	/* A guest without NICs needs nothing of the host model: on a 2,000-device host its
+	 * reading would cost the loop ~0.1 s per start. */
+	if (!g->spec.n_nics)
+		goto launch;
 	if ((r = iov_host_load(&h)) < 0)
 		return iov_err_set(err, r, NULL, "reading the host's PCI devices: %s", strerror(-r));
 	if ((r = iov_usage_load(&u)) < 0) {
 		iov_err_set(err, r, NULL, "reading host usage: %s", strerror(-r));
 		goto out;
 	}
+	/* Every VF another guest holds or quarantine keeps, however many (a fleet node runs
+	 * hundreds of guests), and this guest's own. */
+	nt = gvf_quarantine_count() + g->spec.n_nics;
 	for (struct guest *o = S.guests; o; o = o->next)
-		for (size_t i = 0; o->state == G_RUNNING && i < o->n_nics && nt < 56; i++) {
+		nt += o->state == G_RUNNING ? o->n_nics : 0;
+	if (!(taken = calloc(nt, sizeof(*taken)))) {
+		r = iov_err_set(err, -ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	nt = 0;
+	for (struct guest *o = S.guests; o; o = o->next)
+		for (size_t i = 0; o->state == G_RUNNING && i < o->n_nics; i++) {
 			snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", o->nics[i].vf);
 			taken[nt++].by = o->spec.name;
 		}
-	for (size_t i = 0; i < gvf_quarantine_count() && nt < 56; i++) {
+	for (size_t i = 0; i < gvf_quarantine_count(); i++) {
 		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", gvf_quarantine_vf(i));
 		taken[nt++].by = "quarantine";
 	}
@@ -310,6 +338,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 	for (size_t i = 0; i < g->n_nics; i++)
 		if ((r = gvf_save_and_set(&g->nics[i], err)) < 0)
 			goto undo;
+launch:
 	/* 4. What iovm gets (src/guest_priv.h). */
 	for (size_t i = 0; i < g->n_nics; i++)
 		pn[i] = (struct gpriv_nic){ .vf = g->nics[i].vf, .group = g->nics[i].group };
@@ -380,6 +409,7 @@ out:
 	iov_cfg_resolved_free(res);
 	iov_usage_free(u);
 	iov_host_free(h);
+	free(taken);
 	return r;
 }
 
@@ -601,6 +631,26 @@ static bool wants_restart(const struct guest *g)
 	return g->exit_code != 0;	/* reboot (3), crash, error, a signal, unknown */
 }
 
+/* A degraded guest is tried again when the host has settled, at most this many times (a
+ * restart that degrades again within RESTART_WINDOW counts as a try); then iovd gives up. */
+#define DEGRADED_MAX_TRIES 10
+
+static void give_up(struct guest *g)
+{
+	size_t n = strlen(g->exit_reason);
+
+	g->waiting = false;
+	snprintf(g->exit_reason + n, sizeof(g->exit_reason) - n, "; not started again after %d "
+		 "tries (last: %s)", g->wait_tries, g->wait_error[0] ? g->wait_error :
+		 "it degraded again");
+	log_warn("guest %s: gave up restarting it after %d tries: %s; `iovctl vm start` it when "
+		 "the host is fixed", g->spec.name, g->wait_tries, g->wait_error[0] ?
+		 g->wait_error : "it degraded again");
+	iovd_event("guest.gave_up", json_pack("{s:s, s:i, s:s}", "guest", g->spec.name, "tries",
+					      g->wait_tries, "reason", g->exit_reason));
+	save();
+}
+
 static void ended(struct guest *g, const siginfo_t *si, bool known)
 {
 	json_t *vfs = json_array();
@@ -626,7 +676,14 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 					     g->exit_code >= 0 ? json_integer(g->exit_code) : json_null(),
 					     "vfs", vfs));
 	if (lost) {
-		g->waiting = wants_restart(g);
+		/* Degraded again soon after a restart: that restart was one more try. */
+		if (g->started_at && now - g->started_at > RESTART_WINDOW)
+			g->wait_tries = 0;
+		g->waiting = wants_restart(g) && g->wait_tries < DEGRADED_MAX_TRIES;
+		if (wants_restart(g) && !g->waiting) {
+			g->wait_error[0] = '\0';
+			give_up(g);
+		}
 		log_warn("guest %s degraded: %s; %s", g->spec.name, g->exit_reason, g->waiting ?
 			 "it is started again once the host has its VFs back (restart policy)" :
 			 "it stays stopped (restart policy no; `iovctl vm start` it again)");
@@ -670,12 +727,44 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 	log_start(g, "restarted");
 }
 
+static void stop_timer_off(struct stop_wait *w)
+{
+	if (w->tfd >= 0) {
+		if (S.srv)
+			vl_server_unwatch(S.srv, w->tfd);	/* closes it */
+		else
+			close(w->tfd);
+		w->tfd = -1;
+	}
+}
+
+/* The guest has ended and its VFs are back: the VmStop calls waiting for it are answered. */
+static void stops_done(struct guest *g)
+{
+	struct stop_wait **pp = &S.stops;
+
+	while (*pp) {
+		struct stop_wait *w = *pp;
+
+		if (w->g != g) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		stop_timer_off(w);
+		if (w->done)
+			w->done(w->ud, gstore_guest_json(g, false));
+		free(w);
+	}
+}
+
 static void reap(struct guest *g)
 {
 	siginfo_t si = { 0 };
 	bool known = waitid(P_PIDFD, (id_t)g->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid;
 
 	ended(g, &si, known);
+	stops_done(g);
 }
 
 void iovd_guests_host_settled(void)
@@ -685,13 +774,17 @@ void iovd_guests_host_settled(void)
 
 		if (g->state != G_DEGRADED || !g->waiting)
 			continue;
+		g->wait_tries++;
 		if (do_start(g, &e) < 0) {
 			/* Not yet (its PF is still without a driver, the pool has no VF yet), or
-			 * not at all (the kernel file went away): it keeps waiting either way,
-			 * and says why; `iovctl vm stop` gives up on it. */
+			 * not at all (the kernel file went away): it keeps waiting, and says why,
+			 * until the tries run out; `iovctl vm stop` gives up on it at once. */
 			if (strcmp(g->wait_error, e.msg) != 0)
-				log_info("guest %s: not restarted yet: %s", g->spec.name, e.msg);
+				log_info("guest %s: not restarted yet (try %d of %d): %s", g->spec.name,
+					 g->wait_tries, DEGRADED_MAX_TRIES, e.msg);
 			snprintf(g->wait_error, sizeof(g->wait_error), "%s", e.msg);
+			if (g->wait_tries >= DEGRADED_MAX_TRIES)
+				give_up(g);
 			continue;
 		}
 		g->wait_error[0] = '\0';
@@ -789,10 +882,24 @@ static void on_guest_fd(int fd, void *ud)
 	}
 }
 
-int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err *err)
+/* The stop timeout passed: iovm did not end after SIGTERM (the guest did not shut down). */
+static void on_stop_timer(int fd, void *ud)
+{
+	struct stop_wait *w = ud;
+
+	log_warn("guest %s: iovm did not end within %d s of SIGTERM; SIGKILL", w->g->spec.name,
+		 w->timeout_s);
+	if (w->g->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, w->g->pidfd, SIGKILL, NULL, 0);
+	stop_timer_off(w);
+}
+
+int iovd_guest_stop_async(const char *name, bool force, int timeout_s, iovd_stop_done_fn done,
+			  void *ud, json_t **info, struct iov_err *err)
 {
 	struct guest *g = find(name);
-	struct pollfd p;
+	struct stop_wait *w;
+	bool again;
 
 	if (g && g->state == G_DEGRADED && g->waiting) {
 		g->waiting = false;	/* no restart when its VFs come back */
@@ -806,22 +913,61 @@ int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err 
 	if (!g || g->state != G_RUNNING)
 		return iov_err_set(err, -ENOENT, "see `iovctl vm list`", "no running guest named '%s'",
 				   name);
+	if (!(w = calloc(1, sizeof(*w))))
+		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
+	w->g = g;
+	w->done = done;
+	w->ud = ud;
+	w->tfd = -1;
+	w->timeout_s = timeout_s;
+	again = g->stopping;
 	g->stopping = true;
-	log_info("guest %s: stopping (%s)", name, force ? "SIGKILL" : "SIGTERM");
-	if (syscall(SYS_pidfd_send_signal, g->pidfd, force ? SIGKILL : SIGTERM, NULL, 0) < 0 &&
-	    errno != ESRCH)
+	log_info("guest %s: %sstopping (%s)", name, again ? "again " : "", force ? "SIGKILL" :
+		 "SIGTERM: the guest is asked to shut down");
+	if ((!again || force) &&
+	    syscall(SYS_pidfd_send_signal, g->pidfd, force ? SIGKILL : SIGTERM, NULL, 0) < 0 &&
+	    errno != ESRCH) {
+		free(w);
 		return iov_err_set(err, -errno, NULL, "signalling iovm pid %d: %s", (int)g->pid,
 				   strerror(errno));
-	p = (struct pollfd){ .fd = g->pidfd, .events = POLLIN };
-	if (poll(&p, 1, 10000) == 0) {
-		log_warn("guest %s: iovm did not end within 10 s of SIGTERM; SIGKILL", name);
-		syscall(SYS_pidfd_send_signal, g->pidfd, SIGKILL, NULL, 0);
-		poll(&p, 1, 5000);
 	}
-	reap(g);
-	if (info)
-		*info = gstore_guest_json(g, false);
-	return 0;
+	/* SIGKILL if it has not ended in time. The loop serves others meanwhile: the caller's
+	 * answer waits for the end (reap) without holding anything. */
+	if (!force && S.srv) {
+		struct itimerspec it = { .it_value = { timeout_s > 0 ? timeout_s : 0,
+						       timeout_s > 0 ? 0 : 1 } };
+
+		w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (w->tfd < 0 || timerfd_settime(w->tfd, 0, &it, NULL) < 0 ||
+		    vl_server_watch(S.srv, w->tfd, on_stop_timer, w) < 0) {
+			if (w->tfd >= 0)
+				close(w->tfd);
+			w->tfd = -1;
+			log_warn("guest %s: no stop timer (%s); SIGKILL now", name, strerror(errno));
+			syscall(SYS_pidfd_send_signal, g->pidfd, SIGKILL, NULL, 0);
+		} else {
+			vl_server_watch_name(S.srv, w->tfd, "guest stop timeout");
+		}
+	}
+	w->next = S.stops;
+	S.stops = w;
+	if (!S.srv) {
+		/* No loop to come back to (not initialised): wait here, as iovd did before. */
+		struct pollfd p = { .fd = g->pidfd, .events = POLLIN };
+
+		if (!force && poll(&p, 1, timeout_s * 1000) == 0)
+			syscall(SYS_pidfd_send_signal, g->pidfd, SIGKILL, NULL, 0);
+		poll(&p, 1, 5000);
+		reap(g);
+	}
+	return 1;
+}
+
+void iovd_guest_stop_cancel(void *ud)
+{
+	for (struct stop_wait *w = S.stops; w; w = w->next)
+		if (w->ud == ud)
+			w->done = NULL;
 }
 
 /* ---- queries ---- */
@@ -978,6 +1124,9 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		return log_err_errno(-errno, "epoll_create1");
 	if ((r = vl_server_watch(srv, S.epfd, on_guest_fd, NULL)) < 0)
 		return log_err_errno(r, "watching guests");
+	vl_server_watch_name(srv, S.epfd, "guests (iovm ended, interrupt placement)");
+	S.srv = srv;
+	gstore_set_loop(srv);
 	/* Interrupt placement: once a second (see place_irqs). */
 	S.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (S.tfd >= 0) {
@@ -1013,6 +1162,18 @@ void iovd_guests_autostart(void)
 
 void iovd_guests_shutdown(void)
 {
+	/* Stops still waiting: their guests go on ending without iovd (re-adopted, or found
+	 * ended, by the next one); their callers are answered by the server going away. */
+	while (S.stops) {
+		struct stop_wait *w = S.stops;
+
+		S.stops = w->next;
+		stop_timer_off(w);
+		free(w);
+	}
+	S.srv = NULL;
+	gstore_set_loop(NULL);
+	iovd_offload_wait();	/* guests.json as last saved is on disk */
 	/* The epoll fd is owned by the server loop's watch slot (closed with it). */
 	for (struct guest *g = S.guests; g; g = g->next)
 		if (g->pidfd >= 0) {

@@ -72,8 +72,21 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *
 /* Makes a guest permanent: DROPIN_DIR/50-guest-NAME.json with the spec (autostart on),
  * checked by the config loader before it is written. *path (static) says where. */
 int iovd_guest_save(const struct iov_cfg_guest *spec, const char **path, struct iov_err *err);
-/* SIGTERM (force: SIGKILL), waits up to 10 s (then SIGKILL) and cleans up. */
-int iovd_guest_stop(const char *name, bool force, json_t **info, struct iov_err *err);
+/* Stopping a guest: SIGTERM to iovm (the guest is asked to shut down: ACPI power button or
+ * Ctrl-Alt-Del), SIGKILL if it has not ended after timeout_s, or SIGKILL at once (force).
+ * The state shows "stopping" meanwhile. Returns 1 when it is under way: done(ud, info)
+ * runs (with VmShow's view, stolen) once iovm has ended and its VFs are reset and returned,
+ * from the loop; the loop is never held while it waits. Returns 0 with *info set when the
+ * guest was stopped at once (a degraded guest waiting for its VFs), or -errno with err. A
+ * second stop of a guest already stopping waits for the same end (force: SIGKILL now).
+ * iovd_guest_stop_cancel(ud): the caller went away: done will not run (the guest still
+ * stops). */
+#define IOVD_STOP_TIMEOUT_S 30
+#define IOVD_STOP_TIMEOUT_MAX_S 100	/* under iovctl's 120 s call timeout */
+typedef void (*iovd_stop_done_fn)(void *ud, json_t *info);
+int iovd_guest_stop_async(const char *name, bool force, int timeout_s, iovd_stop_done_fn done,
+			  void *ud, json_t **info, struct iov_err *err);
+void iovd_guest_stop_cancel(void *ud);
 
 /* VmList: every guest iovd knows (running, or ended since iovd started). */
 json_t *iovd_guests_json(void);

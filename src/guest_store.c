@@ -2,6 +2,7 @@
 #include "src/guest_store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "lib/host.h"
 #include "lib/log.h"
 #include "lib/pciaddr.h"
+#include "src/offload.h"
 #include "sriov/vfconf.h"
 
 static struct {
@@ -126,7 +128,8 @@ json_t *gstore_guest_json(const struct guest *g, bool state)
 	json_object_set_new(j, "pid", g->state == G_RUNNING ? json_integer(g->pid) : json_null());
 	json_object_set_new(j, "numa_node", g->state == G_RUNNING && g->numa_node >= 0 ?
 			    json_integer(g->numa_node) : json_null());
-	json_object_set_new(j, "state", json_string(state_name(g->state)));
+	json_object_set_new(j, "state", json_string(g->state == G_RUNNING && g->stopping ?
+						      "stopping" : state_name(g->state)));
 	json_object_set_new(j, "files_passed_by", g->files_passed ? json_integer(g->files_by) :
 			    json_null());
 	json_object_set_new(j, "user", json_string(T.user));
@@ -159,6 +162,83 @@ json_t *gstore_guest_json(const struct guest *g, bool state)
 	return j;
 }
 
+/* guests.json is written on the worker thread (src/offload.h): its fsyncs (tens of ms, over
+ * 100 ms on a busy disk) never hold the loop. Saves coalesce: the loop leaves the newest text
+ * in `next` and queues a job only when none is queued; the job writes whatever is newest
+ * when it runs. So the file always ends with the last state, one write at a time, and a
+ * burst of changes costs one or two writes, not one each. At exit iovd waits for the write
+ * in flight (iovd_guests_shutdown). */
+static struct vl_server *save_srv;
+static struct {
+	pthread_mutex_t lock;
+	char *next;			/* the newest text not yet taken by a job */
+	bool queued;			/* a job is queued that will take it */
+} SV = { PTHREAD_MUTEX_INITIALIZER, NULL, false };
+
+struct save_job {
+	char path[PATH_MAX];
+	int r;
+	struct iov_err e;
+};
+
+static void save_work(void *ud)
+{
+	struct save_job *j = ud;
+	char *s;
+
+	pthread_mutex_lock(&SV.lock);
+	s = SV.next;
+	SV.next = NULL;
+	SV.queued = false;
+	pthread_mutex_unlock(&SV.lock);
+	if (s)
+		j->r = iov_write_atomic(j->path, s, strlen(s), 0600, "guest state", &j->e);
+	free(s);
+}
+
+static void save_done(void *ud)
+{
+	struct save_job *j = ud;
+
+	if (j->r < 0)
+		log_err("%s", j->e.msg);
+	free(j);
+}
+
+void gstore_set_loop(struct vl_server *srv)
+{
+	save_srv = srv;
+}
+
+/* Hands s (owned) to the worker; false when it must be written here. */
+static bool save_later(const char *path, char *s)
+{
+	struct save_job *j;
+	bool queue;
+
+	if (!save_srv)
+		return false;
+	pthread_mutex_lock(&SV.lock);
+	free(SV.next);
+	SV.next = s;
+	queue = !SV.queued;
+	SV.queued = true;
+	pthread_mutex_unlock(&SV.lock);
+	if (queue) {
+		if (!(j = calloc(1, sizeof(*j)))) {
+			/* No job was queued, so nothing took s: the caller writes it. */
+			pthread_mutex_lock(&SV.lock);
+			SV.queued = false;
+			SV.next = NULL;
+			pthread_mutex_unlock(&SV.lock);
+			return false;
+		}
+		snprintf(j->path, sizeof(j->path), "%s", path);
+		iovd_offload(save_srv, save_work, save_done, j);
+	}
+	return true;
+}
+
 void gstore_save(const struct guest *list)
 {
 	json_t *gs = json_array(), *doc;
@@ -173,6 +253,8 @@ void gstore_save(const struct guest *list)
 	s = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(doc);
 	gstore_path(path, sizeof(path), "guests.json");
+	if (s && save_later(path, s))
+		return;
 	if (!s || iov_write_atomic(path, s, strlen(s), 0600, "guest state", &e) < 0)
 		log_err("%s", s ? e.msg : "out of memory saving guest state");
 	free(s);

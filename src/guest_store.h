@@ -20,6 +20,8 @@
 #include "src/guest_log.h"
 #include "src/guest_vf.h"
 
+struct vl_server;
+
 /* G_DEGRADED: the host took the guest's VFs away (iovm exit status 6, the VFIO device request
  * of a PF driver reload or a VF removal); with a restart policy it waits for them to come
  * back (`waiting`) and is started again once the host has converged. */
@@ -36,6 +38,7 @@ struct guest {
 	bool stopping, adopted;
 	bool waiting;			/* degraded, to be restarted when its VFs are back */
 	char wait_error[512];		/* why the last try to restart it failed */
+	int wait_tries;			/* tries to restart it since it was degraded */
 	time_t started_at;
 	int restarts;
 	time_t window_start;
@@ -75,8 +78,10 @@ void gstore_guest_free(struct guest *g);
 /* VmShow's view of a guest (state false), or its guests.json entry (state true). */
 json_t *gstore_guest_json(const struct guest *g, bool state);
 /* Writes guests.json: the running and waiting guests of list, and the quarantine. Logged
- * when it cannot. */
+ * when it cannot. With a loop set (gstore_set_loop), the write and its fsyncs happen on the
+ * worker thread (src/offload.h), in order; without (NULL), at once. */
 void gstore_save(const struct guest *list);
+void gstore_set_loop(struct vl_server *srv);
 /* Reads guests.json: the quarantine goes back to it (src/guest_vf.h), and each guest entry
  * that reads back goes to adopt, which owns it (state G_RUNNING, or G_DEGRADED with waiting
  * when it was waiting for its VFs). Damaged entries are logged and skipped. */

@@ -433,6 +433,7 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
+	vl_server_watch_name(srv, sfd, "signals");
 	iovd_follow_set_server(srv);
 	if ((r = iovd_cdi_watch(srv)) < 0)
 		return log_err_errno(r, "CDI specs: watching the events"), 1;

@@ -21,6 +21,7 @@
 #include "vfio/bind.h"
 #include "vfio/guard.h"
 #include "src/follow.h"
+#include "src/offload.h"
 
 static const char iovd_idl[] =
 	"# iovd manages SR-IOV virtual functions and VFIO bindings on this host.\n"
@@ -101,9 +102,11 @@ static const char iovd_idl[] =
 	"method Reload() -> (plan: object, applied: bool, result: string, txn: ?int,\n"
 	"  steps: ?int, done: ?int, config: []string)\n"
 	"\n"
-	"# The config in force, the last apply and the difference between config and host now.\n"
+	"# The config in force, the last apply, the difference between config and host now, and\n"
+	"# loop: iovd's loop turns (how many, a histogram of their durations, the longest).\n"
 	"method GetStatus() -> (config: ?object, config_error: ?string, state_dir: string,\n"
-	"  last_apply: ?object, difference: ?object, difference_error: ?string, drift: object)\n"
+	"  last_apply: ?object, difference: ?object, difference_error: ?string, drift: object,\n"
+	"  loop: object)\n"
 	"\n"
 	"# The config file does not parse or validate (the previous config stays in force).\n"
 	"error ConfigError (message: string, fix: string)\n"
@@ -130,8 +133,11 @@ static const char iovd_idl[] =
 	"  restart: ?string, save: ?bool)\n"
 	"  -> (guest: object, saved: ?string)\n"
 	"\n"
-	"# Stops the guest (SIGTERM, force: SIGKILL); its VFs are reset and returned.\n"
-	"method VmStop(name: string, force: ?bool) -> (guest: object)\n"
+	"# Stops the guest: SIGTERM to iovm asks the guest to shut down, SIGKILL after timeout\n"
+	"# seconds (default: the config's policy.stop_timeout, else 30; at most 100) or at once\n"
+	"# with force. Answers once iovm has ended and its VFs are reset and returned;\n"
+	"# meanwhile its state is \"stopping\".\n"
+	"method VmStop(name: string, force: ?bool, timeout: ?int) -> (guest: object)\n"
 	"\n"
 	"# Guests iovd knows and the quarantined VFs.\n"
 	"method VmList() -> (guests: []object, quarantine: []object)\n"
@@ -183,6 +189,19 @@ static void bad_arg(struct vl_call *c, const char *param, const char *msg)
 {
 	vl_error(c, "io.iovd.InvalidArgument",
 		 json_pack("{s:s, s:s}", "parameter", param, "message", msg));
+}
+
+static json_t *no_memory_params(void)
+{
+	return json_pack("{s:s, s:s, s:s}", "message", "out of memory", "fix", "", "errno",
+			 "ENOMEM");
+}
+
+/* Answers a deferred call with the error a handler set on ec (a scratch call). */
+static void deferred_error_from(struct vl_deferred *d, struct vl_call *ec)
+{
+	vl_deferred_error(d, ec->error, ec->error_params);	/* steals the params */
+	free(ec->error);
 }
 
 /* Strict parameter access: unknown keys are refused so that a typo never silently means
@@ -340,20 +359,44 @@ static void m_get_version(struct vl_call *c, json_t *p, void *ud)
 			      iov_sysroot()[0] ? iov_sysroot() : "/"));
 }
 
-/* GetHost reads the whole host (on a 2,000-device host ~0.2 s, and the loop is blocked that
- * long). Unprivileged callers, who could otherwise keep the daemon reading sysfs for each
- * other in a loop, share one snapshot per host generation: host_gen moves with every
- * mutating call and every settled burst of uevents (iovd_api_host_changed), and the snapshot
- * is also retaken once it is HOST_SNAPSHOT_MS old (changes udev does not report: a VF's MAC
- * set by another tool). So a flood of GetHost costs one read per change or per 30 s, not one
- * per call. Privileged callers always get a fresh read (and refresh the snapshot). */
+/* GetHost reads the whole host (on a 2,000-device host ~0.2 s): that read, the host's JSON
+ * and its text are made on the worker thread (src/offload.h) while the loop serves others,
+ * and the call is answered when it is done (deferred). One read at a time serves every
+ * caller that asked before it started. Unprivileged callers, who could otherwise keep the
+ * daemon reading sysfs for each other in a loop, share one snapshot per host generation:
+ * host_gen moves with every mutating call and every settled burst of uevents
+ * (iovd_api_host_changed), and the snapshot is also retaken once it is HOST_SNAPSHOT_MS old
+ * (changes udev does not report: a VF's MAC set by another tool). So a flood of GetHost
+ * costs one read per change or per 30 s, not one per call. Privileged callers always get a
+ * read that started after their call (and refresh the snapshot). The snapshot is kept as
+ * text: a reply from it encodes nothing again. */
 #define HOST_SNAPSHOT_MS 30000
 static unsigned long host_gen;
 static struct {
-	json_t *reply;
+	char *text;			/* {"host": ...} */
 	unsigned long gen;
 	long at_ms;
 } snap;
+
+struct host_read {
+	unsigned long no, gen;		/* the read's number, the generation it started in */
+	int r;
+	char *text;
+};
+
+/* A GetHost call waiting for a read numbered above `after`. */
+struct host_waiter {
+	struct vl_deferred *d;
+	unsigned long after;
+	struct host_waiter *next;
+};
+
+static struct {
+	struct host_waiter *waiters;
+	struct vl_server *srv;
+	unsigned long started;		/* reads started so far */
+	bool reading;
+} HR;
 
 static long mono_ms(void)
 {
@@ -374,30 +417,129 @@ void iovd_api_host_changed(void)
 	host_gen++;
 }
 
+static json_t *host_load_error(int r)
+{
+	struct iov_err e = { 0 };
+
+	iov_err_set(&e, r, "check that sysfs is mounted", "cannot read the host's PCI devices: %s",
+		    strerror(-r));
+	return json_pack("{s:s, s:s, s:s}", "message", e.msg, "fix", e.fix, "errno", errname(r));
+}
+
+/* On the worker: the host, its JSON, its text. */
+static void host_read_work(void *ud)
+{
+	struct host_read *hr = ud;
+	struct iov_host *h = NULL;
+	json_t *j;
+
+	hr->r = iov_host_load(&h);
+	if (hr->r < 0)
+		return;
+	j = json_pack("{s:o}", "host", iov_json_host(h, IOV_SEL_ALL));
+	iov_host_free(h);
+	hr->text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!hr->text)
+		hr->r = -ENOMEM;
+}
+
+static void host_read_start(void);
+
+/* On the loop: answers every caller that asked before this read started; a caller that came
+ * later (privileged) gets the next one. */
+static void host_read_done(void *ud)
+{
+	struct host_read *hr = ud;
+	struct host_waiter **pp = &HR.waiters;
+
+	HR.reading = false;
+	if (hr->r == 0) {
+		free(snap.text);
+		snap.text = hr->text;
+		snap.gen = hr->gen;
+		snap.at_ms = mono_ms();
+	}
+	while (*pp) {
+		struct host_waiter *w = *pp;
+
+		if (w->after >= hr->no) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		if (hr->r == 0)
+			vl_deferred_reply_text(w->d, snap.text);
+		else
+			vl_deferred_error(w->d, "io.iovd.Failed", host_load_error(hr->r));
+		free(w);
+	}
+	if (hr->r < 0)
+		free(hr->text);
+	free(hr);
+	if (HR.waiters)
+		host_read_start();
+}
+
+static void host_read_start(void)
+{
+	struct host_read *hr = calloc(1, sizeof(*hr));
+
+	if (!hr) {
+		while (HR.waiters) {
+			struct host_waiter *w = HR.waiters;
+
+			HR.waiters = w->next;
+			vl_deferred_error(w->d, "io.iovd.Failed", host_load_error(-ENOMEM));
+			free(w);
+		}
+		return;
+	}
+	hr->no = ++HR.started;
+	hr->gen = host_gen;
+	HR.reading = true;
+	iovd_offload(HR.srv, host_read_work, host_read_done, hr);
+}
+
+static void host_waiter_gone(struct vl_deferred *d, void *ud)
+{
+	for (struct host_waiter **pp = &HR.waiters; *pp; pp = &(*pp)->next) {
+		if (*pp == ud) {
+			*pp = ((struct host_waiter *)ud)->next;
+			free(ud);
+			return;
+		}
+	}
+}
+
 static void m_get_host(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { NULL };
-	struct iov_host *h;
-	json_t *r;
+	struct host_waiter *w;
 
 	if (!only_keys(c, p, keys))
 		return;
-	if (!c->peer->privileged && snap.reply && snap.gen == host_gen &&
+	if (!c->peer->privileged && snap.text && snap.gen == host_gen &&
 	    mono_ms() - snap.at_ms < HOST_SNAPSHOT_MS) {
-		vl_reply(c, json_incref(snap.reply));
+		struct vl_deferred *d = vl_call_defer(c, NULL, NULL);
+
+		if (d)
+			vl_deferred_reply_text(d, snap.text);
+		else
+			vl_error(c, "io.iovd.Failed", host_load_error(-ENOMEM));
 		return;
 	}
-	if (load_host(c, &h) < 0)
+	if (!(w = calloc(1, sizeof(*w))) || !(w->d = vl_call_defer(c, host_waiter_gone, w))) {
+		free(w);
+		vl_error(c, "io.iovd.Failed", host_load_error(-ENOMEM));
 		return;
-	r = json_pack("{s:o}", "host", iov_json_host(h, IOV_SEL_ALL));
-	iov_host_free(h);
-	if (r) {
-		json_decref(snap.reply);
-		snap.reply = json_incref(r);
-		snap.gen = host_gen;
-		snap.at_ms = mono_ms();
 	}
-	vl_reply(c, r);
+	w->after = HR.started;
+	w->next = HR.waiters;
+	HR.waiters = w;
+	HR.srv = vl_call_server(c);
+	if (!HR.reading)
+		host_read_start();
 }
 
 static const char *pf_netdev(struct vl_call *c, const struct iov_dev *pf)
@@ -704,25 +846,68 @@ static void config_err(struct vl_call *c, const struct iov_err *e)
 						     e->fix));
 }
 
+/* Plan re-reads the config and plans it against the host (~0.3 s on a 2,000-device host
+ * with 16 PFs): on the worker thread, encoded there too; the loop serves others meanwhile. */
+struct plan_job {
+	struct vl_deferred *d;		/* NULL: the caller went away */
+	bool force, bad;
+	int r;
+	struct iov_err e;
+	char *text;			/* the plan, encoded */
+};
+
+static void plan_work(void *ud)
+{
+	struct plan_job *j = ud;
+	json_t *plan = NULL;
+
+	j->r = iovd_follow_plan(j->force, &plan, &j->bad, &j->e);
+	if (j->r == 0 && !(j->text = json_dumps(plan, JSON_COMPACT)))
+		j->r = iov_err_set(&j->e, -ENOMEM, NULL, "out of memory");
+	json_decref(plan);
+}
+
+static void plan_done(void *ud)
+{
+	struct plan_job *j = ud;
+
+	if (!j->d) {
+		/* the caller went away */
+	} else if (j->r == 0) {
+		vl_deferred_reply_text(j->d, j->text);
+	} else {
+		struct vl_call ec = { 0 };
+
+		if (j->bad)
+			config_err(&ec, &j->e);
+		else
+			reply_err(&ec, "io.iovd.Refused", &j->e, j->r);
+		deferred_error_from(j->d, &ec);
+	}
+	free(j->text);
+	free(j);
+}
+
+static void plan_gone(struct vl_deferred *d, void *ud)
+{
+	((struct plan_job *)ud)->d = NULL;
+}
+
 static void m_plan(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { "force", NULL };
-	struct iov_err e = { 0 };
-	json_t *plan = NULL;
-	bool force, bad;
-	int r;
+	struct plan_job *j;
+	bool force;
 
 	if (!only_keys(c, p, keys) || get_bool(c, p, "force", &force) < 0)
 		return;
-	r = iovd_follow_plan(force, &plan, &bad, &e);
-	if (r < 0) {
-		if (bad)
-			config_err(c, &e);
-		else
-			reply_err(c, "io.iovd.Refused", &e, r);
+	if (!(j = calloc(1, sizeof(*j))) || !(j->d = vl_call_defer(c, plan_gone, j))) {
+		free(j);
+		vl_error(c, "io.iovd.Failed", no_memory_params());
 		return;
 	}
-	vl_reply(c, plan);
+	j->force = force;
+	iovd_offload(vl_call_server(c), plan_work, plan_done, j);
 }
 
 static void apply_common(struct vl_call *c, bool dry, bool force)
@@ -766,13 +951,68 @@ static void m_reload(struct vl_call *c, json_t *p, void *ud)
 	apply_common(c, false, false);
 }
 
+/* GetStatus: the difference (a plan against the host) is made on the worker thread while
+ * the loop serves others, and encoded there too (a 2,000-action plan takes the loop tens
+ * of ms to encode); the loop's statistics are spliced in when it is answered. */
+struct status_job {
+	struct vl_deferred *d;		/* NULL: the caller went away */
+	struct vl_server *srv;
+	json_t *st;			/* the loop's part; the worker adds the difference */
+	char *text;			/* st encoded (an object) and freed, by the worker */
+};
+
+static void status_work(void *ud)
+{
+	struct status_job *j = ud;
+
+	iovd_follow_difference(j->st);
+	j->text = json_dumps(j->st, JSON_COMPACT);
+	json_decref(j->st);	/* freeing thousands of actions takes time too */
+	j->st = NULL;
+}
+
+static void status_done(void *ud)
+{
+	struct status_job *j = ud;
+	json_t *ls = vl_server_loop_stats(j->srv);
+	char *loop = ls ? json_dumps(ls, JSON_COMPACT) : NULL, *all = NULL;
+	size_t n = j->text ? strlen(j->text) : 0;
+
+	json_decref(ls);
+	/* {...} + "loop": {...}: the object without its last brace, then the loop's. */
+	if (j->d && n >= 2 && loop && asprintf(&all, "%.*s%s\"loop\":%s}", (int)(n - 1), j->text,
+					     n > 2 ? "," : "", loop) >= 0)
+		vl_deferred_reply_text(j->d, all);
+	else if (j->d)
+		vl_deferred_error(j->d, "io.iovd.Failed", no_memory_params());
+	free(all);
+	free(loop);
+	free(j->text);
+	free(j);
+}
+
+static void status_gone(struct vl_deferred *d, void *ud)
+{
+	((struct status_job *)ud)->d = NULL;
+}
+
 static void m_get_status(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { NULL };
+	struct status_job *j;
 
 	if (!only_keys(c, p, keys))
 		return;
-	vl_reply(c, iovd_follow_status());
+	if (!(j = calloc(1, sizeof(*j))) || !(j->st = iovd_follow_status_base()) ||
+	    !(j->d = vl_call_defer(c, status_gone, j))) {
+		if (j)
+			json_decref(j->st);
+		free(j);
+		vl_error(c, "io.iovd.Failed", no_memory_params());
+		return;
+	}
+	j->srv = vl_call_server(c);
+	iovd_offload(j->srv, status_work, status_done, j);
 }
 
 /* ---- Monitor: one bus subscriber per streaming call ---- */
@@ -837,15 +1077,23 @@ static void m_monitor(struct vl_call *c, json_t *p, void *ud)
 	if (!(m = calloc(1, sizeof(*m))) ||
 	    !(m->st = vl_call_stream(c, MONITOR_MAX_PENDING, mon_close, mon_drain, m))) {
 		free(m);
-		vl_error(c, "io.iovd.Failed", json_pack("{s:s, s:s, s:s}", "message",
-			 "out of memory", "fix", "", "errno", "ENOMEM"));
+		vl_error(c, "io.iovd.Failed", no_memory_params());
 		return;
 	}
-	if ((r = iovd_event_subscribe(mon_event, m)) < 0) {
+	if ((r = iovd_event_subscribe_as(mon_event, m, c->peer->uid, c->peer->privileged)) < 0) {
+		char msg[160];
+
 		/* The stream owns m now: the error ends it and mon_close frees m. */
-		vl_error(c, "io.iovd.Refused", json_pack("{s:s, s:s, s:s}", "message",
-			 "too many Monitor subscribers", "fix", "close another `iovctl monitor`",
-			 "errno", errname(r)));
+		if (r == -EUSERS)
+			snprintf(msg, sizeof(msg), "uid %u already has %d Monitor subscriptions",
+				 (unsigned)c->peer->uid, IOVD_SUBS_PER_UID);
+		else
+			snprintf(msg, sizeof(msg), "all %d Monitor subscriptions open to %s are taken",
+				 c->peer->privileged ? IOVD_SUBS_UNPRIV + IOVD_SUBS_PRIV :
+				 IOVD_SUBS_UNPRIV, c->peer->privileged ? "root and the admin group" :
+				 "unprivileged users");
+		vl_error(c, "io.iovd.Refused", json_pack("{s:s, s:s, s:s}", "message", msg,
+			 "fix", "close another `iovctl monitor`", "errno", errname(r)));
 		return;
 	}
 	log_debug("Monitor: pid %d subscribed", (int)c->peer->pid);
@@ -972,10 +1220,26 @@ out:
 	iov_gspec_free(&g);
 }
 
+/* VmStop answers once iovm has ended and the guest's VFs are back (deferred: the loop serves
+ * others meanwhile); the deferred call is the stop's key. */
+static void vm_stop_done(void *ud, json_t *info)
+{
+	vl_deferred_reply(ud, json_pack("{s:o}", "guest", info));
+}
+
+static void vm_stop_gone(struct vl_deferred *d, void *ud)
+{
+	iovd_guest_stop_cancel(d);
+}
+
 static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
 {
-	static const char *const keys[] = { "name", "force", NULL };
+	static const char *const keys[] = { "name", "force", "timeout", NULL };
 	struct iov_err e = { 0 };
+	const struct iov_config *cfg = iovd_follow_config();
+	json_int_t timeout = cfg && cfg->policy.stop_timeout >= 0 ? cfg->policy.stop_timeout :
+			     IOVD_STOP_TIMEOUT_S;
+	struct vl_deferred *d;
 	json_t *info = NULL;
 	const char *name;
 	bool force;
@@ -987,13 +1251,24 @@ static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
 	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
 	    get_bool(c, p, "force", &force) < 0)
 		return;
+	if (json_object_get(p, "timeout") && !json_is_null(json_object_get(p, "timeout")) &&
+	    !get_int(c, p, "timeout", IOVD_STOP_TIMEOUT_MAX_S, &timeout))
+		return;
 	snprintf(what, sizeof(what), "stop guest %.40s%s", name, force ? " (force)" : "");
 	log_change(c, what);
-	if ((r = iovd_guest_stop(name, force, &info, &e)) < 0) {
-		guest_err(c, &e, r);
+	if (!(d = vl_call_defer(c, vm_stop_gone, NULL))) {
+		vl_error(c, "io.iovd.Failed", no_memory_params());
 		return;
 	}
-	vl_reply(c, json_pack("{s:o}", "guest", info));
+	r = iovd_guest_stop_async(name, force, (int)timeout, vm_stop_done, d, &info, &e);
+	if (r == 0) {
+		vl_deferred_reply(d, json_pack("{s:o}", "guest", info));
+	} else if (r < 0) {
+		struct vl_call ec = { .peer = c->peer, .method = c->method };
+
+		guest_err(&ec, &e, r);
+		deferred_error_from(d, &ec);
+	}
 }
 
 static void m_vm_list(struct vl_call *c, json_t *p, void *ud)

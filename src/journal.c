@@ -1,6 +1,7 @@
 #include "src/journal.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,9 +57,20 @@ static void stamp(json_t *o)
 	json_object_set_new(o, "time", json_string(buf));
 }
 
+static iovd_journal_hook_fn hook;
+static void *hook_ud;
+
+void iovd_journal_set_hook(iovd_journal_hook_fn fn, void *ud)
+{
+	hook = fn;
+	hook_ud = ud;
+}
+
 static int after_write(struct iovd_journal *j, struct iov_err *err)
 {
 	j->records++;
+	if (hook)
+		hook(j->records, hook_ud);
 	if (fault_n && j->records == fault_n) {
 		if (fault_mode == IOVD_FAULT_EXIT) {
 			log_warn("IOVD_TEST_EXIT_AFTER_STEP: exiting after journal record %u", j->records);
@@ -125,6 +137,7 @@ int iovd_journal_append(struct iovd_journal *j, const char *kind, json_t *rec,
 			struct iov_err *err)
 {
 	json_t *o = rec ? rec : json_object();
+	struct stat st = { 0 };
 	char *line;
 	int r;
 
@@ -139,9 +152,24 @@ int iovd_journal_append(struct iovd_journal *j, const char *kind, json_t *rec,
 	json_decref(o);
 	if (!line)
 		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
-	r = iov_append_durable(j->path, line, strlen(line), 0600, "apply journal", err);
+	/* A write cut short (a full disk takes part of a line) leaves a torn line, to which the
+	 * next record would be glued: the journal goes back to its size before. */
+	r = stat(j->path, &st) == 0 ? 0 : -errno;
+	if (r == 0)
+		r = iov_append_durable(j->path, line, strlen(line), 0600, "apply journal", err);
+	else
+		iov_err_set(err, r, NULL, "apply journal: cannot read %s: %s", j->path,
+			    strerror(-r));
 	free(line);
-	return r < 0 ? r : after_write(j, err);
+	if (r < 0) {
+		struct stat now;
+
+		if (stat(j->path, &now) == 0 && now.st_size > st.st_size &&
+		    truncate(j->path, st.st_size) < 0)
+			log_warn("%s: cannot cut off the torn record: %s", j->path, strerror(errno));
+		return r;
+	}
+	return after_write(j, err);
 }
 
 int iovd_journal_read(const char *state_dir, json_t **records, struct iov_err *err)

@@ -57,6 +57,10 @@ int iovd_journal_trim(const char *state_dir, struct iov_err *err);
  * STOP: every later append fails with -ECANCELED (unit tests). n = 0: off. */
 enum iovd_fault_mode { IOVD_FAULT_EXIT, IOVD_FAULT_STOP };
 void iovd_journal_set_fault(unsigned n, enum iovd_fault_mode mode);
+/* Tests: fn(n, ud) runs right after record n of a transaction is durable (begin is 1),
+ * e.g. to make the state directory full or read-only there. NULL: none. */
+typedef void (*iovd_journal_hook_fn)(unsigned n, void *ud);
+void iovd_journal_set_hook(iovd_journal_hook_fn fn, void *ud);
 /* Reads IOVD_TEST_EXIT_AFTER_STEP; logs a warning when it is set. */
 void iovd_journal_fault_from_env(void);
 

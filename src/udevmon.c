@@ -366,6 +366,7 @@ static int open_rtnl(struct iovd_udev *u, struct vl_server *s)
 		close(fd);
 		return r;
 	}
+	vl_server_watch_name(s, fd, "rtnetlink events");
 	return 0;
 }
 
@@ -395,6 +396,7 @@ static int open_live(struct iovd_udev *u, struct vl_server *s)
 		close(fd);
 		return r;
 	}
+	vl_server_watch_name(s, fd, "uevents");
 	if ((r = open_rtnl(u, s)) < 0)
 		log_warn_errno(r, "rtnetlink link notifications unavailable; VF settings changed "
 			       "by hand will be noticed only with the next uevent");
@@ -425,6 +427,7 @@ struct iovd_udev *iovd_udev_new(struct vl_server *s, const struct iovd_udev_opts
 		errno = -r;
 		return NULL;
 	}
+	vl_server_watch_name(s, u->tfd, "host settled (udev window)");
 	if (o->poll_s) {
 		struct itimerspec its = { .it_value = { .tv_sec = o->poll_s },
 					  .it_interval = { .tv_sec = o->poll_s } };
@@ -435,6 +438,8 @@ struct iovd_udev *iovd_udev_new(struct vl_server *s, const struct iovd_udev_opts
 			log_warn_errno(-errno, "periodic host check");
 			if (pfd >= 0)
 				close(pfd);
+		} else {
+			vl_server_watch_name(s, pfd, "periodic host check");
 		}
 	}
 	if (o->live && (r = open_live(u, s)) < 0) {

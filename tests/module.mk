@@ -3,6 +3,7 @@ UNIT_TESTS += tests/unit/test_pciaddr.c tests/unit/test_sysfs.c tests/unit/test_
 UNIT_TESTS += tests/unit/test_varlink.c tests/unit/test_varlink_iovd.c tests/unit/test_sriov_parse.c tests/unit/test_sriov_rtnl.c
 UNIT_TESTS += tests/unit/test_varlink_flood.c tests/unit/test_log.c tests/unit/test_varlink_fds.c
 UNIT_TESTS += tests/unit/test_verify.c tests/unit/test_bind.c tests/unit/test_verify_fixtures.c
+UNIT_TESTS += tests/unit/test_varlink_defer.c
 UNIT_TESTS += tests/unit/test_varlink_stream.c tests/unit/test_iovd_monitor.c tests/unit/test_quirks.c tests/unit/test_udevmon.c tests/unit/test_identity.c tests/unit/test_drift.c
 # vfio tests share hand-built models and temp trees (tests/unit/fakesys.c).
 $(BUILD)/tests/test_verify $(BUILD)/tests/test_bind $(BUILD)/tests/test_verify_fixtures: \
@@ -39,8 +40,11 @@ varlink-client: $(BUILD)/iovd $(BUILD)/iovctl
 	tests/varlink/iovd_client.py $(BUILD)
 	tests/varlink/console_pty.py $(BUILD)
 	tests/varlink/console_daemon.sh $(BUILD)
+	tests/varlink/standin_daemon.sh $(BUILD)
 -include tests/fuzz/fuzz.mk
 UNIT_TESTS += tests/unit/test_sdnotify.c
 UNIT_TESTS += tests/unit/test_export.c
 $(BUILD)/tests/test_export: $(BUILD)/obj/tests/unit/fakesys.o
 UNIT_TESTS += tests/unit/test_iovd_config.c
+UNIT_TESTS += tests/unit/test_guest_retry.c
+$(BUILD)/tests/test_guest_retry: $(BUILD)/obj/tests/unit/fakesys.o

@@ -11,6 +11,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,8 +264,14 @@ static int setup(void **state)
 	return 0;
 }
 
+static char mnt[64];
+
 static int teardown(void **state)
 {
+	/* A state-dir fault test that failed half-way leaves its tmpfs mounted. */
+	if (mnt[0])
+		umount2(mnt, MNT_DETACH);
+	mnt[0] = '\0';
 	fk_rmtree(dir);
 	free(dir);
 	iovd_journal_set_fault(0, IOVD_FAULT_STOP);
@@ -441,6 +451,108 @@ static void test_fault_env(void **state)
 	iov_cfg_plan_free(p);
 }
 
+/* The state directory full (ENOSPC) or read-only (EROFS), for real (a small tmpfs), right
+ * after each journal record of an apply, and before the first: the apply is refused or
+ * rolled back, never half-applied, and the error names the journal and the cause; the
+ * journal left behind recovers to the same host. Only the end record failing leaves the
+ * apply done (every step journaled). Needs root (mount); skipped without. */
+static unsigned fault_at;
+static int fault_errno;
+
+static void make_fault(void)
+{
+	if (fault_errno == EROFS) {
+		assert_int_equal(mount(NULL, mnt, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+	} else {
+		char path[128], buf[4096] = { 0 };
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/filler", mnt);
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		assert_true(fd >= 0);
+		while (write(fd, buf, sizeof(buf)) > 0)
+			;
+		assert_int_equal(errno, ENOSPC);
+		close(fd);
+	}
+}
+
+static void fault_hook(unsigned n, void *ud)
+{
+	if (n == fault_at)
+		make_fault();
+}
+
+static void state_dir_faults(int err)
+{
+	struct iov_cfg_plan *p = make_plan(false);
+	struct iovd_apply_report rep;
+	struct fhost before;
+	unsigned total = 2 + 2 * (unsigned)p->n, failed = 0;
+
+	snprintf(mnt, sizeof(mnt), "%s/state", dir);
+	assert_int_equal(mkdir(mnt, 0700), 0);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0) {
+		iov_cfg_plan_free(p);
+		mnt[0] = '\0';
+		skip();
+	}
+	umount(mnt);
+	fault_errno = err;
+	host_reset();
+	before = host;
+	for (unsigned n = 0; n < total; n++) {
+		struct iov_err e = { 0 };
+		int r;
+
+		assert_int_equal(mount("tmpfs", mnt, "tmpfs", 0, "size=64k"), 0);
+		host = before;
+		fault_at = n;
+		if (n == 0)
+			make_fault();
+		iovd_journal_set_hook(fault_hook, NULL);
+		r = iovd_apply_exec(p, mnt, 1, &fops, NULL, &rep, &e);
+		iovd_journal_set_hook(NULL, NULL);
+		if (r == 0) {
+			/* Only possible once every step's done record was written. */
+			if (err == EROFS && n != total - 1)
+				fail_msg("read-only after record %u: the apply succeeded", n);
+			expect_desired(false);
+		} else {
+			failed++;
+			if (!host_same(&host, &before))
+				fail_msg("%s after record %u: the host is half-changed (%s)",
+					 strerror(err), n, e.msg);
+			if (!strstr(e.msg, mnt) || !strstr(e.msg, IOVD_JOURNAL_NAME) ||
+			    !strstr(e.msg, strerror(err)))
+				fail_msg("%s after record %u: the error does not name the journal "
+					 "and the cause: %s", strerror(err), n, e.msg);
+		}
+		/* Space back (or writable again): what the journal says recovers to the same
+		 * host. */
+		if (err == EROFS)
+			assert_int_equal(mount(NULL, mnt, NULL, MS_REMOUNT, NULL), 0);
+		else
+			fk_rmtree(strcat(strcpy((char[128]){ 0 }, mnt), "/filler"));
+		{
+			struct fhost after = host;
+
+			r = iovd_recover(mnt, &fops, NULL, &e);
+			assert_true(r >= 0 || r == -ENOENT);
+			if (!host_same(&host, &after))
+				fail_msg("%s after record %u: recovery changed the host", strerror(err),
+					 n);
+		}
+		assert_int_equal(umount(mnt), 0);
+	}
+	/* Read-only fails every record but the end; a full tmpfs at least the begin. */
+	assert_true(failed >= (err == EROFS ? total - 1 : 1));
+	iov_cfg_plan_free(p);
+}
+
+static void test_state_dir_full(void **state) { state_dir_faults(ENOSPC); }
+static void test_state_dir_read_only(void **state) { state_dir_faults(EROFS); }
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +560,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_every_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_every_record_failing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_dir_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_dir_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_env, setup, teardown),
 	};
 

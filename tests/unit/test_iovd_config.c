@@ -11,6 +11,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +137,10 @@ static void test_follow(void **st)
 	r = call("io.iovd.GetStatus", "{}", &err);
 	assert_null(err);
 	assert_true(json_is_null(json_object_get(r, "config")));
+	/* The loop's turns: at least the ones that served this test's calls. */
+	assert_true(json_integer_value(json_object_get(json_object_get(r, "loop"), "turns")) >= 1);
+	assert_true(json_is_integer(json_object_get(json_object_get(json_object_get(r, "loop"),
+								    "histogram"), "<1ms")));
 	json_decref(r);
 
 	/* The host as it is: an empty plan; Reload adopts it and writes no journal. */
@@ -206,10 +214,79 @@ static void test_follow(void **st)
 	json_decref(r);
 }
 
+/* Plan and GetStatus plan on the worker thread: with a device's vendor file a FIFO, the
+ * host read waits for the test to write it, and meanwhile the daemon answers GetVersion;
+ * then both come back with their plans. (Before, the read held the loop.) */
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static void test_plan_off_loop(void **st)
+{
+	static const char *const methods[] = { "io.iovd.Plan", "io.iovd.GetStatus" };
+	char fifo[256], *e = NULL;
+	json_t *r;
+
+	write_cfg("{ \"pfs\": [ { \"name\": \"lan\", \"match\": { \"netdev\": \"eno1\" }, "
+		  "\"num_vfs\": 4 } ] }");
+	r = call("io.iovd.Reload", "{}", &e);	/* GetStatus plans the config in force */
+	assert_null(e);
+	json_decref(r);
+	snprintf(fifo, sizeof(fifo), "%s/sys/bus/pci/devices/0000:04:00.0/vendor", tree);
+	assert_int_equal(unlink(fifo), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	for (size_t m = 0; m < 2; m++) {
+		int fd = vl_connect(sock);
+		struct vl_reader *rd = vl_reader_new(fd);
+		bool more, got = false;
+		long t0;
+
+		assert_true(fd >= 0);
+		assert_int_equal(vl_call_start(fd, methods[m], NULL, false), 0);
+		t0 = mono_ms();
+		r = call("io.iovd.GetVersion", "{}", &e);
+		assert_null(e);
+		json_decref(r);
+		if (mono_ms() - t0 > 2000)
+			fail_msg("%s held the loop: GetVersion took %ld ms", methods[m], mono_ms() - t0);
+		/* Feed the FIFO until the answer comes (a write may reach a reader closing). */
+		for (t0 = mono_ms(); !got && mono_ms() - t0 < 10000;) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			int w = open(fifo, O_WRONLY | O_NONBLOCK);
+
+			if (w >= 0) {
+				assert_int_equal(write(w, "0x8086\n", 7), 7);
+				close(w);
+			}
+			got = poll(&p, 1, 20) == 1;
+		}
+		assert_true(got);
+		assert_int_equal(vl_reply_read(rd, 5000, &r, &e, &more), 0);
+		assert_true(json_is_array(json_object_get(m ? json_object_get(r, "difference") : r,
+							  "actions")));
+		json_decref(r);
+		vl_reader_free(rd);
+		close(fd);
+	}
+	unlink(fifo);
+	{
+		FILE *f = fopen(fifo, "w");	/* the tree as it was */
+
+		assert_non_null(f);
+		fputs("0x8086\n", f);
+		assert_int_equal(fclose(f), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_follow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_off_loop, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -297,6 +297,41 @@ static void test_unsubscribe_on_close(void **st)
 	}
 }
 
+/* Subscriber slots: one unprivileged uid holds at most IOVD_SUBS_PER_UID; unprivileged
+ * users together IOVD_SUBS_UNPRIV; with all of those taken, root and the admin group still
+ * subscribe, in slots of their own (and through the API too). */
+static void noop_event(const json_t *ev, void *ud)
+{
+}
+
+static void test_subscriber_slots(void **st)
+{
+	static char tok[IOVD_SUBS_UNPRIV + IOVD_SUBS_PRIV + 1];
+	size_t n = 0;
+	struct sub s;
+
+	for (int i = 0; i < IOVD_SUBS_PER_UID; i++)
+		assert_int_equal(iovd_event_subscribe_as(noop_event, &tok[n++], 1000, false), 0);
+	assert_int_equal(iovd_event_subscribe_as(noop_event, &tok[n], 1000, false), -EUSERS);
+	for (uid_t uid = 1001; n < IOVD_SUBS_UNPRIV; uid++)
+		for (int i = 0; i < IOVD_SUBS_PER_UID && n < IOVD_SUBS_UNPRIV; i++)
+			assert_int_equal(iovd_event_subscribe_as(noop_event, &tok[n++], uid, false), 0);
+	/* Every unprivileged slot taken: another user is refused, root is not. */
+	assert_int_equal(iovd_event_subscribe_as(noop_event, &tok[n], 2000, false), -EBUSY);
+	s = subscribe(NULL, 0);		/* this test runs as root: io.iovd.Monitor works */
+	vl_reader_free(s.rd);
+	close(s.fd);
+	sync_daemon();		/* its slot is given back */
+	for (int i = 0; i < IOVD_SUBS_PRIV; i++)
+		assert_int_equal(iovd_event_subscribe_as(noop_event, &tok[n++], 0, true), 0);
+	assert_int_equal(iovd_event_subscribe_as(noop_event, &tok[n], 0, true), -EBUSY);
+	/* A slot given back is free again, for the kind that held it. */
+	iovd_event_unsubscribe(noop_event, &tok[0]);
+	assert_int_equal(iovd_event_subscribe_as(noop_event, &tok[0], 1000, false), 0);
+	for (size_t i = 0; i < n; i++)
+		iovd_event_unsubscribe(noop_event, &tok[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_recent),
 		cmocka_unit_test(test_slow_subscriber),
 		cmocka_unit_test(test_unsubscribe_on_close),
+		cmocka_unit_test(test_subscriber_slots),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
