@@ -785,7 +785,7 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 		/* Autoprobe off only when no new VF wants a host driver: with it off the kernel
 		 * probes a VF only through driver_override (pci_device_can_probe()). */
 		ap = all_nonhost || x->cpf->nvme ? 0 : 1;
-		if (nv_state(x) && (r = nv_before_count(x, nv_state(x), want, true)) < 0)
+		if (nv_state(x) && (r = nv_before_count(x, nv_state(x), want, cur > 0)) < 0)
 			goto out;
 		for (size_t k = 0; k < vp->n; k++) {
 			const struct iov_vfs_action *va = &vp->acts[k];
@@ -829,7 +829,7 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 					 x->cpf->name, k, addr[0] ? addr : "address not known yet")) < 0)
 				goto out;
 			if ((r = plan_props(x, (unsigned)k, &props, true)) < 0 ||
-			    (r = nv_after(x, (unsigned)k, true)) < 0)
+			    (r = nv_after(x, (unsigned)k, cur > 0)) < 0)
 				goto out;
 			if ((d == IOV_CFG_DRV_VFIO) || (d == IOV_CFG_DRV_HOST && ap == 0) ||
 			    (d == IOV_CFG_DRV_NONE && ap == 1))
