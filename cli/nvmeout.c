@@ -163,3 +163,90 @@ json_t *cli_nvme_list_json(const struct iov_host *h)
 	}
 	return a;
 }
+
+/* ---- verify: the storage checks of an NVMe VF ---- */
+
+static json_t *check_json(const char *id, bool ok, const char *reason, const char *fix)
+{
+	return json_pack("{s:s, s:s, s:s, s:o}", "id", id, "status", ok ? "ok" : "fail", "reason",
+			 reason, "fix", !ok && fix ? json_string(fix) : json_null());
+}
+
+json_t *cli_nvme_verify(const struct iov_dev *d, bool *usable)
+{
+	const struct iov_dev *pf = d->role == IOV_ROLE_VF ? nvme_pf(d) : NULL;
+	const struct iov_nvme_sec *c;
+	struct iov_nvme_state *s = NULL;
+	struct iov_err e = { 0 };
+	char why[256], ns[64];
+	bool online, attached;
+	json_t *a;
+
+	if (!pf)
+		return NULL;
+	*usable = false;
+	a = json_array();
+	if (iov_nvme_read(pf->name, &s, &e) < 0) {
+		snprintf(why, sizeof(why), "the drive's secondary controllers cannot be read: %s",
+			 e.msg);
+		json_array_append_new(a, check_json("nvme_online", false, why, e.fix[0] ? e.fix :
+						    "run as root"));
+		return a;
+	}
+	c = d->vf_index >= 0 ? iov_nvme_sec_of_vf(s, (unsigned)d->vf_index) : NULL;
+	online = c && c->online && c->nvq >= 2 && c->nvi >= 1;
+	if (!c)
+		snprintf(why, sizeof(why), "%s lists no secondary controller for this VF", pf->name);
+	else
+		snprintf(why, sizeof(why), "secondary controller %u is %s with %u VQ and %u VI "
+			 "resources%s", c->scid, c->online ? "online" : "offline", c->nvq, c->nvi,
+			 online ? "" : " (it needs to be online with at least 2 VQ and 1 VI)");
+	json_array_append_new(a, check_json("nvme_online", online, why, "give the VF queues and "
+					    "interrupts in the host config (iovd.conf(5)) and apply "
+					    "it (iovctl apply)"));
+	iov_nvme_ns_of_ctrl(s, c ? c->scid : 0xffff, ns, sizeof(ns));
+	attached = c && s->ns_known && ns[0];
+	if (!c || !s->ns_known)
+		snprintf(why, sizeof(why), "the namespaces attached to this VF's controller are not "
+			 "known");
+	else if (ns[0])
+		snprintf(why, sizeof(why), "namespace%s %s attached to controller %u",
+			 strchr(ns, ',') ? "s" : "", ns, c->scid);
+	else
+		snprintf(why, sizeof(why), "no namespace is attached to controller %u: the VF has no "
+			 "storage", c->scid);
+	json_array_append_new(a, check_json("nvme_namespace", attached, why, "give the VF a "
+					    "\"namespace\" in the host config and apply it"));
+	*usable = online && attached;
+	iov_nvme_state_free(s);
+	return a;
+}
+
+bool cli_nvme_verify_print(const struct iov_dev *d)
+{
+	bool usable = true;
+	json_t *a = cli_nvme_verify(d, &usable), *c;
+	char fails[64] = "";
+	size_t i;
+
+	if (!a)
+		return true;
+	json_array_foreach(a, i, c) {
+		const char *id = json_string_value(json_object_get(c, "id"));
+		const char *st = json_string_value(json_object_get(c, "status"));
+
+		printf("  %-20s %-8s %s\n", id, st, json_string_value(json_object_get(c, "reason")));
+		if (json_is_string(json_object_get(c, "fix")))
+			printf("  %-20s %-8s fix: %s\n", "", "",
+			       json_string_value(json_object_get(c, "fix")));
+		if (strcmp(st, "ok"))
+			snprintf(fails + strlen(fails), sizeof(fails) - strlen(fails), "%s%s",
+				 fails[0] ? ", " : "", id);
+	}
+	if (usable)
+		printf("storage: %s is usable (controller online, namespace attached)\n", d->name);
+	else
+		printf("storage: %s is NOT usable (fail: %s)\n", d->name, fails);
+	json_decref(a);
+	return usable;
+}

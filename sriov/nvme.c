@@ -194,10 +194,10 @@ bool iov_nvme_is_nvme_pf(const char *pf, const char *driver)
 {
 	char path[PATH_MAX];
 
-	if (driver && !strcmp(driver, "nvme"))
-		return true;
-	return iov_sysroot()[0] && iov_path(path, sizeof(path), IOV_NVME_FIXTURE_DIR "/%s/cns14.bin",
-					    pf) == 0 && iov_exists(path);
+	if (!iov_sysroot()[0])
+		return driver && !strcmp(driver, "nvme");
+	return iov_path(path, sizeof(path), IOV_NVME_FIXTURE_DIR "/%s/cns14.bin", pf) == 0 &&
+	       iov_exists(path);
 }
 
 /* One Identify data structure: from the fixture file NAME under a sysroot, else from the

@@ -93,8 +93,8 @@ int iov_nvme_parse_ctrl_list(const void *buf, size_t len, uint16_t **out, size_t
 /* The controller device name of an NVMe PF ("nvme0") from /sys/bus/pci/devices/PF/nvme/.
  * -ENOENT when it has none (no nvme driver bound). */
 int iov_nvme_ctrl_of(const char *pf, char *buf, size_t len);
-/* Whether the PF has NVMe SR-IOV state to read: driver nvme (live) or fixture data
- * (under a sysroot). */
+/* Whether the PF has NVMe SR-IOV state to read: driver nvme on the live host; under a
+ * sysroot, Identify data in the fixture (a tree without it shows nothing of it). */
 bool iov_nvme_is_nvme_pf(const char *pf, const char *driver);
 
 /* Reads everything above for PF (a PCI address). err names the device and the command. */

@@ -170,6 +170,7 @@ static void test_captured(void **st)
 	assert_int_equal(iov_sysroot_set("tests/fixtures/captured/nvme"), 0);
 	assert_true(iov_nvme_is_nvme_pf("0000:02:00.0", "nvme"));
 	assert_false(iov_nvme_is_nvme_pf("0000:01:00.0", "igb"));
+	assert_false(iov_nvme_is_nvme_pf("0000:01:00.0", "nvme"));	/* nothing captured */
 	assert_int_equal(iov_nvme_read("0000:02:00.0", &s, &e), 0);
 	assert_int_equal(s->pri.cntlid, 0);
 	assert_int_equal(s->pri.vq.total, 8);

@@ -28,6 +28,10 @@ check "iovctl show: vf0's controller online with its namespace" grep -q "nvme vf
 expect_eq "show --json: VQ free" "$(j /tmp/show.json .nvme.primary.vq.free)" 4
 expect_eq "show --json: vf1 namespaces" "$(jj /tmp/show.json '.nvme.secondary[vf=1].namespaces')" "[2]"
 plan_empty "after the apply"
+VF0=$(link_name "$SYSPCI/$PF/virtfn0")
+run_ctl /tmp/v.out verify "$VF0"
+check "verify $VF0: storage usable" grep -q "storage: $VF0 is usable" /tmp/v.out
+check "verify $VF0: namespace 1 attached" grep -q "nvme_namespace .*ok .*namespace 1 attached to controller 1" /tmp/v.out
 
 # Reload with 1 VF: the second controller goes offline, its resources return.
 nvme_cfg 1
@@ -36,6 +40,8 @@ expect_eq "reload: exit" "$rc" 0
 expect_eq "sriov_numvfs after reload" "$(attr "$SYSPCI/$PF/sriov_numvfs")" 1
 expect_vf_live 0
 expect_ctrl_empty 2
+run_ctl /tmp/v.out verify "$VF0"
+expect_eq "verify $VF0 after the reload: exit (isolated, usable)" "$rc" 0
 check "VQ back in the pool (nvme-cli: 2 of 8 assigned)" sh -c "'$NVME' primary-ctrl-caps '$DEV' | grep -q 'vqrfa.*: 2\$'"
 check "VI back in the pool (1 of 4 assigned)" sh -c "'$NVME' primary-ctrl-caps '$DEV' | grep -q 'virfa.*: 1\$'"
 plan_empty "after the reload"
