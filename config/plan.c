@@ -520,11 +520,33 @@ static int nv_clear(struct pfctx *x, const struct iov_nvme_state *s, const struc
  * the VF count changes, so what the controller has after that step is not known (QEMU
  * offlines and empties the controllers of the VFs it removes): every step is planned, and
  * the executor skips what is already so. */
+static unsigned nv_quirks(const struct pfctx *x)
+{
+	const struct iov_nvme_quirk *q = x->pf->vendor == IOV_UNKNOWN ? NULL :
+		iov_nvme_quirk_get((unsigned)x->pf->vendor, (unsigned)x->pf->device);
+
+	return q ? q->flags : 0;
+}
+
 static int nv_setup(struct pfctx *x, const struct iov_nvme_state *s, const struct iov_nvme_sec *c,
 		    unsigned vf, const struct iov_cfg_nvmevf *w, bool disturbed)
 {
-	bool online = c->online && !disturbed, known = !disturbed;
+	/* A drive known to take removed VFs' controllers offline and empty (quirk) is
+	 * predicted exactly; any other is not known after the count step. */
+	const unsigned q = nv_quirks(x);
+	const bool emptied = disturbed && (q & IOV_NVME_Q_VF_DISABLE_OFFLINES) &&
+			     (q & IOV_NVME_Q_OFFLINE_FREES);
+	struct iov_nvme_sec now = *c;
+	bool online, known;
 	int r;
+
+	if (emptied) {
+		now.online = false;
+		now.nvq = now.nvi = 0;
+		c = &now;
+	}
+	online = c->online && !disturbed;
+	known = !disturbed || emptied;
 
 	for (size_t k = 0; known && k < s->n_ns; k++)
 		if (iov_nvme_ns_attached(s, s->ns[k].nsid, c->scid) &&
@@ -536,7 +558,13 @@ static int nv_setup(struct pfctx *x, const struct iov_nvme_state *s, const struc
 				      "Management assigns only to an offline controller")) < 0)
 			return r;
 		online = false;
-		known = false;
+		if (q & IOV_NVME_Q_OFFLINE_FREES) {
+			now = *c;
+			now.nvq = now.nvi = 0;
+			c = &now;
+		} else {
+			known = false;
+		}
 	}
 	if ((!known || c->nvq != (unsigned)w->queues) &&
 	    (r = nv_assign_act(x, vf, c, IOV_NVME_RT_VQ, known ? (int)c->nvq : IOV_UNKNOWN,

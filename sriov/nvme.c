@@ -410,6 +410,37 @@ json_t *iov_nvme_state_json(const struct iov_nvme_state *s)
 			 "namespaces", s->ns_known ? nss : (json_decref(nss), json_null()));
 }
 
+/* ---- what drives differ in ---- */
+
+static const struct iov_nvme_quirk quirks[] = {
+	/* QEMU's emulated NVMe controller (the test host's drive, tests/rig preset nvme).
+	 * hw/nvme/ctrl.c, nvme_virt_set_state(): Offline calls nvme_update_virt_res(..., 0)
+	 * for VI and VQ (the resources go back); Online answers Invalid Secondary Controller
+	 * State unless the VF exists (pcie_sriov_get_vf_at_index) and NVQ >= 2, NVI >= 1.
+	 * Disabling VFs: the PF's SR-IOV control write takes their secondary controllers
+	 * offline (hw/nvme/ctrl.c, nvme_sriov_pre_write_ctrl). Seen on the test host with QEMU
+	 * 10.0.2: nvme-cli detach-ns of NSID 1 from controller 1, attached nowhere, aborted QEMU
+	 * (nvme_detach_ns: Assertion `ns->attached > 0' failed). */
+	{ 0x1b36, 0x0010, IOV_NVME_Q_OFFLINE_FREES | IOV_NVME_Q_ONLINE_NEEDS_VF |
+	  IOV_NVME_Q_VF_DISABLE_OFFLINES | IOV_NVME_Q_DETACH_UNATTACHED_FATAL,
+	  "QEMU NVM Express Controller",
+	  "QEMU hw/nvme/ctrl.c (nvme_virt_set_state, nvme_sriov_pre_write_ctrl); test host" },
+};
+
+const struct iov_nvme_quirk *iov_nvme_quirk_table(size_t *n)
+{
+	*n = sizeof(quirks) / sizeof(quirks[0]);
+	return quirks;
+}
+
+const struct iov_nvme_quirk *iov_nvme_quirk_get(unsigned vendor, unsigned device)
+{
+	for (size_t i = 0; i < sizeof(quirks) / sizeof(quirks[0]); i++)
+		if (quirks[i].vendor == vendor && quirks[i].device == device)
+			return &quirks[i];
+	return NULL;
+}
+
 /* ---- writes ---- */
 
 const char *iov_nvme_rt_name(enum iov_nvme_rt rt)

@@ -116,6 +116,31 @@ void iov_nvme_ns_of_ctrl(const struct iov_nvme_state *s, unsigned cntlid, char *
  *  "namespaces": [1]}], "namespaces": [{"nsid": 1, "controllers": [1]}]} */
 json_t *iov_nvme_state_json(const struct iov_nvme_state *s);
 
+/* What NVMe drives differ in, as data: one entry per drive model (PCI vendor:device), each
+ * with the fact and where it comes from (sriov/nvme.c). The planner predicts with it. */
+enum iov_nvme_quirk_flag {
+	/* Secondary Controller Offline also takes the controller's VQ/VI resources back. */
+	IOV_NVME_Q_OFFLINE_FREES = 1u << 0,
+	/* Secondary Controller Online only while the controller's VF is enabled. */
+	IOV_NVME_Q_ONLINE_NEEDS_VF = 1u << 1,
+	/* Disabling VFs takes their controllers offline (and, with OFFLINE_FREES, empty). */
+	IOV_NVME_Q_VF_DISABLE_OFFLINES = 1u << 2,
+	/* Detaching a namespace that is not attached crashes the device (never do it). */
+	IOV_NVME_Q_DETACH_UNATTACHED_FATAL = 1u << 3,
+};
+
+struct iov_nvme_quirk {
+	unsigned vendor, device;
+	unsigned flags;
+	const char *model;
+	const char *source;
+};
+
+/* The entry for a drive, or NULL (then nothing is assumed: every step is planned and the
+ * executor skips what is already so). */
+const struct iov_nvme_quirk *iov_nvme_quirk_get(unsigned vendor, unsigned device);
+const struct iov_nvme_quirk *iov_nvme_quirk_table(size_t *n);
+
 /* Virtualization Management actions and resource types (NVMe 2.0 5.22). */
 enum iov_nvme_virt_act {
 	IOV_NVME_OFFLINE = 7,

@@ -579,6 +579,13 @@ static void test_nvme_order(void **state)
 	assert_int_equal(nv_plan(w, &p, &e), 0);
 	expect_lines(p, shrink, sizeof(shrink) / sizeof(shrink[0]));
 	iov_cfg_plan_free(p);
+	/* QEMU's drive (quirk: removed VFs' controllers go offline and empty) is predicted. */
+	w->pf->vendor = 0x1b36;
+	w->pf->device = 0x0010;
+	assert_int_equal(nv_plan(w, &p, &e), 0);
+	assert_string_equal(p->acts[7].line, "~ uplink/vf0 controller 1 VQ 0 -> 2");
+	assert_int_equal(p->acts[7].old_val, 0);
+	iov_cfg_plan_free(p);
 	world_free(w);
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "lib/err.h"
+#include "lib/host.h"
 #include "lib/sysfs.h"
 #include "sriov/nvme.h"
 
@@ -194,6 +195,23 @@ static void test_captured(void **st)
 	iov_nvme_ns_of_ctrl(s, 1, b, sizeof(b));
 	assert_string_equal(b, "");
 	iov_nvme_state_free(s);
+	/* The drive's quirk entry, by the IDs the fixture's PF has. */
+	{
+		struct iov_host *h = NULL;
+		struct iov_pci_addr a;
+		const struct iov_dev *d;
+		const struct iov_nvme_quirk *q;
+
+		assert_int_equal(iov_host_load(&h), 0);
+		assert_int_equal(iov_pci_addr_parse("0000:02:00.0", &a), 0);
+		assert_non_null(d = iov_host_find(h, &a));
+		assert_non_null(q = iov_nvme_quirk_get((unsigned)d->vendor, (unsigned)d->device));
+		assert_true(q->flags & IOV_NVME_Q_OFFLINE_FREES);
+		assert_true(q->flags & IOV_NVME_Q_VF_DISABLE_OFFLINES);
+		assert_true(q->flags & IOV_NVME_Q_DETACH_UNATTACHED_FATAL);
+		assert_null(iov_nvme_quirk_get(0x144d, 0xa824));	/* no source: nothing */
+		iov_host_free(h);
+	}
 	/* No commands under a sysroot. */
 	assert_int_equal(iov_nvme_virt("0000:02:00.0", IOV_NVME_ONLINE, 1, IOV_NVME_RT_VQ, 0, &e),
 			 -EOPNOTSUPP);
