@@ -26,6 +26,20 @@ static uint32_t le32(const unsigned char *p)
 #define PRI(f) offsetof(struct nvme_primary_ctrl_cap, f)
 #define SEC(f) offsetof(struct nvme_secondary_ctrl, f)
 
+/* One resource type's fields from its total (xQFRT / xIFRT) on: total 4 bytes, assigned
+ * 4, to the primary 2, private 2, most per secondary 2, granularity 2. */
+static void res_at(const unsigned char *f, struct iov_nvme_res *r)
+{
+	_Static_assert(PRI(vqgran) - PRI(vqfrt) == PRI(vigran) - PRI(vifrt),
+		       "VQ and VI fields laid out alike");
+	r->total = le32(f);
+	r->assigned = le32(f + PRI(vqrfa) - PRI(vqfrt));
+	r->primary = (uint16_t)le16(f + PRI(vqrfap) - PRI(vqfrt));
+	r->private_ = (uint16_t)le16(f + PRI(vqprt) - PRI(vqfrt));
+	r->max_per_sec = (uint16_t)le16(f + PRI(vqfrsm) - PRI(vqfrt));
+	r->gran = (uint16_t)le16(f + PRI(vqgran) - PRI(vqfrt));
+}
+
 uint32_t iov_nvme_res_free(const struct iov_nvme_res *r)
 {
 	uint64_t used = (uint64_t)r->assigned + r->primary;
@@ -51,18 +65,9 @@ int iov_nvme_parse_primary(const void *buf, size_t len, struct iov_nvme_primary 
 	p.cntlid = le16(b + PRI(cntlid));
 	p.vq_supported = b[PRI(crt)] & 1;
 	p.vi_supported = b[PRI(crt)] & 2;
-	p.vq.total = le32(b + PRI(vqfrt));
-	p.vq.assigned = le32(b + PRI(vqrfa));
-	p.vq.primary = (uint16_t)le16(b + PRI(vqrfap));
-	p.vq.private_ = (uint16_t)le16(b + PRI(vqprt));
-	p.vq.max_per_sec = (uint16_t)le16(b + PRI(vqfrsm));
-	p.vq.gran = (uint16_t)le16(b + PRI(vqgran));
-	p.vi.total = le32(b + PRI(vifrt));
-	p.vi.assigned = le32(b + PRI(virfa));
-	p.vi.primary = (uint16_t)le16(b + PRI(virfap));
-	p.vi.private_ = (uint16_t)le16(b + PRI(viprt));
-	p.vi.max_per_sec = (uint16_t)le16(b + PRI(vifrsm));
-	p.vi.gran = (uint16_t)le16(b + PRI(vigran));
+	/* The VI fields sit at the same places after VIFRT as the VQ ones after VQFRT. */
+	res_at(b + PRI(vqfrt), &p.vq);
+	res_at(b + PRI(vifrt), &p.vi);
 	if ((uint64_t)p.vq.assigned + p.vq.primary > p.vq.total ||
 	    (uint64_t)p.vi.assigned + p.vi.primary > p.vi.total)
 		return iov_err_set(err, -EINVAL, NULL, "Primary Controller Capabilities (CNS 14h): "
@@ -475,6 +480,16 @@ static int status_err(int r, const char *pf, const char *dev, const char *what,
 			   ", do not retry" : "", nvme_status_to_string(r, false));
 }
 
+/* The PF's controller opened for an admin command that changes the drive; none under a
+ * sysroot (a fixture tree is never written to). */
+static int open_for_cmd(const char *pf, struct src *s, struct iov_err *err)
+{
+	if (iov_sysroot()[0])
+		return iov_err_set(err, -EOPNOTSUPP, NULL, "%s: no NVMe commands under --sysroot",
+				   pf);
+	return open_ctrl(pf, O_RDWR, s, err);
+}
+
 int iov_nvme_virt(const char *pf, enum iov_nvme_virt_act act, unsigned scid,
 		  enum iov_nvme_rt rt, unsigned nr, struct iov_err *err)
 {
@@ -482,13 +497,10 @@ int iov_nvme_virt(const char *pf, enum iov_nvme_virt_act act, unsigned scid,
 	char what[128];
 	int r;
 
-	if (iov_sysroot()[0])
-		return iov_err_set(err, -EOPNOTSUPP, NULL, "%s: no NVMe commands under --sysroot",
-				   pf);
 	if (scid > 0xffff || nr > 0xffff)
 		return iov_err_set(err, -ERANGE, NULL, "%s: controller %u / %u resources out of "
 				   "range", pf, scid, nr);
-	if ((r = open_ctrl(pf, O_RDWR, &s, err)) < 0)
+	if ((r = open_for_cmd(pf, &s, err)) < 0)
 		return r;
 	if (act == IOV_NVME_ASSIGN)
 		snprintf(what, sizeof(what), "Virtualization Management (%s: %u %s to controller %u)",
@@ -520,10 +532,7 @@ int iov_nvme_attach(const char *pf, uint32_t nsid, unsigned cntlid, bool attach,
 	char what[128];
 	int r;
 
-	if (iov_sysroot()[0])
-		return iov_err_set(err, -EOPNOTSUPP, NULL, "%s: no NVMe commands under --sysroot",
-				   pf);
-	if ((r = open_ctrl(pf, O_RDWR, &s, err)) < 0)
+	if ((r = open_for_cmd(pf, &s, err)) < 0)
 		return r;
 	snprintf(what, sizeof(what), "Namespace Attachment (%s namespace %u %s controller %u)",
 		 attach ? "attach" : "detach", nsid, attach ? "to" : "from", cntlid);

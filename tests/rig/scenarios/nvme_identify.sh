@@ -9,16 +9,8 @@
 # rig-presets: nvme
 # rig-timeout: 150
 
-. /rig/scenarios/sriov_lib.sh
+. /rig/scenarios/nvme_lib.sh
 
-NVME=/usr/sbin/nvme
-[ -x "$NVME" ] || fail "nvme-cli is not in the image (./setup.sh installs it; rebuild the image)"
-PF=
-for d in $(pf_list); do [ "$(dev_driver "$d")" = nvme ] && PF=$d; done
-[ -n "$PF" ] || fail "no NVMe PF in this test host"
-CTRL=$(ls "$SYSPCI/$PF/nvme" 2>/dev/null | head -n1)
-[ -n "$CTRL" ] || fail "$PF has no nvme controller in sysfs ($SYSPCI/$PF/nvme)"
-DEV=/dev/$CTRL
 log "NVMe PF $PF, controller $DEV, cntlid $(attr /sys/class/nvme/$CTRL/cntlid)"
 
 ident() { # SUFFIX
