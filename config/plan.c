@@ -547,6 +547,11 @@ static int nv_setup(struct pfctx *x, const struct iov_nvme_state *s, const struc
 	}
 	online = c->online && !disturbed;
 	known = !disturbed || emptied;
+	/* Another drive may keep the controller online across the count change: offline
+	 * first (skipped by the executor when it is not). */
+	if (disturbed && !emptied && (r = nv_state_act(x, vf, c, false, "the VF count changed "
+						       "(its VF was removed and re-created)")) < 0)
+		return r;
 
 	for (size_t k = 0; known && k < s->n_ns; k++)
 		if (iov_nvme_ns_attached(s, s->ns[k].nsid, c->scid) &&
@@ -664,9 +669,11 @@ static int nv_check(struct pfctx *x, const struct iov_nvme_state *s, int want,
 	return 0;
 }
 
-/* Before the VF count changes: controllers of VFs that go (or come back) leave nothing
- * online; those beyond the new count are emptied. */
-static int nv_before_count(struct pfctx *x, const struct iov_nvme_state *s, int want, bool change)
+/* The controllers of VFs the config does not give NVMe keys (those beyond the count
+ * included) are emptied. When the count changes this comes after it: a VF bound to the
+ * host's nvme driver goes with its driver unbound cleanly, not under a controller taken
+ * offline (the executor skips what the count step already did). */
+static int nv_clear_unwanted(struct pfctx *x, const struct iov_nvme_state *s, int want)
 {
 	int r;
 
@@ -674,16 +681,9 @@ static int nv_before_count(struct pfctx *x, const struct iov_nvme_state *s, int 
 		const struct iov_nvme_sec *c = &s->sec[i];
 		struct iov_cfg_nvmevf w;
 
-		if (!c->vfn)
-			continue;
-		if ((int)c->vfn > want || !nv_want(x, c->vfn - 1, &w)) {
-			if ((r = nv_clear(x, s, c, c->vfn - 1)) < 0)
-				return r;
-		} else if (change && c->online &&
-			   (r = nv_state_act(x, c->vfn - 1, c, false, "the VF count changes (its "
-					     "VF is removed and re-created): offline first")) < 0) {
+		if (c->vfn && ((int)c->vfn > want || !nv_want(x, c->vfn - 1, &w)) &&
+		    (r = nv_clear(x, s, c, c->vfn - 1)) < 0)
 			return r;
-		}
 	}
 	return 0;
 }
@@ -813,8 +813,6 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 		/* Autoprobe off only when no new VF wants a host driver: with it off the kernel
 		 * probes a VF only through driver_override (pci_device_can_probe()). */
 		ap = all_nonhost || x->cpf->nvme ? 0 : 1;
-		if (nv_state(x) && (r = nv_before_count(x, nv_state(x), want, cur > 0)) < 0)
-			goto out;
 		for (size_t k = 0; k < vp->n; k++) {
 			const struct iov_vfs_action *va = &vp->acts[k];
 			struct iov_action *a;
@@ -848,6 +846,8 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 					 a->old_val, x->cpf->name);
 			snprintf(a->why, sizeof(a->why), "%s", va->why);
 		}
+		if (nv_state(x) && (r = nv_clear_unwanted(x, nv_state(x), want)) < 0)
+			goto out;
 		for (int k = 0; k < want; k++) {
 			enum iov_cfg_driver d = want_driver(x, (unsigned)k, &props);
 			char addr[IOV_PCI_ADDR_STRLEN] = "";
@@ -867,7 +867,7 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 		r = 0;
 		goto out;
 	}
-	if (nv_state(x) && (r = nv_before_count(x, nv_state(x), want, false)) < 0)
+	if (nv_state(x) && (r = nv_clear_unwanted(x, nv_state(x), want)) < 0)
 		return r;
 	for (int k = 0; k < want; k++) {
 		enum iov_cfg_driver d = want_driver(x, (unsigned)k, &props);

@@ -6,8 +6,8 @@
  * Order, PF by PF in config order: autoprobe, the VF count (through 0 when it changes
  * between two non-zero counts), then VF by VF its properties, then its driver. On an NVMe
  * PF with NVMe keys (config.h, struct iov_cfg_nvmevf) the secondary controllers of VFs
- * leaving the config go first (offline, resources 0, namespaces detached), before the
- * count; then VF by VF in the order the specification requires: offline (when its
+ * leaving the config are emptied (namespaces detached, offline, resources 0; after the
+ * count when it changes); then VF by VF in the order the specification requires: offline (when its
  * resources change), assign VQ, assign VI, attach its namespace, online; then its
  * driver. VFs are created with autoprobe off on such a PF (a host driver probing a VF
  * without resources fails). Asking for more VQ/VI than the drive has flexible (or more

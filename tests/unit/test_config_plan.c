@@ -535,13 +535,13 @@ static void test_nvme_order(void **state)
 		"+ uplink/vf1 driver host",
 	};
 	static const char *const shrink[] = {
-		"- uplink/vf0 controller 1 offline",
+		"- remove 2 VFs of uplink",
+		"+ create 1 VFs on uplink",
 		"- uplink/vf1 detach namespace 2 from controller 2",
 		"- uplink/vf1 controller 2 offline",
 		"~ uplink/vf1 controller 2 VQ 2 -> 0",
 		"~ uplink/vf1 controller 2 VI 1 -> 0",
-		"- remove 2 VFs of uplink",
-		"+ create 1 VFs on uplink",
+		"- uplink/vf0 controller 1 offline",
 		"~ uplink/vf0 controller 1 VQ ? -> 2",
 		"~ uplink/vf0 controller 1 VI ? -> 1",
 		"+ uplink/vf0 attach namespace 1 to controller 1",
@@ -572,8 +572,9 @@ static void test_nvme_order(void **state)
 	expect_lines(p, NULL, 0);
 	iov_cfg_plan_free(p);
 
-	/* One VF: the second controller is emptied before its VF goes (and the first, whose VF is
-	 * re-created as the count goes through 0, offline before and set up again after). */
+	/* One VF: the count goes through 0 (as for NICs), then the second controller is
+	 * emptied and the first (its VF re-created) offline and set up again: its state after
+	 * the count step is not known for this drive. */
 	w->cpf.num_vfs = 1;
 	w->cpf.n_vfs = 1;
 	assert_int_equal(nv_plan(w, &p, &e), 0);
@@ -583,8 +584,8 @@ static void test_nvme_order(void **state)
 	w->pf->vendor = 0x1b36;
 	w->pf->device = 0x0010;
 	assert_int_equal(nv_plan(w, &p, &e), 0);
-	assert_string_equal(p->acts[7].line, "~ uplink/vf0 controller 1 VQ 0 -> 2");
-	assert_int_equal(p->acts[7].old_val, 0);
+	assert_string_equal(p->acts[6].line, "~ uplink/vf0 controller 1 VQ 0 -> 2");
+	assert_int_equal(p->acts[6].old_val, 0);
 	iov_cfg_plan_free(p);
 	world_free(w);
 }
