@@ -107,12 +107,14 @@ int iov_nvme_parse_secondary(const void *buf, size_t len, struct iov_nvme_sec **
 		s[i].nvi = le16(e + SEC(nvi));
 		for (unsigned k = 0; k < i; k++) {
 			if (s[k].scid >= s[i].scid || (s[i].vfn && s[k].vfn == s[i].vfn)) {
+				int r = iov_err_set(err, -EINVAL, NULL, "Secondary Controller List "
+						    "(CNS 15h): entry %u (controller %u, VF %u) "
+						    "repeats or is out of order after entry %u "
+						    "(controller %u, VF %u)", i, s[i].scid, s[i].vfn,
+						    k, s[k].scid, s[k].vfn);
+
 				free(s);
-				return iov_err_set(err, -EINVAL, NULL, "Secondary Controller List (CNS "
-						   "15h): entry %u (controller %u, VF %u) repeats or "
-						   "is out of order after entry %u (controller %u, VF "
-						   "%u)", i, s[i].scid, s[i].vfn, k, s[k].scid,
-						   s[k].vfn);
+				return r;
 			}
 		}
 	}

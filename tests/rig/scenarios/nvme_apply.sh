@@ -21,7 +21,9 @@ expect_vf_live 1
 expect_ctrl_empty 3
 "$NVME" list
 ls /sys/block
-expect_eq "block devices of the VFs' namespaces" "$(ls /sys/block | grep -c '^nvme')" 2
+# Native multipath: one block device per namespace, named after the subsystem (nvme0n1,
+# nvme0n2); the paths through the VFs' controllers are checked by expect_vf_live.
+expect_eq "namespace block devices (nvmeXnY)" "$(ls /sys/block | grep -cE '^nvme[0-9]+n[0-9]+$')" 2
 run_ctl /tmp/show.out show "$PF"
 check "iovctl show: vf0's controller online with its namespace" grep -q "nvme vf0 .*controller 1 online, VQ 2, VI 1, namespaces 1" /tmp/show.out
 "$IOVCTL" --json show "$PF" > /tmp/show.json || fail "iovctl --json show"

@@ -75,13 +75,17 @@ expect_vf_live() {
 	_a=$(link_name "$SYSPCI/$PF/virtfn$1")
 	expect_eq "vf$1 ($_a) driver" "$(dev_driver "$_a")" nvme
 	check "vf$1 has an nvme controller in sysfs" test -d "$SYSPCI/$_a/nvme"
+	# Its namespace through its controller: the path device nvme<subsys>c<ctrl>n<nsid>.
+	_c=$(ls "$SYSPCI/$_a/nvme" | head -n1)
+	check "namespace $_s through vf$1's controller $_c" sh -c "ls /sys/block | grep -qE '^nvme[0-9]+c${_c#nvme}n$_s\$'"
 }
-# expect_vf_empty SCID: offline, no resources, no namespace.
+# expect_ctrl_empty SCID: offline, no resources, neither namespace.
 expect_ctrl_empty() {
 	expect_eq "controller $1 state" "$(sec $1 SCS)" 0
 	expect_eq "controller $1 VQ" "$(sec $1 NVQ)" 0
 	expect_eq "controller $1 VI" "$(sec $1 NVI)" 0
-	expect_eq "namespace $1 on controller $1" "$(attached $1 $1)" 0
+	expect_eq "namespace 1 on controller $1" "$(attached 1 $1)" 0
+	expect_eq "namespace 2 on controller $1" "$(attached 2 $1)" 0
 }
 
 plan_empty() {
