@@ -29,6 +29,8 @@ check "iovctl show: vf0's controller online with its namespace" grep -q "nvme vf
 "$IOVCTL" --json show "$PF" > /tmp/show.json || fail "iovctl --json show"
 expect_eq "show --json: VQ free" "$(j /tmp/show.json .nvme.primary.vq.free)" 4
 expect_eq "show --json: vf1 namespaces" "$(jj /tmp/show.json '.nvme.secondary[vf=1].namespaces')" "[2]"
+"$IOVCTL" list --json > /tmp/list.json || fail "iovctl list --json"
+expect_eq "list --json: vf0's controller" "$(j /tmp/list.json '.nvme[0].secondary[vf=0].state')" online
 plan_empty "after the apply"
 VF0=$(link_name "$SYSPCI/$PF/virtfn0")
 run_ctl /tmp/v.out verify "$VF0"
