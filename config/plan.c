@@ -978,6 +978,7 @@ json_t *iov_cfg_plan_json(const struct iov_cfg_plan *p)
 		case IOV_ACT_NVME_NS:
 			json_object_set_new(o, "controller", json_integer(a->scid));
 			json_object_set_new(o, "namespace", json_integer(a->nsid));
+			json_object_set_new(o, "from", json_string(a->new_val ? "detached" : "attached"));
 			json_object_set_new(o, "to", json_string(a->new_val ? "attached" : "detached"));
 			break;
 		}
