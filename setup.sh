@@ -44,12 +44,12 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
     build-essential pkg-config git python3 \
     libpci-dev pci.ids libudev-dev libnl-3-dev libnl-route-3-dev libjansson-dev libcmocka-dev \
-    libseccomp-dev \
+    libseccomp-dev libnvme-dev \
     clang llvm libclang-rt-14-dev \
     busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates \
     scdoc mandoc systemd debhelper dpkg-dev fakeroot lintian \
     golang-go golang-github-container-orchestrated-devices-container-device-interface-dev \
-    pciutils
+    pciutils nvme-cli
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86
 # The independent varlink client of tests/varlink (python3-varlink 31 is in backports).

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "lib/varlink.h"
 #include "cli/client.h"
+#include "cli/nvmeout.h"
 #include "cli/output.h"
 #include "cli/table.h"
 #include "lib/host.h"
@@ -143,6 +144,7 @@ static int list_devices(const struct iov_host *h, enum iov_json_sel sel, bool co
 		printf("%sACS no: peer-to-peer traffic on the device's path can bypass the IOMMU; "
 		       "`iovctl verify DEVICE` names each port and the fix\n",
 		       shared && sel != IOV_SEL_PFS ? "" : "\n");
+	cli_nvme_list(h);
 	free(u.cmdline);
 	table_free(t);
 	return ret < 0 ? 1 : 0;

@@ -1,5 +1,6 @@
 /* iovctl show DEVICE: everything the model knows about one device. */
 #include "cli/cli.h"
+#include "cli/nvmeout.h"
 #include "cli/output.h"
 #include "config/config.h"
 #include "lib/host.h"
@@ -232,6 +233,7 @@ static void show_human(const struct iov_host *h, const struct iov_dev *d)
 		}
 		free(v);
 	}
+	cli_nvme_show(d);
 	/* The path to the root port: where ACS decides isolation. */
 	printf("  %-16s", "upstream");
 	if (!d->parent)
@@ -278,6 +280,12 @@ int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 			json_object_set_new(j, "vf_settings", one ? iov_vfinfo_json(one) : json_null());
 		}
 		free(v);
+		{
+			json_t *nv = cli_nvme_json(d);
+
+			if (nv)
+				json_object_set_new(j, "nvme", nv);
+		}
 		ret = cli_print_json(j);
 	} else {
 		show_human(h, d);

@@ -1,8 +1,10 @@
 /* iovctl verify DEVICE...: is each device isolated enough to give to a VM? Reads the host
  * model and the host usage snapshot; the checks are vfio/verify.c (docs/verify.md).
+ * A VF of an NVMe PF also gets the storage checks (cli/nvmeout.h): not usable exits 1 too.
  * Exit 0 when every device is isolated, 1 when one is not, 2 on usage errors.
  * --json: one object for one device, an array of them for several. */
 #include "cli/cli.h"
+#include "cli/nvmeout.h"
 #include "cli/output.h"
 #include "lib/host.h"
 #include "vfio/guard.h"
@@ -72,8 +74,16 @@ static json_t *verdict_json(const struct iov_verdict *v)
 			"id", iov_check_name(c->id), "status", iov_check_status_name(c->status),
 			"reason", c->reason, "fix", c->fix[0] ? json_string(c->fix) : json_null()));
 	}
-	return json_pack("{s:s, s:b, s:o}", "device", v->dev->name, "isolated", v->isolated,
-			 "checks", checks);
+	json_t *o = json_pack("{s:s, s:b, s:o}", "device", v->dev->name, "isolated", v->isolated,
+			      "checks", checks);
+	bool usable = true;
+	json_t *st = cli_nvme_verify(v->dev, &usable);
+
+	if (o && st) {
+		json_object_set_new(o, "storage", st);
+		json_object_set_new(o, "usable", json_boolean(usable));
+	}
+	return o;
 }
 
 int cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
@@ -124,6 +134,13 @@ int cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 		iov_verify(h, u, devs[i], &v[i]);
 		if (!v[i].isolated)
 			exit_code = 1;
+		if (ctx->json) {
+			bool usable = true;
+
+			json_decref(cli_nvme_verify(devs[i], &usable));
+			if (!usable)
+				exit_code = 1;
+		}
 	}
 	if (ctx->json) {
 		json_t *j;
@@ -142,6 +159,8 @@ int cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 			if (i)
 				putchar('\n');
 			print_human(&v[i], ctx->color);
+			if (!cli_nvme_verify_print(devs[i]))
+				exit_code = 1;
 		}
 	}
 out:

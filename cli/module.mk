@@ -6,3 +6,4 @@ IOVCTL_SRCS += cli/cmd_config.c
 IOVCTL_SRCS += cli/cmd_apply.c
 IOVCTL_SRCS += cli/cmd_vm.c cli/fdpass.c
 IOVCTL_SRCS += cli/cmd_export.c
+IOVCTL_SRCS += cli/nvmeout.c

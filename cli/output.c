@@ -1,4 +1,5 @@
 #include "cli/output.h"
+#include "cli/nvmeout.h"
 #include "lib/host.h"
 #include "lib/hostjson.h"
 #include "lib/par.h"
@@ -215,7 +216,16 @@ int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel)
 	outs(n ? "\n  ],\n  \"groups\": [" : "],\n  \"groups\": [", &o);
 	if (ret == 0)
 		ret = print_items(j, NULL, h->n_groups, &o);
-	outs(h->n_groups ? "\n  ]\n}\n" : "]\n}\n", &o);
+	outs(h->n_groups ? "\n  ]" : "]", &o);
+	if (ret == 0 && sel != IOV_SEL_GROUPS) {
+		json_t *nv = cli_nvme_list_json(h);	/* NVMe PFs only: absent without one */
+
+		if (nv) {
+			outs(",\n  \"nvme\": ", &o);
+			ret = dump_at(nv, &o, 2);
+		}
+	}
+	outs("\n}\n", &o);
 	outbuf_flush(&o);
 	for (size_t i = 0; i < BATCH; i++)
 		free(j->out[i].p);

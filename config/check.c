@@ -69,6 +69,18 @@ static json_t *pf_json(const struct iov_config *c, size_t i, const struct iov_de
 			continue;
 		e = json_pack("{s:i,s:s}", "vf", (int)vf, "driver", iov_cfg_driver_name(drv));
 		json_object_update_new(e, iov_vfconf_to_json(&props));
+		if (pf->nvme) {
+			struct iov_cfg_nvmevf nv;
+
+			if (iov_config_vf_nvme(c, i, vf, &nv) == 0) {
+				if (nv.queues >= 0)
+					json_object_set_new(e, "queues", json_integer(nv.queues));
+				if (nv.interrupts >= 0)
+					json_object_set_new(e, "interrupts", json_integer(nv.interrupts));
+				if (nv.ns >= 0)
+					json_object_set_new(e, "namespace", json_integer(nv.ns));
+			}
+		}
 		json_array_append_new(vfs, e);
 	}
 	o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "name", pf->name,

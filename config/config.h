@@ -73,12 +73,24 @@ enum iov_cfg_driver {
 	IOV_CFG_DRV_NONE,		/* "none": no driver */
 };
 
+/* The NVMe secondary controller behind a VF of an NVMe PF (sriov/nvme.h): its flexible
+ * resources and the namespace attached to it. -1: not given. Given for any VF of a PF, they
+ * make iovd manage that PF's secondary controllers: VFs in the config get exactly these,
+ * the others none (offline, no resources, no namespace). */
+struct iov_cfg_nvmevf {
+	int queues;			/* "queues": flexible VQ resources, 2..65535 (the admin
+					 * queue takes one: 2 = one I/O queue) */
+	int interrupts;			/* "interrupts": flexible VI resources, 1..65535 */
+	int64_t ns;			/* "namespace": the NSID to attach, 1..0xfffffffe */
+};
+
 /* Settings for a run of VF indexes; "2" is first = last = 2, "0-3" is 0..3. Entries of one PF
  * may not overlap; defaults apply to every VF a range does not override field by field. */
 struct iov_cfg_vfs {
 	unsigned first, last;
 	struct iov_vfconf props;	/* props.set says which fields are given */
 	enum iov_cfg_driver driver;
+	struct iov_cfg_nvmevf nvme;
 	struct iov_cfg_where where;
 };
 
@@ -88,6 +100,8 @@ struct iov_cfg_pf {
 	int num_vfs;			/* -1: not managed (leave as is) */
 	struct iov_vfconf defaults;
 	enum iov_cfg_driver default_driver;
+	struct iov_cfg_nvmevf nvme_defaults;	/* "queues", "interrupts" in "defaults" */
+	bool nvme;			/* an NVMe key appears: its secondary controllers are managed */
 	struct iov_cfg_vfs *vfs;
 	size_t n_vfs;
 	struct iov_cfg_where where;
@@ -210,6 +224,11 @@ int iov_config_resolve_with(const struct iov_config *c, const struct iov_host *h
  * it. Returns 0, or -ENOENT if idx >= the PF's num_vfs (when managed). */
 int iov_config_vf(const struct iov_config *c, size_t pf, unsigned idx,
 		  struct iov_vfconf *props, enum iov_cfg_driver *driver);
+
+/* The NVMe settings of VF idx of PF i: defaults merged with the range entry covering it
+ * (fields -1 where neither gives them). -ENOENT as iov_config_vf. */
+int iov_config_vf_nvme(const struct iov_config *c, size_t pf, unsigned idx,
+		       struct iov_cfg_nvmevf *out);
 
 /* Small parsers and names shared with the tools. */
 int iov_cfg_parse_range(const char *s, unsigned max, unsigned *first, unsigned *last);

@@ -214,7 +214,8 @@ static int load_policy(struct ld *L, const json_t *o, const char *path)
 /* ---- VF properties ---- */
 
 static const char *const vf_keys[] = { "mac", "vlan", "qos", "proto", "spoofchk", "trust",
-				       "state", "min_rate", "max_rate", "driver", NULL };
+				       "state", "min_rate", "max_rate", "driver", "queues",
+				       "interrupts", "namespace", NULL };
 
 int iov_cfg_parse_driver(const char *s, enum iov_cfg_driver *out)
 {
@@ -260,8 +261,9 @@ static int vf_int(struct ld *L, const json_t *v, const char *path, const char *k
 /* One VF settings object (defaults or a range entry). defaults: "mac" is refused (every
  * VF would get the same one). */
 static int load_vfprops(struct ld *L, const json_t *o, const char *path, bool defaults,
-			struct iov_vfconf *out, enum iov_cfg_driver *drv)
+			struct iov_vfconf *out, enum iov_cfg_driver *drv, struct iov_cfg_nvmevf *nv)
 {
+	struct iov_cfg_nvmevf n = { -1, -1, -1 };
 	struct iov_vfconf c = { .vlan_proto = IOV_ETH_P_8021Q };
 	enum iov_cfg_driver d = IOV_CFG_DRV_UNSET;
 	char p[256], msg[384], num[32];
@@ -342,6 +344,33 @@ static int load_vfprops(struct ld *L, const json_t *o, const char *path, bool de
 			if ((r = iov_parse_rate(k, num, dst, msg, sizeof(msg))) < 0)
 				return ld_fail_parser(L, p, r, msg, fix);
 			c.set |= k[1] == 'i' ? IOV_VFC_MIN_RATE : IOV_VFC_MAX_RATE;
+		} else if (strcmp(k, "queues") == 0) {
+			json_int_t q;
+
+			if ((r = ld_get_int(L, v, p, 2, 65535, "give the VF's NVMe queue resources (VQ) "
+					 "as a number 2..65535: the admin queue takes one, so 2 gives "
+					 "one I/O queue", &q)) < 0)
+				return r;
+			n.queues = (int)q;
+		} else if (strcmp(k, "interrupts") == 0) {
+			json_int_t q;
+
+			if ((r = ld_get_int(L, v, p, 1, 65535, "give the VF's NVMe interrupt resources "
+					 "(VI) as a number 1..65535", &q)) < 0)
+				return r;
+			n.interrupts = (int)q;
+		} else if (strcmp(k, "namespace") == 0) {
+			const char *fix = "give the NSID of an existing namespace (nvme list-ns "
+					  "/dev/nvmeN --all), a number 1..4294967294";
+			json_int_t q;
+
+			if (defaults)
+				return ld_fail(L, p, -EINVAL, "give each VF its own namespace in \"vfs\" "
+					       "(\"0\": { \"namespace\": 1 })", "a namespace in "
+					       "\"defaults\" would attach one namespace to every VF");
+			if ((r = ld_get_int(L, v, p, 1, 0xfffffffeLL, fix, &q)) < 0)
+				return r;
+			n.ns = q;
 		} else {	/* driver */
 			const char *fix = "write \"vfio-pci\" (for guests), \"host\" (the kernel's VF "
 					  "driver) or \"none\"";
@@ -363,12 +392,22 @@ static int load_vfprops(struct ld *L, const json_t *o, const char *path, bool de
 		return ld_fail(L, p, -EINVAL, "lower min_rate or raise max_rate (0 = no limit)",
 			       "min_rate %u is above max_rate %u", c.min_rate, c.max_rate);
 	}
-	if (!defaults && !c.set && d == IOV_CFG_DRV_UNSET)
+	if (!defaults && !c.set && d == IOV_CFG_DRV_UNSET && n.queues < 0 && n.interrupts < 0 &&
+	    n.ns < 0)
 		return ld_fail(L, path, -EINVAL, "give at least one of mac, vlan, qos, proto, "
-			       "spoofchk, trust, state, min_rate, max_rate, driver; or remove the "
-			       "entry", "empty VF entry");
+			       "spoofchk, trust, state, min_rate, max_rate, driver, queues, "
+			       "interrupts, namespace; or remove the entry", "empty VF entry");
+	if ((n.queues >= 0 || n.interrupts >= 0 || n.ns >= 0) && c.set) {
+		ld_path_key(p, sizeof(p), path, n.queues >= 0 ? "queues" : n.interrupts >= 0 ?
+			 "interrupts" : "namespace");
+		return ld_fail(L, p, -EINVAL, "keep NVMe keys (queues, interrupts, namespace) and "
+			       "network keys (mac, vlan, ...) on PFs of their own kind",
+			       "NVMe and network VF settings in one object: an NVMe VF has no "
+			       "netdev settings, a NIC VF no queues or namespace");
+	}
 	*out = c;
 	*drv = d;
+	*nv = n;
 	return 0;
 }
 
@@ -438,8 +477,15 @@ static int load_vfs(struct ld *L, struct iov_cfg_pf *pf, const json_t *o, const 
 		ld_path_key(p, sizeof(p), path, k);
 		if ((r = iov_cfg_parse_range(k, MAX_NUM_VFS - 1, &e->first, &e->last)) < 0)
 			return range_fail(L, p, r, k, fix);
-		if ((r = load_vfprops(L, v, p, false, &e->props, &e->driver)) < 0)
+		if ((r = load_vfprops(L, v, p, false, &e->props, &e->driver, &e->nvme)) < 0)
 			return r;
+		if (e->nvme.ns >= 0 && e->first != e->last)
+			return ld_fail(L, p, -EINVAL, "give each VF its own entry with its own "
+				       "namespace (\"0\": { \"namespace\": 1 }, \"1\": { "
+				       "\"namespace\": 2 })", "one namespace for %u VFs: iovd attaches "
+				       "a namespace to one VF's controller", e->last - e->first + 1);
+		if (e->nvme.queues >= 0 || e->nvme.interrupts >= 0 || e->nvme.ns >= 0)
+			pf->nvme = true;
 		ld_where_set(&e->where, L->file, p);
 		for (size_t i = 0; i < pf->n_vfs; i++) {
 			const struct iov_cfg_vfs *o2 = &pf->vfs[i];
@@ -592,6 +638,7 @@ static int load_pf(struct ld *L, const json_t *o, const char *path)
 	int r, dup;
 
 	pf->num_vfs = -1;
+	pf->nvme_defaults = (struct iov_cfg_nvmevf){ -1, -1, -1 };
 	ld_where_set(&pf->where, L->file, path);
 	L->c->n_pfs++;		/* owned by c from here on, so freed on failure */
 	if ((r = ld_want_type(L, o, path, JSON_OBJECT, "an object",
@@ -628,8 +675,11 @@ static int load_pf(struct ld *L, const json_t *o, const char *path)
 	}
 	if ((v = json_object_get(o, "defaults"))) {
 		ld_path_key(p, sizeof(p), path, "defaults");
-		if ((r = load_vfprops(L, v, p, true, &pf->defaults, &pf->default_driver)) < 0)
+		if ((r = load_vfprops(L, v, p, true, &pf->defaults, &pf->default_driver,
+				       &pf->nvme_defaults)) < 0)
 			return r;
+		if (pf->nvme_defaults.queues >= 0 || pf->nvme_defaults.interrupts >= 0)
+			pf->nvme = true;
 	}
 	if ((v = json_object_get(o, "vfs"))) {
 		ld_path_key(p, sizeof(p), path, "vfs");
@@ -1413,6 +1463,35 @@ int iov_config_vf(const struct iov_config *c, size_t pf, unsigned idx, struct io
 		d = IOV_CFG_DRV_HOST;
 	*props = m;
 	*driver = d;
+	return 0;
+}
+
+int iov_config_vf_nvme(const struct iov_config *c, size_t pf, unsigned idx,
+		       struct iov_cfg_nvmevf *out)
+{
+	const struct iov_cfg_pf *p;
+	struct iov_cfg_nvmevf m;
+
+	if (pf >= c->n_pfs)
+		return -ENOENT;
+	p = &c->pfs[pf];
+	if (p->num_vfs >= 0 && idx >= (unsigned)p->num_vfs)
+		return -ENOENT;
+	m = p->nvme_defaults;
+	for (size_t i = 0; i < p->n_vfs; i++) {
+		const struct iov_cfg_vfs *e = &p->vfs[i];
+
+		if (idx < e->first || idx > e->last)
+			continue;
+		if (e->nvme.queues >= 0)
+			m.queues = e->nvme.queues;
+		if (e->nvme.interrupts >= 0)
+			m.interrupts = e->nvme.interrupts;
+		if (e->nvme.ns >= 0)
+			m.ns = e->nvme.ns;
+		break;		/* entries do not overlap */
+	}
+	*out = m;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "lib/host.h"
 #include "lib/sysfs.h"
 #include "sriov/numvfs.h"
+#include "sriov/nvme.h"
 #include "sriov/vfinfo.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
@@ -21,9 +22,10 @@ const unsigned iov_vfconf_fields[7] = { IOV_VFC_MAC, IOV_VFC_VLAN, IOV_VFC_SPOOF
 
 const char *iov_act_kind_name(enum iov_act_kind k)
 {
-	static const char *const n[] = { "autoprobe", "numvfs", "vf_prop", "driver" };
+	static const char *const n[] = { "autoprobe", "numvfs", "vf_prop", "driver", "nvme_state",
+					 "nvme_assign", "nvme_ns" };
 
-	return (unsigned)k < 4 ? n[k] : "?";
+	return (unsigned)k < sizeof(n) / sizeof(n[0]) ? n[k] : "?";
 }
 
 const char *iov_vfconf_field_name(unsigned field)
@@ -409,6 +411,295 @@ out:
 	return r;
 }
 
+/* ---- NVMe secondary controllers (sriov/nvme.h) ---- */
+
+static const struct iov_nvme_state *nv_state(const struct pfctx *x)
+{
+	return x->cpf->nvme && x->in->nvme ? x->in->nvme[x->i] : NULL;
+}
+
+/* What the config wants for VF idx: managed false when it gives no NVMe key for it. */
+static bool nv_want(const struct pfctx *x, unsigned idx, struct iov_cfg_nvmevf *w)
+{
+	if (iov_config_vf_nvme(x->in->rc->cfg, x->i, idx, w) < 0)
+		*w = (struct iov_cfg_nvmevf){ -1, -1, -1 };
+	return w->queues >= 0 || w->interrupts >= 0 || w->ns >= 0;
+}
+
+__attribute__((format(printf, 5, 6)))
+static struct iov_action *nv_act(struct pfctx *x, enum iov_act_kind kind, unsigned vf,
+				 const struct iov_nvme_sec *c, const char *fmt, ...)
+{
+	struct iov_action *a = add_act(x, kind, (int)vf);
+	va_list ap;
+
+	if (!a)
+		return NULL;
+	a->scid = c->scid;
+	va_start(ap, fmt);
+	vsnprintf(a->line, sizeof(a->line), fmt, ap);
+	va_end(ap);
+	return a;
+}
+
+static int nv_state_act(struct pfctx *x, unsigned vf, const struct iov_nvme_sec *c, bool online,
+			const char *why)
+{
+	struct iov_action *a = nv_act(x, IOV_ACT_NVME_STATE, vf, c, "%c %s/vf%u controller %u %s",
+				      online ? '+' : '-', x->cpf->name, vf, c->scid,
+				      online ? "online" : "offline");
+
+	if (!a)
+		return -ENOMEM;
+	a->old_val = online ? 0 : 1;
+	a->new_val = online;
+	snprintf(a->why, sizeof(a->why), "%s", why);
+	return 0;
+}
+
+static int nv_assign_act(struct pfctx *x, unsigned vf, const struct iov_nvme_sec *c,
+			 enum iov_nvme_rt rt, int from, int to)
+{
+	char f[16] = "?";
+	struct iov_action *a;
+
+	if (from != IOV_UNKNOWN)
+		snprintf(f, sizeof(f), "%d", from);
+	a = nv_act(x, IOV_ACT_NVME_ASSIGN, vf, c, "~ %s/vf%u controller %u %s %s -> %d",
+		   x->cpf->name, vf, c->scid, iov_nvme_rt_name(rt), f, to);
+	if (!a)
+		return -ENOMEM;
+	a->rt = rt;
+	a->old_val = from;
+	a->new_val = to;
+	snprintf(a->why, sizeof(a->why), "Virtualization Management: assign %d flexible %s "
+		 "resource%s to secondary controller %u (offline)", to, iov_nvme_rt_name(rt),
+		 to == 1 ? "" : "s", c->scid);
+	return 0;
+}
+
+static int nv_ns_act(struct pfctx *x, unsigned vf, const struct iov_nvme_sec *c, uint32_t nsid,
+		     bool attach)
+{
+	struct iov_action *a = nv_act(x, IOV_ACT_NVME_NS, vf, c, attach ?
+				      "+ %s/vf%u attach namespace %u to controller %u" :
+				      "- %s/vf%u detach namespace %u from controller %u",
+				      x->cpf->name, vf, nsid, c->scid);
+
+	if (!a)
+		return -ENOMEM;
+	a->nsid = nsid;
+	a->old_val = !attach;
+	a->new_val = attach;
+	snprintf(a->why, sizeof(a->why), "Namespace Attachment: %s", attach ? "the config gives "
+		 "this VF the namespace" : "the config does not give this VF the namespace");
+	return 0;
+}
+
+/* VF vf's controller to nothing: namespaces detached, offline, no resources. */
+static int nv_clear(struct pfctx *x, const struct iov_nvme_state *s, const struct iov_nvme_sec *c,
+		    unsigned vf)
+{
+	int r;
+
+	for (size_t k = 0; k < s->n_ns; k++)
+		if (iov_nvme_ns_attached(s, s->ns[k].nsid, c->scid) &&
+		    (r = nv_ns_act(x, vf, c, s->ns[k].nsid, false)) < 0)
+			return r;
+	if (c->online && (r = nv_state_act(x, vf, c, false, "the config gives this VF no NVMe "
+					   "resources: its controller goes offline")) < 0)
+		return r;
+	if (c->nvq && (r = nv_assign_act(x, vf, c, IOV_NVME_RT_VQ, (int)c->nvq, 0)) < 0)
+		return r;
+	if (c->nvi && (r = nv_assign_act(x, vf, c, IOV_NVME_RT_VI, (int)c->nvi, 0)) < 0)
+		return r;
+	return 0;
+}
+
+/* VF vf's controller to what the config wants, in the specification's order. disturbed:
+ * the VF count changes, so what the controller has after that step is not known (QEMU
+ * offlines and empties the controllers of the VFs it removes): every step is planned, and
+ * the executor skips what is already so. */
+static unsigned nv_quirks(const struct pfctx *x)
+{
+	const struct iov_nvme_quirk *q = x->pf->vendor == IOV_UNKNOWN ? NULL :
+		iov_nvme_quirk_get((unsigned)x->pf->vendor, (unsigned)x->pf->device);
+
+	return q ? q->flags : 0;
+}
+
+static int nv_setup(struct pfctx *x, const struct iov_nvme_state *s, const struct iov_nvme_sec *c,
+		    unsigned vf, const struct iov_cfg_nvmevf *w, bool disturbed)
+{
+	/* A drive known to take removed VFs' controllers offline and empty (quirk) is
+	 * predicted exactly; any other is not known after the count step. */
+	const unsigned q = nv_quirks(x);
+	const bool emptied = disturbed && (q & IOV_NVME_Q_VF_DISABLE_OFFLINES) &&
+			     (q & IOV_NVME_Q_OFFLINE_FREES);
+	struct iov_nvme_sec now = *c;
+	bool online, known;
+	int r;
+
+	if (emptied) {
+		now.online = false;
+		now.nvq = now.nvi = 0;
+		c = &now;
+	}
+	online = c->online && !disturbed;
+	known = !disturbed || emptied;
+	/* Another drive may keep the controller online across the count change: offline
+	 * first (skipped by the executor when it is not). */
+	if (disturbed && !emptied && (r = nv_state_act(x, vf, c, false, "the VF count changed "
+						       "(its VF was removed and re-created)")) < 0)
+		return r;
+
+	for (size_t k = 0; known && k < s->n_ns; k++)
+		if (iov_nvme_ns_attached(s, s->ns[k].nsid, c->scid) &&
+		    (int64_t)s->ns[k].nsid != w->ns &&
+		    (r = nv_ns_act(x, vf, c, s->ns[k].nsid, false)) < 0)
+			return r;
+	if (online && (c->nvq != (unsigned)w->queues || c->nvi != (unsigned)w->interrupts)) {
+		if ((r = nv_state_act(x, vf, c, false, "its resources change: Virtualization "
+				      "Management assigns only to an offline controller")) < 0)
+			return r;
+		online = false;
+		if (q & IOV_NVME_Q_OFFLINE_FREES) {
+			now = *c;
+			now.nvq = now.nvi = 0;
+			c = &now;
+		} else {
+			known = false;
+		}
+	}
+	if ((!known || c->nvq != (unsigned)w->queues) &&
+	    (r = nv_assign_act(x, vf, c, IOV_NVME_RT_VQ, known ? (int)c->nvq : IOV_UNKNOWN,
+			       w->queues)) < 0)
+		return r;
+	if ((!known || c->nvi != (unsigned)w->interrupts) &&
+	    (r = nv_assign_act(x, vf, c, IOV_NVME_RT_VI, known ? (int)c->nvi : IOV_UNKNOWN,
+			       w->interrupts)) < 0)
+		return r;
+	if (w->ns >= 0 && (disturbed || !iov_nvme_ns_attached(s, (uint32_t)w->ns, c->scid)) &&
+	    (r = nv_ns_act(x, vf, c, (uint32_t)w->ns, true)) < 0)
+		return r;
+	if (!online && (r = nv_state_act(x, vf, c, true, "its resources are assigned: the "
+					 "secondary controller goes online")) < 0)
+		return r;
+	return 0;
+}
+
+/* Refusals before any step: what the drive cannot give. */
+static int nv_check(struct pfctx *x, const struct iov_nvme_state *s, int want,
+		    struct iov_err *err)
+{
+	const struct iov_nvme_res *vq = &s->pri.vq, *vi = &s->pri.vi;
+	unsigned long sq = 0, si = 0;
+	char list_q[160] = "", list_i[160] = "";
+
+	for (int k = 0; k < want; k++) {
+		struct iov_cfg_nvmevf w, w2;
+		const struct iov_nvme_sec *c;
+		const struct iov_nvme_ns *ns;
+
+		if (!nv_want(x, (unsigned)k, &w))
+			continue;
+		if (w.queues < 0 || w.interrupts < 0)
+			return iov_err_set(err, -EINVAL, "give both \"queues\" and \"interrupts\" "
+					   "(in \"defaults\" or the VF's entry)", "%s: %s/vf%d has %s "
+					   "but no %s: its secondary controller goes online only with "
+					   "both", x->who, x->cpf->name, k, w.queues >= 0 ? "queues" :
+					   w.interrupts >= 0 ? "interrupts" : "a namespace",
+					   w.queues >= 0 ? "interrupts" : w.interrupts >= 0 ? "queues" :
+					   "queues or interrupts");
+		if (!(c = iov_nvme_sec_of_vf(s, (unsigned)k)))
+			return iov_err_set(err, -ENODEV, "lower num_vfs to the drive's secondary "
+					   "controllers (iovctl show PF)", "%s: the drive lists no "
+					   "secondary controller for VF %d (%zu listed)", x->who, k,
+					   s->n_sec);
+		if (vq->max_per_sec && (unsigned)w.queues > vq->max_per_sec)
+			return iov_err_set(err, -ERANGE, "lower \"queues\"", "%s: %s/vf%d asks for %d "
+					   "VQ resources; the drive gives one secondary controller at "
+					   "most %u (VQFRSM)", x->who, x->cpf->name, k, w.queues,
+					   vq->max_per_sec);
+		if (vi->max_per_sec && (unsigned)w.interrupts > vi->max_per_sec)
+			return iov_err_set(err, -ERANGE, "lower \"interrupts\"", "%s: %s/vf%d asks "
+					   "for %d VI resources; the drive gives one secondary "
+					   "controller at most %u (VIFRSM)", x->who, x->cpf->name, k,
+					   w.interrupts, vi->max_per_sec);
+		sq += (unsigned)w.queues;
+		si += (unsigned)w.interrupts;
+		snprintf(list_q + strlen(list_q), sizeof(list_q) - strlen(list_q), "%svf%d %d",
+			 list_q[0] ? ", " : "", k, w.queues);
+		snprintf(list_i + strlen(list_i), sizeof(list_i) - strlen(list_i), "%svf%d %d",
+			 list_i[0] ? ", " : "", k, w.interrupts);
+		if (w.ns < 0)
+			continue;
+		for (int m = 0; m < k; m++)
+			if (nv_want(x, (unsigned)m, &w2) && w2.ns == w.ns)
+				return iov_err_set(err, -EEXIST, "give each VF its own namespace",
+						   "%s: namespace %lld is given to both %s/vf%d and "
+						   "%s/vf%d", x->who, (long long)w.ns, x->cpf->name,
+						   m, x->cpf->name, k);
+		if (!s->ns_known)
+			continue;
+		if (!(ns = iov_nvme_ns_get(s, (uint32_t)w.ns)))
+			return iov_err_set(err, -ENOENT, "create it first (nvme create-ns), or name "
+					   "one the drive has (iovctl show PF lists them)", "%s: %s/vf%d: "
+					   "the drive has no namespace %lld", x->who, x->cpf->name, k,
+					   (long long)w.ns);
+		for (size_t m = 0; m < ns->n_ctrls; m++)
+			if (ns->ctrls[m] != c->scid)
+				return iov_err_set(err, -EBUSY, "detach it from that controller first "
+						   "(nvme detach-ns), or give the VF another namespace",
+						   "%s: %s/vf%d: namespace %lld is attached to controller "
+						   "%u%s", x->who, x->cpf->name, k, (long long)w.ns,
+						   ns->ctrls[m], ns->ctrls[m] == s->pri.cntlid ?
+						   " (the PF's own: the host uses it)" : "");
+	}
+	if (sq > (unsigned long)vq->total - vq->primary)
+		return iov_err_set(err, -ENOSPC, "lower \"queues\" or num_vfs", "%s: the VFs ask "
+				   "for %lu VQ resources (%s); the drive has %u flexible, %u of them "
+				   "kept by the primary controller: %u for the VFs", x->who, sq,
+				   list_q, vq->total, vq->primary, vq->total - vq->primary);
+	if (si > (unsigned long)vi->total - vi->primary)
+		return iov_err_set(err, -ENOSPC, "lower \"interrupts\" or num_vfs", "%s: the VFs "
+				   "ask for %lu VI resources (%s); the drive has %u flexible, %u of "
+				   "them kept by the primary controller: %u for the VFs", x->who, si,
+				   list_i, vi->total, vi->primary, vi->total - vi->primary);
+	return 0;
+}
+
+/* The controllers of VFs the config does not give NVMe keys (those beyond the count
+ * included) are emptied. When the count changes this comes after it: a VF bound to the
+ * host's nvme driver goes with its driver unbound cleanly, not under a controller taken
+ * offline (the executor skips what the count step already did). */
+static int nv_clear_unwanted(struct pfctx *x, const struct iov_nvme_state *s, int want)
+{
+	int r;
+
+	for (size_t i = 0; i < s->n_sec; i++) {
+		const struct iov_nvme_sec *c = &s->sec[i];
+		struct iov_cfg_nvmevf w;
+
+		if (c->vfn && ((int)c->vfn > want || !nv_want(x, c->vfn - 1, &w)) &&
+		    (r = nv_clear(x, s, c, c->vfn - 1)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* After the count: VF idx's controller set up (no-op for a VF without NVMe keys). */
+static int nv_after(struct pfctx *x, unsigned idx, bool disturbed)
+{
+	const struct iov_nvme_state *s = nv_state(x);
+	const struct iov_nvme_sec *c;
+	struct iov_cfg_nvmevf w;
+
+	if (!s || !nv_want(x, idx, &w) || !(c = iov_nvme_sec_of_vf(s, idx)))
+		return 0;
+	return nv_setup(x, s, c, idx, &w, disturbed);
+}
+
 static int plan_pf(struct pfctx *x, struct iov_err *err)
 {
 	const struct iov_sriov *s = x->pf->sriov;
@@ -435,6 +726,18 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 			all_nonhost = false;
 		if (props.set)
 			any_props = true;
+	}
+	if (x->cpf->nvme) {
+		const struct iov_nvme_state *ns = nv_state(x);
+
+		if (!ns)
+			return iov_err_set(err, -ENODEV, "match an NVMe PF bound to the nvme driver, or "
+					   "drop queues, interrupts and namespace",
+					   "%s: NVMe keys (queues, interrupts, namespace) for a PF whose "
+					   "NVMe SR-IOV state was not read (driver %s)", x->who,
+					   x->pf->driver ? x->pf->driver : "none");
+		if ((r = nv_check(x, ns, want, err)) < 0)
+			return r;
 	}
 	if (any_props && (!x->netdev || !*x->netdev))
 		return iov_err_set(err, -ENODEV, "bind the PF's network driver (igb, ixgbe, i40e, "
@@ -509,7 +812,7 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 		}
 		/* Autoprobe off only when no new VF wants a host driver: with it off the kernel
 		 * probes a VF only through driver_override (pci_device_can_probe()). */
-		ap = all_nonhost ? 0 : 1;
+		ap = all_nonhost || x->cpf->nvme ? 0 : 1;
 		for (size_t k = 0; k < vp->n; k++) {
 			const struct iov_vfs_action *va = &vp->acts[k];
 			struct iov_action *a;
@@ -527,8 +830,9 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 				snprintf(a->line, sizeof(a->line), "~ %s autoprobe %d -> %d",
 					 x->cpf->name, a->old_val, ap);
 				snprintf(a->why, sizeof(a->why), "%s", ap ? "let host VF drivers "
-					 "probe the new VFs" : "keep host VF drivers off the new VFs "
-					 "(all for vfio-pci or no driver)");
+					 "probe the new VFs" : x->cpf->nvme ? "keep the nvme driver off "
+					 "the new VFs until their controllers are online" : "keep host "
+					 "VF drivers off the new VFs (all for vfio-pci or no driver)");
 			}
 			if (!(a = add_act(x, IOV_ACT_NUMVFS, -1)))
 				goto nomem;
@@ -542,6 +846,8 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 					 a->old_val, x->cpf->name);
 			snprintf(a->why, sizeof(a->why), "%s", va->why);
 		}
+		if (nv_state(x) && (r = nv_clear_unwanted(x, nv_state(x), want)) < 0)
+			goto out;
 		for (int k = 0; k < want; k++) {
 			enum iov_cfg_driver d = want_driver(x, (unsigned)k, &props);
 			char addr[IOV_PCI_ADDR_STRLEN] = "";
@@ -550,7 +856,8 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 			if ((r = add_imp(x, IOV_IMPACT_VF_CREATED, k, NULL, "%s/vf%d (%s) is created",
 					 x->cpf->name, k, addr[0] ? addr : "address not known yet")) < 0)
 				goto out;
-			if ((r = plan_props(x, (unsigned)k, &props, true)) < 0)
+			if ((r = plan_props(x, (unsigned)k, &props, true)) < 0 ||
+			    (r = nv_after(x, (unsigned)k, cur > 0)) < 0)
 				goto out;
 			if ((d == IOV_CFG_DRV_VFIO) || (d == IOV_CFG_DRV_HOST && ap == 0) ||
 			    (d == IOV_CFG_DRV_NONE && ap == 1))
@@ -560,12 +867,15 @@ static int plan_pf(struct pfctx *x, struct iov_err *err)
 		r = 0;
 		goto out;
 	}
+	if (nv_state(x) && (r = nv_clear_unwanted(x, nv_state(x), want)) < 0)
+		return r;
 	for (int k = 0; k < want; k++) {
 		enum iov_cfg_driver d = want_driver(x, (unsigned)k, &props);
 		const struct iov_dev *vf = (size_t)k < s->n_vfs ? s->vfs[k] : NULL;
 		size_t before = x->p->n;
 
-		if ((r = plan_props(x, (unsigned)k, &props, false)) < 0)
+		if ((r = plan_props(x, (unsigned)k, &props, false)) < 0 ||
+			    (r = nv_after(x, (unsigned)k, false)) < 0)
 			return r;
 		if (vf && x->p->n > before && vf_holder(x, vf, holder, sizeof(holder)) &&
 		    (r = add_imp(x, IOV_IMPACT_IN_USE, k, holder, "%s/vf%d changes settings while "
@@ -652,6 +962,24 @@ json_t *iov_cfg_plan_json(const struct iov_cfg_plan *p)
 			json_object_set_new(o, "from", a->old_driver[0] ? json_string(a->old_driver)
 								    : json_null());
 			json_object_set_new(o, "to", json_string(iov_cfg_driver_name(a->drv)));
+			break;
+		case IOV_ACT_NVME_STATE:
+			json_object_set_new(o, "controller", json_integer(a->scid));
+			json_object_set_new(o, "from", json_string(a->old_val ? "online" : "offline"));
+			json_object_set_new(o, "to", json_string(a->new_val ? "online" : "offline"));
+			break;
+		case IOV_ACT_NVME_ASSIGN:
+			json_object_set_new(o, "controller", json_integer(a->scid));
+			json_object_set_new(o, "resource", json_string(iov_nvme_rt_name(a->rt)));
+			json_object_set_new(o, "from", a->old_val == IOV_UNKNOWN ? json_null() :
+					    json_integer(a->old_val));
+			json_object_set_new(o, "to", json_integer(a->new_val));
+			break;
+		case IOV_ACT_NVME_NS:
+			json_object_set_new(o, "controller", json_integer(a->scid));
+			json_object_set_new(o, "namespace", json_integer(a->nsid));
+			json_object_set_new(o, "from", json_string(a->new_val ? "detached" : "attached"));
+			json_object_set_new(o, "to", json_string(a->new_val ? "attached" : "detached"));
 			break;
 		}
 		json_array_append_new(acts, o);

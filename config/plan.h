@@ -4,7 +4,15 @@
  * touches nothing. src/apply.c executes a plan under the journal.
  *
  * Order, PF by PF in config order: autoprobe, the VF count (through 0 when it changes
- * between two non-zero counts), then VF by VF its properties, then its driver. Counts come
+ * between two non-zero counts), then VF by VF its properties, then its driver. On an NVMe
+ * PF with NVMe keys (config.h, struct iov_cfg_nvmevf) the secondary controllers of VFs
+ * leaving the config are emptied (namespaces detached, offline, resources 0; after the
+ * count when it changes); then VF by VF in the order the specification requires: offline (when its
+ * resources change), assign VQ, assign VI, attach its namespace, online; then its
+ * driver. VFs are created with autoprobe off on such a PF (a host driver probing a VF
+ * without resources fails). Asking for more VQ/VI than the drive has flexible (or more
+ * than one secondary may get), a namespace that does not exist or belongs to another
+ * controller, is refused with the numbers. Counts come
  * from the VF-count planner (sriov/numvfs.h) and bind moves from the bind planner
  * (vfio/plan.h), so their refusals (host-critical group, a group a VM holds open, no PF
  * driver, a count above sriov_totalvfs) are the same as for `iovctl vfs create` and
@@ -30,6 +38,7 @@
 #include "sriov/vfconf.h"
 
 struct iov_host;
+struct iov_nvme_state;
 struct iov_usage;
 struct iov_bind_state;
 struct iov_vfinfo;
@@ -40,6 +49,10 @@ enum iov_act_kind {
 	IOV_ACT_NUMVFS,		/* PF sriov_numvfs: old_val -> new_val (waits for the VFs) */
 	IOV_ACT_VF_PROP,	/* one VF property (field) over rtnetlink */
 	IOV_ACT_DRIVER,		/* VF driver: drv */
+	/* NVMe PFs (sriov/nvme.h), on the secondary controller scid of VF vf: */
+	IOV_ACT_NVME_STATE,	/* Virtualization Management Offline (new_val 0) / Online (1) */
+	IOV_ACT_NVME_ASSIGN,	/* Virtualization Management Assign: rt (VQ/VI) old_val -> new_val */
+	IOV_ACT_NVME_NS,	/* Namespace Attachment: nsid attach (new_val 1) / detach (0) */
 };
 
 struct iov_action {
@@ -56,6 +69,9 @@ struct iov_action {
 	struct iov_vfconf old_props, new_props;
 	enum iov_cfg_driver drv;	/* DRIVER: wanted (VFIO, HOST or NONE) */
 	char old_driver[64];		/* DRIVER: current driver ("" none) */
+	unsigned scid;			/* NVME_*: the VF's secondary controller */
+	int rt;				/* NVME_ASSIGN: enum iov_nvme_rt */
+	uint32_t nsid;			/* NVME_NS */
 	char why[192];			/* reason, for people */
 	char line[192];			/* diff line: "+ create 4 VFs on uplink" */
 };
@@ -98,6 +114,9 @@ struct iov_plan_input {
 	const struct iov_bind_state *st;	/* recorded bind state (may be NULL) */
 	const struct iov_cfg_resolved *rc;	/* config matched to h */
 	const struct iov_plan_vfs *vfinfo;	/* [i] for cfg->pfs[i]; NULL: none known */
+	/* [i]: the NVMe SR-IOV state of cfg->pfs[i] (sriov/nvme.h), read for the PFs whose
+	 * config has NVMe keys (cfg->pfs[i].nvme); NULL: none read (such a PF is refused). */
+	const struct iov_nvme_state *const *nvme;
 	bool force;				/* disturb VFs in use */
 	bool allow_unsafe_interrupts;		/* host policy (vfio/bind.h) */
 };

@@ -9,6 +9,7 @@
 #include "lib/err.h"
 #include "lib/host.h"
 #include "lib/sysfs.h"
+#include "sriov/nvme.h"
 #include "sriov/vfinfo.h"
 #include "vfio/guard.h"
 #include "vfio/state.h"
@@ -22,6 +23,7 @@ int iov_cfg_plan_host(const struct iov_config *cfg, const struct iov_plan_host_o
 	struct iov_cfg_resolved *rc = NULL;
 	struct iov_plan_vfs *vi = NULL;
 	struct iov_vfinfo **infos = NULL;
+	struct iov_nvme_state **nv = NULL;
 	int r;
 
 	if ((r = iov_host_load(&h)) < 0)
@@ -37,7 +39,8 @@ int iov_cfg_plan_host(const struct iov_config *cfg, const struct iov_plan_host_o
 		goto out;
 	vi = calloc(cfg->n_pfs + 1, sizeof(*vi));
 	infos = calloc(cfg->n_pfs + 1, sizeof(*infos));
-	if (!vi || !infos) {
+	nv = calloc(cfg->n_pfs + 1, sizeof(*nv));
+	if (!vi || !infos || !nv) {
 		r = iov_err_set(err, -ENOMEM, NULL, "out of memory");
 		goto out;
 	}
@@ -49,9 +52,23 @@ int iov_cfg_plan_host(const struct iov_config *cfg, const struct iov_plan_host_o
 			vi[i].vfs = infos[i];
 			vi[i].known = true;
 		}
+		/* NVMe keys: the drive's secondary controllers, read now (libnvme, or the
+		 * fixture's Identify data under a sysroot); unreadable is a refusal. */
+		if (pf && cfg->pfs[i].nvme && iov_nvme_is_nvme_pf(pf->name, pf->driver)) {
+			struct iov_err e = { 0 };
+
+			if ((r = iov_nvme_read(pf->name, &nv[i], &e)) < 0) {
+				iov_err_set(err, r, e.fix[0] ? e.fix : NULL, "%s (%s, %s: %s): %s",
+					    cfg->pfs[i].name, pf->name, cfg->pfs[i].where.file ?
+					    cfg->pfs[i].where.file : "config", cfg->pfs[i].where.path,
+					    e.msg);
+				goto out;
+			}
+		}
 	}
 	{
 		struct iov_plan_input in = { .h = h, .u = u, .st = st, .rc = rc, .vfinfo = vi,
+					     .nvme = (const struct iov_nvme_state *const *)nv,
 					     .force = o->force,
 					     .allow_unsafe_interrupts = o->allow_unsafe_interrupts };
 
@@ -61,6 +78,9 @@ out:
 	for (size_t i = 0; infos && i < cfg->n_pfs; i++)
 		free(infos[i]);
 	free(infos);
+	for (size_t i = 0; nv && i < cfg->n_pfs; i++)
+		iov_nvme_state_free(nv[i]);
+	free(nv);
 	free(vi);
 	iov_cfg_resolved_free(rc);
 	iov_bind_state_free(st);

@@ -17,6 +17,7 @@
 #include "src/events.h"
 #include "src/journal.h"
 #include "sriov/numvfs.h"
+#include "sriov/nvme.h"
 #include "sriov/vfinfo.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
@@ -94,6 +95,12 @@ static json_t *act_json(const struct iov_action *a)
 			      "netdev", a->netdev, "vf", a->vf, "from", a->old_val, "to", a->new_val,
 			      "field", (int)a->field, "driver", (int)a->drv, "line", a->line,
 			      "props", conf_json(&a->new_props));
+
+	if (o && a->kind >= IOV_ACT_NVME_STATE) {
+		json_object_set_new(o, "scid", json_integer(a->scid));
+		json_object_set_new(o, "rt", json_integer(a->rt));
+		json_object_set_new(o, "nsid", json_integer(a->nsid));
+	}
 	return o;
 }
 
@@ -103,6 +110,27 @@ struct run {
 	const struct iovd_apply_ops *ops;
 	struct iovd_journal j;
 };
+
+static bool is_nvme_kind(const char *kind)
+{
+	return !strncmp(kind, "nvme_", 5);
+}
+
+/* An NVMe step's "prev": the controller's state and (for nvme_ns) the attachment. */
+static int capture_nvme(const struct iovd_apply_ops *ops, const char *pf, unsigned scid,
+			uint32_t nsid, json_t **prev)
+{
+	struct iovd_nvme_now c;
+	int r;
+
+	if (!ops->nvme_get)
+		return -EOPNOTSUPP;
+	if ((r = ops->nvme_get(ops->ctx, pf, scid, nsid, &c)) < 0)
+		return r;
+	*prev = json_pack("{s:b, s:b, s:i, s:i, s:b}", "exists", c.exists, "online", c.online,
+			  "nvq", (int)c.nvq, "nvi", (int)c.nvi, "attached", c.attached);
+	return *prev ? 0 : -ENOMEM;
+}
 
 static int capture(const struct iovd_apply_ops *ops, const char *kind, const char *pf,
 		   const char *netdev, int vf, json_t **prev)
@@ -132,6 +160,84 @@ static int capture(const struct iovd_apply_ops *ops, const char *kind, const cha
 	return *prev ? 0 : -ENOMEM;
 }
 
+/* An NVMe step, skipped when the controller is already so (after a VF count change the
+ * plan could not know: QEMU offlines and empties the controllers of removed VFs). */
+static int nvme_step(const struct iovd_apply_ops *ops, const struct iov_action *a,
+		     struct iov_err *err)
+{
+	struct iovd_nvme_now c;
+	int r;
+
+	if (!ops->nvme_get || !ops->nvme_virt || !ops->nvme_ns)
+		return iov_err_set(err, -EOPNOTSUPP, NULL, "no NVMe operations on this host");
+	if ((r = ops->nvme_get(ops->ctx, a->pf_dev, a->scid, a->nsid, &c)) < 0)
+		return iov_err_set(err, r, NULL, "%s: reading secondary controller %u: %s",
+				   a->pf_dev, a->scid, strerror(-r));
+	if (!c.exists)
+		return iov_err_set(err, -ENODEV, NULL, "%s: the drive lists no secondary "
+				   "controller %u", a->pf_dev, a->scid);
+	switch (a->kind) {
+	case IOV_ACT_NVME_STATE:
+		if (c.online == (a->new_val != 0))
+			return 0;
+		return ops->nvme_virt(ops->ctx, a->pf_dev, a->scid, a->new_val ? IOV_NVME_ONLINE :
+				      IOV_NVME_OFFLINE, 0, 0, err);
+	case IOV_ACT_NVME_ASSIGN:
+		if ((a->rt == IOV_NVME_RT_VI ? c.nvi : c.nvq) == (unsigned)a->new_val)
+			return 0;
+		return ops->nvme_virt(ops->ctx, a->pf_dev, a->scid, IOV_NVME_ASSIGN, a->rt,
+				      (unsigned)a->new_val, err);
+	default:
+		if (c.attached == (a->new_val != 0))
+			return 0;
+		return ops->nvme_ns(ops->ctx, a->pf_dev, a->nsid, a->scid, a->new_val != 0, err);
+	}
+}
+
+/* Puts NVMe controller scid back as prev says: resources (offline first, as the drive
+ * assigns only to an offline controller), then the state; or the attachment. */
+static int nvme_undo(const struct iovd_apply_ops *ops, const char *kind, const char *pf,
+		     unsigned scid, uint32_t nsid, const json_t *prev, struct iov_err *err)
+{
+	struct iovd_nvme_now now;
+	int online = json_is_true(json_object_get(prev, "online"));
+	unsigned nvq = (unsigned)json_integer_value(json_object_get(prev, "nvq"));
+	unsigned nvi = (unsigned)json_integer_value(json_object_get(prev, "nvi"));
+	int r;
+
+	if (!ops->nvme_get || !ops->nvme_virt || !ops->nvme_ns)
+		return iov_err_set(err, -EOPNOTSUPP, NULL, "no NVMe operations on this host");
+	if (!json_is_true(json_object_get(prev, "exists")))
+		return 0;
+	if ((r = ops->nvme_get(ops->ctx, pf, scid, nsid, &now)) < 0)
+		return iov_err_set(err, r, NULL, "%s: reading secondary controller %u: %s", pf, scid,
+				   strerror(-r));
+	if (!strcmp(kind, "nvme_ns")) {
+		bool was = json_is_true(json_object_get(prev, "attached"));
+
+		return now.attached == was ? 0 : ops->nvme_ns(ops->ctx, pf, nsid, scid, was, err);
+	}
+	if (now.nvq != nvq || now.nvi != nvi) {
+		if (now.online &&
+		    (r = ops->nvme_virt(ops->ctx, pf, scid, IOV_NVME_OFFLINE, 0, 0, err)) < 0)
+			return r;
+		/* The offline may itself have taken the resources (QEMU does). */
+		if ((r = ops->nvme_get(ops->ctx, pf, scid, 0, &now)) < 0)
+			return iov_err_set(err, r, NULL, "%s: reading secondary controller %u: %s",
+					   pf, scid, strerror(-r));
+		if (now.nvq != nvq && (r = ops->nvme_virt(ops->ctx, pf, scid, IOV_NVME_ASSIGN,
+							  IOV_NVME_RT_VQ, nvq, err)) < 0)
+			return r;
+		if (now.nvi != nvi && (r = ops->nvme_virt(ops->ctx, pf, scid, IOV_NVME_ASSIGN,
+							  IOV_NVME_RT_VI, nvi, err)) < 0)
+			return r;
+	}
+	if (now.online != (bool)online)
+		return ops->nvme_virt(ops->ctx, pf, scid, online ? IOV_NVME_ONLINE : IOV_NVME_OFFLINE,
+				      0, 0, err);
+	return 0;
+}
+
 static int do_step(const struct iovd_apply_ops *ops, const struct iov_action *a,
 		   struct iov_err *err)
 {
@@ -148,6 +254,10 @@ static int do_step(const struct iovd_apply_ops *ops, const struct iov_action *a,
 		return ops->vf_props_set(ops->ctx, a->netdev, a->vf, &c, err);
 	case IOV_ACT_DRIVER:
 		return ops->vf_driver_set(ops->ctx, a->pf_dev, a->vf, a->drv, NULL, err);
+	case IOV_ACT_NVME_STATE:
+	case IOV_ACT_NVME_ASSIGN:
+	case IOV_ACT_NVME_NS:
+		return nvme_step(ops, a, err);
 	}
 	return -EINVAL;
 }
@@ -190,6 +300,10 @@ static int undo_step(const struct iovd_apply_ops *ops, const json_t *act, const 
 
 	if (!kind || !pf || !netdev || !prev)
 		return iov_err_set(err, -EINVAL, NULL, "journal record without its action");
+	if (is_nvme_kind(kind))
+		return nvme_undo(ops, kind, pf, (unsigned)json_integer_value(json_object_get(act,
+				 "scid")), (uint32_t)json_integer_value(json_object_get(act, "nsid")),
+				 prev, err);
 	if (!strcmp(kind, "autoprobe"))
 		return ops->autoprobe_set(ops->ctx, pf, (int)json_integer_value(
 					  json_object_get(prev, "autoprobe")), err);
@@ -358,7 +472,11 @@ int iovd_apply_exec(const struct iov_cfg_plan *p, const char *state_dir, uint64_
 		const struct iov_action *a = &p->acts[i];
 
 		acts[i] = act_json(a);
-		r = capture(ops, iov_act_kind_name(a->kind), a->pf_dev, a->netdev, a->vf, &prevs[i]);
+		if (a->kind >= IOV_ACT_NVME_STATE)
+			r = capture_nvme(ops, a->pf_dev, a->scid, a->nsid, &prevs[i]);
+		else
+			r = capture(ops, iov_act_kind_name(a->kind), a->pf_dev, a->netdev, a->vf,
+				    &prevs[i]);
 		if (r < 0) {
 			iov_err_set(&e, r, NULL, "reading the current state: %s", strerror(-r));
 			json_decref(acts[i]);

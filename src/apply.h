@@ -32,6 +32,15 @@ struct iovd_vf_now {
 	struct iov_vfconf props;	/* props.set: the fields the kernel reported */
 };
 
+/* One NVMe secondary controller as it is now (sriov/nvme.h), and whether namespace nsid
+ * (when asked for) is attached to it. */
+struct iovd_nvme_now {
+	bool exists;
+	bool online;
+	unsigned nvq, nvi;
+	bool attached;
+};
+
 struct iovd_apply_ops {
 	int (*pf_get)(void *ctx, const char *pf, int *numvfs, int *autoprobe);
 	/* Sets the VF count (through 0 when both are non-zero) and waits for the VFs. */
@@ -46,6 +55,15 @@ struct iovd_apply_ops {
 	 * driver_override (roll-back). */
 	int (*vf_driver_set)(void *ctx, const char *pf, int vf, enum iov_cfg_driver want,
 			     const struct iovd_vf_now *exact, struct iov_err *err);
+	/* NVMe PFs: controller scid of PF pf now (nsid 0: attached not asked). */
+	int (*nvme_get)(void *ctx, const char *pf, unsigned scid, uint32_t nsid,
+			struct iovd_nvme_now *out);
+	/* Virtualization Management: act 7 offline, 8 assign (rt, nr), 9 online. */
+	int (*nvme_virt)(void *ctx, const char *pf, unsigned scid, int act, int rt, unsigned nr,
+			 struct iov_err *err);
+	/* Namespace Attachment of nsid to controller scid (attach or detach). */
+	int (*nvme_ns)(void *ctx, const char *pf, uint32_t nsid, unsigned scid, bool attach,
+		       struct iov_err *err);
 	void *ctx;
 };
 

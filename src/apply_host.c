@@ -17,6 +17,7 @@
 #include "lib/sysfs.h"
 #include "src/journal.h"
 #include "sriov/numvfs.h"
+#include "sriov/nvme.h"
 #include "sriov/vfinfo.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
@@ -251,7 +252,44 @@ static int h_vf_driver_set(void *ctx, const char *pf, int vf, enum iov_cfg_drive
 	}
 }
 
+static int h_nvme_get(void *ctx, const char *pf, unsigned scid, uint32_t nsid,
+		      struct iovd_nvme_now *out)
+{
+	struct iov_nvme_state *s = NULL;
+	struct iovd_nvme_now c = { 0 };
+	int r;
+
+	if ((r = iov_nvme_read(pf, &s, NULL)) < 0)
+		return r;
+	for (size_t i = 0; i < s->n_sec; i++)
+		if (s->sec[i].scid == scid) {
+			c.exists = true;
+			c.online = s->sec[i].online;
+			c.nvq = s->sec[i].nvq;
+			c.nvi = s->sec[i].nvi;
+		}
+	c.attached = nsid && iov_nvme_ns_attached(s, nsid, scid);
+	iov_nvme_state_free(s);
+	*out = c;
+	return 0;
+}
+
+static int h_nvme_virt(void *ctx, const char *pf, unsigned scid, int act, int rt, unsigned nr,
+		       struct iov_err *err)
+{
+	return iov_nvme_virt(pf, (enum iov_nvme_virt_act)act, scid, (enum iov_nvme_rt)rt, nr, err);
+}
+
+static int h_nvme_ns(void *ctx, const char *pf, uint32_t nsid, unsigned scid, bool attach,
+		     struct iov_err *err)
+{
+	return iov_nvme_attach(pf, nsid, scid, attach, err);
+}
+
 const struct iovd_apply_ops iovd_apply_ops_sysfs = {
+	.nvme_get = h_nvme_get,
+	.nvme_virt = h_nvme_virt,
+	.nvme_ns = h_nvme_ns,
 	.pf_get = h_pf_get,
 	.numvfs_set = h_numvfs_set,
 	.autoprobe_set = h_autoprobe_set,

@@ -61,7 +61,8 @@ static const struct iov_quirk table[] = {
 	{ "nvme", IOV_QUIRK_VF_NO_AUTOPROBE, 0, { 0 },
 	  "NVMe VFs have no resources until the PF assigns them (nvme virt-mgmt, secondary "
 	  "controller online); a host driver probing them fails",
-	  "assign the VF's resources (nvme virt-mgmt) on %s before binding a driver to it" },
+	  "give the VFs of %s queues, interrupts and a namespace in the host config "
+	  "(iovd.conf(5), NVMe VF settings) and apply it before binding a driver to them" },
 };
 
 const struct iov_quirk *iov_quirk_table(size_t *n)

@@ -2,6 +2,7 @@
 UNIT_TESTS += tests/unit/test_pciaddr.c tests/unit/test_sysfs.c tests/unit/test_par.c
 UNIT_TESTS += tests/unit/test_varlink.c tests/unit/test_varlink_iovd.c tests/unit/test_sriov_parse.c tests/unit/test_sriov_rtnl.c
 UNIT_TESTS += tests/unit/test_varlink_flood.c tests/unit/test_log.c tests/unit/test_varlink_fds.c
+UNIT_TESTS += tests/unit/test_nvme.c
 UNIT_TESTS += tests/unit/test_verify.c tests/unit/test_bind.c tests/unit/test_verify_fixtures.c
 UNIT_TESTS += tests/unit/test_varlink_defer.c
 UNIT_TESTS += tests/unit/test_varlink_stream.c tests/unit/test_iovd_monitor.c tests/unit/test_quirks.c tests/unit/test_udevmon.c tests/unit/test_identity.c tests/unit/test_drift.c

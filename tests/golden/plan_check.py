@@ -18,6 +18,16 @@ config and the fixture's sysfs tree alone, without iovctl, and checks what a pla
   - the order: per PF, removal before autoprobe before creation before any VF action;
   - a refusal (exit 1) when a VF is to go to vfio-pci on a tree without IOMMU groups, or where
     the PF's VFs share the PF's own IOMMU group; exit 0 otherwise;
+  - NVMe PFs (a config entry with queues, interrupts or namespace), from the raw Identify data
+    in the fixture (iovd-fixture/nvme/PF/cns14.bin, cns15.bin, cns10.bin, cns12-nsN.bin, read
+    here at the specification's byte offsets): a refusal when a VF asks for more VQ/VI than
+    one secondary controller may get (VQFRSM/VIFRSM), more than the drive has flexible less
+    what the primary keeps, a namespace the drive lacks, one attached to another controller,
+    or one given twice; else, after the count, the controllers of VFs without NVMe keys
+    emptied (detach, offline, VQ/VI 0) and each configured VF's set up: assign VQ, VI (from
+    0 when its VF is re-created on QEMU's drive 1b36:0010, which empties the controllers of
+    VFs it disables; unknown on another), attach its namespace, online; autoprobe goes off
+    before a creation on such a PF;
   - the text form (.out) carries every action's line.
 Usage: plan_check.py TREES (the generated fixture trees, as plans.sh makes them).
 Prints "plan-check: N passed, M failed"; exit 1 on any failure."""
@@ -134,6 +144,100 @@ def prop_values(s):
     return out
 
 
+def le(b, off, n):
+    return int.from_bytes(b[off:off + n], 'little')
+
+
+class Drive:
+    """The NVMe SR-IOV state in a fixture: NVMe 2.0 Figures 280 (CNS 14h), 282 (CNS 15h)."""
+    def __init__(self, root, pf):
+        d = os.path.join(root, 'iovd-fixture/nvme', pf)
+        p = open(os.path.join(d, 'cns14.bin'), 'rb').read()
+        self.vq = dict(total=le(p, 32, 4), primary=le(p, 40, 2), max=le(p, 44, 2))
+        self.vi = dict(total=le(p, 64, 4), primary=le(p, 72, 2), max=le(p, 76, 2))
+        s = open(os.path.join(d, 'cns15.bin'), 'rb').read()
+        self.sec = {}
+        for i in range(s[0]):
+            e = s[32 + 32 * i:64 + 32 * i]
+            self.sec[le(e, 8, 2)] = dict(scid=le(e, 0, 2), online=bool(e[4] & 1),
+                                         nvq=le(e, 10, 2), nvi=le(e, 12, 2))
+        n = open(os.path.join(d, 'cns10.bin'), 'rb').read()
+        self.ns = {}
+        for k in range(1024):
+            nsid = le(n, 4 * k, 4)
+            if not nsid:
+                break
+            c = open(os.path.join(d, 'cns12-ns%d.bin' % nsid), 'rb').read()
+            self.ns[nsid] = [le(c, 2 + 2 * m, 2) for m in range(le(c, 0, 2))]
+
+
+NVME_KEYS = ('queues', 'interrupts', 'namespace')
+
+
+def nvme_model(tree, e, pf, cur, want, recreate):
+    """(refused, actions after the count) for an NVMe PF entry."""
+    dr = Drive(tree.root, pf)
+    acts, sq, si, seen = [], 0, 0, set()
+    wanted = {}
+    for i in range(want):
+        s = vf_settings(e, i)
+        if not any(k in s for k in NVME_KEYS):
+            continue
+        c = dr.sec.get(i + 1)
+        if c is None or 'queues' not in s or 'interrupts' not in s:
+            return True, []
+        if s['queues'] > dr.vq['max'] or s['interrupts'] > dr.vi['max']:
+            return True, []
+        sq, si = sq + s['queues'], si + s['interrupts']
+        ns = s.get('namespace')
+        if ns is not None:
+            if ns in seen or ns not in dr.ns or any(x != c['scid'] for x in dr.ns[ns]):
+                return True, []
+            seen.add(ns)
+        wanted[i] = s
+    if sq > dr.vq['total'] - dr.vq['primary'] or si > dr.vi['total'] - dr.vi['primary']:
+        return True, []
+    qemu = tree.attr(pf, 'vendor') == '0x1b36' and tree.attr(pf, 'device') == '0x0010'
+    for vfn in sorted(dr.sec):
+        i, c = vfn - 1, dr.sec[vfn]
+        if i in wanted:
+            continue
+        a = tree.vf_addr(pf, i)
+        for ns in sorted(dr.ns):
+            if c['scid'] in dr.ns[ns]:
+                acts.append(('nvme_ns', pf, a, None, 'attached', 'detached'))
+        if c['online']:
+            acts.append(('nvme_state', pf, a, None, 'online', 'offline'))
+        for k in ('nvq', 'nvi'):
+            if c[k]:
+                acts.append(('nvme_assign', pf, a, None, c[k], 0))
+    for i, s in sorted(wanted.items()):
+        c, a = dict(dr.sec[i + 1]), tree.vf_addr(pf, i)
+        known = True
+        if recreate and cur > 0:
+            if qemu:
+                c.update(online=False, nvq=0, nvi=0)
+            else:
+                acts.append(('nvme_state', pf, a, None, 'online', 'offline'))
+                c['online'], known = False, False
+        ns = s.get('namespace')
+        for other in sorted(dr.ns):
+            if known and other != ns and c['scid'] in dr.ns[other]:
+                acts.append(('nvme_ns', pf, a, None, 'attached', 'detached'))
+        if c['online'] and (c['nvq'], c['nvi']) != (s['queues'], s['interrupts']):
+            acts.append(('nvme_state', pf, a, None, 'online', 'offline'))
+            c.update(online=False, nvq=0, nvi=0) if qemu else None
+            known = known and qemu
+        for k, want_n in (('nvq', s['queues']), ('nvi', s['interrupts'])):
+            if not known or c[k] != want_n:
+                acts.append(('nvme_assign', pf, a, None, c[k] if known else None, want_n))
+        if ns is not None and (recreate and cur > 0 or c['scid'] not in dr.ns[ns]):
+            acts.append(('nvme_ns', pf, a, None, 'detached', 'attached'))
+        if not c['online']:
+            acts.append(('nvme_state', pf, a, None, 'offline', 'online'))
+    return False, acts
+
+
 def model(tree, cfg):
     """(exit status, actions [(kind, pf_device, device, field, from, to)], impact set)."""
     actions, impact = [], set()
@@ -151,6 +255,13 @@ def model(tree, cfg):
             if any(tree.group(tree.vf_addr(pf, i)) == pg for i in range(cur)):
                 return 1, [], set()
         recreate = want != cur
+        nvme = any(k in vf_settings(e, i) for i in range(max(want, 1)) for k in NVME_KEYS) or \
+            any(k in e.get('defaults', {}) for k in NVME_KEYS)
+        nv_acts = []
+        if nvme:
+            refused, nv_acts = nvme_model(tree, e, pf, cur, want, recreate)
+            if refused:
+                return 1, [], set()
         if recreate:
             if cur > 0:
                 actions.append(('numvfs', pf, None, None, cur, 0))
@@ -158,13 +269,14 @@ def model(tree, cfg):
                     a = tree.vf_addr(pf, i)
                     impact.add(('vf_removed', a, tree.group(a)))
             if want > 0:
-                if all(d in ('vfio-pci', 'none') for d in drv) and \
+                if (nvme or all(d in ('vfio-pci', 'none') for d in drv)) and \
                         tree.attr(pf, 'sriov_drivers_autoprobe') == '1':
                     actions.append(('autoprobe', pf, None, None, 1, 0))
                 actions.append(('numvfs', pf, None, None, 0, want))
                 for i in range(want):
                     a = tree.vf_addr(pf, i)
                     impact.add(('vf_created', a, tree.group(a) if tree.exists(a) else None))
+        actions += nv_acts
         for i in range(want):
             a = tree.vf_addr(pf, i)
             for f, v in prop_values(vf_settings(e, i)).items():

@@ -146,6 +146,11 @@ for h in jget kvmcheck asuser vfiocheck msiforge cdi-validate ptyrun; do
 	[ -x "$HELPERS/$h" ] || die "$HELPERS/$h missing; build it with 'make rig-helpers'"
 	helpers="$helpers $HELPERS/$h"
 done
+# nvme-cli's nvme (the NVMe scenarios cross-check iovd with it); optional: without it the
+# image lacks it and those checks fail.
+NVMECLI=$(command -v nvme 2>/dev/null || true)
+[ -n "$NVMECLI" ] || { [ -x /usr/sbin/nvme ] && NVMECLI=/usr/sbin/nvme; } || true
+[ -n "$NVMECLI" ] || say "note: nvme-cli's nvme not found (./setup.sh installs it); the image will lack it"
 IP=$(command -v ip 2>/dev/null || true)
 [ -n "$IP" ] && [ -x /usr/sbin/ip ] && IP=/usr/sbin/ip
 [ -n "$IP" ] || die "iproute2's ip not found; run ./setup.sh"
@@ -173,7 +178,7 @@ done
 stamp=$( {
 	echo "$KVER"
 	echo "$order"
-	ls -lL --time-style=+%s "$BUSYBOX" "$IP" $progs $helpers $PCIIDS "$KDIR/boot/vmlinuz-$KVER" $QEMU_BIN $QEMU_FW
+	ls -lL --time-style=+%s "$BUSYBOX" "$IP" $NVMECLI $progs $helpers $PCIIDS "$KDIR/boot/vmlinuz-$KVER" $QEMU_BIN $QEMU_FW
 	find "$here/guest" "$here/scenarios" "$here/selftest" -type f -exec ls -l --time-style=+%s {} + | sort
 	ls -lL --time-style=+%s "$BIN/vmm-payloads/payload.bin" "$here/../vmm/run.sh" 2>/dev/null
 	cat "$0" | cksum
@@ -210,6 +215,7 @@ copy_dyn() {
 }
 
 copy_dyn "$IP" /usr/sbin/ip
+[ -z "$NVMECLI" ] || copy_dyn "$NVMECLI" /usr/sbin/nvme
 for p in $progs; do copy_dyn "$p" "/usr/bin/$(basename "$p")"; done
 for h in $helpers; do copy_dyn "$h" "/usr/bin/$(basename "$h")"; done
 [ -n "$PCIIDS" ] && cp "$PCIIDS" "$root/usr/share/misc/pci.ids"

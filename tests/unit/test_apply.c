@@ -155,9 +155,78 @@ static int f_vf_driver_set(void *ctx, const char *pf, int vf, enum iov_cfg_drive
 }
 
 static struct fhost host;
+
+/* ---- a simulated NVMe drive behind the PF, as QEMU's nvme behaves: secondary controllers
+ * 1..4 for VFs 0..3; Offline also takes the controller's resources back; Assign only to an
+ * offline controller; Online only with its VF there, at least 2 VQ and 1 VI; attaching an
+ * attached namespace (or detaching a detached one) is an error ---- */
+
+struct fctrl {
+	bool online;
+	unsigned nvq, nvi;
+	bool ns[3];		/* NSID 1, 2 attached */
+};
+
+static struct fdrive {
+	struct fctrl c[5];	/* [scid] */
+	unsigned refuse_online;	/* this controller's Online is refused */
+} drive;
+
+static int f_nvme_get(void *ctx, const char *pf, unsigned scid, uint32_t nsid,
+		      struct iovd_nvme_now *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (scid < 1 || scid > 4)
+		return 0;
+	out->exists = true;
+	out->online = drive.c[scid].online;
+	out->nvq = drive.c[scid].nvq;
+	out->nvi = drive.c[scid].nvi;
+	out->attached = nsid >= 1 && nsid <= 2 && drive.c[scid].ns[nsid];
+	return 0;
+}
+
+static int f_nvme_virt(void *ctx, const char *pf, unsigned scid, int act, int rt, unsigned nr,
+		       struct iov_err *err)
+{
+	struct fctrl *c = &drive.c[scid];
+
+	host.calls++;
+	if (act == 7) {
+		c->online = false;
+		c->nvq = c->nvi = 0;
+	} else if (act == 8) {
+		if (c->online)
+			return iov_err_set(err, -EIO, NULL, "status 0x4120: Invalid Secondary "
+					   "Controller State");
+		*(rt ? &c->nvi : &c->nvq) = nr;
+	} else {
+		if (scid == drive.refuse_online || !host.vf[scid - 1].exists || c->nvq < 2 ||
+		    !c->nvi)
+			return iov_err_set(err, -EIO, NULL, "controller %u: status 0x4120: Invalid "
+					   "Secondary Controller State", scid);
+		c->online = true;
+	}
+	return 0;
+}
+
+static int f_nvme_ns(void *ctx, const char *pf, uint32_t nsid, unsigned scid, bool attach,
+		     struct iov_err *err)
+{
+	struct fctrl *c = &drive.c[scid];
+
+	host.calls++;
+	if (c->ns[nsid] == attach)
+		return iov_err_set(err, -EIO, NULL, "status 0x%x: Namespace %s", attach ? 0x4118 :
+				   0x411a, attach ? "Already Attached" : "Not Attached");
+	c->ns[nsid] = attach;
+	return 0;
+}
+
 static const struct iovd_apply_ops fops = {
 	.pf_get = f_pf_get, .numvfs_set = f_numvfs_set, .autoprobe_set = f_autoprobe_set,
 	.vf_get = f_vf_get, .vf_props_set = f_vf_props_set, .vf_driver_set = f_vf_driver_set,
+	.nvme_get = f_nvme_get, .nvme_virt = f_nvme_virt, .nvme_ns = f_nvme_ns,
 	.ctx = &host,
 };
 
@@ -433,6 +502,130 @@ static void crash_loop(bool failing)
 	iov_cfg_plan_free(p);
 }
 
+/* The NVMe steps of two VFs (the planner's order) on the drive; failing: the drive refuses
+ * controller 2's Online. */
+static struct iov_cfg_plan *nvme_plan(void)
+{
+	struct iov_cfg_plan *p = calloc(1, sizeof(*p));
+	struct iov_action *a;
+
+	for (unsigned v = 0; v < 2; v++) {
+		a = act(p, IOV_ACT_NVME_ASSIGN, (int)v);
+		a->scid = v + 1, a->rt = 0, a->old_val = 0, a->new_val = 2;
+		a = act(p, IOV_ACT_NVME_ASSIGN, (int)v);
+		a->scid = v + 1, a->rt = 1, a->old_val = 0, a->new_val = 1;
+		a = act(p, IOV_ACT_NVME_NS, (int)v);
+		a->scid = v + 1, a->nsid = v + 1, a->old_val = 0, a->new_val = 1;
+		a = act(p, IOV_ACT_NVME_STATE, (int)v);
+		a->scid = v + 1, a->old_val = 0, a->new_val = 1;
+	}
+	return p;
+}
+
+static bool drive_empty(void)
+{
+	for (int i = 1; i <= 4; i++)
+		if (drive.c[i].online || drive.c[i].nvq || drive.c[i].nvi || drive.c[i].ns[1] ||
+		    drive.c[i].ns[2])
+			return false;
+	return true;
+}
+
+static void expect_drive_live(void)
+{
+	for (unsigned i = 1; i <= 2; i++) {
+		assert_true(drive.c[i].online);
+		assert_int_equal(drive.c[i].nvq, 2);
+		assert_int_equal(drive.c[i].nvi, 1);
+		assert_true(drive.c[i].ns[i]);
+	}
+}
+
+/* Done in order; a refused Online rolls every NVMe step back (resources of an online
+ * controller taken back offline), the error names the drive's status; a crash after any
+ * journal record is recovered to the empty drive, and applying again converges. */
+static void test_apply_nvme(void **state)
+{
+	struct iov_cfg_plan *p = nvme_plan();
+	struct iovd_apply_report rep;
+	struct iov_err e = { 0 };
+	size_t total;
+
+	host_reset();
+	memset(&drive, 0, sizeof(drive));
+	assert_int_equal(iovd_apply_exec(p, dir, 1, &fops, NULL, &rep, &e), 0);
+	expect_drive_live();
+	total = journal_records();
+	/* Again on the live drive: every step sees it is already so, nothing is sent. */
+	host.calls = 0;
+	assert_int_equal(iovd_apply_exec(p, dir, 2, &fops, NULL, &rep, &e), 0);
+	assert_int_equal(host.calls, 0);
+
+	memset(&drive, 0, sizeof(drive));
+	drive.refuse_online = 2;
+	assert_int_equal(iovd_apply_exec(p, dir, 3, &fops, NULL, &rep, &e), -EIO);
+	assert_int_equal(rep.failed_step, 7);
+	assert_true(rep.rolled_back && rep.rollback_ok);
+	assert_non_null(strstr(e.msg, "status 0x4120: Invalid Secondary Controller State"));
+	assert_true(drive_empty());
+	drive.refuse_online = 0;
+
+	/* Roll-back to a live controller: controller 1 online with 2 VQ, 1 VI goes offline
+	 * (the drive takes its resources), is set up again and online, then controller 2's
+	 * Online is refused: controller 1 ends as it was, online with its resources. */
+	{
+		struct iov_cfg_plan *q = calloc(1, sizeof(*q));
+		struct iov_action *a;
+
+		memset(&drive, 0, sizeof(drive));
+		drive.c[1] = (struct fctrl){ .online = true, .nvq = 2, .nvi = 1 };
+		a = act(q, IOV_ACT_NVME_STATE, 0);
+		a->scid = 1, a->old_val = 1, a->new_val = 0;
+		a = act(q, IOV_ACT_NVME_ASSIGN, 0);
+		a->scid = 1, a->rt = 0, a->new_val = 2;
+		a = act(q, IOV_ACT_NVME_ASSIGN, 0);
+		a->scid = 1, a->rt = 1, a->new_val = 1;
+		a = act(q, IOV_ACT_NVME_STATE, 0);
+		a->scid = 1, a->new_val = 1;
+		a = act(q, IOV_ACT_NVME_STATE, 1);
+		a->scid = 2, a->new_val = 1;
+		assert_int_equal(iovd_apply_exec(q, dir, 4, &fops, NULL, &rep, &e), -EIO);
+		assert_true(rep.rollback_ok);
+		assert_true(drive.c[1].online);
+		assert_int_equal(drive.c[1].nvq, 2);
+		assert_int_equal(drive.c[1].nvi, 1);
+		iov_cfg_plan_free(q);
+	}
+
+	for (size_t n = 1; n < total; n++) {
+		json_t *rj = NULL;
+		int r;
+
+		memset(&drive, 0, sizeof(drive));
+		iovd_journal_set_fault((unsigned)n, IOVD_FAULT_STOP);
+		r = iovd_apply_exec(p, dir, 10 + n, &fops, NULL, &rep, &e);
+		iovd_journal_set_fault(0, IOVD_FAULT_STOP);
+		if (r != -ECANCELED)
+			fail_msg("crash after record %zu: exec returned %d (%s)", n, r, e.msg);
+		/* Controller 1 online with its resources, say: recovery takes it offline,
+		 * which (as on QEMU) takes its resources, and must still end empty. */
+		r = iovd_recover(dir, &fops, &rj, &e);
+		if (r != 1)
+			fail_msg("crash after record %zu: recover returned %d (%s)", n, r, e.msg);
+		json_decref(rj);
+		if (n == total - 1)
+			expect_drive_live();	/* all done: finished */
+		else if (!drive_empty())
+			fail_msg("crash after record %zu: drive not restored (c1 %d %u %u ns %d, c2 "
+				 "%d %u %u ns %d)", n, drive.c[1].online, drive.c[1].nvq,
+				 drive.c[1].nvi, drive.c[1].ns[1], drive.c[2].online,
+				 drive.c[2].nvq, drive.c[2].nvi, drive.c[2].ns[2]);
+		assert_int_equal(iovd_apply_exec(p, dir, 100 + n, &fops, NULL, &rep, &e), 0);
+		expect_drive_live();
+	}
+	iov_cfg_plan_free(p);
+}
+
 static void test_crash_every_record(void **state) { crash_loop(false); }
 static void test_crash_every_record_failing(void **state) { crash_loop(true); }
 
@@ -563,6 +756,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_dir_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_dir_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_nvme, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

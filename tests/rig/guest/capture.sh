@@ -161,6 +161,28 @@ mkdir -p "$C/proc/net" "$C/proc/self"
 for f in route ipv6_route if_inet6; do cat "/proc/net/$f" > "$C/proc/net/$f"; done
 cat /proc/self/mountinfo > "$C/proc/self/mountinfo"
 
+# NVMe PFs: the raw Identify data iovd reads through libnvme (sriov/nvme.h), which a --sysroot
+# read takes from iovd-fixture/nvme/PF/: CNS 14h, 15h, 10h and 12h for each allocated NSID.
+if [ -x /usr/sbin/nvme ]; then
+	for l in "$SYSPCI"/*; do
+		b=${l##*/}
+		[ "$(dev_driver "$b")" = nvme ] && [ -f "$l/sriov_totalvfs" ] || continue
+		ctrl=$(ls "$l/nvme" 2>/dev/null | head -n1)
+		[ -n "$ctrl" ] || continue
+		d="$C/iovd-fixture/nvme/$b"
+		mkdir -p "$d"
+		ident() { /usr/sbin/nvme admin-passthru "/dev/$ctrl" --opcode=0x06 --cdw10="$1" \
+			--namespace-id="$2" --data-len=4096 --read --raw-binary > "$d/$3" ||
+			fail "$b: Identify CNS $1 NSID $2"; }
+		ident 0x14 0 cns14.bin
+		ident 0x15 0 cns15.bin
+		ident 0x10 0 cns10.bin
+		for ns in $(/usr/sbin/nvme list-ns "/dev/$ctrl" --all | sed -n 's/.*\]:0x\([0-9a-f]*\).*/\1/p'); do
+			ident 0x12 $((0x$ns)) "cns12-ns$((0x$ns)).bin"
+		done
+	done
+fi
+
 # What this is, for whoever opens the folder.
 {
 	echo "Captured from the iovd test host (tests/rig): preset $RIG_PRESET, kernel $(uname -r)."
