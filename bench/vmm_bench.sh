@@ -7,8 +7,9 @@
 # 2. In the test host (QEMU rig, nested KVM, igb VF passed through; skipped with --no-rig or
 #    when QEMU or the rig image is missing): launch to guest /init of a real kernel, iovm's
 #    memory overhead, exits during boot and during 50 pings through the VF.
-# 3. In the test host with QEMU inside (preset guests, one vCPU: on two the test host stalled
-#    in this long run, RCU): iovm and QEMU boot the same guest alternately
+# 3. In the test host with QEMU inside (preset default, two vCPUs: iovm faults guest RAM in
+#    with two threads, as it would on a real host with more CPUs; the runner boots it once more
+#    if it stalls): iovm and QEMU boot the same guest alternately
 #    (tests/rig/scenarios/vmm_vs_qemu.sh): per-round and median
 #    launch-to-/init, the ratio, KVM exits and injections (test host debugfs), memory outside
 #    guest RAM, the guest's own uptime and interrupts at /init; iovm's CPUID variants; where the
@@ -65,11 +66,11 @@ echo "== iovm against QEMU in the test host (same kernel, initramfs, command lin
 # A separate image with QEMU inside (IOV_RIG_WITH_QEMU=1), so the suite's image stays small.
 bout=${IOV_RIG_BENCH_OUT:-$out-bench}
 if ! IOV_RIG_WITH_QEMU=1 IOV_RIG_OUT=$bout IOV_RIG_HELPERS=${IOV_RIG_HELPERS:-$out/helpers} \
-	tests/rig/run.sh guests vmm_vs_qemu > /tmp/vmm_bench.rig.$$ 2>&1; then
+	tests/rig/run.sh default vmm_vs_qemu > /tmp/vmm_bench.rig.$$ 2>&1; then
 	cat /tmp/vmm_bench.rig.$$
 	rm -f /tmp/vmm_bench.rig.$$
-	echo "vmm_bench: the iovm-against-QEMU run failed (log: $bout/logs/guests/vmm_vs_qemu.log)"
+	echo "vmm_bench: the iovm-against-QEMU run failed (log: $bout/logs/default/vmm_vs_qemu.log)"
 	exit 1
 fi
 rm -f /tmp/vmm_bench.rig.$$
-bench/vmm_targets.sh "$bout/logs/guests"
+bench/vmm_targets.sh "$bout/logs/default"
