@@ -62,6 +62,9 @@ free2m() { awk '{ n += $(NF - 1) + 2 * $NF } END { print n + 0 }' /proc/buddyinf
 measure() {
 	name=$1
 	shift
+	# Emptied here, not only by the redirection in the child: the loop below must not find the
+	# previous boot's line before the child has opened the file.
+	: > "/tmp/$name.out"
 	t0=$(now_cs)
 	"$@" < /dev/null > "/tmp/$name.out" 2>&1 &
 	pid=$!
@@ -231,7 +234,7 @@ ratio_med() { paste /tmp/cfg.rounds /tmp/qemu.rounds | awk -v c=$1 -v d=${2:-0} 
 	{ a = v(0); b = v(13); if (a != "-" && b > 0) print a / b }' | sort -n |
 	awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", a[int((NR + 1) / 2)]; else print "-" }'; }
 # rate_med COL DIVCOL FILE: median of COL / DIVCOL (per second) over FILE's rounds.
-rate_med() { awk -v i=$1 -v j=$2 '{ d = (j == 3 ? $j / 1000 : $j); if (d > 0) print $i / d }' "$3" | sort -n |
+rate_med() { awk -v i=$1 -v j=$2 '$i != "-" { d = (j == 3 ? $j / 1000 : $j); if (d > 0) print $i / d }' "$3" | sort -n |
 	awk '{ a[NR] = $1 } END { if (NR) printf "%.0f", a[int((NR + 1) / 2)]; else print "-" }'; }
 awk '$2 == "qemu"' /tmp/rounds > /tmp/qemu.rounds
 for cfg in iovm $VARIANTS; do
