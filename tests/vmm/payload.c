@@ -197,6 +197,21 @@ void payload_main(uint8_t *zp)
 	check("cr0-pe-pg", cr0 & 0x80000001u, 0x80000001u);
 	check("cr4-pae", cr4 & 0x20, 0x20);
 	check("efer-lma", efer_lo & 0x400, 0x400);
+	{
+		/* What iovm offers in CPUID (IOVM_CPUID switches it per launch, vmm/vm.c): the
+		 * KVM signature's first word ("KVMK"), x2APIC and the TSC-deadline timer. */
+		uint32_t a, b, c, d;
+
+		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x40000000u), "c"(0u));
+		puts_("cpuid 0x40000000 ebx ");
+		puthex(b);
+		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1u), "c"(0u));
+		puts_(" x2apic ");
+		puthex((c >> 21) & 1);
+		puts_(" tsc-deadline ");
+		puthex((c >> 24) & 1);
+		putc_('\n');
+	}
 	check("boot-flag", rd16(zp + ZP_BOOT_FLAG), 0xaa55);
 	check("hdrs", rd32(zp + ZP_HEADER), 0x53726448);
 	check("loader-type", zp[ZP_LOADER], 0xff);

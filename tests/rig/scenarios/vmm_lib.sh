@@ -46,7 +46,9 @@ vmm_setup_vf() {
 # 2 s), mods=A,B (more modules to load first: copied from the test host when VMM_MODS names
 # them), powerbtn=1 (power off with `poweroff -f` when the ACPI power button is pressed: the
 # first event from the "Power Button" input device; needs mods=button,evdev), end=poweroff
-# (`poweroff -f` at the end instead of `reboot -f`). It says eth0's MAC, the ACPI tables it
+# (`poweroff -f` at the end instead of `reboot -f`), rest=N (without pf6: N s up before
+# rebooting, default 2), diag=1|2 (report uptime, interrupts and boot messages: see the end
+# of the init). It says eth0's MAC, the ACPI tables it
 # found and each PCI function's config space size (4096: extended config space reached,
 # through ECAM). It writes iovm
 # marks: 0x31 at init start, 0x32 before the pings, 0x33 after.
@@ -74,6 +76,9 @@ say() { echo "INNER: $*"; echo "INNER: $*" > /dev/kmsg; }
 say "init up"
 say "pci $(cat /sys/bus/pci/devices/*/vendor /sys/bus/pci/devices/*/device | tr '\n' ' ')"
 arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1="*) echo "${w#*=}";; esac; done; }
+# diag=1: the guest's uptime and interrupts at /init, reported before it reboots.
+diag=$(arg diag | tail -n 1)	# the last one given
+[ -n "$diag" ] && cat /proc/uptime > /tmp/up.init && cat /proc/interrupts > /tmp/irq.init
 for m in $(arg mods | tr , ' '); do insmod "/$m.ko" || say "FAIL insmod $m"; done
 say "acpi tables: $(ls /sys/firmware/acpi/tables 2>/dev/null | tr '\n' ' ')"
 say "config sizes: $(for d in /sys/bus/pci/devices/*; do printf '%s=%s ' "${d##*/}" "$(stat -c %s "$d/config")"; done)"
@@ -109,7 +114,8 @@ while ip -6 addr show dev eth0 | grep -q tentative && [ $i -lt 50 ]; do sleep 0.
 grep -E 'eth0' /proc/interrupts | while read -r l; do say "irq $l"; done
 mark 2
 if [ -z "$pf6" ]; then
-	sleep 2
+	rest=$(arg rest)
+	sleep "${rest:-2}"
 elif ping6 -c "$pings" -i 0.2 -W 2 -I eth0 "$pf6" > /tmp/ping.out 2>&1; then
 	say "ping6 ok"
 else
@@ -157,6 +163,16 @@ if [ -n "$(arg boots)" ]; then
 		say "powering off"
 		printf '\0' | dd of=/dev/port bs=1 seek=1281 count=1 2>/dev/null
 	fi
+fi
+# diag=1: uptime and /proc/interrupts at /init and now, the clock and timer boot messages;
+# diag=2: every boot message but the initcalls under 100 us (with initcall_debug).
+if [ -n "$diag" ]; then
+	echo "DIAG uptime at init $(cut -d' ' -f1 /tmp/up.init) now $(cut -d' ' -f1 /proc/uptime)"
+	sed 's/^/DIAG irq-init /' /tmp/irq.init
+	sed 's/^/DIAG irq-end /' /proc/interrupts
+	dmesg | awk -v all="$diag" '/ calling  .* @ / { next }
+		/ initcall .* returned .* after [0-9]+ usecs/ { if ($(NF - 1) + 0 < 100) next }
+		all == 2 || /clocksource|[Tt][Ss][Cc]|[Cc]alibrat|APIC|apic|[Tt]imer|kvm|KVM|HPET|hpet|PIT|Hypervisor|Run \/init|Freeing unused|BogoMIPS|lpj|x2apic|clockevent/ { print "DIAG " $0 }'
 fi
 if [ "$(arg end)" = poweroff ]; then
 	say "powering off (poweroff -f)"
