@@ -1040,13 +1040,47 @@ int iovd_guest_console_input(const char *name, const char *data, size_t len, siz
 
 /* ---- adoption ---- */
 
+/* The recorded process is an iovm of this iovd: run by the guest user, from iovd's iovm
+ * program (that path, or that path deleted: replaced by an upgrade while it ran). A forged
+ * or stale entry naming another process is not adopted (and never signalled). */
+static bool proc_is_iovm(pid_t pid, char *why, size_t len)
+{
+	char p[64], exe[PATH_MAX + 16], line[256];
+	struct iov_err e = { 0 };
+	uid_t uid = 0, ruid = (uid_t)-1;
+	gid_t gid;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
+	n = readlink(p, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if (n <= 0 || (strcmp(exe, S.iovm) != 0 && (strncmp(exe, S.iovm, strlen(S.iovm)) != 0 ||
+						  strcmp(exe + strlen(S.iovm), " (deleted)") != 0))) {
+		snprintf(why, len, "it runs %s, not %s", n > 0 ? exe : "(unknown)", S.iovm);
+		return false;
+	}
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	if ((f = fopen(p, "re"))) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "Uid: %u", &ruid) == 1)
+				break;
+		fclose(f);
+	}
+	if (gpriv_user(S.user, &uid, &gid, &e) < 0 || ruid != uid) {
+		snprintf(why, len, "it runs as uid %d, not the guest user %s", (int)ruid, S.user);
+		return false;
+	}
+	return true;
+}
+
 /* A guest read back from guests.json: still running (the recorded pid, started at the
  * recorded time: a pid alone may have been reused), waiting for its VFs, or ended while
  * iovd was away (cleaned up, no restart). */
 static void adopt(struct guest *g)
 {
 	unsigned long long st = 0;
-	char comm[32] = "", cp[64];
+	char comm[32] = "", cp[64], why[PATH_MAX + 64];
 	int fd;
 
 	g->next = S.guests;
@@ -1070,7 +1104,10 @@ static void adopt(struct guest *g)
 		close(fd);
 	}
 	if (g->pidfd >= 0 && proc_starttime(g->pid, &st) == 0 && st == g->starttime &&
-	    watch(g) == 0) {
+	    !proc_is_iovm(g->pid, why, sizeof(why)))
+		log_warn("guest %s: pid %d is not its iovm (%s); not adopted", g->spec.name,
+			 (int)g->pid, why);
+	else if (g->pidfd >= 0 && st == g->starttime && watch(g) == 0) {
 		g->adopted = true;
 		log_info("guest %s: re-adopted iovm pid %d (%s)", g->spec.name, (int)g->pid, comm);
 		return;
