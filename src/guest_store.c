@@ -485,9 +485,12 @@ struct iov_macreg *gstore_macreg_load(void)
 	}
 	j = json_loadb(buf, len, 0, NULL);
 	free(buf);
-	if (iov_macreg_from_json(j, &reg, &e) < 0) {
+	if ((r = iov_macreg_from_json(j, &reg, &e)) < 0) {
 		log_err("%s: %s (%s)", path, e.msg, e.fix);
 		reg = NULL;
+	} else if (r > 0) {
+		log_err("%s: %d entr%s not as iovd writes them: %s", path, r, r == 1 ? "y" : "ies",
+			e.msg);
 	}
 	json_decref(j);
 	return reg;
