@@ -7,6 +7,7 @@
 #include "cli/client.h"
 #include "cli/fdpass.h"
 #include "cli/output.h"
+#include "cli/srvstr.h"
 #include "sriov/vfconf.h"
 
 #include <errno.h>
@@ -86,9 +87,7 @@ bad:
 
 static const char *str(json_t *o, const char *k)
 {
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "-";
+	return cli_str(o, k, "-");
 }
 
 static void print_nics(json_t *g, const char *indent)
@@ -284,7 +283,8 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 	if (ctx->json)
 		ret = cli_print_json(json_incref(r));
 	else if (json_object_get(r, "log"))
-		fputs(json_string_value(json_object_get(r, "log")), stdout);
+		cli_put_text(stdout, json_string_value(json_object_get(r, "log")), /* not printed raw */
+			     json_string_length(json_object_get(r, "log")), false);
 	else
 		print_guest(json_object_get(r, "guest"));
 	json_decref(r);
@@ -325,15 +325,11 @@ static int tty_raw(void)
 	return 0;
 }
 
-/* The guest's bytes as VmLog gives them (escapes already made '?'); in raw mode a bare
+/* The guest's bytes as VmLog gives them, escaped (cli/srvstr.h); in raw mode a bare
  * newline also needs a carriage return. */
 static void put_out(const char *b, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (tio_saved && b[i] == '\n' && (i == 0 || b[i - 1] != '\r'))
-			fputc('\r', stdout);
-		fputc(b[i], stdout);
-	}
+	cli_put_text(stdout, b, n, tio_saved);
 	fflush(stdout);
 }
 
@@ -348,7 +344,7 @@ static int follow(struct cli_ctx *ctx, const char *name, long long *from)
 	if (ret)
 		return -ret;
 	log = json_object_get(r, "log");
-	put_out(json_string_value(log), json_string_length(log));
+	put_out(json_string_value(log), json_string_length(log));	/* not printed raw: put_out */
 	*from = json_integer_value(json_object_get(r, "end"));
 	json_decref(r);
 	return 0;
@@ -362,7 +358,7 @@ static bool running(struct cli_ctx *ctx, const char *name)
 	if (cli_call(ctx, "io.iovd.VmShow", p, &r) == 0) {
 		json_t *st = json_object_get(json_object_get(r, "guest"), "state");
 
-		run = json_is_string(st) && strcmp(json_string_value(st), "running") == 0;
+		run = json_is_string(st) && strcmp(cli_sval(st, NULL), "running") == 0;
 	}
 	json_decref(p);
 	json_decref(r);

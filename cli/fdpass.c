@@ -42,7 +42,7 @@ int cli_call_files(const struct cli_ctx *ctx, const char *method, json_t *params
 	int ret = 0;
 
 	for (size_t i = 0; keys[i] && n < VL_MAX_FDS; i++) {
-		const char *path = json_string_value(json_object_get(params, keys[i]));
+		const char *path = json_string_value(json_object_get(params, keys[i])); /* not printed */
 		char abs[PATH_MAX], fkey[64];
 		int fd;
 
