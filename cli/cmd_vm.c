@@ -126,6 +126,14 @@ static void print_guest(json_t *g)
 	       (long long)json_integer_value(json_object_get(g, "restarts")));
 	if (json_object_get(g, "cmdline"))
 		printf("  cmdline %s\n", str(g, "cmdline"));
+	{
+		json_t *d;
+		size_t i;
+
+		json_array_foreach(json_object_get(g, "disks"), i, d)
+			printf("  disk %zu: %s%s\n", i, str(d, "path"),
+			       json_is_true(json_object_get(d, "readonly")) ? " (read-only)" : "");
+	}
 	print_nics(g, "  ");
 	{
 		json_t *irqs = json_object_get(g, "irqs"), *q;
@@ -155,7 +163,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	char err[512];
 	long long mem = 512, cpus = 1;
 	bool save = false;
-	json_t *nics = json_array(), *p, *r = NULL;
+	json_t *nics = json_array(), *disks = json_array(), *p, *r = NULL;
 	int ret;
 
 	for (int i = 2; i < argc; i++) {
@@ -168,6 +176,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		if (o[0] != '-') {
 			if (name) {
 				json_decref(nics);
+				json_decref(disks);
 				return cli_usage("vm", "one guest name ('%s')", o);
 			}
 			name = o;
@@ -175,6 +184,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		}
 		if (!v) {
 			json_decref(nics);
+			json_decref(disks);
 			return cli_usage("vm", "%s needs a value", o);
 		}
 		i++;
@@ -189,6 +199,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		else if (strcmp(o, "--mem") == 0) {
 			if (parse_mem(v, &mem) < 0) {
 				json_decref(nics);
+				json_decref(disks);
 				return cli_usage("vm", "--mem '%s': a size in MiB, a multiple of 2 "
 						 "(512M, 2G)", v);
 			}
@@ -198,23 +209,33 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 			cpus = strtoll(v, &end, 10);
 			if (*end || end == v || cpus < 1 || cpus > 64) {
 				json_decref(nics);
+				json_decref(disks);
 				return cli_usage("vm", "--cpus '%s': 1 to 64", v);
+			}
+		} else if (strcmp(o, "--disk") == 0) {
+			if (cli_disk_arg(disks, v, err, sizeof(err)) < 0) {
+				json_decref(nics);
+				json_decref(disks);
+				return cli_usage("vm", "%s", err);
 			}
 		} else if (strcmp(o, "--nic") == 0) {
 			json_t *n = parse_nic(v, err, sizeof(err));
 
 			if (!n) {
 				json_decref(nics);
+				json_decref(disks);
 				return cli_usage("vm", "%s", err);
 			}
 			json_array_append_new(nics, n);
 		} else {
 			json_decref(nics);
+			json_decref(disks);
 			return cli_usage("vm", "unknown option '%s'", o);
 		}
 	}
 	if (!name || !kernel) {
 		json_decref(nics);
+		json_decref(disks);
 		return cli_usage("vm", "vm start NAME --kernel FILE [--nic ...]: %s is missing",
 				 name ? "--kernel" : "the guest name");
 	}
@@ -222,6 +243,9 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		      (json_int_t)mem, "cpus", (json_int_t)cpus, "nics", nics);
 	if (initrd)
 		json_object_set_new(p, "initrd", json_string(initrd));
+	if (json_array_size(disks))
+		json_object_set_new(p, "disks", json_incref(disks));
+	json_decref(disks);
 	if (cmdline)
 		json_object_set_new(p, "cmdline", json_string(cmdline));
 	if (restart)

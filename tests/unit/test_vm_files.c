@@ -592,6 +592,55 @@ static void adoption_checks(void **st)
 	waitpid(p_sleep, NULL, 0);
 }
 
+/* Disks (issue 22 item 3, iovd's side): passed by the caller, locked per image (an image a
+ * guest writes is refused to another), released when the guest stops; shown by VmShow. */
+static void disks_locked(void **st)
+{
+	char k[PATH_MAX], img[PATH_MAX];
+	const char *files[] = { k, img, NULL };
+	struct res r;
+	json_t *g;
+	int fd;
+
+	if (!dir)
+		skip();
+	fk_file("home/k3", "K3\n", NOBODY, 0644);
+	fk_file("home/disk.img", "DISK", NOBODY, 0644);
+	snprintf(k, sizeof(k), "%s/home/k3", dir);
+	snprintf(img, sizeof(img), "%s/home/disk.img", dir);
+	/* The caller opens the image read-write for a writable disk (call_as opens read-only:
+	 * refused, the fd's mode is the guest's right). */
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"d1\", \"kernel_fd\": 0, \"disks\": "
+		    "[{\"path\": \"/img/d\", \"fd\": 1}]}", files);
+	assert_string_equal(r.err, "io.iovd.Refused");
+	assert_non_null(strstr(r.text, "disk 0: the fd passed is not open read-write"));
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"d1\", \"kernel_fd\": 0, \"disks\": "
+		    "[{\"path\": \"/img/d\", \"fd\": 1, \"readonly\": true}]}", files);
+	assert_string_equal(r.err, "");
+	g = show("d1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(g, "disks"), 0), "path")), "/img/d");
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(g, "disks"), 0),
+						 "readonly")));
+	json_decref(g);
+	/* A second reader is fine; a writer (here: root's own read-write open) is refused. */
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"d2\", \"kernel_fd\": 0, \"disks\": "
+		    "[{\"fd\": 1, \"readonly\": true}]}", files);
+	assert_string_equal(r.err, "");
+	fd = open(img, O_RDWR);
+	assert_true(fd >= 0);
+	{
+		struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		assert_int_equal(fcntl(fd, F_OFD_SETLK, &lk), -1);	/* the guests hold it */
+		r = call_as(0, "io.iovd.VmStop", "{\"name\": \"d1\", \"force\": true}", NULL);
+		r = call_as(0, "io.iovd.VmStop", "{\"name\": \"d2\", \"force\": true}", NULL);
+		assert_string_equal(r.err, "");
+		assert_int_equal(fcntl(fd, F_OFD_SETLK, &lk), 0);	/* released with them */
+	}
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +652,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(save_and_null_pool),
 		cmocka_unit_test(exit_reason_not_from_guest),
 		cmocka_unit_test(log_capped_and_rotated),
+		cmocka_unit_test(disks_locked),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--kvm-fd") == 0)
