@@ -1,5 +1,6 @@
 #include "cli/client.h"
 #include "cli/cli.h"
+#include "cli/srvstr.h"
 #include "lib/iovd_proto.h"
 #include "lib/log.h"
 #include "lib/varlink.h"
@@ -22,16 +23,10 @@ const char *cli_socket_path(const struct cli_ctx *ctx)
 	return s && *s ? s : IOVD_DEFAULT_SOCKET;
 }
 
-/* A string field of a reply, escaped for the terminal (lib/log.h: iov_esc); valid until
- * the fourth call after. */
+/* A string field of a reply, escaped for the terminal (cli/srvstr.h). */
 static const char *str(json_t *o, const char *k)
 {
-	static char buf[4][4096];
-	static int n;
-	const char *s = json_string_value(json_object_get(o, k));
-
-	n = (n + 1) % 4;
-	return iov_esc(buf[n], sizeof(buf[n]), s ? s : "");
+	return cli_str(o, k, "");
 }
 
 int cli_print_error(const char *method, const char *name, json_t *p)
@@ -70,7 +65,7 @@ int cli_print_error(const char *method, const char *name, json_t *p)
 			fprintf(stderr, "  fix: %s\n", str(p, "fix"));
 		return 1;
 	}
-	char *txt = json_dumps(p, JSON_COMPACT), ename[256];
+	char *txt = json_dumps(p, JSON_COMPACT | JSON_ENSURE_ASCII), ename[256];
 
 	fprintf(stderr, "iovctl: %s: error %s %s\n", m, iov_esc(ename, sizeof(ename), name),
 		txt ? txt : "");

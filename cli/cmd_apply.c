@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "cli/srvstr.h"
 #include "config/config.h"
 #include "config/plan.h"
 #include "config/planhost.h"
@@ -17,9 +18,7 @@
 
 static const char *s_of(json_t *o, const char *k)
 {
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
+	return cli_str(o, k, "");
 }
 
 static void print_plan(json_t *plan, const char *indent)
@@ -174,7 +173,7 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 	if (json_is_object(c)) {
 		printf("config:     ");
 		json_array_foreach(json_object_get(c, "files"), i, x)
-			printf("%s%s", i ? ", " : "", json_string_value(x));
+			printf("%s%s", i ? ", " : "", cli_sval(x, NULL));
 		printf(" (loaded %s, %lld PFs)\n", s_of(c, "loaded"),
 		       (long long)json_integer_value(json_object_get(c, "pfs")));
 	} else {
@@ -208,7 +207,7 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 		printf("drift:      %s since %s (%s)%s%s\n", s_of(c, "state"), s_of(c, "since"),
 		       s_of(c, "cause"), *s_of(c, "error") ? ": " : "", s_of(c, "error"));
 		json_array_foreach(json_object_get(c, "lines"), i, x)
-			printf("  %s\n", json_string_value(x));
+			printf("  %s\n", cli_sval(x, NULL));
 	}
 	/* How long iovd's loop was busy per turn (a turn over 50 ms delays every client). */
 	c = json_object_get(r, "loop");

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "cli/srvstr.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,7 +41,7 @@ int cmd_bind(int argc, char **argv, struct cli_ctx *ctx)
 		ret = cli_print_json(json_incref(r));
 	else
 		printf("%s: bound to %s (with the rest of its IOMMU group)\n",
-		       json_string_value(json_object_get(r, "device")), driver ? driver : "vfio-pci");
+		       cli_str(r, "device", NULL), driver ? driver : "vfio-pci");
 	json_decref(r);
 	return ret;
 }
@@ -61,7 +62,7 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
 		ret = cli_print_json(json_incref(r));
 	else
 		printf("%s: released (its group is back on its previous drivers)\n",
-		       json_string_value(json_object_get(r, "device")));
+		       cli_str(r, "device", NULL));
 	json_decref(r);
 	return ret;
 }

@@ -4,6 +4,7 @@
  * config.json. Reads the config and the host; needs no daemon. */
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "cli/srvstr.h"
 #include "config/config.h"
 #include "config/export.h"
 #include "lib/err.h"
@@ -23,7 +24,7 @@ static void warn_skipped(const char *pool, json_t *skipped)
 			fprintf(stderr, "iovctl export: pool %s: ", pool);
 		else
 			fprintf(stderr, "iovctl export: ");
-		fprintf(stderr, "left out (apply the config to create it): %s\n", json_string_value(s));
+		fprintf(stderr, "left out (apply the config to create it): %s\n", cli_sval(s, NULL));
 	}
 }
 

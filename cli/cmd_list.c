@@ -5,6 +5,7 @@
 #include "cli/nvmeout.h"
 #include "cli/output.h"
 #include "cli/table.h"
+#include "cli/srvstr.h"
 #include "lib/host.h"
 #include "lib/hostjson.h"
 #include "lib/sysfs.h"
@@ -207,11 +208,11 @@ static void print_quarantine(const struct cli_ctx *ctx)
 		json_array_foreach(json_object_get(r, "quarantine"), i, q)
 			printf("%squarantined by iovd: %s (after guest %s): %s; `iovctl vf unquarantine "
 			       "%s` once it is known good\n", i ? "" : "\n",
-			       json_string_value(json_object_get(q, "device")),
+			       cli_str(q, "device", NULL),
 			       json_is_string(json_object_get(q, "guest")) ?
-			       json_string_value(json_object_get(q, "guest")) : "-",
-			       json_string_value(json_object_get(q, "reason")),
-			       json_string_value(json_object_get(q, "device")));
+			       cli_str(q, "guest", NULL) : "-",
+			       cli_str(q, "reason", NULL),
+			       cli_str(q, "device", NULL));
 	json_decref(r);
 	free(err);
 	close(fd);

@@ -5,6 +5,7 @@
  * ({"missed": N} in JSON). Runs until interrupted, iovd goes away, or N events came. */
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/srvstr.h"
 #include "lib/varlink.h"
 
 #include <errno.h>
@@ -17,7 +18,7 @@
 static void print_value(json_t *v)
 {
 	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
+		const char *s = cli_sval(v, NULL);
 
 		/* Quote what would not read back as one word. */
 		if (!*s || strpbrk(s, " \t\"=")) {
@@ -39,8 +40,8 @@ static void print_value(json_t *v)
 
 static void print_event(json_t *ev)
 {
-	const char *time = json_string_value(json_object_get(ev, "time"));
-	const char *type = json_string_value(json_object_get(ev, "type"));
+	const char *time = cli_str(ev, "time", NULL);
+	const char *type = cli_str(ev, "type", NULL);
 	const char *t = time ? strchr(time, 'T') : NULL;
 	const char *k;
 	json_t *v;

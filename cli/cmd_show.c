@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/nvmeout.h"
 #include "cli/output.h"
+#include "cli/srvstr.h"
 #include "config/config.h"
 #include "lib/host.h"
 #include "lib/hostjson.h"
@@ -121,9 +122,9 @@ static json_t *identity_json(const struct iov_dev *d)
 static void show_identity(const struct iov_dev *d)
 {
 	json_t *id = identity_json(d);
-	const char *mac = json_string_value(json_object_get(id, "perm_mac"));
-	const char *dsn = json_string_value(json_object_get(id, "dsn"));
-	const char *by = json_string_value(json_object_get(id, "by"));
+	const char *mac = cli_str(id, "perm_mac", NULL);
+	const char *dsn = cli_str(id, "dsn", NULL);
+	const char *by = cli_str(id, "by", NULL);
 
 	kv("identity", "perm_mac %s, dsn %s; match by %s%s", mac ? mac : *iov_sysroot() ?
 	   "unknown (--sysroot)" : "none", dsn ? dsn : "none", by,

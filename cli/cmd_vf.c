@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "cli/srvstr.h"
 #include "sriov/vfconf.h"
 
 #include <stdio.h>
@@ -17,13 +18,13 @@ static const char *tri(json_t *v)
 
 static void print_info(const char *pf, json_t *i)
 {
-	const char *proto = json_string_value(json_object_get(i, "proto"));
-	const char *state = json_string_value(json_object_get(i, "state"));
+	const char *proto = cli_str(i, "proto", NULL);
+	const char *state = cli_str(i, "state", NULL);
 	json_t *mn = json_object_get(i, "min_rate"), *mx = json_object_get(i, "max_rate");
 
 	printf("%s/vf%lld: mac %s vlan %lld qos %lld proto %s spoofchk %s trust %s state %s",
 	       pf, (long long)json_integer_value(json_object_get(i, "vf")),
-	       json_string_value(json_object_get(i, "mac")),
+	       cli_str(i, "mac", NULL),
 	       (long long)json_integer_value(json_object_get(i, "vlan")),
 	       (long long)json_integer_value(json_object_get(i, "qos")), proto ? proto : "-",
 	       tri(json_object_get(i, "spoofchk")), tri(json_object_get(i, "trust")),
@@ -51,7 +52,7 @@ int cmd_vf(int argc, char **argv, struct cli_ctx *ctx)
 		if (ctx->json)
 			ret = cli_print_json(json_incref(r));
 		else
-			printf("%s: out of quarantine\n", json_string_value(json_object_get(r, "device")));
+			printf("%s: out of quarantine\n", cli_str(r, "device", NULL));
 		json_decref(r);
 		return ret;
 	}
@@ -75,7 +76,7 @@ int cmd_vf(int argc, char **argv, struct cli_ctx *ctx)
 	if (ctx->json)
 		ret = cli_print_json(json_incref(r));
 	else
-		print_info(json_string_value(json_object_get(r, "pf")), json_object_get(r, "info"));
+		print_info(cli_str(r, "pf", NULL), json_object_get(r, "info"));
 	json_decref(r);
 	return ret;
 }

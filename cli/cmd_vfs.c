@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "cli/srvstr.h"
 #include "lib/host.h"
 #include "sriov/vfinfo.h"
 
@@ -20,13 +21,13 @@ static void print_plan(json_t *plan)
 	json_t *a;
 
 	json_array_foreach(plan, i, a) {
-		const char *act = json_string_value(json_object_get(a, "action"));
+		const char *act = cli_str(a, "action", NULL);
 
-		printf("  %zu. %s", i + 1, json_string_value(json_object_get(a, "why")));
+		printf("  %zu. %s", i + 1, cli_str(a, "why", NULL));
 		if (act && strcmp(act, "write") == 0)
-			printf("  (%s/%s <- %s)", json_string_value(json_object_get(a, "device")),
-			       json_string_value(json_object_get(a, "file")),
-			       json_string_value(json_object_get(a, "value")));
+			printf("  (%s/%s <- %s)", cli_str(a, "device", NULL),
+			       cli_str(a, "file", NULL),
+			       cli_str(a, "value", NULL));
 		printf("\n");
 	}
 }
@@ -61,7 +62,7 @@ static int set_count(struct cli_ctx *ctx, const char *cmd, const char *pf, int c
 	if (ctx->json) {
 		ret = cli_print_json(json_incref(r));
 	} else {
-		const char *name = json_string_value(json_object_get(r, "pf"));
+		const char *name = cli_str(r, "pf", NULL);
 		json_t *plan = json_object_get(r, "plan");
 
 		vfs = json_object_get(r, "vfs");
@@ -78,7 +79,7 @@ static int set_count(struct cli_ctx *ctx, const char *cmd, const char *pf, int c
 			printf("%s: %zu VF%s%s:", name, json_array_size(vfs),
 			       json_array_size(vfs) == 1 ? "" : "s", vfio ? " on vfio-pci" : "");
 			json_array_foreach(vfs, i, v)
-				printf(" %s", json_string_value(v));
+				printf(" %s", cli_sval(v, NULL));
 			printf("\n");
 		}
 	}

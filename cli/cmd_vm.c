@@ -7,6 +7,7 @@
 #include "cli/client.h"
 #include "cli/fdpass.h"
 #include "cli/output.h"
+#include "cli/srvstr.h"
 #include "sriov/vfconf.h"
 
 #include <errno.h>
@@ -86,9 +87,7 @@ bad:
 
 static const char *str(json_t *o, const char *k)
 {
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "-";
+	return cli_str(o, k, "-");
 }
 
 static void print_nics(json_t *g, const char *indent)
@@ -127,6 +126,14 @@ static void print_guest(json_t *g)
 	       (long long)json_integer_value(json_object_get(g, "restarts")));
 	if (json_object_get(g, "cmdline"))
 		printf("  cmdline %s\n", str(g, "cmdline"));
+	{
+		json_t *d;
+		size_t i;
+
+		json_array_foreach(json_object_get(g, "disks"), i, d)
+			printf("  disk %zu: %s%s\n", i, str(d, "path"),
+			       json_is_true(json_object_get(d, "readonly")) ? " (read-only)" : "");
+	}
 	print_nics(g, "  ");
 	{
 		json_t *irqs = json_object_get(g, "irqs"), *q;
@@ -156,7 +163,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	char err[512];
 	long long mem = 512, cpus = 1;
 	bool save = false;
-	json_t *nics = json_array(), *p, *r = NULL;
+	json_t *nics = json_array(), *disks = json_array(), *p, *r = NULL;
 	int ret;
 
 	for (int i = 2; i < argc; i++) {
@@ -169,6 +176,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		if (o[0] != '-') {
 			if (name) {
 				json_decref(nics);
+				json_decref(disks);
 				return cli_usage("vm", "one guest name ('%s')", o);
 			}
 			name = o;
@@ -176,6 +184,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		}
 		if (!v) {
 			json_decref(nics);
+			json_decref(disks);
 			return cli_usage("vm", "%s needs a value", o);
 		}
 		i++;
@@ -190,6 +199,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		else if (strcmp(o, "--mem") == 0) {
 			if (parse_mem(v, &mem) < 0) {
 				json_decref(nics);
+				json_decref(disks);
 				return cli_usage("vm", "--mem '%s': a size in MiB, a multiple of 2 "
 						 "(512M, 2G)", v);
 			}
@@ -199,23 +209,33 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 			cpus = strtoll(v, &end, 10);
 			if (*end || end == v || cpus < 1 || cpus > 64) {
 				json_decref(nics);
+				json_decref(disks);
 				return cli_usage("vm", "--cpus '%s': 1 to 64", v);
+			}
+		} else if (strcmp(o, "--disk") == 0) {
+			if (cli_disk_arg(disks, v, err, sizeof(err)) < 0) {
+				json_decref(nics);
+				json_decref(disks);
+				return cli_usage("vm", "%s", err);
 			}
 		} else if (strcmp(o, "--nic") == 0) {
 			json_t *n = parse_nic(v, err, sizeof(err));
 
 			if (!n) {
 				json_decref(nics);
+				json_decref(disks);
 				return cli_usage("vm", "%s", err);
 			}
 			json_array_append_new(nics, n);
 		} else {
 			json_decref(nics);
+			json_decref(disks);
 			return cli_usage("vm", "unknown option '%s'", o);
 		}
 	}
 	if (!name || !kernel) {
 		json_decref(nics);
+		json_decref(disks);
 		return cli_usage("vm", "vm start NAME --kernel FILE [--nic ...]: %s is missing",
 				 name ? "--kernel" : "the guest name");
 	}
@@ -223,6 +243,9 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		      (json_int_t)mem, "cpus", (json_int_t)cpus, "nics", nics);
 	if (initrd)
 		json_object_set_new(p, "initrd", json_string(initrd));
+	if (json_array_size(disks))
+		json_object_set_new(p, "disks", json_incref(disks));
+	json_decref(disks);
 	if (cmdline)
 		json_object_set_new(p, "cmdline", json_string(cmdline));
 	if (restart)
@@ -284,7 +307,8 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 	if (ctx->json)
 		ret = cli_print_json(json_incref(r));
 	else if (json_object_get(r, "log"))
-		fputs(json_string_value(json_object_get(r, "log")), stdout);
+		cli_put_text(stdout, json_string_value(json_object_get(r, "log")), /* not printed raw */
+			     json_string_length(json_object_get(r, "log")), false);
 	else
 		print_guest(json_object_get(r, "guest"));
 	json_decref(r);
@@ -325,15 +349,11 @@ static int tty_raw(void)
 	return 0;
 }
 
-/* The guest's bytes as VmLog gives them (escapes already made '?'); in raw mode a bare
+/* The guest's bytes as VmLog gives them, escaped (cli/srvstr.h); in raw mode a bare
  * newline also needs a carriage return. */
 static void put_out(const char *b, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (tio_saved && b[i] == '\n' && (i == 0 || b[i - 1] != '\r'))
-			fputc('\r', stdout);
-		fputc(b[i], stdout);
-	}
+	cli_put_text(stdout, b, n, tio_saved);
 	fflush(stdout);
 }
 
@@ -348,7 +368,7 @@ static int follow(struct cli_ctx *ctx, const char *name, long long *from)
 	if (ret)
 		return -ret;
 	log = json_object_get(r, "log");
-	put_out(json_string_value(log), json_string_length(log));
+	put_out(json_string_value(log), json_string_length(log));	/* not printed raw: put_out */
 	*from = json_integer_value(json_object_get(r, "end"));
 	json_decref(r);
 	return 0;
@@ -362,7 +382,7 @@ static bool running(struct cli_ctx *ctx, const char *name)
 	if (cli_call(ctx, "io.iovd.VmShow", p, &r) == 0) {
 		json_t *st = json_object_get(json_object_get(r, "guest"), "state");
 
-		run = json_is_string(st) && strcmp(json_string_value(st), "running") == 0;
+		run = json_is_string(st) && strcmp(cli_sval(st, NULL), "running") == 0;
 	}
 	json_decref(p);
 	json_decref(r);

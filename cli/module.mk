@@ -4,6 +4,12 @@ IOVCTL_SRCS += cli/client.c cli/cmd_vfs.c cli/cmd_vf.c cli/cmd_bind.c
 IOVCTL_SRCS += cli/cmd_monitor.c
 IOVCTL_SRCS += cli/cmd_config.c
 IOVCTL_SRCS += cli/cmd_apply.c
-IOVCTL_SRCS += cli/cmd_vm.c cli/fdpass.c
+IOVCTL_SRCS += cli/cmd_vm.c cli/fdpass.c cli/srvstr.c
 IOVCTL_SRCS += cli/cmd_export.c
 IOVCTL_SRCS += cli/nvmeout.c
+
+# Every server string iovctl prints goes through cli/srvstr.h (run by `make golden`).
+.PHONY: cli-escape
+cli-escape:
+	tests/cli_escape.sh
+golden: cli-escape

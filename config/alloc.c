@@ -1,4 +1,5 @@
 #include "config/alloc.h"
+#include "config/guestspec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -313,6 +314,7 @@ int iov_macreg_from_json(const json_t *j, struct iov_macreg **out, struct iov_er
 	struct iov_macreg *reg;
 	const json_t *a, *e;
 	size_t i;
+	int skipped = 0;
 	char why[128];
 
 	if (!json_is_object(j) || json_integer_value(json_object_get(j, "version")) != 1 ||
@@ -328,19 +330,22 @@ int iov_macreg_from_json(const json_t *j, struct iov_macreg **out, struct iov_er
 		int r;
 
 		if (!json_is_object(e) || json_object_size(e) != 3 || !json_is_string(g) ||
-		    !json_string_length(g) || !json_is_integer(n) || json_integer_value(n) < 0 ||
-		    json_integer_value(n) > 255 || !json_is_string(m) ||
-		    iov_parse_mac(json_string_value(m), mac, why, sizeof(why)) < 0) {
-			iov_macreg_free(reg);
-			return iov_err_set(err, -EINVAL, "move the file away; iovd writes a new one",
-					   "$.macs[%zu]: expected {\"guest\": NAME, \"nic\": N, "
-					   "\"mac\": MAC}", i);
+		    !iov_gspec_name_ok(json_string_value(g)) || !json_is_integer(n) ||
+		    json_integer_value(n) < 0 || json_integer_value(n) >= IOV_GUEST_MAX_NICS ||
+		    !json_is_string(m) || iov_parse_mac(json_string_value(m), mac, why, sizeof(why)) < 0 ||
+		    iov_check_vf_mac(mac, why, sizeof(why)) < 0) {
+			if (!skipped++)
+				iov_err_set(err, -EINVAL, "nothing to do: iovd writes it anew",
+					    "$.macs[%zu]: expected {\"guest\": NAME, \"nic\": 0..%d, "
+					    "\"mac\": a unicast MAC}; skipped", i, IOV_GUEST_MAX_NICS - 1);
+			continue;
 		}
 		if (iov_macreg_owner(reg, mac) ||
 		    iov_macreg_find(reg, json_string_value(g), (unsigned)json_integer_value(n))) {
-			iov_macreg_free(reg);
-			return iov_err_set(err, -EINVAL, "move the file away; iovd writes a new one",
-					   "$.macs[%zu]: MAC or guest NIC listed twice", i);
+			if (!skipped++)
+				iov_err_set(err, -EINVAL, "nothing to do: iovd writes it anew",
+					    "$.macs[%zu]: MAC or guest NIC listed twice; skipped", i);
+			continue;
 		}
 		if ((r = reg_add(reg, json_string_value(g), (unsigned)json_integer_value(n), mac)) < 0) {
 			iov_macreg_free(reg);
@@ -348,5 +353,5 @@ int iov_macreg_from_json(const json_t *j, struct iov_macreg **out, struct iov_er
 		}
 	}
 	*out = reg;
-	return 0;
+	return skipped;
 }

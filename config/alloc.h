@@ -94,7 +94,10 @@ const struct iov_mac_ent *iov_macreg_owner(const struct iov_macreg *reg, const u
 void iov_macreg_forget(struct iov_macreg *reg, const char *guest);
 
 /* {"version": 1, "macs": [{"guest": "web", "nic": 0, "mac": "02:1e:00:12:34:56"}]}.
- * from_json is strict: a bad document is -EINVAL with err naming the JSON path. */
+ * from_json: a document of another shape is -EINVAL with err naming the JSON path; an entry
+ * that is not as iovd writes it (a guest name the API would refuse, a MAC that is not a
+ * unicast VF MAC, a NIC or MAC listed twice) is skipped: the return value is how many were,
+ * err naming the first. */
 json_t *iov_macreg_to_json(const struct iov_macreg *reg);
 int iov_macreg_from_json(const json_t *j, struct iov_macreg **out, struct iov_err *err);
 struct iov_macreg *iov_macreg_new(void);

@@ -132,6 +132,12 @@ struct iov_cfg_nic {
 	int vlan;
 };
 
+/* A guest disk: a file or block device, read-write unless readonly. */
+struct iov_cfg_disk {
+	char *path;			/* absolute; for a disk a client passed, its name for it */
+	bool readonly;
+};
+
 struct iov_cfg_guest {
 	char *name;			/* unique, [a-z0-9_-]{1,32} */
 	char *kernel, *initrd, *cmdline;	/* initrd, cmdline may be NULL */
@@ -142,6 +148,8 @@ struct iov_cfg_guest {
 	bool autostart;
 	enum iov_cfg_restart restart;
 	unsigned log_mib;		/* console log: MiB per file, two files (default 8) */
+	struct iov_cfg_disk *disks;	/* virtio-blk, in this order */
+	size_t n_disks;
 	struct iov_cfg_where where;
 };
 

@@ -93,6 +93,42 @@ static int load_nic(struct gs *G, struct iov_cfg_nic *n, const json_t *o, const 
 	return 0;
 }
 
+static int abs_path(struct gs *G, const json_t *v, const char *p, const char *what, char **out);
+
+static int load_disk(struct gs *G, struct iov_cfg_disk *d, const json_t *o, const char *path)
+{
+	static const char *const keys[] = { "path", "readonly", "fd", NULL };
+	const char *const *k = keys;
+	char p[256];
+	json_t *v;
+	int r;
+
+	if ((r = ld_want_type(G->L, o, path, JSON_OBJECT, "an object", "write each disk as { "
+			      "\"path\": \"/var/lib/iovd/images/root.img\", \"readonly\": false }")) < 0)
+		return r;
+	if (!(G->flags & IOV_GSPEC_DISK_FD)) {
+		static const char *const cfg[] = { "path", "readonly", NULL };
+
+		k = cfg;
+	}
+	if ((r = ld_check_keys(G->L, o, path, k, "a disk")) < 0)
+		return r;
+	if (!(v = get(G, o, "path")) && !(G->flags & IOV_GSPEC_NO_PATHS))
+		return ld_fail(G->L, path, -EINVAL, "add \"path\": \"/path/to/disk.img\"",
+			       "a disk without a \"path\"");
+	if (v) {
+		ld_path_key(p, sizeof(p), path, "path");
+		if ((r = abs_path(G, v, p, "disk image", &d->path)) < 0)
+			return r;
+	}
+	if ((v = get(G, o, "readonly"))) {
+		ld_path_key(p, sizeof(p), path, "readonly");
+		if ((r = ld_get_bool(G->L, v, p, &d->readonly)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int abs_path(struct gs *G, const json_t *v, const char *p, const char *what, char **out)
 {
 	char fix[160];
@@ -128,7 +164,8 @@ static int load_guest(struct gs *G, struct iov_cfg_guest *g, const json_t *o, co
 		      const char *const *extra)
 {
 	static const char *const base[] = { "name", "kernel", "initrd", "cmdline", "mem_mib",
-					    "cpus", "nics", "autostart", "restart", "log_mib" };
+					    "cpus", "nics", "autostart", "restart", "log_mib",
+					    "disks" };
 	const char *keys[sizeof(base) / sizeof(base[0]) + 16];
 	struct ld *L = G->L;
 	size_t nk = 0, i;
@@ -222,6 +259,26 @@ static int load_guest(struct gs *G, struct iov_cfg_guest *g, const json_t *o, co
 		if ((r = load_restart(G, v, p, &g->restart)) < 0)
 			return r;
 	}
+	if ((v = get(G, o, "disks"))) {
+		const char *fix = "list the guest's disks: \"disks\": [ { \"path\": \"/...\" } ]";
+
+		ld_path_key(p, sizeof(p), path, "disks");
+		if ((r = ld_want_type(L, v, p, JSON_ARRAY, "an array", fix)) < 0)
+			return r;
+		if (json_array_size(v) > IOV_GUEST_MAX_DISKS)
+			return ld_fail(L, p, -E2BIG, "give a guest at most 4 disks", "%zu disks",
+				       json_array_size(v));
+		if (!(g->disks = calloc(json_array_size(v) + 1, sizeof(*g->disks))))
+			return iov_err_set(L->err, -ENOMEM, NULL, "out of memory");
+		json_array_foreach(v, i, e) {
+			char pe[256];
+
+			ld_path_idx(pe, sizeof(pe), p, i);
+			g->n_disks++;
+			if ((r = load_disk(G, &g->disks[i], e, pe)) < 0)
+				return r;
+		}
+	}
 	if ((v = get(G, o, "nics"))) {
 		const char *fix = "list the guest's NICs: \"nics\": [ { \"pool\": \"tenants\" } ]";
 
@@ -295,6 +352,14 @@ json_t *iov_gspec_to_json(const struct iov_cfg_guest *g)
 		bad |= json_object_set_new(j, "mem_mib", json_integer((json_int_t)g->mem_mib));
 		bad |= json_object_set_new(j, "cpus", json_integer(g->cpus));
 		bad |= json_object_set_new(j, "nics", json_incref(nics));
+		if (g->n_disks) {
+			json_t *ds = json_array();
+
+			for (size_t i = 0; ds && i < g->n_disks; i++)
+				bad |= json_array_append_new(ds, json_pack("{s:s?, s:b}", "path",
+					g->disks[i].path, "readonly", g->disks[i].readonly));
+			bad |= !ds || json_object_set_new(j, "disks", ds);
+		}
 		if (g->log_mib != IOV_GUEST_DEF_LOG_MIB)
 			bad |= json_object_set_new(j, "log_mib", json_integer(g->log_mib));
 		if (g->autostart)
@@ -336,6 +401,14 @@ int iov_gspec_copy(struct iov_cfg_guest *d, const struct iov_cfg_guest *s)
 		d->nics[i].pool = xdup(s->nics[i].pool, &fail);
 		d->nics[i].device = xdup(s->nics[i].device, &fail);
 	}
+	d->n_disks = 0;
+	d->disks = calloc(s->n_disks + 1, sizeof(*d->disks));
+	fail |= !d->disks;
+	for (size_t i = 0; !fail && i < s->n_disks; i++) {
+		d->disks[i] = s->disks[i];
+		d->n_disks = i + 1;
+		d->disks[i].path = xdup(s->disks[i].path, &fail);
+	}
 	if (fail) {
 		iov_gspec_free(d);
 		return -ENOMEM;
@@ -356,6 +429,9 @@ void iov_gspec_free(struct iov_cfg_guest *g)
 		free(g->nics[i].device);
 	}
 	free(g->nics);
+	for (size_t i = 0; g->disks && i < g->n_disks; i++)
+		free(g->disks[i].path);
+	free(g->disks);
 	memset(g, 0, sizeof(*g));
 }
 

@@ -22,12 +22,14 @@
 #define IOV_GUEST_DEF_CPUS 1
 #define IOV_GUEST_DEF_LOG_MIB 8
 #define IOV_GUEST_MAX_LOG_MIB 1024
+#define IOV_GUEST_MAX_DISKS 4
 
 /* How a document is read. */
 enum {
 	IOV_GSPEC_NULL_ABSENT = 1 << 0,	/* a null value means "not given" (varlink ?type) */
 	IOV_GSPEC_NO_AUTOSTART = 1 << 1,	/* "autostart" is not a key here (VmStart) */
 	IOV_GSPEC_NO_PATHS = 1 << 2,	/* kernel is not required: the caller gives the files */
+	IOV_GSPEC_DISK_FD = 1 << 3,	/* a disk may say "fd": an index of the call's fds */
 };
 
 struct iov_gspec_in {

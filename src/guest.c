@@ -197,6 +197,17 @@ static int open_files(struct guest *g, int *kfd, int *ifd, struct iov_err *err)
 					   strerror(errno));
 		return 0;
 	}
+	/* Root's disks: opened and locked once, held while the guest lives. */
+	for (size_t i = g->n_dfd; i < g->spec.n_disks; i++) {
+		char what[32];
+		int fd;
+
+		snprintf(what, sizeof(what), "disk %zu", i);
+		if ((fd = gpriv_disk(what, g->spec.disks[i].path, -1, g->spec.disks[i].readonly,
+				     err)) < 0)
+			return fd;
+		g->dfd[g->n_dfd++] = fd;
+	}
 	if ((*kfd = gpriv_open_file("kernel", g->spec.kernel, err)) < 0)
 		return *kfd;
 	if (g->spec.initrd && (*ifd = gpriv_open_file("initrd", g->spec.initrd, err)) < 0)
@@ -213,6 +224,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 	struct iov_alloc_in in = { 0 };
 	struct gpriv_launch l;
 	struct gpriv_nic pn[IOV_GUEST_MAX_NICS];
+	struct gpriv_disk pd[IOV_GUEST_MAX_DISKS];
 	struct iov_cfg_resolved *res = NULL;
 	const struct iov_config *cfg = iovd_follow_config();
 	uint8_t prefix[3];
@@ -344,7 +356,16 @@ launch:
 		pn[i] = (struct gpriv_nic){ .vf = g->nics[i].vf, .group = g->nics[i].group };
 	if ((r = open_files(g, &kfd, &ifd, err)) < 0)
 		goto undo;
+	if (g->n_dfd != g->spec.n_disks) {
+		r = iov_err_set(err, -EBADF, "start it again (`iovctl vm start %s ...`)", "guest "
+				"%s's disks were passed by its client and iovd has restarted since",
+				g->spec.name);
+		goto undo;
+	}
+	for (size_t i = 0; i < g->n_dfd; i++)
+		pd[i] = (struct gpriv_disk){ g->dfd[i], g->spec.disks[i].readonly };
 	r = gpriv_build(&l, &(struct gpriv_in){ .iovm = S.iovm, .dev_dir = S.dev_dir,
+						 .disks = pd, .n_disks = g->n_dfd,
 						 .spec = &g->spec, .nics = pn,
 						 .n_nics = g->n_nics, .kernel_fd = kfd,
 						 .initrd_fd = ifd }, err);
@@ -437,6 +458,23 @@ static void files_close(struct iovd_guest_files *f)
 	if (f->initrd_fd >= 0)
 		close(f->initrd_fd);
 	f->kernel_fd = f->initrd_fd = -1;
+	for (size_t i = 0; i < f->n_disks; i++)
+		if (f->disk_fd[i] >= 0)
+			close(f->disk_fd[i]);
+	f->n_disks = 0;
+}
+
+/* The guest's files go (it is stopped for good): its disks are unlocked. */
+static void files_release(struct guest *g)
+{
+	if (g->kfd >= 0)
+		close(g->kfd);
+	if (g->ifd >= 0)
+		close(g->ifd);
+	g->kfd = g->ifd = -1;
+	for (size_t i = 0; i < g->n_dfd; i++)
+		close(g->dfd[i]);
+	g->n_dfd = 0;
 }
 
 int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
@@ -449,6 +487,16 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *
 		       (r = gpriv_check_passed("initrd", files->initrd_fd, err)) < 0))) {
 		files_close(files);
 		return r;
+	}
+	for (size_t i = 0; files && i < files->n_disks; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "disk %zu", i);
+		if ((r = gpriv_disk(what, NULL, files->disk_fd[i], spec->disks[i].readonly,
+				    err)) < 0) {
+			files_close(files);
+			return r;
+		}
 	}
 	r = guest_start(spec, files, info, err);
 	files_close(files);
@@ -477,14 +525,15 @@ static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files
 	}
 	if ((r = iov_gspec_copy(&g->spec, spec)) < 0)
 		goto fail;
-	if (g->kfd >= 0)
-		close(g->kfd);
-	if (g->ifd >= 0)
-		close(g->ifd);
+	files_release(g);
 	g->files_passed = files != NULL;
 	g->files_by = files ? files->by : 0;
 	g->kfd = files ? files->kernel_fd : -1;
 	g->ifd = files ? files->initrd_fd : -1;
+	for (size_t i = 0; files && i < files->n_disks; i++) {
+		g->dfd[g->n_dfd++] = files->disk_fd[i];
+		files->disk_fd[i] = -1;
+	}
 	if (files)
 		files->kernel_fd = files->initrd_fd = -1;	/* the guest holds them now */
 	if (!g->spec.mem_mib)
@@ -508,6 +557,7 @@ fail:
 	if (fresh) {
 		gstore_guest_free(fresh);
 	} else if (g) {
+		files_release(g);
 		g->state = G_FAILED;
 		snprintf(g->exit_reason, sizeof(g->exit_reason), "start failed: %s", err->msg);
 	}
@@ -705,8 +755,12 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 	}
 	g->n_nics = 0;
 	save();
-	if (lost || !wants_restart(g))
+	if (lost && g->waiting)
+		return;		/* its files stay: it is started again with its VFs */
+	if (lost || !wants_restart(g)) {
+		files_release(g);
 		return;
+	}
 	if (now - g->window_start > RESTART_WINDOW) {
 		g->window_start = now;
 		g->window_count = 0;
@@ -714,6 +768,7 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 	if (++g->window_count > RESTART_BURST) {
 		log_warn("guest %s: %d restarts within %d s; not restarting it again", g->spec.name,
 			 RESTART_BURST, RESTART_WINDOW);
+		files_release(g);
 		return;
 	}
 	if (do_start(g, &e) < 0) {
@@ -721,6 +776,7 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 		snprintf(g->exit_reason + strlen(g->exit_reason),
 			 sizeof(g->exit_reason) - strlen(g->exit_reason), "; restart failed: %s", e.msg);
 		log_warn("guest %s: restart failed: %s", g->spec.name, e.msg);
+		files_release(g);
 		return;
 	}
 	g->restarts++;
@@ -904,6 +960,7 @@ int iovd_guest_stop_async(const char *name, bool force, int timeout_s, iovd_stop
 	if (g && g->state == G_DEGRADED && g->waiting) {
 		g->waiting = false;	/* no restart when its VFs come back */
 		g->state = G_STOPPED;
+		files_release(g);
 		log_info("guest %s: stopped while waiting for its VFs", name);
 		save();
 		if (info)
@@ -1040,13 +1097,47 @@ int iovd_guest_console_input(const char *name, const char *data, size_t len, siz
 
 /* ---- adoption ---- */
 
+/* The recorded process is an iovm of this iovd: run by the guest user, from iovd's iovm
+ * program (that path, or that path deleted: replaced by an upgrade while it ran). A forged
+ * or stale entry naming another process is not adopted (and never signalled). */
+static bool proc_is_iovm(pid_t pid, char *why, size_t len)
+{
+	char p[64], exe[PATH_MAX + 16], line[256];
+	struct iov_err e = { 0 };
+	uid_t uid = 0, ruid = (uid_t)-1;
+	gid_t gid;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
+	n = readlink(p, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if (n <= 0 || (strcmp(exe, S.iovm) != 0 && (strncmp(exe, S.iovm, strlen(S.iovm)) != 0 ||
+						  strcmp(exe + strlen(S.iovm), " (deleted)") != 0))) {
+		snprintf(why, len, "it runs %s, not %s", n > 0 ? exe : "(unknown)", S.iovm);
+		return false;
+	}
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	if ((f = fopen(p, "re"))) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "Uid: %u", &ruid) == 1)
+				break;
+		fclose(f);
+	}
+	if (gpriv_user(S.user, &uid, &gid, &e) < 0 || ruid != uid) {
+		snprintf(why, len, "it runs as uid %d, not the guest user %s", (int)ruid, S.user);
+		return false;
+	}
+	return true;
+}
+
 /* A guest read back from guests.json: still running (the recorded pid, started at the
  * recorded time: a pid alone may have been reused), waiting for its VFs, or ended while
  * iovd was away (cleaned up, no restart). */
 static void adopt(struct guest *g)
 {
 	unsigned long long st = 0;
-	char comm[32] = "", cp[64];
+	char comm[32] = "", cp[64], why[PATH_MAX + 64];
 	int fd;
 
 	g->next = S.guests;
@@ -1070,7 +1161,10 @@ static void adopt(struct guest *g)
 		close(fd);
 	}
 	if (g->pidfd >= 0 && proc_starttime(g->pid, &st) == 0 && st == g->starttime &&
-	    watch(g) == 0) {
+	    !proc_is_iovm(g->pid, why, sizeof(why)))
+		log_warn("guest %s: pid %d is not its iovm (%s); not adopted", g->spec.name,
+			 (int)g->pid, why);
+	else if (g->pidfd >= 0 && st == g->starttime && watch(g) == 0) {
 		g->adopted = true;
 		log_info("guest %s: re-adopted iovm pid %d (%s)", g->spec.name, (int)g->pid, comm);
 		return;

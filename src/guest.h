@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "config/guestspec.h"
 
 struct vl_server;
 struct iov_err;
@@ -59,6 +60,8 @@ void iovd_guests_host_settled(void);
 /* The kernel and initrd a client opened and passed (VmStart's fds), by uid by. */
 struct iovd_guest_files {
 	int kernel_fd, initrd_fd;	/* initrd_fd -1: none */
+	int disk_fd[IOV_GUEST_MAX_DISKS];	/* the spec's disks, in order */
+	size_t n_disks;
 	uid_t by;
 };
 

@@ -137,6 +137,12 @@ int gpriv_build(struct gpriv_launch *l, const struct gpriv_in *in, struct iov_er
 		arg(l, "--initrd-fd");
 		arg(l, "%d", add_fd(l, fd));
 	}
+	for (size_t i = 0; i < in->n_disks; i++) {
+		if ((fd = copy_fd("disk", in->disks[i].fd, err)) < 0)
+			goto fail;
+		arg(l, "--disk-fd");
+		arg(l, "%d%s", add_fd(l, fd), in->disks[i].readonly ? ",ro" : "");
+	}
 	if (s->cmdline) {
 		arg(l, "--cmdline");
 		arg(l, "%s", s->cmdline);
@@ -253,6 +259,49 @@ int gpriv_check_passed(const char *what, int fd, struct iov_err *err)
 		return iov_err_set(err, -EINVAL, "pass a regular file", "%s: the fd passed is %s",
 				   what, type_name(t));
 	return 0;
+}
+
+int gpriv_disk(const char *what, const char *path, int passed, bool readonly,
+		struct iov_err *err)
+{
+	struct flock lk = { .l_type = readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+	int fd = passed, fl, r;
+	mode_t t = 0;
+
+	if (fd < 0) {
+		fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+			  O_NOCTTY);
+		if (fd < 0)
+			return iov_err_set(err, -errno, "give a disk image (a file or a block device)",
+					   "%s %s: %s", what, path, errno == ELOOP ?
+					   "a symbolic link (not followed)" : strerror(errno));
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || (fl & O_PATH) ||
+	    (fl & O_ACCMODE) != (readonly ? O_RDONLY : O_RDWR)) {
+		r = iov_err_set(err, -EINVAL, readonly ? "open it read-only (iovctl does for ,ro)" :
+				"open it read-write, or give ,ro", "%s: the fd passed is not open %s",
+				what, readonly ? "read-only" : "read-write");
+		goto fail;
+	}
+	if ((r = fd_type(fd, &t)) < 0 || (t != S_IFREG && t != S_IFBLK)) {
+		r = iov_err_set(err, r < 0 ? r : -EINVAL, "give a disk image (a regular file) or a "
+				"block device", "%s%s%s: %s", what, passed < 0 ? " " : "",
+				passed < 0 ? path : "", r < 0 ? strerror(-r) : type_name(t));
+		goto fail;
+	}
+	if (fcntl(fd, F_OFD_SETLK, &lk) < 0) {
+		r = iov_err_set(err, errno == EAGAIN || errno == EACCES ? -EBUSY : -errno,
+				"stop the guest (or program) using it, or give it ,ro to every guest "
+				"that shares it", "%s%s%s is in use: %s", what, passed < 0 ? " " : "",
+				passed < 0 ? path : "", readonly ? "another guest writes it" :
+				"another guest uses it");
+		goto fail;
+	}
+	return fd;
+fail:
+	if (passed < 0)
+		close(fd);
+	return r;
 }
 
 int gpriv_user(const char *user, uid_t *uid, gid_t *gid, struct iov_err *err)

@@ -19,7 +19,8 @@
 #include "lib/err.h"
 #include "lib/pciaddr.h"
 
-#define GPRIV_MAX_FDS (4 + IOV_GUEST_MAX_NICS)	/* kvm, container, groups..., kernel, initrd */
+/* kvm, container, groups..., kernel, initrd, disks... */
+#define GPRIV_MAX_FDS (4 + IOV_GUEST_MAX_NICS + IOV_GUEST_MAX_DISKS)
 #define GPRIV_MAX_ARGS 64
 
 struct gpriv_launch {
@@ -44,6 +45,12 @@ struct gpriv_nic {
 	int group;
 };
 
+/* A disk: its fd (held, locked) and whether the guest may write it. */
+struct gpriv_disk {
+	int fd;
+	bool readonly;
+};
+
 struct gpriv_in {
 	const char *iovm;		/* the program */
 	const char *dev_dir;		/* "/dev" (NULL); tests give a directory of stand-ins */
@@ -51,6 +58,8 @@ struct gpriv_in {
 	const struct gpriv_nic *nics;
 	size_t n_nics;
 	int kernel_fd, initrd_fd;	/* borrowed, iovm gets copies; initrd_fd -1: none */
+	const struct gpriv_disk *disks;	/* borrowed likewise: --disk-fd N[,ro] each */
+	size_t n_disks;
 };
 
 /* An empty launch (no fds, no argv, no NUMA node). */
@@ -71,6 +80,14 @@ int gpriv_open_file(const char *what, const char *path, struct iov_err *err);
 /* A file a client opened and passed (SCM_RIGHTS): open read-only, a regular file (checked
  * on the fd from cached attributes, nothing read). The message names no path. */
 int gpriv_check_passed(const char *what, int fd, struct iov_err *err);
+/* A disk image: a regular file or a block device, open read-only (readonly) or read-write,
+ * and locked for this guest as QEMU locks images (an OFD lock on the open file: shared when
+ * read-only, exclusive when read-write), so no other guest writes an image it uses. The
+ * lock lives as long as any copy of the fd (iovd's, iovm's). passed: a client's fd (the
+ * message names no path); else path is root's and is opened here (O_NOFOLLOW, O_NONBLOCK,
+ * O_NOCTTY, the type checked on the fd). Returns the fd (passed: the one given) or -errno. */
+int gpriv_disk(const char *what, const char *path, int passed, bool readonly,
+	       struct iov_err *err);
 /* The guest user (NAME or UID[:GID]); never root. */
 int gpriv_user(const char *user, uid_t *uid, gid_t *gid, struct iov_err *err);
 /* Forks and execs iovm as uid:gid with only l's fds; closes l's fds in iovd. The pid, or

@@ -60,6 +60,8 @@ void gstore_guest_free(struct guest *g)
 	if (g->ifd >= 0)
 		close(g->ifd);
 	glog_close(&g->out);
+	for (size_t i = 0; i < g->n_dfd; i++)
+		close(g->dfd[i]);
 	free(g);
 }
 
@@ -132,6 +134,14 @@ json_t *gstore_guest_json(const struct guest *g, bool state)
 						      "stopping" : state_name(g->state)));
 	json_object_set_new(j, "files_passed_by", g->files_passed ? json_integer(g->files_by) :
 			    json_null());
+	{
+		json_t *ds = json_array();
+
+		for (size_t i = 0; i < g->spec.n_disks; i++)
+			json_array_append_new(ds, json_pack("{s:s?, s:b}", "path", g->spec.disks[i].path,
+							    "readonly", g->spec.disks[i].readonly));
+		json_object_set_new(j, "disks", ds);
+	}
 	json_object_set_new(j, "user", json_string(T.user));
 	json_object_set_new(j, "log", json_string(g->log));
 	json_object_set_new(j, "adopted", json_boolean(g->adopted));
@@ -485,9 +495,12 @@ struct iov_macreg *gstore_macreg_load(void)
 	}
 	j = json_loadb(buf, len, 0, NULL);
 	free(buf);
-	if (iov_macreg_from_json(j, &reg, &e) < 0) {
+	if ((r = iov_macreg_from_json(j, &reg, &e)) < 0) {
 		log_err("%s: %s (%s)", path, e.msg, e.fix);
 		reg = NULL;
+	} else if (r > 0) {
+		log_err("%s: %d entr%s not as iovd writes them: %s", path, r, r == 1 ? "y" : "ies",
+			e.msg);
 	}
 	json_decref(j);
 	return reg;

@@ -57,6 +57,8 @@ struct guest {
 	bool files_passed;
 	uid_t files_by;
 	int kfd, ifd;
+	int dfd[IOV_GUEST_MAX_DISKS];	/* the disks, open and locked (gpriv_disk), held */
+	size_t n_dfd;
 	struct glog out;		/* the console log, iovd's (src/guest_log.h) */
 	/* What the supervisor's epoll set reports for this guest. */
 	struct gwatch {

@@ -128,9 +128,13 @@ static const char iovd_idl[] =
 	"# names for them (shown, never opened). Without kernel_fd, kernel and initrd are\n"
 	"# paths iovd opens itself: root callers only. save (root only) also writes the\n"
 	"# guest as a drop-in, autostart on.\n"
+	"# disks: virtio-blk, each a file or block device (fd: its index among the call's fds,\n"
+	"# open read-only when readonly, else read-write; path is then the caller's name),\n"
+	"# locked for the guest (shared when read-only, exclusive when read-write).\n"
+	"type DiskSpec (path: ?string, readonly: ?bool, fd: ?int)\n"
 	"method VmStart(name: string, kernel: ?string, initrd: ?string, kernel_fd: ?int,\n"
 	"  initrd_fd: ?int, cmdline: ?string, mem_mib: ?int, cpus: ?int, nics: ?[]NicSpec,\n"
-	"  restart: ?string, save: ?bool)\n"
+	"  disks: ?[]DiskSpec, restart: ?string, save: ?bool, log_mib: ?int)\n"
 	"  -> (guest: object, saved: ?string)\n"
 	"\n"
 	"# Stops the guest: SIGTERM to iovm asks the guest to shut down, SIGKILL after timeout\n"
@@ -1146,7 +1150,8 @@ static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const extra[] = { "save", "kernel_fd", "initrd_fd", NULL };
 	struct iov_gspec_in in = { .file = "VmStart", .path = "$", .extra = extra,
-				   .flags = IOV_GSPEC_NULL_ABSENT | IOV_GSPEC_NO_AUTOSTART };
+				   .flags = IOV_GSPEC_NULL_ABSENT | IOV_GSPEC_NO_AUTOSTART |
+					    IOV_GSPEC_DISK_FD };
 	struct iovd_guest_files files = { .kernel_fd = -1, .initrd_fd = -1, .by = c->peer->uid };
 	struct iov_cfg_guest g = { 0 };
 	struct iov_err e = { 0 };
@@ -1171,6 +1176,23 @@ static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 			 e.fix[0] ? ")" : "");
 		bad_arg(c, key[0] ? key : "parameters", msg);
 		goto out;
+	}
+	{
+		json_t *v;
+		size_t i;
+
+		json_array_foreach(json_object_get(p, "disks"), i, v) {
+			int fd, dr = passed_fd(c, v, "fd", &fd);
+
+			if (dr < 0)
+				goto out;
+			files.disk_fd[files.n_disks++] = fd;
+			if (dr != kr) {
+				bad_arg(c, "disks", kr ? "disks: pass each disk as an fd too (fd), as "
+					"the kernel" : "disks: an fd only with the kernel's (kernel_fd)");
+				goto out;
+			}
+		}
 	}
 	if (ir && !kr) {
 		bad_arg(c, "initrd_fd", "initrd_fd: pass the kernel as an fd too (kernel_fd)");
@@ -1217,6 +1239,9 @@ out:
 		close(files.kernel_fd);
 	if (files.initrd_fd >= 0)
 		close(files.initrd_fd);
+	for (size_t i = 0; i < files.n_disks; i++)
+		if (files.disk_fd[i] >= 0)
+			close(files.disk_fd[i]);
 	iov_gspec_free(&g);
 }
 

@@ -333,13 +333,31 @@ static void test_macreg_json(void **state)
 	json_decref(j);
 
 	/* Bad documents: refused, naming the path. */
-	static const char *const bad[] = {
-		"[]", "{\"version\": 2, \"macs\": []}",
-		"{\"version\": 1, \"macs\": [{\"guest\": \"a\", \"nic\": 0}]}",
-		"{\"version\": 1, \"macs\": [{\"guest\": \"a\", \"nic\": 0, \"mac\": \"zz\"}]}",
-		"{\"version\": 1, \"macs\": [{\"guest\": \"a\", \"nic\": 0, \"mac\": \"02:00:00:00:00:01\"},"
-		" {\"guest\": \"b\", \"nic\": 0, \"mac\": \"02:00:00:00:00:01\"}]}",
+	static const char *const bad[] = { "[]", "{\"version\": 2, \"macs\": []}" };
+	/* Bad entries (as the API would refuse them): skipped, the good one kept. */
+	static const char *const skip[] = {
+		"{\"guest\": \"a\", \"nic\": 0}",
+		"{\"guest\": \"a\", \"nic\": 0, \"mac\": \"zz\"}",
+		"{\"guest\": \"good\", \"nic\": 1, \"mac\": \"02:00:00:00:00:01\"}",
+		"{\"guest\": \"../x\", \"nic\": 0, \"mac\": \"02:00:00:00:00:09\"}",
+		"{\"guest\": \"a\", \"nic\": 0, \"mac\": \"03:00:00:00:00:09\"}",
+		"{\"guest\": \"a\", \"nic\": 99, \"mac\": \"02:00:00:00:00:0a\"}",
 	};
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++) {
+		char doc[512];
+		json_t *d;
+
+		snprintf(doc, sizeof(doc), "{\"version\": 1, \"macs\": [{\"guest\": \"good\", "
+			 "\"nic\": 0, \"mac\": \"02:00:00:00:00:01\"}, %s]}", skip[i]);
+		assert_non_null(d = json_loads(doc, 0, NULL));
+		back = NULL;
+		assert_int_equal(iov_macreg_from_json(d, &back, &e), 1);
+		assert_non_null(strstr(e.msg, "$.macs[1]"));
+		assert_int_equal(back->n, 1);
+		assert_non_null(iov_macreg_find(back, "good", 0));
+		iov_macreg_free(back);
+		json_decref(d);
+	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *d = json_loads(bad[i], 0, NULL);
 

@@ -40,8 +40,9 @@ static void round_trip(void **state)
 	static const char *doc = "{\"name\": \"web-1\", \"kernel\": \"/k/bzImage\", "
 		"\"initrd\": \"/k/initrd\", \"cmdline\": \"console=ttyS0 quiet\", \"mem_mib\": 1024, "
 		"\"cpus\": 4, \"nics\": [{\"pool\": \"tenants\", \"mac\": \"02:1e:00:00:00:07\", "
-		"\"vlan\": 12}, {\"device\": \"uplink/vf3\"}], \"autostart\": true, "
-		"\"restart\": \"on-failure\"}";
+		"\"vlan\": 12}, {\"device\": \"uplink/vf3\"}], \"disks\": [{\"path\": \"/img/root\", "
+		"\"readonly\": false}, {\"path\": \"/dev/sdb\", \"readonly\": true}], \"log_mib\": 2, "
+		"\"autostart\": true, \"restart\": \"on-failure\"}";
 	struct iov_cfg_guest g, g2, c;
 	struct iov_err e;
 	json_t *in = json_loads(doc, 0, NULL), *out, *out2;
@@ -65,6 +66,11 @@ static void round_trip(void **state)
 	assert_string_equal(g.nics[1].device, "uplink/vf3");
 	assert_false(g.nics[1].has_mac);
 	assert_int_equal(g.nics[1].vlan, -1);
+	assert_int_equal(g.n_disks, 2);
+	assert_string_equal(g.disks[1].path, "/dev/sdb");
+	assert_true(g.disks[1].readonly);
+	assert_false(g.disks[0].readonly);
+	assert_int_equal(g.log_mib, 2);
 	/* struct -> JSON gives the document back, and reads back to the same struct. */
 	out = iov_gspec_to_json(&g);
 	assert_true(json_equal(in, out));
@@ -73,6 +79,7 @@ static void round_trip(void **state)
 	assert_true(json_equal(out, out2));
 	assert_ptr_not_equal(c.name, g.name);
 	assert_ptr_not_equal(c.nics[0].pool, g.nics[0].pool);
+	assert_ptr_not_equal(c.disks[0].path, g.disks[0].path);
 	{
 		char *s = json_dumps(out, 0);
 
@@ -152,6 +159,13 @@ static void limits(void **state)
 		  "kernal", -EINVAL },
 		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"cmdline\": \"a\\nb\"}", ".cmdline: control",
 		  "cmdline", -EINVAL },
+		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"disks\": [{\"path\": \"/d\"}, {\"path\": "
+		  "\"/d\"}, {\"path\": \"/d\"}, {\"path\": \"/d\"}, {\"path\": \"/d\"}]}",
+		  ".disks: 5 disks", "disks", -E2BIG },
+		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"disks\": [{\"path\": \"d.img\"}]}",
+		  ".disks[0].path: \"d.img\" is a relative path", "disks", -EINVAL },
+		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"log_mib\": 0}", ".log_mib: 0 is out of "
+		  "range", "log_mib", -ERANGE },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -195,6 +209,10 @@ static void flavours(void **state)
 	assert_int_equal(dec("{\"name\": \"a\", \"kernel\": \"/k\", \"autostart\": true}", &API, &g,
 			     key, &e), -EINVAL);
 	assert_string_equal(key, "autostart");
+	/* A disk's "fd" is VmStart's (with the flag), never the config's. */
+	assert_int_equal(dec("{\"name\": \"a\", \"kernel\": \"/k\", \"disks\": [{\"path\": \"/d\", "
+			     "\"fd\": 1}]}", &CFG, &g, key, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, ".disks[0].fd: unknown key"));
 	assert_int_equal(dec("{\"name\": \"a\", \"kernel\": \"/k\", \"nics\": [{\"pool\": null}]}",
 			     &API, &g, key, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "VmStart: $.nics[0]: neither \"pool\" nor \"device\" given"));

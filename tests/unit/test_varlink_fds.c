@@ -115,8 +115,12 @@ static void two_fds_in_order(void **state)
 	assert_int_equal(vl_call_sync(c, "test.Fds", NULL, 2000, &reply, &ename), 0);
 	json_decref(reply);
 	before = count_fds();
-	assert_int_equal(vl_call_sync_fds(c, "test.Fds", json_pack("{s:[i, i]}", "take", 1, 0),
-					  fds, 2, 2000, &reply, &ename), 0);
+	{
+		json_t *p = json_pack("{s:[i, i]}", "take", 1, 0);
+
+		assert_int_equal(vl_call_sync_fds(c, "test.Fds", p, fds, 2, 2000, &reply, &ename), 0);
+		json_decref(p);
+	}
 	assert_int_equal(json_integer_value(json_object_get(reply, "n")), 2);
 	inos = json_object_get(reply, "inos");
 	assert_int_equal(json_integer_value(json_array_get(inos, 0)), ino(fds[1]));

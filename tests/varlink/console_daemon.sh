@@ -1,6 +1,7 @@
 #!/bin/sh
 # `iovctl vm console` against the real iovd, without /dev/kvm or VFIO: iovd re-adopts a
-# recorded guest whose "iovm" is a sleep (pid and start time match), with its log and its
+# recorded guest whose "iovm" is a sleep (iovd's --iovm, run as its --guest-user; pid and
+# start time match), with its log and its
 # console FIFO in the state dir, as iovd made them. Typed bytes must arrive in the FIFO,
 # output appended to the log must be shown, Ctrl-] detaches, iovd keeps running; a guest
 # that is not running and an unprivileged caller are refused.
@@ -15,7 +16,10 @@ ok() { echo "ok: $*"; }
 
 python3 tests/fixtures/gen/mksysfs.py tests/fixtures/layout_a.desc "$T/tree" >/dev/null || exit 1
 mkdir -p "$T/state/guests"
-sleep 300 & gp=$!
+chmod 755 "$T"
+cp "$(command -v sleep)" "$T/iovm"
+setpriv --reuid 65534 --regid 65534 --clear-groups "$T/iovm" 300 & gp=$!
+sleep 0.2	# exec'd: /proc/PID/exe is $T/iovm
 st=$(awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$gp/stat")
 printf '{"version":1,"guests":[{"name":"web","kernel":"/x","pid":%d,"start_time":%s,"nics":[]},
  {"name":"gone","kernel":"/x","pid":%d,"start_time":1,"nics":[]}],"quarantine":[]}' \
@@ -24,7 +28,7 @@ printf 'boot\r\nlogin: ' > "$T/state/guests/web.log"
 mkfifo -m 600 "$T/state/guests/web.in"
 exec 7<>"$T/state/guests/web.in"	# the guest's end (iovm holds it both ways)
 "$B/iovd" --sysroot "$T/tree" --socket "$T/sock" --state-dir "$T/state" \
-	--bind-state "$T/bs.json" --foreground 2>"$T/err" &
+	--bind-state "$T/bs.json" --iovm "$T/iovm" --guest-user 65534:65534 --foreground 2>"$T/err" &
 ip=$!
 i=0
 while [ ! -S "$T/sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -46,7 +50,6 @@ grep -q "not running" "$T/out" && ok "a guest not running: refused" || bad "no c
 $C vm console nope > "$T/out" 2>&1 && bad "console of an unknown guest accepted"
 grep -q "no guest named 'nope'" "$T/out" && ok "unknown guest: refused" || bad "unknown: $(cat "$T/out")"
 if command -v setpriv >/dev/null; then
-	chmod 755 "$T"
 	setpriv --reuid 65534 --regid 65534 --clear-groups $C vm console web > "$T/out" 2>&1 < /dev/null &&
 		bad "unprivileged console accepted"
 	grep -qi "permission denied" "$T/out" && ok "unprivileged: refused" || bad "unprivileged: $(cat "$T/out")"
