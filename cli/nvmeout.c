@@ -1,6 +1,7 @@
 /* NVMe SR-IOV state (sriov/nvme.h) in `iovctl show` and `iovctl list`: the primary
  * controller's flexible resources and each VF's secondary controller. */
 #include "cli/nvmeout.h"
+#include "cli/srvstr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,13 +233,12 @@ bool cli_nvme_verify_print(const struct iov_dev *d)
 	if (!a)
 		return true;
 	json_array_foreach(a, i, c) {
-		const char *id = json_string_value(json_object_get(c, "id"));
-		const char *st = json_string_value(json_object_get(c, "status"));
+		const char *id = cli_str(c, "id", "?");
+		const char *st = cli_str(c, "status", "?");
 
-		printf("  %-20s %-8s %s\n", id, st, json_string_value(json_object_get(c, "reason")));
+		printf("  %-20s %-8s %s\n", id, st, cli_str(c, "reason", ""));
 		if (json_is_string(json_object_get(c, "fix")))
-			printf("  %-20s %-8s fix: %s\n", "", "",
-			       json_string_value(json_object_get(c, "fix")));
+			printf("  %-20s %-8s fix: %s\n", "", "", cli_str(c, "fix", ""));
 		if (strcmp(st, "ok"))
 			snprintf(fails + strlen(fails), sizeof(fails) - strlen(fails), "%s%s",
 				 fails[0] ? ", " : "", id);
