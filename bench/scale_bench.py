@@ -15,8 +15,9 @@ through its pidfd like iovm). Through the API, one caller after the other:
   - iovd's loop-turn histogram over all of it (GetStatus `loop`: every turn that did work).
 Prints each figure with its target and MET / NOT MET; exit 1 when one is not met.
 Targets (issue 20): `vm list` <= 20 ms at 256 guests, no loop turn over 50 ms, iovd's memory
-per guest <= 64 KiB. iovd runs at SCHED_FIFO 10 when allowed (root), so that other load on a
-shared machine does not decide the figures (--no-rt: normal priority)."""
+per guest <= 64 KiB. iovd and the timed iovctl run at SCHED_FIFO 10 when allowed (root), as
+in bench-list, so that other load on a shared machine does not decide the figures (--no-rt:
+normal priority)."""
 import argparse
 import json
 import os
@@ -177,7 +178,7 @@ def main():
             with open(outp, 'w') as out:
                 t = time.perf_counter()
                 p = subprocess.run([iovctl, '--socket', sock, 'vm', 'list', '--json'],
-                                   stdout=out, stderr=subprocess.PIPE)
+                                   stdout=out, stderr=subprocess.PIPE, preexec_fn=rt)
                 cli.append((time.perf_counter() - t) * 1000.0)
             if p.returncode != 0:
                 raise SystemExit('iovctl vm list --json: exit %d: %s' % (p.returncode, p.stderr.decode()))
