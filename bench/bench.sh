@@ -126,8 +126,8 @@ v_ov=$(get vmm 's/^vs_qemu_overhead_kib iovm \([0-9.]*\) qemu \([0-9.]*\) .*/\1 
 v_ovi=$(get vmm 's/^vs_qemu_overhead_kib iovm \([0-9.]*\) .*/\1/p')
 verdict vmm "$v_ratio" "<=" 0.50 "$NR_VMM"
 row "boot to /init iovm/QEMU (median)" "${v_ms:-?}" "$v_ratio" "<= 0.50" "yes" "$V"
-verdict vmm "$v_exr" "<=" 0.50 "$NR_VMM"
-row "KVM exits in boot iovm/QEMU" "${v_ex:-?}" "$v_exr" "<= 0.50" "yes" "$V"
+verdict vmm "$v_exr" "<=" 0.80 "$NR_VMM"
+row "KVM exits in boot iovm/QEMU" "${v_ex:-?}" "$v_exr" "<= 0.80" "yes" "$V"
 verdict vmm "$v_ovi" "<" 3072 "$NR_VMM"
 row "memory outside RAM iovm/QEMU" "${v_ov:-?}" "$(div "$v_ovi" 3072)" "< 3 MiB" "no" "$V"
 
