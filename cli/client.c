@@ -53,7 +53,10 @@ int cli_print_error(const char *method, const char *name, json_t *p)
 		return 1;
 	}
 	if (strcmp(name, "io.iovd.Refused") == 0 || strcmp(name, "io.iovd.Failed") == 0) {
-		fprintf(stderr, "iovctl: %s%s\n", name[8] == 'R' ? "refused: " : "",
+		/* Refused for want of the thing named (no such guest, pool): not found. */
+		bool missing = !strcmp(str(p, "errno"), "ENOENT") || !strcmp(str(p, "errno"), "ENODEV");
+
+		fprintf(stderr, "iovctl: %s%s\n", name[8] == 'R' && !missing ? "refused: " : "",
 			str(p, "message"));
 		if (*str(p, "fix"))
 			fprintf(stderr, "  fix: %s\n", str(p, "fix"));
@@ -82,7 +85,7 @@ int cli_connect(const struct cli_ctx *ctx)
 		if (fd == -ENOENT || fd == -ECONNREFUSED)
 			fprintf(stderr, "iovctl: iovd is not running (nothing listens on %s).\n"
 				"  Changes go through iovd. Start it as root: `iovd` (or `iovd &`), or\n"
-				"  `systemctl start iovd` where the unit is installed; see docs/iovd.md.\n",
+				"  `systemctl start iovd` where the unit is installed; see iovd(8).\n",
 				path);
 		else if (fd == -EACCES)
 			fprintf(stderr, "iovctl: cannot connect to %s: permission denied\n", path);

@@ -51,7 +51,7 @@ static int opts(const char *cmd, int argc, char **argv, bool *dry, bool *force)
 		else if (dry && !strcmp(argv[i], "--dry-run"))
 			*dry = true;
 		else
-			return cli_usage(cmd, "unknown argument '%s'", argv[i]);
+			return cli_usage(cmd, "takes no arguments ('%s')", argv[i]);
 	}
 	return 0;
 }
@@ -98,7 +98,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
 			file = argv[++i];
 		else
-			return cli_usage("plan", "unknown argument '%s'", argv[i]);
+			return cli_usage("plan", "takes no arguments ('%s')", argv[i]);
 	}
 	if (file)
 		return plan_local(ctx, file, force);

@@ -94,18 +94,8 @@ int cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 	struct iov_dev **devs = NULL;
 	int ndev = argc - 1, ret, exit_code = 0;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: iovctl verify DEVICE...\n"
-		       "Checks whether each DEVICE can be given to a VM in isolation: iommu,\n"
-		       "interrupt_remapping, group_viable, acs, reset, host_critical, numa.\n"
-		       "Exit 0 if all are isolated, 1 if one is not, 2 on bad usage.\n");
-		return 0;
-	}
 	if (argc < 2)
 		return cli_usage("verify", "missing DEVICE");
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-')
-			return cli_usage("verify", "unknown option '%s'", argv[i]);
 	if ((ret = cli_load_host(ctx, &h)) != 0)
 		return ret;
 	devs = calloc((size_t)ndev, sizeof(*devs));

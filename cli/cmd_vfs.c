@@ -164,18 +164,16 @@ int cmd_vfs(int argc, char **argv, struct cli_ctx *ctx)
 	int npos = 0, count;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--vfio") == 0)
+		if (!cli_is_opt(argv[i]) && npos < 3)
+			pos[npos++] = argv[i];
+		else if (!cli_is_opt(argv[i]))
+			return cli_usage("vfs", "too many arguments ('%s')", argv[i]);
+		else if (strcmp(argv[i], "--vfio") == 0)
 			vfio = true;
 		else if (strcmp(argv[i], "--force") == 0)
 			force = true;
-		else if (strcmp(argv[i], "--dry-run") == 0 || strcmp(argv[i], "-n") == 0)
+		else if (strcmp(argv[i], "--dry-run") == 0)
 			dry = true;
-		else if (argv[i][0] == '-' && argv[i][1] && !isdigit((unsigned char)argv[i][1]))
-			return cli_usage("vfs", "unknown option '%s'", argv[i]);
-		else if (npos < 3)
-			pos[npos++] = argv[i];
-		else
-			return cli_usage("vfs", "too many arguments ('%s')", argv[i]);
 	}
 	if (npos == 0)
 		return cli_usage("vfs", "say create, destroy or show");

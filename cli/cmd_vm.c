@@ -169,11 +169,11 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (strcmp(o, "--save") == 0) {
+		if (cli_is_opt(o) && strcmp(o, "--save") == 0) {
 			save = true;
 			continue;
 		}
-		if (o[0] != '-') {
+		if (!cli_is_opt(o)) {
 			if (name) {
 				json_decref(nics);
 				json_decref(disks);
@@ -277,18 +277,16 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 	int ret;
 
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--force") == 0 && strcmp(argv[1], "stop") == 0)
+		if (cli_is_opt(argv[i]) && strcmp(argv[i], "--force") == 0)
 			force = true;
-		else if (strcmp(argv[i], "--timeout") == 0 && strcmp(argv[1], "stop") == 0) {
+		else if (cli_is_opt(argv[i]) && strcmp(argv[i], "--timeout") == 0) {
 			char *end;
 
 			if (i + 1 >= argc || (timeout = strtol(argv[++i], &end, 10)) < 0 || *end ||
 			    timeout > 100)
 				return cli_usage("vm", "--timeout S: seconds the guest has to shut "
 						 "down before iovm is killed, 0..100 (default 30)");
-		} else if (argv[i][0] == '-')
-			return cli_usage("vm", "unknown option '%s'", argv[i]);
-		else if (!name)
+		} else if (!name)
 			name = argv[i];
 		else
 			return cli_usage("vm", "one guest name ('%s')", argv[i]);
@@ -413,9 +411,7 @@ static int vm_console(int argc, char **argv, struct cli_ctx *ctx)
 	bool in_open = true;
 
 	for (int i = 2; i < argc; i++) {
-		if (argv[i][0] == '-')
-			return cli_usage("vm", "unknown option '%s'", argv[i]);
-		else if (!name)
+		if (!name)
 			name = argv[i];
 		else
 			return cli_usage("vm", "one guest name ('%s')", argv[i]);

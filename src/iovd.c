@@ -47,6 +47,8 @@ static void usage(FILE *f)
 		"      --config-dir DIR    its drop-ins (default: FILE without .json, plus .d;\n"
 		"                          /etc/iovd/iovd.d for the default file)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
+		"      --check [FILE]      check the config (or FILE) as iovd would load it, then exit\n"
+		"                          (0 valid, 1 invalid; the same check as `iovctl config check`)\n"
 		"      --state-dir DIR     journal, bind records, last apply, guests, MAC registry,\n"
 		"                          quarantine (default /var/lib/iovd,\n"
 		"                          under --sysroot DIR: DIR/var/lib/iovd)\n"
@@ -60,7 +62,8 @@ static void usage(FILE *f)
 		"      --iovm PATH         the VMM guests run in (default: next to iovd, else /usr/bin/iovm)\n"
 		"      --guest-user NAME   user iovm runs as (NAME or UID[:GID], default iovm)\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
-		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
+		"  -h, --help              this help\n"
+		"      --version           print the version and exit\n", IOVD_DEFAULT_SOCKET);
 }
 
 /* iovd --check [FILE]: like nginx -t. The same code as `iovctl config check`. */

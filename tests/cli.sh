@@ -1,0 +1,121 @@
+#!/bin/sh
+# tests/cli.sh BUILD: the command-line conventions of iovctl, iovd and iovm, and the messages
+# a newcomer meets first (issue 19): --version everywhere; `iovctl help [CMD]`, `CMD --help`
+# with that command's options; options anywhere on the line and `--` ending them; "did you
+# mean" for commands, selections and options; messages that name the right fix. Runs iovd
+# on a generated fake tree for the ones that go through it. Needs no root. Exit 1 on failure.
+set -u
+B=${1:?usage: $0 BUILD}
+T=$(mktemp -d /tmp/iovd-cli.XXXXXX)
+fail=0
+trap 'kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
+bad() { echo "cli: FAIL: $*"; fail=1; }
+export IOVD_SOCKET="$T/sock" NO_COLOR=1 LC_ALL=C
+unset IOV_SYSROOT
+C="$B/iovctl"
+
+# run EXPECTED_EXIT CMD...: output (stdout and stderr) in $T/o
+run() {
+	_want=$1; shift
+	"$@" > "$T/o" 2>&1
+	_rc=$?
+	[ "$_rc" = "$_want" ] || bad "$*: exit $_rc, want $_want: $(head -3 "$T/o")"
+}
+has() { grep -qF -- "$1" "$T/o" || bad "$2: no '$1' in: $(head -5 "$T/o")"; }
+hasnt() { ! grep -qF -- "$1" "$T/o" || bad "$2: '$1' in: $(head -5 "$T/o")"; }
+
+python3 tests/fixtures/gen/mksysfs.py tests/fixtures/layout_a.desc "$T/tree" >/dev/null || exit 1
+S="--sysroot $T/tree"
+
+# --- --version on all three
+for p in iovctl iovd iovm; do
+	run 0 "$B/$p" --version
+	grep -Eq "^$p [0-9]+\.[0-9]+" "$T/o" || bad "$p --version: $(cat "$T/o")"
+done
+run 0 "$B/iovd" --help
+has "--check [FILE]" "iovd --help"
+has "--version" "iovd --help"
+run 0 "$B/iovm" --help
+has "--version" "iovm --help"
+
+# --- help: the list, one command's, a subcommand's options
+run 0 "$C" help
+has "vf set|unquarantine" "help lists vf unquarantine"
+run 0 "$C" help list
+has "usage: iovctl list" "help list"
+run 0 "$C" list --help
+has "usage: iovctl list" "list --help"
+hasnt "unknown selection" "list --help"
+run 0 "$C" vm start --help
+has "--kernel FILE" "vm start --help"
+hasnt "--force" "vm start --help (stop's option)"
+run 0 "$C" help vm
+has "(stop) SIGKILL" "help vm tags stop's --force"
+run 0 "$C" bind -h
+has "--driver D" "bind -h"
+run 2 "$C" help nosuch
+has "unknown command 'nosuch'" "help nosuch"
+
+# --- options anywhere; --opt=value; `--` ends them
+"$C" $S list pfs > "$T/a" 2>&1
+"$C" list pfs $S > "$T/b" 2>&1 || bad "list pfs --sysroot DIR: exit $?: $(cat "$T/b")"
+cmp -s "$T/a" "$T/b" || bad "list pfs --sysroot DIR differs from --sysroot DIR list pfs"
+"$C" list --sysroot="$T/tree" pfs > "$T/b" 2>&1
+cmp -s "$T/a" "$T/b" || bad "list --sysroot=DIR pfs differs"
+run 0 "$C" show eno1 --json $S
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/o" || bad "show eno1 --json: not JSON"
+run 2 "$C" $S show -- --json
+has "'--json': no such PCI device" "show -- --json (the word after -- is a device)"
+run 2 "$C" $S vfs -n show eno1
+has "show takes one PF and no options" "vfs -n: the short form is --dry-run"
+
+# --- did you mean
+run 2 "$C" lst
+has "did you mean 'list'?" "command typo"
+run 2 "$C" $S list pf
+has "unknown selection 'pf'; did you mean 'pfs'?" "selection typo"
+run 2 "$C" bind --forse 01:00.0
+has "did you mean '--force'?" "option typo"
+run 2 "$C" vm strat x
+has "did you mean 'start'?" "subcommand typo"
+run 2 "$C" vm stop x --kernel k
+has "--kernel goes with 'vm start'" "an option of another subcommand"
+run 2 "$C" vm start x --kernel
+has "--kernel needs a value (FILE)" "option without its value"
+
+# --- messages that name the right thing (read-only, no daemon)
+run 2 "$C" $S show eno1/vf8
+has "supports at most 8 VFs (vf0..vf7): vf8 can never exist" "a VF beyond totalvfs"
+hasnt "create more" "a VF beyond totalvfs"
+run 2 "$C" $S show eno1/vf5
+has "create more with 'iovctl vfs create eno1 6'" "a VF beyond numvfs: the count that makes it"
+run 2 "$C" $S show 05:10.9
+has "function 9 is not valid" "function 9"
+run 2 "$C" $S show 05:20.0
+has "device 20 is not valid" "device 0x20"
+run 1 "$C" $S verify eno1
+has "iovctl vfs destroy 0000:04:00.0" "binding a PF with VFs: the fix is vfs destroy"
+hasnt "sriov_numvfs to 0" "binding a PF with VFs"
+run 1 "$C" --socket "$T/nothing" vm list
+has "see iovd(8)" "no daemon: the man page"
+hasnt "docs/" "no daemon: no path into the source tree"
+
+# --- through iovd on the fake tree
+printf '{ "pfs": [ { "name": "main", "match": { "netdev": "eno1" }, "num_vfs": 4 } ] }\n' > "$T/iovd.json"
+"$B/iovd" $S --socket "$T/sock" --state-dir "$T/state" --config "$T/iovd.json" --config-dir "" \
+	--no-apply --pidfile "$T/pid" 2>"$T/iovd.err" || { cat "$T/iovd.err"; exit 1; }
+run 1 "$C" vm stop web
+has "iovctl: no running guest named 'web'" "a guest that is not there"
+hasnt "refused" "a guest that is not there is not a refusal"
+run 0 "$C" release 0000:05:10.0
+has "nothing to release" "release of a device iovd never bound"
+hasnt "released (" "release of a device iovd never bound"
+run 1 "$C" vfs destroy ens2f1 --dry-run
+has "iovctl release 0000:5e:0a.0" "a VF on vfio-pci in the way: the fix names it"
+hasnt "release DEV" "no placeholder in the fix"
+run 1 "$C" vm start x --kernel /bin/true --nic nopool
+has "iovctl config check" "an unknown pool: the command that lists them"
+hasnt "config show" "an unknown pool: no command that does not exist"
+
+[ $fail = 0 ] && echo "cli: all checks passed"
+exit $fail
