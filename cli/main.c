@@ -84,7 +84,7 @@ static const struct cli_cmd commands[] = {
 	{ "vfs", cmd_vfs, "vfs create|destroy|show PF [N]",
 	  "create N VFs or remove them through iovd; show their settings", vfs_opts, vfs_subs, NULL },
 	{ "vf", cmd_vf, "vf set|unquarantine PF/vfN [PROPERTY VALUE...]",
-	  "set mac, vlan [qos] [proto 802.1Q|802.1ad], spoofchk, trust, state, min-rate, max-rate; "
+	  "set mac, vlan [qos] [proto 802.1Q|802.1ad], spoofchk, trust, state, min_rate, max_rate; "
 	  "or let a quarantined VF be used again (through iovd)", NULL, vf_subs, NULL },
 	{ "bind", cmd_bind, "bind DEVICE",
 	  "move the device's IOMMU group to vfio-pci (through iovd)", bind_opts, NULL, NULL },

@@ -538,7 +538,7 @@ static int setlink_retry(struct nl_sock *sk, int ifindex, const struct vfattr *v
 enum { P_MAC, P_VLAN, P_RATE, P_SPOOFCHK, P_TRUST, P_STATE, P_N };
 
 static const char *const prop_name[P_N] = {
-	"mac", "vlan", "min-rate/max-rate", "spoofchk", "trust", "state",
+	"mac", "vlan", "min_rate/max_rate", "spoofchk", "trust", "state",
 };
 
 /* Everything needed to send one property, for a value and for the old one. */
@@ -675,7 +675,7 @@ static const char *errno_hint(int prop, int r, const char *driver)
 		return "run it through iovd as root (CAP_NET_ADMIN)";
 	case -EINVAL:
 		return prop == P_RATE ? "check the rates against the link speed; some drivers "
-					"(igb) support only max-rate, with the link up"
+					"(igb) support only max_rate, with the link up"
 				      : "the driver refused the value (see dmesg)";
 	}
 	return "see dmesg for the driver's reason";
@@ -730,8 +730,8 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 	}
 	free(cur);
 	if (want.max_rate && want.min_rate > want.max_rate)
-		return iov_err_set(err, -EINVAL, "give both min-rate and max-rate",
-				   "min-rate %u would be above max-rate %u", want.min_rate,
+		return iov_err_set(err, -EINVAL, "give both min_rate and max_rate",
+				   "min_rate %u would be above max_rate %u", want.min_rate,
 				   want.max_rate);
 	if ((want.set & (IOV_VFC_MIN_RATE | IOV_VFC_MAX_RATE)) && (want.min_rate || want.max_rate) &&
 	    iov_quirk_has(driver, IOV_QUIRK_RATE_NEEDS_LINK) && iov_netdev_is_up(pf_ifname) == 1 &&

@@ -100,6 +100,29 @@ run 1 "$C" --socket "$T/nothing" vm list
 has "see iovd(8)" "no daemon: the man page"
 hasnt "docs/" "no daemon: no path into the source tree"
 
+# --- one spelling of a VF: pools take PF/vfN and PF/vfN-M (PF#N as before), and what
+# config check prints as a pool's members is accepted back as members
+cat > "$T/pools.json" <<J
+{ "pfs": [ { "name": "main", "match": { "netdev": "eno1" }, "num_vfs": 4,
+             "defaults": { "driver": "vfio-pci" } } ],
+  "pools": [ { "name": "p", "vfs": [ "main/vf0-1", "main#2" ] } ] }
+J
+run 0 "$C" $S config check "$T/pools.json" --json
+python3 - "$T/o" "$T/pools2.json" <<'P' || bad "config check: the pool's members as printed: $(cat "$T/o")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+vfs = j["pools"][0]["vfs"]
+assert vfs == ["main/vf0", "main/vf1", "main/vf2"], vfs
+c = {"pfs": [{"name": "main", "match": {"netdev": "eno1"}, "num_vfs": 4,
+              "defaults": {"driver": "vfio-pci"}}], "pools": [{"name": "p", "vfs": vfs}]}
+json.dump(c, open(sys.argv[2], "w"))
+P
+run 0 "$C" $S config check "$T/pools2.json"
+# one spelling of a property: vf set prints max_rate (the config's key) and takes max-rate too
+run 2 "$C" vf set eno1/vf0 max_rat 5
+has "did you mean 'max_rate'?" "a misspelt property"
+hasnt "max-rate," "properties listed once, as the config spells them"
+
 # --- through iovd on the fake tree
 printf '{ "pfs": [ { "name": "main", "match": { "netdev": "eno1" }, "num_vfs": 4 } ] }\n' > "$T/iovd.json"
 "$B/iovd" $S --socket "$T/sock" --state-dir "$T/state" --config "$T/iovd.json" --config-dir "" \

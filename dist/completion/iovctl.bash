@@ -130,8 +130,8 @@ _iovctl()
 			spoofchk|trust) _iovctl_reply "on off" "$cur" ;;
 			state) _iovctl_reply "auto enable disable" "$cur" ;;
 			proto) _iovctl_reply "802.1Q 802.1ad" "$cur" ;;
-			mac|vlan|qos|min-rate|max-rate) COMPREPLY=() ;;
-			*) _iovctl_reply "mac vlan qos proto spoofchk trust state min-rate max-rate" "$cur" ;;
+			mac|vlan|qos|min_rate|max_rate|min-rate|max-rate) COMPREPLY=() ;;
+			*) _iovctl_reply "mac vlan qos proto spoofchk trust state min_rate max_rate" "$cur" ;;
 			esac
 		fi ;;
 	export)

@@ -60,7 +60,7 @@ comp "$S verify eno1/vf0 eno1/vf" "eno1/vf0 eno1/vf1 eno1/vf2 eno1/vf3"
 comp "$S bind --" "--driver --force"
 comp "$S bind eno1/vf0 --driver " "vfio-pci"
 # VF property keywords and their values.
-comp "$S vf set eno1/vf0 " "mac max-rate min-rate proto qos spoofchk state trust vlan"
+comp "$S vf set eno1/vf0 " "mac max_rate min_rate proto qos spoofchk state trust vlan"
 comp "$S vf set eno1/vf0 spoofchk " "off on"
 comp "$S vf set eno1/vf0 state " "auto disable enable"
 comp "$S vf set eno1/vf0 vlan 100 proto " "802.1Q 802.1ad"
