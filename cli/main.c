@@ -172,9 +172,8 @@ static void usage(FILE *f)
 		   "Exit status: 0 ok, 1 failure, 2 bad usage.\n");
 }
 
-/* `iovctl help CMD`, `iovctl CMD --help`: the command's usage and options; with sub (vm
- * start) only the options that go with it. */
-static void cmd_help(FILE *f, const struct cli_cmd *c, const char *sub)
+/* "usage: iovctl CMD ARGS [OPTIONS]\n"; with sub (vm start) only that subcommand's. */
+static void usage_line(FILE *f, const struct cli_cmd *c, const char *sub)
 {
 	const char *rest = strchr(c->usage, ' ');
 
@@ -186,7 +185,15 @@ static void cmd_help(FILE *f, const struct cli_cmd *c, const char *sub)
 	for (const struct cli_opt *o = c->opts; o && o->name; o++)
 		if (!o->sub || !sub || strcmp(o->sub, sub) == 0)
 			fprintf(f, " [%s%s%s]", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-	fprintf(f, "\n%s\n%s", c->help, c->more ? c->more : "");
+	fputc('\n', f);
+}
+
+/* `iovctl help CMD`, `iovctl CMD --help`: the command's usage and options; with sub (vm
+ * start) only the options that go with it. */
+static void cmd_help(FILE *f, const struct cli_cmd *c, const char *sub)
+{
+	usage_line(f, c, sub);
+	fprintf(f, "%s\n%s", c->help, c->more ? c->more : "");
 	if (c->opts) {
 		fprintf(f, "\noptions:\n");
 		for (const struct cli_opt *o = c->opts; o->name; o++)
@@ -210,7 +217,7 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "iovctl %s: %s\n", cmd, msg);
 	if (c)
-		fprintf(stderr, "usage: iovctl %s (iovctl %s --help)\n", c->usage, c->name);
+		usage_line(stderr, c, NULL);
 	(void)json_errors;
 	return 2;
 }
