@@ -40,6 +40,12 @@ struct cli_cmd {
 int cli_load_host(struct cli_ctx *ctx, struct iov_host **out);
 /* Prints a usage error for cmd ("iovctl CMD: msg" + usage line), returns 2. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error: "iovctl[ CMD]: message" (and "  fix: FIX") on stderr; with --json also
+ * {"schema": "iovd.error/1", "error": {"code", "message", "fix"}} on stdout (docs/json.md).
+ * code: "usage", "no-such-device", "refused", "failed", "permission-denied", "config",
+ * "no-daemon", "daemon", "host". cmd and fix may be NULL. Returns rc. */
+int cli_fail(int rc, const char *cmd, const char *code, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /* Whether arg (a pointer into the command's argv) is an option: main.c moves a command's
  * options after its other arguments and checks them against the command's table; what
  * follows `--` on the line is never an option, whatever it starts with. */

@@ -69,9 +69,7 @@ static int plan_local(struct cli_ctx *ctx, const char *file, bool force)
 	if (!iov_sysroot()[0] && access("/var/lib/iovd/bind-state.json", R_OK) == 0)
 		o.bind_state = "/var/lib/iovd/bind-state.json";
 	if (iov_config_load(file, NULL, &cfg, &e) < 0 || iov_cfg_plan_host(cfg, &o, &p, &e) < 0) {
-		fprintf(stderr, "iovctl plan: %s\n", e.msg);
-		if (e.fix[0])
-			fprintf(stderr, "  fix: %s\n", e.fix);
+		cli_fail(1, "plan", "config", e.fix, "%s", e.msg);
 		iov_config_free(cfg);
 		return 1;
 	}
@@ -79,7 +77,7 @@ static int plan_local(struct cli_ctx *ctx, const char *file, bool force)
 	iov_cfg_plan_free(p);
 	iov_config_free(cfg);
 	if (ctx->json)
-		return cli_print_json(j);
+		return cli_print_doc("plan", j);
 	print_plan(j, "");
 	json_decref(j);
 	return 0;
@@ -109,7 +107,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret;
 	if (ctx->json)
-		return cli_print_json(r);
+		return cli_print_doc("plan", r);
 	print_plan(r, "");
 	json_decref(r);
 	return 0;
@@ -120,7 +118,7 @@ static int show_apply(struct cli_ctx *ctx, json_t *r)
 	const char *res = s_of(r, "result");
 
 	if (ctx->json)
-		return cli_print_json(r);
+		return cli_print_doc("apply", r);
 	print_plan(json_object_get(r, "plan"), "");
 	if (json_is_true(json_object_get(r, "applied")))
 		printf("applied: %lld steps (transaction %lld)\n",
@@ -168,7 +166,7 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 	if ((ret = cli_call(ctx, "io.iovd.GetStatus", NULL, &r)))
 		return ret;
 	if (ctx->json)
-		return cli_print_json(r);
+		return cli_print_doc("status", r);
 	c = json_object_get(r, "config");
 	if (json_is_object(c)) {
 		printf("config:     ");

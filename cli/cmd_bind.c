@@ -36,7 +36,7 @@ int cmd_bind(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret;
 	if (ctx->json)
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("bind", json_incref(r));
 	else
 		printf("%s: bound to %s (with the rest of its IOMMU group)\n",
 		       cli_str(r, "device", NULL), driver ? driver : "vfio-pci");
@@ -57,7 +57,7 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret;
 	if (ctx->json)
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("release", json_incref(r));
 	else if (json_integer_value(json_object_get(r, "released")) == 0)
 		printf("%s: nothing to release: iovd has not bound it (or its group) to vfio-pci\n",
 		       json_string_value(json_object_get(r, "device")));

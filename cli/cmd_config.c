@@ -44,7 +44,10 @@ int cmd_config(int argc, char **argv, struct cli_ctx *ctx)
 		return 1;
 	}
 	if (ctx->json) {
-		if (cli_print_json(rep) != 0)
+		/* An invalid config is an error like any other (docs/json.md): code "config". */
+		if (json_is_object(json_object_get(rep, "error")))
+			json_object_set_new(json_object_get(rep, "error"), "code", json_string("config"));
+		if (cli_print_doc("config-check", rep) != 0)
 			ret = 1;
 		return ret;
 	}

@@ -103,13 +103,10 @@ static int list_devices(const struct iov_host *h, enum iov_json_sel sel, bool co
 		"ADDRESS", "ROLE", "ID", "DRIVER", "GROUP", "ACS", "NUMA", "NETDEV", "VFS", "NAME",
 	};
 	struct table *t = table_new(10, hdr);
-	struct iov_usage u = { 0 };	/* only the command line: pcie_acs_override= */
-	char path[PATH_MAX];
+	/* only the command line: pcie_acs_override= */
+	struct iov_usage u = { .cmdline = cli_read_cmdline() };
 	bool shared = false, lacking = false;
 	int ret = 0;
-
-	if (iov_path(path, sizeof(path), "/proc/cmdline") == 0 && iov_exists(path))
-		iov_read_str(path, &u.cmdline);
 
 	if (!t)
 		return 1;

@@ -109,13 +109,13 @@ int cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 		char err[512];
 
 		if (iov_host_resolve(h, argv[i + 1], &devs[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "iovctl verify: %s\n", err);
+			cli_fail(2, "verify", "no-such-device", NULL, "%s", err);
 			exit_code = 2;
 			goto out;
 		}
 		if (iov_dev_is_bridge(devs[i])) {
-			fprintf(stderr, "iovctl verify: %s is a bridge; bridges are never given to "
-				"VMs: pass a device below it\n", devs[i]->name);
+			cli_fail(2, "verify", "usage", "pass a device below it",
+				 "%s is a bridge; bridges are never given to VMs", devs[i]->name);
 			exit_code = 2;
 			goto out;
 		}
@@ -133,16 +133,12 @@ int cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 		}
 	}
 	if (ctx->json) {
-		json_t *j;
+		json_t *a = json_array();
 
-		if (ndev == 1) {
-			j = verdict_json(&v[0]);
-		} else {
-			j = json_array();
-			for (int i = 0; i < ndev; i++)
-				json_array_append_new(j, verdict_json(&v[i]));
-		}
-		if (cli_print_json(j) != 0)
+		/* Always an array, one verdict per device named, in order. */
+		for (int i = 0; i < ndev; i++)
+			json_array_append_new(a, verdict_json(&v[i]));
+		if (cli_print_doc("verify", json_pack("{s:o}", "devices", a)) != 0)
 			exit_code = 1;
 	} else {
 		for (int i = 0; i < ndev; i++) {

@@ -50,7 +50,7 @@ int cmd_vf(int argc, char **argv, struct cli_ctx *ctx)
 		if (ret)
 			return ret;
 		if (ctx->json)
-			ret = cli_print_json(json_incref(r));
+			ret = cli_print_doc("vf-unquarantine", json_incref(r));
 		else
 			printf("%s: out of quarantine\n", cli_str(r, "device", NULL));
 		json_decref(r);
@@ -74,7 +74,7 @@ int cmd_vf(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret;
 	if (ctx->json)
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("vf-set", json_incref(r));
 	else
 		print_info(cli_str(r, "pf", NULL), json_object_get(r, "info"));
 	json_decref(r);

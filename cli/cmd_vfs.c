@@ -60,7 +60,7 @@ static int set_count(struct cli_ctx *ctx, const char *cmd, const char *pf, int c
 	if (ret)
 		return ret;
 	if (ctx->json) {
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("vfs-count", json_incref(r));
 	} else {
 		const char *name = cli_str(r, "pf", NULL);
 		json_t *plan = json_object_get(r, "plan");
@@ -125,19 +125,19 @@ static int vfs_show(struct cli_ctx *ctx, const char *spec)
 	if ((r = cli_load_host(ctx, &h)))
 		return r;
 	if ((r = iov_host_resolve(h, spec, &d, err, sizeof(err))) < 0) {
-		fprintf(stderr, "iovctl vfs show: %s\n", err);
+		cli_fail(2, "vfs show", "no-such-device", NULL, "%s", err);
 		iov_host_free(h);
 		return 2;
 	}
 	if (d->role != IOV_ROLE_PF || !d->n_netdevs) {
-		fprintf(stderr, "iovctl vfs show: %s is not an SR-IOV PF with a network interface\n",
-			d->name);
+		cli_fail(2, "vfs show", "usage", "see iovctl list pfs",
+			 "%s is not an SR-IOV PF with a network interface", d->name);
 		iov_host_free(h);
 		return 2;
 	}
 	if ((r = iov_vfinfo_query(d->netdevs[0], &v, &n)) < 0) {
-		fprintf(stderr, "iovctl vfs show: %s (%s): reading VF settings: %s\n", d->name,
-			d->netdevs[0], strerror(-r));
+		cli_fail(1, "vfs show", "host", NULL, "%s (%s): reading VF settings: %s", d->name,
+			 d->netdevs[0], strerror(-r));
 		iov_host_free(h);
 		return 1;
 	}
@@ -146,7 +146,7 @@ static int vfs_show(struct cli_ctx *ctx, const char *spec)
 
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(a, iov_vfinfo_json(&v[i]));
-		r = cli_print_json(json_pack("{s:s, s:s, s:o}", "pf", d->name, "netdev",
+		r = cli_print_doc("vfs-show", json_pack("{s:s, s:s, s:o}", "pf", d->name, "netdev",
 					     d->netdevs[0], "vfs", a));
 	} else {
 		printf("%s (%s): %zu VF%s\n", d->name, d->netdevs[0], n, n == 1 ? "" : "s");

@@ -258,7 +258,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret;
 	if (ctx->json)
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("vm-start", json_incref(r));
 	else {
 		print_guest(json_object_get(r, "guest"));
 		if (json_is_string(json_object_get(r, "saved")))
@@ -302,8 +302,12 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 	json_decref(p);
 	if (ret)
 		return ret;
-	if (ctx->json)
-		ret = cli_print_json(json_incref(r));
+	if (ctx->json) {
+		char doc[32];
+
+		snprintf(doc, sizeof(doc), "vm-%s", argv[1]);	/* vm-stop, vm-show, vm-log */
+		ret = cli_print_doc(doc, json_incref(r));
+	}
 	else if (json_object_get(r, "log"))
 		cli_put_text(stdout, json_string_value(json_object_get(r, "log")), /* not printed raw */
 			     json_string_length(json_object_get(r, "log")), false);
@@ -495,7 +499,7 @@ static int vm_list(int argc, char **argv, struct cli_ctx *ctx)
 	if ((ret = cli_call(ctx, "io.iovd.VmList", NULL, &r)))
 		return ret;
 	if (ctx->json) {
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("vm-list", json_incref(r));
 		json_decref(r);
 		return ret;
 	}

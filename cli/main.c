@@ -1,6 +1,7 @@
 /* iovctl: the command-line client. Read-only commands (list, show, verify) read the host
  * directly; changes go through iovd. */
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "lib/host.h"
 #include "lib/iovd_proto.h"
 #include "lib/log.h"
@@ -204,12 +205,38 @@ static void cmd_help(FILE *f, const struct cli_cmd *c, const char *sub)
 		   "(iovctl --help)\n");
 }
 
-static bool json_errors;	/* --json: usage errors as JSON too */
+static bool json_errors;	/* --json: errors as JSON on stdout too */
+
+static void json_error(const char *code, const char *msg, const char *fix)
+{
+	json_t *e;
+
+	if (!json_errors)
+		return;
+	e = json_pack("{s:s, s:s, s:s}", "code", code, "message", msg, "fix", fix ? fix : "");
+	fflush(stdout);		/* after whatever the command printed */
+	cli_print_doc("error", json_pack("{s:o}", "error", e));
+}
+
+int cli_fail(int rc, const char *cmd, const char *code, const char *fix, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "iovctl%s%s: %s\n", cmd ? " " : "", cmd ? cmd : "", msg);
+	if (fix && *fix)
+		fprintf(stderr, "  fix: %s\n", fix);
+	json_error(code, msg, fix);
+	return rc;
+}
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
 	const struct cli_cmd *c = find_cmd(cmd);
-	char msg[1024];
+	char msg[1024], fix[64];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -218,7 +245,8 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "iovctl %s: %s\n", cmd, msg);
 	if (c)
 		usage_line(stderr, c, NULL);
-	(void)json_errors;
+	snprintf(fix, sizeof(fix), "see iovctl %s --help", cmd);
+	json_error("usage", msg, fix);
 	return 2;
 }
 
@@ -269,11 +297,9 @@ int cli_load_host(struct cli_ctx *ctx, struct iov_host **out)
 {
 	int ret = iov_host_load(out);
 
-	if (ret < 0) {
-		log_err("cannot read the host's PCI devices under %s/sys: %s",
-			*iov_sysroot() ? iov_sysroot() : "", strerror(-ret));
-		return 1;
-	}
+	if (ret < 0)
+		return cli_fail(1, NULL, "host", NULL, "cannot read the host's PCI devices under "
+				"%s/sys: %s", *iov_sysroot() ? iov_sysroot() : "", strerror(-ret));
 	return 0;
 }
 
@@ -294,8 +320,7 @@ static int bad_usage(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	if (cmd)
 		return cli_usage(cmd, "%s", msg);
-	fprintf(stderr, "iovctl: %s\n", msg);
-	return 2;
+	return cli_fail(2, NULL, "usage", "see iovctl --help", "%s", msg);
 }
 
 int main(int argc, char **argv)
@@ -310,6 +335,8 @@ int main(int argc, char **argv)
 	bool help = false, version = false, endopts = false;
 
 	iov_log_set_prog("iovctl");
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		json_errors |= strcmp(argv[i], "--json") == 0;
 	if (!pos || !opt) {
 		fprintf(stderr, "iovctl: out of memory\n");
 		return 1;
@@ -387,9 +414,9 @@ int main(int argc, char **argv)
 	if (cmd_name && !(cmd = find_cmd(cmd_name))) {
 		const char *near = suggest_cmd(cmd_name);
 
-		fprintf(stderr, "iovctl: unknown command '%s'%s%s%s (iovctl --help lists them)\n",
-			cmd_name, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
-		return 2;
+		return cli_fail(2, NULL, "usage", "iovctl --help lists the commands",
+				"unknown command '%s'%s%s%s", cmd_name, near ? "; did you mean '" : "",
+				near ? near : "", near ? "'?" : "");
 	}
 	if (help) {
 		if (cmd)
@@ -400,6 +427,7 @@ int main(int argc, char **argv)
 	}
 	if (!cmd) {
 		usage(stderr);
+		json_error("usage", "no command given", "see iovctl --help");
 		return 2;
 	}
 	/* Its first argument, where it picks a subcommand or selection, and its options. */

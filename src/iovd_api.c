@@ -798,7 +798,7 @@ static void m_bind(struct vl_call *c, json_t *p, void *ud)
 									 : "io.iovd.Failed", &e, r);
 		goto out;
 	}
-	vl_reply(c, json_pack("{s:s, s:i}", "device", d->name, "released", r));
+	vl_reply(c, json_pack("{s:s}", "device", d->name));
 out:
 	iov_host_free(h);
 }
@@ -840,7 +840,7 @@ static void m_release(struct vl_call *c, json_t *p, void *ud)
 									  : "io.iovd.Failed", &e, r);
 		goto out;
 	}
-	vl_reply(c, json_pack("{s:s}", "device", d->name));
+	vl_reply(c, json_pack("{s:s, s:i}", "device", d->name, "released", r));
 out:
 	iov_host_free(h);
 }

@@ -123,6 +123,28 @@ run 2 "$C" vf set eno1/vf0 max_rat 5
 has "did you mean 'max_rate'?" "a misspelt property"
 hasnt "max-rate," "properties listed once, as the config spells them"
 
+# --- the JSON contract: under --json an error is a JSON object on stdout, same exit code
+# jrun EXIT NAME CMD...: stdout must be one document valid against its schema (saved as
+# $T/j-NAME.json), with "error.code" CODE when NAME is error-CODE
+jrun() {
+	_want=$1; _n=$2; shift 2
+	"$@" > "$T/j-$_n.json" 2>"$T/j.err"
+	_rc=$?
+	[ "$_rc" = "$_want" ] || bad "$*: exit $_rc, want $_want: $(head -3 "$T/j.err")"
+	case $_n in error-*)
+		python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["error"]["code"] == sys.argv[2], j' \
+			"$T/j-$_n.json" "${_n#error-}" || bad "$*: not an error with code ${_n#error-}: $(cat "$T/j-$_n.json")" ;;
+	esac
+}
+jrun 2 error-usage "$C" --json lst
+jrun 2 error-usage "$C" list pf $S --json
+jrun 2 error-no-such-device "$C" $S --json show nosuch0
+jrun 2 error-no-such-device "$C" $S verify eno1 nosuch0 --json
+jrun 1 error-no-daemon "$C" --json --socket "$T/nothing" vm list
+jrun 0 verify1 "$C" $S --json verify 05:10.0
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert isinstance(j["devices"], list) and len(j["devices"]) == 1' \
+	"$T/j-verify1.json" || bad "verify --json of one device: not an array of one"
+
 # --- through iovd on the fake tree
 printf '{ "pfs": [ { "name": "main", "match": { "netdev": "eno1" }, "num_vfs": 4 } ] }\n' > "$T/iovd.json"
 "$B/iovd" $S --socket "$T/sock" --state-dir "$T/state" --config "$T/iovd.json" --config-dir "" \
@@ -139,6 +161,15 @@ hasnt "release DEV" "no placeholder in the fix"
 run 1 "$C" vm start x --kernel /bin/true --nic nopool
 has "iovctl config check" "an unknown pool: the command that lists them"
 hasnt "config show" "an unknown pool: no command that does not exist"
+
+jrun 1 error-not-found "$C" --json vm stop web
+jrun 1 error-refused "$C" vfs destroy ens2f1 --dry-run --json
+jrun 0 release "$C" --json release 0000:05:10.0
+jrun 0 vm-list "$C" --json vm list
+jrun 0 status "$C" --json status
+jrun 0 plan "$C" --json plan
+# every document above against its schema (docs/schema/NAME.json)
+tests/golden/schema.py "$T"/j-*.json > "$T/schema.log" 2>&1 || bad "schema: $(grep FAIL "$T/schema.log" | head -5)"
 
 [ $fail = 0 ] && echo "cli: all checks passed"
 exit $fail
