@@ -55,14 +55,15 @@ static const struct cli_opt apply_opts[] = {
 static const struct cli_opt vm_opts[] = {
 	{ "--kernel", "FILE", "start", NULL, "the guest's bzImage (required)" },
 	{ "--initrd", "FILE", "start", NULL, "its initramfs" },
+	{ "--disk", "PATH", "start", NULL, "a virtio disk: PATH[,ro]; repeatable" },
 	{ "--cmdline", "STR", "start", NULL, "its kernel command line" },
 	{ "--mem", "SIZE", "start", NULL, "guest RAM, a multiple of 2 MiB: 512M, 2G (default 512M)" },
 	{ "--cpus", "N", "start", NULL, "vCPUs, 1 to 64 (default 1)" },
 	{ "--nic", "NIC", "start", NULL, "POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V]; repeatable" },
 	{ "--restart", "POLICY", "start", NULL, "no, on-failure or always" },
 	{ "--save", NULL, "start", NULL, "save the guest in the host config (started with iovd)" },
-	{ "--timeout", "S", "stop", NULL, "seconds to shut down before iovm is killed (0..100, "
-	  "default 30)" },
+	{ "--timeout", "S", "stop", NULL, "seconds to shut down before iovm is killed (0..100; "
+	  "default policy.stop_timeout, else 30)" },
 	{ "--force", NULL, "stop", NULL, "SIGKILL instead of SIGTERM" },
 	{ 0 },
 };
