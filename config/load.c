@@ -10,6 +10,7 @@
 #include "config/ldjson.h"
 #include "lib/atomicfile.h"
 #include "lib/err.h"
+#include "lib/sysfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1280,15 +1281,20 @@ int iov_config_load_with(const char *path, const char *dropin_dir, const char *e
 			 struct iov_err *err)
 {
 	struct ld L = { .err = err };
-	char dbuf[4096], **drop = NULL;
+	char dbuf[4096], pbuf[4096], **drop = NULL;
 	size_t n_drop = 0, n_docs = 0, extra_at = (size_t)-1;
 	json_t **docs = NULL;
 	char *buf = NULL;
 	size_t len;
 	int r;
 
-	if (!path)
-		path = IOV_CONFIG_DEFAULT_PATH;
+	if (!path) {
+		/* Under --sysroot DIR: DIR/etc/iovd, never this machine's (as iovd does). */
+		if (iov_path(pbuf, sizeof(pbuf), "%s", IOV_CONFIG_DEFAULT_PATH) < 0)
+			return iov_err_set(err, -ENAMETOOLONG, "use a shorter --sysroot",
+					   "%s%s: path too long", iov_sysroot(), IOV_CONFIG_DEFAULT_PATH);
+		path = pbuf;
+	}
 	if (!dropin_dir) {
 		if (iov_config_dropin_dir(path, dbuf, sizeof(dbuf)) < 0)
 			return iov_err_set(err, -ENAMETOOLONG, "use a shorter path", "%s: path too long",

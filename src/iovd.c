@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include "src/apply.h"
 #include "src/follow.h"
 #include "src/journal.h"
+#include "lib/group.h"
 #include "lib/log.h"
 #include "lib/sdnotify.h"
 #include "lib/sysfs.h"
@@ -345,14 +345,12 @@ int main(int argc, char **argv)
 		log_warn("--allow-unsafe-interrupts: devices will be bound to vfio-pci even without "
 			 "interrupt remapping; a VM could then inject interrupts into this host");
 	}
-	if (group) {
-		struct group *g = getgrnam(group);
-
-		if (!g) {
-			log_err("--group %s: no such group (see /etc/group)", group);
-			return 2;
-		}
-		admin = g->gr_gid;
+	if (group && (r = iov_group_gid(group, &admin)) < 0) {
+		/* Under a sysroot only DIR/etc/group counts (lib/group.h). */
+		log_err("--group %s: %s (see %s/etc/group)", group,
+			r == -ENOENT ? "no such group" : r == -ENODATA ? "no group file" :
+			strerror(-r), iov_sysroot());
+		return 2;
 	}
 
 	if ((r = iovd_cdi_init(cdi_dir)) < 0)

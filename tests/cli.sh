@@ -145,6 +145,31 @@ jrun 0 verify1 "$C" $S --json verify 05:10.0
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert isinstance(j["devices"], list) and len(j["devices"]) == 1' \
 	"$T/j-verify1.json" || bad "verify --json of one device: not an array of one"
 
+# --- the checkers run what iovd runs at load: policy.admin_group is looked up (under a
+# sysroot in DIR/etc/group only), and the default config under a sysroot is DIR/etc/iovd
+mkdir -p "$T/gtree"
+cp -a "$T/tree/." "$T/gtree/"
+mkdir -p "$T/gtree/etc/iovd"
+printf 'root:x:0:\nwheelx:x:1234:\n' > "$T/gtree/etc/group"
+G="--sysroot $T/gtree"
+for grp in nosuchgroup wheelx; do
+	printf '{ "policy": { "admin_group": "%s" },\n  "pfs": [ { "name": "main", "match": { "netdev": "eno1" }, "num_vfs": 4 } ] }\n' \
+		"$grp" > "$T/gtree/etc/iovd/iovd.json"
+	want=0; [ $grp = nosuchgroup ] && want=1
+	run $want "$C" $G config check
+	[ $want = 1 ] && has "\$.policy.admin_group: no such group 'nosuchgroup'" "config check: admin group"
+	[ $want = 0 ] && has "$T/gtree/etc/iovd/iovd.json: ok" "config check reads DIR/etc/iovd under --sysroot"
+	run $want "$B/iovd" $G --check
+	[ $want = 1 ] && has "no such group 'nosuchgroup'" "iovd --check: admin group"
+	# the daemon agrees: it loads exactly what the checkers accept
+	"$B/iovd" $G --socket "$T/gsock" --state-dir "$T/gstate" --no-apply --pidfile "$T/gpid" \
+		2>"$T/giovd.err" || bad "iovd on the group tree: $(cat "$T/giovd.err")"
+	"$C" --socket "$T/gsock" --json status > "$T/gst.json" 2>&1
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if (j.get("config") is not None) == (sys.argv[2] == "0") else 1)' \
+		"$T/gst.json" $want || bad "admin_group $grp: config check exit $want but iovd's status: $(head -c 300 "$T/gst.json")"
+	kill "$(cat "$T/gpid")" 2>/dev/null; sleep 0.2
+done
+
 # --- through iovd on the fake tree
 printf '{ "pfs": [ { "name": "main", "match": { "netdev": "eno1" }, "num_vfs": 4 } ] }\n' > "$T/iovd.json"
 "$B/iovd" $S --socket "$T/sock" --state-dir "$T/state" --config "$T/iovd.json" --config-dir "" \
