@@ -43,7 +43,7 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* An error: "iovctl[ CMD]: message" (and "  fix: FIX") on stderr; with --json also
  * {"schema": "iovd.error/1", "error": {"code", "message", "fix"}} on stdout (docs/json.md).
  * code: "usage", "no-such-device", "refused", "failed", "permission-denied", "config",
- * "no-daemon", "daemon", "host". cmd and fix may be NULL. Returns rc. */
+ * "no-daemon", "daemon", "host", "unknown" (not knowable under --sysroot). cmd and fix may be NULL. Returns rc. */
 int cli_fail(int rc, const char *cmd, const char *code, const char *fix, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 /* Whether arg (a pointer into the command's argv) is an option: main.c moves a command's

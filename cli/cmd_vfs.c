@@ -7,6 +7,7 @@
 #include "cli/output.h"
 #include "cli/srvstr.h"
 #include "lib/host.h"
+#include "lib/sysfs.h"
 #include "sriov/vfinfo.h"
 
 #include <ctype.h>
@@ -135,7 +136,13 @@ static int vfs_show(struct cli_ctx *ctx, const char *spec)
 		iov_host_free(h);
 		return 2;
 	}
-	if ((r = iov_vfinfo_query(d->netdevs[0], &v, &n)) < 0) {
+	if ((r = iov_vfinfo_query(d->netdevs[0], &v, &n)) == -IOV_E_SYSROOT) {
+		cli_fail(1, "vfs show", "unknown", "run it on the host itself, without --sysroot",
+			 "%s (%s): VF settings cannot be known under --sysroot (the PF driver "
+			 "reports them over this machine's rtnetlink)", d->name, d->netdevs[0]);
+		iov_host_free(h);
+		return 1;
+	} else if (r < 0) {
 		cli_fail(1, "vfs show", "host", NULL, "%s (%s): reading VF settings: %s", d->name,
 			 d->netdevs[0], strerror(-r));
 		iov_host_free(h);

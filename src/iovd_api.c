@@ -583,7 +583,7 @@ static void m_get_vfs(struct vl_call *c, json_t *p, void *ud)
 		int r = -errno;
 
 		iov_err_set(&e, r, NULL, "%s: reading VF settings over rtnetlink: %s", net,
-			    strerror(-r));
+			    iov_strerror(r));
 		reply_err(c, "io.iovd.Failed", &e, r);
 		goto out;
 	}
@@ -707,7 +707,7 @@ static void m_set_vf(struct vl_call *c, json_t *p, void *ud)
 		if ((r = iov_vfinfo_query(net, &cur, &n)) < 0) {
 			iov_err_set(&e, r, r == -ENODEV ? "is iovd running in another network "
 				    "namespace, or on a --sysroot tree?" : NULL,
-				    "%s: reading VF settings: %s", net, strerror(-r));
+				    "%s: reading VF settings: %s", net, iov_strerror(r));
 			reply_err(c, "io.iovd.Failed", &e, r);
 			goto out;
 		}

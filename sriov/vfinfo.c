@@ -1,4 +1,5 @@
 #include "sriov/vfinfo.h"
+#include "lib/sysfs.h"
 #include "sriov/quirks.h"
 
 #include <errno.h>
@@ -69,10 +70,14 @@ int iov_nlerr_to_errno(int e)
 
 struct nl_sock *iov_rtnl_open(int *err)
 {
-	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_sock *sk;
 	int one = 1, r;
 
-	if (!sk) {
+	if (*iov_sysroot()) {	/* the tree's netdevs are not this kernel's */
+		*err = -IOV_E_SYSROOT;
+		return NULL;
+	}
+	if (!(sk = nl_socket_alloc())) {
 		*err = -ENOMEM;
 		return NULL;
 	}
@@ -251,10 +256,12 @@ int iov_vfinfo_query(const char *pf_ifname, struct iov_vfinfo **out, size_t *n)
 {
 	struct vflist l = { 0 };
 	struct nl_sock *sk;
-	unsigned idx = if_nametoindex(pf_ifname);
+	unsigned idx;
 	int r;
 
-	if (!idx)
+	if (*iov_sysroot())
+		return -IOV_E_SYSROOT;
+	if (!(idx = if_nametoindex(pf_ifname)))
 		return -ENODEV;
 	if (!(sk = iov_rtnl_open(&r)))
 		return r;
@@ -381,6 +388,10 @@ vfs:
 int iov_mac_in_use(const uint8_t mac[6], const char *pf_ifname, int vf,
 		   const char *const *skip, char *who, size_t wholen)
 {
+	/* Under a sysroot no netdev is this machine's: nothing is known to use it. */
+	if (*iov_sysroot())
+		return 0;
+
 	struct macscan m = {
 		.mac = mac, .vf = vf, .skip = skip, .who = who, .wholen = wholen,
 		.pf_index = pf_ifname ? (int)if_nametoindex(pf_ifname) : 0,
@@ -691,6 +702,10 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 	int r, done[P_N], ndone = 0, ifindex;
 	char driver[64] = "";
 
+	if (*iov_sysroot())
+		return iov_err_set(err, -IOV_E_SYSROOT, "VF properties are set through this "
+				   "machine's rtnetlink: not under --sysroot",
+				   "%s/vf%u: cannot set VF properties under a sysroot", pf_ifname, vf);
 	/* What the PF's driver cannot do is refused before anything is sent. */
 	if (iov_quirk_netdev_driver(pf_ifname, driver, sizeof(driver)) < 0)
 		driver[0] = '\0';
@@ -709,7 +724,7 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 	r = iov_vfinfo_query(pf_ifname, &cur, &n);
 	if (r < 0)
 		return iov_err_set(err, r, NULL, "%s: reading VF settings: %s", pf_ifname,
-				   strerror(-r));
+				   iov_strerror(r));
 	for (size_t i = 0; i < n; i++)
 		if (cur[i].vf == (int)vf)
 			mine = &cur[i];

@@ -21,6 +21,7 @@ golden: $(BUILD)/iovctl $(BUILD)/iovd $(BUILD)/iovm
 	tests/daemon.sh $(BUILD)
 	tests/monitor.sh $(BUILD)
 	tests/cli.sh $(BUILD)
+	tests/sysroot.sh $(BUILD)
 	tests/golden/schema.py --goldens
 	tests/golden/plans.sh $(BUILD)/iovctl
 	tests/hardening.sh $(BUILD)
