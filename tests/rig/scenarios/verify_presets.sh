@@ -101,10 +101,10 @@ no-iommu)
 	;;
 esac
 
-# Several devices: a JSON array, exit 1 if any is not isolated; a bad argument is exit 2.
+# Several devices: the "devices" array in order, exit 1 if any is not isolated; a bad argument is exit 2.
 "$IOVCTL" --json verify "$vf" "$PF" > /tmp/verify-two.json && rc=0 || rc=$?
 check "verify of two devices: exit status $rc (0 or 1: a verdict, not a usage error)" test "$rc" -le 1
-expect_eq "verify of two devices: a JSON array" "$(j /tmp/verify-two.json '[0].device') $(j /tmp/verify-two.json '[1].device')" "$vf $PF"
+expect_eq "verify of two devices: the devices array" "$(j /tmp/verify-two.json '.devices[0].device') $(j /tmp/verify-two.json '.devices[1].device')" "$vf $PF"
 "$IOVCTL" verify 0000:7f:1f.7 > /dev/null 2>&1 && rc=0 || rc=$?
 expect_eq "verify of a missing device: exit status" "$rc" 2
 log "verify_presets ($RIG_PRESET): $checks checks passed"
