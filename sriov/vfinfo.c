@@ -702,10 +702,6 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 	int r, done[P_N], ndone = 0, ifindex;
 	char driver[64] = "";
 
-	if (*iov_sysroot())
-		return iov_err_set(err, -IOV_E_SYSROOT, "VF properties are set through this "
-				   "machine's rtnetlink: not under --sysroot",
-				   "%s/vf%u: cannot set VF properties under a sysroot", pf_ifname, vf);
 	/* What the PF's driver cannot do is refused before anything is sent. */
 	if (iov_quirk_netdev_driver(pf_ifname, driver, sizeof(driver)) < 0)
 		driver[0] = '\0';
@@ -717,6 +713,11 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 		return iov_err_set(err, -EOPNOTSUPP, fix, "%s/vf%u: cannot set state: %s",
 				   pf_ifname, vf, q->why);
 	}
+	/* The driver's limits come from the tree; the netdev is this machine's or nothing. */
+	if (*iov_sysroot())
+		return iov_err_set(err, -IOV_E_SYSROOT, "VF properties are set through this "
+				   "machine's rtnetlink: not under --sysroot",
+				   "%s/vf%u: cannot set VF properties under a sysroot", pf_ifname, vf);
 	ifindex = (int)if_nametoindex(pf_ifname);
 	if (!ifindex)
 		return iov_err_set(err, -ENODEV, "check `ip link`", "PF netdev %s not found",
