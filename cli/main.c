@@ -14,13 +14,17 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const list_subs[] = { "pfs", "vfs", "groups", NULL };
 static const char *const vfs_subs[] = { "create", "destroy", "show", NULL };
 static const char *const vf_subs[] = { "set", "unquarantine", NULL };
 static const char *const config_subs[] = { "check", NULL };
 static const char *const vm_subs[] = { "start", "stop", "list", "show", "log", "console", NULL };
 static const char *const export_subs[] = { "cdi", "sriovdp", NULL };
 
+static const struct cli_opt list_opts[] = {
+	{ "--summary", NULL, NULL, NULL, "each PF's VFs on one line, as runs: vf0-31 vfio-pci" },
+	{ "--wide", NULL, NULL, NULL, "full lines (on a terminal the NAME column is cut to fit)" },
+	{ 0 },
+};
 static const struct cli_opt vfs_opts[] = {
 	{ "--vfio", NULL, "create", NULL, "bind the new VFs to vfio-pci" },
 	{ "--force", NULL, NULL, NULL, "release VFs on vfio-pci first (not those a VM holds)" },
@@ -75,8 +79,9 @@ static const struct cli_opt export_opts[] = {
 };
 
 static const struct cli_cmd commands[] = {
-	{ "list", cmd_list, "list [pfs|vfs|groups]",
-	  "PFs with their VFs, drivers, IOMMU groups, IOMMU and interrupt remapping", NULL, list_subs, NULL },
+	{ "list", cmd_list, "list [pfs|vfs|groups|PF]",
+	  "PFs with their VFs, drivers, IOMMU groups, IOMMU and interrupt remapping", list_opts,
+	  NULL, NULL },
 	{ "show", cmd_show, "show DEVICE", "everything known about one device (address, netdev or PF/vfN)",
 	  NULL, NULL, NULL },
 	{ "verify", cmd_verify, "verify DEVICE...",

@@ -185,7 +185,7 @@ static int print_items(struct fmt_job *j, const struct iov_dev **devs, size_t n,
 	return ret;
 }
 
-int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel)
+int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel, const struct iov_dev *pf)
 {
 	static struct outbuf o;
 	const struct iov_dev **devs;
@@ -212,7 +212,8 @@ int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel)
 		const struct iov_dev *d = h->devs[i];
 
 		if ((sel == IOV_SEL_PFS && d->role != IOV_ROLE_PF) ||
-		    (sel == IOV_SEL_VFS && d->role != IOV_ROLE_VF))
+		    (sel == IOV_SEL_VFS && d->role != IOV_ROLE_VF) ||
+		    (pf && d != pf && d->pf != pf))
 			continue;
 		devs[n++] = d;
 	}

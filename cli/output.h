@@ -18,8 +18,8 @@ int cli_print_doc(const char *name, json_t *j);
 /* The version of every iovctl JSON document; bumped when a field changes meaning or type. */
 #define CLI_SCHEMA_VERSION 1
 /* `list --json`: the document iov_json_host() describes, streamed device by device, with
- * each device's acs verdict (cli_acs_verdict). */
-int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel);
+ * each device's acs verdict (cli_acs_verdict); pf non-NULL: only that PF and its VFs. */
+int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel, const struct iov_dev *pf);
 /* Adds "verdict" ("ok", "fail", "unknown"; null for a bridge) and "reason" to the "acs"
  * object of device JSON o: the acs check of `iovctl verify` (the ACS column of list).
  * cmdline: the kernel command line (pcie_acs_override=), or NULL. */

@@ -69,11 +69,30 @@ has "'--json': no such PCI device" "show -- --json (the word after -- is a devic
 run 2 "$C" $S vfs -n show eno1
 has "show takes one PF and no options" "vfs -n: the short form is --dry-run"
 
+# --- output at scale: list PF, --summary, lines cut to the terminal (full when piped or --wide)
+run 0 "$C" $S list eno1
+[ "$(grep -c '^ *0000:' "$T/o")" = 5 ] || bad "list eno1: not the PF and its 4 VFs: $(cat "$T/o")"
+hasnt "IOMMU group shared" "list eno1: no legend for rows it does not show"
+run 0 "$C" $S list --summary
+has "vf0-3 igbvf" "list --summary: eno1's VFs as one run"
+grep -q "^  0000:05:10.0" "$T/o" && bad "list --summary still lists VF rows"
+if command -v script > /dev/null; then
+	COLUMNS=90 script -qec "$C $S list" /dev/null | tr -d '\r' > "$T/tty"
+	w=$(awk '/^ *(0000:|ADDRESS)/ { if (length($0) > m) m = length($0) } END { print m }' "$T/tty")
+	[ "$w" -le 90 ] || bad "list on a 90-column terminal: table lines of $w columns"
+	grep -q '\.\.\.$' "$T/tty" || bad "list on a 90-column terminal: no NAME cut"
+	COLUMNS=90 script -qec "$C $S list --wide" /dev/null | tr -d '\r' > "$T/tty"
+	w=$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$T/tty")
+	[ "$w" -gt 90 ] || bad "list --wide on a terminal: cut to $w columns"
+fi
+"$C" $S list | awk '{ if (length($0) > m) m = length($0) } END { exit !(m > 100) }' ||
+	bad "list piped: lines cut"
+
 # --- did you mean
 run 2 "$C" lst
 has "did you mean 'list'?" "command typo"
 run 2 "$C" $S list pf
-has "unknown selection 'pf'; did you mean 'pfs'?" "selection typo"
+has "did you mean 'pfs'?" "selection typo"
 run 2 "$C" bind --forse 01:00.0
 has "did you mean '--force'?" "option typo"
 run 2 "$C" vm strat x
