@@ -193,7 +193,7 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 				       .cmdline_unsafe = unsafe, .cmdline_admin = admin };
 	struct iov_err e = { 0 };
 	json_t *res = NULL;
-	bool bad;
+	bool bad, missing;
 	int r, lock;
 
 	fo.dropin_dir = config_dir;	/* NULL: next to the file (FILE without .json + .d) */
@@ -225,11 +225,19 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 		log_err("recovering the interrupted apply failed: %s; the host may be half-changed "
 			"(the journal in %s stays for the next start)", e.msg, state_dir);
 	r = iovd_follow_reload(!no_apply, false, false, &res, &bad, &e);
-	if (r < 0 && bad && e.code == -ENOENT && !config_given)
+	missing = access(config ? config : IOV_CONFIG_DEFAULT_PATH, F_OK) != 0;
+	if (r < 0 && bad && e.code == -ENOENT && missing && !config_given) {
 		log_info("no host config (%s): serving only", config ? config :
 			 IOV_CONFIG_DEFAULT_PATH);
-	else if (r < 0)
+	} else if (r < 0 && bad && !missing) {
+		/* A config that is there but does not load: fail the start loudly (systemd
+		 * sees it) rather than serve without it. A reload keeps the previous one. */
+		log_err("config: %s%s%s", e.msg, e.fix[0] ? "; fix: " : "", e.fix);
+		json_decref(res);
+		return -EINVAL;
+	} else if (r < 0) {
 		log_err("%s: %s", bad ? "config" : "apply at start", e.msg);
+	}
 	else if (!no_apply)
 		log_info("config applied at start: %s",
 			 json_string_value(json_object_get(res, "result")));

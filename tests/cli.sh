@@ -180,13 +180,21 @@ for grp in nosuchgroup wheelx; do
 	[ $want = 0 ] && has "$T/gtree/etc/iovd/iovd.json: ok" "config check reads DIR/etc/iovd under --sysroot"
 	run $want "$B/iovd" $G --check
 	[ $want = 1 ] && has "no such group 'nosuchgroup'" "iovd --check: admin group"
-	# the daemon agrees: it loads exactly what the checkers accept
+	# the daemon agrees: it loads exactly what the checkers accept, and fails to start
+	# (exit 1, the error said) on what they refuse, rather than serve without a config
 	"$B/iovd" $G --socket "$T/gsock" --state-dir "$T/gstate" --no-apply --pidfile "$T/gpid" \
-		2>"$T/giovd.err" || bad "iovd on the group tree: $(cat "$T/giovd.err")"
-	"$C" --socket "$T/gsock" --json status > "$T/gst.json" 2>&1
-	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if (j.get("config") is not None) == (sys.argv[2] == "0") else 1)' \
-		"$T/gst.json" $want || bad "admin_group $grp: config check exit $want but iovd's status: $(head -c 300 "$T/gst.json")"
-	kill "$(cat "$T/gpid")" 2>/dev/null; sleep 0.2
+		2>"$T/giovd.err"
+	rc=$?
+	[ $rc = $want ] || bad "admin_group $grp: config check exit $want, iovd start exit $rc: $(cat "$T/giovd.err")"
+	if [ $want = 0 ]; then
+		"$C" --socket "$T/gsock" --json status > "$T/gst.json" 2>&1
+		python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(j.get("config") is None)' \
+			"$T/gst.json" || bad "admin_group $grp: iovd did not load it: $(head -c 300 "$T/gst.json")"
+		kill "$(cat "$T/gpid")" 2>/dev/null; sleep 0.2
+	else
+		grep -q "no such group 'nosuchgroup'" "$T/giovd.err" || bad "iovd's start error: $(cat "$T/giovd.err")"
+		grep -q "no host config" "$T/giovd.err" && bad "iovd says 'no host config' for a config that is there"
+	fi
 done
 
 # --- through iovd on the fake tree
