@@ -329,24 +329,18 @@ static int bad_usage(const char *cmd, const char *fmt, ...)
 	return cli_fail(2, NULL, "usage", "see iovctl --help", "%s", msg);
 }
 
-int main(int argc, char **argv)
+/* main's work; pos, opt and cargv have room for every word of argv (twice for opt and
+ * cargv: --opt=value becomes two). */
+static int run(int argc, char **argv, char **pos, char **opt, char **cargv)
 {
-	/* The command's words: its arguments, then its options (with their values). */
-	char **pos = calloc((size_t)argc + 1, sizeof(char *));
-	char **opt = calloc((size_t)argc * 2 + 1, sizeof(char *));
 	size_t npos = 0, nopt = 0;
 	struct cli_ctx ctx = { 0 };
 	const struct cli_cmd *cmd = NULL;
 	const char *cmd_name = NULL;
 	bool help = false, version = false, endopts = false;
 
-	iov_log_set_prog("iovctl");
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		json_errors |= strcmp(argv[i], "--json") == 0;
-	if (!pos || !opt) {
-		fprintf(stderr, "iovctl: out of memory\n");
-		return 1;
-	}
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i], *eq, *val = NULL;
 		const struct cli_opt *o;
@@ -483,13 +477,8 @@ int main(int argc, char **argv)
 	ctx.color = !ctx.json && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 
 	/* Commands see argv[0] = their name, then their arguments, then their options. */
-	char **cargv = calloc(npos + nopt + 2, sizeof(char *));
 	int cargc = 0;
 
-	if (!cargv) {
-		fprintf(stderr, "iovctl: out of memory\n");
-		return 1;
-	}
 	cargv[cargc++] = (char *)cmd->name;
 	for (size_t k = 0; k < npos; k++)
 		cargv[cargc++] = pos[k];
@@ -497,4 +486,23 @@ int main(int argc, char **argv)
 		cargv[cargc++] = opt[k];
 	cargv[cargc] = NULL;
 	return cmd->fn(cargc, cargv, &ctx);
+}
+
+int main(int argc, char **argv)
+{
+	/* The command's words: its arguments, then its options (with their values). */
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	char **opt = calloc((size_t)argc * 2 + 1, sizeof(char *));
+	char **cargv = calloc((size_t)argc * 2 + 2, sizeof(char *));
+	int ret = 1;
+
+	iov_log_set_prog("iovctl");
+	if (pos && opt && cargv)
+		ret = run(argc, argv, pos, opt, cargv);
+	else
+		fprintf(stderr, "iovctl: out of memory\n");
+	free(pos);
+	free(opt);
+	free(cargv);
+	return ret;
 }
