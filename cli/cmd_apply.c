@@ -50,11 +50,14 @@ static size_t print_impact(json_t *imp, const char *indent)
 
 	for (i = 0; i < n;) {
 		json_t *x = json_array_get(imp, i);
-		const char *what = s_of(x, "what"), *h = s_of(x, "holder"), *rest, *r2;
-		char pf[64], addr[32], pf2[64], addr2[32], lastaddr[32] = "";
+		const char *rest, *r2;
+		char pf[64], addr[32], pf2[64], addr2[32], lastaddr[32] = "", what[512], h[256];
 		unsigned vf, vf2, last;
 		size_t e = i;
 
+		/* Copies: s_of's escaped strings live in a few rotating buffers (cli/srvstr.h). */
+		snprintf(what, sizeof(what), "%s", s_of(x, "what"));
+		snprintf(h, sizeof(h), "%s", s_of(x, "holder"));
 		if (impact_parts(what, pf, sizeof(pf), &vf, addr, sizeof(addr), &rest)) {
 			last = vf;
 			while (e + 1 < n) {

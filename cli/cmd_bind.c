@@ -60,7 +60,7 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
 		ret = cli_print_doc("release", json_incref(r));
 	else if (json_integer_value(json_object_get(r, "released")) == 0)
 		printf("%s: nothing to release: iovd has not bound it (or its group) to vfio-pci\n",
-		       json_string_value(json_object_get(r, "device")));
+		       cli_str(r, "device", NULL));
 	else
 		printf("%s: released (its group is back on its previous drivers)\n",
 		       cli_str(r, "device", NULL));
