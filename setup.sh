@@ -49,7 +49,7 @@ apt-get install -y -q --no-install-recommends \
     busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates \
     scdoc mandoc systemd debhelper dpkg-dev fakeroot lintian \
     golang-go golang-github-container-orchestrated-devices-container-device-interface-dev \
-    pciutils nvme-cli
+    pciutils nvme-cli python3-jsonschema
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86
 # The independent varlink client of tests/varlink (python3-varlink 31 is in backports).

@@ -16,17 +16,40 @@ struct cli_ctx {
 	const char *socket;	/* --socket PATH or NULL (daemon default) */
 };
 
+/* One option of a command: "--driver" with arg "D"; sub: only after that subcommand
+ * (vm start's --kernel), NULL for all; alias: a short form ("-n"), or NULL. */
+struct cli_opt {
+	const char *name;
+	const char *arg;
+	const char *sub;
+	const char *alias;
+	const char *help;
+};
+
 struct cli_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
 	const char *usage;	/* "list [pfs|vfs|groups]" */
 	const char *help;	/* one line */
+	const struct cli_opt *opts;	/* its options, { 0 }-terminated; NULL: none */
+	const char *const *subs;	/* the words its first argument may be, NULL-terminated */
+	const char *more;	/* more lines for its --help, or NULL */
 };
 
 /* Loads the host model from the sysroot; prints the error itself. Exit code on failure. */
 int cli_load_host(struct cli_ctx *ctx, struct iov_host **out);
 /* Prints a usage error for cmd ("iovctl CMD: msg" + usage line), returns 2. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error: "iovctl[ CMD]: message" (and "  fix: FIX") on stderr; with --json also
+ * {"schema": "iovd.error/1", "error": {"code", "message", "fix"}} on stdout (docs/json.md).
+ * code: "usage", "no-such-device", "refused", "failed", "permission-denied", "config",
+ * "no-daemon", "daemon", "host", "unknown" (not knowable under --sysroot). cmd and fix may be NULL. Returns rc. */
+int cli_fail(int rc, const char *cmd, const char *code, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Whether arg (a pointer into the command's argv) is an option: main.c moves a command's
+ * options after its other arguments and checks them against the command's table; what
+ * follows `--` on the line is never an option, whatever it starts with. */
+bool cli_is_opt(const char *arg);
 
 int cmd_list(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_show(int argc, char **argv, struct cli_ctx *ctx);

@@ -31,46 +31,34 @@ static const char *str(json_t *o, const char *k)
 
 int cli_print_error(const char *method, const char *name, json_t *p)
 {
-	const char *m = method + strlen("io.iovd.");
+	const char *m = method + strlen("io.iovd."), *msg = str(p, "message"), *fix = str(p, "fix");
 
 	if (strcmp(name, "io.iovd.InvalidArgument") == 0 ||
-	    strcmp(name, "org.varlink.service.InvalidParameter") == 0) {
-		fprintf(stderr, "iovctl: %s\n", *str(p, "message") ? str(p, "message") : str(p, "parameter"));
-		return 2;
-	}
-	if (strcmp(name, "io.iovd.NoSuchDevice") == 0) {
-		fprintf(stderr, "iovctl: %s\n", str(p, "message"));
-		return 2;
-	}
-	if (strcmp(name, "org.varlink.service.PermissionDenied") == 0) {
-		fprintf(stderr, "iovctl: %s: permission denied: %s\n", m,
-			*str(p, "message") ? str(p, "message") : "changes need root");
-		return 1;
-	}
-	if (strcmp(name, "org.varlink.service.MethodNotFound") == 0) {
-		fprintf(stderr, "iovctl: the running iovd does not know %s; restart it with this "
-			"version (iovd --version)\n", method);
-		return 1;
-	}
+	    strcmp(name, "org.varlink.service.InvalidParameter") == 0)
+		return cli_fail(2, NULL, "usage", NULL, "%s", *msg ? msg : str(p, "parameter"));
+	if (strcmp(name, "io.iovd.NoSuchDevice") == 0)
+		return cli_fail(2, NULL, "no-such-device", fix, "%s", msg);
+	if (strcmp(name, "org.varlink.service.PermissionDenied") == 0)
+		return cli_fail(1, NULL, "permission-denied", NULL, "%s: permission denied: %s", m,
+				*msg ? msg : "changes need root");
+	if (strcmp(name, "org.varlink.service.MethodNotFound") == 0)
+		return cli_fail(1, NULL, "daemon", "restart iovd with this version (iovd --version)",
+				"the running iovd does not know %s", method);
 	if (strcmp(name, "io.iovd.Refused") == 0 || strcmp(name, "io.iovd.Failed") == 0) {
-		fprintf(stderr, "iovctl: %s%s\n", name[8] == 'R' ? "refused: " : "",
-			str(p, "message"));
-		if (*str(p, "fix"))
-			fprintf(stderr, "  fix: %s\n", str(p, "fix"));
-		return 1;
-	}
-	if (strcmp(name, "io.iovd.ConfigError") == 0) {
-		fprintf(stderr, "iovctl: config: %s\n", str(p, "message"));
-		if (*str(p, "fix"))
-			fprintf(stderr, "  fix: %s\n", str(p, "fix"));
-		return 1;
-	}
-	char *txt = json_dumps(p, JSON_COMPACT | JSON_ENSURE_ASCII), ename[256];
+		/* Refused for want of the thing named (no such guest, pool): not found. */
+		bool missing = !strcmp(str(p, "errno"), "ENOENT") || !strcmp(str(p, "errno"), "ENODEV");
 
-	fprintf(stderr, "iovctl: %s: error %s %s\n", m, iov_esc(ename, sizeof(ename), name),
-		txt ? txt : "");
+		return cli_fail(1, NULL, missing ? "not-found" : name[8] == 'R' ? "refused" : "failed",
+				fix, "%s%s", name[8] == 'R' && !missing ? "refused: " : "", msg);
+	}
+	if (strcmp(name, "io.iovd.ConfigError") == 0)
+		return cli_fail(1, NULL, "config", fix, "config: %s", msg);
+	char *txt = json_dumps(p, JSON_COMPACT | JSON_ENSURE_ASCII), ename[256];
+	int rc = cli_fail(1, NULL, "daemon", NULL, "%s: error %s %s", m,
+			  iov_esc(ename, sizeof(ename), name), txt ? txt : "");
+
 	free(txt);
-	return 1;
+	return rc;
 }
 
 int cli_connect(const struct cli_ctx *ctx)
@@ -78,18 +66,17 @@ int cli_connect(const struct cli_ctx *ctx)
 	const char *path = cli_socket_path(ctx);
 	int fd = vl_connect(path);
 
-	if (fd < 0) {
-		if (fd == -ENOENT || fd == -ECONNREFUSED)
-			fprintf(stderr, "iovctl: iovd is not running (nothing listens on %s).\n"
-				"  Changes go through iovd. Start it as root: `iovd` (or `iovd &`), or\n"
-				"  `systemctl start iovd` where the unit is installed; see docs/iovd.md.\n",
-				path);
-		else if (fd == -EACCES)
-			fprintf(stderr, "iovctl: cannot connect to %s: permission denied\n", path);
-		else
-			fprintf(stderr, "iovctl: cannot connect to iovd at %s: %s\n", path,
-				strerror(-fd));
-	}
+	if (fd == -ENOENT || fd == -ECONNREFUSED)
+		cli_fail(1, NULL, "no-daemon", "changes go through iovd: start it as root (`iovd`, "
+			 "or `systemctl start iovd` where the unit is installed); see iovd(8)",
+			 "iovd is not running (nothing listens on %s)", path);
+	else if (fd == -EACCES)
+		cli_fail(1, NULL, "permission-denied", "iovd's socket is for root and its admin "
+			 "group (iovd --group, policy.admin_group); see iovd(8)",
+			 "cannot connect to %s: permission denied", path);
+	else if (fd < 0)
+		cli_fail(1, NULL, "no-daemon", NULL, "cannot connect to iovd at %s: %s", path,
+			 strerror(-fd));
 	return fd;
 }
 
@@ -109,17 +96,14 @@ int cli_call_fds(const struct cli_ctx *ctx, const char *method, json_t *params, 
 		return 1;
 	ret = vl_call_sync_fds(fd, method, params, fds, n_fds, CALL_TIMEOUT_MS, &r, &ename);
 	close(fd);
-	if (ret < 0) {
-		if (ret == -ETIMEDOUT)
-			fprintf(stderr, "iovctl: iovd did not answer %s within %d s\n", method,
-				CALL_TIMEOUT_MS / 1000);
-		else if (ret == -ECONNRESET || ret == -EPIPE)
-			fprintf(stderr, "iovctl: iovd closed the connection during %s (see its "
-				"log)\n", method);
-		else
-			fprintf(stderr, "iovctl: %s: %s\n", method, strerror(-ret));
-		return 1;
-	}
+	if (ret == -ETIMEDOUT)
+		return cli_fail(1, NULL, "daemon", "see iovd's log (journalctl -u iovd)",
+				"iovd did not answer %s within %d s", method, CALL_TIMEOUT_MS / 1000);
+	if (ret == -ECONNRESET || ret == -EPIPE)
+		return cli_fail(1, NULL, "daemon", "see iovd's log (journalctl -u iovd)",
+				"iovd closed the connection during %s", method);
+	if (ret < 0)
+		return cli_fail(1, NULL, "daemon", NULL, "%s: %s", method, strerror(-ret));
 	if (ret == 1) {
 		ret = cli_print_error(method, ename, r);
 		free(ename);

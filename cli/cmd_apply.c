@@ -1,7 +1,8 @@
 /* iovctl plan | apply [--dry-run] [--force] | reload | status: the host config, through
  * iovd (io.iovd.Plan/Apply/Reload/GetStatus; config/plan.h plans, src/apply.h applies).
  * The plan prints like a diff: "+ create 4 VFs on uplink", "~ uplink/vf2 vlan 100 -> 200",
- * "- remove 4 VFs of uplink"; then what it disturbs. */
+ * "- remove 4 VFs of uplink"; then what it disturbs, runs of VFs on one line
+ * ("uplink/vf0-3 (...) are created"), and a count of changes and impacts. */
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
@@ -13,12 +14,74 @@
 #include "lib/sysfs.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char *s_of(json_t *o, const char *k)
 {
 	return cli_str(o, k, "");
+}
+
+/* "uplink/vf3 (0000:01:10.6) is created" -> its parts; false for other lines. */
+static bool impact_parts(const char *what, char *pf, size_t pflen, unsigned *vf, char *addr,
+			 size_t alen, const char **rest)
+{
+	const char *s = strstr(what, "/vf"), *open, *close;
+	char *end;
+
+	if (!s || (size_t)(s - what) >= pflen || !(open = strstr(s, " (")) ||
+	    !(close = strchr(open, ')')) || (size_t)(close - open - 2) >= alen || close[1] != ' ')
+		return false;
+	*vf = (unsigned)strtoul(s + 3, &end, 10);
+	if (end != open)
+		return false;
+	snprintf(pf, pflen, "%.*s", (int)(s - what), what);
+	snprintf(addr, alen, "%.*s", (int)(close - open - 2), open + 2);
+	*rest = close + 2;
+	return true;
+}
+
+/* The impact, runs of consecutive VFs of one PF with the same effect on one line:
+ * "uplink/vf0-5 (0000:01:10.0..0000:01:11.2) are created". Returns the lines printed. */
+static size_t print_impact(json_t *imp, const char *indent)
+{
+	size_t i, n = json_array_size(imp), lines = 0;
+
+	for (i = 0; i < n;) {
+		json_t *x = json_array_get(imp, i);
+		const char *rest, *r2;
+		char pf[64], addr[32], pf2[64], addr2[32], lastaddr[32] = "", what[512], h[256];
+		unsigned vf, vf2, last;
+		size_t e = i;
+
+		/* Copies: s_of's escaped strings live in a few rotating buffers (cli/srvstr.h). */
+		snprintf(what, sizeof(what), "%s", s_of(x, "what"));
+		snprintf(h, sizeof(h), "%s", s_of(x, "holder"));
+		if (impact_parts(what, pf, sizeof(pf), &vf, addr, sizeof(addr), &rest)) {
+			last = vf;
+			while (e + 1 < n) {
+				json_t *y = json_array_get(imp, e + 1);
+
+				if (!impact_parts(s_of(y, "what"), pf2, sizeof(pf2), &vf2, addr2,
+						  sizeof(addr2), &r2) || strcmp(pf, pf2) ||
+				    vf2 != last + 1 || strcmp(rest, r2) || strcmp(h, s_of(y, "holder")))
+					break;
+				last = vf2;
+				memcpy(lastaddr, addr2, sizeof(lastaddr));
+				e++;
+			}
+		}
+		if (e > i)
+			printf("%s  %s/vf%u-%u (%s..%s) %s%s%s%s\n", indent, pf, vf, last, addr, lastaddr,
+			       strncmp(rest, "is ", 3) ? "" : "are ",
+			       strncmp(rest, "is ", 3) ? rest : rest + 3, *h ? " - held by " : "", h);
+		else
+			printf("%s  %s%s%s\n", indent, what, *h ? " - held by " : "", h);
+		lines++;
+		i = e + 1;
+	}
+	return lines;
 }
 
 static void print_plan(json_t *plan, const char *indent)
@@ -35,12 +98,11 @@ static void print_plan(json_t *plan, const char *indent)
 		printf("%s%s\n", indent, s_of(x, "line"));
 	if (json_array_size(imp)) {
 		printf("%simpact:\n", indent);
-		json_array_foreach(imp, i, x) {
-			const char *h = s_of(x, "holder");
-
-			printf("%s  %s%s%s\n", indent, s_of(x, "what"), *h ? " - held by " : "", h);
-		}
+		print_impact(imp, indent);
 	}
+	printf("%s%zu change%s, %zu impact%s\n", indent, json_array_size(acts),
+	       json_array_size(acts) == 1 ? "" : "s", json_array_size(imp),
+	       json_array_size(imp) == 1 ? "" : "s");
 }
 
 static int opts(const char *cmd, int argc, char **argv, bool *dry, bool *force)
@@ -51,7 +113,7 @@ static int opts(const char *cmd, int argc, char **argv, bool *dry, bool *force)
 		else if (dry && !strcmp(argv[i], "--dry-run"))
 			*dry = true;
 		else
-			return cli_usage(cmd, "unknown argument '%s'", argv[i]);
+			return cli_usage(cmd, "takes no arguments ('%s')", argv[i]);
 	}
 	return 0;
 }
@@ -69,9 +131,7 @@ static int plan_local(struct cli_ctx *ctx, const char *file, bool force)
 	if (!iov_sysroot()[0] && access("/var/lib/iovd/bind-state.json", R_OK) == 0)
 		o.bind_state = "/var/lib/iovd/bind-state.json";
 	if (iov_config_load(file, NULL, &cfg, &e) < 0 || iov_cfg_plan_host(cfg, &o, &p, &e) < 0) {
-		fprintf(stderr, "iovctl plan: %s\n", e.msg);
-		if (e.fix[0])
-			fprintf(stderr, "  fix: %s\n", e.fix);
+		cli_fail(1, "plan", "config", e.fix, "%s", e.msg);
 		iov_config_free(cfg);
 		return 1;
 	}
@@ -79,7 +139,7 @@ static int plan_local(struct cli_ctx *ctx, const char *file, bool force)
 	iov_cfg_plan_free(p);
 	iov_config_free(cfg);
 	if (ctx->json)
-		return cli_print_json(j);
+		return cli_print_doc("plan", j);
 	print_plan(j, "");
 	json_decref(j);
 	return 0;
@@ -98,7 +158,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
 			file = argv[++i];
 		else
-			return cli_usage("plan", "unknown argument '%s'", argv[i]);
+			return cli_usage("plan", "takes no arguments ('%s')", argv[i]);
 	}
 	if (file)
 		return plan_local(ctx, file, force);
@@ -109,7 +169,7 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret;
 	if (ctx->json)
-		return cli_print_json(r);
+		return cli_print_doc("plan", r);
 	print_plan(r, "");
 	json_decref(r);
 	return 0;
@@ -120,7 +180,7 @@ static int show_apply(struct cli_ctx *ctx, json_t *r)
 	const char *res = s_of(r, "result");
 
 	if (ctx->json)
-		return cli_print_json(r);
+		return cli_print_doc("apply", r);
 	print_plan(json_object_get(r, "plan"), "");
 	if (json_is_true(json_object_get(r, "applied")))
 		printf("applied: %lld steps (transaction %lld)\n",
@@ -168,7 +228,7 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 	if ((ret = cli_call(ctx, "io.iovd.GetStatus", NULL, &r)))
 		return ret;
 	if (ctx->json)
-		return cli_print_json(r);
+		return cli_print_doc("status", r);
 	c = json_object_get(r, "config");
 	if (json_is_object(c)) {
 		printf("config:     ");

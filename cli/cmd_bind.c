@@ -17,12 +17,10 @@ int cmd_bind(int argc, char **argv, struct cli_ctx *ctx)
 	int ret;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--force") == 0)
+		if (cli_is_opt(argv[i]) && strcmp(argv[i], "--force") == 0)
 			force = true;
-		else if (strcmp(argv[i], "--driver") == 0 && i + 1 < argc)
+		else if (cli_is_opt(argv[i]) && strcmp(argv[i], "--driver") == 0 && i + 1 < argc)
 			driver = argv[++i];
-		else if (argv[i][0] == '-')
-			return cli_usage("bind", "unknown option '%s'", argv[i]);
 		else if (!dev)
 			dev = argv[i];
 		else
@@ -38,7 +36,7 @@ int cmd_bind(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret;
 	if (ctx->json)
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("bind", json_incref(r));
 	else
 		printf("%s: bound to %s (with the rest of its IOMMU group)\n",
 		       cli_str(r, "device", NULL), driver ? driver : "vfio-pci");
@@ -51,7 +49,7 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
 	json_t *p, *r = NULL;
 	int ret;
 
-	if (argc != 2 || argv[1][0] == '-')
+	if (argc != 2)
 		return cli_usage("release", "name one device (PCI address, netdev or PF/vfN)");
 	p = json_pack("{s:s}", "device", argv[1]);
 	ret = cli_call(ctx, "io.iovd.Release", p, &r);
@@ -59,7 +57,10 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret;
 	if (ctx->json)
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("release", json_incref(r));
+	else if (json_integer_value(json_object_get(r, "released")) == 0)
+		printf("%s: nothing to release: iovd has not bound it (or its group) to vfio-pci\n",
+		       cli_str(r, "device", NULL));
 	else
 		printf("%s: released (its group is back on its previous drivers)\n",
 		       cli_str(r, "device", NULL));

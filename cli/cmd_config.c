@@ -10,18 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void help(FILE *f)
-{
-	fprintf(f, "usage: iovctl config check [FILE] [--config-dir DIR] [--json]\n"
-		   "Loads the host config (default %s with the drop-ins in %s;\n"
-		   "a FILE given alone is read without drop-ins, as iovd --config FILE does),\n"
-		   "checks every value and matches the PFs against this host (or --sysroot).\n"
-		   "Prints what the config describes, or the first error with its file, JSON\n"
-		   "path and fix. The same check as `iovd --check`. Exit 0 valid, 1 invalid,\n"
-		   "2 bad usage.\n",
-		IOV_CONFIG_DEFAULT_PATH, IOV_CONFIG_DEFAULT_DROPIN);
-}
-
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx)
 {
 	const char *file = NULL, *dropins = NULL;
@@ -30,24 +18,15 @@ int cmd_config(int argc, char **argv, struct cli_ctx *ctx)
 	json_t *rep = NULL;
 	int ret;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		help(stdout);
-		return 0;
-	}
 	if (argc < 2)
 		return cli_usage("config", "missing subcommand (check)");
 	if (strcmp(argv[1], "check") != 0)
-		return cli_usage("config", "unknown subcommand '%s' (there is: check)", argv[1]);
+		return cli_usage("config", "unknown subcommand '%s' (expected check)", argv[1]);
 	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			help(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--config-dir")) {
+		if (cli_is_opt(argv[i]) && !strcmp(argv[i], "--config-dir")) {
 			if (++i >= argc)
 				return cli_usage("config", "--config-dir needs a directory");
 			dropins = argv[i];
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cli_usage("config", "unknown option '%s'", argv[i]);
 		} else if (file) {
 			return cli_usage("config", "one FILE only ('%s' and '%s')", file, argv[i]);
 		} else {
@@ -65,7 +44,10 @@ int cmd_config(int argc, char **argv, struct cli_ctx *ctx)
 		return 1;
 	}
 	if (ctx->json) {
-		if (cli_print_json(rep) != 0)
+		/* An invalid config is an error like any other (docs/json.md): code "config". */
+		if (json_is_object(json_object_get(rep, "error")))
+			json_object_set_new(json_object_get(rep, "error"), "code", json_string("config"));
+		if (cli_print_doc("config-check", rep) != 0)
 			ret = 1;
 		return ret;
 	}

@@ -50,17 +50,13 @@ int cmd_export(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	/* --config names one file (no drop-ins); the default is the main file + iovd.d/. */
 	if (iov_config_load(path, path ? "" : NULL, &c, &err) < 0) {
-		fprintf(stderr, "iovctl export: %s\n", err.msg);
-		if (err.fix[0])
-			fprintf(stderr, "  fix: %s\n", err.fix);
+		cli_fail(1, "export", "config", err.fix, "%s", err.msg);
 		return err.code == -ENOENT ? 1 : 2;
 	}
 	if (cli_load_host(ctx, &h))
 		goto out;
 	if (iov_config_resolve(c, h, &r, &err) < 0) {
-		fprintf(stderr, "iovctl export: %s\n", err.msg);
-		if (err.fix[0])
-			fprintf(stderr, "  fix: %s\n", err.fix);
+		cli_fail(1, "export", "config", err.fix, "%s", err.msg);
 		goto out;
 	}
 	if (strcmp(what, "sriovdp") == 0) {

@@ -8,11 +8,13 @@
 #include "cli/srvstr.h"
 #include "lib/host.h"
 #include "lib/hostjson.h"
+#include "lib/suggest.h"
 #include "lib/sysfs.h"
 #include "vfio/guard.h"
 #include "vfio/verify.h"
 
 #include <limits.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,25 +99,63 @@ static int dev_row(struct table *t, const struct iov_host *h, const struct iov_u
 	return table_row(t, colour, cells);
 }
 
-static int list_devices(const struct iov_host *h, enum iov_json_sel sel, bool colour)
+struct list_opts {
+	const struct iov_dev *pf;	/* list PF: only it and its VFs */
+	bool summary;			/* --summary: a PF's VFs as runs, one line */
+	size_t width;			/* cut lines to this (terminal), 0: no limit */
+};
+
+/* --summary: a PF's VFs on one line, runs of consecutive VFs on the same driver:
+ * "vf0-31 vfio-pci, vf32-127 iavf". */
+static int vf_summary(struct table *t, const struct iov_dev *pf)
+{
+	const struct iov_sriov *s = pf->sriov;
+	char line[1024] = "", cnt[24];
+	size_t off = 0;
+
+	for (size_t v = 0; v < s->n_vfs && off < sizeof(line);) {
+		const char *drv = s->vfs[v] ? (s->vfs[v]->driver ? s->vfs[v]->driver : "none") : "?";
+		size_t e = v;
+
+		while (e + 1 < s->n_vfs && s->vfs[e + 1] &&
+		       strcmp(s->vfs[e + 1]->driver ? s->vfs[e + 1]->driver : "none", drv) == 0)
+			e++;
+		if (e > v)
+			off += (size_t)snprintf(line + off, sizeof(line) - off, "%svf%zu-%zu %s",
+						off ? ", " : "", v, e, drv);
+		else
+			off += (size_t)snprintf(line + off, sizeof(line) - off, "%svf%zu %s",
+						off ? ", " : "", v, drv);
+		v = e + 1;
+	}
+	if (!s->n_vfs)
+		return 0;
+	snprintf(cnt, sizeof(cnt), "%zu VF%s", s->n_vfs, s->n_vfs == 1 ? "" : "s");
+	const char *cells[10] = { "  VFs", cnt, "", "", "", "", "", "", "", line };
+
+	return table_row(t, NULL, cells);
+}
+
+static int list_devices(const struct iov_host *h, enum iov_json_sel sel, bool colour,
+			const struct list_opts *lo)
 {
 	static const char *const hdr[] = {
 		"ADDRESS", "ROLE", "ID", "DRIVER", "GROUP", "ACS", "NUMA", "NETDEV", "VFS", "NAME",
 	};
 	struct table *t = table_new(10, hdr);
-	struct iov_usage u = { 0 };	/* only the command line: pcie_acs_override= */
-	char path[PATH_MAX];
+	/* only the command line: pcie_acs_override= */
+	struct iov_usage u = { .cmdline = cli_read_cmdline() };
 	bool shared = false, lacking = false;
 	int ret = 0;
 
-	if (iov_path(path, sizeof(path), "/proc/cmdline") == 0 && iov_exists(path))
-		iov_read_str(path, &u.cmdline);
-
 	if (!t)
 		return 1;
+	table_set_max_width(t, lo->width);
 	for (size_t i = 0; i < h->n_devs && ret == 0; i++) {
 		const struct iov_dev *d = h->devs[i];
 
+		if (lo->pf && d != lo->pf)
+			continue;
 		if (sel == IOV_SEL_VFS) {
 			if (d->role == IOV_ROLE_VF)
 				ret = dev_row(t, h, &u, d, false, &lacking);
@@ -127,13 +167,16 @@ static int list_devices(const struct iov_host *h, enum iov_json_sel sel, bool co
 		if (sel == IOV_SEL_ALL && d->role == IOV_ROLE_VF && d->pf && d->vf_index != IOV_UNKNOWN)
 			continue;
 		ret = dev_row(t, h, &u, d, false, &lacking);
-		if (sel == IOV_SEL_ALL && d->role == IOV_ROLE_PF)
+		if (sel == IOV_SEL_ALL && d->role == IOV_ROLE_PF && lo->summary && ret == 0)
+			ret = vf_summary(t, d);
+		else if (sel == IOV_SEL_ALL && d->role == IOV_ROLE_PF)
 			for (size_t v = 0; v < d->sriov->n_vfs && ret == 0; v++)
 				if (d->sriov->vfs[v])
 					ret = dev_row(t, h, &u, d->sriov->vfs[v], true, &lacking);
 	}
 	for (size_t i = 0; i < h->n_devs; i++)
-		shared |= h->devs[i]->group && h->devs[i]->group->n_members > 1;
+		shared |= h->devs[i]->group && h->devs[i]->group->n_members > 1 &&
+			  (!lo->pf || h->devs[i] == lo->pf || h->devs[i]->pf == lo->pf);
 
 	cli_print_iommu_summary(h, stdout);
 	fputc('\n', stdout);
@@ -218,32 +261,67 @@ static void print_quarantine(const struct cli_ctx *ctx)
 	close(fd);
 }
 
+/* The terminal's width when stdout is one ($COLUMNS first), else 0: no limit. */
+static size_t term_width(void)
+{
+	struct winsize ws;
+	const char *c = getenv("COLUMNS");
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (c && atoi(c) > 20)
+		return (size_t)atoi(c);
+	return ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 0;
+}
+
 int cmd_list(int argc, char **argv, struct cli_ctx *ctx)
 {
+	static const char *const sels[] = { "pfs", "vfs", "groups" };
 	enum iov_json_sel sel = IOV_SEL_ALL;
+	struct list_opts lo = { .width = term_width() };
+	const char *what = NULL;
 	struct iov_host *h;
 	int ret;
 
-	if (argc > 2)
-		return cli_usage("list", "too many arguments ('%s')", argv[2]);
-	if (argc == 2) {
-		if (strcmp(argv[1], "pfs") == 0)
-			sel = IOV_SEL_PFS;
-		else if (strcmp(argv[1], "vfs") == 0)
-			sel = IOV_SEL_VFS;
-		else if (strcmp(argv[1], "groups") == 0)
-			sel = IOV_SEL_GROUPS;
+	for (int i = 1; i < argc; i++) {
+		if (cli_is_opt(argv[i]) && !strcmp(argv[i], "--summary"))
+			lo.summary = true;
+		else if (cli_is_opt(argv[i]) && !strcmp(argv[i], "--wide"))
+			lo.width = 0;
+		else if (what)
+			return cli_usage("list", "too many arguments ('%s')", argv[i]);
 		else
-			return cli_usage("list", "unknown selection '%s' (expected pfs, vfs or groups)", argv[1]);
+			what = argv[i];
 	}
+	if (what && strcmp(what, "pfs") == 0)
+		sel = IOV_SEL_PFS;
+	else if (what && strcmp(what, "vfs") == 0)
+		sel = IOV_SEL_VFS;
+	else if (what && strcmp(what, "groups") == 0)
+		sel = IOV_SEL_GROUPS;
 	if ((ret = cli_load_host(ctx, &h)) != 0)
 		return ret;
+	if (what && sel == IOV_SEL_ALL) {
+		/* list PF: that PF and its VFs */
+		struct iov_dev *d;
+		char err[512];
+
+		if (iov_host_resolve(h, what, &d, err, sizeof(err)) < 0 || d->role != IOV_ROLE_PF) {
+			const char *near = iov_suggest(what, sels, 3);
+
+			iov_host_free(h);
+			return cli_usage("list", "'%s' is neither a selection (pfs, vfs, groups) nor a "
+					 "PF%s%s%s", what, near ? "; did you mean '" : "",
+					 near ? near : "", near ? "'?" : "");
+		}
+		lo.pf = d;
+	}
 	if (ctx->json)
-		ret = cli_print_host_json(h, sel);
+		ret = cli_print_host_json(h, sel, lo.pf);
 	else if (sel == IOV_SEL_GROUPS)
 		ret = list_groups(h, ctx->color);
 	else
-		ret = list_devices(h, sel, ctx->color);
+		ret = list_devices(h, sel, ctx->color, &lo);
 	if (!ctx->json && sel != IOV_SEL_GROUPS && !iov_sysroot()[0])
 		print_quarantine(ctx);
 	iov_host_free(h);

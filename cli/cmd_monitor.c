@@ -1,8 +1,9 @@
 /* iovctl monitor [--recent] [--count N]: iovd's events as they happen (io.iovd.Monitor, a
  * varlink "more" call). One line per event: time, type, then the event's fields as
- * key=value; with --json one JSON object per line (JSON Lines), exactly as iovd sent it.
- * When iovd had to drop events because this reader was too slow, a line says how many
- * ({"missed": N} in JSON). Runs until interrupted, iovd goes away, or N events came. */
+ * key=value; with --json one JSON object per line (JSON Lines), as iovd sent it with
+ * "schema": "iovd.event/1" put first. When iovd had to drop events because this reader was
+ * too slow, a line says how many ({"schema": "iovd.event/1", "missed": N} in JSON). Runs
+ * until interrupted, iovd goes away, or N events came. */
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/srvstr.h"
@@ -144,7 +145,8 @@ int cmd_monitor(int argc, char **argv, struct cli_ctx *ctx)
 		ev = json_object_get(r, "event");
 		if (missed > 0) {
 			if (ctx->json)
-				printf("{\"missed\":%lld}\n", (long long)missed);
+				printf("{\"schema\":\"iovd.event/1\",\"missed\":%lld}\n",
+				       (long long)missed);
 			else
 				printf("-- %lld event%s missed (this reader was too slow; iovd keeps "
 				       "going) --\n", (long long)missed, missed == 1 ? "" : "s");
@@ -153,8 +155,10 @@ int cmd_monitor(int argc, char **argv, struct cli_ctx *ctx)
 			if (ctx->json) {
 				char *t = json_dumps(ev, JSON_COMPACT | JSON_ENSURE_ASCII);
 
+				/* iovd's event as it sent it, with the schema put first. */
 				if (t)
-					puts(t);
+					printf("{\"schema\":\"iovd.event/1\"%s%s\n",
+					       t[1] == '}' ? "" : ",", t + 1);
 				free(t);
 			} else {
 				print_event(ev);

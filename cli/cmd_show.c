@@ -256,11 +256,11 @@ int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 	if ((ret = cli_load_host(ctx, &h)) != 0)
 		return ret;
 	if (iov_host_resolve(h, argv[1], &d, err, sizeof(err)) < 0) {
-		fprintf(stderr, "iovctl show: %s\n", err);
 		iov_host_free(h);
-		return 2;
+		return cli_fail(2, "show", "no-such-device", NULL, "%s", err);
 	}
 	if (ctx->json) {
+		char *cmdline = cli_read_cmdline();
 		json_t *j = iov_json_dev(d);
 		struct iov_vfinfo *v;
 		size_t n;
@@ -287,7 +287,9 @@ int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 			if (nv)
 				json_object_set_new(j, "nvme", nv);
 		}
-		ret = cli_print_json(j);
+		cli_acs_verdict(j, h, d, cmdline);
+		free(cmdline);
+		ret = cli_print_doc("device", j);
 	} else {
 		show_human(h, d);
 		ret = 0;

@@ -94,18 +94,8 @@ int cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 	struct iov_dev **devs = NULL;
 	int ndev = argc - 1, ret, exit_code = 0;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: iovctl verify DEVICE...\n"
-		       "Checks whether each DEVICE can be given to a VM in isolation: iommu,\n"
-		       "interrupt_remapping, group_viable, acs, reset, host_critical, numa.\n"
-		       "Exit 0 if all are isolated, 1 if one is not, 2 on bad usage.\n");
-		return 0;
-	}
 	if (argc < 2)
 		return cli_usage("verify", "missing DEVICE");
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-')
-			return cli_usage("verify", "unknown option '%s'", argv[i]);
 	if ((ret = cli_load_host(ctx, &h)) != 0)
 		return ret;
 	devs = calloc((size_t)ndev, sizeof(*devs));
@@ -119,13 +109,13 @@ int cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 		char err[512];
 
 		if (iov_host_resolve(h, argv[i + 1], &devs[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "iovctl verify: %s\n", err);
+			cli_fail(2, "verify", "no-such-device", NULL, "%s", err);
 			exit_code = 2;
 			goto out;
 		}
 		if (iov_dev_is_bridge(devs[i])) {
-			fprintf(stderr, "iovctl verify: %s is a bridge; bridges are never given to "
-				"VMs: pass a device below it\n", devs[i]->name);
+			cli_fail(2, "verify", "usage", "pass a device below it",
+				 "%s is a bridge; bridges are never given to VMs", devs[i]->name);
 			exit_code = 2;
 			goto out;
 		}
@@ -143,16 +133,12 @@ int cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 		}
 	}
 	if (ctx->json) {
-		json_t *j;
+		json_t *a = json_array();
 
-		if (ndev == 1) {
-			j = verdict_json(&v[0]);
-		} else {
-			j = json_array();
-			for (int i = 0; i < ndev; i++)
-				json_array_append_new(j, verdict_json(&v[i]));
-		}
-		if (cli_print_json(j) != 0)
+		/* Always an array, one verdict per device named, in order. */
+		for (int i = 0; i < ndev; i++)
+			json_array_append_new(a, verdict_json(&v[i]));
+		if (cli_print_doc("verify", json_pack("{s:o}", "devices", a)) != 0)
 			exit_code = 1;
 	} else {
 		for (int i = 0; i < ndev; i++) {

@@ -1,5 +1,5 @@
 /* iovctl vf set PF/vfN [mac X] [vlan N [qos Q] [proto 802.1Q|802.1ad]] [spoofchk on|off]
- *                      [trust on|off] [state auto|enable|disable] [min-rate M] [max-rate M]
+ *                      [trust on|off] [state auto|enable|disable] [min_rate M] [max_rate M]
  * The arguments are checked here (exit 2 naming the bad one, nothing sent); iovd checks them
  * again, checks the MAC is unused on the host, and applies them (io.iovd.SetVf). */
 #include "cli/cli.h"
@@ -30,7 +30,7 @@ static void print_info(const char *pf, json_t *i)
 	       tri(json_object_get(i, "spoofchk")), tri(json_object_get(i, "trust")),
 	       state ? state : "-");
 	if (json_is_integer(mn) && json_is_integer(mx))
-		printf(" min-rate %lld max-rate %lld", (long long)json_integer_value(mn),
+		printf(" min_rate %lld max_rate %lld", (long long)json_integer_value(mn),
 		       (long long)json_integer_value(mx));
 	printf("\n");
 }
@@ -50,7 +50,7 @@ int cmd_vf(int argc, char **argv, struct cli_ctx *ctx)
 		if (ret)
 			return ret;
 		if (ctx->json)
-			ret = cli_print_json(json_incref(r));
+			ret = cli_print_doc("vf-unquarantine", json_incref(r));
 		else
 			printf("%s: out of quarantine\n", cli_str(r, "device", NULL));
 		json_decref(r);
@@ -64,7 +64,7 @@ int cmd_vf(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_usage("vf", "%s", err);
 	if (argc < 4)
 		return cli_usage("vf", "nothing to set; give PROPERTY VALUE pairs (mac, vlan, qos, "
-				 "proto, spoofchk, trust, state, min-rate, max-rate)");
+				 "proto, spoofchk, trust, state, min_rate, max_rate)");
 	if (iov_vfconf_parse_args(argc - 3, argv + 3, &c, err, sizeof(err)) < 0)
 		return cli_usage("vf", "%s", err);
 
@@ -74,7 +74,7 @@ int cmd_vf(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret;
 	if (ctx->json)
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("vf-set", json_incref(r));
 	else
 		print_info(cli_str(r, "pf", NULL), json_object_get(r, "info"));
 	json_decref(r);

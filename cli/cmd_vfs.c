@@ -7,6 +7,7 @@
 #include "cli/output.h"
 #include "cli/srvstr.h"
 #include "lib/host.h"
+#include "lib/sysfs.h"
 #include "sriov/vfinfo.h"
 
 #include <ctype.h>
@@ -60,7 +61,7 @@ static int set_count(struct cli_ctx *ctx, const char *cmd, const char *pf, int c
 	if (ret)
 		return ret;
 	if (ctx->json) {
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("vfs-count", json_incref(r));
 	} else {
 		const char *name = cli_str(r, "pf", NULL);
 		json_t *plan = json_object_get(r, "plan");
@@ -125,19 +126,25 @@ static int vfs_show(struct cli_ctx *ctx, const char *spec)
 	if ((r = cli_load_host(ctx, &h)))
 		return r;
 	if ((r = iov_host_resolve(h, spec, &d, err, sizeof(err))) < 0) {
-		fprintf(stderr, "iovctl vfs show: %s\n", err);
+		cli_fail(2, "vfs show", "no-such-device", NULL, "%s", err);
 		iov_host_free(h);
 		return 2;
 	}
 	if (d->role != IOV_ROLE_PF || !d->n_netdevs) {
-		fprintf(stderr, "iovctl vfs show: %s is not an SR-IOV PF with a network interface\n",
-			d->name);
+		cli_fail(2, "vfs show", "usage", "see iovctl list pfs",
+			 "%s is not an SR-IOV PF with a network interface", d->name);
 		iov_host_free(h);
 		return 2;
 	}
-	if ((r = iov_vfinfo_query(d->netdevs[0], &v, &n)) < 0) {
-		fprintf(stderr, "iovctl vfs show: %s (%s): reading VF settings: %s\n", d->name,
-			d->netdevs[0], strerror(-r));
+	if ((r = iov_vfinfo_query(d->netdevs[0], &v, &n)) == -IOV_E_SYSROOT) {
+		cli_fail(1, "vfs show", "unknown", "run it on the host itself, without --sysroot",
+			 "%s (%s): VF settings cannot be known under --sysroot (the PF driver "
+			 "reports them over this machine's rtnetlink)", d->name, d->netdevs[0]);
+		iov_host_free(h);
+		return 1;
+	} else if (r < 0) {
+		cli_fail(1, "vfs show", "host", NULL, "%s (%s): reading VF settings: %s", d->name,
+			 d->netdevs[0], strerror(-r));
 		iov_host_free(h);
 		return 1;
 	}
@@ -146,7 +153,7 @@ static int vfs_show(struct cli_ctx *ctx, const char *spec)
 
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(a, iov_vfinfo_json(&v[i]));
-		r = cli_print_json(json_pack("{s:s, s:s, s:o}", "pf", d->name, "netdev",
+		r = cli_print_doc("vfs-show", json_pack("{s:s, s:s, s:o}", "pf", d->name, "netdev",
 					     d->netdevs[0], "vfs", a));
 	} else {
 		printf("%s (%s): %zu VF%s\n", d->name, d->netdevs[0], n, n == 1 ? "" : "s");
@@ -164,18 +171,16 @@ int cmd_vfs(int argc, char **argv, struct cli_ctx *ctx)
 	int npos = 0, count;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--vfio") == 0)
+		if (!cli_is_opt(argv[i]) && npos < 3)
+			pos[npos++] = argv[i];
+		else if (!cli_is_opt(argv[i]))
+			return cli_usage("vfs", "too many arguments ('%s')", argv[i]);
+		else if (strcmp(argv[i], "--vfio") == 0)
 			vfio = true;
 		else if (strcmp(argv[i], "--force") == 0)
 			force = true;
-		else if (strcmp(argv[i], "--dry-run") == 0 || strcmp(argv[i], "-n") == 0)
+		else if (strcmp(argv[i], "--dry-run") == 0)
 			dry = true;
-		else if (argv[i][0] == '-' && argv[i][1] && !isdigit((unsigned char)argv[i][1]))
-			return cli_usage("vfs", "unknown option '%s'", argv[i]);
-		else if (npos < 3)
-			pos[npos++] = argv[i];
-		else
-			return cli_usage("vfs", "too many arguments ('%s')", argv[i]);
 	}
 	if (npos == 0)
 		return cli_usage("vfs", "say create, destroy or show");

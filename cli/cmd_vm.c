@@ -169,11 +169,11 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (strcmp(o, "--save") == 0) {
+		if (cli_is_opt(o) && strcmp(o, "--save") == 0) {
 			save = true;
 			continue;
 		}
-		if (o[0] != '-') {
+		if (!cli_is_opt(o)) {
 			if (name) {
 				json_decref(nics);
 				json_decref(disks);
@@ -258,7 +258,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	if (ret)
 		return ret;
 	if (ctx->json)
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("vm-start", json_incref(r));
 	else {
 		print_guest(json_object_get(r, "guest"));
 		if (json_is_string(json_object_get(r, "saved")))
@@ -277,18 +277,16 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 	int ret;
 
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--force") == 0 && strcmp(argv[1], "stop") == 0)
+		if (cli_is_opt(argv[i]) && strcmp(argv[i], "--force") == 0)
 			force = true;
-		else if (strcmp(argv[i], "--timeout") == 0 && strcmp(argv[1], "stop") == 0) {
+		else if (cli_is_opt(argv[i]) && strcmp(argv[i], "--timeout") == 0) {
 			char *end;
 
 			if (i + 1 >= argc || (timeout = strtol(argv[++i], &end, 10)) < 0 || *end ||
 			    timeout > 100)
 				return cli_usage("vm", "--timeout S: seconds the guest has to shut "
 						 "down before iovm is killed, 0..100 (default 30)");
-		} else if (argv[i][0] == '-')
-			return cli_usage("vm", "unknown option '%s'", argv[i]);
-		else if (!name)
+		} else if (!name)
 			name = argv[i];
 		else
 			return cli_usage("vm", "one guest name ('%s')", argv[i]);
@@ -304,8 +302,12 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 	json_decref(p);
 	if (ret)
 		return ret;
-	if (ctx->json)
-		ret = cli_print_json(json_incref(r));
+	if (ctx->json) {
+		char doc[32];
+
+		snprintf(doc, sizeof(doc), "vm-%s", argv[1]);	/* vm-stop, vm-show, vm-log */
+		ret = cli_print_doc(doc, json_incref(r));
+	}
 	else if (json_object_get(r, "log"))
 		cli_put_text(stdout, json_string_value(json_object_get(r, "log")), /* not printed raw */
 			     json_string_length(json_object_get(r, "log")), false);
@@ -413,9 +415,7 @@ static int vm_console(int argc, char **argv, struct cli_ctx *ctx)
 	bool in_open = true;
 
 	for (int i = 2; i < argc; i++) {
-		if (argv[i][0] == '-')
-			return cli_usage("vm", "unknown option '%s'", argv[i]);
-		else if (!name)
+		if (!name)
 			name = argv[i];
 		else
 			return cli_usage("vm", "one guest name ('%s')", argv[i]);
@@ -499,7 +499,7 @@ static int vm_list(int argc, char **argv, struct cli_ctx *ctx)
 	if ((ret = cli_call(ctx, "io.iovd.VmList", NULL, &r)))
 		return ret;
 	if (ctx->json) {
-		ret = cli_print_json(json_incref(r));
+		ret = cli_print_doc("vm-list", json_incref(r));
 		json_decref(r);
 		return ret;
 	}

@@ -3,7 +3,11 @@
 #include "lib/host.h"
 #include "lib/hostjson.h"
 #include "lib/par.h"
+#include "lib/sysfs.h"
+#include "vfio/guard.h"
+#include "vfio/verify.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +141,7 @@ static int strbuf_add_indented(const char *s, size_t n, void *data)
 
 struct fmt_job {
 	const struct iov_host *h;
+	const char *cmdline;
 	const struct iov_dev **devs;	/* NULL: groups */
 	size_t base;
 	struct strbuf out[BATCH];
@@ -149,6 +154,8 @@ static void fmt_one(void *ctx, size_t i)
 	json_t *v = j->devs ? iov_json_dev(j->devs[j->base + i])
 			    : iov_json_group(j->h->groups[j->base + i]);
 
+	if (j->devs && v)
+		cli_acs_verdict(v, j->h, j->devs[j->base + i], j->cmdline);
 	b->len = 0;
 	if (!v || json_dump_callback(v, strbuf_add_indented, b,
 				     JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) < 0)
@@ -178,11 +185,12 @@ static int print_items(struct fmt_job *j, const struct iov_dev **devs, size_t n,
 	return ret;
 }
 
-int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel)
+int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel, const struct iov_dev *pf)
 {
 	static struct outbuf o;
 	const struct iov_dev **devs;
 	struct fmt_job *j;
+	char *cmdline = cli_read_cmdline();
 	size_t n = 0;
 	int ret;
 
@@ -194,21 +202,24 @@ int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel)
 	if (!devs || !j) {
 		free(devs);
 		free(j);
+		free(cmdline);
 		fprintf(stderr, "iovctl: out of memory building JSON\n");
 		return 1;
 	}
 	j->h = h;
+	j->cmdline = cmdline;
 	for (size_t i = 0; i < h->n_devs && sel != IOV_SEL_GROUPS; i++) {
 		const struct iov_dev *d = h->devs[i];
 
 		if ((sel == IOV_SEL_PFS && d->role != IOV_ROLE_PF) ||
-		    (sel == IOV_SEL_VFS && d->role != IOV_ROLE_VF))
+		    (sel == IOV_SEL_VFS && d->role != IOV_ROLE_VF) ||
+		    (pf && d != pf && d->pf != pf))
 			continue;
 		devs[n++] = d;
 	}
 	o.len = 0;
 	o.failed = false;
-	outs("{\n  \"iommu\": ", &o);
+	outs("{\n  \"schema\": \"iovd.host/1\",\n  \"iommu\": ", &o);
 	ret = dump_at(iov_json_iommu(h), &o, 2);
 	outs(",\n  \"devices\": [", &o);
 	if (ret == 0)
@@ -231,7 +242,54 @@ int cli_print_host_json(const struct iov_host *h, enum iov_json_sel sel)
 		free(j->out[i].p);
 	free(j);
 	free(devs);
+	free(cmdline);
 	return ret < 0 || o.failed || fflush(stdout) == EOF ? 1 : 0;
+}
+
+char *cli_read_cmdline(void)
+{
+	char path[PATH_MAX], *s = NULL;
+
+	if (iov_path(path, sizeof(path), "/proc/cmdline") == 0 && iov_exists(path))
+		iov_read_str(path, &s);
+	return s;
+}
+
+void cli_acs_verdict(json_t *o, const struct iov_host *h, const struct iov_dev *d,
+		     const char *cmdline)
+{
+	struct iov_usage u = { .cmdline = (char *)cmdline };
+	json_t *acs = json_object_get(o, "acs");
+	struct iov_check c = { 0 };
+
+	if (!json_is_object(acs))
+		return;
+	if (iov_dev_is_bridge(d)) {
+		json_object_set_new(acs, "verdict", json_null());
+		json_object_set_new(acs, "reason", json_string("a bridge is not assigned"));
+		return;
+	}
+	json_object_set_new(acs, "verdict",
+			    json_string(iov_check_status_name(iov_verify_acs(h, &u, d, &c))));
+	json_object_set_new(acs, "reason", json_string(c.reason));
+}
+
+int cli_print_doc(const char *name, json_t *j)
+{
+	char schema[64];
+	json_t *doc;
+
+	if (!j)
+		return cli_print_json(NULL);
+	snprintf(schema, sizeof(schema), "iovd.%s/%d", name, CLI_SCHEMA_VERSION);
+	doc = json_pack("{s:s}", "schema", schema);
+	if (!doc || json_object_update(doc, j) < 0) {
+		json_decref(doc);
+		json_decref(j);
+		return cli_print_json(NULL);
+	}
+	json_decref(j);
+	return cli_print_json(doc);
 }
 
 int cli_print_json(json_t *j)

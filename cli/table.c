@@ -16,6 +16,7 @@ struct table {
 	char **headers;
 	struct row *rows;
 	size_t *width;
+	size_t max;		/* line width limit, 0 none */
 };
 
 /* Cells hold host-derived strings (device, driver, process names): escaped (lib/log.h). */
@@ -72,13 +73,28 @@ int table_row(struct table *t, const char *colour, const char *const *cells)
 	return 0;
 }
 
+void table_set_max_width(struct table *t, size_t max)
+{
+	t->max = max;
+}
+
 static void print_cells(const struct table *t, FILE *f, char *const *cells)
 {
+	size_t used = 0;
+
 	for (size_t i = 0; i < t->ncols; i++) {
-		if (i + 1 == t->ncols)
+		if (i + 1 < t->ncols) {
+			fprintf(f, "%-*s  ", (int)t->width[i], cells[i]);
+			used += t->width[i] + 2;
+			continue;
+		}
+		/* The last column: cut to the width left, at least "x...". */
+		size_t len = strlen(cells[i]), room = t->max > used + 4 ? t->max - used : 4;
+
+		if (!t->max || len <= room)
 			fputs(cells[i], f);
 		else
-			fprintf(f, "%-*s  ", (int)t->width[i], cells[i]);
+			fprintf(f, "%.*s...", (int)(room - 3), cells[i]);
 	}
 }
 

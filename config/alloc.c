@@ -82,7 +82,7 @@ static int alloc_pool(const struct iov_alloc_in *in, const char *name, struct io
 		if (strcmp(in->cfg->pools[pi].name, name) == 0)
 			break;
 	if (!in->cfg || pi == in->cfg->n_pools)
-		return iov_err_set(err, -ENOENT, "see the pools in the config (`iovctl config show`)",
+		return iov_err_set(err, -ENOENT, "see the pools in the config (`iovctl config check` lists them)",
 				   "no pool named '%s'", name);
 	pool = &in->cfg->pools[pi];
 	for (size_t m = 0; m < pool->n_members; m++) {

@@ -1,7 +1,9 @@
 #include "config/check.h"
 #include "config/config.h"
 #include "lib/err.h"
+#include "lib/group.h"
 #include "lib/host.h"
+#include "lib/sysfs.h"
 
 #include <errno.h>
 #include <string.h>
@@ -164,18 +166,52 @@ static json_t *report_json(const struct iov_config *c, const struct iov_cfg_reso
 	return o;
 }
 
+int iov_config_admin_gid(const struct iov_config *c, gid_t *gid, bool *unknown,
+			 struct iov_err *err)
+{
+	int r;
+
+	*unknown = false;
+	if (!c->policy.admin_group)
+		return 0;
+	r = iov_group_gid(c->policy.admin_group, gid);
+	if (r == -ENODATA) {
+		*unknown = true;
+		return 0;
+	}
+	if (r < 0)
+		return iov_err_set(err, r, "create the group (groupadd --system NAME; the package's "
+				   "sysusers.d creates \"iovd\"), or fix the name",
+				   "%s: $.policy.admin_group: %s group '%s' (see %s/etc/group)",
+				   c->n_files ? c->files[0] : "config",
+				   r == -ENOENT ? "no such" : strerror(-r), c->policy.admin_group,
+				   iov_sysroot());
+	return 1;
+}
+
 int iov_config_check(const char *path, const char *dropin_dir, const struct iov_host *h,
 		     const struct iov_cfg_lookup *lk, json_t **report, struct iov_err *err)
 {
 	struct iov_config *c = NULL;
 	struct iov_cfg_resolved *res = NULL;
 	struct iov_err e0 = { 0 }, *e = err ? err : &e0;
+	gid_t gid;
+	bool unknown;
 	int r;
 
+	/* What iovd does when it loads a config (src/follow.c), then the match against the
+	 * host: whatever passes here, the daemon loads. */
 	r = iov_config_load(path, dropin_dir, &c, e);
 	if (r == 0)
+		r = iov_config_admin_gid(c, &gid, &unknown, e);
+	if (r >= 0)
 		r = lk ? iov_config_resolve_with(c, h, lk, &res, e) : iov_config_resolve(c, h, &res, e);
 	*report = r < 0 ? error_json(e) : report_json(c, res);
+	if (r >= 0 && unknown && *report)
+		json_object_set_new(json_object_get(*report, "policy"), "admin_group_known",
+				    json_false());
+	if (r > 0)
+		r = 0;
 	iov_cfg_resolved_free(res);
 	iov_config_free(c);
 	return r;
@@ -210,7 +246,9 @@ void iov_config_report_print(FILE *f, const json_t *rep)
 		fprintf(f, ", allow_unsafe_interrupts %s",
 			json_is_true(json_object_get(v, "allow_unsafe_interrupts")) ? "on" : "off");
 	if (*jstr(v, "admin_group"))
-		fprintf(f, ", admin_group %s", jstr(v, "admin_group"));
+		fprintf(f, ", admin_group %s%s", jstr(v, "admin_group"),
+			json_is_false(json_object_get(v, "admin_group_known")) ?
+			" (not checked: the sysroot has no etc/group)" : "");
 	if (*jstr(v, "mac_prefix"))
 		fprintf(f, ", mac_prefix %s", jstr(v, "mac_prefix"));
 	if (json_is_integer(json_object_get(v, "stop_timeout")))

@@ -6,6 +6,8 @@
 #include <stdio.h>
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
 
 #include "config/config.h"
 
@@ -23,6 +25,13 @@ struct iov_cfg_lookup;
  * Returns 0, or the error (err filled). */
 int iov_config_check(const char *path, const char *dropin_dir, const struct iov_host *h,
 		     const struct iov_cfg_lookup *lk, json_t **report, struct iov_err *err);
+
+/* policy.admin_group as iovd resolves it when it loads a config (lib/group.h): 1 and *gid
+ * set; 0 when the config names none or it cannot be known (under a sysroot without
+ * DIR/etc/group: *unknown set true); -ENOENT with err (the file, JSON path and fix) when
+ * there is no such group. */
+int iov_config_admin_gid(const struct iov_config *c, gid_t *gid, bool *unknown,
+			 struct iov_err *err);
 
 /* The report for people: "FILE...: ok" and a line per PF, VF, pool and guest; or the
  * error and its fix. */

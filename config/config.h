@@ -178,7 +178,7 @@ struct iov_config {
 	size_t n_files;
 };
 
-/* Loads path (NULL: IOV_CONFIG_DEFAULT_PATH) and the drop-ins in dropin_dir (NULL: derived
+/* Loads path (NULL: IOV_CONFIG_DEFAULT_PATH, under a --sysroot DIR DIR/etc/iovd/iovd.json) and the drop-ins in dropin_dir (NULL: derived
  * from path by iov_config_dropin_dir(), which for the default path is the default
  * directory; "" for none). Drop-ins are DIR/ *.json in bytewise lexical order; dot files
  * and other names are ignored; a missing directory is no drop-ins. A missing main file with no drop-ins is -ENOENT (err says so);

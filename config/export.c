@@ -55,13 +55,13 @@ static int for_each_vf(const struct iov_cfg_resolved *r, const struct iov_cfg_po
 
 			why[0] = 0;
 			if (!pf || !pf->sriov)
-				snprintf(why, sizeof(why), "%s#%u: %s is not an SR-IOV PF", cpf->name,
+				snprintf(why, sizeof(why), "%s/vf%u: %s is not an SR-IOV PF", cpf->name,
 					 i, pf ? pf->name : "the PF");
 			else if (i >= pf->sriov->n_vfs || !pf->sriov->vfs[i])
-				snprintf(why, sizeof(why), "%s#%u: %s (%s) has %zu VFs now", cpf->name,
+				snprintf(why, sizeof(why), "%s/vf%u: %s (%s) has %zu VFs now", cpf->name,
 					 i, cpf->name, pf->name, pf->sriov->n_vfs);
 			else if (!pf->sriov->vfs[i]->group)
-				snprintf(why, sizeof(why), "%s#%u: %s has no IOMMU group", cpf->name,
+				snprintf(why, sizeof(why), "%s/vf%u: %s has no IOMMU group", cpf->name,
 					 i, pf->sriov->vfs[i]->name);
 			if (why[0]) {
 				if (skipped)

@@ -1,5 +1,6 @@
 /* The config's JSON readers (config/ldjson.h). */
 #include "config/ldjson.h"
+#include "lib/suggest.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -113,32 +114,6 @@ static void ld_show_value(const json_t *v, char *buf, size_t len)
 
 /* ---- unknown keys ---- */
 
-static size_t ld_edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64];
-
-	if (la >= 63 || lb >= 63)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
 /* Every key of o must be in keys (NULL-terminated). */
 int ld_check_keys(struct ld *L, const json_t *o, const char *path, const char *const *keys,
 		      const char *where)
@@ -160,7 +135,7 @@ int ld_check_keys(struct ld *L, const json_t *o, const char *path, const char *c
 				known = true;
 				break;
 			}
-			d = ld_edit_distance(k, keys[i]);
+			d = iov_edit_distance(k, keys[i]);
 			if (d < best) {
 				best = d;
 				near = keys[i];

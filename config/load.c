@@ -10,6 +10,7 @@
 #include "config/ldjson.h"
 #include "lib/atomicfile.h"
 #include "lib/err.h"
+#include "lib/sysfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -691,24 +692,28 @@ static int load_pf(struct ld *L, const json_t *o, const char *path)
 
 /* ---- pools ---- */
 
-/* "uplink#0-3" or "uplink#2". */
+/* "uplink/vf0-3" or "uplink/vf2": VFs spelled as iovctl spells them (PF/vfN); the older
+ * "uplink#0-3" is the same. */
 static int load_member(struct ld *L, struct iov_cfg_pool_member *m, const json_t *v,
 		       const char *path)
 {
-	const char *fix = "name VFs as PF#N or PF#N-M, where PF is a name from \"pfs\" "
-			  "(\"uplink#0-3\")";
-	const char *s, *hash;
+	const char *fix = "name VFs as PF/vfN or PF/vfN-M, where PF is a name from \"pfs\" "
+			  "(\"uplink/vf0-3\")";
+	const char *s, *sep, *range;
 	char pfname[40], f[512];
 	int r, i;
 
 	if ((r = ld_get_str(L, v, path, fix, &s)) < 0)
 		return r;
-	hash = strchr(s, '#');
-	if (!hash || hash == s || (size_t)(hash - s) >= sizeof(pfname))
-		return ld_fail(L, path, -EINVAL, fix, "\"%.40s\" is not PF#range", s);
-	memcpy(pfname, s, (size_t)(hash - s));
-	pfname[hash - s] = '\0';
-	if ((r = iov_cfg_parse_range(hash + 1, MAX_NUM_VFS - 1, &m->first, &m->last)) < 0)
+	sep = strstr(s, "/vf");
+	range = sep ? sep + 3 : NULL;
+	if (!sep && (sep = strchr(s, '#')))
+		range = sep + 1;
+	if (!sep || sep == s || (size_t)(sep - s) >= sizeof(pfname))
+		return ld_fail(L, path, -EINVAL, fix, "\"%.40s\" is not PF/vfN or PF/vfN-M", s);
+	memcpy(pfname, s, (size_t)(sep - s));
+	pfname[sep - s] = '\0';
+	if ((r = iov_cfg_parse_range(range, MAX_NUM_VFS - 1, &m->first, &m->last)) < 0)
 		return range_fail(L, path, r, s, fix);
 	if ((i = find_pf(L->c, pfname)) < 0) {
 		size_t n = (size_t)snprintf(f, sizeof(f), "define a PF named \"%s\" in \"pfs\", or "
@@ -727,7 +732,7 @@ static int load_pool(struct ld *L, const json_t *o, const char *path)
 {
 	static const char *const keys[] = { "name", "vfs", NULL };
 	struct iov_cfg_pool *pl = &L->c->pools[L->c->n_pools];
-	const char *fix = "list the pool's VFs: \"vfs\": [\"uplink#0-3\"]";
+	const char *fix = "list the pool's VFs: \"vfs\": [\"uplink/vf0-3\"]";
 	char p[256];
 	json_t *v, *e;
 	size_t i;
@@ -736,7 +741,7 @@ static int load_pool(struct ld *L, const json_t *o, const char *path)
 	ld_where_set(&pl->where, L->file, path);
 	L->c->n_pools++;
 	if ((r = ld_want_type(L, o, path, JSON_OBJECT, "an object",
-			   "write each pool as { \"name\": \"tenants\", \"vfs\": [\"uplink#0-3\"] }")) < 0 ||
+			   "write each pool as { \"name\": \"tenants\", \"vfs\": [\"uplink/vf0-3\"] }")) < 0 ||
 	    (r = ld_check_keys(L, o, path, keys, "a pool")) < 0 ||
 	    (r = ld_get_name(L, o, path, "pool", &pl->name)) < 0)
 		return r;
@@ -755,7 +760,7 @@ static int load_pool(struct ld *L, const json_t *o, const char *path)
 	if (!json_array_size(v))
 		return ld_fail(L, p, -EINVAL, fix, "pool \"%s\" has no VFs", pl->name);
 	if (json_array_size(v) > MAX_ENTRIES)
-		return ld_fail(L, p, -E2BIG, "use ranges (\"uplink#0-63\") instead of one member per VF",
+		return ld_fail(L, p, -E2BIG, "use ranges (\"uplink/vf0-63\") instead of one member per VF",
 			       "%zu members; at most %d", json_array_size(v), MAX_ENTRIES);
 	if (!(pl->members = calloc(json_array_size(v), sizeof(*pl->members))))
 		return iov_err_set(L->err, -ENOMEM, NULL, "out of memory");
@@ -908,7 +913,7 @@ static int check_pf_ranges(struct ld *L)
 
 static int load_pools_late(struct ld *L, const json_t *top)
 {
-	return load_array(L, top, "pools", "{ \"name\": \"tenants\", \"vfs\": [\"uplink#0-3\"] }",
+	return load_array(L, top, "pools", "{ \"name\": \"tenants\", \"vfs\": [\"uplink/vf0-3\"] }",
 			  load_pool);
 }
 
@@ -1276,15 +1281,20 @@ int iov_config_load_with(const char *path, const char *dropin_dir, const char *e
 			 struct iov_err *err)
 {
 	struct ld L = { .err = err };
-	char dbuf[4096], **drop = NULL;
+	char dbuf[4096], pbuf[4096], **drop = NULL;
 	size_t n_drop = 0, n_docs = 0, extra_at = (size_t)-1;
 	json_t **docs = NULL;
 	char *buf = NULL;
 	size_t len;
 	int r;
 
-	if (!path)
-		path = IOV_CONFIG_DEFAULT_PATH;
+	if (!path) {
+		/* Under --sysroot DIR: DIR/etc/iovd, never this machine's (as iovd does). */
+		if (iov_path(pbuf, sizeof(pbuf), "%s", IOV_CONFIG_DEFAULT_PATH) < 0)
+			return iov_err_set(err, -ENAMETOOLONG, "use a shorter --sysroot",
+					   "%s%s: path too long", iov_sysroot(), IOV_CONFIG_DEFAULT_PATH);
+		path = pbuf;
+	}
 	if (!dropin_dir) {
 		if (iov_config_dropin_dir(path, dbuf, sizeof(dbuf)) < 0)
 			return iov_err_set(err, -ENAMETOOLONG, "use a shorter path", "%s: path too long",

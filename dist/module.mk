@@ -8,15 +8,15 @@
 MAN_PAGES := iovd.8 iovctl.8 iovm.1 iovd.conf.5
 MAN_OUT   := $(foreach p,$(MAN_PAGES),$(BUILD)/man/man$(subst .,,$(suffix $(p)))/$(p))
 
-$(BUILD)/man/man1/%.1: docs/man/%.1.scd
+$(BUILD)/man/man1/%.1: docs/man/%.1.scd dist/man-tidy.awk
 	@mkdir -p $(dir $@)
-	scdoc < $< > $@.tmp && mv $@.tmp $@
-$(BUILD)/man/man5/%.5: docs/man/%.5.scd
+	scdoc < $< | awk -f dist/man-tidy.awk > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/man5/%.5: docs/man/%.5.scd dist/man-tidy.awk
 	@mkdir -p $(dir $@)
-	scdoc < $< > $@.tmp && mv $@.tmp $@
-$(BUILD)/man/man8/%.8: docs/man/%.8.scd
+	scdoc < $< | awk -f dist/man-tidy.awk > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/man8/%.8: docs/man/%.8.scd dist/man-tidy.awk
 	@mkdir -p $(dir $@)
-	scdoc < $< > $@.tmp && mv $@.tmp $@
+	scdoc < $< | awk -f dist/man-tidy.awk > $@.tmp && mv $@.tmp $@
 
 .PHONY: man
 man: $(MAN_OUT)

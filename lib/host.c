@@ -1175,6 +1175,32 @@ static struct iov_dev *find_one(const struct iov_host *h, const char *spec)
 	return find_netdev(h, spec);
 }
 
+/* "01:10.9", "01:20.0": shaped like a PCI address ([DDDD:]BB:DD.F, hex digits) with a
+ * device or function out of range. Says which in err and returns true. */
+static bool bad_pci_addr(const char *spec, char *err, size_t errlen)
+{
+	unsigned int dev, fn;
+	const char *p = strrchr(spec, ':');
+	int n = 0;
+
+	if (!p || iov_pci_addr_parse(spec, &(struct iov_pci_addr){ 0 }) == 0)
+		return false;
+	for (const char *q = spec; q < p; q++)
+		if (*q != ':' && iov_hexdigit(*q) < 0)
+			return false;
+	if (sscanf(p + 1, "%2x.%u%n", &dev, &fn, &n) != 2 || p[1 + n] != '\0' ||
+	    strchr(p + 1, '.') != p + 3)
+		return false;
+	if (dev > 0x1f)
+		snprintf(err, errlen, "'%s': device %02x is not valid: a PCI device number is 00 to "
+			 "1f", spec, dev);
+	else if (fn > 7)
+		snprintf(err, errlen, "'%s': function %u is not valid: a PCI function is 0 to 7", spec, fn);
+	else
+		return false;
+	return true;
+}
+
 int iov_host_resolve(const struct iov_host *h, const char *spec, struct iov_dev **out,
 		     char *err, size_t errlen)
 {
@@ -1187,6 +1213,8 @@ int iov_host_resolve(const struct iov_host *h, const char *spec, struct iov_dev 
 	}
 	if (!slash) {
 		d = find_one(h, spec);
+		if (!d && bad_pci_addr(spec, err, errlen))
+			return -EINVAL;
 		if (!d) {
 			snprintf(err, errlen, "'%s': no such PCI device or network interface; "
 				 "see 'iovctl list' for addresses and netdev names", spec);
@@ -1224,10 +1252,16 @@ int iov_host_resolve(const struct iov_host *h, const char *spec, struct iov_dev 
 			 spec, d->name, idx);
 		return -ENODEV;
 	}
+	if (d->sriov->total_vfs != IOV_UNKNOWN && idx >= d->sriov->total_vfs) {
+		snprintf(err, errlen, "'%s': %s supports at most %d VF%s (vf0..vf%d): vf%ld "
+			 "can never exist", spec, d->name, d->sriov->total_vfs,
+			 d->sriov->total_vfs == 1 ? "" : "s", d->sriov->total_vfs - 1, idx);
+		return -ENODEV;
+	}
 	if ((size_t)idx >= d->sriov->n_vfs) {
 		snprintf(err, errlen, "'%s': %s has %zu VF%s (vf0..vf%zd); create more with "
-			 "'iovctl vfs create %s N'", spec, d->name, d->sriov->n_vfs,
-			 d->sriov->n_vfs == 1 ? "" : "s", (ssize_t)d->sriov->n_vfs - 1, pfname);
+			 "'iovctl vfs create %s %ld'", spec, d->name, d->sriov->n_vfs,
+			 d->sriov->n_vfs == 1 ? "" : "s", (ssize_t)d->sriov->n_vfs - 1, pfname, idx + 1);
 		return -ENODEV;
 	}
 	*out = d->sriov->vfs[idx];

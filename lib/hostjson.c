@@ -55,16 +55,20 @@ json_t *iov_json_dev(const struct iov_dev *d)
 	json_object_set_new(o, "msi", json_pack("{s:o,s:o,s:o,s:o}",
 		"msi_vectors", jint(d->msi_max), "msix_vectors", jint(d->msix_table_size),
 		"msi_allocated", jint(d->msi_irqs), "msix_allocated", jint(d->msix_irqs)));
-	/* acs: null when config space was not readable, false when there is no capability. */
-	if (d->cfg_len < 256 || d->pcie_type == IOV_UNKNOWN)
-		json_object_set_new(o, "acs", json_null());
-	else if (!d->acs_present)
-		json_object_set_new(o, "acs", json_false());
-	else {
+	/* acs, always an object: capability null when config space was not readable, false
+	 * when the device has none; cap/ctrl the registers (hex) when it has one. iovctl adds
+	 * the verdict of verify's acs check. */
+	if (d->cfg_len < 256 || d->pcie_type == IOV_UNKNOWN) {
+		json_object_set_new(o, "acs", json_pack("{s:n,s:n,s:n}", "capability", "cap", "ctrl"));
+	} else if (!d->acs_present) {
+		json_object_set_new(o, "acs", json_pack("{s:b,s:n,s:n}", "capability", 0, "cap",
+							"ctrl"));
+	} else {
 		char c[8], t[8];
 		snprintf(c, sizeof(c), "%04x", d->acs_cap);
 		snprintf(t, sizeof(t), "%04x", d->acs_ctrl);
-		json_object_set_new(o, "acs", json_pack("{s:s,s:s}", "cap", c, "ctrl", t));
+		json_object_set_new(o, "acs", json_pack("{s:b,s:s,s:s}", "capability", 1, "cap", c,
+							"ctrl", t));
 	}
 	json_object_set_new(o, "config_bytes", json_integer(d->cfg_len));
 	/* Only for a device with a Device Serial Number capability that could be read (root on

@@ -281,3 +281,10 @@ bool iov_exists(const char *path)
 {
 	return access(path, F_OK) == 0;
 }
+
+const char *iov_strerror(int err)
+{
+	if (err == -IOV_E_SYSROOT)
+		return "not knowable under a sysroot (it comes from this machine's rtnetlink)";
+	return strerror(err < 0 ? -err : err);
+}

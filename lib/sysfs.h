@@ -23,6 +23,14 @@ const char *iov_sysroot(void);		/* "" for the real host, never NULL */
 /* Builds ROOT + path into buf (path must start with '/'). -ENAMETOOLONG if it does not fit. */
 int iov_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Under --sysroot DIR nothing reaches the real machine's kernel: rtnetlink, netdev name
+ * lookups and /dev give -IOV_E_SYSROOT ("cannot be known under a sysroot"), never the
+ * machine's answer for a netdev of the same name. */
+#define IOV_E_SYSROOT ENOMEDIUM
+/* strerror(-err), but "not knowable under --sysroot (this machine's rtnetlink)" for
+ * -IOV_E_SYSROOT. */
+const char *iov_strerror(int err);
+
 /* Reads a whole small file (<= 64 KiB) into a NUL-terminated malloc'd string with the
  * trailing newline removed. */
 int iov_read_str(const char *path, char **out);

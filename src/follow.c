@@ -2,16 +2,17 @@
 #include "src/offload.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "config/config.h"
+#include "config/check.h"
 #include "config/plan.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/sysfs.h"
 #include "lib/varlink.h"
 #include "src/apply.h"
 #include "src/drift.h"
@@ -64,24 +65,21 @@ int iovd_follow_check_dropin(const char *path, const char *buf, size_t len,
 static int load(struct iov_config **c, gid_t *gid, struct iov_err *err)
 {
 	int r = iov_config_load(opts.config_path, opts.dropin_dir, c, err);
+	bool unknown;
 
 	if (r < 0)
 		return r;
 	*gid = opts.cmdline_admin;
-	if ((*c)->policy.admin_group) {
-		struct group *g = getgrnam((*c)->policy.admin_group);
-
-		if (!g) {
-			r = iov_err_set(err, -ENOENT, "create the group (groupadd) or fix the name",
-					"%s: $.policy.admin_group: no such group '%s' (see /etc/group)",
-					(*c)->n_files ? (*c)->files[0] : "config",
-					(*c)->policy.admin_group);
-			iov_config_free(*c);
-			*c = NULL;
-			return r;
-		}
-		*gid = g->gr_gid;
+	/* The same step as iovd --check and iovctl config check (config/check.c). */
+	r = iov_config_admin_gid(*c, gid, &unknown, err);
+	if (r < 0) {
+		iov_config_free(*c);
+		*c = NULL;
+		return r;
 	}
+	if (unknown)
+		log_warn("$.policy.admin_group '%s': %s/etc/group does not exist: no admin group",
+			 (*c)->policy.admin_group, iov_sysroot());
 	return 0;
 }
 

@@ -36,7 +36,7 @@ int gvf_save_and_set(struct gnic *n, struct iov_err *err)
 	int r = iov_vfinfo_query(n->pfnet, &cur, &cnt);
 
 	if (r < 0)
-		return iov_err_set(err, r, NULL, "%s: reading VF settings: %s", n->pfnet, strerror(-r));
+		return iov_err_set(err, r, NULL, "%s: reading VF settings: %s", n->pfnet, iov_strerror(r));
 	for (size_t i = 0; i < cnt; i++)
 		if (cur[i].vf == n->vf_index) {
 			n->saved_known = true;

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include "src/apply.h"
 #include "src/follow.h"
 #include "src/journal.h"
+#include "lib/group.h"
 #include "lib/log.h"
 #include "lib/sdnotify.h"
 #include "lib/sysfs.h"
@@ -47,6 +47,8 @@ static void usage(FILE *f)
 		"      --config-dir DIR    its drop-ins (default: FILE without .json, plus .d;\n"
 		"                          /etc/iovd/iovd.d for the default file)\n"
 		"      --no-apply          load the config but do not apply it at start\n"
+		"      --check [FILE]      check the config (or FILE) as iovd would load it, then exit\n"
+		"                          (0 valid, 1 invalid; the same check as `iovctl config check`)\n"
 		"      --state-dir DIR     journal, bind records, last apply, guests, MAC registry,\n"
 		"                          quarantine (default /var/lib/iovd,\n"
 		"                          under --sysroot DIR: DIR/var/lib/iovd)\n"
@@ -60,7 +62,8 @@ static void usage(FILE *f)
 		"      --iovm PATH         the VMM guests run in (default: next to iovd, else /usr/bin/iovm)\n"
 		"      --guest-user NAME   user iovm runs as (NAME or UID[:GID], default iovm)\n"
 		"  -v, --verbose           debug messages (connections); changes are always logged\n"
-		"  -h, --help, --version\n", IOVD_DEFAULT_SOCKET);
+		"  -h, --help              this help\n"
+		"      --version           print the version and exit\n", IOVD_DEFAULT_SOCKET);
 }
 
 /* iovd --check [FILE]: like nginx -t. The same code as `iovctl config check`. */
@@ -190,7 +193,7 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 				       .cmdline_unsafe = unsafe, .cmdline_admin = admin };
 	struct iov_err e = { 0 };
 	json_t *res = NULL;
-	bool bad;
+	bool bad, missing;
 	int r, lock;
 
 	fo.dropin_dir = config_dir;	/* NULL: next to the file (FILE without .json + .d) */
@@ -222,11 +225,19 @@ static int start_config(const char *state_dir, const char *bind_state, const cha
 		log_err("recovering the interrupted apply failed: %s; the host may be half-changed "
 			"(the journal in %s stays for the next start)", e.msg, state_dir);
 	r = iovd_follow_reload(!no_apply, false, false, &res, &bad, &e);
-	if (r < 0 && bad && e.code == -ENOENT && !config_given)
+	missing = access(config ? config : IOV_CONFIG_DEFAULT_PATH, F_OK) != 0;
+	if (r < 0 && bad && e.code == -ENOENT && missing && !config_given) {
 		log_info("no host config (%s): serving only", config ? config :
 			 IOV_CONFIG_DEFAULT_PATH);
-	else if (r < 0)
+	} else if (r < 0 && bad && !missing) {
+		/* A config that is there but does not load: fail the start loudly (systemd
+		 * sees it) rather than serve without it. A reload keeps the previous one. */
+		log_err("config: %s%s%s", e.msg, e.fix[0] ? "; fix: " : "", e.fix);
+		json_decref(res);
+		return -EINVAL;
+	} else if (r < 0) {
 		log_err("%s: %s", bad ? "config" : "apply at start", e.msg);
+	}
 	else if (!no_apply)
 		log_info("config applied at start: %s",
 			 json_string_value(json_object_get(res, "result")));
@@ -342,14 +353,12 @@ int main(int argc, char **argv)
 		log_warn("--allow-unsafe-interrupts: devices will be bound to vfio-pci even without "
 			 "interrupt remapping; a VM could then inject interrupts into this host");
 	}
-	if (group) {
-		struct group *g = getgrnam(group);
-
-		if (!g) {
-			log_err("--group %s: no such group (see /etc/group)", group);
-			return 2;
-		}
-		admin = g->gr_gid;
+	if (group && (r = iov_group_gid(group, &admin)) < 0) {
+		/* Under a sysroot only DIR/etc/group counts (lib/group.h). */
+		log_err("--group %s: %s (see %s/etc/group)", group,
+			r == -ENOENT ? "no such group" : r == -ENODATA ? "no group file" :
+			strerror(-r), iov_sysroot());
+		return 2;
 	}
 
 	if ((r = iovd_cdi_init(cdi_dir)) < 0)

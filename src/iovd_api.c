@@ -86,7 +86,8 @@ static const char iovd_idl[] =
 	"\n"
 	"# Gives the device's group back to the drivers it had, each device reset first (refused,\n"
 	"# the device left on vfio-pci, when its reset fails or it has no reset method).\n"
-	"method Release(device: string) -> (device: string)\n"
+	"# released: how many devices went back (0: iovd had not bound it; nothing done).\n"
+	"method Release(device: string) -> (device: string, released: int)\n"
 	"\n"
 	"# The host config (/etc/iovd/iovd.json, iovd --config) planned against the host now:\n"
 	"# the actions in order (each with its diff line) and what they disturb. Re-reads the\n"
@@ -582,7 +583,7 @@ static void m_get_vfs(struct vl_call *c, json_t *p, void *ud)
 		int r = -errno;
 
 		iov_err_set(&e, r, NULL, "%s: reading VF settings over rtnetlink: %s", net,
-			    strerror(-r));
+			    iov_strerror(r));
 		reply_err(c, "io.iovd.Failed", &e, r);
 		goto out;
 	}
@@ -706,7 +707,7 @@ static void m_set_vf(struct vl_call *c, json_t *p, void *ud)
 		if ((r = iov_vfinfo_query(net, &cur, &n)) < 0) {
 			iov_err_set(&e, r, r == -ENODEV ? "is iovd running in another network "
 				    "namespace, or on a --sysroot tree?" : NULL,
-				    "%s: reading VF settings: %s", net, strerror(-r));
+				    "%s: reading VF settings: %s", net, iov_strerror(r));
 			reply_err(c, "io.iovd.Failed", &e, r);
 			goto out;
 		}
@@ -839,7 +840,7 @@ static void m_release(struct vl_call *c, json_t *p, void *ud)
 									  : "io.iovd.Failed", &e, r);
 		goto out;
 	}
-	vl_reply(c, json_pack("{s:s}", "device", d->name));
+	vl_reply(c, json_pack("{s:s, s:i}", "device", d->name, "released", r));
 out:
 	iov_host_free(h);
 }

@@ -80,11 +80,13 @@ static int check_vfs_can_go(const struct iov_usage *u, const struct iov_dev *pf,
 					   "%s/vf%zu (%s): IOMMU group %d is open by pid %d (%s)",
 					   pf->name, i, vf->name, vf->group->id, user->pid, user->comm);
 		if (is_vfio_driver(vf->driver)) {
-			if (!force)
-				return iov_err_set(err, -EBUSY, "release it (iovctl release DEV) or "
-						   "pass --force to release the VFs first",
-						   "%s/vf%zu (%s) is bound to %s", pf->name, i,
-						   vf->name, vf->driver);
+			if (!force) {
+				iov_err_set(err, -EBUSY, NULL, "%s/vf%zu (%s) is bound to %s",
+					    pf->name, i, vf->name, vf->driver);
+				snprintf(err->fix, sizeof(err->fix), "release it (iovctl release "
+					 "%s) or pass --force to release the VFs first", vf->name);
+				return -EBUSY;
+			}
 			if ((r = add(p, IOV_VFS_RELEASE, vf->name, NULL, NULL, 0,
 				     "release %s from %s", vf->name, vf->driver)) < 0)
 				return r;
@@ -348,7 +350,7 @@ static int release_dev(const char *name, struct iov_err *err)
 		return iov_err_set(err, r, NULL, "%s: %s", name, strerror(-r));
 	r = iov_release(h, d, err);
 	iov_host_free(h);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /* Binds VFs 0..count-1 of pf; records the ones it moved in bound (names). */

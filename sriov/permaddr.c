@@ -1,5 +1,6 @@
 #include "sriov/permaddr.h"
 #include "sriov/vfinfo.h"
+#include "lib/sysfs.h"
 
 #include <errno.h>
 #include <string.h>
@@ -39,13 +40,15 @@ static int perm_cb(struct nl_msg *msg, void *arg)
 
 int iov_netdev_perm_addr(const char *ifname, uint8_t mac[6])
 {
-	unsigned idx = if_nametoindex(ifname);
+	unsigned idx = *iov_sysroot() ? 0 : if_nametoindex(ifname);
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	struct perm p = { .found = 0 };
 	struct nl_sock *sk;
 	struct nl_msg *msg;
 	int r;
 
+	if (*iov_sysroot())
+		return -IOV_E_SYSROOT;
 	if (!idx)
 		return -ENODEV;
 	ifi.ifi_index = (int)idx;

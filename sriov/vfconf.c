@@ -1,5 +1,6 @@
 #include "sriov/vfconf.h"
 #include "lib/pciaddr.h"
+#include "lib/suggest.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -221,7 +222,7 @@ int iov_vfconf_check(const struct iov_vfconf *c, char *err, size_t errlen)
 
 	if (!(c->set & IOV_VFC_ALL))
 		return fail(-EINVAL, err, errlen, "nothing to set; give at least one of mac, "
-			    "vlan, spoofchk, trust, state, min-rate, max-rate");
+			    "vlan, spoofchk, trust, state, min_rate, max_rate");
 	if (c->set & ~IOV_VFC_ALL)
 		return fail(-EINVAL, err, errlen, "unknown property flags");
 	if ((c->set & IOV_VFC_MAC) && (r = iov_check_vf_mac(c->mac, err, errlen)) < 0)
@@ -241,7 +242,7 @@ int iov_vfconf_check(const struct iov_vfconf *c, char *err, size_t errlen)
 		return fail(-EINVAL, err, errlen, "state %d: auto, enable or disable", c->state);
 	if ((c->set & IOV_VFC_MIN_RATE) && (c->set & IOV_VFC_MAX_RATE) && c->max_rate &&
 	    c->min_rate > c->max_rate)
-		return fail(-EINVAL, err, errlen, "min-rate %u is above max-rate %u",
+		return fail(-EINVAL, err, errlen, "min_rate %u is above max_rate %u",
 			    c->min_rate, c->max_rate);
 	return 0;
 }
@@ -273,10 +274,16 @@ int iov_vfconf_parse_args(int argc, char **argv, struct iov_vfconf *out, char *e
 			bit = IOV_VFC_MIN_RATE;
 		else if (strcmp(k, "max-rate") == 0 || strcmp(k, "max_rate") == 0)
 			bit = IOV_VFC_MAX_RATE;
-		else
-			return fail(-EINVAL, err, errlen, "'%s': unknown property; the properties "
-				    "are mac, vlan, qos, proto, spoofchk, trust, state, min-rate, "
-				    "max-rate", k);
+		else {
+			static const char *const props[] = { "mac", "vlan", "qos", "proto", "spoofchk",
+							     "trust", "state", "min_rate", "max_rate" };
+			const char *near = iov_suggest(k, props, sizeof(props) / sizeof(props[0]));
+
+			return fail(-EINVAL, err, errlen, "'%s': unknown property%s%s%s; the "
+				    "properties are mac, vlan, qos, proto, spoofchk, trust, state, "
+				    "min_rate, max_rate (min-rate, max-rate: the same)", k,
+				    near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+		}
 		if (!v)
 			return fail(-EINVAL, err, errlen, "%s: missing value", k);
 		if ((bit && (c.set & bit)) || (k[0] == 'q' && have_qos) ||
@@ -302,10 +309,10 @@ int iov_vfconf_parse_args(int argc, char **argv, struct iov_vfconf *out, char *e
 			r = iov_parse_link_state(v, &c.state, err, errlen);
 			break;
 		case IOV_VFC_MIN_RATE:
-			r = iov_parse_rate("min-rate", v, &c.min_rate, err, errlen);
+			r = iov_parse_rate("min_rate", v, &c.min_rate, err, errlen);
 			break;
 		case IOV_VFC_MAX_RATE:
-			r = iov_parse_rate("max-rate", v, &c.max_rate, err, errlen);
+			r = iov_parse_rate("max_rate", v, &c.max_rate, err, errlen);
 			break;
 		default:
 			if (k[0] == 'q') {

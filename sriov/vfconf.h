@@ -65,7 +65,7 @@ int iov_parse_vf_spec(const char *s, char *pf, size_t pflen, unsigned *vf, char 
 		      size_t errlen);
 
 /* Keyword/value pairs: mac X vlan N qos Q proto P spoofchk on trust off state auto
- * min-rate M max-rate M. qos and proto need vlan. Each keyword at most once; at least one. */
+ * min_rate M max_rate M (or min-rate, max-rate). qos and proto need vlan. Each keyword at most once; at least one. */
 int iov_vfconf_parse_args(int argc, char **argv, struct iov_vfconf *out, char *err,
 			  size_t errlen);
 /* Full check of a request (the daemon runs it on what a client sent). */

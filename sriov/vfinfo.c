@@ -1,4 +1,5 @@
 #include "sriov/vfinfo.h"
+#include "lib/sysfs.h"
 #include "sriov/quirks.h"
 
 #include <errno.h>
@@ -69,10 +70,14 @@ int iov_nlerr_to_errno(int e)
 
 struct nl_sock *iov_rtnl_open(int *err)
 {
-	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_sock *sk;
 	int one = 1, r;
 
-	if (!sk) {
+	if (*iov_sysroot()) {	/* the tree's netdevs are not this kernel's */
+		*err = -IOV_E_SYSROOT;
+		return NULL;
+	}
+	if (!(sk = nl_socket_alloc())) {
 		*err = -ENOMEM;
 		return NULL;
 	}
@@ -251,10 +256,12 @@ int iov_vfinfo_query(const char *pf_ifname, struct iov_vfinfo **out, size_t *n)
 {
 	struct vflist l = { 0 };
 	struct nl_sock *sk;
-	unsigned idx = if_nametoindex(pf_ifname);
+	unsigned idx;
 	int r;
 
-	if (!idx)
+	if (*iov_sysroot())
+		return -IOV_E_SYSROOT;
+	if (!(idx = if_nametoindex(pf_ifname)))
 		return -ENODEV;
 	if (!(sk = iov_rtnl_open(&r)))
 		return r;
@@ -381,6 +388,10 @@ vfs:
 int iov_mac_in_use(const uint8_t mac[6], const char *pf_ifname, int vf,
 		   const char *const *skip, char *who, size_t wholen)
 {
+	/* Under a sysroot no netdev is this machine's: nothing is known to use it. */
+	if (*iov_sysroot())
+		return 0;
+
 	struct macscan m = {
 		.mac = mac, .vf = vf, .skip = skip, .who = who, .wholen = wholen,
 		.pf_index = pf_ifname ? (int)if_nametoindex(pf_ifname) : 0,
@@ -538,7 +549,7 @@ static int setlink_retry(struct nl_sock *sk, int ifindex, const struct vfattr *v
 enum { P_MAC, P_VLAN, P_RATE, P_SPOOFCHK, P_TRUST, P_STATE, P_N };
 
 static const char *const prop_name[P_N] = {
-	"mac", "vlan", "min-rate/max-rate", "spoofchk", "trust", "state",
+	"mac", "vlan", "min_rate/max_rate", "spoofchk", "trust", "state",
 };
 
 /* Everything needed to send one property, for a value and for the old one. */
@@ -675,7 +686,7 @@ static const char *errno_hint(int prop, int r, const char *driver)
 		return "run it through iovd as root (CAP_NET_ADMIN)";
 	case -EINVAL:
 		return prop == P_RATE ? "check the rates against the link speed; some drivers "
-					"(igb) support only max-rate, with the link up"
+					"(igb) support only max_rate, with the link up"
 				      : "the driver refused the value (see dmesg)";
 	}
 	return "see dmesg for the driver's reason";
@@ -702,6 +713,11 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 		return iov_err_set(err, -EOPNOTSUPP, fix, "%s/vf%u: cannot set state: %s",
 				   pf_ifname, vf, q->why);
 	}
+	/* The driver's limits come from the tree; the netdev is this machine's or nothing. */
+	if (*iov_sysroot())
+		return iov_err_set(err, -IOV_E_SYSROOT, "VF properties are set through this "
+				   "machine's rtnetlink: not under --sysroot",
+				   "%s/vf%u: cannot set VF properties under a sysroot", pf_ifname, vf);
 	ifindex = (int)if_nametoindex(pf_ifname);
 	if (!ifindex)
 		return iov_err_set(err, -ENODEV, "check `ip link`", "PF netdev %s not found",
@@ -709,7 +725,7 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 	r = iov_vfinfo_query(pf_ifname, &cur, &n);
 	if (r < 0)
 		return iov_err_set(err, r, NULL, "%s: reading VF settings: %s", pf_ifname,
-				   strerror(-r));
+				   iov_strerror(r));
 	for (size_t i = 0; i < n; i++)
 		if (cur[i].vf == (int)vf)
 			mine = &cur[i];
@@ -730,8 +746,8 @@ int iov_vf_set(const char *pf_ifname, unsigned vf, const struct iov_vfconf *c,
 	}
 	free(cur);
 	if (want.max_rate && want.min_rate > want.max_rate)
-		return iov_err_set(err, -EINVAL, "give both min-rate and max-rate",
-				   "min-rate %u would be above max-rate %u", want.min_rate,
+		return iov_err_set(err, -EINVAL, "give both min_rate and max_rate",
+				   "min_rate %u would be above max_rate %u", want.min_rate,
 				   want.max_rate);
 	if ((want.set & (IOV_VFC_MIN_RATE | IOV_VFC_MAX_RATE)) && (want.min_rate || want.max_rate) &&
 	    iov_quirk_has(driver, IOV_QUIRK_RATE_NEEDS_LINK) && iov_netdev_is_up(pf_ifname) == 1 &&

@@ -20,6 +20,9 @@ golden: $(BUILD)/iovctl $(BUILD)/iovd $(BUILD)/iovm
 	tests/golden/run.sh $(BUILD)/iovctl
 	tests/daemon.sh $(BUILD)
 	tests/monitor.sh $(BUILD)
+	tests/cli.sh $(BUILD)
+	tests/sysroot.sh $(BUILD)
+	tests/golden/schema.py --goldens
 	tests/golden/plans.sh $(BUILD)/iovctl
 	tests/hardening.sh $(BUILD)
 # Rewrites tests/golden/expected/: review every diff against docs/hardware.md and tests/rig/README.md (tests/golden/REVIEW.md).

@@ -166,6 +166,8 @@ int iov_release(const struct iov_host *h, const struct iov_dev *dev, struct iov_
 	ret2 = iov_bind_state_save(state_path, st, ret < 0 ? NULL : err);
 	if (ret == 0)
 		ret = ret2;
+	for (size_t i = 0; ret >= 0 && i < p->n; i++)
+		ret += done[i];
 out:
 	free(done);
 	iov_plan_free(p);

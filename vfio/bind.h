@@ -43,6 +43,8 @@ bool iov_bind_unsafe_interrupts(void);
 
 int iov_bind(const struct iov_host *h, const struct iov_dev *dev,
 	     const struct iov_bind_opts *opts, struct iov_err *err);
+/* Gives dev's group back to the drivers it had; returns how many devices went back (0: iovd
+ * had not bound any of them, nothing was done), or -errno. */
 int iov_release(const struct iov_host *h, const struct iov_dev *dev, struct iov_err *err);
 
 /* Where the bind state lives (iovd: STATE_DIR/bind-state.json, default

@@ -205,7 +205,8 @@ static void check_group(const struct iov_dev *d, struct iov_check *c)
 		set(c, IOV_CHECK_FAIL, "%s is a PF with %d VFs enabled: unbinding its driver to "
 		    "move it to vfio-pci would remove them, so iovd refuses to bind it",
 		    d->name, d->sriov->num_vfs);
-		fix(c, "release its VFs and set sriov_numvfs to 0 first, or pass a VF instead");
+		fix(c, "remove its VFs first (`iovctl vfs destroy %s`), or pass one of its VFs "
+		    "(%s/vf0)", d->name, d->name);
 		return;
 	}
 	for (size_t i = 0; i < g->n_devs; i++) {

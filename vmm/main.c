@@ -1,4 +1,5 @@
 /* iovm: a small KVM VMM that boots a Linux bzImage with VFIO devices passed through. */
+#include "lib/iovd_proto.h"
 #include "lib/log.h"
 #include "lib/pciaddr.h"
 #include "vmm/boot.h"
@@ -63,6 +64,7 @@ static const char usage[] =
 "  --stats                  print exit counts by reason and guest marks at exit\n"
 "  -v, --verbose            more messages (twice: debug)\n"
 "  -h, --help               this text\n"
+"      --version            print the version and exit\n"
 "\n"
 "Pre-opened file descriptors (so that a privileged parent can open the devices and iovm\n"
 "can run unprivileged):\n"
@@ -231,6 +233,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "entry32", no_argument, NULL, OPT_ENTRY32 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	int c, ret;
@@ -358,6 +361,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'v': o->verbose++; break;
 		case 'h':
 			fputs(usage, stdout);
+			exit(0);
+		case 'V':
+			printf("iovm %s\n", IOVD_VERSION);
 			exit(0);
 		case ':':
 			fprintf(stderr, "iovm: %s: missing argument (see iovm --help)\n", name);

@@ -1,6 +1,9 @@
 #!/bin/bash
-# bash completion (dist/completion/iovctl.bash), driven the way bash drives it: COMP_WORDS and
-# COMP_CWORD set, _iovctl called, COMPREPLY compared. Live values come from the generated
+# bash completion (dist/completion/iovctl.bash), driven the way bash drives it: COMP_LINE,
+# COMP_POINT, and COMP_WORDS/COMP_CWORD split as readline splits them with bash's default
+# COMP_WORDBREAKS (so "0000:05:1" is three words and bash replaces only the last), _iovctl
+# called, COMPREPLY compared after putting back what bash keeps of the word. Then the same
+# through an interactive bash's own completion (compgen -F with `complete -p`). Live values come from the generated
 # fixture tree layout_a (HW.md layout A) through --sysroot on the completed line.
 #   tests/eco/completion.sh BUILD
 set -u
@@ -20,15 +23,38 @@ complete -p iovctl > /dev/null || { echo "FAIL: the file does not register _iovc
 pass=0 fail=0
 # comp 'LINE' 'EXPECTED WORDS (sorted, space separated)' ; LINE's last word is the one completed
 # ("" when LINE ends with a space). The program word is the build's iovctl.
+COMP_WORDBREAKS=$' \t\n"\'><=;|&(:'
+# readline's split of LINE into COMP_WORDS: blanks separate words, and each run of the other
+# COMP_WORDBREAKS characters is a word of its own.
+split_words() {
+	local line=$1 w="" c i
+	COMP_WORDS=()
+	for ((i = 0; i < ${#line}; i++)); do
+		c=${line:i:1}
+		if [[ $c == [[:blank:]] ]]; then
+			[[ -n $w ]] && COMP_WORDS+=("$w"); w=""
+		elif [[ $COMP_WORDBREAKS == *"$c"* ]]; then
+			if [[ -n $w && $w != *[\>\<=\;\|\&\(:] ]]; then COMP_WORDS+=("$w"); w=""; fi
+			w+=$c
+		else
+			if [[ -n $w && $w == *[\>\<=\;\|\&\(:] ]]; then COMP_WORDS+=("$w"); w=""; fi
+			w+=$c
+		fi
+	done
+	COMP_WORDS+=("$w")
+}
 comp() {
-	local line=$1 want=$2 got
-	read -r -a COMP_WORDS <<< "$line"
-	[[ $line == *" " ]] && COMP_WORDS+=("")
-	COMP_WORDS[0]=$B/iovctl
+	local line=$1 want=$2 got keep
+	line=$B/iovctl${line#iovctl}
+	COMP_LINE=$line COMP_POINT=${#line}
+	split_words "$line"
 	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
 	COMPREPLY=()
 	_iovctl
-	got=$(printf '%s\n' "${COMPREPLY[@]}" | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')
+	# bash replaces COMP_WORDS[COMP_CWORD] only: put back the rest of the blank-separated word
+	keep=${line##*[[:blank:]]}
+	keep=${keep%"${COMP_WORDS[COMP_CWORD]}"}
+	got=$(printf "$keep%s\n" "${COMPREPLY[@]}" | sed "/^${keep//\//\\/}\$/d" | sort | tr '\n' ' ' | sed 's/ $//')
 	if [[ $got == "$want" ]]; then
 		pass=$((pass + 1))
 	else
@@ -50,17 +76,26 @@ comp "$S list " "groups pfs vfs"
 # Live values: the layout-A PFs (address and netdev) ...
 comp "$S vfs create " "0000:04:00.0 0000:04:00.1 0000:04:00.2 0000:04:00.3 0000:5e:00.0 0000:5e:00.1 0000:b1:00.0 0000:b1:00.1 eno1 eno2 eno3 eno4 ens2f0 ens2f1 ens3f0np0 ens3f1np1"
 comp "$S vfs create eno" "eno1 eno2 eno3 eno4"
-comp "$S vfs create eno1 4 --" "--dry-run --vfio"
-comp "$S vfs destroy eno1 --" "--dry-run --force"
+comp "$S vfs create eno1 4 --" "--dry-run --force --help --json --vfio"
+comp "$S vfs destroy eno1 --" "--dry-run --force --help --json"
 # ... VFs as PF/vfN (eno1 has 4 VFs, ens2f0 2, ens2f1 1) ...
 comp "$S vf set eno1/" "eno1/vf0 eno1/vf1 eno1/vf2 eno1/vf3"
 comp "$S vf set ens2f" "ens2f0/vf0 ens2f0/vf1 ens2f1/vf0"
 comp "$S show 0000:05:1" "0000:05:10.0 0000:05:10.4 0000:05:11.0 0000:05:11.4"
+# Only device lines give devices (not the legend under the table, "* IOMMU group ...").
+comp "$S show \*" ""
+comp "$S show IOMMU" ""
+comp "$S show 0000:b1:01." "0000:b1:01.0 0000:b1:01.1 0000:b1:01.2 0000:b1:01.3"
+comp "$S --json show 0000:5e:0" "0000:5e:00.0 0000:5e:00.1 0000:5e:02.0 0000:5e:02.1 0000:5e:0a.0"
+comp "$S list --j" "--json"
+comp "$S show eno1 --" "--help --json"
+comp "iovctl list --sysroot $TREE pfs --js" "--json"
+comp "$S --sysroot=$TREE vfs create eno" "eno1 eno2 eno3 eno4"
 comp "$S verify eno1/vf0 eno1/vf" "eno1/vf0 eno1/vf1 eno1/vf2 eno1/vf3"
-comp "$S bind --" "--driver --force"
+comp "$S bind --" "--driver --force --help --json"
 comp "$S bind eno1/vf0 --driver " "vfio-pci"
 # VF property keywords and their values.
-comp "$S vf set eno1/vf0 " "mac max-rate min-rate proto qos spoofchk state trust vlan"
+comp "$S vf set eno1/vf0 " "mac max_rate min_rate proto qos spoofchk state trust vlan"
 comp "$S vf set eno1/vf0 spoofchk " "off on"
 comp "$S vf set eno1/vf0 state " "auto disable enable"
 comp "$S vf set eno1/vf0 vlan 100 proto " "802.1Q 802.1ad"
@@ -68,17 +103,17 @@ comp "$S vf set eno1/vf0 mac " ""
 comp "$S vf " "set unquarantine"
 comp "$S vf unquarantine eno1/vf" "eno1/vf0 eno1/vf1 eno1/vf2 eno1/vf3"
 comp "$S export " "cdi sriovdp"
-comp "$S export cdi --" "--config --pool"
+comp "$S export cdi --" "--config --help --json --pool"
 # Pools come from the config on the line (through iovctl export cdi).
 cp tests/eco/cdi/layout_a.json "$T/cfg.json"
 comp "$S export cdi --config $T/cfg.json --pool " "storage-net tenants"
 comp "$S export cdi --config $T/cfg.json --pool te" "tenants"
 comp "$S export cdi --config $T/nosuch.json --pool " ""
-comp "$S monitor --" "--count --recent"
+comp "$S monitor --" "--count --help --json --recent"
 comp "$S config " "check"
 comp "$S config check $T/cf" "$T/cfg.json"
-comp "$S config check --" "--dropin-dir --no-dropins"
-comp "$S apply --" "--dry-run --force"
+comp "$S config check --" "--config-dir --help --json"
+comp "$S apply --" "--dry-run --force --help --json"
 # Guests come from the daemon (`iovctl vm list`): a stand-in iovd on the line's --socket
 # answers io.iovd.VmList with two guests.
 python3 - "$T/sock" > "$T/fake.log" 2>&1 <<'PY' &
@@ -111,8 +146,8 @@ comp "$V vm " "console list log show start stop"
 comp "$V vm stop " "db web"
 comp "$V vm log w" "web"
 comp "$V vm console w" "web"
-comp "$V vm stop web --" "--force"
-comp "$V vm start web --" "--cmdline --cpus --initrd --kernel --mem --nic --restart --save"
+comp "$V vm stop web --" "--force --help --json --timeout"
+comp "$V vm start web --" "--cmdline --cpus --disk --help --initrd --json --kernel --mem --nic --restart --save"
 comp "$V vm start web --restart " "always no on-failure"
 comp "$V vm start web --kernel /boot/vmlinuz --nic eno1/vf" "eno1/vf0 eno1/vf1 eno1/vf2 eno1/vf3"
 kill $fake 2>/dev/null

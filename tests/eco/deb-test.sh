@@ -46,9 +46,9 @@ snapshot() {
 		   -o -path /var/tmp -o -path /run/user -o -path /var/lib/systemd/catalog \) -prune -o \
 		-print 2>/dev/null | sort
 }
-# The accounts without the iovm lines: the user stays after purge (as Debian leaves system
+# The accounts without the iovm and iovd lines: the user and group stay after purge (as Debian leaves system
 # users), everything else must be as it was.
-accounts() { cat /etc/passwd /etc/group /etc/shadow /etc/gshadow 2>/dev/null | grep -v '^iovm:' | md5sum; }
+accounts() { cat /etc/passwd /etc/group /etc/shadow /etc/gshadow 2>/dev/null | grep -v '^iovm:\|^iovd:' | md5sum; }
 
 snapshot > "$T/before"
 accounts > "$T/acc.before"

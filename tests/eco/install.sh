@@ -57,6 +57,12 @@ $P/share/doc/iovd/examples/iovd.json 644"
 	if systemd-sysusers --root="$D" "$D/$P/lib/sysusers.d/iovd.conf" > "$T/log" 2>&1; then
 		grep -q '^iovm:x:[0-9]*:[0-9]*:iovd guest VMM:/nonexistent:/usr/sbin/nologin$' "$D/etc/passwd" ||
 			bad "systemd-sysusers made no user iovm: $(cat "$D/etc/passwd" 2>/dev/null)"
+		# The example config works as written on a fresh install: the admin group it
+		# names is one the package creates.
+		g=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["policy"]["admin_group"])' \
+			"$D/$P/share/doc/iovd/examples/iovd.json")
+		grep -q "^$g:x:[0-9]*:" "$D/etc/group" ||
+			bad "the example's admin_group '$g' is not a group systemd-sysusers creates: $(cat "$D/etc/group")"
 	else
 		bad "systemd-sysusers: $(cat "$T/log")"
 	fi

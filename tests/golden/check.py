@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """check.py TREE LIST_JSON [DESC]: independent checks of `iovctl list --json` on one tree.
-check.py --verify TREE VERIFY_JSON: the same for `iovctl --json verify DEV...` (an array).
+check.py --verify TREE VERIFY_JSON: the same for `iovctl --json verify DEV...` ({"schema": "iovd.verify/1", "devices": [...]}).
 
 Does not trust the golden files: it recomputes what the output must say from the sysfs tree
 itself (PCI arithmetic, links, group directories) and, when the tree was generated from a
@@ -88,6 +88,13 @@ def main(argv):
         return finish()
     sysd = os.path.join(tree, 'sys')
     devdir = os.path.join(sysd, 'bus/pci/devices')
+    ok(j.get('schema') == 'iovd.host/1', 'list --json: schema %r, want iovd.host/1' % j.get('schema'))
+    # acs: always an object with the verdict of verify's acs check (null for a bridge)
+    for d in j.get('devices', []):
+        a = d.get('acs')
+        ok(isinstance(a, dict) and a.get('capability') in (True, False, None) and
+           (a.get('verdict') is None if d.get('bridge') else a.get('verdict') in ('ok', 'fail', 'unknown')),
+           '%s: acs %r is not {"capability", "cap", "ctrl", "verdict", "reason"}' % (d.get('address'), a))
     devs = {d['address']: d for d in j.get('devices', [])}
     addrs = [d['address'] for d in j.get('devices', [])]
 
@@ -332,8 +339,11 @@ def verify_main(argv):
     except (OSError, ValueError) as e:
         ok(False, 'verify --json is not valid JSON: %s' % e)
         return finish()
-    if isinstance(vs, dict):
-        vs = [vs]
+    # The contract (docs/json.md): one object, its schema named, the verdicts always an array.
+    ok(isinstance(vs, dict) and vs.get('schema') == 'iovd.verify/1' and
+       isinstance(vs.get('devices'), list), 'verify --json: not {"schema": "iovd.verify/1", '
+       '"devices": [...]}')
+    vs = vs.get('devices', []) if isinstance(vs, dict) else []
     sysd = os.path.join(tree, 'sys')
     devdir = os.path.join(sysd, 'bus/pci/devices')
     gdir = os.path.join(sysd, 'kernel/iommu_groups')

@@ -164,9 +164,9 @@ static void test_defaults(void **state)
 	struct iov_err e = { 0 };
 	struct iov_config *c = load(
 		"{ \"policy\": { \"allow_unsafe_interrupts\": false },"
-		"  \"pfs\": [ { \"name\": \"up\", \"match\": { \"netdev\": \"eth0\" }, \"num_vfs\": 2, "
+		"  \"pfs\": [ { \"name\": \"up\", \"match\": { \"netdev\": \"eth0\" }, \"num_vfs\": 4, "
 		"  \"defaults\": { \"driver\": \"vfio-pci\" } } ],"
-		"  \"pools\": [ { \"name\": \"p\", \"vfs\": [\"up#0\", \"up#1\"] } ],"
+		"  \"pools\": [ { \"name\": \"p\", \"vfs\": [\"up/vf0\", \"up#1\", \"up/vf2-3\"] } ],"
 		"  \"guests\": [ { \"name\": \"g\", \"kernel\": \"/k\", \"nics\": [ { \"pool\": \"p\" } ] } ] }",
 		&e);
 
@@ -175,8 +175,13 @@ static void test_defaults(void **state)
 	assert_int_equal(c->policy.on_drift, IOV_DRIFT_REPORT);
 	assert_false(c->policy.has_mac_prefix);
 	assert_int_equal(c->n_pools, 1);
-	assert_int_equal(c->pools[0].n_members, 2);
+	/* A VF spelled as iovctl spells it (up/vf0, a range up/vf2-3), or PF#N. */
+	assert_int_equal(c->pools[0].n_members, 3);
+	assert_int_equal(c->pools[0].members[0].first, 0);
+	assert_int_equal(c->pools[0].members[0].last, 0);
 	assert_int_equal(c->pools[0].members[1].first, 1);
+	assert_int_equal(c->pools[0].members[2].first, 2);
+	assert_int_equal(c->pools[0].members[2].last, 3);
 	assert_int_equal(c->n_guests, 1);
 	assert_int_equal(c->guests[0].mem_mib, 512);
 	assert_int_equal(c->guests[0].cpus, 1);

@@ -104,8 +104,8 @@ static void cdi_spec(void **state)
 		"\"containerEdits\":{\"deviceNodes\":[{\"path\":\"/dev/vfio/vfio\"}]}}");
 	free(txt);
 	txt = dump(skipped);
-	assert_string_equal(txt, "[\"uplink#2: 0000:01:10.4 has no IOMMU group\","
-				 "\"uplink#3: uplink (0000:01:00.0) has 3 VFs now\"]");
+	assert_string_equal(txt, "[\"uplink/vf2: 0000:01:10.4 has no IOMMU group\","
+				 "\"uplink/vf3: uplink (0000:01:00.0) has 3 VFs now\"]");
 	free(txt);
 	json_decref(spec);
 	json_decref(skipped);

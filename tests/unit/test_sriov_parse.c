@@ -129,8 +129,8 @@ static void test_rate(void **state)
 	assert_int_equal(iov_parse_rate("max-rate", "4294967295", &r, err, sizeof(err)), 0);
 	assert_int_equal(r, UINT32_MAX);
 	assert_int_equal(iov_parse_rate("max-rate", "4294967296", &r, err, sizeof(err)), -ERANGE);
-	assert_int_equal(iov_parse_rate("min-rate", "1.5", &r, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "min-rate"));
+	assert_int_equal(iov_parse_rate("min_rate", "1.5", &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "min_rate"));
 	assert_int_equal(iov_parse_rate("min-rate", "100M", &r, err, sizeof(err)), -EINVAL);
 	assert_int_equal(iov_parse_rate("min-rate", "-5", &r, err, sizeof(err)), -EINVAL);
 }
@@ -213,8 +213,9 @@ static void test_args(void **state)
 		{ "vlan 5 qos 1 qos 2", "qos: given twice" },
 		{ "trust maybe", "trust 'maybe'" },
 		{ "state up", "state 'up'" },
-		{ "min-rate 100 max-rate 10", "min-rate 100 is above max-rate 10" },
-		{ "max-rate fast", "max-rate 'fast'" },
+		{ "min-rate 100 max-rate 10", "min_rate 100 is above max_rate 10" },
+		{ "max-rate fast", "max_rate 'fast'" },
+		{ "max_rat 5", "did you mean 'max_rate'?" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		c.set = 12345;

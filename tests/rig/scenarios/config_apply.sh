@@ -53,7 +53,7 @@ sed -i 's/"num_vfs": 3/"num_vfs": 4/; s/"vlan": 200/"vlan": 300/' "$CFG"
 run_ctl /tmp/p.out plan
 grep -q "^- remove 3 VFs of uplink" /tmp/p.out && ok "plan: remove 3" || fail "plan lacks the removal"
 grep -q "^+ create 4 VFs on uplink" /tmp/p.out && ok "plan: create 4" || fail "plan lacks the creation"
-grep -q "uplink/vf0 (.*) is removed and re-created" /tmp/p.out && ok "plan: impact names vf0" ||
+grep -q "uplink/vf0-2 (.*) are removed and re-created" /tmp/p.out && ok "plan: impact names vf0-2, one line" ||
 	fail "plan: no impact line"
 t0=$(now_ms)
 run_ctl /tmp/r.out reload

@@ -27,8 +27,8 @@ expect_eq "$vf driver after bind (groups exist without IR)" "$(dev_driver "$vf")
 "$IOVCTL" --json verify "$vf" > /tmp/verify.json && rc=0 || rc=$?
 cp /tmp/verify.json "$RIG_BLOBS/"
 expect_eq "iovctl verify $vf exit status" "$rc" 1
-expect_eq "verify: isolated" "$(jj /tmp/verify.json .isolated)" false
-expect_eq "verify: interrupt_remapping check" "$(j /tmp/verify.json '.checks[id=interrupt_remapping].status')" fail
+expect_eq "verify: isolated" "$(jj /tmp/verify.json .devices[0].isolated)" false
+expect_eq "verify: interrupt_remapping check" "$(j /tmp/verify.json '.devices[0].checks[id=interrupt_remapping].status')" fail
 
 # What the kernel does with that group, as a VMM would ask it.
 g=$(dev_group "$vf")

@@ -35,7 +35,7 @@ check "/dev/vfio/$(dev_group "$vf") exists" test -c "/dev/vfio/$(dev_group "$vf"
 "$IOVCTL" --json verify "$vf" > /tmp/verify.json && rc=0 || rc=$?
 cp /tmp/verify.json "$RIG_BLOBS/"
 expect_eq "iovctl verify $vf exit status" "$rc" 0
-expect_eq "verify: isolated" "$(jj /tmp/verify.json .isolated)" true
-expect_eq "verify: interrupt_remapping check" "$(j /tmp/verify.json '.checks[id=interrupt_remapping].status')" ok
+expect_eq "verify: isolated" "$(jj /tmp/verify.json .devices[0].isolated)" true
+expect_eq "verify: interrupt_remapping check" "$(j /tmp/verify.json '.devices[0].checks[id=interrupt_remapping].status')" ok
 vfiocheck "$(dev_group "$vf")" && rc=0 || rc=$?
 expect_eq "vfiocheck (VFIO_SET_IOMMU on $vf's group) exit status" "$rc" 0

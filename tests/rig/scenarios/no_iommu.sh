@@ -24,4 +24,4 @@ expect_eq "$vf driver in iovctl" "$(jj "$J" ".devices[address=$vf].driver")" nul
 "$IOVCTL" --json verify "$vf" > /tmp/verify.json && rc=0 || rc=$?
 cp /tmp/verify.json "$RIG_BLOBS/"
 expect_eq "iovctl verify $vf exit status" "$rc" 1
-expect_eq "verify: iommu check" "$(j /tmp/verify.json '.checks[id=iommu].status')" fail
+expect_eq "verify: iommu check" "$(j /tmp/verify.json '.devices[0].checks[id=iommu].status')" fail

@@ -32,8 +32,8 @@ bind_vfio "$vf"
 "$IOVCTL" --json verify "$vf" > /tmp/verify.json && rc=0 || rc=$?
 cp /tmp/verify.json "$RIG_BLOBS/verify-shared.json"
 expect_eq "iovctl verify $vf exit status" "$rc" 1
-expect_eq "verify $vf: isolated" "$(jj /tmp/verify.json .isolated)" false
-expect_eq "verify $vf: group_viable" "$(j /tmp/verify.json '.checks[id=group_viable].status')" fail
+expect_eq "verify $vf: isolated" "$(jj /tmp/verify.json .devices[0].isolated)" false
+expect_eq "verify $vf: group_viable" "$(j /tmp/verify.json '.devices[0].checks[id=group_viable].status')" fail
 # The kernel agrees: the group is not viable for VFIO while the others use host drivers.
 vfiocheck "$g" && rc=0 || rc=$?
 expect_eq "vfiocheck $g (shared group, members on host drivers) exit status" "$rc" 1
@@ -43,4 +43,4 @@ bind_vfio "$other"
 "$IOVCTL" --json verify "$other" > /tmp/verify2.json && rc=0 || rc=$?
 check "verify $other: exit status $rc (0 or 1: a verdict, not a usage error)" test "$rc" -le 1
 cp /tmp/verify2.json "$RIG_BLOBS/verify-own-group.json"
-expect_eq "verify $other: group_viable" "$(j /tmp/verify2.json '.checks[id=group_viable].status')" ok
+expect_eq "verify $other: group_viable" "$(j /tmp/verify2.json '.devices[0].checks[id=group_viable].status')" ok

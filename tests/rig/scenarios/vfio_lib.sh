@@ -73,4 +73,4 @@ verify_json() {
 }
 
 # vstatus FILE CHECK: the status of one check.
-vstatus() { j "$1" ".checks[id=$2].status"; }
+vstatus() { j "$1" ".devices[0].checks[id=$2].status"; }
