@@ -63,7 +63,8 @@ static const char *tree_file(const char *rel)
 static int setup(void **st)
 {
 	struct iovd_follow_opts fo = { .cmdline_admin = (gid_t)-1 };
-	char cmd[512], bs[160];
+	static char bs[160];		/* kept: iov_bind_set_state_path keeps the pointer */
+	char cmd[512];
 	int lfd;
 
 	strcpy(dir, "/tmp/test_iovdcfg.XXXXXX");

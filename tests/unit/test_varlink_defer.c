@@ -211,12 +211,12 @@ static void cmd(char c)
 static void echo(const char *what)
 {
 	int fd = vl_connect(path);
-	json_t *r = NULL;
+	json_t *r = NULL, *p = json_pack("{s:s}", "w", what);
 	char *e = NULL;
 
 	assert_true(fd >= 0);
-	assert_int_equal(vl_call_sync(fd, "test.Echo", json_pack("{s:s}", "w", what), 5000, &r,
-				      &e), 0);
+	assert_int_equal(vl_call_sync(fd, "test.Echo", p, 5000, &r, &e), 0);	/* p not taken */
+	json_decref(p);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "echo"), "w")),
 			    what);
 	json_decref(r);
@@ -294,7 +294,7 @@ static void test_caller_gone(void **state)
 static void test_one_reply(void **state)
 {
 	int fd = vl_connect(path);
-	json_t *r = NULL;
+	json_t *r = NULL, *p;
 	char *e = NULL;
 
 	assert_true(fd >= 0);
@@ -303,8 +303,9 @@ static void test_one_reply(void **state)
 	json_decref(r);
 	r = NULL;
 	/* Had AtOnce sent two replies, this call would read the stale one. */
-	assert_int_equal(vl_call_sync(fd, "test.Echo", json_pack("{s:i}", "n", 1), 5000, &r, &e),
-			 0);
+	p = json_pack("{s:i}", "n", 1);
+	assert_int_equal(vl_call_sync(fd, "test.Echo", p, 5000, &r, &e), 0);
+	json_decref(p);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "echo"), "n")), 1);
 	json_decref(r);
 	r = NULL;
@@ -314,8 +315,9 @@ static void test_one_reply(void **state)
 	assert_true(write(fd, ow, sizeof(ow)) == (ssize_t)sizeof(ow));	/* NUL included */
 	echo("queued");
 	cmd('a');
-	assert_int_equal(vl_call_sync(fd, "test.Echo", json_pack("{s:i}", "n", 2), 5000, &r, &e),
-			 0);
+	p = json_pack("{s:i}", "n", 2);
+	assert_int_equal(vl_call_sync(fd, "test.Echo", p, 5000, &r, &e), 0);
+	json_decref(p);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "echo"), "n")), 2);
 	json_decref(r);
 	close(fd);
