@@ -15,7 +15,7 @@
 # reaches the remapping unit without a requester id, see above):
 # rig-kernel-allow: DMAR: DRHD: handling fault status reg
 # rig-kernel-allow: DMAR: \[INTR-REMAP\] Request device \[(01:10\.0|ff:1f\.7)\] fault index 0x7d0
-# rig-kernel-allow: 0\.208 No irq handler for vector
+# rig-kernel-allow: No irq handler for 0\.208|0\.208 No irq handler for vector
 # rig-no-retry: an attack scenario: a stuck CPU or a reset here is what an escaped forgery looks like
 
 . /rig/scenarios/vfio_lib.sh
