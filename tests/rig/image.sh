@@ -146,7 +146,7 @@ for p in ${IOV_RIG_PROGS:-iovctl iovd iovm iov-bindtool}; do
 	if [ -x "$BIN/$p" ]; then progs="$progs $BIN/$p"; else say "note: $BIN/$p missing; the image will lack it"; fi
 done
 helpers=""
-for h in jget kvmcheck asuser vfiocheck msiforge cdi-validate ptyrun; do
+for h in jget kvmcheck asuser vfiocheck msiforge cdi-validate ptyrun diskbench; do
 	[ -x "$HELPERS/$h" ] || die "$HELPERS/$h missing; build it with 'make rig-helpers'"
 	helpers="$helpers $HELPERS/$h"
 done
