@@ -169,22 +169,20 @@ if [ "${IOV_RIG_WITH_QEMU:-0}" = 1 ]; then
 	done
 fi
 
-# Load order, resolved by modprobe in the unpacked tree.
-order=""
-for m in $MODULES; do
-	deps=$(modprobe -d "$KDIR" -S "$KVER" --show-depends "$m") || die "modprobe cannot resolve module $m in $KDIR"
-	for f in $(echo "$deps" | awk '$1 == "insmod" { print $2 }'); do
-		case " $order " in *" $f "*) ;; *) order="$order $f" ;; esac
+# Load order, resolved by modprobe in the unpacked tree: load_order MODULE... prints the
+# module files, dependencies first, each once.
+load_order() {
+	_order=""
+	for m in "$@"; do
+		deps=$(modprobe -d "$KDIR" -S "$KVER" --show-depends "$m") || die "modprobe cannot resolve module $m in $KDIR"
+		for f in $(echo "$deps" | awk '$1 == "insmod" { print $2 }'); do
+			case " $_order " in *" $f "*) ;; *) _order="$_order $f" ;; esac
+		done
 	done
-done
-
-inner_order=""
-for m in $INNER_MODULES; do
-	deps=$(modprobe -d "$KDIR" -S "$KVER" --show-depends "$m") || die "modprobe cannot resolve module $m in $KDIR"
-	for f in $(echo "$deps" | awk '$1 == "insmod" { print $2 }'); do
-		case " $inner_order " in *" $f "*) ;; *) inner_order="$inner_order $f" ;; esac
-	done
-done
+	echo "$_order"
+}
+order=$(load_order $MODULES)
+inner_order=$(load_order $INNER_MODULES)
 
 # Input fingerprint: when nothing changed, keep the current initrd.
 stamp=$( {
@@ -239,26 +237,24 @@ if [ -n "$QEMU_BIN" ]; then
 	cp -L $QEMU_FW "$root/usr/share/qemu/"
 fi
 
-: > "$root/lib/modules/order"
-for f in $order; do
-	name=$(basename "$f" .xz)
-	case "$f" in
-	*.xz) xz -dc "$f" > "$root/lib/modules/$name" ;;
-	*) cp "$f" "$root/lib/modules/$name" ;;
-	esac
-	echo "$name" >> "$root/lib/modules/order"
-done
+# put_modules DIR FILE...: the modules decompressed into DIR, their names in DIR/order.
+put_modules() {
+	_dir=$1
+	shift
+	mkdir -p "$_dir"
+	: > "$_dir/order"
+	for f in "$@"; do
+		name=$(basename "$f" .xz)
+		case "$f" in
+		*.xz) xz -dc "$f" > "$_dir/$name" ;;
+		*) cp "$f" "$_dir/$name" ;;
+		esac
+		echo "$name" >> "$_dir/order"
+	done
+}
+put_modules "$root/lib/modules" $order
 
-mkdir -p "$root/lib/modules/inner"
-: > "$root/lib/modules/inner/order"
-for f in $inner_order; do
-	name=$(basename "$f" .xz)
-	case "$f" in
-	*.xz) xz -dc "$f" > "$root/lib/modules/inner/$name" ;;
-	*) cp "$f" "$root/lib/modules/inner/$name" ;;
-	esac
-	echo "$name" >> "$root/lib/modules/inner/order"
-done
+put_modules "$root/lib/modules/inner" $inner_order
 
 # The root disk of iovm's disk guests (scenario vmm_disk): an ext4 image made here (the test
 # host has no mkfs.ext4) holding busybox and tests/rig/disk/init as /sbin/init.

@@ -28,17 +28,7 @@ static struct iovm_mem mem;
 static struct iovm_virtq q;
 static struct iovm_virtq_chain ch;
 
-static void desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-	uint8_t *d = ram + DESC + 16u * i;
-
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-}
-
-/* The same in an indirect table at gpa. */
+/* Descriptor i of the table at guest address table (an indirect one, or the queue's). */
 static void idesc(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
 		  uint16_t next)
 {
@@ -48,6 +38,20 @@ static void idesc(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint1
 	memcpy(d + 8, &len, 4);
 	memcpy(d + 12, &flags, 2);
 	memcpy(d + 14, &next, 2);
+}
+
+static void desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	idesc(DESC, i, addr, len, flags, next);
+}
+
+/* The usual request shape: header (16 readable bytes at BUF), data (len writable bytes at
+ * data), status (one writable byte at status): descriptors 0, 1, 2. */
+static void chain3(uint64_t data, uint32_t len, uint64_t status)
+{
+	desc(0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
+	desc(1, data, len, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	desc(2, status, 1, VIRTQ_DESC_F_WRITE, 0);
 }
 
 static uint16_t avail_idx(void)
@@ -122,9 +126,7 @@ static void empty(void **state)
 
 static void simple_chain_and_push(void **state)
 {
-	desc(0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc(1, BUF + 0x1000, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
-	desc(2, BUF + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
+	chain3(BUF + 0x1000, 512, BUF + 0x2000);
 	offer(0);
 	assert_int_equal(iovm_virtq_pop(&q, &ch), 1);
 	assert_int_equal(ch.head, 0);
@@ -189,9 +191,7 @@ static void bad_indices(void **state)
 
 static void outside_ram_is_a_bad_chain(void **state)
 {
-	desc(0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc(1, OUTSIDE, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
-	desc(2, BUF + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
+	chain3(OUTSIDE, 512, BUF + 0x2000);
 	offer(0);
 	assert_int_equal(iovm_virtq_pop(&q, &ch), 1);
 	assert_true(ch.bad);
@@ -209,9 +209,7 @@ static void outside_ram_is_a_bad_chain(void **state)
 
 static void zero_length_skipped(void **state)
 {
-	desc(0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc(1, OUTSIDE, 0, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
-	desc(2, BUF + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
+	chain3(OUTSIDE, 0, BUF + 0x2000);
 	offer(0);
 	assert_int_equal(iovm_virtq_pop(&q, &ch), 1);
 	assert_false(ch.bad);
@@ -234,17 +232,8 @@ static void huge_chains(void **state)
 
 	/* A queue of 512 and a chain through all of it: longer than any request. */
 	assert_int_equal(iovm_virtq_start(&big, &mem, 512, 0x20000, AVAIL, 0x24000, false), 0);
-	for (unsigned i = 0; i < 512; i++) {
-		uint8_t *d = ram + 0x20000 + 16u * i;
-		uint64_t a = BUF;
-		uint32_t l = 1;
-		uint16_t f = i < 511 ? VIRTQ_DESC_F_NEXT : 0, n = (uint16_t)(i + 1);
-
-		memcpy(d, &a, 8);
-		memcpy(d + 8, &l, 4);
-		memcpy(d + 12, &f, 2);
-		memcpy(d + 14, &n, 2);
-	}
+	for (unsigned i = 0; i < 512; i++)
+		idesc(0x20000, i, BUF, 1, i < 511 ? VIRTQ_DESC_F_NEXT : 0, (uint16_t)(i + 1));
 	memcpy(ram + AVAIL + 2, &(uint16_t){ 1 }, 2);
 	memcpy(ram + AVAIL + 4, &(uint16_t){ 0 }, 2);
 	assert_int_equal(iovm_virtq_pop(&big, &ch), -EBADMSG);
@@ -431,17 +420,14 @@ static void blk_hostile_buffers(void **state)
 	uint8_t st;
 
 	/* data outside RAM: an error status, nothing read into the guest */
-	desc(0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc(1, OUTSIDE, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
-	desc(2, BUF + 0x3000, 1, VIRTQ_DESC_F_WRITE, 0);
+	chain3(OUTSIDE, 512, BUF + 0x3000);
 	memcpy(ram + BUF, &(uint32_t){ VIRTIO_BLK_T_IN }, 4);
 	offer(0);
 	assert_int_equal(iovm_virtq_pop(&q, &ch), 1);
 	assert_int_equal(iovm_blkreq_run(&bk, &ch, &st, NULL), 1);
 	assert_int_equal(st, VIRTIO_BLK_S_IOERR);
 	/* the status byte outside RAM, or no writable byte at all: no answer possible */
-	desc(1, BUF + 0x1000, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
-	desc(2, OUTSIDE, 1, VIRTQ_DESC_F_WRITE, 0);
+	chain3(BUF + 0x1000, 512, OUTSIDE);
 	offer(0);
 	assert_int_equal(iovm_virtq_pop(&q, &ch), 1);
 	assert_int_equal(iovm_blkreq_run(&bk, &ch, &st, NULL), -EBADMSG);
