@@ -1,6 +1,6 @@
 /* virtio-blk disks (modern virtio-pci, vmm/virtio_pci.h) backed by a file or a block
  * device, with one I/O thread for all disks: it waits on the queues' ioeventfds, takes
- * requests off the ring (vmm/virtq.h), does them with pread/pwrite/fdatasync on the
+ * requests off the ring (vmm/virtq.h), does them with preadv/pwritev/fdatasync on the
  * backing fd (vmm/blkreq.h) and injects the completion interrupt. vCPU threads never do
  * disk I/O.
  *

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 struct blk_hdr {
@@ -9,14 +10,18 @@ struct blk_hdr {
 	uint64_t sector;
 };
 
-/* pread (to_guest) or pwrite the first len bytes of the chain's writable (IN) or readable
- * (OUT, after skip bytes of header) segments at file offset pos. 0, or -EIO. */
+/* preadv (to_guest) or pwritev of the first len bytes of the chain's writable (IN) or
+ * readable (OUT, after skip bytes of header) segments at file offset pos: one system call
+ * for the whole request unless the kernel transfers less. 0, or -EIO. */
 static int seg_io(const struct iovm_blk_backing *b, const struct iovm_virtq_chain *c,
 		  bool to_guest, uint64_t skip, uint64_t len, uint64_t pos)
 {
+	struct iovec iov[IOVM_VIRTQ_MAX_SEGS];
+	int n = 0, first = 0;
+
 	for (unsigned i = 0; i < c->nseg && len; i++) {
 		const struct iovm_virtq_seg *s = &c->seg[i];
-		uint64_t n, done = 0;
+		uint64_t l;
 
 		if (s->write != to_guest)
 			continue;
@@ -26,22 +31,30 @@ static int seg_io(const struct iovm_blk_backing *b, const struct iovm_virtq_chai
 		}
 		if (!s->hva)
 			return -EIO;
-		n = s->len - skip < len ? s->len - skip : len;
-		while (done < n) {
-			ssize_t r = to_guest ? pread(b->fd, s->hva + skip + done, n - done, (off_t)(pos + done))
-					     : pwrite(b->fd, s->hva + skip + done, n - done, (off_t)(pos + done));
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				return -EIO;	/* error, or the file shrank under the guest */
-			done += (uint64_t)r;
-		}
-		pos += n;
-		len -= n;
+		l = s->len - skip < len ? s->len - skip : len;
+		iov[n++] = (struct iovec){ .iov_base = s->hva + skip, .iov_len = l };
+		len -= l;
 		skip = 0;
 	}
-	return len ? -EIO : 0;
+	if (len)
+		return -EIO;
+	while (first < n) {
+		ssize_t r = to_guest ? preadv(b->fd, iov + first, n - first, (off_t)pos)
+				     : pwritev(b->fd, iov + first, n - first, (off_t)pos);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -EIO;	/* error, or the file shrank under the guest */
+		pos += (uint64_t)r;
+		while (first < n && (size_t)r >= iov[first].iov_len)
+			r -= (ssize_t)iov[first++].iov_len;
+		if (first < n) {
+			iov[first].iov_base = (uint8_t *)iov[first].iov_base + r;
+			iov[first].iov_len -= (size_t)r;
+		}
+	}
+	return 0;
 }
 
 /* The data range [sector * 512, + len) is inside the disk and well sized. */

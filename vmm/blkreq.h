@@ -1,5 +1,5 @@
 /* virtio-blk requests (virtio 1.x, section 5.2.6) on a backing file: decoding a chain from
- * the queue, checking it against the disk, and doing the I/O with pread/pwrite/fdatasync on
+ * the queue, checking it against the disk, and doing the I/O with preadv/pwritev/fdatasync on
  * the backing fd. No KVM here: unit tests and the fuzzer run it on a temporary file.
  *
  * A request is a 16-byte header (type, reserved, sector) in readable buffers, data (OUT:

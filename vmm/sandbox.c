@@ -125,10 +125,10 @@ static const struct sc {
 			 "virtio queue notify eventfds" },
 	{ "write", F_ANY, "console output, messages on stderr, the stop eventfds, a queue notify "
 			  "KVM's ioeventfd did not take" },
-	{ "pread64", F_ANY, "VFIO config space and trapped BAR reads; reloading the kernel on "
-			    "restart; virtio-blk reads from the disk fds (opened before)" },
-	{ "pwrite64", F_ANY, "VFIO config space and trapped BAR writes; virtio-blk writes to the "
-			     "disk fds (opened before)" },
+	{ "pread64", F_ANY, "VFIO config space and trapped BAR reads; reloading the kernel on restart" },
+	{ "pwrite64", F_ANY, "VFIO config space and trapped BAR writes" },
+	{ "preadv", F_ANY, "virtio-blk reads from the disk fds (opened before), one call per request" },
+	{ "pwritev", F_ANY, "virtio-blk writes to the disk fds (opened before), one call per request" },
 	{ "fdatasync", F_ANY, "virtio-blk FLUSH: what the guest synced reaches the disk" },
 	{ "ioctl", F_ANY, "KVM and VFIO, only the request numbers listed below" },
 	{ "poll", F_ANY, "main loop: console, signals, stop event; virtio-blk I/O thread: queue "

@@ -371,6 +371,21 @@ static void blk_in_out(void **state)
 	assert_int_equal(pread(bfd, back, sizeof(back), 62 * 512), (ssize_t)sizeof(back));
 	assert_int_equal(back[0], 0xab);
 	assert_int_equal(back[1023], 0xab);
+	/* IN over three buffers of 512, 1024 and 512 bytes: sectors 8, 9-10 and 11 */
+	desc(0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
+	desc(1, BUF + 0x1000, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	desc(2, BUF + 0x5000, 1024, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 3);
+	desc(3, BUF + 0x8000, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 4);
+	desc(4, BUF + 0x3000, 1, VIRTQ_DESC_F_WRITE, 0);
+	memcpy(ram + BUF, &(struct { uint32_t t, r; uint64_t s; }){ VIRTIO_BLK_T_IN, 0, 8 }, 16);
+	offer(0);
+	assert_int_equal(iovm_virtq_pop(&q, &ch), 1);
+	assert_int_equal(iovm_blkreq_run(&bk, &ch, &st, NULL), 2049);
+	assert_int_equal(st, VIRTIO_BLK_S_OK);
+	assert_int_equal(ram[BUF + 0x1000 + 511], 8);
+	assert_int_equal(ram[BUF + 0x5000], 9);
+	assert_int_equal(ram[BUF + 0x5000 + 1023], 10);
+	assert_int_equal(ram[BUF + 0x8000], 11);
 	assert_int_equal(req(VIRTIO_BLK_T_FLUSH, 0, 0, false, &st), 1);
 	assert_int_equal(st, VIRTIO_BLK_S_OK);
 	assert_int_equal(req(VIRTIO_BLK_T_GET_ID, 0, 20, true, &st), 21);

@@ -3,7 +3,7 @@
 # runs diskbench (tests/rig/diskbench.c, O_DIRECT) on /dev/vda, the same 128 MiB raw image
 # in the test host's /tmp, 256 MiB and 1 vCPU, booted alternately by iovm and by QEMU
 # (-accel kvm, q35 with qboot, virtio-blk-pci disable-legacy=on, cache=writeback like
-# iovm's buffered pread/pwrite), ROUNDS times. Per boot: sequential write and read (1 MiB
+# iovm's buffered preadv/pwritev), ROUNDS times. Per boot: sequential write and read (1 MiB
 # requests, MB/s) and 4 KiB random read and write (IOPS). Prints "ROUND ..." and
 # "FIGURE ..." lines (medians, ratio iovm/QEMU: above 1 is iovm faster).
 # rig-presets: bench
