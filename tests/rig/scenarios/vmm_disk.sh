@@ -52,7 +52,7 @@ check "inner initramfs built" test -s /tmp/disk.cpio
 
 cp /rig/disk/root.ext4 /tmp/root.ext4
 IOVM="/usr/bin/iovm --user 65534:65534 --stats -v --kernel $VMM_KERNEL --initrd /tmp/disk.cpio --mem 256M"
-show() { grep -E '^INNER:|^iovm' "$1" | grep -v '^iovm: set-up phase'; }
+show() { grep -E '^INNER:|^iovm' "$1" | grep -v '^iovm: set-up phase' || true; }
 
 # 1. write, sync, kill -9
 $IOVM --cmdline "$VMM_CMDLINE step=write" --disk /tmp/root.ext4 < /dev/null > /tmp/iovm-dw.out 2>&1 &
@@ -62,11 +62,10 @@ while ! grep -q "INNER: written" /tmp/iovm-dw.out && kill -0 $ipid 2>/dev/null &
 	sleep 0.1
 	i=$((i + 1))
 done
-timeout 30 $IOVM --cmdline "$VMM_CMDLINE step=read" --disk /tmp/root.ext4 < /dev/null > /tmp/iovm-dbusy.out 2>&1
-brc=$?
+timeout 30 $IOVM --cmdline "$VMM_CMDLINE step=read" --disk /tmp/root.ext4 < /dev/null \
+	> /tmp/iovm-dbusy.out 2>&1 && brc=0 || brc=$?
 kill -9 $ipid
-wait $ipid
-rc=$?
+wait $ipid && rc=0 || rc=$?
 cp /tmp/iovm-dw.out "$RIG_BLOBS/iovm-disk-write.out"
 show /tmp/iovm-dw.out
 sum=$(sed -n 's/.*INNER: written \([0-9a-f]*\).*/\1/p' /tmp/iovm-dw.out | head -n1)
@@ -80,8 +79,8 @@ expect_eq "a second iovm on the image (exit status)" "$brc" 1
 check "it says the image is in use" grep -q "in use: another process holds" /tmp/iovm-dbusy.out
 
 # 2. the next boot reads it back (disk given as an fd opened read-write)
-timeout 150 $IOVM --cmdline "$VMM_CMDLINE step=read" --disk-fd 7 < /dev/null > /tmp/iovm-dr.out 2>&1 7<>/tmp/root.ext4
-rc=$?
+timeout 150 $IOVM --cmdline "$VMM_CMDLINE step=read" --disk-fd 7 < /dev/null > /tmp/iovm-dr.out 2>&1 \
+	7<>/tmp/root.ext4 && rc=0 || rc=$?
 cp /tmp/iovm-dr.out "$RIG_BLOBS/iovm-disk-read.out"
 show /tmp/iovm-dr.out
 check "read back intact after kill -9" grep -q "INNER: read back ok $sum" /tmp/iovm-dr.out
@@ -96,8 +95,8 @@ check "notifications do not exit to iovm (ioeventfd)" test "${bar:-0}" -lt "$((r
 
 # 3. read-only: writes refused, image unchanged
 before=$(md5sum < /tmp/root.ext4)
-timeout 150 $IOVM --cmdline "$VMM_CMDLINE step=ro" --disk /tmp/root.ext4,ro < /dev/null > /tmp/iovm-dro.out 2>&1
-rc=$?
+timeout 150 $IOVM --cmdline "$VMM_CMDLINE step=ro" --disk /tmp/root.ext4,ro < /dev/null \
+	> /tmp/iovm-dro.out 2>&1 && rc=0 || rc=$?
 after=$(md5sum < /tmp/root.ext4)
 cp /tmp/iovm-dro.out "$RIG_BLOBS/iovm-disk-ro.out"
 show /tmp/iovm-dro.out
@@ -109,8 +108,8 @@ expect_eq "iovm exit status (poweroff)" "$rc" 0
 expect_eq "image checksum unchanged by the read-only boot" "$after" "$before"
 
 # 4. a read-only fd for a read-write disk
-timeout 30 $IOVM --cmdline "$VMM_CMDLINE" --disk-fd 8 < /dev/null > /tmp/iovm-dbad.out 2>&1 8</tmp/root.ext4
-rc=$?
+timeout 30 $IOVM --cmdline "$VMM_CMDLINE" --disk-fd 8 < /dev/null > /tmp/iovm-dbad.out 2>&1 \
+	8</tmp/root.ext4 && rc=0 || rc=$?
 cat /tmp/iovm-dbad.out
 expect_eq "read-only fd without ,ro (exit status)" "$rc" 1
 check "it says why" grep -q "open read-only, the disk needs reading and writing" /tmp/iovm-dbad.out
