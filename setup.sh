@@ -46,7 +46,7 @@ apt-get install -y -q --no-install-recommends \
     libpci-dev pci.ids libudev-dev libnl-3-dev libnl-route-3-dev libjansson-dev libcmocka-dev \
     libseccomp-dev libnvme-dev \
     clang llvm libclang-rt-14-dev \
-    busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates \
+    busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates e2fsprogs \
     scdoc mandoc systemd debhelper dpkg-dev fakeroot lintian \
     golang-go golang-github-container-orchestrated-devices-container-device-interface-dev \
     pciutils nvme-cli python3-jsonschema

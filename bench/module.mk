@@ -25,6 +25,13 @@ bench-plan: $(BUILD)/plan_bench
 bench-datapath: $(RIG_PROGS) $(RIG_HELPERS)
 	$(RIG_ENV) bench/rig_bench.sh vf_datapath bench-datapath
 
+# iovm's virtio-blk against QEMU's: sequential and 4 KiB random I/O in the guest, same image,
+# in the test host (not in make test or make bench: about 15 minutes under TCG). Run it under
+# the rig lock.
+.PHONY: bench-disk
+bench-disk: $(RIG_PROGS) $(RIG_HELPERS)
+	$(RIG_ENV) bench/disk_bench.sh
+
 # `iovctl vm start` against iovm by hand, launch to the guest's /init, in the test host.
 .PHONY: bench-guest
 bench-guest: $(RIG_PROGS) $(RIG_HELPERS)

@@ -2,6 +2,7 @@
 #include "lib/iovd_proto.h"
 #include "lib/log.h"
 #include "lib/pciaddr.h"
+#include "vmm/blk.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
 #include "vmm/console.h"
@@ -45,6 +46,8 @@ static const char usage[] =
 "  --hugepages              back guest RAM with 2 MiB hugetlbfs pages\n"
 "  --vfio ADDRESS           pass through the PCI device at ADDRESS (bound to vfio-pci);\n"
 "                           repeatable\n"
+"  --disk PATH[,ro]         a virtio-blk disk backed by the file or block device PATH\n"
+"                           (read-only with ,ro); repeatable, at most 8 disks\n"
 "  --console stdio|none     guest serial console (default stdio)\n"
 "  --console-fd N           guest serial console on fd N (a socket or terminal: output\n"
 "                           written to it, input read from it) instead of stdio\n"
@@ -73,13 +76,16 @@ static const char usage[] =
 "  --vfio-group-fd N:ADDRESS  an open /dev/vfio/GROUP and the device ADDRESS in it;\n"
 "                           repeatable (the same N may appear with several addresses)\n"
 "  --kernel-fd N, --initrd-fd N  the bzImage and initramfs as open files\n"
+"  --disk-fd N[,ro]         a disk's backing file or block device, open read-write (or\n"
+"                           read-only with ,ro); repeatable, counts with --disk\n"
 "\n"
 "Test only: --test-forbidden-syscall[=openat|ioctl|execve] makes one forbidden call once\n"
 "the guest runs; with the sandbox on, iovm dies of SIGSYS.\n"
 "\n"
 "Guest ports: 0x501 iovm exit port (byte 0 powers off, 1..255 are timestamped marks\n"
 "shown by --stats), 0x505 pvpanic, 0x3f8 ttyS0 (IRQ 4), 0x60/0x64 i8042. A pvpanic PCI\n"
-"device (1b36:0011, Linux: CONFIG_PVPANIC_PCI) follows the passthrough devices on bus 0.\n"
+"device (1b36:0011, Linux: CONFIG_PVPANIC_PCI) follows the passthrough devices on bus 0,\n"
+"then one virtio-blk function (1af4:1042, modern only, MSI-X) per disk in the order given.\n"
 "ACPI (hardware-reduced): tables at 0xe0000, sleep control/status 0x600/0x601, reset\n"
 "register 0xcf9, power button on GSI 9 (a Generic Event Device), ECAM at 0xfeb00000.\n"
 "\n"
@@ -119,6 +125,8 @@ struct opts {
 	int kvm_fd, container_fd;
 	struct iovm_vfio_spec vfio[IOVM_VFIO_MAX_DEVS];
 	int nvfio;
+	struct iovm_blk_spec disk[IOVM_BLK_MAX];
+	int ndisk;
 };
 
 static int bad_arg(const char *opt, const char *val, const char *why)
@@ -200,8 +208,24 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_HUGE, OPT_VFIO,
 	OPT_CONSOLE, OPT_STATS, OPT_KVM_FD, OPT_CONTAINER_FD, OPT_GROUP_FD, OPT_ENTRY32,
 	OPT_CONSOLE_FD, OPT_CONSOLE_FILTER, OPT_ON_REBOOT, OPT_USER, OPT_SANDBOX, OPT_SECCOMP_LIST,
-	OPT_TEST_FORBIDDEN, OPT_KERNEL_FD, OPT_INITRD_FD, OPT_STOP_TIMEOUT,
+	OPT_TEST_FORBIDDEN, OPT_KERNEL_FD, OPT_INITRD_FD, OPT_STOP_TIMEOUT, OPT_DISK, OPT_DISK_FD,
 };
+
+static int add_disk(struct opts *o, const char *opt, char *arg, bool is_fd)
+{
+	char shown[256];
+
+	snprintf(shown, sizeof(shown), "%s", arg);
+	if (o->ndisk >= IOVM_BLK_MAX)
+		return bad_arg(opt, shown, "too many disks (at most 8)");
+	if (iovm_blk_parse(arg, is_fd, &o->disk[o->ndisk]) < 0)
+		return bad_arg(opt, shown, is_fd ? "expected N or N,ro (an open file descriptor)"
+						 : "expected PATH or PATH,ro");
+	if (is_fd && fcntl(o->disk[o->ndisk].fd, F_GETFD) < 0)
+		return bad_arg(opt, shown, "not an open file descriptor");
+	o->ndisk++;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -220,6 +244,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "vfio-group-fd", required_argument, NULL, OPT_GROUP_FD },
 		{ "kernel-fd", required_argument, NULL, OPT_KERNEL_FD },
 		{ "initrd-fd", required_argument, NULL, OPT_INITRD_FD },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "disk-fd", required_argument, NULL, OPT_DISK_FD },
 		{ "console-fd", required_argument, NULL, OPT_CONSOLE_FD },
 		{ "console-filter", required_argument, NULL, OPT_CONSOLE_FILTER },
 		{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
@@ -304,6 +330,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_INITRD_FD:
 			if ((ret = parse_fd("--initrd-fd", optarg, &o->initrd_fd)) < 0)
+				return ret;
+			break;
+		case OPT_DISK:
+		case OPT_DISK_FD:
+			if ((ret = add_disk(o, c == OPT_DISK ? "--disk" : "--disk-fd", optarg,
+					    c == OPT_DISK_FD)) < 0)
 				return ret;
 			break;
 		case OPT_CONSOLE_FD:
@@ -598,6 +630,7 @@ static int restart(struct iovm_vm *vm, const struct iovm_boot_cfg *bc, bool vfio
 	iovm_uart_reset();
 	iovm_legacy_reset();
 	iovm_pvpanic_reset();
+	iovm_blk_reset();
 	if ((ret = iovm_vm_rebuild(vm)) < 0)
 		return log_err_errno(ret, "guest reboot: rebuilding the VM");
 	if (vfio && (ret = iovm_vfio_rebind(vm)) < 0)
@@ -667,6 +700,8 @@ int main(int argc, char **argv)
 				     .cmdline = o.cmdline, .entry32 = o.entry32, .ncpus = o.cpus };
 	if (iovm_boot_open(&bc) < 0)
 		goto out;
+	if (iovm_blk_open(o.disk, o.ndisk) < 0)
+		goto out;
 	if (iovm_vm_create(&vm, o.kvm_fd, o.cpus) < 0)
 		goto out;
 	vm_made = true;
@@ -728,6 +763,8 @@ int main(int argc, char **argv)
 		log_err_errno(ret, "pvpanic device");
 		goto out;
 	}
+	if (iovm_blk_init(&vm) < 0 || iovm_blk_start() < 0)
+		goto out;
 
 	/* Console: a bounded ring and a writer thread (vmm/console.h). */
 	if (o.console) {
@@ -772,6 +809,7 @@ int main(int argc, char **argv)
 out:
 	if (vm_made) {
 		iovm_vm_stop(&vm);
+		iovm_blk_stop();
 		if (started)
 			code = (int)vm.exit_code;
 	}
@@ -786,6 +824,7 @@ out:
 	if (o.stats && vm_made) {
 		iovm_vm_print_stats(&vm, stderr);
 		iovm_legacy_print_marks(stderr);
+		iovm_blk_print_stats(stderr);
 		for (int i = 0; started && i < phases.n; i++)
 			fprintf(stderr, "iovm: set-up phase %-46s %8.1f ms\n", phases.name[i],
 				phases.ms[i]);
@@ -801,6 +840,7 @@ out:
 				(unsigned long long)iovm_console_dropped());
 		print_mem_overhead(smaps_fd, &mem);
 	}
+	iovm_blk_close();
 	iovm_vfio_close();
 	iovm_vm_destroy(&vm);
 	iovm_mem_free(&mem);

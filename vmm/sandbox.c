@@ -121,12 +121,18 @@ static const struct sc {
 	enum filt filt;
 	const char *why;
 } syscalls[] = {
-	{ "read", F_ANY, "console input, signalfd, /proc/self/smaps for --stats (opened before)" },
-	{ "write", F_ANY, "console output, messages on stderr, the stop eventfd" },
+	{ "read", F_ANY, "console input, signalfd, /proc/self/smaps for --stats (opened before), "
+			 "virtio queue notify eventfds" },
+	{ "write", F_ANY, "console output, messages on stderr, the stop eventfds, a queue notify "
+			  "KVM's ioeventfd did not take" },
 	{ "pread64", F_ANY, "VFIO config space and trapped BAR reads; reloading the kernel on restart" },
 	{ "pwrite64", F_ANY, "VFIO config space and trapped BAR writes" },
+	{ "preadv", F_ANY, "virtio-blk reads from the disk fds (opened before), one call per request" },
+	{ "pwritev", F_ANY, "virtio-blk writes to the disk fds (opened before), one call per request" },
+	{ "fdatasync", F_ANY, "virtio-blk FLUSH: what the guest synced reaches the disk" },
 	{ "ioctl", F_ANY, "KVM and VFIO, only the request numbers listed below" },
-	{ "poll", F_ANY, "main loop: console, signals, stop event" },
+	{ "poll", F_ANY, "main loop: console, signals, stop event; virtio-blk I/O thread: queue "
+			 "notify eventfds" },
 	{ "ppoll", F_ANY, "the same (glibc may use either)" },
 	{ "close", F_ANY, "MSI/MSI-X eventfds when the guest disables vectors; teardown" },
 	{ "eventfd2", F_ANY, "an eventfd per MSI/MSI-X vector the guest enables" },
@@ -137,7 +143,7 @@ static const struct sc {
 	{ "madvise", F_DONTNEED, "glibc returning a finished thread's stack and freed memory" },
 	{ "brk", F_ANY, "malloc" },
 	{ "futex", F_ANY, "mutexes, condition variables, pthread_join" },
-	{ "clone", F_THREAD, "vCPU and console threads (threads only)" },
+	{ "clone", F_THREAD, "vCPU, console and virtio-blk I/O threads (threads only)" },
 	{ "clone3", F_ENOSYS, "its flags cannot be filtered; glibc falls back to clone" },
 	{ "set_robust_list", F_ANY, "glibc start-up of a new thread" },
 	{ "rseq", F_ANY, "glibc start-up of a new thread" },
@@ -172,6 +178,8 @@ static const struct ioc {
 	IOC(KVM_SET_USER_MEMORY_REGION, 0, "map/unmap BARs as the guest moves them; RAM on restart"),
 	IOC(KVM_GET_IRQCHIP, 0, "SIGTERM: does the guest listen to the ACPI power button (its "
 				"IOAPIC pin unmasked) or get Ctrl-Alt-Del"),
+	IOC(KVM_IOEVENTFD, 0, "virtio queue notify addresses, moved with the BAR the guest places"),
+	IOC(KVM_SIGNAL_MSI, 0, "virtio-blk completion and configuration interrupts (MSI-X)"),
 	IOC(KVM_GET_REGS, 0, "register dump on a crash"),
 	IOC(KVM_GET_SREGS, 0, "register dump on a crash"),
 	IOC(VFIO_DEVICE_SET_IRQS, 0, "MSI/MSI-X/INTx eventfds as the guest enables them"),

@@ -223,6 +223,22 @@ int iovm_vm_irqfd(struct iovm_vm *vm, int efd, uint32_t gsi, int resample_efd, b
 	return xioctl(vm->vm_fd, KVM_IRQFD, &f);
 }
 
+int iovm_vm_ioeventfd(struct iovm_vm *vm, int efd, uint64_t gpa, uint32_t len, bool assign)
+{
+	struct kvm_ioeventfd e = { .addr = gpa, .len = len, .fd = efd,
+				   .flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN };
+
+	return xioctl(vm->vm_fd, KVM_IOEVENTFD, &e);
+}
+
+int iovm_vm_signal_msi(struct iovm_vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi m = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32),
+			     .data = data };
+
+	return xioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m);
+}
+
 static int irq_line(struct iovm_vm *vm, uint32_t irq, int level)
 {
 	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
@@ -241,6 +257,11 @@ static int kvm_check_cap(int fd, long cap)
 	int r = ioctl(fd, KVM_CHECK_EXTENSION, cap);
 
 	return r < 0 ? 0 : r;
+}
+
+int iovm_vm_has_cap(struct iovm_vm *vm, long cap)
+{
+	return kvm_check_cap(vm->kvm_fd, cap);
 }
 
 static void kick_handler(int sig)

@@ -89,6 +89,13 @@ int iovm_vm_msi_set(struct iovm_vm *vm, uint32_t gsi, uint64_t addr, uint32_t da
 int iovm_vm_gsi_free(struct iovm_vm *vm, uint32_t gsi);
 /* KVM_IRQFD: efd signals inject gsi; resample_efd >= 0 for level-triggered INTx. */
 int iovm_vm_irqfd(struct iovm_vm *vm, int efd, uint32_t gsi, int resample_efd, bool assign);
+/* KVM_IOEVENTFD: a guest write of len bytes to the MMIO address gpa signals efd in the
+ * kernel, with no exit to iovm. Needs KVM_CAP_IOEVENTFD. */
+int iovm_vm_ioeventfd(struct iovm_vm *vm, int efd, uint64_t gpa, uint32_t len, bool assign);
+/* KVM_SIGNAL_MSI: injects one MSI message, from any thread. Needs KVM_CAP_SIGNAL_MSI. */
+int iovm_vm_signal_msi(struct iovm_vm *vm, uint64_t addr, uint32_t data);
+/* KVM_CHECK_EXTENSION on /dev/kvm: > 0 when the capability is there. */
+int iovm_vm_has_cap(struct iovm_vm *vm, long cap);
 
 /* Guest reboot: a fresh VM (irqchip, PIT, vCPUs in their power-on state) on the same
  * /dev/kvm fd and guest RAM. The vCPU threads must be stopped. */

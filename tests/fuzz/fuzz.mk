@@ -7,7 +7,7 @@
 # harness abort() fails the run. Needs clang. Included from tests/module.mk.
 #
 #   make fuzz-test [FUZZ_SECS=15]     all harnesses
-#   make fuzz-NAME [FUZZ_SECS=60]     one (sriov, vfio, vmm, config, journal)
+#   make fuzz-NAME [FUZZ_SECS=60]     one (sriov, vfio, vmm, config, journal, virtq)
 
 FUZZ_DIR    := $(BUILD)/fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -20,7 +20,7 @@ FUZZ_OBJS    = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS) $(IOVD_LIB_SRCS) $
 # NAME:harness:max_len
 FUZZERS := sriov:tests/sriov/fuzz_iovd.c:4096 vfio:vfio/fuzz_usage.c:8192 \
            vmm:tests/vmm/fuzz_vmm.c:4096 config:tests/config/fuzz_config.c:8192 \
-           journal:tests/fuzz/fuzz_journal.c:16384
+           journal:tests/fuzz/fuzz_journal.c:16384 virtq:tests/fuzz/fuzz_virtq.c:16387
 fuzz_name = $(word 1,$(subst :, ,$(1)))
 fuzz_src  = $(word 2,$(subst :, ,$(1)))
 fuzz_len  = $(word 3,$(subst :, ,$(1)))

@@ -40,8 +40,12 @@ HELPERS=${IOV_RIG_HELPERS:-$OUT/helpers}
 # Modules to load in the guest, in this order (dependencies are added by modprobe --show-depends).
 MODULES="i2c-algo-bit dca igb igbvf e1000e vfio vfio_iommu_type1 irqbypass vfio-pci-core vfio-pci \
 kvm ccp kvm-amd nvme pvpanic-pci button evdev"
+# Modules for iovm's inner guests only (in /lib/modules/inner, with their own order file; the
+# test host does not load them): virtio-blk and ext4 for a guest whose root is on a disk.
+# virtio, virtio_ring and virtio_pci are built into Debian's kernel.
+INNER_MODULES="virtio_blk ext4"
 
-for t in dpkg apt-get apt-cache depmod modprobe xz cpio gzip ldd busybox; do
+for t in dpkg apt-get apt-cache depmod modprobe xz cpio gzip ldd busybox mkfs.ext4; do
 	command -v "$t" >/dev/null 2>&1 || die "'$t' not found; run ./setup.sh"
 done
 BUSYBOX=$(command -v busybox)
@@ -142,7 +146,7 @@ for p in ${IOV_RIG_PROGS:-iovctl iovd iovm iov-bindtool}; do
 	if [ -x "$BIN/$p" ]; then progs="$progs $BIN/$p"; else say "note: $BIN/$p missing; the image will lack it"; fi
 done
 helpers=""
-for h in jget kvmcheck asuser vfiocheck msiforge cdi-validate ptyrun; do
+for h in jget kvmcheck asuser vfiocheck msiforge cdi-validate ptyrun diskbench; do
 	[ -x "$HELPERS/$h" ] || die "$HELPERS/$h missing; build it with 'make rig-helpers'"
 	helpers="$helpers $HELPERS/$h"
 done
@@ -165,19 +169,27 @@ if [ "${IOV_RIG_WITH_QEMU:-0}" = 1 ]; then
 	done
 fi
 
-# Load order, resolved by modprobe in the unpacked tree.
-order=""
-for m in $MODULES; do
-	deps=$(modprobe -d "$KDIR" -S "$KVER" --show-depends "$m") || die "modprobe cannot resolve module $m in $KDIR"
-	for f in $(echo "$deps" | awk '$1 == "insmod" { print $2 }'); do
-		case " $order " in *" $f "*) ;; *) order="$order $f" ;; esac
+# Load order, resolved by modprobe in the unpacked tree: load_order MODULE... prints the
+# module files, dependencies first, each once.
+load_order() {
+	_order=""
+	for m in "$@"; do
+		deps=$(modprobe -d "$KDIR" -S "$KVER" --show-depends "$m") || die "modprobe cannot resolve module $m in $KDIR"
+		for f in $(echo "$deps" | awk '$1 == "insmod" { print $2 }'); do
+			case " $_order " in *" $f "*) ;; *) _order="$_order $f" ;; esac
+		done
 	done
-done
+	echo "$_order"
+}
+order=$(load_order $MODULES)
+inner_order=$(load_order $INNER_MODULES)
 
 # Input fingerprint: when nothing changed, keep the current initrd.
 stamp=$( {
 	echo "$KVER"
 	echo "$order"
+	echo "$inner_order"
+	find "$here/disk" -type f -exec ls -l --time-style=+%s {} + | sort
 	ls -lL --time-style=+%s "$BUSYBOX" "$IP" $NVMECLI $progs $helpers $PCIIDS "$KDIR/boot/vmlinuz-$KVER" $QEMU_BIN $QEMU_FW
 	find "$here/guest" "$here/scenarios" "$here/selftest" -type f -exec ls -l --time-style=+%s {} + | sort
 	ls -lL --time-style=+%s "$BIN/vmm-payloads/payload.bin" "$here/../vmm/run.sh" 2>/dev/null
@@ -225,15 +237,38 @@ if [ -n "$QEMU_BIN" ]; then
 	cp -L $QEMU_FW "$root/usr/share/qemu/"
 fi
 
-: > "$root/lib/modules/order"
-for f in $order; do
-	name=$(basename "$f" .xz)
-	case "$f" in
-	*.xz) xz -dc "$f" > "$root/lib/modules/$name" ;;
-	*) cp "$f" "$root/lib/modules/$name" ;;
-	esac
-	echo "$name" >> "$root/lib/modules/order"
-done
+# put_modules DIR FILE...: the modules decompressed into DIR, their names in DIR/order.
+put_modules() {
+	_dir=$1
+	shift
+	mkdir -p "$_dir"
+	: > "$_dir/order"
+	for f in "$@"; do
+		name=$(basename "$f" .xz)
+		case "$f" in
+		*.xz) xz -dc "$f" > "$_dir/$name" ;;
+		*) cp "$f" "$_dir/$name" ;;
+		esac
+		echo "$name" >> "$_dir/order"
+	done
+}
+put_modules "$root/lib/modules" $order
+
+put_modules "$root/lib/modules/inner" $inner_order
+
+# The root disk of iovm's disk guests (scenario vmm_disk): an ext4 image made here (the test
+# host has no mkfs.ext4) holding busybox and tests/rig/disk/init as /sbin/init.
+disk="$IMG/disk.$$"
+rm -rf "$disk"
+mkdir -p "$disk/bin" "$disk/sbin" "$disk/dev" "$disk/proc" "$disk/sys" "$disk/tmp" "$disk/data"
+cp "$BUSYBOX" "$disk/bin/busybox"
+ln -s busybox "$disk/bin/sh"
+cp "$here/disk/init" "$disk/sbin/init"
+chmod 755 "$disk/sbin/init"
+mkdir -p "$root/rig/disk"
+mkfs.ext4 -q -F -L iovm-root -d "$disk" "$root/rig/disk/root.ext4" 32M ||
+	die "mkfs.ext4 -d: cannot build the disk guests' root image"
+rm -rf "$disk"
 
 # The same kernel, for guests the test host boots itself (iovm on the nested /dev/kvm).
 mkdir -p "$root/boot"

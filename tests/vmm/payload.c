@@ -2,7 +2,8 @@
  * only). It checks what the loader left (registers, zero page, e820, command line) and the
  * emulated devices (UART, PCI conf1, unclaimed MMIO, marks), then ends the VM the way the
  * command line asks: mode=reboot (i8042, default), poweroff, crash, hang, echo, reboots
- * (three boots, counted in RAM), flood (144 KiB of output), escape (terminal escapes). With `smp`
+ * (three boots, counted in RAM), flood (144 KiB of output), escape (terminal escapes), virtio
+ * (a virtio-blk driver, honest then hostile, on iovm's first disk). With `smp`
  * it starts vCPU 1 in real mode through INIT-SIPI. Results are lines "ok NAME" and
  * "FAIL NAME ..." on ttyS0; tests/vmm/run.sh reads them. */
 #include <stdint.h>
@@ -106,6 +107,139 @@ static uint32_t pci_read(unsigned dev, unsigned reg)
 
 static void mmio_w32(uint64_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
 static uint32_t mmio_r32(uint64_t a) { return *(volatile uint32_t *)a; }
+
+/* ---- mode=virtio: a polled virtio-blk driver (no interrupts) at 16 MiB ---- */
+
+#define VQ_DESC		0x1000000ull
+#define VQ_AVAIL	0x1001000ull
+#define VQ_USED		0x1002000ull
+#define VQ_HDR		0x1003000ull
+#define VQ_DATA		0x1004000ull
+#define VQ_STATUS	0x1005000ull
+#define VQ_N		16
+
+static uint64_t vbar;
+static uint16_t vq_avail;
+
+static void mmio_w8(uint64_t a, uint8_t v) { *(volatile uint8_t *)a = v; }
+static uint8_t mmio_r8(uint64_t a) { return *(volatile uint8_t *)a; }
+static void mmio_w16(uint64_t a, uint16_t v) { *(volatile uint16_t *)a = v; }
+static uint16_t mmio_r16(uint64_t a) { return *(volatile uint16_t *)a; }
+
+static void vdesc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	volatile uint8_t *d = (volatile uint8_t *)(VQ_DESC + 16 * i);
+
+	*(volatile uint64_t *)d = addr;
+	*(volatile uint32_t *)(d + 8) = len;
+	*(volatile uint16_t *)(d + 12) = flags;
+	*(volatile uint16_t *)(d + 14) = next;
+}
+
+/* Driver start-up: features VERSION_1 only, queue 0 of VQ_N at 16 MiB. */
+static void virtio_up(void)
+{
+	mmio_w8(vbar + 0x14, 0);			/* reset */
+	mmio_w8(vbar + 0x14, 1 | 2);			/* ACKNOWLEDGE, DRIVER */
+	mmio_w32(vbar + 0x00, 1);
+	check("virtio-version-1-offered", mmio_r32(vbar + 0x04) & 1, 1);
+	mmio_w32(vbar + 0x08, 1);
+	mmio_w32(vbar + 0x0c, 1);			/* VERSION_1 */
+	mmio_w32(vbar + 0x08, 0);
+	mmio_w32(vbar + 0x0c, 0);
+	mmio_w8(vbar + 0x14, 1 | 2 | 8);		/* FEATURES_OK */
+	check("virtio-features-ok", mmio_r8(vbar + 0x14) & 8, 8);
+	mmio_w16(vbar + 0x16, 0);
+	check("virtio-queue-size", mmio_r16(vbar + 0x18), 256);
+	mmio_w16(vbar + 0x18, VQ_N);
+	for (uint64_t a = VQ_DESC; a < VQ_STATUS + 0x1000; a += 8)
+		*(volatile uint64_t *)a = 0;
+	mmio_w32(vbar + 0x20, (uint32_t)VQ_DESC);
+	mmio_w32(vbar + 0x24, 0);
+	mmio_w32(vbar + 0x28, (uint32_t)VQ_AVAIL);
+	mmio_w32(vbar + 0x2c, 0);
+	mmio_w32(vbar + 0x30, (uint32_t)VQ_USED);
+	mmio_w32(vbar + 0x34, 0);
+	mmio_w16(vbar + 0x1c, 1);
+	mmio_w8(vbar + 0x14, 1 | 2 | 8 | 4);		/* DRIVER_OK */
+	vq_avail = 0;
+}
+
+/* Offers the chain at head, notifies, waits for the used index to move. Returns the status
+ * byte, or 0x100 when nothing came back. */
+static unsigned vq_run(uint16_t head)
+{
+	volatile uint16_t *used_idx = (volatile uint16_t *)(VQ_USED + 2);
+	uint16_t want = (uint16_t)(*used_idx + 1);
+
+	*(volatile uint8_t *)VQ_STATUS = 0xee;
+	*(volatile uint16_t *)(VQ_AVAIL + 4 + 2 * (vq_avail % VQ_N)) = head;
+	__asm__ volatile("" ::: "memory");
+	*(volatile uint16_t *)(VQ_AVAIL + 2) = ++vq_avail;
+	mmio_w16(vbar + 0x3000, 0);			/* notify queue 0 */
+	for (uint64_t i = 0; i < 100000000ull && *used_idx != want && !(mmio_r8(vbar + 0x14) & 0x40);
+	     i++)
+		__asm__ volatile("pause");
+	return *used_idx == want ? *(volatile uint8_t *)VQ_STATUS : 0x100;
+}
+
+/* A request: type, sector, data (len bytes at data, device-writable or not), status. */
+static unsigned vq_req(uint32_t type, uint64_t sector, uint64_t data, uint32_t len, int wr)
+{
+	*(volatile uint32_t *)VQ_HDR = type;
+	*(volatile uint32_t *)(VQ_HDR + 4) = 0;
+	*(volatile uint64_t *)(VQ_HDR + 8) = sector;
+	vdesc(0, VQ_HDR, 16, 1, 1);
+	vdesc(1, data, len, (uint16_t)(1 | (wr ? 2 : 0)), 2);
+	vdesc(2, VQ_STATUS, 1, 2, 0);
+	return vq_run(0);
+}
+
+static void virtio_test(void)
+{
+	unsigned dev;
+	uint32_t cmd;
+
+	for (dev = 1; dev < 32 && pci_read(dev, 0) != 0x10421af4; dev++)
+		;
+	check("virtio-blk-found", dev < 32, 1);
+	if (dev == 32)
+		return;
+	check("virtio-blk-class", pci_read(dev, 8), 0x01800001);
+	check("virtio-msix-cap", pci_read(dev, 0x40) & 0xff, 0x11);
+	check("virtio-common-cap", pci_read(dev, 0x50) & 0xff00ffff, 0x01006009);
+	vbar = pci_read(dev, 0x10) & ~0xfull;
+	outl(0xcf8, 0x80000000u | dev << 11 | 0x04);
+	cmd = inl(0xcfc);
+	outl(0xcfc, cmd | 0x6);				/* memory decode, bus master */
+	virtio_up();
+	check("virtio-get-id", vq_req(8, 0, VQ_DATA, 20, 1), 0);
+	check("virtio-get-id-text", *(volatile uint32_t *)VQ_DATA, 0x6b736964);	/* "disk" */
+	for (unsigned i = 0; i < 512; i++)
+		*(volatile uint8_t *)(VQ_DATA + i) = (uint8_t)(i * 7);
+	check("virtio-out", vq_req(1, 3, VQ_DATA, 512, 0), 0);
+	for (unsigned i = 0; i < 512; i++)
+		*(volatile uint8_t *)(VQ_DATA + i) = 0;
+	check("virtio-in", vq_req(0, 3, VQ_DATA, 512, 1), 0);
+	check("virtio-in-data", *(volatile uint8_t *)(VQ_DATA + 511), (uint8_t)(511 * 7));
+	check("virtio-flush", vq_req(4, 0, VQ_DATA, 0, 0), 0);
+	/* What a hostile driver gets: errors, then a device that wants a reset. */
+	check("virtio-past-end", vq_req(0, 2048, VQ_DATA, 512, 1), 1);
+	check("virtio-outside-ram", vq_req(0, 0, 0x200000000ull, 512, 1), 1);
+	check("virtio-unsupported", vq_req(99, 0, VQ_DATA, 512, 1), 2);
+	vdesc(0, VQ_HDR, 16, 1, 1);
+	vdesc(1, VQ_DATA, 512, 1 | 2, 0);		/* a loop */
+	check("virtio-loop-no-answer", vq_run(0), 0x100);
+	check("virtio-needs-reset", mmio_r8(vbar + 0x14) & 0x40, 0x40);
+	virtio_up();
+	check("virtio-after-reset", mmio_r8(vbar + 0x14) & 0x40, 0);
+	check("virtio-works-after-reset", vq_req(0, 3, VQ_DATA, 512, 1), 0);
+	*(volatile uint16_t *)(VQ_AVAIL + 2) = (uint16_t)(vq_avail + 100);	/* bad avail index */
+	mmio_w16(vbar + 0x3000, 0);
+	for (uint64_t i = 0; i < 100000000ull && !(mmio_r8(vbar + 0x14) & 0x40); i++)
+		__asm__ volatile("pause");
+	check("virtio-bad-avail-needs-reset", mmio_r8(vbar + 0x14) & 0x40, 0x40);
+}
 
 static void start_ap(void)
 {
@@ -352,6 +486,10 @@ void payload_main(uint8_t *zp)
 			__asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"((uint16_t)0x3f8) : "memory");
 		}
 		puts_("iovm-payload: flood done\n");
+		outb(0x501, 0);
+	} else if (has_word(cl, "mode=virtio")) {
+		virtio_test();
+		puts_(fails ? "iovm-payload: virtio FAILED\n" : "iovm-payload: virtio checks passed\n");
 		outb(0x501, 0);
 	} else if (has_word(cl, "mode=escape")) {
 		puts_("esc[\x1b[31mred\x1b]0;title\x07\x9b" "2J]\n");

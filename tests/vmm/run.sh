@@ -88,6 +88,16 @@ run "uart irq via PIC" 0 $B --cmdline "irq mode=poweroff" &&
 run "pvpanic" 4 $B --cmdline "mode=pvpanic" && expect "pvpanic" "ok pvpanic-events" "ok pci-pvpanic-bar-size"
 run "triple fault" 4 $B --cmdline "mode=crash" && expect "triple fault" "all checks passed"
 # above 4 GiB: RAM split around the MMIO hole (e820 total = 4 GiB minus the legacy holes)
+# virtio-blk: a polled driver in the payload, honest (GET_ID, OUT, IN, FLUSH), then hostile
+# (past the end, a buffer outside RAM, an unknown type, a descriptor loop, a bad avail index):
+# error statuses and DEVICE_NEEDS_RESET, a reset that recovers; iovm stays up, powers off.
+dd if=/dev/zero of="$T/disk.img" bs=1k count=1024 2>/dev/null
+run "virtio-blk" 0 $B --cmdline "mode=virtio" --disk "$T/disk.img" --stats &&
+	expect "virtio-blk" "virtio checks passed" "ok virtio-in-data" "ok virtio-outside-ram" \
+		"ok virtio-needs-reset" "ok virtio-works-after-reset" "ok virtio-bad-avail-needs-reset" \
+		"2 I/O errors, 2 needs-reset" &&
+	{ [ "$(od -An -tx1 -j 2047 -N1 "$T/disk.img" | tr -d ' ')" = f9 ] && ok "virtio-blk data on the disk" ||
+		bad "virtio-blk: sector 3 of the image lacks what the guest wrote"; }
 run "4G split RAM" 0 --kernel "$PAYLOAD" --mem 4G --cmdline "mode=poweroff" &&
 	expect "4G split RAM" "e820 ram 0xfff9fc00"
 # initrd: placed by the loader, announced in the zero page
