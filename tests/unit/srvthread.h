@@ -4,7 +4,11 @@
 #ifndef IOV_TESTS_SRVTHREAD_H
 #define IOV_TESTS_SRVTHREAD_H
 
+#include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "lib/varlink.h"
@@ -44,6 +48,37 @@ static inline void srvthread_stop(struct srvthread *t)
 	if (write(t->stop[1], "x", 1) == 1)
 		pthread_join(t->thr, NULL);
 	close(t->stop[1]);
+}
+
+/* A server listening on DIR/io.test, DIR a new folder made from tmpl ("/tmp/test_x.XXXXXX";
+ * dir and path hold at least 64 and 96 bytes). NULL if the folder, the socket or the server
+ * could not be had. */
+static inline struct vl_server *srvthread_listen(char *dir, char *path, const char *tmpl,
+						 const struct vl_service_info *info,
+						 const struct vl_interface *iface)
+{
+	int lfd;
+
+	snprintf(dir, 64, "%s", tmpl);
+	if (!mkdtemp(dir))
+		return NULL;
+	snprintf(path, 96, "%s/io.test", dir);
+	if ((lfd = vl_listen(path)) < 0)
+		return NULL;
+	return vl_server_new(lfd, info, iface, (gid_t)-1, NULL);
+}
+
+/* How many fds this process has open (the /proc/self/fd listing's own included). */
+static inline int srvthread_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
 }
 
 #endif

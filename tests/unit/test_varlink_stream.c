@@ -112,14 +112,7 @@ static void on_inject(int fd, void *ud)
 
 static int setup(void **state)
 {
-	int lfd;
-
-	strcpy(dir, "/tmp/test_vlstream.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/io.test", dir);
-	lfd = vl_listen(path);
-	assert_true(lfd >= 0);
-	srv = vl_server_new(lfd, &info, &iface, (gid_t)-1, NULL);
+	srv = srvthread_listen(dir, path, "/tmp/test_vlstream.XXXXXX", &info, &iface);
 	assert_non_null(srv);
 	assert_int_equal(pipe(inject), 0);
 	assert_int_equal(vl_server_watch(srv, inject[0], on_inject, NULL), 0);
