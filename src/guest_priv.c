@@ -163,10 +163,6 @@ int gpriv_build(struct gpriv_launch *l, const struct gpriv_in *in, struct iov_er
 		arg(l, "restart");
 	}
 	arg(l, "--stats");
-	/* iovd owns the stop timeout (VmStop --timeout, policy.stop_timeout): SIGTERM is the
-	 * request, SIGKILL at iovd's deadline; iovm must not end the guest on its own earlier. */
-	arg(l, "--stop-timeout");
-	arg(l, "none");
 	if (l->argc >= GPRIV_MAX_ARGS) {
 		fd = iov_err_set(err, -E2BIG, NULL, "iovm's command line: more than %d arguments",
 				 GPRIV_MAX_ARGS - 1);

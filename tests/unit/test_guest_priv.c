@@ -125,7 +125,7 @@ static void argv_and_fds(void **state)
 		"5:0000:01:10.2", "--vfio-group-fd", "6:0000:01:10.4", "--kernel-fd", "7",
 		"--initrd-fd", "8", "--cmdline", "console=ttyS0 quiet", "--mem", "256M", "--cpus",
 		"2", "--console", "stdio", "--console-filter", "off", "--on-reboot", "restart",
-		"--stats", "--stop-timeout", "none", NULL };
+		"--stats", NULL };
 	static const struct gpriv_nic nics[] = { { "0000:01:10.0", 7 }, { "0000:01:10.2", 7 },
 						 { "0000:01:10.4", 9 } };
 	struct fx *f = *state;
@@ -162,7 +162,7 @@ static void argv_disks(void **state)
 	static const char *const want[] = { "/usr/bin/iovm", "--kvm-fd", "3", "--kernel-fd", "4",
 		"--initrd-fd", "5", "--disk-fd", "6", "--disk-fd", "7,ro", "--cmdline",
 		"console=ttyS0 quiet", "--mem", "256M", "--cpus", "2", "--console", "stdio",
-		"--console-filter", "off", "--on-reboot", "restart", "--stats", "--stop-timeout", "none", NULL };
+		"--console-filter", "off", "--on-reboot", "restart", "--stats", NULL };
 	struct fx *f = *state;
 	struct gpriv_disk d[2] = { { f->kfd, false }, { f->ifd, true } };
 	struct gpriv_launch l;
@@ -227,7 +227,7 @@ static void argv_minimal(void **state)
 {
 	static const char *const want[] = { "/usr/bin/iovm", "--kvm-fd", "3", "--kernel-fd", "4",
 		"--mem", "256M", "--cpus", "2", "--console", "stdio", "--console-filter", "off",
-		"--stats", "--stop-timeout", "none", NULL };
+		"--stats", NULL };
 	struct fx *f = *state;
 	struct gpriv_launch l;
 	struct iov_err e = { 0 };
