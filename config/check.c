@@ -116,6 +116,12 @@ static json_t *report_json(const struct iov_config *c, const struct iov_cfg_reso
 		"mac_prefix", p->has_mac_prefix ? json_string(pfx) : json_null()));
 	json_object_set_new(json_object_get(o, "policy"), "stop_timeout", p->stop_timeout < 0 ?
 			    json_null() : json_integer(p->stop_timeout));
+	if (p->guest_uid_first) {
+		char u[24];
+
+		snprintf(u, sizeof(u), "%u-%u", p->guest_uid_first, p->guest_uid_last);
+		json_object_set_new(json_object_get(o, "policy"), "guest_uids", json_string(u));
+	}
 	for (size_t i = 0; i < c->n_pfs; i++)
 		json_array_append_new(pfs, pf_json(c, i, res ? res->pf_dev[i] : NULL));
 	for (size_t i = 0; i < c->n_pools; i++) {
@@ -254,6 +260,8 @@ void iov_config_report_print(FILE *f, const json_t *rep)
 	if (json_is_integer(json_object_get(v, "stop_timeout")))
 		fprintf(f, ", stop_timeout %llds",
 			(long long)json_integer_value(json_object_get(v, "stop_timeout")));
+	if (*jstr(v, "guest_uids"))
+		fprintf(f, ", guest_uids %s", jstr(v, "guest_uids"));
 	json_array_foreach(json_object_get(v, "never_move"), k, e)
 		fprintf(f, "%s%s", k ? " " : ", never_move ", json_string_value(e));
 	fputc('\n', f);

@@ -164,7 +164,13 @@ struct iov_cfg_policy {
 	bool has_mac_prefix;
 	uint8_t mac_prefix[3];		/* locally administered unicast (bit 1 set, bit 0 clear) */
 	int stop_timeout;		/* s a guest has to shut down on `vm stop`; -1: unset */
+	/* "guest_uids": "FIRST-LAST": each running guest's iovm gets a uid (and the gid of
+	 * the same number) of its own from this range; 0-0: unset (every guest runs as the
+	 * guest user). */
+	uint32_t guest_uid_first, guest_uid_last;
 };
+/* The most uids a guest_uids range may hold (iovd looks for a free one in it). */
+#define IOV_CFG_GUEST_UIDS_MAX 65536
 
 struct iov_config {
 	struct iov_cfg_policy policy;

@@ -29,9 +29,9 @@
 #define MAX_ITEMS 1024
 #define MAX_ENTRIES 4096
 
-enum { POL_UNSAFE, POL_GROUP, POL_NEVER, POL_DRIFT, POL_PREFIX, POL_STOP };
+enum { POL_UNSAFE, POL_GROUP, POL_NEVER, POL_DRIFT, POL_PREFIX, POL_STOP, POL_UIDS };
 static const char *const pol_keys[] = { "allow_unsafe_interrupts", "admin_group", "never_move",
-					"on_drift", "mac_prefix", "stop_timeout" };
+					"on_drift", "mac_prefix", "stop_timeout", "guest_uids" };
 _Static_assert(sizeof(pol_keys) / sizeof(*pol_keys) ==
 	       sizeof(((struct ld *)0)->pol_file) / sizeof(((struct ld *)0)->pol_file[0]),
 	       "struct ld (config/ldjson.h) has a slot per policy key");
@@ -97,7 +97,8 @@ static int policy_mark(struct ld *L, int field, const char *path)
 static int load_policy(struct ld *L, const json_t *o, const char *path)
 {
 	static const char *const keys[] = { "allow_unsafe_interrupts", "admin_group", "never_move",
-					    "on_drift", "mac_prefix", "stop_timeout", NULL };
+					    "on_drift", "mac_prefix", "stop_timeout", "guest_uids",
+					    NULL };
 	struct iov_cfg_policy *pol = &L->c->policy;
 	char p[256];
 	json_t *v;
@@ -208,6 +209,26 @@ static int load_policy(struct ld *L, const json_t *o, const char *path)
 				    "stop` before iovm is killed: 0..100 (default 30)", &t)) < 0)
 			return r;
 		pol->stop_timeout = (int)t;
+	}
+	if ((v = json_object_get(o, "guest_uids"))) {
+		const char *fix = "give \"FIRST-LAST\": uids no user, group or process has (not 0, "
+				  "below 2147483647, at most 65536 of them), e.g. \"200000-200999\"";
+		unsigned long a, b;
+		const char *s;
+		char *end;
+
+		ld_path_key(p, sizeof(p), path, "guest_uids");
+		if ((r = policy_mark(L, POL_UIDS, p)) < 0 || (r = ld_get_str(L, v, p, fix, &s)) < 0)
+			return r;
+		errno = 0;
+		a = s[0] >= '0' && s[0] <= '9' ? strtoul(s, &end, 10) : 0;
+		b = a && *end == '-' && end[1] >= '0' && end[1] <= '9' ? strtoul(end + 1, &end, 10) : 0;
+		if (!a || !b || *end || errno || b < a || b >= 2147483647ul)
+			return ld_fail(L, p, -EINVAL, fix, "\"%.40s\" is not a uid range", s);
+		if (b - a + 1 > IOV_CFG_GUEST_UIDS_MAX)
+			return ld_fail(L, p, -EINVAL, fix, "\"%s\" holds %lu uids", s, b - a + 1);
+		pol->guest_uid_first = (uint32_t)a;
+		pol->guest_uid_last = (uint32_t)b;
 	}
 	return 0;
 }

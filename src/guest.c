@@ -215,6 +215,34 @@ static int open_files(struct guest *g, int *kfd, int *ifd, struct iov_err *err)
 	return 0;
 }
 
+/* policy.guest_uids: a uid (and the gid of that number) of the guest's own, one no other
+ * running guest, user, group or process has: one compromised iovm cannot signal, trace or
+ * read another (the seccomp filter and Landlock forbid that too; this holds without them). */
+static int own_uid(const struct guest *g, const struct iov_config *cfg, uid_t *uid, gid_t *gid,
+		   struct iov_err *err)
+{
+	uid_t *taken;
+	size_t n = 0;
+	int r;
+
+	if (!cfg || !cfg->policy.guest_uid_first)
+		return 0;
+	for (struct guest *o = S.guests; o; o = o->next)
+		n++;
+	if (!(taken = calloc(n + 1, sizeof(*taken))))
+		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
+	n = 0;
+	for (struct guest *o = S.guests; o; o = o->next)
+		if (o != g && o->own_uid && o->state == G_RUNNING)
+			taken[n++] = o->uid;
+	r = gpriv_pick_uid(cfg->policy.guest_uid_first, cfg->policy.guest_uid_last, taken, n,
+			   NULL, uid, err);
+	free(taken);
+	if (r == 0)
+		*gid = (gid_t)*uid;
+	return r;
+}
+
 static int do_start(struct guest *g, struct iov_err *err)
 {
 	struct iov_host *h = NULL;
@@ -242,6 +270,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 		return iov_err_set(err, -E2BIG, NULL, "at most %d NICs per guest",
 				   IOV_GUEST_MAX_NICS);
 	if ((r = gpriv_user(S.user, &uid, &gid, err)) < 0)
+		return r;
+	if ((r = own_uid(g, cfg, &uid, &gid, err)) < 0)
 		return r;
 	/* A guest without NICs needs nothing of the host model: on a 2,000-device host its
 	 * reading would cost the loop ~0.1 s per start. */
@@ -389,6 +419,9 @@ launch:
 	if ((r = pid = gpriv_spawn(&l, uid, gid, (g->spec.mem_mib + 64) << 20, err)) < 0)
 		goto undo;
 	g->pid = pid;
+	g->own_uid = cfg && cfg->policy.guest_uid_first;
+	g->uid = uid;
+	g->gid = gid;
 	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (g->pidfd < 0 || proc_starttime(pid, &g->starttime) < 0 || watch(g) < 0) {
 		r = iov_err_set(err, g->pidfd < 0 ? -errno : -EIO, "the kernel needs pidfd_open (5.3)",
@@ -440,8 +473,13 @@ static void log_start(struct guest *g, const char *ev)
 
 	for (size_t i = 0; i < g->n_nics; i++)
 		json_array_append_new(vfs, json_string(g->nics[i].vf));
-	log_info("guest %s %s: iovm pid %d as %s, VFs %s%s", g->spec.name, ev, (int)g->pid, S.user,
-		 g->n_nics ? g->nics[0].vf : "none", g->n_nics > 1 ? " ..." : "");
+	char who[32];
+
+	if (g->own_uid)
+		snprintf(who, sizeof(who), "uid %u", (unsigned)g->uid);
+	log_info("guest %s %s: iovm pid %d as %s, VFs %s%s", g->spec.name, ev, (int)g->pid,
+		 g->own_uid ? who : S.user, g->n_nics ? g->nics[0].vf : "none",
+		 g->n_nics > 1 ? " ..." : "");
 	iovd_event(strcmp(ev, "restarted") == 0 ? "guest.restarted" : "guest.started",
 		   json_pack("{s:s, s:i, s:o}", "guest", g->spec.name, "pid", (int)g->pid, "vfs", vfs));
 }
@@ -1097,14 +1135,16 @@ int iovd_guest_console_input(const char *name, const char *data, size_t len, siz
 
 /* ---- adoption ---- */
 
-/* The recorded process is an iovm of this iovd: run by the guest user, from iovd's iovm
- * program (that path, or that path deleted: replaced by an upgrade while it ran). A forged
- * or stale entry naming another process is not adopted (and never signalled). */
-static bool proc_is_iovm(pid_t pid, char *why, size_t len)
+/* The recorded process is an iovm of this iovd: run by the guest's uid (its own, recorded,
+ * or the guest user's), from iovd's iovm program (that path, or that path deleted:
+ * replaced by an upgrade while it ran). A forged or stale entry naming another process is
+ * not adopted (and never signalled). */
+static bool proc_is_iovm(const struct guest *g, char *why, size_t len)
 {
 	char p[64], exe[PATH_MAX + 16], line[256];
 	struct iov_err e = { 0 };
 	uid_t uid = 0, ruid = (uid_t)-1;
+	pid_t pid = g->pid;
 	gid_t gid;
 	ssize_t n;
 	FILE *f;
@@ -1124,7 +1164,13 @@ static bool proc_is_iovm(pid_t pid, char *why, size_t len)
 				break;
 		fclose(f);
 	}
-	if (gpriv_user(S.user, &uid, &gid, &e) < 0 || ruid != uid) {
+	if (g->own_uid) {
+		if (ruid != g->uid) {
+			snprintf(why, len, "it runs as uid %d, not the guest's uid %u", (int)ruid,
+				 (unsigned)g->uid);
+			return false;
+		}
+	} else if (gpriv_user(S.user, &uid, &gid, &e) < 0 || ruid != uid) {
 		snprintf(why, len, "it runs as uid %d, not the guest user %s", (int)ruid, S.user);
 		return false;
 	}
@@ -1161,7 +1207,7 @@ static void adopt(struct guest *g)
 		close(fd);
 	}
 	if (g->pidfd >= 0 && proc_starttime(g->pid, &st) == 0 && st == g->starttime &&
-	    !proc_is_iovm(g->pid, why, sizeof(why)))
+	    !proc_is_iovm(g, why, sizeof(why)))
 		log_warn("guest %s: pid %d is not its iovm (%s); not adopted", g->spec.name,
 			 (int)g->pid, why);
 	else if (g->pidfd >= 0 && st == g->starttime && watch(g) == 0) {

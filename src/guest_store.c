@@ -112,6 +112,10 @@ static json_t *state_json(const struct guest *g, json_t *nics)
 	}
 	if (g->files_passed)
 		json_object_set_new(j, "files_passed_by", json_integer(g->files_by));
+	if (g->own_uid) {
+		json_object_set_new(j, "uid", json_integer(g->uid));
+		json_object_set_new(j, "gid", json_integer(g->gid));
+	}
 	return j;
 }
 
@@ -142,7 +146,14 @@ json_t *gstore_guest_json(const struct guest *g, bool state)
 							    "readonly", g->spec.disks[i].readonly));
 		json_object_set_new(j, "disks", ds);
 	}
-	json_object_set_new(j, "user", json_string(T.user));
+	if (g->own_uid) {
+		char u[32];
+
+		snprintf(u, sizeof(u), "%u:%u", (unsigned)g->uid, (unsigned)g->gid);
+		json_object_set_new(j, "user", json_string(u));
+	} else {
+		json_object_set_new(j, "user", json_string(T.user));
+	}
 	json_object_set_new(j, "log", json_string(g->log));
 	json_object_set_new(j, "adopted", json_boolean(g->adopted));
 	json_object_set_new(j, "waiting_for_vfs", json_boolean(g->waiting));
@@ -407,6 +418,19 @@ static struct guest *guest_from_json(json_t *j, const char *file, const char *pa
 			    !int_in(j, "start_time", 1, INT64_MAX, &x))) {
 		snprintf(why, len, "no pid and start_time to recognise iovm by");
 		goto bad;
+	}
+	/* A guest with a uid of its own (policy.guest_uids) is adopted only under it; never
+	 * root's. */
+	if (json_object_get(j, "uid") || json_object_get(j, "gid")) {
+		json_int_t gx;
+
+		if (!int_in(j, "uid", 1, INT32_MAX - 1, &x) || !int_in(j, "gid", 1, INT32_MAX - 1, &gx)) {
+			snprintf(why, len, "uid, gid: not both a uid above 0");
+			goto bad;
+		}
+		g->own_uid = true;
+		g->uid = (uid_t)x;
+		g->gid = (gid_t)gx;
 	}
 	g->pid = int_in(j, "pid", 2, INT_MAX, &x) ? (pid_t)x : 0;
 	g->starttime = int_in(j, "start_time", 1, INT64_MAX, &x) ? (unsigned long long)x : 0;
