@@ -385,9 +385,9 @@ int iovm_sandbox_landlock(void)
 			 errno == EOPNOTSUPP ? "disabled at boot" : strerror(errno));
 		return 0;
 	}
-	/* Every right this kernel knows, and no rule: no file can be opened, executed, made,
-	 * removed, renamed, linked or truncated through a path, no device opened after this
-	 * can take an ioctl. Files opened before (the fds iovm was handed or opened during
+	/* Every file-system right of ABIs 1 to 6 that this kernel has, and no rule: no file
+	 * can be opened, executed, made, removed, renamed, linked or truncated through a
+	 * path, no device opened after this can take an ioctl. Files opened before (the fds iovm was handed or opened during
 	 * set-up) keep working: Landlock checks at open time. */
 	a.handled_access_fs = LL_FS_ABI1;
 	if (abi >= 2)
