@@ -470,11 +470,10 @@ out:
 static void log_start(struct guest *g, const char *ev)
 {
 	json_t *vfs = json_array();
+	char who[32];
 
 	for (size_t i = 0; i < g->n_nics; i++)
 		json_array_append_new(vfs, json_string(g->nics[i].vf));
-	char who[32];
-
 	if (g->own_uid)
 		snprintf(who, sizeof(who), "uid %u", (unsigned)g->uid);
 	log_info("guest %s %s: iovm pid %d as %s, VFs %s%s", g->spec.name, ev, (int)g->pid,
