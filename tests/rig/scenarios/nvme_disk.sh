@@ -132,7 +132,7 @@ sum1=$(sed -n 's/^INNER: written \([0-9a-f]*\).*/\1/p' /tmp/glog-w1.txt | head -
 check "w1 wrote 1 MiB with a checksum" test -n "$sum1"
 guest r1 read
 check "r1 read back what w1 wrote ($sum1)" grep -q "^INNER: read $sum1\$" /tmp/glog-r1.txt
-check "no format with on_release keep" sh -c "! grep -q 'formatted' '$IOVD_LOG'"
+check "no format with on_release keep" sh -c "! grep -q 'namespace 1 formatted' '$IOVD_LOG'"
 
 # 2. on_release format: w2 writes, its end formats namespace 1, r2 finds zeroes.
 pool_cfg format
