@@ -42,7 +42,7 @@ static void round_trip(void **state)
 		"\"cpus\": 4, \"nics\": [{\"pool\": \"tenants\", \"mac\": \"02:1e:00:00:00:07\", "
 		"\"vlan\": 12}, {\"device\": \"uplink/vf3\"}], \"disks\": [{\"path\": \"/img/root\", "
 		"\"readonly\": false}, {\"path\": \"/dev/sdb\", \"readonly\": true}], \"log_mib\": 2, "
-		"\"autostart\": true, \"restart\": \"on-failure\"}";
+		"\"hugepages\": true, \"autostart\": true, \"restart\": \"on-failure\"}";
 	struct iov_cfg_guest g, g2, c;
 	struct iov_err e;
 	json_t *in = json_loads(doc, 0, NULL), *out, *out2;
@@ -71,6 +71,7 @@ static void round_trip(void **state)
 	assert_true(g.disks[1].readonly);
 	assert_false(g.disks[0].readonly);
 	assert_int_equal(g.log_mib, 2);
+	assert_true(g.hugepages);
 	/* struct -> JSON gives the document back, and reads back to the same struct. */
 	out = iov_gspec_to_json(&g);
 	assert_true(json_equal(in, out));
@@ -111,9 +112,12 @@ static void defaults(void **state)
 	assert_int_equal(g.restart, IOV_RESTART_NO);
 	assert_int_equal(g.n_nics, 0);
 	assert_false(g.autostart);
+	assert_false(g.hugepages);
 	j = iov_gspec_to_json(&g);
-	/* autostart only when set; defaults written out, so a reader needs no defaults. */
+	/* autostart and hugepages only when set; defaults written out, so a reader needs no
+	 * defaults. */
 	assert_null(json_object_get(j, "autostart"));
+	assert_null(json_object_get(j, "hugepages"));
 	assert_int_equal(json_integer_value(json_object_get(j, "mem_mib")), 512);
 	assert_string_equal(json_string_value(json_object_get(j, "restart")), "no");
 	json_decref(j);
@@ -166,6 +170,8 @@ static void limits(void **state)
 		  ".disks[0].path: \"d.img\" is a relative path", "disks", -EINVAL },
 		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"log_mib\": 0}", ".log_mib: 0 is out of "
 		  "range", "log_mib", -ERANGE },
+		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"hugepages\": \"yes\"}", ".hugepages: ",
+		  "hugepages", -EINVAL },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
