@@ -117,10 +117,11 @@ static void print_guest(json_t *g)
 	if (json_is_integer(pid))
 		printf(", iovm pid %lld as %s%s", (long long)json_integer_value(pid), str(g, "user"),
 		       json_is_true(json_object_get(g, "adopted")) ? " (re-adopted)" : "");
-	printf("\n  kernel %s%s%s, %lld MiB, %lld vCPU%s, restart %s, restarts %lld\n",
+	printf("\n  kernel %s%s%s, %lld MiB%s, %lld vCPU%s, restart %s, restarts %lld\n",
 	       str(g, "kernel"), json_object_get(g, "initrd") ? ", initrd " : "",
 	       json_object_get(g, "initrd") ? str(g, "initrd") : "",
 	       (long long)json_integer_value(json_object_get(g, "mem_mib")),
+	       json_is_true(json_object_get(g, "hugepages")) ? " on hugepages" : "",
 	       (long long)json_integer_value(json_object_get(g, "cpus")),
 	       json_integer_value(json_object_get(g, "cpus")) == 1 ? "" : "s", str(g, "restart"),
 	       (long long)json_integer_value(json_object_get(g, "restarts")));

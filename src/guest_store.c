@@ -142,6 +142,7 @@ json_t *gstore_guest_json(const struct guest *g, bool state)
 							    "readonly", g->spec.disks[i].readonly));
 		json_object_set_new(j, "disks", ds);
 	}
+	json_object_set_new(j, "hugepages", json_boolean(g->spec.hugepages));
 	json_object_set_new(j, "user", json_string(T.user));
 	json_object_set_new(j, "log", json_string(g->log));
 	json_object_set_new(j, "adopted", json_boolean(g->adopted));
