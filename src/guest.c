@@ -982,8 +982,19 @@ static void on_stop_timer(int fd, void *ud)
 	stop_timer_off(w);
 }
 
+/* vm stop and vm restart: restart says what happens once iovm has ended (a later vm stop
+ * of a guest restarting cancels the restart, and a stop cancels an asked reboot). */
+static int stop_common(const char *name, bool force, int timeout_s, bool restart,
+		       iovd_stop_done_fn done, void *ud, json_t **info, struct iov_err *err);
+
 int iovd_guest_stop_async(const char *name, bool force, int timeout_s, iovd_stop_done_fn done,
 			  void *ud, json_t **info, struct iov_err *err)
+{
+	return stop_common(name, force, timeout_s, false, done, ud, info, err);
+}
+
+static int stop_common(const char *name, bool force, int timeout_s, bool restart,
+		       iovd_stop_done_fn done, void *ud, json_t **info, struct iov_err *err)
 {
 	struct guest *g = find(name);
 	struct stop_wait *w;
@@ -1011,6 +1022,8 @@ int iovd_guest_stop_async(const char *name, bool force, int timeout_s, iovd_stop
 	w->timeout_s = timeout_s;
 	again = g->stopping;
 	g->stopping = true;
+	g->restart_asked = restart;
+	g->reboot_asked = false;
 	log_info("guest %s: %sstopping (%s)", name, again ? "again " : "", force ? "SIGKILL" :
 		 "SIGTERM: the guest is asked to shut down");
 	/* SIGTERM carries this stop's timeout (plus a backstop) to iovm, which otherwise gives
@@ -1074,9 +1087,7 @@ int iovd_guest_restart_async(const char *name, bool force, int timeout_s,
 				   "its client and iovd has restarted since: it could not be started "
 				   "again", name);
 	log_info("guest %s: restarting (stop, then start with a new iovm)", name);
-	g->restart_asked = true;
-	if ((r = iovd_guest_stop_async(name, force, timeout_s, done, ud, NULL, err)) < 0)
-		g->restart_asked = false;
+	r = stop_common(name, force, timeout_s, true, done, ud, NULL, err);
 	return r;
 }
 

@@ -234,7 +234,7 @@ run_ctl "$T/ctl.out" --json vm reboot pw2
 expect_eq "vm reboot pw2" "$rc" 0
 check "vm reboot --json" grep -q '"schema": "iovd.vm-reboot/1"' "$T/ctl.out"
 check "pw2 runs under a new iovm after the reboot" wait_new pw2 "$p1"
-check "pw2's last end: the reboot (exit status 3)" grep -q '"last_exit": "exit status 3' "$T/g.json"
+check "pw2's iovm ended with the reboot's status 3" grep -q "guest pw2 (pid $p1) ended: exit status 3: the guest rebooted" "$IOVD_LOG"
 check "iovm said why it reset" grep -q "SIGUSR2 from pid .*: resetting the guest (its keyboard does not listen" "$GSTATE/guests/pw2.log.1"
 run_ctl "$T/ctl.out" vm stop pw2 --force
 expect_eq "vm stop pw2 --force" "$rc" 0
