@@ -155,6 +155,8 @@ wlog=/var/lib/iovd/guests/web.log
 rm -f "$wlog"
 t0=$(now_ms)
 /usr/bin/iovd -v --pidfile /run/iovd/demo.pid >> /tmp/iovd.log 2>&1 || { tail -n 20 /tmp/iovd.log; fail "iovd did not start on the example config"; }
+# The daemon's parent returns once it listens; the autostart follows the apply at start.
+wait_for /tmp/iovd.log "guest web started\|guest web (autostart" 60 > /dev/null || { tail -n 20 /tmp/iovd.log; fail "iovd did not try to autostart web"; }
 grep "guest web started" /tmp/iovd.log || { tail -n 20 /tmp/iovd.log; fail "iovd did not autostart web"; }
 wait_for "$wlog" "INNER: up: waiting for the power button" 180 > /dev/null || { tail -n 30 "$wlog"; fail "web did not come up from its disk"; }
 echo "iovd start to web up: $(( $(now_ms) - t0 )) ms"
