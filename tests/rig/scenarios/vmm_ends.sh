@@ -18,7 +18,8 @@
 #            than iovm's own 5 s default and the policy's 3: the timeout rides on the SIGTERM),
 #            then SIGKILL; `vm reboot` without a restart policy (iovm exits 3, iovd starts a
 #            new one) and with one (restarted in place, same iovm); `vm restart` (a new iovm
-#            after the stop timeout)
+#            after the stop timeout); `vm start --hugepages` refused with too few free 2 MiB
+#            pages (the numbers and the fix), then run on them
 # Guests are the iovm test payload (tests/vmm/payload.c): a bzImage that boots in a few
 # milliseconds and ends as its command line says, through the same ports a Linux guest uses.
 # A signal is sent once the seccomp filter is in place (Seccomp: 2 in /proc/PID/status), so
@@ -263,5 +264,23 @@ check "pw3 runs under a new iovm after vm restart" test -n "$p2" -a "$p2" != "$p
 check "the old iovm is gone" sh -c "! kill -0 $p1 2>/dev/null"
 run_ctl "$T/ctl.out" vm stop pw3 --force
 expect_eq "vm stop pw3 --force" "$rc" 0
+# 5. Hugepages (issue 22 item 6): 40 reserved 2 MiB pages; a 128 MiB guest (64 pages) is
+#    refused with the numbers and the fix, a 64 MiB one runs on 32 of them.
+hp=/sys/kernel/mm/hugepages/hugepages-2048kB
+echo 40 > /proc/sys/vm/nr_hugepages
+expect_eq "40 hugepages reserved in the test host" "$(cat $hp/nr_hugepages)" 40
+run_ctl "$T/ctl.out" vm start hp1 --kernel "$P" --mem 128M --cmdline mode=hang --hugepages
+expect_ne "vm start --mem 128M --hugepages with 40 free pages" "$rc" 0
+check "refused with the numbers" grep -q "needs 64 free 2 MiB hugepages for 128 MiB of RAM; the host has 40 free of 40" "$T/ctl.out"
+check "and the fix" grep -q "echo 64 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages" "$T/ctl.out"
+run_ctl "$T/ctl.out" vm start hp1 --kernel "$P" --mem 64M --cmdline mode=hang --hugepages
+expect_eq "vm start --mem 64M --hugepages" "$rc" 0
+[ -n "$(sandboxed_pid)" ] || fail "hp1: no sandboxed iovm within 30 s"
+# Faulted or promised (mapped, not yet touched): 32 pages are the guest's.
+expect_eq "guest RAM on 32 of the 40 pages" "$(( $(cat $hp/free_hugepages) - $(cat $hp/resv_hugepages) ))" 8
+run_ctl "$T/ctl.out" vm stop hp1 --force
+expect_eq "vm stop hp1 --force" "$rc" 0
+expect_eq "the pages are free again" "$(( $(cat $hp/free_hugepages) - $(cat $hp/resv_hugepages) ))" 40
+echo 0 > /proc/sys/vm/nr_hugepages
 stop_iovd
 [ -z "$failed" ] || fail "cells with the wrong outcome:$failed"
