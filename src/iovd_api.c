@@ -1325,11 +1325,18 @@ static void vm_restart_done(void *ud, json_t *info)
 		vl_deferred_reply(ud, json_pack("{s:o}", "guest", info));
 		return;
 	}
-	vl_deferred_error(ud, "io.iovd.Failed",
-			  json_pack("{s:s, s:s, s:s}", "message", json_string_value(
-				    json_object_get(info, "last_exit")) ?: "it did not start again",
-				    "fix", "see `iovctl vm log` and `vm show`; `iovctl vm start` it "
-				    "again", "errno", "EIO"));
+	{
+		char msg[768];
+
+		/* Its start failed (last_exit ends with it), or a vm stop came meanwhile. */
+		snprintf(msg, sizeof(msg), "guest %s stopped and is not running again: %s",
+			 json_string_value(json_object_get(info, "name")) ?: "?",
+			 json_string_value(json_object_get(info, "last_exit")) ?: "no exit recorded");
+		vl_deferred_error(ud, "io.iovd.Failed",
+				  json_pack("{s:s, s:s, s:s}", "message", msg, "fix", "see `iovctl vm "
+					    "log` and `vm show`; `iovctl vm start` it again", "errno",
+					    "EIO"));
+	}
 	json_decref(info);
 }
 

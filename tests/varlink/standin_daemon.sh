@@ -108,6 +108,18 @@ t1=$(ms)
 $C vm restart nope > "$T/out" 2>&1 && bad "vm restart of no guest accepted"
 grep -q "no running guest named 'nope'" "$T/out" && ok "vm restart of an unknown guest: refused" || bad "vm restart nope: $(cat "$T/out")"
 $C vm restart a --timeout 101 > "$T/out" 2>&1 && bad "vm restart --timeout 101 accepted"
+# A vm stop while a restart waits for the end: the stop wins, the restart says so.
+$C vm stop a --force > /dev/null 2>&1
+start a
+$C vm restart a --timeout 3 > "$T/restart" 2>&1 &
+rp=$!
+sleep 0.5
+$C vm stop a --force > "$T/out" 2>&1 || bad "vm stop during a restart: $(cat "$T/out")"
+wait $rp && bad "the restart cancelled by vm stop answered success: $(cat "$T/restart")"
+[ "$(state a)" = stopped ] && grep -q "killed by SIGKILL" "$T/restart" &&
+	ok "vm stop during vm restart: stopped, the restart failed with the exit ($(head -1 "$T/restart"))" ||
+	bad "vm stop during vm restart: state $(state a), restart said $(cat "$T/restart")"
+start a
 
 # vm reboot: SIGUSR2 to iovm (value 0: Ctrl-Alt-Del or reset as the guest allows; --force: 1).
 # Without a restart policy iovm ends with status 3 and iovd starts it again.
