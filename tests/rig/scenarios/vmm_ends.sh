@@ -240,18 +240,23 @@ check "iovm said why it reset" grep -q "SIGUSR2 from pid .*: resetting the guest
 run_ctl "$T/ctl.out" vm stop pw2 --force
 expect_eq "vm stop pw2 --force" "$rc" 0
 # 3. vm reboot under a restart policy: restarted in place (the same iovm, a second boot).
+# hangs LOG N: until LOG says "hanging" N times (the payload's Nth boot is up; 10 s)
+hangs() {
+	_i=0
+	while [ "$(grep -c "iovm-payload: hanging" "$1" || true)" -lt "$2" ]; do	# none yet: 0
+		_i=$((_i + 1)); [ $_i -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
 run_ctl "$T/ctl.out" vm start pw3 --kernel "$P" --mem 64M --cmdline mode=hang --restart on-failure
 expect_eq "vm start pw3" "$rc" 0
 p1=$(sandboxed_pid)
 [ -n "$p1" ] || fail "pw3: no sandboxed iovm within 30 s"
+# Once the first boot is up (a reset before it would leave one "hanging" line in all).
+check "pw3 booted" hangs "$GSTATE/guests/pw3.log" 1
 run_ctl "$T/ctl.out" vm reboot pw3 --force
 expect_eq "vm reboot pw3 --force" "$rc" 0
-i=0
-while [ "$(grep -c "iovm-payload: hanging" "$GSTATE/guests/pw3.log" || true)" -lt 2 ]; do	# none yet: 0
-	i=$((i + 1)); [ $i -gt 100 ] && break
-	sleep 0.1
-done
-check "pw3 booted a second time" test "$(grep -c "iovm-payload: hanging" "$GSTATE/guests/pw3.log" || true)" -ge 2
+check "pw3 booted a second time" hangs "$GSTATE/guests/pw3.log" 2
 expect_eq "pw3: the same iovm (restarted in place)" "$(gpid pw3)" "$p1"
 # 4. vm restart: the stop (1 s: the payload does not shut down), then a new iovm.
 t1=$(now_ms)
