@@ -117,10 +117,11 @@ static void print_guest(json_t *g)
 	if (json_is_integer(pid))
 		printf(", iovm pid %lld as %s%s", (long long)json_integer_value(pid), str(g, "user"),
 		       json_is_true(json_object_get(g, "adopted")) ? " (re-adopted)" : "");
-	printf("\n  kernel %s%s%s, %lld MiB, %lld vCPU%s, restart %s, restarts %lld\n",
+	printf("\n  kernel %s%s%s, %lld MiB%s, %lld vCPU%s, restart %s, restarts %lld\n",
 	       str(g, "kernel"), json_object_get(g, "initrd") ? ", initrd " : "",
 	       json_object_get(g, "initrd") ? str(g, "initrd") : "",
 	       (long long)json_integer_value(json_object_get(g, "mem_mib")),
+	       json_is_true(json_object_get(g, "hugepages")) ? " on hugepages" : "",
 	       (long long)json_integer_value(json_object_get(g, "cpus")),
 	       json_integer_value(json_object_get(g, "cpus")) == 1 ? "" : "s", str(g, "restart"),
 	       (long long)json_integer_value(json_object_get(g, "restarts")));
@@ -174,7 +175,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	const char *name = NULL, *kernel = NULL, *initrd = NULL, *cmdline = NULL, *restart = NULL;
 	char err[512];
 	long long mem = 512, cpus = 1;
-	bool save = false;
+	bool save = false, hugepages = false;
 	json_t *nics = json_array(), *disks = json_array(), *p, *r = NULL;
 	int ret;
 
@@ -183,6 +184,10 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 
 		if (cli_is_opt(o) && strcmp(o, "--save") == 0) {
 			save = true;
+			continue;
+		}
+		if (cli_is_opt(o) && strcmp(o, "--hugepages") == 0) {
+			hugepages = true;
 			continue;
 		}
 		if (!cli_is_opt(o)) {
@@ -264,6 +269,8 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		json_object_set_new(p, "restart", json_string(restart));
 	if (save)
 		json_object_set_new(p, "save", json_true());
+	if (hugepages)
+		json_object_set_new(p, "hugepages", json_true());
 	/* Opened here, as the caller, and passed as fds: iovd opens no path a client names. */
 	ret = cli_call_files(ctx, "io.iovd.VmStart", p, vm_files, &r);
 	json_decref(p);
@@ -288,17 +295,24 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 	long timeout = -1;
 	int ret;
 
+	/* --force: vm stop, restart, reboot; --timeout: vm stop, restart. */
+	bool takes_force = strcmp(argv[1], "stop") == 0 || strcmp(argv[1], "restart") == 0 ||
+			   strcmp(argv[1], "reboot") == 0;
+	bool takes_timeout = strcmp(argv[1], "stop") == 0 || strcmp(argv[1], "restart") == 0;
+
 	for (int i = 2; i < argc; i++) {
-		if (cli_is_opt(argv[i]) && strcmp(argv[i], "--force") == 0)
+		if (cli_is_opt(argv[i]) && strcmp(argv[i], "--force") == 0 && takes_force)
 			force = true;
-		else if (cli_is_opt(argv[i]) && strcmp(argv[i], "--timeout") == 0) {
+		else if (cli_is_opt(argv[i]) && strcmp(argv[i], "--timeout") == 0 && takes_timeout) {
 			char *end;
 
 			if (i + 1 >= argc || (timeout = strtol(argv[++i], &end, 10)) < 0 || *end ||
 			    timeout > 100)
 				return cli_usage("vm", "--timeout S: seconds the guest has to shut "
 						 "down before iovm is killed, 0..100 (default 30)");
-		} else if (!name)
+		} else if (cli_is_opt(argv[i]))
+			return cli_usage("vm", "vm %s: unknown option '%s'", argv[1], argv[i]);
+		else if (!name)
 			name = argv[i];
 		else
 			return cli_usage("vm", "one guest name ('%s')", argv[i]);
@@ -317,7 +331,7 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 	if (ctx->json) {
 		char doc[32];
 
-		snprintf(doc, sizeof(doc), "vm-%s", argv[1]);	/* vm-stop, vm-show, vm-log */
+		snprintf(doc, sizeof(doc), "vm-%s", argv[1]);	/* vm-stop, vm-show, ... */
 		ret = cli_print_doc(doc, json_incref(r));
 	}
 	else if (json_object_get(r, "log"))
@@ -545,6 +559,10 @@ int cmd_vm(int argc, char **argv, struct cli_ctx *ctx)
 		return vm_start(argc, argv, ctx);
 	if (strcmp(sub, "stop") == 0)
 		return vm_name_call(argc, argv, ctx, "io.iovd.VmStop");
+	if (strcmp(sub, "restart") == 0)
+		return vm_name_call(argc, argv, ctx, "io.iovd.VmRestart");
+	if (strcmp(sub, "reboot") == 0)
+		return vm_name_call(argc, argv, ctx, "io.iovd.VmReboot");
 	if (strcmp(sub, "show") == 0)
 		return vm_name_call(argc, argv, ctx, "io.iovd.VmShow");
 	if (strcmp(sub, "log") == 0)
@@ -553,5 +571,5 @@ int cmd_vm(int argc, char **argv, struct cli_ctx *ctx)
 		return vm_list(argc, argv, ctx);
 	if (strcmp(sub, "console") == 0)
 		return vm_console(argc, argv, ctx);
-	return cli_usage("vm", "say start, stop, list, show, log or console");
+	return cli_usage("vm", "say start, stop, restart, reboot, list, show, log or console");
 }

@@ -162,6 +162,7 @@ struct iov_cfg_guest {
 	bool autostart;
 	enum iov_cfg_restart restart;
 	unsigned log_mib;		/* console log: MiB per file, two files (default 8) */
+	bool hugepages;			/* guest RAM on 2 MiB hugetlb pages (iovm --hugepages) */
 	struct iov_cfg_disk *disks;	/* virtio-blk (path) in this order; NVMe VFs (pool) */
 	size_t n_disks;
 	struct iov_cfg_where where;

@@ -181,7 +181,7 @@ static int load_guest(struct gs *G, struct iov_cfg_guest *g, const json_t *o, co
 {
 	static const char *const base[] = { "name", "kernel", "initrd", "cmdline", "mem_mib",
 					    "cpus", "nics", "autostart", "restart", "log_mib",
-					    "disks" };
+					    "disks", "hugepages" };
 	const char *keys[sizeof(base) / sizeof(base[0]) + 16];
 	struct ld *L = G->L;
 	size_t nk = 0, i;
@@ -264,6 +264,11 @@ static int load_guest(struct gs *G, struct iov_cfg_guest *g, const json_t *o, co
 				    "in MiB, 1 to 1024 (two files of it are kept)", &n)) < 0)
 			return r;
 		g->log_mib = (unsigned)n;
+	}
+	if ((v = get(G, o, "hugepages"))) {
+		ld_path_key(p, sizeof(p), path, "hugepages");
+		if ((r = ld_get_bool(L, v, p, &g->hugepages)) < 0)
+			return r;
 	}
 	if ((v = get(G, o, "autostart"))) {
 		ld_path_key(p, sizeof(p), path, "autostart");
@@ -390,6 +395,8 @@ json_t *iov_gspec_to_json(const struct iov_cfg_guest *g)
 		}
 		if (g->log_mib != IOV_GUEST_DEF_LOG_MIB)
 			bad |= json_object_set_new(j, "log_mib", json_integer(g->log_mib));
+		if (g->hugepages)
+			bad |= json_object_set_new(j, "hugepages", json_true());
 		if (g->autostart)
 			bad |= json_object_set_new(j, "autostart", json_true());
 		bad |= json_object_set_new(j, "restart",

@@ -73,6 +73,30 @@ struct stop_wait {
 
 /* ---- small helpers ---- */
 
+/* The stop timeout of the config in force (policy.stop_timeout), else iovd's default. */
+static int policy_stop_timeout(void)
+{
+	const struct iov_config *cfg = iovd_follow_config();
+
+	return cfg && cfg->policy.stop_timeout >= 0 ? cfg->policy.stop_timeout :
+	       IOVD_STOP_TIMEOUT_S;
+}
+
+/* sig to the guest's iovm, queued with value (SI_QUEUE: iovm(1) reads it as the request's
+ * parameter; a plain kill(2) carries none). */
+static int signal_iovm(const struct guest *g, int sig, int value)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = sig;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = value;
+	return (int)syscall(SYS_pidfd_send_signal, g->pidfd, sig, &si, 0);
+}
+
 static struct guest *find(const char *name)
 {
 	for (struct guest *g = S.guests; g; g = g->next)
@@ -321,7 +345,8 @@ static int do_start(struct guest *g, struct iov_err *err)
 	if (g->spec.n_nics > IOV_GUEST_MAX_NICS)
 		return iov_err_set(err, -E2BIG, NULL, "at most %d NICs per guest",
 				   IOV_GUEST_MAX_NICS);
-	if ((r = gpriv_user(S.user, &uid, &gid, err)) < 0)
+	if ((r = gpriv_user(S.user, &uid, &gid, err)) < 0 ||
+	    (r = gpriv_hugepages_check(&g->spec, err)) < 0)
 		return r;
 	if ((r = own_uid(g, cfg, &uid, &gid, err)) < 0)
 		return r;
@@ -484,7 +509,8 @@ launch:
 						 .disks = pd, .n_disks = npd,
 						 .spec = &g->spec, .nics = pn,
 						 .n_nics = g->n_nics, .kernel_fd = kfd,
-						 .initrd_fd = ifd }, err);
+						 .initrd_fd = ifd,
+						 .stop_timeout = policy_stop_timeout() }, err);
 	l.node = g->numa_node;
 	if (r < 0 || (r = gpriv_check_groups(&l, err)) < 0)
 		goto undo;
@@ -521,6 +547,7 @@ launch:
 	}
 	g->state = G_RUNNING;
 	g->stopping = false;
+	g->reboot_asked = g->restart_asked = false;
 	g->adopted = false;
 	g->exit_reason[0] = '\0';
 	g->exit_code = -1;
@@ -800,6 +827,8 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 
 static bool wants_restart(const struct guest *g)
 {
+	if (g->restart_asked || (g->reboot_asked && g->exit_code == 3))
+		return true;	/* `vm restart`; `vm reboot` of a guest without a policy */
 	if (g->stopping || g->spec.restart == IOV_RESTART_NO)
 		return false;
 	if (g->spec.restart == IOV_RESTART_ALWAYS)
@@ -832,7 +861,7 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 	json_t *vfs = json_array();
 	struct iov_err e = { 0 };
 	time_t now = time(NULL);
-	bool lost;
+	bool lost, asked;
 
 	if (g->pidfd >= 0) {
 		epoll_ctl(S.epfd, EPOLL_CTL_DEL, g->pidfd, NULL);
@@ -887,11 +916,12 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 		files_release(g);
 		return;
 	}
+	asked = g->restart_asked || g->reboot_asked;
 	if (now - g->window_start > RESTART_WINDOW) {
 		g->window_start = now;
 		g->window_count = 0;
 	}
-	if (++g->window_count > RESTART_BURST) {
+	if (!asked && ++g->window_count > RESTART_BURST) {
 		log_warn("guest %s: %d restarts within %d s; not restarting it again", g->spec.name,
 			 RESTART_BURST, RESTART_WINDOW);
 		files_release(g);
@@ -899,13 +929,15 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 	}
 	if (do_start(g, &e) < 0) {
 		g->state = G_FAILED;
+		g->reboot_asked = g->restart_asked = false;
 		snprintf(g->exit_reason + strlen(g->exit_reason),
 			 sizeof(g->exit_reason) - strlen(g->exit_reason), "; restart failed: %s", e.msg);
 		log_warn("guest %s: restart failed: %s", g->spec.name, e.msg);
 		files_release(g);
 		return;
 	}
-	g->restarts++;
+	if (!asked)
+		g->restarts++;
 	log_start(g, "restarted");
 }
 
@@ -1076,8 +1108,19 @@ static void on_stop_timer(int fd, void *ud)
 	stop_timer_off(w);
 }
 
+/* vm stop and vm restart: restart says what happens once iovm has ended (a later vm stop
+ * of a guest restarting cancels the restart, and a stop cancels an asked reboot). */
+static int stop_common(const char *name, bool force, int timeout_s, bool restart,
+		       iovd_stop_done_fn done, void *ud, json_t **info, struct iov_err *err);
+
 int iovd_guest_stop_async(const char *name, bool force, int timeout_s, iovd_stop_done_fn done,
 			  void *ud, json_t **info, struct iov_err *err)
+{
+	return stop_common(name, force, timeout_s, false, done, ud, info, err);
+}
+
+static int stop_common(const char *name, bool force, int timeout_s, bool restart,
+		       iovd_stop_done_fn done, void *ud, json_t **info, struct iov_err *err)
 {
 	struct guest *g = find(name);
 	struct stop_wait *w;
@@ -1105,10 +1148,16 @@ int iovd_guest_stop_async(const char *name, bool force, int timeout_s, iovd_stop
 	w->timeout_s = timeout_s;
 	again = g->stopping;
 	g->stopping = true;
+	g->restart_asked = restart;
+	g->reboot_asked = false;
 	log_info("guest %s: %sstopping (%s)", name, again ? "again " : "", force ? "SIGKILL" :
 		 "SIGTERM: the guest is asked to shut down");
+	/* SIGTERM carries this stop's timeout (plus a backstop) to iovm, which otherwise gives
+	 * the guest its --stop-timeout (policy.stop_timeout at start): iovd's SIGKILL below
+	 * stays the deadline, iovm's is for an iovd gone meanwhile. */
 	if ((!again || force) &&
-	    syscall(SYS_pidfd_send_signal, g->pidfd, force ? SIGKILL : SIGTERM, NULL, 0) < 0 &&
+	    (force ? (int)syscall(SYS_pidfd_send_signal, g->pidfd, SIGKILL, NULL, 0) :
+		     signal_iovm(g, SIGTERM, timeout_s + IOVD_STOP_BACKSTOP_S)) < 0 &&
 	    errno != ESRCH) {
 		free(w);
 		return iov_err_set(err, -errno, NULL, "signalling iovm pid %d: %s", (int)g->pid,
@@ -1144,6 +1193,50 @@ int iovd_guest_stop_async(const char *name, bool force, int timeout_s, iovd_stop
 		reap(g);
 	}
 	return 1;
+}
+
+int iovd_guest_restart_async(const char *name, bool force, int timeout_s,
+			     iovd_stop_done_fn done, void *ud, struct iov_err *err)
+{
+	struct guest *g = find(name);
+	int r;
+
+	if (!g || g->state != G_RUNNING)
+		return iov_err_set(err, -ENOENT, g ? "start it (`iovctl vm start`)" :
+				   "see `iovctl vm list`", "no running guest named '%s'", name);
+	if (g->stopping && !g->restart_asked)
+		return iov_err_set(err, -EBUSY, "wait for it to stop, then `iovctl vm start` it",
+				   "guest %s is stopping", name);
+	if (g->files_passed && g->kfd < 0)
+		return iov_err_set(err, -EBADF, "stop it and start it again (`iovctl vm stop`, "
+				   "`vm start ...`)", "guest %s's kernel and initrd were passed by "
+				   "its client and iovd has restarted since: it could not be started "
+				   "again", name);
+	log_info("guest %s: restarting (stop, then start with a new iovm)", name);
+	r = stop_common(name, force, timeout_s, true, done, ud, NULL, err);
+	return r;
+}
+
+int iovd_guest_reboot(const char *name, bool force, json_t **info, struct iov_err *err)
+{
+	struct guest *g = find(name);
+
+	if (!g || g->state != G_RUNNING)
+		return iov_err_set(err, -ENOENT, g ? "start it (`iovctl vm start`)" :
+				   "see `iovctl vm list`", "no running guest named '%s'", name);
+	if (g->stopping)
+		return iov_err_set(err, -EBUSY, NULL, "guest %s is stopping", name);
+	if (signal_iovm(g, SIGUSR2, force ? 1 : 0) < 0 && errno != ESRCH)
+		return iov_err_set(err, -errno, NULL, "signalling iovm pid %d: %s", (int)g->pid,
+				   strerror(errno));
+	/* Without a restart policy iovm ends with status 3: started again (ended()). */
+	g->reboot_asked = true;
+	log_info("guest %s: reboot asked (%s)", name, force ? "reset" :
+		 "Ctrl-Alt-Del, or a reset if its keyboard does not listen");
+	iovd_event("guest.reboot", json_pack("{s:s, s:i, s:b}", "guest", name, "pid", (int)g->pid,
+					     "force", force));
+	*info = gstore_guest_json(g, false);
+	return 0;
 }
 
 void iovd_guest_stop_cancel(void *ud)

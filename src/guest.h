@@ -90,6 +90,19 @@ typedef void (*iovd_stop_done_fn)(void *ud, json_t *info);
 int iovd_guest_stop_async(const char *name, bool force, int timeout_s, iovd_stop_done_fn done,
 			  void *ud, json_t **info, struct iov_err *err);
 void iovd_guest_stop_cancel(void *ud);
+/* iovm's backstop: a `vm stop` SIGTERM is queued with timeout_s + this, so iovm ends the
+ * guest itself if iovd's SIGKILL never comes (iovd gone meanwhile). */
+#define IOVD_STOP_BACKSTOP_S 2
+/* `vm restart`: as iovd_guest_stop_async, then the guest is started again with the same
+ * spec and files (a new iovm; its VFs reset and returned, then taken again); done runs
+ * once it runs again, or failed to (VmShow's view says which: state, last_exit). */
+int iovd_guest_restart_async(const char *name, bool force, int timeout_s,
+			     iovd_stop_done_fn done, void *ud, struct iov_err *err);
+/* `vm reboot`: iovm asks the guest to reboot (Ctrl-Alt-Del when its keyboard listens,
+ * else a reset; force: a reset at once). The guest reboots in place under a restart
+ * policy, else iovm ends with status 3 and iovd starts it again; the VFs are reset
+ * between boots either way. *info: VmShow's view now (the request is made, not done). */
+int iovd_guest_reboot(const char *name, bool force, json_t **info, struct iov_err *err);
 
 /* VmList: every guest iovd knows (running, or ended since iovd started). */
 json_t *iovd_guests_json(void);

@@ -22,6 +22,8 @@
 #include <linux/mempolicy.h>
 #include <linux/vfio.h>
 
+#include "lib/sysfs.h"
+
 void gpriv_init(struct gpriv_launch *l)
 {
 	memset(l, 0, sizeof(*l));
@@ -150,6 +152,8 @@ int gpriv_build(struct gpriv_launch *l, const struct gpriv_in *in, struct iov_er
 	}
 	arg(l, "--mem");
 	arg(l, "%lluM", (unsigned long long)s->mem_mib);
+	if (s->hugepages)
+		arg(l, "--hugepages");
 	arg(l, "--cpus");
 	arg(l, "%u", s->cpus);
 	arg(l, "--console");
@@ -164,6 +168,10 @@ int gpriv_build(struct gpriv_launch *l, const struct gpriv_in *in, struct iov_er
 		arg(l, "restart");
 	}
 	arg(l, "--stats");
+	/* A SIGTERM from anyone but `vm stop` (which queues its own timeout with the signal)
+	 * still ends the guest in bounded time: the config's stop timeout. */
+	arg(l, "--stop-timeout");
+	arg(l, "%d", in->stop_timeout);
 	if (l->argc >= GPRIV_MAX_ARGS) {
 		fd = iov_err_set(err, -E2BIG, NULL, "iovm's command line: more than %d arguments",
 				 GPRIV_MAX_ARGS - 1);
@@ -173,6 +181,46 @@ int gpriv_build(struct gpriv_launch *l, const struct gpriv_in *in, struct iov_er
 fail:
 	gpriv_close(l);
 	return fd;
+}
+
+#define HUGEPAGES_DIR "/sys/kernel/mm/hugepages/hugepages-2048kB"
+
+int gpriv_hugepages_check(const struct iov_cfg_guest *spec, struct iov_err *err)
+{
+	char path[PATH_MAX];
+	uint64_t need, free_p = 0, resv = 0, total = 0;
+	int r;
+
+	if (!spec->hugepages)
+		return 0;
+	need = (spec->mem_mib + 1) / 2;
+	if (spec->mem_mib % 2)
+		return iov_err_set(err, -EINVAL, "give --mem in whole 2 MiB pages (an even number "
+				   "of MiB)", "guest %s: %llu MiB of RAM on 2 MiB hugepages",
+				   spec->name, (unsigned long long)spec->mem_mib);
+	iov_path(path, sizeof(path), HUGEPAGES_DIR "/free_hugepages");
+	if ((r = iov_read_u64(path, 10, &free_p)) < 0)
+		return iov_err_set(err, r == -ENOENT ? -EOPNOTSUPP : r, "a kernel with "
+				   "CONFIG_HUGETLBFS and 2 MiB pages, or start it without "
+				   "--hugepages", "guest %s asks for hugepages: %s: %s", spec->name,
+				   path, strerror(-r));
+	/* Pages promised to mappings made but not yet faulted are counted free too. */
+	iov_path(path, sizeof(path), HUGEPAGES_DIR "/resv_hugepages");
+	if (iov_read_u64(path, 10, &resv) < 0 || resv > free_p)
+		resv = 0;
+	iov_path(path, sizeof(path), HUGEPAGES_DIR "/nr_hugepages");
+	if (iov_read_u64(path, 10, &total) < 0)
+		total = 0;
+	if (free_p - resv >= need)
+		return 0;
+	iov_err_set(err, -ENOMEM, NULL, "guest %s needs %llu free 2 MiB hugepages for %llu MiB of "
+		    "RAM; the host has %llu free of %llu (nr_hugepages)", spec->name,
+		    (unsigned long long)need, (unsigned long long)spec->mem_mib,
+		    (unsigned long long)(free_p - resv), (unsigned long long)total);
+	snprintf(err->fix, sizeof(err->fix), "reserve more: echo %llu > %s/nr_hugepages (or "
+		 "vm.nr_hugepages in sysctl.conf), or start it without --hugepages",
+		 (unsigned long long)(total + need - (free_p - resv)), HUGEPAGES_DIR);
+	return -ENOMEM;
 }
 
 int gpriv_check_groups(const struct gpriv_launch *l, struct iov_err *err)

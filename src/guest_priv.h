@@ -60,6 +60,9 @@ struct gpriv_in {
 	int kernel_fd, initrd_fd;	/* borrowed, iovm gets copies; initrd_fd -1: none */
 	const struct gpriv_disk *disks;	/* borrowed likewise: --disk-fd N[,ro] each */
 	size_t n_disks;
+	/* --stop-timeout: what a SIGTERM not sent by `vm stop` gives the guest (policy.
+	 * stop_timeout, else 30); `vm stop` queues its own with the signal (iovm(1)). */
+	int stop_timeout;
 };
 
 /* An empty launch (no fds, no argv, no NUMA node). */
@@ -67,6 +70,10 @@ void gpriv_init(struct gpriv_launch *l);
 /* Opens /dev/kvm, the container and each group once, copies the kernel and initrd fds,
  * and writes iovm's argv. On failure what it opened is closed (gpriv_close). */
 int gpriv_build(struct gpriv_launch *l, const struct gpriv_in *in, struct iov_err *err);
+/* Guest RAM on hugepages (spec->hugepages): enough free 2 MiB pages now (sysfs
+ * /sys/kernel/mm/hugepages/hugepages-2048kB/{free,resv}_hugepages, under the sysroot);
+ * else -ENOMEM with the numbers and the fix (nr_hugepages). 0 when not asked. */
+int gpriv_hugepages_check(const struct iov_cfg_guest *spec, struct iov_err *err);
 /* Every group opened is viable (no member on a host driver). */
 int gpriv_check_groups(const struct gpriv_launch *l, struct iov_err *err);
 /* iovm's output (outfd, taken: the console log's FIFO) and the console input FIFO (made

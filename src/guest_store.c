@@ -169,6 +169,7 @@ json_t *gstore_guest_json(const struct guest *g, bool state)
 		}
 		json_object_set_new(j, "disks", ds);
 	}
+	json_object_set_new(j, "hugepages", json_boolean(g->spec.hugepages));
 	if (g->own_uid) {
 		char u[32];
 

@@ -36,6 +36,8 @@ struct guest {
 	unsigned long long starttime;	/* /proc/PID/stat field 22 */
 	enum gstate state;
 	bool stopping, adopted;
+	bool reboot_asked;		/* `vm reboot`: an exit 3 is started again, any policy */
+	bool restart_asked;		/* `vm restart`: started again however it ends */
 	bool waiting;			/* degraded, to be restarted when its VFs are back */
 	char wait_error[512];		/* why the last try to restart it failed */
 	int wait_tries;			/* tries to restart it since it was degraded */

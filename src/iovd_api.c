@@ -128,7 +128,8 @@ static const char iovd_idl[] =
 	"# each a regular file open read-only; kernel and initrd are then only the caller's\n"
 	"# names for them (shown, never opened). Without kernel_fd, kernel and initrd are\n"
 	"# paths iovd opens itself: root callers only. save (root only) also writes the\n"
-	"# guest as a drop-in, autostart on.\n"
+	"# guest as a drop-in, autostart on. hugepages: guest RAM on 2 MiB pages, refused\n"
+	"# when the host has too few free (the numbers and nr_hugepages in the message).\n"
 	"# disks: virtio-blk, each a file or block device (fd: its index among the call's fds,\n"
 	"# open read-only when readonly, else read-write; path is then the caller's name),\n"
 	"# locked for the guest (shared when read-only, exclusive when read-write); or\n"
@@ -136,7 +137,7 @@ static const char iovd_idl[] =
 	"type DiskSpec (path: ?string, readonly: ?bool, fd: ?int, pool: ?string)\n"
 	"method VmStart(name: string, kernel: ?string, initrd: ?string, kernel_fd: ?int,\n"
 	"  initrd_fd: ?int, cmdline: ?string, mem_mib: ?int, cpus: ?int, nics: ?[]NicSpec,\n"
-	"  disks: ?[]DiskSpec, restart: ?string, save: ?bool, log_mib: ?int)\n"
+	"  disks: ?[]DiskSpec, restart: ?string, save: ?bool, log_mib: ?int, hugepages: ?bool)\n"
 	"  -> (guest: object, saved: ?string)\n"
 	"\n"
 	"# Stops the guest: SIGTERM to iovm asks the guest to shut down, SIGKILL after timeout\n"
@@ -144,6 +145,17 @@ static const char iovd_idl[] =
 	"# with force. Answers once iovm has ended and its VFs are reset and returned;\n"
 	"# meanwhile its state is \"stopping\".\n"
 	"method VmStop(name: string, force: ?bool, timeout: ?int) -> (guest: object)\n"
+	"\n"
+	"# Stops the guest as VmStop does, then starts it again with the same spec and files\n"
+	"# (a new iovm; its VFs reset and returned first). Answers once it runs again; a start\n"
+	"# that failed is Failed (the guest is left stopped, VmShow says why).\n"
+	"method VmRestart(name: string, force: ?bool, timeout: ?int) -> (guest: object)\n"
+	"\n"
+	"# Asks the guest to reboot: Ctrl-Alt-Del on its keyboard when it listens (its init\n"
+	"# reboots cleanly), else, or with force, a reset at once. Under a restart policy the\n"
+	"# guest reboots in place in its iovm; without one iovm ends (status 3) and iovd starts\n"
+	"# it again. The VFs are reset between boots either way. Answers once asked.\n"
+	"method VmReboot(name: string, force: ?bool) -> (guest: object)\n"
 	"\n"
 	"# Guests iovd knows and the quarantined VFs.\n"
 	"method VmList() -> (guests: []object, quarantine: []object)\n"
@@ -1250,6 +1262,15 @@ out:
 	iov_gspec_free(&g);
 }
 
+/* VmStop's and VmRestart's timeout when none is given: policy.stop_timeout, else 30 s. */
+static json_int_t stop_timeout_default(void)
+{
+	const struct iov_config *cfg = iovd_follow_config();
+
+	return cfg && cfg->policy.stop_timeout >= 0 ? cfg->policy.stop_timeout :
+	       IOVD_STOP_TIMEOUT_S;
+}
+
 /* VmStop answers once iovm has ended and the guest's VFs are back (deferred: the loop serves
  * others meanwhile); the deferred call is the stop's key. */
 static void vm_stop_done(void *ud, json_t *info)
@@ -1266,9 +1287,7 @@ static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { "name", "force", "timeout", NULL };
 	struct iov_err e = { 0 };
-	const struct iov_config *cfg = iovd_follow_config();
-	json_int_t timeout = cfg && cfg->policy.stop_timeout >= 0 ? cfg->policy.stop_timeout :
-			     IOVD_STOP_TIMEOUT_S;
+	json_int_t timeout = stop_timeout_default();
 	struct vl_deferred *d;
 	json_t *info = NULL;
 	const char *name;
@@ -1299,6 +1318,88 @@ static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
 		guest_err(&ec, &e, r);
 		deferred_error_from(d, &ec);
 	}
+}
+
+/* VmRestart: VmStop's deferred answer, once the guest runs again (or failed to start). */
+static void vm_restart_done(void *ud, json_t *info)
+{
+	const char *state = json_string_value(json_object_get(info, "state"));
+
+	if (state && strcmp(state, "running") == 0) {
+		vl_deferred_reply(ud, json_pack("{s:o}", "guest", info));
+		return;
+	}
+	{
+		char msg[768];
+
+		/* Its start failed (last_exit ends with it), or a vm stop came meanwhile. */
+		snprintf(msg, sizeof(msg), "guest %s stopped and is not running again: %s",
+			 json_string_value(json_object_get(info, "name")) ?: "?",
+			 json_string_value(json_object_get(info, "last_exit")) ?: "no exit recorded");
+		vl_deferred_error(ud, "io.iovd.Failed",
+				  json_pack("{s:s, s:s, s:s}", "message", msg, "fix", "see `iovctl vm "
+					    "log` and `vm show`; `iovctl vm start` it again", "errno",
+					    "EIO"));
+	}
+	json_decref(info);
+}
+
+static void m_vm_restart(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", "force", "timeout", NULL };
+	struct iov_err e = { 0 };
+	json_int_t timeout = stop_timeout_default();
+	struct vl_deferred *d;
+	const char *name;
+	bool force;
+	char what[96];
+	int r;
+
+	host_changing();
+
+	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
+	    get_bool(c, p, "force", &force) < 0)
+		return;
+	if (json_object_get(p, "timeout") && !json_is_null(json_object_get(p, "timeout")) &&
+	    !get_int(c, p, "timeout", IOVD_STOP_TIMEOUT_MAX_S, &timeout))
+		return;
+	snprintf(what, sizeof(what), "restart guest %.40s%s", name, force ? " (force)" : "");
+	log_change(c, what);
+	if (!(d = vl_call_defer(c, vm_stop_gone, NULL))) {
+		vl_error(c, "io.iovd.Failed", no_memory_params());
+		return;
+	}
+	r = iovd_guest_restart_async(name, force, (int)timeout, vm_restart_done, d, &e);
+	if (r < 0) {
+		struct vl_call ec = { .peer = c->peer, .method = c->method };
+
+		guest_err(&ec, &e, r);
+		deferred_error_from(d, &ec);
+	}
+}
+
+static void m_vm_reboot(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", "force", NULL };
+	struct iov_err e = { 0 };
+	json_t *info = NULL;
+	const char *name;
+	bool force;
+	char what[96];
+	int r;
+
+	host_changing();
+
+	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
+	    get_bool(c, p, "force", &force) < 0)
+		return;
+	snprintf(what, sizeof(what), "reboot guest %.40s%s", name, force ? " (force)" : "");
+	log_change(c, what);
+	if ((r = iovd_guest_reboot(name, force, &info, &e)) < 0) {
+		guest_err(c, &e, r);
+		return;
+	}
+	vl_reply(c, json_pack("{s:o}", "guest", info));
 }
 
 static void m_vm_list(struct vl_call *c, json_t *p, void *ud)
@@ -1423,6 +1524,8 @@ static const struct vl_method methods[] = {
 	{ "io.iovd.Monitor", m_monitor, false },
 	{ "io.iovd.VmStart", m_vm_start, true },
 	{ "io.iovd.VmStop", m_vm_stop, true },
+	{ "io.iovd.VmRestart", m_vm_restart, true },
+	{ "io.iovd.VmReboot", m_vm_reboot, true },
 	{ "io.iovd.VmList", m_vm_list, false },
 	{ "io.iovd.VmShow", m_vm_show, false },
 	{ "io.iovd.VmLog", m_vm_log, false },

@@ -50,7 +50,12 @@ run 0 "$C" vm start --help
 has "--kernel FILE" "vm start --help"
 hasnt "--force" "vm start --help (stop's option)"
 run 0 "$C" help vm
-has "(stop) SIGKILL" "help vm tags stop's --force"
+has "(stop|restart|reboot) stop: SIGKILL" "help vm tags --force with its subcommands"
+run 0 "$C" vm reboot --help
+has "--force" "vm reboot --help"
+hasnt "--timeout" "vm reboot --help (stop's and restart's option)"
+run 0 "$C" vm restart --help
+has "--timeout S" "vm restart --help"
 run 0 "$C" bind -h
 has "--driver D" "bind -h"
 run 2 "$C" help nosuch

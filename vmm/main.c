@@ -59,7 +59,8 @@ static const char usage[] =
 "                           devices, reload the kernel and start the guest again\n"
 "  --stop-timeout S|none    after SIGTERM's shutdown request, seconds the guest has to\n"
 "                           power off before iovm stops it (status 5; default 5);\n"
-"                           none: wait for the guest (or SIGINT, SIGHUP, SIGKILL)\n"
+"                           none: wait for the guest (or SIGINT, SIGHUP, SIGKILL); a\n"
+"                           SIGTERM sent with sigqueue(3) carries its own (its value)\n"
 "  --user USER              started as root: open the devices and files, then run as USER\n"
 "                           (name, UID or UID:GID) with no capabilities\n"
 "  --sandbox on|off         Landlock (no file access, when the kernel has it) and the\n"
@@ -96,8 +97,12 @@ static const char usage[] =
 "\n"
 "Signals: SIGTERM asks the guest to shut down (the ACPI power button; without ACPI,\n"
 "Ctrl-Alt-Del on the i8042 keyboard); it then ends\n"
-"iovm itself (0 or 3: a reboot after the request is not restarted). SIGINT (Ctrl-C) and\n"
-"SIGHUP stop the guest at once.\n"
+"iovm itself (0 or 3: a reboot after the request is not restarted). A SIGTERM queued\n"
+"with a value (sigqueue(3), as iovd's `vm stop` sends it) gives the guest that many\n"
+"seconds instead of --stop-timeout. SIGUSR2 asks the guest to reboot: Ctrl-Alt-Del when\n"
+"its keyboard listens, else (or queued with the value 1) a reset at once, as the reset\n"
+"register does (status 3, or a restart in place with --on-reboot restart). SIGINT\n"
+"(Ctrl-C) and SIGHUP stop the guest at once.\n"
 "\n"
 "Exit status:\n"
 "  0  guest powered off (ACPI S5, or 0 written to port 0x501)\n"
@@ -533,12 +538,33 @@ static bool on_signal(struct iovm_vm *vm, const struct signalfd_siginfo *si,
 {
 	char why[96];
 
+	if (si->ssi_signo == SIGUSR2) {
+		/* A reboot request (iovd's `vm reboot`): Ctrl-Alt-Del is what a guest's init
+		 * takes as "reboot cleanly" (systemd's ctrl-alt-del.target, busybox's
+		 * ::ctrlaltdel); a guest without a keyboard listening, or a queued value 1
+		 * (--force), is reset at once, as the ACPI reset register would. */
+		bool force = si->ssi_code == SI_QUEUE && si->ssi_int == 1;
+
+		if (!force && iovm_legacy_ctrl_alt_del()) {
+			log_warn("SIGUSR2 from pid %u: typed Ctrl-Alt-Del on the guest's keyboard "
+				 "(a reboot request)", si->ssi_pid);
+			return false;
+		}
+		log_warn("SIGUSR2 from pid %u: resetting the guest%s", si->ssi_pid, force ? "" :
+			 " (its keyboard does not listen for Ctrl-Alt-Del)");
+		iovm_vm_request_stop(vm, IOVM_EXIT_REBOOT, "reset requested (SIGUSR2)");
+		return true;
+	}
 	if (si->ssi_signo == SIGTERM && !req->made) {
 		const char *how;
 		char left[48];
 
 		req->made = true;
 		clock_gettime(CLOCK_MONOTONIC, &req->at);
+		/* Queued with a value (iovd's `vm stop --timeout S`): this request's grace
+		 * period; a plain kill(2) gets --stop-timeout. */
+		if (si->ssi_code == SI_QUEUE && si->ssi_int >= 0 && si->ssi_int <= 86400)
+			req->timeout = si->ssi_int;
 		/* A guest with ACPI gets the power button; one without (acpi=off) gets
 		 * Ctrl-Alt-Del on its keyboard, as Firecracker sends it. Never both: systemd
 		 * reboots on Ctrl-Alt-Del. */
@@ -713,6 +739,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR2);
 	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sigdelset(&sigs, SIGUSR1);

@@ -38,8 +38,11 @@ int iovm_mem_alloc(struct iovm_mem *m, uint64_t size, bool hugepages)
 		int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 		void *p;
 
+		/* Hugepages are reserved at the mmap (no MAP_NORESERVE): too few fails here,
+		 * with a message, instead of a SIGBUS when the guest first touches a page the
+		 * pool no longer has. */
 		if (hugepages)
-			flags |= MAP_HUGETLB;
+			flags = (flags & ~MAP_NORESERVE) | MAP_HUGETLB;
 		/* 2 MiB aligned (THP can back it from the first fault, and VFIO then pins and
 		 * maps it in 2 MiB pieces rather than 4 KiB pages): map 2 MiB more and trim. */
 		p = mmap(NULL, l.bank[i].size + (hugepages ? 0 : SZ_2M), PROT_READ | PROT_WRITE,

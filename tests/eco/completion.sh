@@ -142,12 +142,14 @@ PY
 fake=$!
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S "$T/sock" ] && break; sleep 0.1; done
 V="iovctl --sysroot $TREE --socket $T/sock"
-comp "$V vm " "console list log show start stop"
+comp "$V vm " "console list log reboot restart show start stop"
 comp "$V vm stop " "db web"
 comp "$V vm log w" "web"
 comp "$V vm console w" "web"
 comp "$V vm stop web --" "--force --help --json --timeout"
-comp "$V vm start web --" "--cmdline --cpus --disk --help --initrd --json --kernel --mem --nic --restart --save"
+comp "$V vm start web --" "--cmdline --cpus --disk --help --hugepages --initrd --json --kernel --mem --nic --restart --save"
+comp "$V vm restart web --" "--force --help --json --timeout"
+comp "$V vm reboot web --" "--force --help --json"
 comp "$V vm start web --restart " "always no on-failure"
 comp "$V vm start web --kernel /boot/vmlinuz --nic eno1/vf" "eno1/vf0 eno1/vf1 eno1/vf2 eno1/vf3"
 kill $fake 2>/dev/null

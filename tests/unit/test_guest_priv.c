@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/sysfs.h"
 #include "src/guest_priv.h"
 #include "tests/unit/fakesys.h"
 
@@ -103,7 +104,7 @@ static struct gpriv_in in_of(struct fx *f, const struct gpriv_nic *nics, size_t 
 	snprintf(dev, PATH_MAX, "%s/dev", f->dir);
 	return (struct gpriv_in){ .iovm = "/usr/bin/iovm", .dev_dir = dev, .spec = &f->spec,
 				  .nics = nics, .n_nics = n, .kernel_fd = f->kfd,
-				  .initrd_fd = f->ifd };
+				  .initrd_fd = f->ifd, .stop_timeout = 30 };
 }
 
 static void assert_argv(const struct gpriv_launch *l, const char *const *want)
@@ -127,7 +128,7 @@ static void argv_and_fds(void **state)
 		"5:0000:01:10.2", "--vfio-group-fd", "6:0000:01:10.4", "--kernel-fd", "7",
 		"--initrd-fd", "8", "--cmdline", "console=ttyS0 quiet", "--mem", "256M", "--cpus",
 		"2", "--console", "stdio", "--console-filter", "off", "--on-reboot", "restart",
-		"--stats", NULL };
+		"--stats", "--stop-timeout", "30", NULL };
 	static const struct gpriv_nic nics[] = { { "0000:01:10.0", 7 }, { "0000:01:10.2", 7 },
 						 { "0000:01:10.4", 9 } };
 	struct fx *f = *state;
@@ -164,7 +165,8 @@ static void argv_disks(void **state)
 	static const char *const want[] = { "/usr/bin/iovm", "--kvm-fd", "3", "--kernel-fd", "4",
 		"--initrd-fd", "5", "--disk-fd", "6", "--disk-fd", "7,ro", "--cmdline",
 		"console=ttyS0 quiet", "--mem", "256M", "--cpus", "2", "--console", "stdio",
-		"--console-filter", "off", "--on-reboot", "restart", "--stats", NULL };
+		"--console-filter", "off", "--on-reboot", "restart", "--stats", "--stop-timeout",
+		"30", NULL };
 	struct fx *f = *state;
 	struct gpriv_disk d[2] = { { f->kfd, false }, { f->ifd, true } };
 	struct gpriv_launch l;
@@ -224,12 +226,13 @@ static void disk_locks(void **state)
 	close(fd);
 }
 
-/* No NICs: no container, no groups; no initrd, no cmdline, no restart policy. */
+/* No NICs: no container, no groups; no initrd, no cmdline, no restart policy. RAM on
+ * hugepages; the stop timeout as given (0: a SIGTERM not from `vm stop` ends it at once). */
 static void argv_minimal(void **state)
 {
 	static const char *const want[] = { "/usr/bin/iovm", "--kvm-fd", "3", "--kernel-fd", "4",
-		"--mem", "256M", "--cpus", "2", "--console", "stdio", "--console-filter", "off",
-		"--stats", NULL };
+		"--mem", "256M", "--hugepages", "--cpus", "2", "--console", "stdio",
+		"--console-filter", "off", "--stats", "--stop-timeout", "0", NULL };
 	struct fx *f = *state;
 	struct gpriv_launch l;
 	struct iov_err e = { 0 };
@@ -238,12 +241,67 @@ static void argv_minimal(void **state)
 
 	f->spec.cmdline = NULL;
 	f->spec.restart = IOV_RESTART_NO;
+	f->spec.hugepages = true;
 	in.initrd_fd = -1;
+	in.stop_timeout = 0;
 	gpriv_init(&l);
 	assert_int_equal(gpriv_build(&l, &in, &e), 0);
 	assert_argv(&l, want);
 	assert_int_equal(l.n_fds, 2);
 	gpriv_close(&l);
+}
+
+/* Hugepages: free minus promised 2 MiB pages against the guest's RAM, from sysfs under
+ * the sysroot; a refusal says the numbers and the nr_hugepages to write. */
+static void hugepages_check(void **state)
+{
+	static const char *const dir = "sys/kernel/mm/hugepages/hugepages-2048kB/";
+	struct fx *f = *state;
+	struct iov_err e = { 0 };
+	char p[PATH_MAX];
+
+	fk_mkdir(f->dir, "sys/bus/pci/devices");	/* what makes a sysroot */
+	assert_int_equal(iov_sysroot_set(f->dir), 0);
+	/* Not asked: nothing read (no such files here). */
+	assert_int_equal(gpriv_hugepages_check(&f->spec, &e), 0);
+	f->spec.hugepages = true;
+	/* A kernel without 2 MiB hugepages. */
+	assert_int_equal(gpriv_hugepages_check(&f->spec, &e), -EOPNOTSUPP);
+	assert_non_null(strstr(e.msg, "hugepages-2048kB/free_hugepages"));
+	/* 256 MiB = 128 pages; 100 free of 100. */
+#define HP(name, v) (snprintf(p, sizeof(p), "%s%s", dir, name), fk_write(f->dir, p, v "\n"))
+	HP("nr_hugepages", "100");
+	HP("free_hugepages", "100");
+	HP("resv_hugepages", "0");
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(gpriv_hugepages_check(&f->spec, &e), -ENOMEM);
+	assert_non_null(strstr(e.msg, "guest g needs 128 free 2 MiB hugepages for 256 MiB"));
+	assert_non_null(strstr(e.msg, "has 100 free of 100"));
+	assert_non_null(strstr(e.fix, "echo 128 > /sys/kernel/mm/hugepages/hugepages-2048kB/"
+				  "nr_hugepages"));
+	/* 200 free, but 80 promised to mappings not yet faulted: 120 usable, too few. */
+	HP("nr_hugepages", "200");
+	HP("free_hugepages", "200");
+	HP("resv_hugepages", "80");
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(gpriv_hugepages_check(&f->spec, &e), -ENOMEM);
+	assert_non_null(strstr(e.msg, "has 120 free of 200"));
+	assert_non_null(strstr(e.fix, "echo 208 > "));
+	/* 10 promised: 190 usable, enough. */
+	HP("resv_hugepages", "10");
+	assert_int_equal(gpriv_hugepages_check(&f->spec, &e), 0);
+	/* Exactly enough. */
+	HP("free_hugepages", "138");
+	assert_int_equal(gpriv_hugepages_check(&f->spec, &e), 0);
+	HP("free_hugepages", "137");
+	assert_int_equal(gpriv_hugepages_check(&f->spec, &e), -ENOMEM);
+	/* An odd number of MiB cannot be backed by 2 MiB pages. */
+	f->spec.mem_mib = 255;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(gpriv_hugepages_check(&f->spec, &e), -EINVAL);
+	assert_non_null(strstr(e.fix, "2 MiB"));
+#undef HP
+	iov_sysroot_set(NULL);
 }
 
 /* A device that is not there: the error names it, nothing stays open. */
@@ -483,6 +541,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(argv_and_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(argv_minimal, setup, teardown),
+		cmocka_unit_test_setup_teardown(hugepages_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(argv_disks, setup, teardown),
 		cmocka_unit_test_setup_teardown(disk_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_device, setup, teardown),

@@ -46,7 +46,7 @@ static void round_trip(void **state)
 		"\"cpus\": 4, \"nics\": [{\"pool\": \"tenants\", \"mac\": \"02:1e:00:00:00:07\", "
 		"\"vlan\": 12}, {\"device\": \"uplink/vf3\"}], \"disks\": [{\"path\": \"/img/root\", "
 		"\"readonly\": false}, {\"path\": \"/dev/sdb\", \"readonly\": true}, {\"pool\": \"fast\"}], "
-		"\"log_mib\": 2, "
+		"\"log_mib\": 2, \"hugepages\": true, "
 		"\"autostart\": true, \"restart\": \"on-failure\"}";
 	struct iov_cfg_guest g, g2, c;
 	struct iov_err e;
@@ -79,6 +79,7 @@ static void round_trip(void **state)
 	assert_true(g.disks[1].readonly);
 	assert_false(g.disks[0].readonly);
 	assert_int_equal(g.log_mib, 2);
+	assert_true(g.hugepages);
 	/* struct -> JSON gives the document back, and reads back to the same struct. */
 	out = iov_gspec_to_json(&g);
 	assert_true(json_equal(in, out));
@@ -121,9 +122,12 @@ static void defaults(void **state)
 	assert_int_equal(g.restart, IOV_RESTART_NO);
 	assert_int_equal(g.n_nics, 0);
 	assert_false(g.autostart);
+	assert_false(g.hugepages);
 	j = iov_gspec_to_json(&g);
-	/* autostart only when set; defaults written out, so a reader needs no defaults. */
+	/* autostart and hugepages only when set; defaults written out, so a reader needs no
+	 * defaults. */
 	assert_null(json_object_get(j, "autostart"));
+	assert_null(json_object_get(j, "hugepages"));
 	assert_int_equal(json_integer_value(json_object_get(j, "mem_mib")), 512);
 	assert_string_equal(json_string_value(json_object_get(j, "restart")), "no");
 	json_decref(j);
@@ -191,6 +195,8 @@ static void limits(void **state)
 		  ": 7 NICs and 2 NVMe disks", "", -E2BIG },
 		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"log_mib\": 0}", ".log_mib: 0 is out of "
 		  "range", "log_mib", -ERANGE },
+		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"hugepages\": \"yes\"}", ".hugepages: ",
+		  "hugepages", -EINVAL },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

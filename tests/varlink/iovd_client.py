@@ -203,6 +203,9 @@ def run(addr, sock, tree, cfg):
     call_err("io.iovd.Refused", "VmConsoleInput", name="nope", data="x")
     call_err("io.iovd.InvalidArgument", "VmConsoleInput", name="nope", data="x" * 4097)
     call_err("io.iovd.Refused", "VmStop", name="nope")
+    call_err("io.iovd.Refused", "VmRestart", name="nope")
+    call_err("io.iovd.InvalidArgument", "VmRestart", name="nope", timeout=101)
+    call_err("io.iovd.Refused", "VmReboot", name="nope")
     call_err("io.iovd.InvalidArgument", "VmStart", name="g1", kernel="vmlinuz",
              nics=[{"device": "0000:05:10.0"}])
     call_err("io.iovd.Refused", "VfUnquarantine", device="0000:05:10.0")

@@ -18,37 +18,7 @@ vmm_prereqs
 check "root disk image in the test host" test -s /rig/disk/root.ext4
 check "inner guest modules" test -s /lib/modules/inner/order
 
-W=/tmp/diskinit
-rm -rf "$W"
-mkdir -p "$W/bin" "$W/dev" "$W/proc" "$W/sys" "$W/newroot" "$W/lib"
-cp /bin/busybox "$W/bin/busybox"
-ln -s busybox "$W/bin/sh"
-cp /lib/modules/inner/* "$W/lib/"
-cat > "$W/init" <<'INIT'
-#!/bin/sh
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-say() { echo "INNER: $*" > /dev/kmsg; }
-say "initramfs up"
-for m in $(cat /lib/order); do insmod "/lib/$m" 2>/dev/null || say "insmod $m failed"; done
-i=0
-while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-opts=rw
-[ "$(cat /sys/block/vda/ro 2>/dev/null)" = 1 ] && opts=ro,noload
-if ! mount -t ext4 -o "$opts" /dev/vda /newroot; then
-	say "mount /dev/vda ($opts) FAILED"
-	printf '\0' | dd of=/dev/port bs=1 seek=1281 count=1 2>/dev/null
-fi
-say "switching root ($opts)"
-umount /proc /sys /dev
-exec switch_root /newroot /sbin/init
-INIT
-chmod 755 "$W/init"
-(cd "$W" && find . | cpio -o -H newc 2>/dev/null) > /tmp/disk.cpio
-check "inner initramfs built" test -s /tmp/disk.cpio
+vmm_disk_initramfs /tmp/disk.cpio
 
 cp /rig/disk/root.ext4 /tmp/root.ext4
 IOVM="/usr/bin/iovm --user 65534:65534 --stats -v --kernel $VMM_KERNEL --initrd /tmp/disk.cpio --mem 256M"

@@ -12,7 +12,14 @@
 #            output), and the terminal's settings must be back as they were afterwards
 #   started: as root; as root with --user 65534; by iovd (`iovctl vm start`: its stdin is
 #            iovd's console FIFO and its output the guest's log file, so the output column
-#            is iovd's choice there; restart policy on-failure for the reboot-restart row)
+#            is iovd's choice there; restart policy on-failure for the reboot-restart row;
+#            policy.stop_timeout 3: iovm gets --stop-timeout 3, so the SIGTERM row ends in 3 s)
+#   power under iovd (issue 22 item 4): `vm stop --timeout 8` gives the guest 8 s (longer
+#            than iovm's own 5 s default and the policy's 3: the timeout rides on the SIGTERM),
+#            then SIGKILL; `vm reboot` without a restart policy (iovm exits 3, iovd starts a
+#            new one) and with one (restarted in place, same iovm); `vm restart` (a new iovm
+#            after the stop timeout); `vm start --hugepages` refused with too few free 2 MiB
+#            pages (the numbers and the fix), then run on them
 # Guests are the iovm test payload (tests/vmm/payload.c): a bzImage that boots in a few
 # milliseconds and ends as its command line says, through the same ports a Linux guest uses.
 # A signal is sent once the seccomp filter is in place (Seccomp: 2 in /proc/PID/status), so
@@ -148,7 +155,8 @@ log "standalone: $(( $(now_ms) - t0 )) ms for 48 runs"
 GSTATE=/tmp/vmm-ends-state
 rm -rf "$GSTATE"
 : > "$IOVD_LOG"
-start_iovd --state-dir "$GSTATE"
+printf '{ "policy": { "stop_timeout": 3 } }\n' > "$T/iovd.json"
+start_iovd --state-dir "$GSTATE" --config "$T/iovd.json"
 t0=$(now_ms)
 n=0
 for e in $ENDS; do
@@ -187,5 +195,97 @@ for e in $ENDS; do
 	fi
 done
 log "under iovd: $(( $(now_ms) - t0 )) ms for 6 guests"
+# The SIGTERM row's iovm had the config's stop timeout, not its own 5 s.
+if grep -q "SIGTERM from pid .*; 3 s for it to shut down" "$GSTATE/guests/ends5.log"; then
+	ok "SIGTERM under iovd: iovm gave the guest policy.stop_timeout (3 s)"
+else
+	cell_fail "SIGTERM under iovd: not 3 s ($(grep 'SIGTERM from' "$GSTATE/guests/ends5.log" || true))"	# none: said here
+fi
+
+# Power under iovd. gpid NAME: iovm's pid (empty when none); gstate NAME: its state.
+gpid() { "$IOVCTL" --json vm show "$1" > "$T/g.json" && "$JGET" "$T/g.json" .guest.pid 2>/dev/null || true; }	# null pid: empty
+gstate() { "$IOVCTL" --json vm show "$1" > "$T/g.json" && "$JGET" "$T/g.json" .guest.state; }
+# wait_new NAME OLDPID: until NAME runs under another iovm (10 s)
+wait_new() {
+	_i=0
+	while [ "$(gpid "$1")" = "$2" ] || [ "$(gstate "$1")" != running ]; do
+		_i=$((_i + 1)); [ $_i -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
+# 1. vm stop --timeout 8: the guest (it ignores the power button) has 8 s, then SIGKILL.
+run_ctl "$T/ctl.out" vm start pw1 --kernel "$P" --mem 64M --cmdline mode=hang
+expect_eq "vm start pw1" "$rc" 0
+[ -n "$(sandboxed_pid)" ] || fail "pw1: no sandboxed iovm within 30 s"
+t1=$(now_ms)
+run_ctl "$T/ctl.out" --json vm stop pw1 --timeout 8
+expect_eq "vm stop pw1 --timeout 8" "$rc" 0
+ms=$(( $(now_ms) - t1 ))
+log "vm stop --timeout 8 of a guest that does not shut down: $ms ms"
+check "the guest had its 8 s (not iovm's 5 s, not the policy's 3 s)" test "$ms" -ge 7900
+check "then it was killed" grep -q '"last_exit": "killed by SIGKILL"' "$T/ctl.out"
+check "iovm was told 10 s (8 + iovd's 2 s backstop)" grep -q "SIGTERM from pid .*; 10 s for it to shut down" "$GSTATE/guests/pw1.log"
+# 2. vm reboot, no restart policy: the payload has no keyboard, so iovm resets it and exits
+#    3; iovd starts a new iovm.
+run_ctl "$T/ctl.out" vm start pw2 --kernel "$P" --mem 64M --cmdline mode=hang
+expect_eq "vm start pw2" "$rc" 0
+p1=$(sandboxed_pid)
+[ -n "$p1" ] || fail "pw2: no sandboxed iovm within 30 s"
+run_ctl "$T/ctl.out" --json vm reboot pw2
+expect_eq "vm reboot pw2" "$rc" 0
+check "vm reboot --json" grep -q '"schema": "iovd.vm-reboot/1"' "$T/ctl.out"
+check "pw2 runs under a new iovm after the reboot" wait_new pw2 "$p1"
+check "pw2's iovm ended with the reboot's status 3" grep -q "guest pw2 (pid $p1) ended: exit status 3: the guest rebooted" "$IOVD_LOG"
+check "iovm said why it reset" grep -q "SIGUSR2 from pid .*: resetting the guest (its keyboard does not listen" "$GSTATE/guests/pw2.log.1"
+run_ctl "$T/ctl.out" vm stop pw2 --force
+expect_eq "vm stop pw2 --force" "$rc" 0
+# 3. vm reboot under a restart policy: restarted in place (the same iovm, a second boot).
+# hangs LOG N: until LOG says "hanging" N times (the payload's Nth boot is up; 10 s)
+hangs() {
+	_i=0
+	while [ "$(grep -c "iovm-payload: hanging" "$1" || true)" -lt "$2" ]; do	# none yet: 0
+		_i=$((_i + 1)); [ $_i -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
+run_ctl "$T/ctl.out" vm start pw3 --kernel "$P" --mem 64M --cmdline mode=hang --restart on-failure
+expect_eq "vm start pw3" "$rc" 0
+p1=$(sandboxed_pid)
+[ -n "$p1" ] || fail "pw3: no sandboxed iovm within 30 s"
+# Once the first boot is up (a reset before it would leave one "hanging" line in all).
+check "pw3 booted" hangs "$GSTATE/guests/pw3.log" 1
+run_ctl "$T/ctl.out" vm reboot pw3 --force
+expect_eq "vm reboot pw3 --force" "$rc" 0
+check "pw3 booted a second time" hangs "$GSTATE/guests/pw3.log" 2
+expect_eq "pw3: the same iovm (restarted in place)" "$(gpid pw3)" "$p1"
+# 4. vm restart: the stop (1 s: the payload does not shut down), then a new iovm.
+t1=$(now_ms)
+run_ctl "$T/ctl.out" --json vm restart pw3 --timeout 1
+expect_eq "vm restart pw3 --timeout 1" "$rc" 0
+log "vm restart --timeout 1: $(( $(now_ms) - t1 )) ms"
+check "vm restart answers with the guest running" grep -q '"state": "running"' "$T/ctl.out"
+p2=$(gpid pw3)
+check "pw3 runs under a new iovm after vm restart" test -n "$p2" -a "$p2" != "$p1"
+check "the old iovm is gone" sh -c "! kill -0 $p1 2>/dev/null"
+run_ctl "$T/ctl.out" vm stop pw3 --force
+expect_eq "vm stop pw3 --force" "$rc" 0
+# 5. Hugepages (issue 22 item 6): 40 reserved 2 MiB pages; a 128 MiB guest (64 pages) is
+#    refused with the numbers and the fix, a 64 MiB one runs on 32 of them.
+hp=/sys/kernel/mm/hugepages/hugepages-2048kB
+echo 40 > /proc/sys/vm/nr_hugepages
+expect_eq "40 hugepages reserved in the test host" "$(cat $hp/nr_hugepages)" 40
+run_ctl "$T/ctl.out" vm start hp1 --kernel "$P" --mem 128M --cmdline mode=hang --hugepages
+expect_ne "vm start --mem 128M --hugepages with 40 free pages" "$rc" 0
+check "refused with the numbers" grep -q "needs 64 free 2 MiB hugepages for 128 MiB of RAM; the host has 40 free of 40" "$T/ctl.out"
+check "and the fix" grep -q "echo 64 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages" "$T/ctl.out"
+run_ctl "$T/ctl.out" vm start hp1 --kernel "$P" --mem 64M --cmdline mode=hang --hugepages
+expect_eq "vm start --mem 64M --hugepages" "$rc" 0
+[ -n "$(sandboxed_pid)" ] || fail "hp1: no sandboxed iovm within 30 s"
+# Faulted or promised (mapped, not yet touched): 32 pages are the guest's.
+expect_eq "guest RAM on 32 of the 40 pages" "$(( $(cat $hp/free_hugepages) - $(cat $hp/resv_hugepages) ))" 8
+run_ctl "$T/ctl.out" vm stop hp1 --force
+expect_eq "vm stop hp1 --force" "$rc" 0
+expect_eq "the pages are free again" "$(( $(cat $hp/free_hugepages) - $(cat $hp/resv_hugepages) ))" 40
+echo 0 > /proc/sys/vm/nr_hugepages
 stop_iovd
 [ -z "$failed" ] || fail "cells with the wrong outcome:$failed"

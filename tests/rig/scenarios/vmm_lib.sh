@@ -187,3 +187,50 @@ INIT
 }
 
 VMM_CMDLINE="console=ttyS0 acpi=off pci=conf1 reboot=k panic=-1 i8042.noaux i8042.nopnp tsc=reliable"
+
+# vmm_disk_initramfs FILE [MODULE...]: the inner initramfs of a guest whose root is on a disk
+# (scenario vmm_disk, the demo): busybox, the inner guests' modules (/lib/modules/inner:
+# virtio_blk, ext4 and their dependencies), then MODULEs of the test host (button evdev for
+# the ACPI power button, igbvf for a VF); it mounts /dev/vda (read-only when the disk is)
+# and switches root to it (its /sbin/init: tests/rig/disk/init). It ignores root=: a stock
+# command line (console=ttyS0 root=/dev/vda) boots it as it is.
+vmm_disk_initramfs() {
+	_w=/tmp/diskinit
+	_out=$1
+	shift
+	rm -rf "$_w"
+	mkdir -p "$_w/bin" "$_w/dev" "$_w/proc" "$_w/sys" "$_w/newroot" "$_w/lib" "$_w/extra"
+	cp /bin/busybox "$_w/bin/busybox"
+	ln -s busybox "$_w/bin/sh"
+	cp /lib/modules/inner/* "$_w/lib/"
+	for _m in "$@"; do
+		cp "/lib/modules/$_m.ko" "$_w/extra/" || fail "no module $_m.ko in the test host"
+		echo "$_m.ko" >> "$_w/extra/order"
+	done
+	cat > "$_w/init" <<'INIT'
+#!/bin/sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+say() { echo "INNER: $*"; echo "INNER: $*" > /dev/kmsg; }
+say "initramfs up"
+for m in $(cat /lib/order); do insmod "/lib/$m" 2>/dev/null || say "insmod $m failed"; done
+for m in $(cat /extra/order 2>/dev/null); do insmod "/extra/$m" || say "insmod $m failed"; done
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+opts=rw
+[ "$(cat /sys/block/vda/ro 2>/dev/null)" = 1 ] && opts=ro,noload
+if ! mount -t ext4 -o "$opts" /dev/vda /newroot; then
+	say "mount /dev/vda ($opts) FAILED"
+	printf '\0' | dd of=/dev/port bs=1 seek=1281 count=1 2>/dev/null
+fi
+say "switching root ($opts)"
+umount /proc /sys /dev
+exec switch_root /newroot /sbin/init
+INIT
+	chmod 755 "$_w/init"
+	(cd "$_w" && find . | cpio -o -H newc 2>/dev/null) > "$_out"
+	check "inner disk initramfs built" test -s "$_out"
+}
