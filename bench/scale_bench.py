@@ -123,6 +123,9 @@ def main():
     iovd, iovctl = os.path.join(build, 'iovd'), os.path.join(build, 'iovctl')
     tree = list_bench.bench_tree(iovctl, a.pfs, a.vfs)
     ndev = len(os.listdir(os.path.join(tree, 'sys/bus/pci/devices')))
+    # iovd under --sysroot opens the tree's /dev: a stand-in /dev/kvm for the stand-in iovm
+    os.makedirs(os.path.join(tree, 'dev'), exist_ok=True)
+    open(os.path.join(tree, 'dev/kvm'), 'a').close()
     tmp = tempfile.mkdtemp(prefix='iovd-scale.')
     os.chmod(tmp, 0o755)        # the guest user runs the stand-in from here
     standin = os.path.join(tmp, 'iovm-standin')

@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 	const char *pidfile = NULL, *config = NULL, *config_dir = NULL, *bind_state = NULL;
 	const char *cdi_dir = NULL;
 	const char *state_dir = NULL;
-	char sysroot_state[PATH_MAX];
+	char sysroot_state[PATH_MAX], sysroot_dev[PATH_MAX];
 	bool foreground = false, unsafe = false, no_apply = false, check = false;
 	bool config_given;
 	struct iovd_guest_opts gopts = { 0 };
@@ -456,6 +456,12 @@ int main(int argc, char **argv)
 	}
 	/* Guests recorded by an earlier iovd are re-adopted before the first request. */
 	gopts.state_dir = state_dir;
+	/* A tree under --sysroot is its own host: its guests' device nodes (kvm, vfio) are
+	 * DIR/dev's, never this machine's. */
+	if (iov_sysroot()[0]) {
+		snprintf(sysroot_dev, sizeof(sysroot_dev), "%s/dev", iov_sysroot());
+		gopts.dev_dir = sysroot_dev;
+	}
 	if (iovd_guests_init(srv, &gopts) < 0)
 		return 1;
 	iovd_guests_autostart();	/* the config's guests marked autostart */

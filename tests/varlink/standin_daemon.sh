@@ -18,6 +18,9 @@ ms() { date +%s%3N; }
 
 chmod 755 "$T"		# the guest user runs the stand-in from here
 python3 tests/fixtures/gen/mksysfs.py tests/fixtures/layout_a.desc "$T/tree" >/dev/null || exit 1
+# iovd under --sysroot opens the tree's /dev, never this machine's: a stand-in /dev/kvm
+# (the stand-in iovm never uses it; a machine without KVM runs this test all the same).
+mkdir -p "$T/tree/dev" && : > "$T/tree/dev/kvm" || exit 1
 # The stand-in iovm (tests/varlink/standin_iovm.c): prints its argv and the signals iovd
 # sends with their queued values into the guest's log; --cmdline stubborn ignores SIGTERM.
 ${CC:-cc} -O1 -o "$T/stubborn" tests/varlink/standin_iovm.c || exit 1
