@@ -1,5 +1,6 @@
 #include "src/guest.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,6 +37,7 @@
 #include "src/guest_priv.h"
 #include "src/guest_store.h"
 #include "src/guest_vf.h"
+#include "src/journal.h"
 #include "src/offload.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
@@ -215,6 +217,16 @@ static int open_files(struct guest *g, int *kfd, int *ifd, struct iov_err *err)
 	return 0;
 }
 
+/* The start on disk before it changes anything (its VFs, their settings as the PF has them
+ * now, no pid yet): an iovd killed from here until iovm's pid is recorded finds the guest
+ * "starting" and gives back what the start took (adopt). g may not be on the list yet. */
+static void record_start(struct guest *g)
+{
+	g->starting = true;
+	gstore_save_now(S.guests, g);
+	iovd_test_point("start-recorded");
+}
+
 static int do_start(struct guest *g, struct iov_err *err)
 {
 	struct iov_host *h = NULL;
@@ -245,8 +257,10 @@ static int do_start(struct guest *g, struct iov_err *err)
 		return r;
 	/* A guest without NICs needs nothing of the host model: on a 2,000-device host its
 	 * reading would cost the loop ~0.1 s per start. */
-	if (!g->spec.n_nics)
+	if (!g->spec.n_nics) {
+		record_start(g);
 		goto launch;
+	}
 	if ((r = iov_host_load(&h)) < 0)
 		return iov_err_set(err, r, NULL, "reading the host's PCI devices: %s", strerror(-r));
 	if ((r = iov_usage_load(&u)) < 0) {
@@ -331,6 +345,10 @@ static int do_start(struct guest *g, struct iov_err *err)
 	}
 	if (reg_changed && (r = gstore_macreg_save(reg, err)) < 0)
 		goto out;
+	for (size_t i = 0; i < g->n_nics; i++)
+		if ((r = gvf_save(&g->nics[i], err)) < 0)
+			goto out;
+	record_start(g);
 	/* 3. vfio-pci (a pool VF is there already), admin settings through the PF. */
 	for (; bound < g->n_nics; bound++) {
 		struct iov_pci_addr a;
@@ -346,10 +364,12 @@ static int do_start(struct guest *g, struct iov_err *err)
 			goto undo;
 		}
 	}
+	iovd_test_point("start-bound");
 	set = true;
 	for (size_t i = 0; i < g->n_nics; i++)
-		if ((r = gvf_save_and_set(&g->nics[i], err)) < 0)
+		if ((r = gvf_set(&g->nics[i], err)) < 0)
 			goto undo;
+	iovd_test_point("start-set");
 launch:
 	/* 4. What iovm gets (src/guest_priv.h). */
 	for (size_t i = 0; i < g->n_nics; i++)
@@ -389,6 +409,7 @@ launch:
 	if ((r = pid = gpriv_spawn(&l, uid, gid, (g->spec.mem_mib + 64) << 20, err)) < 0)
 		goto undo;
 	g->pid = pid;
+	iovd_test_point("start-spawned");
 	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (g->pidfd < 0 || proc_starttime(pid, &g->starttime) < 0 || watch(g) < 0) {
 		r = iov_err_set(err, g->pidfd < 0 ? -errno : -EIO, "the kernel needs pidfd_open (5.3)",
@@ -406,7 +427,8 @@ launch:
 	g->exit_reason[0] = '\0';
 	g->exit_code = -1;
 	g->started_at = time(NULL);
-	save();
+	g->starting = false;
+	gstore_save_with(S.guests, g);	/* g may not be on the list yet: the caller adds it */
 	r = 0;
 	goto out;
 undo:
@@ -422,6 +444,10 @@ out:
 		close(ifd);
 	if (r < 0)
 		g->n_nics = 0;
+	if (g->starting) {	/* it failed, and gave back what it took */
+		g->starting = false;
+		save();
+	}
 	for (size_t i = 0; r < 0 && i < IOV_GUEST_MAX_NICS; i++) {
 		free(g->nics[i].pool);
 		g->nics[i].pool = NULL;
@@ -643,6 +669,11 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 	char line[256] = "";
 
 	g->exit_code = -1;
+	if (!known && !g->pid) {
+		snprintf(g->exit_reason, sizeof(g->exit_reason), "iovd was stopped while starting "
+			 "it, before iovm's pid was recorded: what the start took was given back");
+		return;
+	}
 	if (!known) {
 		snprintf(g->exit_reason, sizeof(g->exit_reason), "iovm (pid %d) ended while iovd "
 			 "was not its parent: exit status unknown", (int)g->pid);
@@ -1131,6 +1162,92 @@ static bool proc_is_iovm(pid_t pid, char *why, size_t len)
 	return true;
 }
 
+/* pid holds one of g's files: its console FIFO or one of its VFs' VFIO groups. */
+static bool holds_guest_files(pid_t pid, const struct guest *g)
+{
+	char dir[64], p[64 + 256], link[PATH_MAX], grp[PATH_MAX];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	if (!(d = opendir(dir)))
+		return false;
+	while (!found && (e = readdir(d))) {
+		ssize_t n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if ((n = readlink(p, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		found = strcmp(link, g->out.fifo) == 0;
+		for (size_t i = 0; !found && i < g->n_nics; i++) {
+			snprintf(grp, sizeof(grp), "%s/vfio/%d", S.dev_dir, g->nics[i].group);
+			found = g->nics[i].group >= 0 && strcmp(link, grp) == 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* pid runs iovd's own program: a child of a killed iovd that had not yet exec'd iovm. */
+static bool proc_is_iovd(pid_t pid)
+{
+	char p[64], exe[PATH_MAX], self[PATH_MAX];
+	ssize_t n, m;
+
+	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
+	n = readlink(p, exe, sizeof(exe) - 1);
+	m = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	return n > 0 && n == m && memcmp(exe, self, (size_t)n) == 0;
+}
+
+/* A guest recorded as starting: the iovd that started it was killed before it recorded
+ * iovm's pid. An iovm it had started already (iovd's iovm program as the guest user, or
+ * that iovd's child before its exec, holding the guest's console FIFO or one of its VFs'
+ * groups) is killed and waited for (at most 5 s), so that the VFs can be reset and
+ * returned: no iovm runs that iovd does not know, and no VF is both back in its pool and in
+ * a guest. */
+static void kill_strays(struct guest *g)
+{
+	char why[PATH_MAX + 64];
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	if (!d) {
+		log_warn_errno(-errno, "guest %s: cannot look for its iovm in /proc", g->spec.name);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		struct pollfd pfd;
+		int fd;
+
+		if (*end || pid <= 1 || pid == getpid() ||
+		    (!proc_is_iovm((pid_t)pid, why, sizeof(why)) && !proc_is_iovd((pid_t)pid)) ||
+		    !holds_guest_files((pid_t)pid, g))
+			continue;
+		if ((fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0)
+			continue;	/* ended meanwhile */
+		if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0) {
+			log_warn_errno(-errno, "guest %s: killing iovm pid %ld", g->spec.name, pid);
+			close(fd);
+			continue;
+		}
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, 5000) <= 0)
+			log_warn("guest %s: iovm pid %ld has not ended 5 s after SIGKILL", g->spec.name,
+				 pid);
+		close(fd);
+		log_warn("guest %s: killed iovm pid %ld: the iovd before this one started it and was "
+			 "killed before it recorded it", g->spec.name, pid);
+	}
+	closedir(d);
+}
+
 /* A guest read back from guests.json: still running (the recorded pid, started at the
  * recorded time: a pid alone may have been reused), waiting for its VFs, or ended while
  * iovd was away (cleaned up, no restart). */
@@ -1145,6 +1262,17 @@ static void adopt(struct guest *g)
 	if (g->waiting) {
 		log_info("guest %s: degraded, waiting for its VFs to restart it", g->spec.name);
 		g->n_nics = 0;
+		return;
+	}
+	if (g->starting) {
+		log_warn("guest %s: iovd was stopped while starting it; giving back its VFs",
+			 g->spec.name);
+		glog_init(&g->out, g->log, (uint64_t)g->spec.log_mib << 20);
+		kill_strays(g);
+		g->starting = false;
+		g->pid = 0;
+		g->stopping = true;	/* not started again here (autostart may) */
+		ended(g, NULL, false);
 		return;
 	}
 	g->pidfd = (int)syscall(SYS_pidfd_open, g->pid, 0);

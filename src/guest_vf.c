@@ -14,6 +14,7 @@
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
 #include "src/events.h"
+#include "src/journal.h"
 #include "vfio/bind.h"
 
 struct qent {
@@ -28,10 +29,9 @@ static struct {
 
 /* ---- VF admin settings and reset ---- */
 
-int gvf_save_and_set(struct gnic *n, struct iov_err *err)
+int gvf_save(struct gnic *n, struct iov_err *err)
 {
 	struct iov_vfinfo *cur = NULL;
-	struct iov_vfconf c = { .set = IOV_VFC_MAC | IOV_VFC_SPOOFCHK, .spoofchk = true };
 	size_t cnt = 0;
 	int r = iov_vfinfo_query(n->pfnet, &cur, &cnt);
 
@@ -47,6 +47,13 @@ int gvf_save_and_set(struct gnic *n, struct iov_err *err)
 			n->saved_trust = cur[i].trust;
 		}
 	free(cur);
+	return 0;
+}
+
+int gvf_set(const struct gnic *n, struct iov_err *err)
+{
+	struct iov_vfconf c = { .set = IOV_VFC_MAC | IOV_VFC_SPOOFCHK, .spoofchk = true };
+
 	memcpy(c.mac, n->mac, 6);
 	if (n->vlan >= 0 || (n->saved_known && n->saved_vlan)) {
 		c.set |= IOV_VFC_VLAN;
@@ -60,6 +67,13 @@ int gvf_save_and_set(struct gnic *n, struct iov_err *err)
 		c.trust = false;
 	}
 	return iov_vf_set(n->pfnet, (unsigned)n->vf_index, &c, err);
+}
+
+int gvf_save_and_set(struct gnic *n, struct iov_err *err)
+{
+	int r = gvf_save(n, err);
+
+	return r < 0 ? r : gvf_set(n, err);
 }
 
 void gvf_restore(const struct gnic *n)
@@ -142,8 +156,11 @@ void gvf_return(const char *guest, struct gnic *n)
 		gvf_quarantine(n->vf, guest, why);
 		return;
 	}
+	iovd_test_point("vf-reset");
 	gvf_restore(n);
+	iovd_test_point("vf-restored");
 	unbind(n);
+	iovd_test_point("vf-returned");
 	log_info("%s reset and returned%s%s (guest %s)", n->vf, n->pool ? " to pool " : "",
 		 n->pool ? n->pool : "", guest);
 	iovd_event("vf.returned", json_pack("{s:s, s:s?, s:s}", "device", n->vf, "pool", n->pool,

@@ -15,7 +15,7 @@ RIG_OUT     ?= build/rig
 RIG_PROGS   := $(BUILD)/iovctl $(BUILD)/iovd $(BUILD)/iovm $(BUILD)/iov-bindtool
 RIG_HELPERS := $(RIG_OUT)/helpers/jget $(RIG_OUT)/helpers/kvmcheck $(RIG_OUT)/helpers/asuser \
                $(RIG_OUT)/helpers/vfiocheck $(RIG_OUT)/helpers/msiforge $(RIG_OUT)/helpers/cdi-validate \
-               $(RIG_OUT)/helpers/ptyrun $(RIG_OUT)/helpers/diskbench
+               $(RIG_OUT)/helpers/ptyrun $(RIG_OUT)/helpers/diskbench $(RIG_OUT)/helpers/loadtool
 RIG_ENV      = IOV_RIG_OUT=$(RIG_OUT) IOV_RIG_BIN=$(BUILD) IOV_RIG_HELPERS=$(RIG_OUT)/helpers
 RIG_PRESET_ENV = $(if $(PRESETS),IOV_RIG_PRESETS="$(PRESETS)")
 
