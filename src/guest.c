@@ -227,10 +227,10 @@ static void record_start(struct guest *g)
 	iovd_test_point("start-recorded");
 }
 
-static int do_start(struct guest *g, struct iov_err *err)
+/* h, u: the host as a worker read it just before (VmStart), taken (freed here); NULL: read
+ * here, on the loop. */
+static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, struct iov_err *err)
 {
-	struct iov_host *h = NULL;
-	struct iov_usage *u = NULL;
 	struct iov_macreg *reg = NULL;
 	struct iov_alloc_taken *taken = NULL;
 	struct iov_alloc_in in = { 0 };
@@ -250,20 +250,23 @@ static int do_start(struct guest *g, struct iov_err *err)
 	gpriv_init(&l);
 	g->n_nics = 0;
 	g->numa_node = -1;
-	if (g->spec.n_nics > IOV_GUEST_MAX_NICS)
-		return iov_err_set(err, -E2BIG, NULL, "at most %d NICs per guest",
-				   IOV_GUEST_MAX_NICS);
+	if (g->spec.n_nics > IOV_GUEST_MAX_NICS) {
+		r = iov_err_set(err, -E2BIG, NULL, "at most %d NICs per guest", IOV_GUEST_MAX_NICS);
+		goto out;
+	}
 	if ((r = gpriv_user(S.user, &uid, &gid, err)) < 0)
-		return r;
+		goto out;
 	/* A guest without NICs needs nothing of the host model: on a 2,000-device host its
 	 * reading would cost the loop ~0.1 s per start. */
 	if (!g->spec.n_nics) {
 		record_start(g);
 		goto launch;
 	}
-	if ((r = iov_host_load(&h)) < 0)
-		return iov_err_set(err, r, NULL, "reading the host's PCI devices: %s", strerror(-r));
-	if ((r = iov_usage_load(&u)) < 0) {
+	if (!h && (r = iov_host_load(&h)) < 0) {
+		iov_err_set(err, r, NULL, "reading the host's PCI devices: %s", strerror(-r));
+		goto out;
+	}
+	if (!u && (r = iov_usage_load(&u)) < 0) {
 		iov_err_set(err, r, NULL, "reading host usage: %s", strerror(-r));
 		goto out;
 	}
@@ -473,7 +476,8 @@ static void log_start(struct guest *g, const char *ev)
 }
 
 static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
-		       json_t **info, struct iov_err *err);
+		       struct iov_host *h, struct iov_usage *u, json_t **info,
+		       struct iov_err *err);
 
 static void files_close(struct iovd_guest_files *f)
 {
@@ -506,12 +510,21 @@ static void files_release(struct guest *g)
 int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
 		     json_t **info, struct iov_err *err)
 {
+	return iovd_guest_start_on(spec, files, NULL, NULL, info, err);
+}
+
+int iovd_guest_start_on(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
+			struct iov_host *h, struct iov_usage *u, json_t **info,
+			struct iov_err *err)
+{
 	int r;
 
 	if (files && ((r = gpriv_check_passed("kernel", files->kernel_fd, err)) < 0 ||
 		      (files->initrd_fd >= 0 &&
 		       (r = gpriv_check_passed("initrd", files->initrd_fd, err)) < 0))) {
 		files_close(files);
+		iov_host_free(h);
+		iov_usage_free(u);
 		return r;
 	}
 	for (size_t i = 0; files && i < files->n_disks; i++) {
@@ -521,19 +534,31 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *
 		if ((r = gpriv_disk(what, NULL, files->disk_fd[i], spec->disks[i].readonly,
 				    err)) < 0) {
 			files_close(files);
+			iov_host_free(h);
+			iov_usage_free(u);
 			return r;
 		}
 	}
-	r = guest_start(spec, files, info, err);
+	r = guest_start(spec, files, h, u, info, err);
 	files_close(files);
 	return r;
 }
 
 static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
-		       json_t **info, struct iov_err *err)
+		       struct iov_host *h, struct iov_usage *u, json_t **info,
+		       struct iov_err *err)
 {
 	struct guest *g = find(spec->name), *fresh = NULL;
 	int r;
+
+	/* Taken either way: do_start frees them; every way out before it does too. */
+	if (!iov_gspec_name_ok(spec->name) || (g && g->state == G_RUNNING) ||
+	    (!files && !spec->kernel)) {
+		iov_host_free(h);
+		iov_usage_free(u);
+		h = NULL;
+		u = NULL;
+	}
 
 	if (!iov_gspec_name_ok(spec->name))
 		return iov_err_set(err, -EINVAL, "use 1 to 32 of a-z 0-9 _ -", "guest name '%s' "
@@ -544,13 +569,19 @@ static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files
 	if (!files && !spec->kernel)
 		return iov_err_set(err, -EINVAL, "give --kernel", "guest %s has no kernel", spec->name);
 	if (!g) {
-		if (!(fresh = g = gstore_guest_new()))
+		if (!(fresh = g = gstore_guest_new())) {
+			iov_host_free(h);
+			iov_usage_free(u);
 			return -ENOMEM;
+		}
 	} else {
 		iov_gspec_free(&g->spec);
 	}
-	if ((r = iov_gspec_copy(&g->spec, spec)) < 0)
+	if ((r = iov_gspec_copy(&g->spec, spec)) < 0) {
+		iov_host_free(h);
+		iov_usage_free(u);
 		goto fail;
+	}
 	files_release(g);
 	g->files_passed = files != NULL;
 	g->files_by = files ? files->by : 0;
@@ -568,7 +599,7 @@ static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files
 		g->spec.cpus = 1;
 	g->restarts = 0;
 	g->waiting = false;	/* started by hand: no longer waiting for its VFs */
-	if ((r = do_start(g, err)) < 0)
+	if ((r = do_start(g, h, u, err)) < 0)
 		goto fail;
 	if (fresh) {
 		g->next = S.guests;
@@ -802,7 +833,7 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 		files_release(g);
 		return;
 	}
-	if (do_start(g, &e) < 0) {
+	if (do_start(g, NULL, NULL, &e) < 0) {
 		g->state = G_FAILED;
 		snprintf(g->exit_reason + strlen(g->exit_reason),
 			 sizeof(g->exit_reason) - strlen(g->exit_reason), "; restart failed: %s", e.msg);
@@ -862,7 +893,7 @@ void iovd_guests_host_settled(void)
 		if (g->state != G_DEGRADED || !g->waiting)
 			continue;
 		g->wait_tries++;
-		if (do_start(g, &e) < 0) {
+		if (do_start(g, NULL, NULL, &e) < 0) {
 			/* Not yet (its PF is still without a driver, the pool has no VF yet), or
 			 * not at all (the kernel file went away): it keeps waiting, and says why,
 			 * until the tries run out; `iovctl vm stop` gives up on it at once. */

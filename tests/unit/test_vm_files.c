@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/atomicfile.h"
 #include "lib/log.h"
 #include "lib/varlink.h"
 #include "src/guest.h"
@@ -83,6 +84,11 @@ static int report(int argc, char **argv)
 /* Processes recorded in guests.json before iovd starts: a root `sleep` (not an iovm) and
  * two stand-in iovms run as the guest user. */
 static pid_t p_sleep, p_iovm, p_legacy;
+/* Issue 17 item 6: an iovd killed while starting guest "halfway" left it recorded as
+ * starting and the iovm it had spawned (p_stray, holding the guest's console FIFO) not
+ * recorded. */
+static pid_t p_stray;
+static char stray_fifo[PATH_MAX];
 
 static unsigned long long starttime(pid_t pid)
 {
@@ -116,6 +122,9 @@ static pid_t spawn(const char *prog, uid_t uid)
 		dup2(nul, 0);
 		dup2(nul, 1);
 		dup2(nul, 2);
+		if (strcmp(prog, "sleep") != 0 && stray_fifo[0] && !p_stray &&
+		    open(stray_fifo, O_RDWR) < 0)	/* held across exec, as iovm's stdout is */
+			_exit(4);
 		if (uid && (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
 			    setresuid(uid, uid, uid) < 0))
 			_exit(3);
@@ -144,6 +153,11 @@ static void write_state(const char *prog)
 	p_sleep = spawn("sleep", 0);
 	p_iovm = spawn(prog, NOBODY);
 	p_legacy = spawn(prog, NOBODY);
+	fk_mkdir(dir, "state/guests");
+	snprintf(stray_fifo, sizeof(stray_fifo), "%s/state/guests/halfway.out", dir);
+	assert_int_equal(mkfifo(stray_fifo, 0600), 0);
+	p_stray = spawn(prog, NOBODY);
+	stray_fifo[0] = '\0';
 	snprintf(doc, sizeof(doc), "{\"version\": 1, \"quarantine\": [{\"vf\": \"../x\", "
 		 "\"reason\": \"r\"}], \"guests\": ["
 		 "{\"spec\": {\"name\": \"forged\", \"kernel\": \"/k\"}, \"nics\": [], "
@@ -154,7 +168,9 @@ static void write_state(const char *prog)
 		 "\"restart\": \"no\", \"want\": [{\"pool\": \"p\", \"device\": null, \"mac\": "
 		 "null, \"vlan\": -1}], \"nics\": [], \"pid\": %d, \"start_time\": %llu},"
 		 "{\"spec\": {\"name\": \"badvf\", \"kernel\": \"/k\"}, \"nics\": [%s], "
-		 "\"pid\": %d, \"start_time\": %llu}]}", (int)p_sleep, starttime(p_sleep),
+		 "\"pid\": %d, \"start_time\": %llu},"
+		 "{\"spec\": {\"name\": \"halfway\", \"kernel\": \"/k\"}, \"nics\": [], "
+		 "\"pid\": 0, \"start_time\": 0, \"starting\": true}]}", (int)p_sleep, starttime(p_sleep),
 		 (int)p_iovm, starttime(p_iovm), (int)p_legacy, starttime(p_legacy), bad,
 		 (int)p_iovm, starttime(p_iovm));
 	(void)nic;
@@ -597,6 +613,40 @@ static void adoption_checks(void **st)
 	waitpid(p_sleep, NULL, 0);
 }
 
+/* iovd killed while starting a guest (after its start was recorded, before iovm's pid
+ * was): the next iovd kills the iovm the dead one started (it holds the guest's console
+ * FIFO) and no other (the adoptee still runs), and drops the half-made start from
+ * guests.json, saying why. */
+static void starting_given_back(void **st)
+{
+	char path[PATH_MAX], *buf = NULL;
+	size_t len;
+	json_t *g;
+	int ws = 0;
+
+	if (!dir)
+		skip();
+	assert_int_equal(waitpid(p_stray, &ws, WNOHANG), p_stray);
+	assert_true(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+	assert_int_equal(kill(p_iovm, 0), 0);
+	g = show("halfway");
+	assert_string_equal(json_string_value(json_object_get(g, "state")), "stopped");
+	assert_non_null(strstr(json_string_value(json_object_get(g, "last_exit")),
+			       "iovd was stopped while starting it"));
+	json_decref(g);
+	snprintf(path, sizeof(path), "%s/guests.json", state);
+	for (int i = 0; i < 50; i++) {	/* written on the worker thread */
+		free(buf);
+		buf = NULL;
+		assert_int_equal(iov_read_file(path, 1 << 20, &buf, &len), 0);
+		if (!strstr(buf, "halfway"))
+			break;
+		usleep(20 * 1000);
+	}
+	assert_null(strstr(buf, "halfway"));
+	free(buf);
+}
+
 /* Disks (issue 22 item 3, iovd's side): passed by the caller, locked per image (an image a
  * guest writes is refused to another), released when the guest stops; shown by VmShow. */
 static void disks_locked(void **st)
@@ -649,6 +699,7 @@ static void disks_locked(void **st)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(starting_given_back),	/* before adoption_checks stops p_iovm */
 		cmocka_unit_test(adoption_checks),
 		cmocka_unit_test(path_refused_for_admin),
 		cmocka_unit_test(restart_reads_the_fds),
