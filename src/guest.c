@@ -1392,7 +1392,9 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 	}
 	S.init = true;
 	gstore_load(adopt);
-	save();
+	/* What adoption found is on disk before iovd serves (a guest given back is no longer
+	 * recorded). */
+	gstore_save_now(S.guests, NULL);
 	return 0;
 }
 

@@ -147,9 +147,37 @@ static void unbind(const struct gnic *n)
 	iov_host_free(h);
 }
 
+/* The driver dev is bound to now ("" none). */
+static void driver_of(const char *dev, char *out, size_t len)
+{
+	char p[PATH_MAX], l[PATH_MAX];
+	const char *b;
+	ssize_t n;
+
+	out[0] = '\0';
+	iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/driver", dev);
+	if ((n = readlink(p, l, sizeof(l) - 1)) <= 0)
+		return;
+	l[n] = '\0';
+	snprintf(out, len, "%s", (b = strrchr(l, '/')) ? b + 1 : l);
+}
+
 void gvf_return(const char *guest, struct gnic *n)
 {
-	char why[512];
+	char why[512], drv[64];
+
+	/* On a host driver already (an iovd killed while it returned the VF, or while it
+	 * started the guest, before it moved the VF): the host uses it, a reset would pull it
+	 * from under that driver. Its settings go back; nothing else is left to do. */
+	driver_of(n->vf, drv, sizeof(drv));
+	if (drv[0] && strcmp(drv, "vfio-pci") != 0) {
+		gvf_restore(n);
+		log_info("%s: on %s already, not reset; its settings put back (guest %s)", n->vf, drv,
+			 guest);
+		iovd_event("vf.returned", json_pack("{s:s, s:s?, s:s}", "device", n->vf, "pool",
+						    n->pool, "guest", guest));
+		return;
+	}
 
 	if (gvf_reset(n->vf, why, sizeof(why)) < 0) {
 		gvf_restore(n);

@@ -42,7 +42,8 @@ restart_after() {
 	grep -q "IOVD_TEST_EXIT_AT: exiting at $1" "$IOVD_LOG" || fail "$1: iovd did not exit there"
 	_mark=$(wc -l < "$IOVD_LOG")
 	start_iovd $GARGS
-	tail -n +"$((_mark + 1))" "$IOVD_LOG" | grep -E "starting it|killed iovm|returned|quarantined" | sed 's/^/  restart: /' || true	# context only
+	iovd_ready
+	tail -n +"$((_mark + 1))" "$IOVD_LOG" | grep -E "starting it|killed iovm|returned|quarantined|host driver" | sed 's/^/  restart: /' || true	# context only
 }
 
 for p in start-recorded start-bound start-set start-spawned; do

@@ -28,11 +28,18 @@ gload_setup() {
 J
 	GARGS="--state-dir $GSTATE --config $GCFG"
 	start_iovd $GARGS
+	iovd_ready
 	VF0=$(link_name "$SYSPCI/$PF/virtfn0")
 	VF1=$(link_name "$SYSPCI/$PF/virtfn1")
 	VF2=$(link_name "$SYSPCI/$PF/virtfn2")
 	expect_eq "$VF0 on vfio-pci (pool)" "$(dev_driver "$VF0")" vfio-pci
 	expect_eq "$VF2 on igbvf" "$(dev_driver "$VF2")" igbvf
+}
+
+# iovd_ready: iovd answers calls (its parent returns before it has re-adopted the guests an
+# earlier iovd left; the first call is answered after that).
+iovd_ready() {
+	"$IOVCTL" vm list > /dev/null 2>&1 || fail "iovd does not answer vm list"
 }
 
 # vm_start NAME [NIC...]: a payload guest that halts (iovm runs until stopped).
@@ -230,6 +237,7 @@ gload_run() {
 	# iovd restarted: nothing to recover, the running guests re-adopted, still consistent.
 	_mark=$(wc -l < "$IOVD_LOG")
 	start_iovd $GARGS
+	iovd_ready
 	load_invariants "after iovd's restart"
 	tail -n +"$((_mark + 1))" "$IOVD_LOG" | grep -E "recover|re-adopted|rolled back" | head -n 10 || true	# context
 	for _g in g0 g1 g2 g3; do
