@@ -39,7 +39,8 @@ crash_iovd() {
 restart_after() {
 	wait_gone "$crash_pid"
 	rm -f "$IOVD_PIDFILE"
-	grep -q "IOVD_TEST_EXIT_AT: exiting at $1" "$IOVD_LOG" || fail "$1: iovd did not exit there"
+	_k=1; case $1 in *:*) _k=${1#*:} ;; esac
+	grep -q "IOVD_TEST_EXIT_AT: exiting at ${1%%:*} (time $_k " "$IOVD_LOG" || fail "$1: iovd did not exit there"
 	_mark=$(wc -l < "$IOVD_LOG")
 	start_iovd $GARGS
 	iovd_ready
