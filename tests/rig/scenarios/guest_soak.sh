@@ -1,4 +1,5 @@
-# 20 start/stop cycles of a payload guest on a pool VF through iovd with the invariants after
+# 20 start/stop cycles of a payload guest on a pool VF through iovd (after warm-up cycles that
+# fill iovd's recent-events ring) with the invariants after
 # each (guest_load_lib.sh) and iovd's open fds and RSS flat; 100 cycles: guest_soak_long (on
 # demand). IOV_RIG_APPEND="gsoak.cycles=N" picks another count.
 # rig-presets: default
