@@ -17,8 +17,8 @@ struct ld {
 	struct iov_err *err;
 	const char *file;		/* prefix of messages: the file being read (NULL: "config") */
 	/* which file set each policy field, for "set twice" (the loader's) */
-	const char *pol_file[6];		/* one per policy key (config/load.c pol_keys) */
-	char pol_path[6][32];
+	const char *pol_file[7];		/* one per policy key (config/load.c pol_keys) */
+	char pol_path[7][32];
 	/* The first path component below base of the last failure (a VmStart parameter). */
 	const char *base;
 	char key[64];

@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
+#include "sriov/nvme.h"
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
 #include "src/events.h"
@@ -204,6 +205,10 @@ static int open_files(struct guest *g, int *kfd, int *ifd, struct iov_err *err)
 		char what[32];
 		int fd;
 
+		if (g->spec.disks[i].pool) {
+			g->dfd[g->n_dfd++] = -1;	/* an NVMe VF: no file */
+			continue;
+		}
 		snprintf(what, sizeof(what), "disk %zu", i);
 		if ((fd = gpriv_disk(what, g->spec.disks[i].path, -1, g->spec.disks[i].readonly,
 				     err)) < 0)
@@ -214,6 +219,81 @@ static int open_files(struct guest *g, int *kfd, int *ifd, struct iov_err *err)
 		return *kfd;
 	if (g->spec.initrd && (*ifd = gpriv_open_file("initrd", g->spec.initrd, err)) < 0)
 		return *ifd;
+	return 0;
+}
+
+/* policy.guest_uids: a uid (and the gid of that number) of the guest's own, one no other
+ * running guest, user, group or process has: one compromised iovm cannot signal, trace or
+ * read another (the seccomp filter and Landlock forbid that too; this holds without them). */
+static int own_uid(const struct guest *g, const struct iov_config *cfg, uid_t *uid, gid_t *gid,
+		   struct iov_err *err)
+{
+	uid_t *taken;
+	size_t n = 0;
+	int r;
+
+	if (!cfg || !cfg->policy.guest_uid_first)
+		return 0;
+	for (struct guest *o = S.guests; o; o = o->next)
+		n++;
+	if (!(taken = calloc(n + 1, sizeof(*taken))))
+		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
+	n = 0;
+	for (struct guest *o = S.guests; o; o = o->next)
+		if (o != g && o->own_uid && o->state == G_RUNNING)
+			taken[n++] = o->uid;
+	r = gpriv_pick_uid(cfg->policy.guest_uid_first, cfg->policy.guest_uid_last, taken, n,
+			   NULL, uid, err);
+	free(taken);
+	if (r == 0)
+		*gid = (gid_t)*uid;
+	return r;
+}
+
+static size_t pool_disks(const struct iov_cfg_guest *spec)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < spec->n_disks; i++)
+		n += spec->disks[i].pool != NULL;
+	return n;
+}
+
+/* An NVMe VF drawn for a disk: its controller online with queue and interrupt resources
+ * and the config's namespace attached to it (the drive's own word, read now through the
+ * PF); n gets the NSID and what its pool does on release. */
+static int disk_vf_check(const struct iov_config *cfg, const struct iov_cfg_resolved *res,
+			 const struct iov_dev *d, struct gnic *n, struct iov_err *err)
+{
+	const char *fix = "bring the drive to the config (`iovctl plan`, `iovctl apply`)";
+	struct iov_nvme_state *st = NULL;
+	const struct iov_nvme_sec *sec;
+	struct iov_cfg_nvmevf nv = { -1, -1, -1 };
+	int r, q = iov_config_find_pool(cfg, n->pool);
+
+	n->wipe = q >= 0 && cfg->pools[q].on_release == IOV_RELEASE_FORMAT;
+	for (size_t i = 0; i < cfg->n_pfs; i++)
+		if (res->pf_dev[i] == d->pf)
+			iov_config_vf_nvme(cfg, i, (unsigned)d->vf_index, &nv);
+	if (nv.ns < 1)
+		return iov_err_set(err, -EINVAL, "give the VF a \"namespace\" in the config",
+				   "%s (%s vf %d): the config gives it no namespace", d->name,
+				   d->pf->name, d->vf_index);
+	if ((r = iov_nvme_read(d->pf->name, &st, err)) < 0)
+		return r;
+	sec = iov_nvme_sec_of_vf(st, (unsigned)d->vf_index);
+	if (!sec || !sec->online || sec->nvq < 2 || sec->nvi < 1)
+		r = iov_err_set(err, -ENODEV, fix, "%s: its NVMe controller %s (%s)", d->name,
+				sec ? (sec->online ? "has no I/O queue or interrupt resources" :
+				       "is offline") : "is not in the drive's secondary controller list",
+				st->ctrl);
+	else if (st->ns_known && !iov_nvme_ns_attached(st, (uint32_t)nv.ns, sec->scid))
+		r = iov_err_set(err, -ENODEV, fix, "%s: namespace %lld is not attached to its "
+				"controller %u (%s)", d->name, (long long)nv.ns, sec->scid, st->ctrl);
+	iov_nvme_state_free(st);
+	if (r < 0)
+		return r;
+	n->nsid = (uint32_t)nv.ns;
 	return 0;
 }
 
@@ -242,7 +322,7 @@ static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, st
 	uint8_t prefix[3];
 	uid_t uid = 0;
 	gid_t gid = 0;
-	size_t nt = 0, bound = 0;
+	size_t nt = 0, bound = 0, npd = 0;
 	bool set = false, reg_changed = false;
 	int r, kfd = -1, ifd = -1, nodes = iov_numa_nodes();
 	pid_t pid;
@@ -256,11 +336,18 @@ static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, st
 	}
 	if ((r = gpriv_user(S.user, &uid, &gid, err)) < 0)
 		goto out;
+	if ((r = own_uid(g, cfg, &uid, &gid, err)) < 0)
+		goto out;
 	/* A guest without NICs needs nothing of the host model: on a 2,000-device host its
 	 * reading would cost the loop ~0.1 s per start. */
-	if (!g->spec.n_nics) {
+	if (!g->spec.n_nics && !pool_disks(&g->spec)) {
 		record_start(g);
 		goto launch;
+	}
+	if (g->spec.n_nics + pool_disks(&g->spec) > IOV_GUEST_MAX_NICS) {
+		r = iov_err_set(err, -E2BIG, NULL, "at most %d NICs and NVMe disks per guest",
+				IOV_GUEST_MAX_NICS);
+		goto out;
 	}
 	if (!h && (r = iov_host_load(&h)) < 0) {
 		iov_err_set(err, r, NULL, "reading the host's PCI devices: %s", strerror(-r));
@@ -272,7 +359,7 @@ static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, st
 	}
 	/* Every VF another guest holds or quarantine keeps, however many (a fleet node runs
 	 * hundreds of guests), and this guest's own. */
-	nt = gvf_quarantine_count() + g->spec.n_nics;
+	nt = gvf_quarantine_count() + g->spec.n_nics + pool_disks(&g->spec);
 	for (struct guest *o = S.guests; o; o = o->next)
 		nt += o->state == G_RUNNING ? o->n_nics : 0;
 	if (!(taken = calloc(nt, sizeof(*taken)))) {
@@ -317,6 +404,7 @@ static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, st
 		n->vf_index = d->vf_index;
 		n->group = d->group ? d->group->id : -1;
 		n->pool = c->pool ? strdup(c->pool) : NULL;
+		n->disk = -1;
 		n->vlan = c->vlan;
 		n->bound_by_us = !d->driver || strcmp(d->driver, "vfio-pci") != 0;
 		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", d->name);
@@ -330,13 +418,42 @@ static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, st
 			in.numa_node = d->numa_node;
 		}
 	}
+	/* 1b. NVMe VFs for the disks from pools: verified as a NIC's VF, then their
+	 * controller online with its namespace. After the NICs in g->nics. */
+	for (size_t k = 0; k < g->spec.n_disks; k++) {
+		struct gnic *n = &g->nics[g->n_nics];
+		struct iov_dev *d;
+
+		if (!g->spec.disks[k].pool)
+			continue;
+		in.n_taken = nt;
+		if ((r = iov_alloc_disk_vf(&in, g->spec.disks[k].pool, &d, err)) < 0)
+			goto out;
+		memset(n, 0, sizeof(*n));
+		snprintf(n->vf, sizeof(n->vf), "%s", d->name);
+		snprintf(n->pf, sizeof(n->pf), "%s", d->pf->name);
+		n->vf_index = d->vf_index;
+		n->group = d->group ? d->group->id : -1;
+		n->disk = (int)k;
+		n->vlan = -1;
+		n->bound_by_us = !d->driver || strcmp(d->driver, "vfio-pci") != 0;
+		if (!(n->pool = strdup(g->spec.disks[k].pool))) {
+			r = iov_err_set(err, -ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+		g->n_nics++;
+		if ((r = disk_vf_check(cfg, res, d, n, err)) < 0)
+			goto out;
+		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", d->name);
+		taken[nt++].by = g->spec.name;
+	}
 	/* 2. MACs, recorded before use; the config's prefix, else iovd's default. */
 	memcpy(prefix, cfg && cfg->policy.has_mac_prefix ? cfg->policy.mac_prefix : S.prefix, 3);
 	if (!(reg = gstore_macreg_load())) {
 		r = iov_err_set(err, -EIO, "see iovd's log", "cannot read the MAC registry");
 		goto out;
 	}
-	for (size_t i = 0; i < g->n_nics; i++) {
+	for (size_t i = 0; i < g->n_nics && g->nics[i].disk < 0; i++) {
 		const struct iov_cfg_nic *c = &g->spec.nics[i];
 		bool ch = false;
 
@@ -348,7 +465,7 @@ static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, st
 	}
 	if (reg_changed && (r = gstore_macreg_save(reg, err)) < 0)
 		goto out;
-	for (size_t i = 0; i < g->n_nics; i++)
+	for (size_t i = 0; i < g->n_nics && g->nics[i].disk < 0; i++)	/* NICs, not disks */
 		if ((r = gvf_save(&g->nics[i], err)) < 0)
 			goto out;
 	record_start(g);
@@ -369,7 +486,7 @@ static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, st
 	}
 	iovd_test_point("start-bound");
 	set = true;
-	for (size_t i = 0; i < g->n_nics; i++)
+	for (size_t i = 0; i < g->n_nics && g->nics[i].disk < 0; i++)
 		if ((r = gvf_set(&g->nics[i], err)) < 0)
 			goto undo;
 	iovd_test_point("start-set");
@@ -386,9 +503,10 @@ launch:
 		goto undo;
 	}
 	for (size_t i = 0; i < g->n_dfd; i++)
-		pd[i] = (struct gpriv_disk){ g->dfd[i], g->spec.disks[i].readonly };
+		if (!g->spec.disks[i].pool)	/* virtio-blk; a pool disk is a VFIO device */
+			pd[npd++] = (struct gpriv_disk){ g->dfd[i], g->spec.disks[i].readonly };
 	r = gpriv_build(&l, &(struct gpriv_in){ .iovm = S.iovm, .dev_dir = S.dev_dir,
-						 .disks = pd, .n_disks = g->n_dfd,
+						 .disks = pd, .n_disks = npd,
 						 .spec = &g->spec, .nics = pn,
 						 .n_nics = g->n_nics, .kernel_fd = kfd,
 						 .initrd_fd = ifd }, err);
@@ -413,6 +531,9 @@ launch:
 		goto undo;
 	g->pid = pid;
 	iovd_test_point("start-spawned");
+	g->own_uid = cfg && cfg->policy.guest_uid_first;
+	g->uid = uid;
+	g->gid = gid;
 	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (g->pidfd < 0 || proc_starttime(pid, &g->starttime) < 0 || watch(g) < 0) {
 		r = iov_err_set(err, g->pidfd < 0 ? -errno : -EIO, "the kernel needs pidfd_open (5.3)",
@@ -466,11 +587,15 @@ out:
 static void log_start(struct guest *g, const char *ev)
 {
 	json_t *vfs = json_array();
+	char who[32];
 
 	for (size_t i = 0; i < g->n_nics; i++)
 		json_array_append_new(vfs, json_string(g->nics[i].vf));
-	log_info("guest %s %s: iovm pid %d as %s, VFs %s%s", g->spec.name, ev, (int)g->pid, S.user,
-		 g->n_nics ? g->nics[0].vf : "none", g->n_nics > 1 ? " ..." : "");
+	if (g->own_uid)
+		snprintf(who, sizeof(who), "uid %u", (unsigned)g->uid);
+	log_info("guest %s %s: iovm pid %d as %s, VFs %s%s", g->spec.name, ev, (int)g->pid,
+		 g->own_uid ? who : S.user, g->n_nics ? g->nics[0].vf : "none",
+		 g->n_nics > 1 ? " ..." : "");
 	iovd_event(strcmp(ev, "restarted") == 0 ? "guest.restarted" : "guest.started",
 		   json_pack("{s:s, s:i, s:o}", "guest", g->spec.name, "pid", (int)g->pid, "vfs", vfs));
 }
@@ -503,7 +628,8 @@ static void files_release(struct guest *g)
 		close(g->ifd);
 	g->kfd = g->ifd = -1;
 	for (size_t i = 0; i < g->n_dfd; i++)
-		close(g->dfd[i]);
+		if (g->dfd[i] >= 0)
+			close(g->dfd[i]);
 	g->n_dfd = 0;
 }
 
@@ -530,6 +656,8 @@ int iovd_guest_start_on(const struct iov_cfg_guest *spec, struct iovd_guest_file
 	for (size_t i = 0; files && i < files->n_disks; i++) {
 		char what[32];
 
+		if (i < spec->n_disks && spec->disks[i].pool)
+			continue;	/* an NVMe VF from a pool: no fd */
 		snprintf(what, sizeof(what), "disk %zu", i);
 		if ((r = gpriv_disk(what, NULL, files->disk_fd[i], spec->disks[i].readonly,
 				    err)) < 0) {
@@ -1159,14 +1287,16 @@ int iovd_guest_console_input(const char *name, const char *data, size_t len, siz
 
 /* ---- adoption ---- */
 
-/* The recorded process is an iovm of this iovd: run by the guest user, from iovd's iovm
- * program (that path, or that path deleted: replaced by an upgrade while it ran). A forged
- * or stale entry naming another process is not adopted (and never signalled). */
-static bool proc_is_iovm(pid_t pid, char *why, size_t len)
+/* The recorded process is an iovm of this iovd: run by the guest's uid (its own, recorded,
+ * or the guest user's), from iovd's iovm program (that path, or that path deleted:
+ * replaced by an upgrade while it ran). A forged or stale entry naming another process is
+ * not adopted (and never signalled). */
+static bool proc_is_iovm(const struct guest *g, char *why, size_t len)
 {
 	char p[64], exe[PATH_MAX + 16], line[256];
 	struct iov_err e = { 0 };
 	uid_t uid = 0, ruid = (uid_t)-1;
+	pid_t pid = g->pid;
 	gid_t gid;
 	ssize_t n;
 	FILE *f;
@@ -1186,7 +1316,13 @@ static bool proc_is_iovm(pid_t pid, char *why, size_t len)
 				break;
 		fclose(f);
 	}
-	if (gpriv_user(S.user, &uid, &gid, &e) < 0 || ruid != uid) {
+	if (g->own_uid) {
+		if (ruid != g->uid) {
+			snprintf(why, len, "it runs as uid %d, not the guest's uid %u", (int)ruid,
+				 (unsigned)g->uid);
+			return false;
+		}
+	} else if (gpriv_user(S.user, &uid, &gid, &e) < 0 || ruid != uid) {
 		snprintf(why, len, "it runs as uid %d, not the guest user %s", (int)ruid, S.user);
 		return false;
 	}
@@ -1223,6 +1359,21 @@ static bool holds_guest_files(pid_t pid, const struct guest *g)
 	return found;
 }
 
+/* pid runs iovd's iovm program (or that program, deleted: replaced by an upgrade). Its uid
+ * is not asked: a stray's guest had none recorded yet (policy.guest_uids). */
+static bool proc_runs_iovm(pid_t pid)
+{
+	char p[64], exe[PATH_MAX + 16];
+	size_t l = strlen(S.iovm);
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
+	n = readlink(p, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	return n > 0 && (strcmp(exe, S.iovm) == 0 ||
+			 (strncmp(exe, S.iovm, l) == 0 && strcmp(exe + l, " (deleted)") == 0));
+}
+
 /* pid runs iovd's own program: a child of a killed iovd that had not yet exec'd iovm. */
 static bool proc_is_iovd(pid_t pid)
 {
@@ -1243,7 +1394,6 @@ static bool proc_is_iovd(pid_t pid)
  * a guest. */
 static void kill_strays(struct guest *g)
 {
-	char why[PATH_MAX + 64];
 	struct dirent *e;
 	DIR *d = opendir("/proc");
 
@@ -1258,7 +1408,7 @@ static void kill_strays(struct guest *g)
 		int fd;
 
 		if (*end || pid <= 1 || pid == getpid() ||
-		    (!proc_is_iovm((pid_t)pid, why, sizeof(why)) && !proc_is_iovd((pid_t)pid)) ||
+		    (!proc_runs_iovm((pid_t)pid) && !proc_is_iovd((pid_t)pid)) ||
 		    !holds_guest_files((pid_t)pid, g))
 			continue;
 		if ((fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0)
@@ -1320,7 +1470,7 @@ static void adopt(struct guest *g)
 		close(fd);
 	}
 	if (g->pidfd >= 0 && proc_starttime(g->pid, &st) == 0 && st == g->starttime &&
-	    !proc_is_iovm(g->pid, why, sizeof(why)))
+	    !proc_is_iovm(g, why, sizeof(why)))
 		log_warn("guest %s: pid %d is not its iovm (%s); not adopted", g->spec.name,
 			 (int)g->pid, why);
 	else if (g->pidfd >= 0 && st == g->starttime && watch(g) == 0) {

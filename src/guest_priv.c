@@ -1,6 +1,7 @@
 /* The guest wing's privilege boundary (src/guest_priv.h). */
 #include "src/guest_priv.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -328,6 +329,67 @@ int gpriv_user(const char *user, uid_t *uid, gid_t *gid, struct iov_err *err)
 		return iov_err_set(err, -EPERM, "pick an unprivileged user with --guest-user",
 				   "the guest user '%s' is root: iovm must run unprivileged", user);
 	return 0;
+}
+
+/* Marks in used (a bit per uid of first..first+n-1) every uid and gid of a process. */
+static void mark_processes(const char *proc_dir, uint32_t first, uint32_t n, uint8_t *used)
+{
+	DIR *d = opendir(proc_dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char p[PATH_MAX], line[256];
+		unsigned long v[4];
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s/status", proc_dir, e->d_name);
+		if (!(f = fopen(p, "re")))
+			continue;	/* ended meanwhile */
+		while (fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "Uid:", 4) != 0 && strncmp(line, "Gid:", 4) != 0)
+				continue;
+			if (sscanf(line + 4, "%lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) != 4)
+				continue;
+			for (int i = 0; i < 4; i++)
+				if (v[i] >= first && v[i] - first < n)
+					used[(v[i] - first) / 8] |= (uint8_t)(1u << ((v[i] - first) % 8));
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+int gpriv_pick_uid(uint32_t first, uint32_t last, const uid_t *taken, size_t n_taken,
+		   const char *proc_dir, uid_t *uid, struct iov_err *err)
+{
+	uint32_t n = last - first + 1;
+	uint8_t *used;
+
+	if (first == 0 || last < first || n > 65536)
+		return iov_err_set(err, -EINVAL, NULL, "guest uid range %u-%u", first, last);
+	if (!(used = calloc(n / 8 + 1, 1)))
+		return iov_err_set(err, -ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < n_taken; i++)
+		if (taken[i] >= first && taken[i] <= last)
+			used[(taken[i] - first) / 8] |= (uint8_t)(1u << ((taken[i] - first) % 8));
+	mark_processes(proc_dir ? proc_dir : "/proc", first, n, used);
+	for (uint32_t k = 0; k < n; k++) {
+		if (used[k / 8] & (1u << (k % 8)))
+			continue;
+		if (getpwuid((uid_t)(first + k)) || getgrgid((gid_t)(first + k)))
+			continue;
+		free(used);
+		*uid = (uid_t)(first + k);
+		return 0;
+	}
+	free(used);
+	return iov_err_set(err, -EBUSY, "widen policy.guest_uids, or stop a guest",
+			   "no free uid in policy.guest_uids %u-%u (%zu guests run; the other uids "
+			   "are users, groups or processes)", first, last, n_taken);
 }
 
 /* In the child: fds to 0..2 and 3.., limits, the user, no_new_privs, exec. Never returns. */

@@ -90,6 +90,13 @@ int gpriv_disk(const char *what, const char *path, int passed, bool readonly,
 	       struct iov_err *err);
 /* The guest user (NAME or UID[:GID]); never root. */
 int gpriv_user(const char *user, uid_t *uid, gid_t *gid, struct iov_err *err);
+/* A uid of its own for a new guest's iovm (policy.guest_uids), from first..last: not one in
+ * taken (the guests iovd runs), no user and no group of that number (the password and group
+ * databases), and no process with it as any of its uids or gids (proc_dir, "/proc": each
+ * PID/status; a dead iovm's uid is free again). The gid is the same number. The lowest free
+ * one, or -EBUSY with err saying the range is full. */
+int gpriv_pick_uid(uint32_t first, uint32_t last, const uid_t *taken, size_t n_taken,
+		   const char *proc_dir, uid_t *uid, struct iov_err *err);
 /* Forks and execs iovm as uid:gid with only l's fds; closes l's fds in iovd. The pid, or
  * -errno. */
 pid_t gpriv_spawn(struct gpriv_launch *l, uid_t uid, gid_t gid, uint64_t memlock,

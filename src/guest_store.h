@@ -49,6 +49,11 @@ struct guest {
 	char exit_reason[512];
 	int exit_code;			/* -1: none / unknown */
 	int numa_node;			/* where iovm was placed, -1: not placed */
+	/* own_uid: iovm runs as uid:gid, its own (policy.guest_uids); else as the guest
+	 * user shared by every guest. */
+	bool own_uid;
+	uid_t uid;
+	gid_t gid;
 	char log[PATH_MAX];
 	struct iov_irq_line irqs[32];	/* the VFs' vfio lines, as last placed */
 	char irq_cpus[32][64];

@@ -25,6 +25,7 @@ golden: $(BUILD)/iovctl $(BUILD)/iovd $(BUILD)/iovm
 	tests/golden/schema.py --goldens
 	tests/golden/plans.sh $(BUILD)/iovctl
 	tests/hardening.sh $(BUILD)
+	tests/vmm/sandbox.sh $(BUILD)/iovm
 # Rewrites tests/golden/expected/: review every diff against docs/hardware.md and tests/rig/README.md (tests/golden/REVIEW.md).
 .PHONY: golden-update
 golden-update: $(BUILD)/iovctl

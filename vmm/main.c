@@ -62,7 +62,9 @@ static const char usage[] =
 "                           none: wait for the guest (or SIGINT, SIGHUP, SIGKILL)\n"
 "  --user USER              started as root: open the devices and files, then run as USER\n"
 "                           (name, UID or UID:GID) with no capabilities\n"
-"  --sandbox on|off         seccomp allow-list before the guest runs (default on)\n"
+"  --sandbox on|off         Landlock (no file access, when the kernel has it) and the\n"
+"                           seccomp allow-list before the guest runs (default on);\n"
+"                           landlock-only (tests): Landlock without the allow-list\n"
 "  --seccomp-list           print the allow-list with the reason for each entry; exit\n"
 "  --stats                  print exit counts by reason and guest marks at exit\n"
 "  -v, --verbose            more messages (twice: debug)\n"
@@ -79,8 +81,11 @@ static const char usage[] =
 "  --disk-fd N[,ro]         a disk's backing file or block device, open read-write (or\n"
 "                           read-only with ,ro); repeatable, counts with --disk\n"
 "\n"
-"Test only: --test-forbidden-syscall[=openat|ioctl|execve] makes one forbidden call once\n"
-"the guest runs; with the sandbox on, iovm dies of SIGSYS.\n"
+"Test only: --test-forbidden-syscall[=CALL] makes one call the sandbox forbids once the\n"
+"guest runs (default openat; an unknown CALL lists them); with the sandbox on, iovm\n"
+"dies of SIGSYS or the call fails. With --test-sandbox-only there is no VM (no --kernel):\n"
+"iovm drops to --user, puts its sandbox in place as for a guest and makes the call at\n"
+"once: exit status 0 when it failed with EPERM or EACCES, 1 when it went through.\n"
 "\n"
 "Guest ports: 0x501 iovm exit port (byte 0 powers off, 1..255 are timestamped marks\n"
 "shown by --stats), 0x505 pvpanic, 0x3f8 ttyS0 (IRQ 4), 0x60/0x64 i8042. A pvpanic PCI\n"
@@ -117,7 +122,7 @@ struct opts {
 	bool hugepages, stats, console, entry32;
 	int console_fd;
 	enum filter_mode filter;
-	bool restart, sandbox, seccomp_list, has_user;
+	bool restart, sandbox, landlock_only, seccomp_list, has_user, test_sandbox_only;
 	int stop_timeout;		/* seconds after SIGTERM's request; -1: none */
 	struct iovm_user user;
 	const char *test_forbidden;
@@ -208,7 +213,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_HUGE, OPT_VFIO,
 	OPT_CONSOLE, OPT_STATS, OPT_KVM_FD, OPT_CONTAINER_FD, OPT_GROUP_FD, OPT_ENTRY32,
 	OPT_CONSOLE_FD, OPT_CONSOLE_FILTER, OPT_ON_REBOOT, OPT_USER, OPT_SANDBOX, OPT_SECCOMP_LIST,
-	OPT_TEST_FORBIDDEN, OPT_KERNEL_FD, OPT_INITRD_FD, OPT_STOP_TIMEOUT, OPT_DISK, OPT_DISK_FD,
+	OPT_TEST_FORBIDDEN, OPT_TEST_SANDBOX_ONLY, OPT_KERNEL_FD, OPT_INITRD_FD, OPT_STOP_TIMEOUT, OPT_DISK, OPT_DISK_FD,
 };
 
 static int add_disk(struct opts *o, const char *opt, char *arg, bool is_fd)
@@ -255,6 +260,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "seccomp-list", no_argument, NULL, OPT_SECCOMP_LIST },
 		/* Test hook: one forbidden system call once the guest runs. */
 		{ "test-forbidden-syscall", optional_argument, NULL, OPT_TEST_FORBIDDEN },
+		{ "test-sandbox-only", no_argument, NULL, OPT_TEST_SANDBOX_ONLY },
 		/* Test hook: the 32-bit boot protocol entry (flat protected mode). */
 		{ "entry32", no_argument, NULL, OPT_ENTRY32 },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -375,21 +381,23 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->has_user = true;
 			break;
 		case OPT_SANDBOX:
-			if (strcmp(optarg, "on") == 0)
-				o->sandbox = true;
-			else if (strcmp(optarg, "off") == 0)
-				o->sandbox = false;
-			else
-				return bad_arg("--sandbox", optarg, "must be on or off");
+			o->sandbox = strcmp(optarg, "off") != 0;
+			o->landlock_only = strcmp(optarg, "landlock-only") == 0;
+			if (strcmp(optarg, "on") && strcmp(optarg, "off") && !o->landlock_only)
+				return bad_arg("--sandbox", optarg, "must be on, off or landlock-only");
 			break;
 		case OPT_SECCOMP_LIST: o->seccomp_list = true; break;
 		case OPT_TEST_FORBIDDEN:
 			o->test_forbidden = optarg ? optarg : "openat";
-			if (strcmp(o->test_forbidden, "openat") && strcmp(o->test_forbidden, "ioctl") &&
-			    strcmp(o->test_forbidden, "execve"))
-				return bad_arg("--test-forbidden-syscall", optarg,
-					       "must be openat, ioctl or execve");
+			if (!iovm_sandbox_probe_known(o->test_forbidden)) {
+				fprintf(stderr, "iovm: --test-forbidden-syscall: '%s': want one of ",
+					o->test_forbidden);
+				iovm_sandbox_probe_list(stderr);
+				fprintf(stderr, " (kill, tgkill, ptrace: optionally :PID)\n");
+				return -EINVAL;
+			}
 			break;
+		case OPT_TEST_SANDBOX_ONLY: o->test_sandbox_only = true; break;
 		case 'v': o->verbose++; break;
 		case 'h':
 			fputs(usage, stdout);
@@ -411,6 +419,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->seccomp_list)
 		return 0;
+	if (o->test_sandbox_only) {
+		if (!o->test_forbidden) {
+			fprintf(stderr, "iovm: --test-sandbox-only needs --test-forbidden-syscall\n");
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (!o->kernel && o->kernel_fd < 0) {
 		fprintf(stderr, "iovm: --kernel is required (see iovm --help)\n");
 		return -EINVAL;
@@ -641,6 +656,23 @@ static int restart(struct iovm_vm *vm, const struct iovm_boot_cfg *bc, bool vfio
 	return 0;
 }
 
+/* --test-sandbox-only: the sandbox a guest's iovm runs in (the user, Landlock, the
+ * allow-list as without --on-reboot restart and a console terminal), then the probe. */
+static int sandbox_probe_only(const struct opts *o)
+{
+	int r;
+
+	if (o->has_user && iovm_sandbox_drop(&o->user, 0) < 0)
+		return IOVM_EXIT_ERROR;
+	if (o->sandbox && iovm_sandbox_landlock() < 0)
+		return IOVM_EXIT_ERROR;
+	if (o->sandbox && !o->landlock_only &&
+	    iovm_sandbox_seccomp(&(struct iovm_sandbox_cfg){ .console_in_fd = -1 }) < 0)
+		return IOVM_EXIT_ERROR;
+	r = iovm_sandbox_probe(o->test_forbidden);
+	return r == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct iovm_vm vm;
@@ -691,6 +723,11 @@ int main(int argc, char **argv)
 		return IOVM_EXIT_ERROR;
 	}
 
+	if (o.test_forbidden)
+		iovm_sandbox_probe_prepare(o.test_forbidden);
+	if (o.test_sandbox_only)
+		return sandbox_probe_only(&o);
+
 	/* Everything that needs a path or a privilege comes first: files, /dev/kvm, VFIO. */
 	snprintf(kname, sizeof(kname), "fd %d", o.kernel_fd);
 	snprintf(iname, sizeof(iname), "fd %d", o.initrd_fd);
@@ -718,6 +755,11 @@ int main(int argc, char **argv)
 		smaps_fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
 	if (o.has_user &&
 	    iovm_sandbox_drop(&o.user, o.nvfio ? o.mem + (64ull << 20) : 0) < 0)
+		goto out;
+	/* No file access from here on. Landlock restricts the calling thread and the threads
+	 * it makes later, so this comes before the first thread (populate, virtio-blk I/O,
+	 * console writer, vCPUs); everything that takes a path was opened above. */
+	if (o.sandbox && iovm_sandbox_landlock() < 0)
 		goto out;
 
 	ret = iovm_mem_alloc(&mem, o.mem, o.hugepages);
@@ -777,14 +819,14 @@ int main(int argc, char **argv)
 		goto out;
 	console_on = true;
 
-	if (o.sandbox) {
+	if (o.sandbox && !o.landlock_only) {
 		struct iovm_sandbox_cfg sc = { .restart = o.restart,
 					       .console_in_fd = iovm_tty_fd() };
 
 		if (iovm_sandbox_seccomp(&sc) < 0)
 			goto out;
 	} else {
-		log_warn("--sandbox off: no seccomp allow-list");
+		log_warn("--sandbox %s: no seccomp allow-list", o.sandbox ? "landlock-only" : "off");
 	}
 	phase("console, seccomp");
 	clock_gettime(CLOCK_MONOTONIC, &t_run);
@@ -793,7 +835,7 @@ int main(int argc, char **argv)
 			goto out;
 		started = true;
 		if (o.test_forbidden) {
-			iovm_sandbox_test_forbidden(o.test_forbidden);
+			iovm_sandbox_probe(o.test_forbidden);
 			o.test_forbidden = NULL;
 		}
 		main_loop(&vm, sfd, &in_fd, &shutdown);

@@ -31,7 +31,23 @@ struct iovm_sandbox_cfg {
 int iovm_sandbox_seccomp(const struct iovm_sandbox_cfg *cfg);
 /* The allow-list as a table (what, filter, why), for --seccomp-list and the docs. */
 void iovm_sandbox_print(FILE *f, const struct iovm_sandbox_cfg *cfg);
-/* Test only (--test-forbidden-syscall): makes one call the allow-list forbids. */
-void iovm_sandbox_test_forbidden(const char *which);
+/* Landlock, when the kernel has it: a ruleset that handles every file-system right the
+ * kernel's ABI knows (and TCP bind/connect from ABI 4, signals and abstract unix sockets
+ * outside iovm from ABI 6) with no rule, so nothing is allowed; restricts the calling
+ * thread and what it starts later (call it before any thread exists). Returns the ABI in
+ * force, 0 when the kernel has no Landlock (logged once, not an error), or -errno. */
+int iovm_sandbox_landlock(void);
+
+/* Test only (--test-forbidden-syscall=CALL): one call the sandbox must stop: openat, open,
+ * newfstatat and statx of /etc/passwd, execve, socket, kill/tgkill/ptrace of another
+ * process (":PID", else the parent), mount, bpf, unshare, fork, mprotect-exec,
+ * memfd_create, ioctl (TIOCSTI), setuid; and tgkill-self, the allowed control. Returns 0
+ * when the call failed with EPERM or EACCES, 1 when it went through (logged), -EINVAL for
+ * an unknown CALL; a call the filter forbids never returns (SIGSYS). */
+bool iovm_sandbox_probe_known(const char *call);
+void iovm_sandbox_probe_list(FILE *f);
+/* Before the sandbox: what the probe needs that the sandbox forbids (the parent's pid). */
+void iovm_sandbox_probe_prepare(const char *call);
+int iovm_sandbox_probe(const char *call);
 
 #endif

@@ -192,7 +192,8 @@ stamp=$( {
 	find "$here/disk" -type f -exec ls -l --time-style=+%s {} + | sort
 	ls -lL --time-style=+%s "$BUSYBOX" "$IP" $NVMECLI $progs $helpers $PCIIDS "$KDIR/boot/vmlinuz-$KVER" $QEMU_BIN $QEMU_FW
 	find "$here/guest" "$here/scenarios" "$here/selftest" -type f -exec ls -l --time-style=+%s {} + | sort
-	ls -lL --time-style=+%s "$BIN/vmm-payloads/payload.bin" "$here/../vmm/run.sh" 2>/dev/null
+	ls -lL --time-style=+%s "$BIN/vmm-payloads/payload.bin" "$here/../vmm/run.sh" \
+		"$here/../vmm/sandbox.sh" 2>/dev/null
 	cat "$0" | cksum
 } | cksum | cut -d' ' -f1)
 if [ -f "$IMG/initrd.gz" ] && [ -f "$IMG/stamp" ] && [ "$(cat "$IMG/stamp")" = "$stamp" ] &&
@@ -284,9 +285,11 @@ cp "$here/scenarios/"*.sh "$root/rig/scenarios/" 2>/dev/null || true
 # The runner's own tests (tests/rig/selftest.sh; never part of the suite).
 mkdir -p "$root/rig/selftest"
 cp "$here/selftest/"*.sh "$root/rig/selftest/" 2>/dev/null || true
-# The iovm payload tests (scenario vmm_payloads), when the payload is built.
+# The iovm payload tests (scenario vmm_payloads), when the payload is built; the sandbox
+# probes (scenario vmm_sandbox).
+mkdir -p "$root/rig/vmm"
+cp "$here/../vmm/sandbox.sh" "$root/rig/vmm/"
 if [ -f "$BIN/vmm-payloads/payload.bin" ]; then
-	mkdir -p "$root/rig/vmm"
 	cp "$BIN/vmm-payloads/payload.bin" "$here/../vmm/run.sh" "$root/rig/vmm/"
 fi
 echo "$KVER" > "$root/etc/rig-kernel"

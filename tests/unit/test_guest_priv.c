@@ -11,6 +11,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +290,45 @@ static void user_rules(void **state)
 	assert_int_equal(gpriv_user("12x", &u, &g, &e), -ENOENT);
 }
 
+/* policy.guest_uids: the lowest uid no running guest, user, group or process has; a full
+ * range is refused, saying so. Processes come from a stand-in /proc. */
+static void pick_uid(void **state)
+{
+	struct iov_err e = { 0 };
+	char *proc = fk_tmpdir();
+	uid_t taken[] = { 300000, 300003, 300004, 300005 }, u = 0;
+
+	for (uid_t k = 300000; k <= 300005; k++)
+		if (getpwuid(k) || getgrgid(k)) {
+			fprintf(stderr, "pick_uid: uid or gid %u exists here; not tested\n", (unsigned)k);
+			fk_rmtree(proc);
+			free(proc);
+			return;
+		}
+	fk_write(proc, "100/status", "Name:\tsleep\nUid:\t300001\t300001\t300001\t300001\n"
+				       "Gid:\t0\t0\t0\t0\n");
+	fk_write(proc, "200/status", "Name:\tx\nUid:\t0\t0\t0\t0\nGid:\t1\t300002\t1\t1\n");
+	fk_write(proc, "self/status", "Uid:\t300003\t300003\t300003\t300003\n");
+	/* 300000 a guest's, 300001 a process's uid, 300002 a process's gid. */
+	assert_int_equal(gpriv_pick_uid(300000, 300005, taken, 1, proc, &u, &e), 0);
+	assert_int_equal(u, 300003);
+	/* Every other one taken. */
+	u = 0;
+	assert_int_equal(gpriv_pick_uid(300000, 300005, taken, 4, proc, &u, &e), -EBUSY);
+	assert_int_equal(u, 0);
+	assert_non_null(strstr(e.msg, "no free uid in policy.guest_uids 300000-300005"));
+	/* A user's uid (nobody's, where the password database has it) is never picked. */
+	if (getpwuid(65534)) {
+		assert_int_equal(gpriv_pick_uid(65534, 65534, NULL, 0, proc, &u, &e), -EBUSY);
+		assert_int_equal(gpriv_pick_uid(65534, 65535, NULL, 0, proc, &u, &e),
+				 getpwuid(65535) || getgrgid(65535) ? -EBUSY : 0);
+	}
+	assert_int_equal(gpriv_pick_uid(0, 10, NULL, 0, proc, &u, &e), -EINVAL);
+	assert_int_equal(gpriv_pick_uid(1, 70000, NULL, 0, proc, &u, &e), -EINVAL);
+	fk_rmtree(proc);
+	free(proc);
+}
+
 /* Root-named paths (a config guest's kernel): in a session leader with no terminal (as
  * iovd is), a FIFO with no writer must not block the open, a terminal must not become the
  * controlling one, a symlink is not followed; all refused, saying why. Each in a child with
@@ -446,6 +487,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(disk_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_device, setup, teardown),
 		cmocka_unit_test(user_rules),
+		cmocka_unit_test(pick_uid),
 		cmocka_unit_test_setup_teardown(root_paths_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(spawn_as_guest_user, setup, teardown),
 	};

@@ -7,7 +7,9 @@
  *   to /etc/shadow after the start is not what the restarted guest reads.
  * - A FIFO or a terminal passed (or named by root) is refused at once: iovd's loop is never
  *   blocked (root's call right after is answered) and never gets a controlling terminal.
- * - --save is root's only; "pool": null names nothing and is refused. */
+ * - --save is root's only; "pool": null names nothing and is refused.
+ * - policy.guest_uids: each guest's iovm runs as a uid of its own, recorded in guests.json;
+ *   adoption checks the recorded uid. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,12 +32,16 @@
 #include "lib/atomicfile.h"
 #include "lib/log.h"
 #include "lib/varlink.h"
+#include "src/follow.h"
 #include "src/guest.h"
 #include "src/iovd_api.h"
 #include "tests/unit/fakesys.h"
 #include "tests/unit/srvthread.h"
 
 #define NOBODY 65534
+/* policy.guest_uids of the daemon under test; the first two are the recorded guests'. */
+#define UID_FIRST 300100
+#define UID_LAST 300109
 
 static struct srvthread loop;
 static struct vl_server *srv;
@@ -83,7 +89,7 @@ static int report(int argc, char **argv)
 
 /* Processes recorded in guests.json before iovd starts: a root `sleep` (not an iovm) and
  * two stand-in iovms run as the guest user. */
-static pid_t p_sleep, p_iovm, p_legacy;
+static pid_t p_sleep, p_iovm, p_legacy, p_own, p_swap;
 /* Issue 17 item 6: an iovd killed while starting guest "halfway" left it recorded as
  * starting and the iovm it had spawned (p_stray, holding the guest's console FIFO) not
  * recorded. */
@@ -153,6 +159,8 @@ static void write_state(const char *prog)
 	p_sleep = spawn("sleep", 0);
 	p_iovm = spawn(prog, NOBODY);
 	p_legacy = spawn(prog, NOBODY);
+	p_own = spawn(prog, UID_FIRST);
+	p_swap = spawn(prog, NOBODY);
 	fk_mkdir(dir, "state/guests");
 	snprintf(stray_fifo, sizeof(stray_fifo), "%s/state/guests/halfway.out", dir);
 	assert_int_equal(mkfifo(stray_fifo, 0600), 0);
@@ -169,10 +177,16 @@ static void write_state(const char *prog)
 		 "null, \"vlan\": -1}], \"nics\": [], \"pid\": %d, \"start_time\": %llu},"
 		 "{\"spec\": {\"name\": \"badvf\", \"kernel\": \"/k\"}, \"nics\": [%s], "
 		 "\"pid\": %d, \"start_time\": %llu},"
+		 "{\"spec\": {\"name\": \"ownuid\", \"kernel\": \"/k\"}, \"nics\": [], "
+		 "\"pid\": %d, \"start_time\": %llu, \"uid\": %d, \"gid\": %d},"
+		 "{\"spec\": {\"name\": \"uidswap\", \"kernel\": \"/k\"}, \"nics\": [], "
+		 "\"pid\": %d, \"start_time\": %llu, \"uid\": %d, \"gid\": %d},"
 		 "{\"spec\": {\"name\": \"halfway\", \"kernel\": \"/k\"}, \"nics\": [], "
-		 "\"pid\": 0, \"start_time\": 0, \"starting\": true}]}", (int)p_sleep, starttime(p_sleep),
+		 "\"pid\": 0, \"start_time\": 0, \"starting\": true}]}",
+		 (int)p_sleep, starttime(p_sleep),
 		 (int)p_iovm, starttime(p_iovm), (int)p_legacy, starttime(p_legacy), bad,
-		 (int)p_iovm, starttime(p_iovm));
+		 (int)p_iovm, starttime(p_iovm), (int)p_own, starttime(p_own), UID_FIRST, UID_FIRST,
+		 (int)p_swap, starttime(p_swap), UID_FIRST + 1, UID_FIRST + 1);
 	(void)nic;
 	fk_write(dir, "state/guests.json", doc);
 }
@@ -201,6 +215,20 @@ static int setup(void **st)
 	snprintf(cmd, sizeof(cmd), "%s/dev", dir);
 	iov_log_set_level(IOV_LOG_ERR);
 	write_state(prog);
+	{
+		char cfg[PATH_MAX], body[128];
+		struct iov_err e = { 0 };
+		bool badcfg;
+
+		snprintf(cfg, sizeof(cfg), "%s/iovd.json", dir);
+		snprintf(body, sizeof(body), "{\"policy\": {\"guest_uids\": \"%d-%d\"}}", UID_FIRST,
+			 UID_LAST);
+		fk_write(dir, "iovd.json", body);
+		iovd_follow_init(&(struct iovd_follow_opts){ .config_path = cfg, .dropin_dir = "",
+							    .state_dir = state,
+							    .cmdline_admin = NOBODY });
+		assert_int_equal(iovd_follow_reload(false, false, false, NULL, &badcfg, &e), 0);
+	}
 	lfd = vl_listen(sock);
 	assert_true(lfd >= 0);
 	srv = vl_server_new(lfd, &iovd_service_info, &iovd_interface, NOBODY, NULL);
@@ -611,6 +639,96 @@ static void adoption_checks(void **st)
 	assert_string_equal(r.err, "");
 	kill(p_sleep, SIGKILL);
 	waitpid(p_sleep, NULL, 0);
+	/* A guest with a uid of its own is adopted under that uid, and only under it. */
+	g = show("ownuid");
+	assert_string_equal(json_string_value(json_object_get(g, "state")), "running");
+	assert_string_equal(json_string_value(json_object_get(g, "user")), "300100:300100");
+	json_decref(g);
+	g = show("uidswap");		/* recorded 300101, runs as the shared guest user */
+	assert_string_not_equal(json_string_value(json_object_get(g, "state")), "running");
+	json_decref(g);
+	assert_int_equal(kill(p_swap, 0), 0);	/* never signalled */
+	r = call_as(0, "io.iovd.VmStop", "{\"name\": \"ownuid\", \"force\": true}", NULL);
+	assert_string_equal(r.err, "");
+	kill(p_swap, SIGKILL);
+	waitpid(p_swap, NULL, 0);
+}
+
+static int proc_uid(pid_t pid)
+{
+	char p[64], line[256];
+	int uid = -1;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(p, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %d", &uid) == 1)
+			break;
+	fclose(f);
+	return uid;
+}
+
+/* LOW: every guest's iovm ran as the one guest user: a compromised iovm could signal
+ * another guest's. Now (policy.guest_uids) each runs as a uid of its own, one no running
+ * guest (300100, adopted above until stopped), user or process has; guests.json records
+ * it; a stopped guest's uid is free again. */
+static void own_uid_per_guest(void **st)
+{
+	char k[PATH_MAX];
+	const char *files[] = { k, NULL };
+	int uids[2], pids[2];
+	const char *names[] = { "u1", "u2" };
+	struct res r;
+
+	if (!dir)
+		skip();
+	fk_file("home/kown", "OWN\n", NOBODY, 0644);
+	snprintf(k, sizeof(k), "%s/home/kown", dir);
+	for (int i = 0; i < 2; i++) {
+		char params[96];
+		json_t *g;
+
+		snprintf(params, sizeof(params), "{\"name\": \"%s\", \"kernel_fd\": 0}", names[i]);
+		r = call_as(NOBODY, "io.iovd.VmStart", params, files);
+		assert_string_equal(r.err, "");
+		g = show(names[i]);
+		pids[i] = (int)json_integer_value(json_object_get(g, "pid"));
+		assert_int_equal(sscanf(json_string_value(json_object_get(g, "user")), "%d:", &uids[i]),
+				 1);
+		json_decref(g);
+		assert_int_equal(proc_uid(pids[i]), uids[i]);
+		assert_true(uids[i] >= UID_FIRST && uids[i] <= UID_LAST);
+	}
+	assert_int_not_equal(uids[0], uids[1]);
+	{
+		const char *js;
+		char want[64];
+
+		for (int i = 0; i < 100 && !strstr(fk_read(dir, "state/guests.json"), "\"u2\""); i++)
+			usleep(50 * 1000);	/* written on the worker */
+		js = fk_read(dir, "state/guests.json");
+		snprintf(want, sizeof(want), "\"uid\": %d", uids[1]);
+		assert_non_null(strstr(js, want));
+	}
+	r = call_as(0, "io.iovd.VmStop", "{\"name\": \"u1\", \"force\": true}", NULL);
+	assert_string_equal(r.err, "");
+	/* u1's uid is free again: the next guest may have it. */
+	r = call_as(NOBODY, "io.iovd.VmStart", "{\"name\": \"u3\", \"kernel_fd\": 0}", files);
+	assert_string_equal(r.err, "");
+	{
+		json_t *g = show("u3");
+		int u = -1;
+
+		assert_int_equal(sscanf(json_string_value(json_object_get(g, "user")), "%d:", &u), 1);
+		assert_int_not_equal(u, uids[1]);
+		json_decref(g);
+	}
+	r = call_as(0, "io.iovd.VmStop", "{\"name\": \"u2\", \"force\": true}", NULL);
+	assert_string_equal(r.err, "");
+	r = call_as(0, "io.iovd.VmStop", "{\"name\": \"u3\", \"force\": true}", NULL);
+	assert_string_equal(r.err, "");
 }
 
 /* iovd killed while starting a guest (after its start was recorded, before iovm's pid
@@ -701,6 +819,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(starting_given_back),	/* before adoption_checks stops p_iovm */
 		cmocka_unit_test(adoption_checks),
+		cmocka_unit_test(own_uid_per_guest),
 		cmocka_unit_test(path_refused_for_admin),
 		cmocka_unit_test(restart_reads_the_fds),
 		cmocka_unit_test(fifo_refused_at_once),

@@ -6,6 +6,7 @@
 # wrapper given to iovd as --iovm) is killed by the seccomp sandbox alone: iovd reports it
 # killed by SIGSYS with the system call named (from the kernel's audit line), returns its
 # VF, and the other guest keeps running.
+# Each guest's iovm runs as a uid of its own (policy.guest_uids), recorded in guests.json.
 # rig-presets: default
 # rig-timeout: 240
 
@@ -33,7 +34,8 @@ chmod 755 /tmp/iovm-forbid
 printf '#!/bin/sh\nexec taskset 2 /usr/bin/iovd "$@"\n' > /tmp/iovd-cpu1
 chmod 755 /tmp/iovd-cpu1
 IOVD=/tmp/iovd-cpu1
-start_iovd --state-dir "$GSTATE" --iovm /tmp/iovm-forbid
+echo '{"policy": {"guest_uids": "200000-200009"}}' > /tmp/gsc.json
+start_iovd --config /tmp/gsc.json --config-dir "" --state-dir "$GSTATE" --iovm /tmp/iovm-forbid
 run_ctl /tmp/s.out vfs create "$PF" 2 --vfio
 expect_eq "2 VFs on vfio-pci" "$rc" 0
 vfc=$(vf_addrs "$PF" | sed -n 1p)
@@ -65,6 +67,14 @@ check "d's VF reset and returned" grep -q "$vfd reset and returned" "$IOVD_LOG"
 check "guest c still running" kill -0 "$pidc"
 "$IOVCTL" --json vm show c > /tmp/s-c.json
 expect_eq "c: state" "$("$JGET" /tmp/s-c.json .guest.state)" running
+# Uids of their own: c's iovm runs as the uid vm show names, from the range; d's was another.
+uidc=$(awk '/^Uid:/ { print $2 }' "/proc/$pidc/status")
+echo "c runs as uid $uidc; $(grep 'guest d started' "$IOVD_LOG")"
+expect_eq "c: vm show's user is its uid" "$("$JGET" /tmp/s-c.json .guest.user)" "$uidc:$uidc"
+check "c: uid from policy.guest_uids" test "$uidc" -ge 200000 -a "$uidc" -le 200009
+uidd=$(sed -n 's/.*guest d started: iovm pid [0-9]* as uid \([0-9]*\).*/\1/p' "$IOVD_LOG")
+check "d: a uid of its own, not c's" test -n "$uidd" -a "$uidd" != "$uidc"
+check "guests.json records c's uid" grep -q "\"uid\": *$uidc" "$GSTATE/guests.json"
 # Interrupt placement: c's VF's vfio-msix lines are on CPU 1, where its iovm runs.
 i=0
 while ! tr -d '\r' < "$GSTATE/guests/c.log" | grep -q "INNER: irq "; do
