@@ -1,5 +1,6 @@
 #include "src/guest.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -37,6 +38,7 @@
 #include "src/guest_priv.h"
 #include "src/guest_store.h"
 #include "src/guest_vf.h"
+#include "src/journal.h"
 #include "src/offload.h"
 #include "vfio/bind.h"
 #include "vfio/guard.h"
@@ -319,10 +321,20 @@ static int disk_vf_check(const struct iov_config *cfg, const struct iov_cfg_reso
 	return 0;
 }
 
-static int do_start(struct guest *g, struct iov_err *err)
+/* The start on disk before it changes anything (its VFs, their settings as the PF has them
+ * now, no pid yet): an iovd killed from here until iovm's pid is recorded finds the guest
+ * "starting" and gives back what the start took (adopt). g may not be on the list yet. */
+static void record_start(struct guest *g)
 {
-	struct iov_host *h = NULL;
-	struct iov_usage *u = NULL;
+	g->starting = true;
+	gstore_save_now(S.guests, g);
+	iovd_test_point("start-recorded");
+}
+
+/* h, u: the host as a worker read it just before (VmStart), taken (freed here); NULL: read
+ * here, on the loop. */
+static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, struct iov_err *err)
+{
 	struct iov_macreg *reg = NULL;
 	struct iov_alloc_taken *taken = NULL;
 	struct iov_alloc_in in = { 0 };
@@ -342,24 +354,31 @@ static int do_start(struct guest *g, struct iov_err *err)
 	gpriv_init(&l);
 	g->n_nics = 0;
 	g->numa_node = -1;
-	if (g->spec.n_nics > IOV_GUEST_MAX_NICS)
-		return iov_err_set(err, -E2BIG, NULL, "at most %d NICs per guest",
-				   IOV_GUEST_MAX_NICS);
+	if (g->spec.n_nics > IOV_GUEST_MAX_NICS) {
+		r = iov_err_set(err, -E2BIG, NULL, "at most %d NICs per guest", IOV_GUEST_MAX_NICS);
+		goto out;
+	}
 	if ((r = gpriv_user(S.user, &uid, &gid, err)) < 0 ||
 	    (r = gpriv_hugepages_check(&g->spec, err)) < 0)
-		return r;
+		goto out;
 	if ((r = own_uid(g, cfg, &uid, &gid, err)) < 0)
-		return r;
+		goto out;
 	/* A guest without NICs needs nothing of the host model: on a 2,000-device host its
 	 * reading would cost the loop ~0.1 s per start. */
-	if (!g->spec.n_nics && !pool_disks(&g->spec))
+	if (!g->spec.n_nics && !pool_disks(&g->spec)) {
+		record_start(g);
 		goto launch;
-	if (g->spec.n_nics + pool_disks(&g->spec) > IOV_GUEST_MAX_NICS)
-		return iov_err_set(err, -E2BIG, NULL, "at most %d NICs and NVMe disks per guest",
-				   IOV_GUEST_MAX_NICS);
-	if ((r = iov_host_load(&h)) < 0)
-		return iov_err_set(err, r, NULL, "reading the host's PCI devices: %s", strerror(-r));
-	if ((r = iov_usage_load(&u)) < 0) {
+	}
+	if (g->spec.n_nics + pool_disks(&g->spec) > IOV_GUEST_MAX_NICS) {
+		r = iov_err_set(err, -E2BIG, NULL, "at most %d NICs and NVMe disks per guest",
+				IOV_GUEST_MAX_NICS);
+		goto out;
+	}
+	if (!h && (r = iov_host_load(&h)) < 0) {
+		iov_err_set(err, r, NULL, "reading the host's PCI devices: %s", strerror(-r));
+		goto out;
+	}
+	if (!u && (r = iov_usage_load(&u)) < 0) {
 		iov_err_set(err, r, NULL, "reading host usage: %s", strerror(-r));
 		goto out;
 	}
@@ -471,6 +490,10 @@ static int do_start(struct guest *g, struct iov_err *err)
 	}
 	if (reg_changed && (r = gstore_macreg_save(reg, err)) < 0)
 		goto out;
+	for (size_t i = 0; i < g->n_nics && g->nics[i].disk < 0; i++)	/* NICs, not disks */
+		if ((r = gvf_save(&g->nics[i], err)) < 0)
+			goto out;
+	record_start(g);
 	/* 3. vfio-pci (a pool VF is there already), admin settings through the PF. */
 	for (; bound < g->n_nics; bound++) {
 		struct iov_pci_addr a;
@@ -486,10 +509,12 @@ static int do_start(struct guest *g, struct iov_err *err)
 			goto undo;
 		}
 	}
+	iovd_test_point("start-bound");
 	set = true;
 	for (size_t i = 0; i < g->n_nics && g->nics[i].disk < 0; i++)
-		if ((r = gvf_save_and_set(&g->nics[i], err)) < 0)
+		if ((r = gvf_set(&g->nics[i], err)) < 0)
 			goto undo;
+	iovd_test_point("start-set");
 launch:
 	/* 4. What iovm gets (src/guest_priv.h). */
 	for (size_t i = 0; i < g->n_nics; i++)
@@ -531,6 +556,7 @@ launch:
 	if ((r = pid = gpriv_spawn(&l, uid, gid, (g->spec.mem_mib + 64) << 20, err)) < 0)
 		goto undo;
 	g->pid = pid;
+	iovd_test_point("start-spawned");
 	g->own_uid = cfg && cfg->policy.guest_uid_first;
 	g->uid = uid;
 	g->gid = gid;
@@ -552,7 +578,8 @@ launch:
 	g->exit_reason[0] = '\0';
 	g->exit_code = -1;
 	g->started_at = time(NULL);
-	save();
+	g->starting = false;
+	gstore_save_with(S.guests, g);	/* g may not be on the list yet: the caller adds it */
 	r = 0;
 	goto out;
 undo:
@@ -568,6 +595,10 @@ out:
 		close(ifd);
 	if (r < 0)
 		g->n_nics = 0;
+	if (g->starting) {	/* it failed, and gave back what it took */
+		g->starting = false;
+		save();
+	}
 	for (size_t i = 0; r < 0 && i < IOV_GUEST_MAX_NICS; i++) {
 		free(g->nics[i].pool);
 		g->nics[i].pool = NULL;
@@ -597,7 +628,8 @@ static void log_start(struct guest *g, const char *ev)
 }
 
 static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
-		       json_t **info, struct iov_err *err);
+		       struct iov_host *h, struct iov_usage *u, json_t **info,
+		       struct iov_err *err);
 
 static void files_close(struct iovd_guest_files *f)
 {
@@ -631,12 +663,21 @@ static void files_release(struct guest *g)
 int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
 		     json_t **info, struct iov_err *err)
 {
+	return iovd_guest_start_on(spec, files, NULL, NULL, info, err);
+}
+
+int iovd_guest_start_on(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
+			struct iov_host *h, struct iov_usage *u, json_t **info,
+			struct iov_err *err)
+{
 	int r;
 
 	if (files && ((r = gpriv_check_passed("kernel", files->kernel_fd, err)) < 0 ||
 		      (files->initrd_fd >= 0 &&
 		       (r = gpriv_check_passed("initrd", files->initrd_fd, err)) < 0))) {
 		files_close(files);
+		iov_host_free(h);
+		iov_usage_free(u);
 		return r;
 	}
 	for (size_t i = 0; files && i < files->n_disks; i++) {
@@ -648,19 +689,31 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *
 		if ((r = gpriv_disk(what, NULL, files->disk_fd[i], spec->disks[i].readonly,
 				    err)) < 0) {
 			files_close(files);
+			iov_host_free(h);
+			iov_usage_free(u);
 			return r;
 		}
 	}
-	r = guest_start(spec, files, info, err);
+	r = guest_start(spec, files, h, u, info, err);
 	files_close(files);
 	return r;
 }
 
 static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
-		       json_t **info, struct iov_err *err)
+		       struct iov_host *h, struct iov_usage *u, json_t **info,
+		       struct iov_err *err)
 {
 	struct guest *g = find(spec->name), *fresh = NULL;
 	int r;
+
+	/* Taken either way: do_start frees them; every way out before it does too. */
+	if (!iov_gspec_name_ok(spec->name) || (g && g->state == G_RUNNING) ||
+	    (!files && !spec->kernel)) {
+		iov_host_free(h);
+		iov_usage_free(u);
+		h = NULL;
+		u = NULL;
+	}
 
 	if (!iov_gspec_name_ok(spec->name))
 		return iov_err_set(err, -EINVAL, "use 1 to 32 of a-z 0-9 _ -", "guest name '%s' "
@@ -671,13 +724,19 @@ static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files
 	if (!files && !spec->kernel)
 		return iov_err_set(err, -EINVAL, "give --kernel", "guest %s has no kernel", spec->name);
 	if (!g) {
-		if (!(fresh = g = gstore_guest_new()))
+		if (!(fresh = g = gstore_guest_new())) {
+			iov_host_free(h);
+			iov_usage_free(u);
 			return -ENOMEM;
+		}
 	} else {
 		iov_gspec_free(&g->spec);
 	}
-	if ((r = iov_gspec_copy(&g->spec, spec)) < 0)
+	if ((r = iov_gspec_copy(&g->spec, spec)) < 0) {
+		iov_host_free(h);
+		iov_usage_free(u);
 		goto fail;
+	}
 	files_release(g);
 	g->files_passed = files != NULL;
 	g->files_by = files ? files->by : 0;
@@ -695,7 +754,7 @@ static int guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files
 		g->spec.cpus = 1;
 	g->restarts = 0;
 	g->waiting = false;	/* started by hand: no longer waiting for its VFs */
-	if ((r = do_start(g, err)) < 0)
+	if ((r = do_start(g, h, u, err)) < 0)
 		goto fail;
 	if (fresh) {
 		g->next = S.guests;
@@ -796,6 +855,11 @@ static void describe_exit(struct guest *g, const siginfo_t *si, bool known)
 	char line[256] = "";
 
 	g->exit_code = -1;
+	if (!known && !g->pid) {
+		snprintf(g->exit_reason, sizeof(g->exit_reason), "iovd was stopped while starting "
+			 "it, before iovm's pid was recorded: what the start took was given back");
+		return;
+	}
 	if (!known) {
 		snprintf(g->exit_reason, sizeof(g->exit_reason), "iovm (pid %d) ended while iovd "
 			 "was not its parent: exit status unknown", (int)g->pid);
@@ -927,7 +991,7 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 		files_release(g);
 		return;
 	}
-	if (do_start(g, &e) < 0) {
+	if (do_start(g, NULL, NULL, &e) < 0) {
 		g->state = G_FAILED;
 		g->reboot_asked = g->restart_asked = false;
 		snprintf(g->exit_reason + strlen(g->exit_reason),
@@ -989,7 +1053,7 @@ void iovd_guests_host_settled(void)
 		if (g->state != G_DEGRADED || !g->waiting)
 			continue;
 		g->wait_tries++;
-		if (do_start(g, &e) < 0) {
+		if (do_start(g, NULL, NULL, &e) < 0) {
 			/* Not yet (its PF is still without a driver, the pool has no VF yet), or
 			 * not at all (the kernel file went away): it keeps waiting, and says why,
 			 * until the tries run out; `iovctl vm stop` gives up on it at once. */
@@ -1358,6 +1422,106 @@ static bool proc_is_iovm(const struct guest *g, char *why, size_t len)
 	return true;
 }
 
+/* pid holds one of g's files: its console FIFO or one of its VFs' VFIO groups. */
+static bool holds_guest_files(pid_t pid, const struct guest *g)
+{
+	char dir[64], p[64 + 256], link[PATH_MAX], grp[PATH_MAX];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	if (!(d = opendir(dir)))
+		return false;
+	while (!found && (e = readdir(d))) {
+		ssize_t n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if ((n = readlink(p, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		found = strcmp(link, g->out.fifo) == 0;
+		for (size_t i = 0; !found && i < g->n_nics; i++) {
+			snprintf(grp, sizeof(grp), "%s/vfio/%d", S.dev_dir, g->nics[i].group);
+			found = g->nics[i].group >= 0 && strcmp(link, grp) == 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* pid runs iovd's iovm program (or that program, deleted: replaced by an upgrade). Its uid
+ * is not asked: a stray's guest had none recorded yet (policy.guest_uids). */
+static bool proc_runs_iovm(pid_t pid)
+{
+	char p[64], exe[PATH_MAX + 16];
+	size_t l = strlen(S.iovm);
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
+	n = readlink(p, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	return n > 0 && (strcmp(exe, S.iovm) == 0 ||
+			 (strncmp(exe, S.iovm, l) == 0 && strcmp(exe + l, " (deleted)") == 0));
+}
+
+/* pid runs iovd's own program: a child of a killed iovd that had not yet exec'd iovm. */
+static bool proc_is_iovd(pid_t pid)
+{
+	char p[64], exe[PATH_MAX], self[PATH_MAX];
+	ssize_t n, m;
+
+	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
+	n = readlink(p, exe, sizeof(exe) - 1);
+	m = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	return n > 0 && n == m && memcmp(exe, self, (size_t)n) == 0;
+}
+
+/* A guest recorded as starting: the iovd that started it was killed before it recorded
+ * iovm's pid. An iovm it had started already (iovd's iovm program as the guest user, or
+ * that iovd's child before its exec, holding the guest's console FIFO or one of its VFs'
+ * groups) is killed and waited for (at most 5 s), so that the VFs can be reset and
+ * returned: no iovm runs that iovd does not know, and no VF is both back in its pool and in
+ * a guest. */
+static void kill_strays(struct guest *g)
+{
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	if (!d) {
+		log_warn_errno(-errno, "guest %s: cannot look for its iovm in /proc", g->spec.name);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		struct pollfd pfd;
+		int fd;
+
+		if (*end || pid <= 1 || pid == getpid() ||
+		    (!proc_runs_iovm((pid_t)pid) && !proc_is_iovd((pid_t)pid)) ||
+		    !holds_guest_files((pid_t)pid, g))
+			continue;
+		if ((fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0)
+			continue;	/* ended meanwhile */
+		if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0) {
+			log_warn_errno(-errno, "guest %s: killing iovm pid %ld", g->spec.name, pid);
+			close(fd);
+			continue;
+		}
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, 5000) <= 0)
+			log_warn("guest %s: iovm pid %ld has not ended 5 s after SIGKILL", g->spec.name,
+				 pid);
+		close(fd);
+		log_warn("guest %s: killed iovm pid %ld: the iovd before this one started it and was "
+			 "killed before it recorded it", g->spec.name, pid);
+	}
+	closedir(d);
+}
+
 /* A guest read back from guests.json: still running (the recorded pid, started at the
  * recorded time: a pid alone may have been reused), waiting for its VFs, or ended while
  * iovd was away (cleaned up, no restart). */
@@ -1372,6 +1536,17 @@ static void adopt(struct guest *g)
 	if (g->waiting) {
 		log_info("guest %s: degraded, waiting for its VFs to restart it", g->spec.name);
 		g->n_nics = 0;
+		return;
+	}
+	if (g->starting) {
+		log_warn("guest %s: iovd was stopped while starting it; giving back its VFs",
+			 g->spec.name);
+		glog_init(&g->out, g->log, (uint64_t)g->spec.log_mib << 20);
+		kill_strays(g);
+		g->starting = false;
+		g->pid = 0;
+		g->stopping = true;	/* not started again here (autostart may) */
+		ended(g, NULL, false);
 		return;
 	}
 	g->pidfd = (int)syscall(SYS_pidfd_open, g->pid, 0);
@@ -1460,7 +1635,9 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 	}
 	S.init = true;
 	gstore_load(adopt);
-	save();
+	/* What adoption found is on disk before iovd serves (a guest given back is no longer
+	 * recorded). */
+	gstore_save_now(S.guests, NULL);
 	return 0;
 }
 

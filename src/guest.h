@@ -72,6 +72,13 @@ struct iovd_guest_files {
  * either way (set to -1). */
 int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
 		     json_t **info, struct iov_err *err);
+/* The same with the host as a worker read it just before (VmStart reads it off the loop:
+ * lib/host.h, vfio/guard.h's usage), both taken (freed); NULL: read here. */
+struct iov_host;
+struct iov_usage;
+int iovd_guest_start_on(const struct iov_cfg_guest *spec, struct iovd_guest_files *files,
+			struct iov_host *h, struct iov_usage *u, json_t **info,
+			struct iov_err *err);
 /* Makes a guest permanent: DROPIN_DIR/50-guest-NAME.json with the spec (autostart on),
  * checked by the config loader before it is written. *path (static) says where. */
 int iovd_guest_save(const struct iov_cfg_guest *spec, const char **path, struct iov_err *err);

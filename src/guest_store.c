@@ -112,6 +112,8 @@ static json_t *state_json(const struct guest *g, json_t *nics)
 
 	json_object_set_new(j, "numa_node", g->numa_node >= 0 ? json_integer(g->numa_node) :
 			    json_null());
+	if (g->starting)
+		json_object_set_new(j, "starting", json_true());
 	if (g->waiting) {
 		json_object_set_new(j, "waiting", json_true());
 		json_object_set_new(j, "last_exit", json_string(g->exit_reason));
@@ -216,9 +218,10 @@ json_t *gstore_guest_json(const struct guest *g, bool state)
 static struct vl_server *save_srv;
 static struct {
 	pthread_mutex_t lock;
+	pthread_mutex_t write;		/* held while a text is taken and written */
 	char *next;			/* the newest text not yet taken by a job */
 	bool queued;			/* a job is queued that will take it */
-} SV = { PTHREAD_MUTEX_INITIALIZER, NULL, false };
+} SV = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, NULL, false };
 
 struct save_job {
 	char path[PATH_MAX];
@@ -231,6 +234,7 @@ static void save_work(void *ud)
 	struct save_job *j = ud;
 	char *s;
 
+	pthread_mutex_lock(&SV.write);
 	pthread_mutex_lock(&SV.lock);
 	s = SV.next;
 	SV.next = NULL;
@@ -238,6 +242,7 @@ static void save_work(void *ud)
 	pthread_mutex_unlock(&SV.lock);
 	if (s)
 		j->r = iov_write_atomic(j->path, s, strlen(s), 0600, "guest state", &j->e);
+	pthread_mutex_unlock(&SV.write);
 	free(s);
 }
 
@@ -284,24 +289,62 @@ static bool save_later(const char *path, char *s)
 	return true;
 }
 
-void gstore_save(const struct guest *list)
+static bool kept(const struct guest *g)
+{
+	return g->state == G_RUNNING || g->waiting || g->starting;
+}
+
+static char *state_text(const struct guest *list, const struct guest *extra)
 {
 	json_t *gs = json_array(), *doc;
-	struct iov_err e = { 0 };
-	char path[PATH_MAX], *s;
+	char *s;
 
+	if (extra && kept(extra))
+		json_array_append_new(gs, gstore_guest_json(extra, true));
 	for (const struct guest *g = list; g; g = g->next)
-		if (g->state == G_RUNNING || g->waiting)
+		if (g != extra && kept(g))
 			json_array_append_new(gs, gstore_guest_json(g, true));
 	doc = json_pack("{s:i, s:o, s:o}", "version", 1, "guests", gs, "quarantine",
 			gvf_quarantine_json(true));
 	s = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(doc);
+	return s;
+}
+
+void gstore_save(const struct guest *list)
+{
+	gstore_save_with(list, NULL);
+}
+
+void gstore_save_with(const struct guest *list, const struct guest *extra)
+{
+	struct iov_err e = { 0 };
+	char path[PATH_MAX], *s = state_text(list, extra);
+
 	gstore_path(path, sizeof(path), "guests.json");
 	if (s && save_later(path, s))
 		return;
 	if (!s || iov_write_atomic(path, s, strlen(s), 0600, "guest state", &e) < 0)
 		log_err("%s", s ? e.msg : "out of memory saving guest state");
+	free(s);
+}
+
+void gstore_save_now(const struct guest *list, const struct guest *extra)
+{
+	struct iov_err e = { 0 };
+	char path[PATH_MAX], *s = state_text(list, extra);
+
+	gstore_path(path, sizeof(path), "guests.json");
+	/* A queued job's older text is dropped: this one is newer, and no job writes after
+	 * this one with anything older (SV.write orders the writes). */
+	pthread_mutex_lock(&SV.write);
+	pthread_mutex_lock(&SV.lock);
+	free(SV.next);
+	SV.next = NULL;
+	pthread_mutex_unlock(&SV.lock);
+	if (!s || iov_write_atomic(path, s, strlen(s), 0600, "guest state", &e) < 0)
+		log_err("%s", s ? e.msg : "out of memory saving guest state");
+	pthread_mutex_unlock(&SV.write);
 	free(s);
 }
 
@@ -443,13 +486,14 @@ static struct guest *guest_from_json(json_t *j, const char *file, const char *pa
 		}
 	}
 	g->waiting = json_is_true(json_object_get(j, "waiting"));
+	g->starting = !g->waiting && json_is_true(json_object_get(j, "starting"));
 	/* The files were a client's fds: its names for them are never opened. */
 	if (int_in(j, "files_passed_by", 0, UINT32_MAX, &x)) {
 		g->files_passed = true;
 		g->files_by = (uid_t)x;
 	}
 	/* Adoption needs the process and its start time (the pid alone may be reused). */
-	if (!g->waiting && (!int_in(j, "pid", 2, INT_MAX, &x) ||
+	if (!g->waiting && !g->starting && (!int_in(j, "pid", 2, INT_MAX, &x) ||
 			    !int_in(j, "start_time", 1, INT64_MAX, &x))) {
 		snprintf(why, len, "no pid and start_time to recognise iovm by");
 		goto bad;

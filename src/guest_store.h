@@ -39,6 +39,9 @@ struct guest {
 	bool reboot_asked;		/* `vm reboot`: an exit 3 is started again, any policy */
 	bool restart_asked;		/* `vm restart`: started again however it ends */
 	bool waiting;			/* degraded, to be restarted when its VFs are back */
+	bool starting;			/* VFs chosen, iovm's pid not yet recorded: an iovd
+					 * that finds this in guests.json was killed while
+					 * starting it, and returns what the start took */
 	char wait_error[512];		/* why the last try to restart it failed */
 	int wait_tries;			/* tries to restart it since it was degraded */
 	time_t started_at;
@@ -86,10 +89,15 @@ void gstore_guest_free(struct guest *g);
 
 /* VmShow's view of a guest (state false), or its guests.json entry (state true). */
 json_t *gstore_guest_json(const struct guest *g, bool state);
-/* Writes guests.json: the running and waiting guests of list, and the quarantine. Logged
+/* Writes guests.json: the running, starting and waiting guests of list, and the quarantine. Logged
  * when it cannot. With a loop set (gstore_set_loop), the write and its fsyncs happen on the
  * worker thread (src/offload.h), in order; without (NULL), at once. */
 void gstore_save(const struct guest *list);
+/* The same with extra (a guest not on list yet, or NULL) in it. */
+void gstore_save_with(const struct guest *list, const struct guest *extra);
+/* The same, written before it returns (after any write in flight, never overwritten by an
+ * older one): what a crash right after must find. extra: a guest not on list yet, or NULL. */
+void gstore_save_now(const struct guest *list, const struct guest *extra);
 void gstore_set_loop(struct vl_server *srv);
 /* Reads guests.json: the quarantine goes back to it (src/guest_vf.h), and each guest entry
  * that reads back goes to adopt, which owns it (state G_RUNNING, or G_DEGRADED with waiting

@@ -15,6 +15,7 @@
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
 #include "src/events.h"
+#include "src/journal.h"
 #include "vfio/bind.h"
 
 struct qent {
@@ -29,10 +30,9 @@ static struct {
 
 /* ---- VF admin settings and reset ---- */
 
-int gvf_save_and_set(struct gnic *n, struct iov_err *err)
+int gvf_save(struct gnic *n, struct iov_err *err)
 {
 	struct iov_vfinfo *cur = NULL;
-	struct iov_vfconf c = { .set = IOV_VFC_MAC | IOV_VFC_SPOOFCHK, .spoofchk = true };
 	size_t cnt = 0;
 	int r = iov_vfinfo_query(n->pfnet, &cur, &cnt);
 
@@ -48,6 +48,13 @@ int gvf_save_and_set(struct gnic *n, struct iov_err *err)
 			n->saved_trust = cur[i].trust;
 		}
 	free(cur);
+	return 0;
+}
+
+int gvf_set(const struct gnic *n, struct iov_err *err)
+{
+	struct iov_vfconf c = { .set = IOV_VFC_MAC | IOV_VFC_SPOOFCHK, .spoofchk = true };
+
 	memcpy(c.mac, n->mac, 6);
 	if (n->vlan >= 0 || (n->saved_known && n->saved_vlan)) {
 		c.set |= IOV_VFC_VLAN;
@@ -61,6 +68,13 @@ int gvf_save_and_set(struct gnic *n, struct iov_err *err)
 		c.trust = false;
 	}
 	return iov_vf_set(n->pfnet, (unsigned)n->vf_index, &c, err);
+}
+
+int gvf_save_and_set(struct gnic *n, struct iov_err *err)
+{
+	int r = gvf_save(n, err);
+
+	return r < 0 ? r : gvf_set(n, err);
 }
 
 void gvf_restore(const struct gnic *n)
@@ -134,15 +148,44 @@ static void unbind(const struct gnic *n)
 	iov_host_free(h);
 }
 
+/* The driver dev is bound to now ("" none). */
+static void driver_of(const char *dev, char *out, size_t len)
+{
+	char p[PATH_MAX], l[PATH_MAX];
+	const char *b;
+	ssize_t n;
+
+	out[0] = '\0';
+	iov_path(p, sizeof(p), "/sys/bus/pci/devices/%s/driver", dev);
+	if ((n = readlink(p, l, sizeof(l) - 1)) <= 0)
+		return;
+	l[n] = '\0';
+	snprintf(out, len, "%s", (b = strrchr(l, '/')) ? b + 1 : l);
+}
+
 void gvf_return(const char *guest, struct gnic *n)
 {
-	char why[512];
+	char why[512], drv[64];
+
+	/* On a host driver already (an iovd killed while it returned the VF, or while it
+	 * started the guest, before it moved the VF): the host uses it, a reset would pull it
+	 * from under that driver. Its settings go back; nothing else is left to do. */
+	driver_of(n->vf, drv, sizeof(drv));
+	if (drv[0] && strcmp(drv, "vfio-pci") != 0) {
+		gvf_restore(n);
+		log_info("%s: on %s already, not reset; its settings put back (guest %s)", n->vf, drv,
+			 guest);
+		iovd_event("vf.returned", json_pack("{s:s, s:s?, s:s}", "device", n->vf, "pool",
+						    n->pool, "guest", guest));
+		return;
+	}
 
 	if (gvf_reset(n->vf, why, sizeof(why)) < 0) {
 		gvf_restore(n);
 		gvf_quarantine(n->vf, guest, why);
 		return;
 	}
+	iovd_test_point("vf-reset");
 	if (n->disk >= 0 && n->wipe) {
 		struct iov_err e = { 0 };
 
@@ -156,7 +199,9 @@ void gvf_return(const char *guest, struct gnic *n)
 			 n->pf);
 	}
 	gvf_restore(n);
+	iovd_test_point("vf-restored");
 	unbind(n);
+	iovd_test_point("vf-returned");
 	log_info("%s reset and returned%s%s (guest %s)", n->vf, n->pool ? " to pool " : "",
 		 n->pool ? n->pool : "", guest);
 	iovd_event("vf.returned", n->disk >= 0 ?

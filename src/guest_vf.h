@@ -36,6 +36,10 @@ struct gnic {
 /* Saves the VF's admin settings (through its PF) and sets the guest's: MAC, VLAN (or
  * none), spoofchk on, trust off. */
 int gvf_save_and_set(struct gnic *n, struct iov_err *err);
+/* The two halves: what the PF has for the VF now, kept in n (nothing changed; recorded
+ * before gvf_set so that a crash in between can still put it back), and the guest's. */
+int gvf_save(struct gnic *n, struct iov_err *err);
+int gvf_set(const struct gnic *n, struct iov_err *err);
 /* Puts back what gvf_save_and_set saved (logged when it cannot). */
 void gvf_restore(const struct gnic *n);
 /* Function-level reset through sysfs and the check that the function came back; why

@@ -32,6 +32,7 @@ void iovd_journal_fault_from_env(void)
 	const char *s = getenv("IOVD_TEST_EXIT_AFTER_STEP");
 	long n;
 
+	iovd_test_point("");	/* reads and logs IOVD_TEST_EXIT_AT now */
 	if (!s || !*s)
 		return;
 	if (iov_parse_long(s, 10, &n) < 0 || n < 1 || n > 100000) {
@@ -41,6 +42,34 @@ void iovd_journal_fault_from_env(void)
 	log_warn("IOVD_TEST_EXIT_AFTER_STEP=%ld: TEST ONLY, iovd exits after journal record %ld "
 		 "of its next apply", n, n);
 	iovd_journal_set_fault((unsigned)n, IOVD_FAULT_EXIT);
+}
+
+void iovd_test_point(const char *point)
+{
+	static const char *at;
+	static bool read;
+	static long want = 1, seen;
+	const char *colon;
+	size_t n;
+
+	if (!read) {
+		read = true;
+		at = getenv("IOVD_TEST_EXIT_AT");
+		if (at && *at) {
+			if ((colon = strchr(at, ':')) &&
+			    (iov_parse_long(colon + 1, 10, &want) < 0 || want < 1))
+				want = 1;
+			log_warn("IOVD_TEST_EXIT_AT=%s: TEST ONLY, iovd exits when it passes that point",
+				 at);
+		}
+	}
+	if (!at || !*at)
+		return;
+	n = (colon = strchr(at, ':')) ? (size_t)(colon - at) : strlen(at);
+	if (strlen(point) != n || strncmp(point, at, n) != 0 || ++seen < want)
+		return;
+	log_warn("IOVD_TEST_EXIT_AT: exiting at %s (time %ld of it)", point, seen);
+	_exit(99);
 }
 
 static void stamp(json_t *o)

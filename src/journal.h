@@ -64,4 +64,13 @@ void iovd_journal_set_hook(iovd_journal_hook_fn fn, void *ud);
 /* Reads IOVD_TEST_EXIT_AFTER_STEP; logs a warning when it is set. */
 void iovd_journal_fault_from_env(void);
 
+/* Test-only crash points outside the journal: IOVD_TEST_EXIT_AT=POINT or POINT:K in iovd's
+ * environment makes it _exit(99) (as a kill -9 there would) the K-th time (default 1) it
+ * passes the named point; logged at start. Points: start-recorded (a guest's start is on
+ * disk, nothing touched yet), start-bound (its VFs on vfio-pci), start-set (their MAC/VLAN
+ * set), start-spawned (iovm started, its pid not yet recorded); vf-reset (a returning VF
+ * reset), vf-restored (its admin settings back), vf-returned (back to its pool or host
+ * driver). Unset: nothing. */
+void iovd_test_point(const char *point);
+
 #endif

@@ -11,7 +11,7 @@
 #   IOV_RIG_BIN     folder holding the project's programs (default build)
 #   IOV_RIG_PROGS   which of them go in /usr/bin (default: iovctl iovd iovm iov-bindtool; missing
 #                   ones are left out with a note, and scenarios needing them fail)
-#   IOV_RIG_HELPERS folder holding the rig's static helpers jget, kvmcheck, asuser, vfiocheck, msiforge, cdi-validate, ptyrun (default $IOV_RIG_OUT/helpers)
+#   IOV_RIG_HELPERS folder holding the rig's static helpers jget, kvmcheck, asuser, vfiocheck, msiforge, cdi-validate, ptyrun, diskbench, loadtool (default $IOV_RIG_OUT/helpers)
 #   IOV_RIG_WITH_QEMU 1: also QEMU (qemu-system-x86_64, its libraries, qboot and option ROMs) for
 #                   the iovm-against-QEMU benchmark; give it its own IOV_RIG_OUT (bench-vmm
 #                   uses build/rig-bench) so that the suite's image stays small
@@ -146,7 +146,7 @@ for p in ${IOV_RIG_PROGS:-iovctl iovd iovm iov-bindtool}; do
 	if [ -x "$BIN/$p" ]; then progs="$progs $BIN/$p"; else say "note: $BIN/$p missing; the image will lack it"; fi
 done
 helpers=""
-for h in jget kvmcheck asuser vfiocheck msiforge cdi-validate ptyrun diskbench; do
+for h in jget kvmcheck asuser vfiocheck msiforge cdi-validate ptyrun diskbench loadtool; do
 	[ -x "$HELPERS/$h" ] || die "$HELPERS/$h missing; build it with 'make rig-helpers'"
 	helpers="$helpers $HELPERS/$h"
 done

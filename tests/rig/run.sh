@@ -16,6 +16,8 @@
 # a result (see "Retries" below), unless the interrupted scenario says "# rig-no-retry:";
 # IOV_RIG_RETRY_FILE (suite.sh sets it) holds the suite's retry budget, one line per retry
 # used, and IOV_RIG_RETRIES the budget (default 1 for one run.sh, 2 for a suite).
+# IOV_RIG_APPEND: more words for the test host's kernel command line, read by scenarios that
+# take parameters (guest_load: gload.seed=N gload.secs=S; guest_soak: gsoak.cycles=N).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -128,7 +130,7 @@ if [ -z "$timeout" ]; then
 fi
 set_append() { # SCENARIO...
 	scen_arg=$(echo "$@" | tr ' ' ',')
-	append="$RIG_KERNEL_ARGS rig.mode=$mode rig.preset=$preset${scen_arg:+ rig.scen=$scen_arg}${retry_boot:+ rig.retry=1}"
+	append="$RIG_KERNEL_ARGS rig.mode=$mode rig.preset=$preset${scen_arg:+ rig.scen=$scen_arg}${retry_boot:+ rig.retry=1}${IOV_RIG_APPEND:+ $IOV_RIG_APPEND}"
 }
 retry_boot=""
 # shellcheck disable=SC2086

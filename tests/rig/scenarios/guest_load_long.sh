@@ -1,0 +1,16 @@
+# 8 clients issue random mutating calls (vm start/stop of payload guests on pool and named
+# VFs, vf set, bind, release, vfs destroy/create) for 5 minutes while the invariants are checked
+# after every call (guest_load_lib.sh: no VF in two guests, every VF a guest holds on
+# vfio-pci, held by exactly its iovm and recorded in guests.json, every iovm a guest's, every
+# other VF on vfio-pci in iovd's bind state) and a 9th client times GetVersion every 50 ms
+# (root, limit 100 ms); then iovd restarted, the guests stopped, an apply, plan empty.
+# The seed is printed; IOV_RIG_APPEND="gload.seed=N gload.secs=S" replays it. In make
+# test: guest_load (60 s, the same code).
+# rig-presets: default
+# rig-timeout: 600
+# rig-on-demand: yes
+
+. /rig/scenarios/guest_load_lib.sh
+
+gload_setup
+gload_run "$(cmdline_arg gload.secs 300)" "$(cmdline_arg gload.seed 1217)"
