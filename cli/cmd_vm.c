@@ -1,5 +1,5 @@
 /* iovctl vm start NAME --kernel K [--initrd I] [--cmdline S] [--mem 512M] [--cpus N]
- *                     --nic POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V] ... [--restart POLICY] [--save]
+ *                     --nic POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V] ... [--restart POLICY] [--save] [--quiet]
  *        vm stop NAME [--timeout S] [--force] | vm list | vm show NAME | vm log NAME | vm console NAME
  * Clients of io.iovd.Vm* (src/guest.c does the work in iovd). Arguments are checked here
  * (exit 2 naming the bad one, nothing sent) and again by iovd. */
@@ -7,6 +7,7 @@
 #include "cli/client.h"
 #include "cli/fdpass.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "cli/srvstr.h"
 #include "sriov/vfconf.h"
 
@@ -162,7 +163,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	const char *name = NULL, *kernel = NULL, *initrd = NULL, *cmdline = NULL, *restart = NULL;
 	char err[512];
 	long long mem = 512, cpus = 1;
-	bool save = false;
+	bool save = false, quiet = false;
 	json_t *nics = json_array(), *disks = json_array(), *p, *r = NULL;
 	int ret;
 
@@ -171,6 +172,10 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 
 		if (cli_is_opt(o) && strcmp(o, "--save") == 0) {
 			save = true;
+			continue;
+		}
+		if (cli_is_opt(o) && strcmp(o, "--quiet") == 0) {
+			quiet = true;
 			continue;
 		}
 		if (!cli_is_opt(o)) {
@@ -253,7 +258,11 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	if (save)
 		json_object_set_new(p, "save", json_true());
 	/* Opened here, as the caller, and passed as fds: iovd opens no path a client names. */
+	/* On a terminal, each step of the start as iovd takes it (cli/progress.h). */
+	ctx->progress = cli_progress_start(ctx, quiet, CLI_PROGRESS_VM_START, name);
 	ret = cli_call_files(ctx, "io.iovd.VmStart", p, vm_files, &r);
+	cli_progress_end(ctx->progress);
+	ctx->progress = NULL;
 	json_decref(p);
 	if (ret)
 		return ret;

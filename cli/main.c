@@ -54,6 +54,7 @@ static const struct cli_opt plan_opts[] = {
 static const struct cli_opt apply_opts[] = {
 	{ "--dry-run", NULL, NULL, "-n", "print the plan, change nothing" },
 	{ "--force", NULL, NULL, NULL, "release VFs on vfio-pci that are in the way" },
+	{ "--quiet", NULL, NULL, "-q", "no progress lines (printed only on a terminal)" },
 	{ 0 },
 };
 static const struct cli_opt vm_opts[] = {
@@ -66,6 +67,7 @@ static const struct cli_opt vm_opts[] = {
 	{ "--nic", "NIC", "start", NULL, "POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V]; repeatable" },
 	{ "--restart", "POLICY", "start", NULL, "no, on-failure or always" },
 	{ "--save", NULL, "start", NULL, "save the guest in the host config (started with iovd)" },
+	{ "--quiet", NULL, "start", "-q", "no progress lines (printed only on a terminal)" },
 	{ "--timeout", "S", "stop", NULL, "seconds to shut down before iovm is killed (0..100; "
 	  "default policy.stop_timeout, else 30)" },
 	{ "--force", NULL, "stop", NULL, "SIGKILL instead of SIGTERM" },
