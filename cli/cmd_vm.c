@@ -131,9 +131,21 @@ static void print_guest(json_t *g)
 		json_t *d;
 		size_t i;
 
-		json_array_foreach(json_object_get(g, "disks"), i, d)
-			printf("  disk %zu: %s%s\n", i, str(d, "path"),
-			       json_is_true(json_object_get(d, "readonly")) ? " (read-only)" : "");
+		json_array_foreach(json_object_get(g, "disks"), i, d) {
+			if (!json_is_string(json_object_get(d, "pool"))) {
+				printf("  disk %zu: %s%s\n", i, str(d, "path"),
+				       json_is_true(json_object_get(d, "readonly")) ? " (read-only)" : "");
+				continue;
+			}
+			printf("  disk %zu: nvme:%s", i, str(d, "pool"));
+			if (json_is_string(json_object_get(d, "vf")))
+				printf(" VF %s (%s vf %lld) namespace %lld, on release %s", str(d, "vf"),
+				       str(d, "pf"),
+				       (long long)json_integer_value(json_object_get(d, "vf_index")),
+				       (long long)json_integer_value(json_object_get(d, "namespace")),
+				       str(d, "on_release"));
+			printf("\n");
+		}
 	}
 	print_nics(g, "  ");
 	{

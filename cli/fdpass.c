@@ -89,6 +89,18 @@ int cli_disk_arg(json_t *disks, const char *arg, char *err, size_t errlen)
 	size_t n = strlen(arg);
 	bool ro = n > 3 && strcmp(arg + n - 3, ",ro") == 0;
 
+	/* nvme:POOL: an NVMe VF from a pool of the config (iovd checks the name). A file
+	 * whose name starts so is ./nvme:... */
+	if (strncmp(arg, "nvme:", 5) == 0) {
+		if (!arg[5] || ro) {
+			snprintf(err, errlen, "--disk '%s': nvme:POOL (an NVMe VF is never "
+				 "read-only: the guest owns its controller)", arg);
+			return -EINVAL;
+		}
+		json_array_append_new(disks, json_pack("{s:s}", "pool", arg + 5));
+		return 0;
+	}
+
 	if (ro)
 		n -= 3;
 	if (!n || memchr(arg, ',', n)) {

@@ -14,7 +14,8 @@ struct cli_ctx;
  * does; a file that cannot be opened is 2 with the reason on stderr. */
 int cli_call_files(const struct cli_ctx *ctx, const char *method, json_t *params,
 		   const char *const *keys, json_t **reply);
-/* --disk PATH[,ro]: appends {"path": PATH, "readonly": ...} to disks; cli_call_files opens
+/* --disk PATH[,ro]: appends {"path": PATH, "readonly": ...} to disks (--disk nvme:POOL: {"pool":
+ * POOL}, an NVMe VF, no file); cli_call_files opens
  * each disk of params' "disks" as the caller (read-only for ,ro, else read-write; a regular
  * file or a block device) and sets its "fd". -EINVAL with err set for a bad argument. */
 int cli_disk_arg(json_t *disks, const char *arg, char *err, size_t errlen);

@@ -60,7 +60,7 @@ static const struct cli_opt apply_opts[] = {
 static const struct cli_opt vm_opts[] = {
 	{ "--kernel", "FILE", "start", NULL, "the guest's bzImage (required)" },
 	{ "--initrd", "FILE", "start", NULL, "its initramfs" },
-	{ "--disk", "PATH", "start", NULL, "a virtio disk: PATH[,ro]; repeatable" },
+	{ "--disk", "PATH", "start", NULL, "a virtio disk: PATH[,ro], or nvme:POOL (an NVMe VF from a pool); repeatable" },
 	{ "--cmdline", "STR", "start", NULL, "its kernel command line" },
 	{ "--mem", "SIZE", "start", NULL, "guest RAM, a multiple of 2 MiB: 512M, 2G (default 512M)" },
 	{ "--cpus", "N", "start", NULL, "vCPUs, 1 to 64 (default 1)" },

@@ -68,8 +68,8 @@ static int alloc_explicit(const struct iov_alloc_in *in, const char *spec, struc
 	return 0;
 }
 
-static int alloc_pool(const struct iov_alloc_in *in, const char *name, struct iov_dev **out,
-		      struct iov_err *err)
+static int alloc_pool(const struct iov_alloc_in *in, const char *name, bool disk,
+		      struct iov_dev **out, struct iov_err *err)
 {
 	const struct iov_cfg_pool *pool;
 	struct iov_dev *best = NULL;
@@ -85,6 +85,12 @@ static int alloc_pool(const struct iov_alloc_in *in, const char *name, struct io
 		return iov_err_set(err, -ENOENT, "see the pools in the config (`iovctl config check` lists them)",
 				   "no pool named '%s'", name);
 	pool = &in->cfg->pools[pi];
+	if (pool->storage != disk)
+		return iov_err_set(err, -EINVAL, disk ? "take a disk from a pool of NVMe VFs "
+				   "(VFs of a PF with \"namespace\" entries)" : "take it as a disk "
+				   "(--disk nvme:POOL, \"disks\": [ { \"pool\": ... } ])",
+				   "pool '%s' holds %s VFs, not %s", name, pool->storage ? "NVMe" :
+				   "network", disk ? "NVMe VFs for a disk" : "NICs");
 	for (size_t m = 0; m < pool->n_members; m++) {
 		const struct iov_cfg_pool_member *pm = &pool->members[m];
 		const struct iov_dev *pf = in->res && pm->pf < in->cfg->n_pfs ?
@@ -138,11 +144,17 @@ int iov_alloc_vf(const struct iov_alloc_in *in, const struct iov_cfg_nic *nic,
 		 struct iov_dev **out, struct iov_err *err)
 {
 	if (nic->pool)
-		return alloc_pool(in, nic->pool, out, err);
+		return alloc_pool(in, nic->pool, false, out, err);
 	if (nic->device)
 		return alloc_explicit(in, nic->device, out, err);
 	return iov_err_set(err, -EINVAL, "give a pool name or a VF", "the NIC names no pool "
 			   "and no device");
+}
+
+int iov_alloc_disk_vf(const struct iov_alloc_in *in, const char *pool, struct iov_dev **out,
+		      struct iov_err *err)
+{
+	return alloc_pool(in, pool, true, out, err);
 }
 
 /* ---- MAC registry ---- */

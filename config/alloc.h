@@ -57,6 +57,12 @@ struct iov_alloc_in {
 int iov_alloc_vf(const struct iov_alloc_in *in, const struct iov_cfg_nic *nic,
 		 struct iov_dev **out, struct iov_err *err);
 
+/* The VF for a disk from pool (a storage pool: NVMe VFs, config/config.h), chosen as a
+ * NIC's from its pool is. -EINVAL: a pool of network VFs (and iov_alloc_vf refuses a NIC
+ * from a storage pool the same way). */
+int iov_alloc_disk_vf(const struct iov_alloc_in *in, const char *pool, struct iov_dev **out,
+		      struct iov_err *err);
+
 /* Is dev taken? Returns the holder (in->taken[i].by) or NULL. */
 const char *iov_alloc_holder(const struct iov_alloc_in *in, const char *dev);
 

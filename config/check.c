@@ -130,9 +130,13 @@ static json_t *report_json(const struct iov_config *c, const struct iov_cfg_reso
 				json_array_append_new(vfs, json_string(t));
 			}
 		}
-		json_array_append_new(pools, json_pack("{s:s,s:s,s:s,s:o}", "name", c->pools[i].name,
-						       "file", c->pools[i].where.file,
-						       "path", c->pools[i].where.path, "vfs", vfs));
+		json_array_append_new(pools, json_pack("{s:s,s:s,s:s,s:o,s:s,s:o}", "name",
+						       c->pools[i].name, "file", c->pools[i].where.file,
+						       "path", c->pools[i].where.path, "vfs", vfs, "kind",
+						       c->pools[i].storage ? "nvme" : "network",
+						       "on_release", c->pools[i].storage ? json_string(
+						       iov_cfg_release_name(c->pools[i].on_release)) :
+						       json_null()));
 	}
 	for (size_t i = 0; i < c->n_guests; i++) {
 		const struct iov_cfg_guest *g = &c->guests[i];
@@ -153,12 +157,19 @@ static json_t *report_json(const struct iov_config *c, const struct iov_cfg_reso
 				json_object_set_new(e, "vlan", json_integer(n->vlan));
 			json_array_append_new(nics, e);
 		}
-		json_array_append_new(guests, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:i,s:o,s:b,s:s}",
+		json_t *disks = json_array();
+
+		for (size_t k = 0; k < g->n_disks; k++)
+			json_array_append_new(disks, g->disks[k].pool ?
+					      json_pack("{s:s}", "pool", g->disks[k].pool) :
+					      json_pack("{s:s?,s:b}", "path", g->disks[k].path,
+							"readonly", g->disks[k].readonly));
+		json_array_append_new(guests, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:i,s:o,s:b,s:s,s:o}",
 			"name", g->name, "file", g->where.file, "path", g->where.path, "kernel", g->kernel,
 			"initrd", g->initrd ? json_string(g->initrd) : json_null(),
 			"cmdline", g->cmdline ? json_string(g->cmdline) : json_null(),
 			"mem_mib", (json_int_t)g->mem_mib, "cpus", (int)g->cpus, "nics", nics,
-			"autostart", g->autostart, "restart", restart[g->restart]));
+			"autostart", g->autostart, "restart", restart[g->restart], "disks", disks));
 	}
 	json_object_set_new(o, "pfs", pfs);
 	json_object_set_new(o, "pools", pools);
@@ -306,6 +317,8 @@ void iov_config_report_print(FILE *f, const json_t *rep)
 		fprintf(f, "pool %s:", jstr(v, "name"));
 		json_array_foreach(json_object_get(v, "vfs"), k, e)
 			fprintf(f, " %s", json_string_value(e));
+		if (json_is_string(json_object_get(v, "on_release")))
+			fprintf(f, " (NVMe VFs, on release %s)", jstr(v, "on_release"));
 		fputc('\n', f);
 	}
 	json_array_foreach(json_object_get(rep, "guests"), i, v) {
@@ -321,6 +334,13 @@ void iov_config_report_print(FILE *f, const json_t *rep)
 				fprintf(f, " mac %s", jstr(e, "mac"));
 			if (json_is_integer(json_object_get(e, "vlan")))
 				fprintf(f, " vlan %lld", (long long)json_integer_value(json_object_get(e, "vlan")));
+		}
+		json_array_foreach(json_object_get(v, "disks"), k, e) {
+			if (*jstr(e, "pool"))
+				fprintf(f, "%s nvme:%s", k ? "," : "; disks:", jstr(e, "pool"));
+			else
+				fprintf(f, "%s %s%s", k ? "," : "; disks:", jstr(e, "path"),
+					json_is_true(json_object_get(e, "readonly")) ? ",ro" : "");
 		}
 		fputc('\n', f);
 	}

@@ -113,10 +113,20 @@ struct iov_cfg_pool_member {
 	unsigned first, last;
 };
 
+/* What happens to the namespace behind a storage pool's VF when a guest gives it back. */
+enum iov_cfg_release {
+	IOV_RELEASE_KEEP = 0,		/* "keep": the data stays for the pool's next guest */
+	IOV_RELEASE_FORMAT,		/* "format": Format NVM (User Data Erase) through the PF */
+};
+
 struct iov_cfg_pool {
 	char *name;			/* unique, [a-z0-9_-]{1,32} */
 	struct iov_cfg_pool_member *members;
 	size_t n_members;
+	bool storage;			/* its VFs are NVMe VFs (their PFs have NVMe keys): it
+					 * gives guests disks ("disks": [{"pool": ...}]), not NICs */
+	enum iov_cfg_release on_release;	/* "on_release" (storage pools only) */
+	bool has_on_release;		/* "on_release" given */
 	struct iov_cfg_where where;
 };
 
@@ -132,9 +142,13 @@ struct iov_cfg_nic {
 	int vlan;
 };
 
-/* A guest disk: a file or block device, read-write unless readonly. */
+/* A guest disk: a file or block device (virtio-blk), read-write unless readonly; or an
+ * NVMe VF drawn from a storage pool, passed through whole (its controller and the
+ * namespace attached to it). */
 struct iov_cfg_disk {
 	char *path;			/* absolute; for a disk a client passed, its name for it */
+	char *pool;			/* exactly one of path / pool (path may be absent when
+					 * a client passed the file) */
 	bool readonly;
 };
 
@@ -148,7 +162,7 @@ struct iov_cfg_guest {
 	bool autostart;
 	enum iov_cfg_restart restart;
 	unsigned log_mib;		/* console log: MiB per file, two files (default 8) */
-	struct iov_cfg_disk *disks;	/* virtio-blk, in this order */
+	struct iov_cfg_disk *disks;	/* virtio-blk (path) in this order; NVMe VFs (pool) */
 	size_t n_disks;
 	struct iov_cfg_where where;
 };
@@ -244,6 +258,7 @@ int iov_cfg_parse_dsn(const char *s, uint64_t *out);	/* "00-11-22-ff-fe-33-44-55
 void iov_cfg_fmt_dsn(uint64_t dsn, char buf[24]);
 int iov_cfg_parse_driver(const char *s, enum iov_cfg_driver *out);
 const char *iov_cfg_driver_name(enum iov_cfg_driver d);	/* "vfio-pci", "host", ... */
+const char *iov_cfg_release_name(enum iov_cfg_release r);	/* "keep", "format" */
 bool iov_cfg_ifname_ok(const char *s);
 
 /* Index of the named PF / pool / guest, or -ENOENT. */

@@ -95,27 +95,43 @@ static int load_nic(struct gs *G, struct iov_cfg_nic *n, const json_t *o, const 
 
 static int abs_path(struct gs *G, const json_t *v, const char *p, const char *what, char **out);
 
+/* A disk: { "path": FILE, "readonly": B } (virtio-blk), or { "pool": NAME }: an NVMe VF
+ * from a storage pool, the guest's own controller with its namespace. */
 static int load_disk(struct gs *G, struct iov_cfg_disk *d, const json_t *o, const char *path)
 {
-	static const char *const keys[] = { "path", "readonly", "fd", NULL };
-	const char *const *k = keys;
+	static const char *const keys[] = { "path", "readonly", "fd", "pool", NULL };
+	static const char *const cfg[] = { "path", "readonly", "pool", NULL };
+	const char *fix = "write each disk as { \"path\": \"/var/lib/iovd/images/root.img\", "
+			  "\"readonly\": false } or, for an NVMe VF from a pool, { \"pool\": "
+			  "\"NAME\" }";
 	char p[256];
-	json_t *v;
+	json_t *v, *pool;
+	const char *s;
 	int r;
 
-	if ((r = ld_want_type(G->L, o, path, JSON_OBJECT, "an object", "write each disk as { "
-			      "\"path\": \"/var/lib/iovd/images/root.img\", \"readonly\": false }")) < 0)
+	if ((r = ld_want_type(G->L, o, path, JSON_OBJECT, "an object", fix)) < 0)
 		return r;
-	if (!(G->flags & IOV_GSPEC_DISK_FD)) {
-		static const char *const cfg[] = { "path", "readonly", NULL };
-
-		k = cfg;
+	if ((r = ld_check_keys(G->L, o, path, G->flags & IOV_GSPEC_DISK_FD ? keys : cfg,
+			       "a disk")) < 0)
+		return r;
+	if ((pool = get(G, o, "pool"))) {
+		ld_path_key(p, sizeof(p), path, "pool");
+		if ((r = get_text(G, pool, p, MAX_TEXT, fix, &s)) < 0)
+			return r;
+		if (!ld_name_ok(s))
+			return ld_fail(G->L, p, -EINVAL, "name a pool from the config's \"pools\" "
+				       "(1 to 32 of a-z 0-9 _ -)", "\"%.40s\" is not a pool name", s);
+		if (get(G, o, "path") || get(G, o, "fd") || get(G, o, "readonly"))
+			return ld_fail(G->L, path, -EINVAL, "give a pool disk only its \"pool\": "
+				       "the guest gets the whole NVMe controller, which iovd cannot "
+				       "make read-only", "a disk from pool \"%s\" with \"%s\"", s,
+				       get(G, o, "readonly") ? "readonly" : get(G, o, "fd") ? "fd" :
+				       "path");
+		return (d->pool = ld_xstrdup(G->L, s)) ? 0 : -ENOMEM;
 	}
-	if ((r = ld_check_keys(G->L, o, path, k, "a disk")) < 0)
-		return r;
 	if (!(v = get(G, o, "path")) && !(G->flags & IOV_GSPEC_NO_PATHS))
-		return ld_fail(G->L, path, -EINVAL, "add \"path\": \"/path/to/disk.img\"",
-			       "a disk without a \"path\"");
+		return ld_fail(G->L, path, -EINVAL, "add \"path\": \"/path/to/disk.img\" (or "
+			       "\"pool\": \"NAME\" for an NVMe VF)", "a disk without a \"path\"");
 	if (v) {
 		ld_path_key(p, sizeof(p), path, "path");
 		if ((r = abs_path(G, v, p, "disk image", &d->path)) < 0)
@@ -299,6 +315,16 @@ static int load_guest(struct gs *G, struct iov_cfg_guest *g, const json_t *o, co
 				return r;
 		}
 	}
+	{
+		size_t pooled = 0;
+
+		for (i = 0; i < g->n_disks; i++)
+			pooled += g->disks[i].pool != NULL;
+		if (pooled && g->n_nics + pooled > IOV_GUEST_MAX_NICS)
+			return ld_fail(L, path, -E2BIG, "give a guest at most 8 NICs and NVMe disks "
+				       "together (iovm's limit of passed-through devices)", "%zu NICs "
+				       "and %zu NVMe disks", g->n_nics, pooled);
+	}
 	return 0;
 }
 
@@ -356,8 +382,10 @@ json_t *iov_gspec_to_json(const struct iov_cfg_guest *g)
 			json_t *ds = json_array();
 
 			for (size_t i = 0; ds && i < g->n_disks; i++)
-				bad |= json_array_append_new(ds, json_pack("{s:s?, s:b}", "path",
-					g->disks[i].path, "readonly", g->disks[i].readonly));
+				bad |= json_array_append_new(ds, g->disks[i].pool ?
+					json_pack("{s:s}", "pool", g->disks[i].pool) :
+					json_pack("{s:s?, s:b}", "path", g->disks[i].path,
+						  "readonly", g->disks[i].readonly));
 			bad |= !ds || json_object_set_new(j, "disks", ds);
 		}
 		if (g->log_mib != IOV_GUEST_DEF_LOG_MIB)
@@ -408,6 +436,7 @@ int iov_gspec_copy(struct iov_cfg_guest *d, const struct iov_cfg_guest *s)
 		d->disks[i] = s->disks[i];
 		d->n_disks = i + 1;
 		d->disks[i].path = xdup(s->disks[i].path, &fail);
+		d->disks[i].pool = xdup(s->disks[i].pool, &fail);
 	}
 	if (fail) {
 		iov_gspec_free(d);
@@ -429,8 +458,10 @@ void iov_gspec_free(struct iov_cfg_guest *g)
 		free(g->nics[i].device);
 	}
 	free(g->nics);
-	for (size_t i = 0; g->disks && i < g->n_disks; i++)
+	for (size_t i = 0; g->disks && i < g->n_disks; i++) {
 		free(g->disks[i].path);
+		free(g->disks[i].pool);
+	}
 	free(g->disks);
 	memset(g, 0, sizeof(*g));
 }

@@ -231,6 +231,11 @@ int iov_cfg_parse_driver(const char *s, enum iov_cfg_driver *out)
 	return 0;
 }
 
+const char *iov_cfg_release_name(enum iov_cfg_release r)
+{
+	return r == IOV_RELEASE_FORMAT ? "format" : "keep";
+}
+
 const char *iov_cfg_driver_name(enum iov_cfg_driver d)
 {
 	switch (d) {
@@ -730,7 +735,7 @@ static int load_member(struct ld *L, struct iov_cfg_pool_member *m, const json_t
 
 static int load_pool(struct ld *L, const json_t *o, const char *path)
 {
-	static const char *const keys[] = { "name", "vfs", NULL };
+	static const char *const keys[] = { "name", "vfs", "on_release", NULL };
 	struct iov_cfg_pool *pl = &L->c->pools[L->c->n_pools];
 	const char *fix = "list the pool's VFs: \"vfs\": [\"uplink/vf0-3\"]";
 	char p[256];
@@ -752,6 +757,19 @@ static int load_pool(struct ld *L, const json_t *o, const char *path)
 				       "pool \"%s\" is already defined in %s (%s)", pl->name,
 				       L->c->pools[k].where.file, L->c->pools[k].where.path);
 		}
+	if ((v = json_object_get(o, "on_release"))) {
+		const char *s, *f2 = "write \"keep\" (the namespace's data stays for the pool's "
+				     "next guest) or \"format\" (Format NVM with User Data Erase "
+				     "before the VF goes back to the pool)";
+
+		ld_path_key(p, sizeof(p), path, "on_release");
+		if ((r = ld_get_str(L, v, p, f2, &s)) < 0)
+			return r;
+		if (strcmp(s, "keep") && strcmp(s, "format"))
+			return ld_fail(L, p, -EINVAL, f2, "\"%.40s\" is not a release action", s);
+		pl->on_release = strcmp(s, "format") == 0 ? IOV_RELEASE_FORMAT : IOV_RELEASE_KEEP;
+		pl->has_on_release = true;
+	}
 	if (!(v = json_object_get(o, "vfs")))
 		return ld_fail(L, path, -EINVAL, fix, "pool \"%s\" has no \"vfs\"", pl->name);
 	ld_path_key(p, sizeof(p), path, "vfs");
@@ -922,8 +940,20 @@ static int check_pools(struct ld *L)
 	struct iov_config *c = L->c;
 
 	for (size_t i = 0; i < c->n_pools; i++) {
-		const struct iov_cfg_pool *pl = &c->pools[i];
+		struct iov_cfg_pool *pl = &c->pools[i];
 
+		/* A storage pool: its VFs are NVMe VFs (their PFs have NVMe keys). One kind per
+		 * pool: a guest asks for a NIC or a disk by the pool's name. */
+		pl->storage = pl->n_members && c->pfs[pl->members[0].pf].nvme;
+		L->file = pl->where.file;
+		if (pl->has_on_release && !pl->storage) {
+			char p[192];
+
+			snprintf(p, sizeof(p), "%s.on_release", pl->where.path);
+			return ld_fail(L, p, -EINVAL, "drop \"on_release\": it is for pools of NVMe "
+				       "VFs (a PF with \"queues\", \"interrupts\" or \"namespace\")",
+				       "pool \"%s\" is not a pool of NVMe VFs", pl->name);
+		}
 		for (size_t k = 0; k < pl->n_members; k++) {
 			const struct iov_cfg_pool_member *m = &pl->members[k];
 			const struct iov_cfg_pf *pf = &c->pfs[m->pf];
@@ -931,6 +961,14 @@ static int check_pools(struct ld *L)
 
 			L->file = pl->where.file;
 			snprintf(p, sizeof(p), "%s.vfs[%zu]", pl->where.path, k);
+			if (pf->nvme != pl->storage) {
+				snprintf(fix, sizeof(fix), "put NVMe VFs and network VFs in pools of "
+					 "their own (a guest takes a NIC or a disk from a pool)");
+				return ld_fail(L, p, -EINVAL, fix, "pool \"%s\" mixes NVMe VFs (%s) "
+					       "and network VFs (%s)", pl->name,
+					       pf->nvme ? pf->name : c->pfs[pl->members[0].pf].name,
+					       pf->nvme ? c->pfs[pl->members[0].pf].name : pf->name);
+			}
 			if (pf->num_vfs >= 0 && m->last >= (unsigned)pf->num_vfs) {
 				snprintf(fix, sizeof(fix), "raise num_vfs of \"%s\" (%s) to %u, or "
 					 "name VFs below %d", pf->name, pf->where.path, m->last + 1,
@@ -943,6 +981,18 @@ static int check_pools(struct ld *L)
 				struct iov_vfconf props;
 
 				iov_config_vf(c, m->pf, vf, &props, &d);
+				if (pl->storage) {
+					struct iov_cfg_nvmevf nv;
+
+					if (iov_config_vf_nvme(c, m->pf, vf, &nv) == 0 && nv.ns < 0) {
+						snprintf(fix, sizeof(fix), "give VF %u of \"%s\" a "
+							 "\"namespace\" in its entry of \"vfs\"", vf,
+							 pf->name);
+						return ld_fail(L, p, -EINVAL, fix, "%s/vf%u has no "
+							       "namespace: a guest would get a disk "
+							       "controller without a disk", pf->name, vf);
+					}
+				}
 				if (d != IOV_CFG_DRV_VFIO) {
 					snprintf(fix, sizeof(fix), "add \"driver\": \"vfio-pci\" to the "
 						 "defaults of \"%s\" or to its entry for VF %u", pf->name, vf);
@@ -1002,6 +1052,10 @@ static int check_nics(struct ld *L)
 							 " (none defined)");
 					return ld_fail(L, p, -ENOENT, fix, "no pool named \"%.40s\"", n->pool);
 				}
+				if (c->pools[iov_config_find_pool(c, n->pool)].storage)
+					return ld_fail(L, p, -EINVAL, "take it as a disk: \"disks\": [ { "
+						       "\"pool\": \"...\" } ], or name a pool of network VFs",
+						       "pool \"%.40s\" holds NVMe VFs, not NICs", n->pool);
 				continue;
 			}
 			/* A device named twice, by the same spelling */
@@ -1051,6 +1105,42 @@ static int check_nics(struct ld *L)
 							       c->pools[q].where.file, c->pools[q].where.path);
 					}
 				}
+		}
+	}
+	return 0;
+}
+
+/* A disk's pool: defined, and a pool of NVMe VFs. */
+static int check_disks(struct ld *L)
+{
+	struct iov_config *c = L->c;
+
+	for (size_t i = 0; i < c->n_guests; i++) {
+		const struct iov_cfg_guest *g = &c->guests[i];
+
+		for (size_t k = 0; k < g->n_disks; k++) {
+			const char *pool = g->disks[k].pool;
+			char p[192], fix[512];
+			size_t len;
+			int q;
+
+			if (!pool)
+				continue;
+			L->file = g->where.file;
+			snprintf(p, sizeof(p), "%s.disks[%zu].pool", g->where.path, k);
+			if ((q = iov_config_find_pool(c, pool)) >= 0 && c->pools[q].storage)
+				continue;
+			len = (size_t)snprintf(fix, sizeof(fix), "name a pool of NVMe VFs:");
+			for (size_t j = 0; j < c->n_pools && len < sizeof(fix); j++)
+				if (c->pools[j].storage)
+					len += (size_t)snprintf(fix + len, sizeof(fix) - len, " %s",
+								c->pools[j].name);
+			if (len == strlen("name a pool of NVMe VFs:"))
+				snprintf(fix, sizeof(fix), "define a pool of NVMe VFs (VFs of a PF with "
+					 "\"namespace\" entries) in \"pools\"");
+			return ld_fail(L, p, q < 0 ? -ENOENT : -EINVAL, fix, q < 0 ?
+				       "no pool named \"%.40s\"" : "pool \"%.40s\" holds network "
+				       "VFs, not NVMe VFs", pool);
 		}
 	}
 	return 0;
@@ -1211,7 +1301,7 @@ static int finish(struct ld *L, json_t **docs, size_t n)
 			return r;
 	}
 	if ((r = check_pf_ranges(L)) < 0 || (r = check_pools(L)) < 0 ||
-	    (r = check_nics(L)) < 0 || (r = check_macs(L)) < 0)
+	    (r = check_nics(L)) < 0 || (r = check_disks(L)) < 0 || (r = check_macs(L)) < 0)
 		return r;
 	return 0;
 }

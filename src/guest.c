@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "lib/sysfs.h"
 #include "lib/varlink.h"
+#include "sriov/nvme.h"
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
 #include "src/events.h"
@@ -203,6 +204,10 @@ static int open_files(struct guest *g, int *kfd, int *ifd, struct iov_err *err)
 		char what[32];
 		int fd;
 
+		if (g->spec.disks[i].pool) {
+			g->dfd[g->n_dfd++] = -1;	/* an NVMe VF: no file */
+			continue;
+		}
 		snprintf(what, sizeof(what), "disk %zu", i);
 		if ((fd = gpriv_disk(what, g->spec.disks[i].path, -1, g->spec.disks[i].readonly,
 				     err)) < 0)
@@ -231,6 +236,53 @@ static void step(const struct guest *g, const char *fmt, ...)
 	iovd_event("guest.step", json_pack("{s:s, s:s}", "guest", g->spec.name, "step", buf));
 }
 
+static size_t pool_disks(const struct iov_cfg_guest *spec)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < spec->n_disks; i++)
+		n += spec->disks[i].pool != NULL;
+	return n;
+}
+
+/* An NVMe VF drawn for a disk: its controller online with queue and interrupt resources
+ * and the config's namespace attached to it (the drive's own word, read now through the
+ * PF); n gets the NSID and what its pool does on release. */
+static int disk_vf_check(const struct iov_config *cfg, const struct iov_cfg_resolved *res,
+			 const struct iov_dev *d, struct gnic *n, struct iov_err *err)
+{
+	const char *fix = "bring the drive to the config (`iovctl plan`, `iovctl apply`)";
+	struct iov_nvme_state *st = NULL;
+	const struct iov_nvme_sec *sec;
+	struct iov_cfg_nvmevf nv = { -1, -1, -1 };
+	int r, q = iov_config_find_pool(cfg, n->pool);
+
+	n->wipe = q >= 0 && cfg->pools[q].on_release == IOV_RELEASE_FORMAT;
+	for (size_t i = 0; i < cfg->n_pfs; i++)
+		if (res->pf_dev[i] == d->pf)
+			iov_config_vf_nvme(cfg, i, (unsigned)d->vf_index, &nv);
+	if (nv.ns < 1)
+		return iov_err_set(err, -EINVAL, "give the VF a \"namespace\" in the config",
+				   "%s (%s vf %d): the config gives it no namespace", d->name,
+				   d->pf->name, d->vf_index);
+	if ((r = iov_nvme_read(d->pf->name, &st, err)) < 0)
+		return r;
+	sec = iov_nvme_sec_of_vf(st, (unsigned)d->vf_index);
+	if (!sec || !sec->online || sec->nvq < 2 || sec->nvi < 1)
+		r = iov_err_set(err, -ENODEV, fix, "%s: its NVMe controller %s (%s)", d->name,
+				sec ? (sec->online ? "has no I/O queue or interrupt resources" :
+				       "is offline") : "is not in the drive's secondary controller list",
+				st->ctrl);
+	else if (st->ns_known && !iov_nvme_ns_attached(st, (uint32_t)nv.ns, sec->scid))
+		r = iov_err_set(err, -ENODEV, fix, "%s: namespace %lld is not attached to its "
+				"controller %u (%s)", d->name, (long long)nv.ns, sec->scid, st->ctrl);
+	iov_nvme_state_free(st);
+	if (r < 0)
+		return r;
+	n->nsid = (uint32_t)nv.ns;
+	return 0;
+}
+
 static int do_start(struct guest *g, struct iov_err *err)
 {
 	struct iov_host *h = NULL;
@@ -246,7 +298,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 	uint8_t prefix[3];
 	uid_t uid = 0;
 	gid_t gid = 0;
-	size_t nt = 0, bound = 0;
+	size_t nt = 0, bound = 0, npd = 0;
 	bool set = false, reg_changed = false;
 	int r, kfd = -1, ifd = -1, nodes = iov_numa_nodes();
 	pid_t pid;
@@ -261,8 +313,11 @@ static int do_start(struct guest *g, struct iov_err *err)
 		return r;
 	/* A guest without NICs needs nothing of the host model: on a 2,000-device host its
 	 * reading would cost the loop ~0.1 s per start. */
-	if (!g->spec.n_nics)
+	if (!g->spec.n_nics && !pool_disks(&g->spec))
 		goto launch;
+	if (g->spec.n_nics + pool_disks(&g->spec) > IOV_GUEST_MAX_NICS)
+		return iov_err_set(err, -E2BIG, NULL, "at most %d NICs and NVMe disks per guest",
+				   IOV_GUEST_MAX_NICS);
 	if ((r = iov_host_load(&h)) < 0)
 		return iov_err_set(err, r, NULL, "reading the host's PCI devices: %s", strerror(-r));
 	if ((r = iov_usage_load(&u)) < 0) {
@@ -271,7 +326,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 	}
 	/* Every VF another guest holds or quarantine keeps, however many (a fleet node runs
 	 * hundreds of guests), and this guest's own. */
-	nt = gvf_quarantine_count() + g->spec.n_nics;
+	nt = gvf_quarantine_count() + g->spec.n_nics + pool_disks(&g->spec);
 	for (struct guest *o = S.guests; o; o = o->next)
 		nt += o->state == G_RUNNING ? o->n_nics : 0;
 	if (!(taken = calloc(nt, sizeof(*taken)))) {
@@ -316,6 +371,7 @@ static int do_start(struct guest *g, struct iov_err *err)
 		n->vf_index = d->vf_index;
 		n->group = d->group ? d->group->id : -1;
 		n->pool = c->pool ? strdup(c->pool) : NULL;
+		n->disk = -1;
 		n->vlan = c->vlan;
 		n->bound_by_us = !d->driver || strcmp(d->driver, "vfio-pci") != 0;
 		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", d->name);
@@ -331,13 +387,44 @@ static int do_start(struct guest *g, struct iov_err *err)
 			in.numa_node = d->numa_node;
 		}
 	}
+	/* 1b. NVMe VFs for the disks from pools: verified as a NIC's VF, then their
+	 * controller online with its namespace. After the NICs in g->nics. */
+	for (size_t k = 0; k < g->spec.n_disks; k++) {
+		struct gnic *n = &g->nics[g->n_nics];
+		struct iov_dev *d;
+
+		if (!g->spec.disks[k].pool)
+			continue;
+		in.n_taken = nt;
+		if ((r = iov_alloc_disk_vf(&in, g->spec.disks[k].pool, &d, err)) < 0)
+			goto out;
+		memset(n, 0, sizeof(*n));
+		snprintf(n->vf, sizeof(n->vf), "%s", d->name);
+		snprintf(n->pf, sizeof(n->pf), "%s", d->pf->name);
+		n->vf_index = d->vf_index;
+		n->group = d->group ? d->group->id : -1;
+		n->disk = (int)k;
+		n->vlan = -1;
+		n->bound_by_us = !d->driver || strcmp(d->driver, "vfio-pci") != 0;
+		if (!(n->pool = strdup(g->spec.disks[k].pool))) {
+			r = iov_err_set(err, -ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+		g->n_nics++;
+		if ((r = disk_vf_check(cfg, res, d, n, err)) < 0)
+			goto out;
+		step(g, "disk%zu: NVMe VF %s (namespace %u) from pool %s, verified isolated", k, n->vf,
+		     (unsigned)n->nsid, n->pool);
+		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", d->name);
+		taken[nt++].by = g->spec.name;
+	}
 	/* 2. MACs, recorded before use; the config's prefix, else iovd's default. */
 	memcpy(prefix, cfg && cfg->policy.has_mac_prefix ? cfg->policy.mac_prefix : S.prefix, 3);
 	if (!(reg = gstore_macreg_load())) {
 		r = iov_err_set(err, -EIO, "see iovd's log", "cannot read the MAC registry");
 		goto out;
 	}
-	for (size_t i = 0; i < g->n_nics; i++) {
+	for (size_t i = 0; i < g->n_nics && g->nics[i].disk < 0; i++) {
 		const struct iov_cfg_nic *c = &g->spec.nics[i];
 		bool ch = false;
 
@@ -363,10 +450,13 @@ static int do_start(struct guest *g, struct iov_err *err)
 				r = -ENODEV;
 			goto undo;
 		}
-		step(g, "nic%zu: %s bound to vfio-pci", bound, g->nics[bound].vf);
+		if (g->nics[bound].disk >= 0)
+			step(g, "disk%d: %s bound to vfio-pci", g->nics[bound].disk, g->nics[bound].vf);
+		else
+			step(g, "nic%zu: %s bound to vfio-pci", bound, g->nics[bound].vf);
 	}
 	set = true;
-	for (size_t i = 0; i < g->n_nics; i++) {
+	for (size_t i = 0; i < g->n_nics && g->nics[i].disk < 0; i++) {
 		const uint8_t *m = g->nics[i].mac;
 
 		if ((r = gvf_save_and_set(&g->nics[i], err)) < 0)
@@ -391,9 +481,10 @@ launch:
 		goto undo;
 	}
 	for (size_t i = 0; i < g->n_dfd; i++)
-		pd[i] = (struct gpriv_disk){ g->dfd[i], g->spec.disks[i].readonly };
+		if (!g->spec.disks[i].pool)	/* virtio-blk; a pool disk is a VFIO device */
+			pd[npd++] = (struct gpriv_disk){ g->dfd[i], g->spec.disks[i].readonly };
 	r = gpriv_build(&l, &(struct gpriv_in){ .iovm = S.iovm, .dev_dir = S.dev_dir,
-						 .disks = pd, .n_disks = g->n_dfd,
+						 .disks = pd, .n_disks = npd,
 						 .spec = &g->spec, .nics = pn,
 						 .n_nics = g->n_nics, .kernel_fd = kfd,
 						 .initrd_fd = ifd }, err);
@@ -414,10 +505,15 @@ launch:
 			goto undo;
 	}
 	/* 5. Go. */
-	step(g, "launching iovm: %llu MiB, %u vCPU%s, %zu NIC%s, %zu disk%s",
-	     (unsigned long long)g->spec.mem_mib,
-	     g->spec.cpus, g->spec.cpus == 1 ? "" : "s", g->n_nics,
-	     g->n_nics == 1 ? "" : "s", g->n_dfd, g->n_dfd == 1 ? "" : "s");
+	{
+		size_t nn = 0, nd = g->n_dfd;
+
+		for (size_t i = 0; i < g->n_nics; i++)
+			nn += g->nics[i].disk < 0, nd += g->nics[i].disk >= 0;
+		step(g, "launching iovm: %llu MiB, %u vCPU%s, %zu NIC%s, %zu disk%s",
+		     (unsigned long long)g->spec.mem_mib, g->spec.cpus, g->spec.cpus == 1 ? "" : "s",
+		     nn, nn == 1 ? "" : "s", nd, nd == 1 ? "" : "s");
+	}
 	if ((r = pid = gpriv_spawn(&l, uid, gid, (g->spec.mem_mib + 64) << 20, err)) < 0)
 		goto undo;
 	g->pid = pid;
@@ -505,7 +601,8 @@ static void files_release(struct guest *g)
 		close(g->ifd);
 	g->kfd = g->ifd = -1;
 	for (size_t i = 0; i < g->n_dfd; i++)
-		close(g->dfd[i]);
+		if (g->dfd[i] >= 0)
+			close(g->dfd[i]);
 	g->n_dfd = 0;
 }
 
@@ -523,6 +620,8 @@ int iovd_guest_start(const struct iov_cfg_guest *spec, struct iovd_guest_files *
 	for (size_t i = 0; files && i < files->n_disks; i++) {
 		char what[32];
 
+		if (i < spec->n_disks && spec->disks[i].pool)
+			continue;	/* an NVMe VF from a pool: no fd */
 		snprintf(what, sizeof(what), "disk %zu", i);
 		if ((r = gpriv_disk(what, NULL, files->disk_fd[i], spec->disks[i].readonly,
 				    err)) < 0) {

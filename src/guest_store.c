@@ -61,7 +61,8 @@ void gstore_guest_free(struct guest *g)
 		close(g->ifd);
 	glog_close(&g->out);
 	for (size_t i = 0; i < g->n_dfd; i++)
-		close(g->dfd[i]);
+		if (g->dfd[i] >= 0)
+			close(g->dfd[i]);
 	free(g);
 }
 
@@ -77,6 +78,11 @@ static json_t *nic_json(const struct gnic *n, bool state)
 		      "pf_netdev", n->pfnet, "vf_index", n->vf_index, "group", n->group, "mac", mac,
 		      "vlan", n->vlan >= 0 ? json_integer(n->vlan) : json_null());
 	json_object_set_new(j, "pool", n->pool ? json_string(n->pool) : json_null());
+	if (n->disk >= 0) {
+		json_object_set_new(j, "disk", json_integer(n->disk));
+		json_object_set_new(j, "namespace", json_integer((json_int_t)n->nsid));
+		json_object_set_new(j, "on_release", json_string(n->wipe ? "format" : "keep"));
+	}
 	if (state) {
 		json_object_set_new(j, "bound_by_us", json_boolean(n->bound_by_us));
 		if (n->saved_known) {
@@ -120,7 +126,8 @@ json_t *gstore_guest_json(const struct guest *g, bool state)
 	json_t *nics = json_array(), *j;
 
 	for (size_t i = 0; i < g->n_nics; i++)
-		json_array_append_new(nics, nic_json(&g->nics[i], state));
+		if (state || g->nics[i].disk < 0)
+			json_array_append_new(nics, nic_json(&g->nics[i], state));
 	if (state)
 		return state_json(g, nics);
 	j = json_pack("{s:s, s:s?, s:s?, s:s?, s:I, s:i, s:s, s:o}", "name", g->spec.name,
@@ -137,9 +144,25 @@ json_t *gstore_guest_json(const struct guest *g, bool state)
 	{
 		json_t *ds = json_array();
 
-		for (size_t i = 0; i < g->spec.n_disks; i++)
-			json_array_append_new(ds, json_pack("{s:s?, s:b}", "path", g->spec.disks[i].path,
-							    "readonly", g->spec.disks[i].readonly));
+		for (size_t i = 0; i < g->spec.n_disks; i++) {
+			const struct gnic *vf = NULL;
+
+			if (!g->spec.disks[i].pool) {
+				json_array_append_new(ds, json_pack("{s:s?, s:b}", "path",
+					g->spec.disks[i].path, "readonly", g->spec.disks[i].readonly));
+				continue;
+			}
+			/* An NVMe VF from a pool: the VF and namespace while it is held. */
+			for (size_t k = 0; g->state == G_RUNNING && k < g->n_nics; k++)
+				if (g->nics[k].disk == (int)i)
+					vf = &g->nics[k];
+			json_array_append_new(ds, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "pool",
+				g->spec.disks[i].pool, "vf", vf ? json_string(vf->vf) : json_null(),
+				"pf", vf ? json_string(vf->pf) : json_null(), "vf_index",
+				vf ? json_integer(vf->vf_index) : json_null(), "namespace",
+				vf ? json_integer((json_int_t)vf->nsid) : json_null(), "on_release",
+				vf ? json_string(vf->wipe ? "format" : "keep") : json_null()));
+		}
 		json_object_set_new(j, "disks", ds);
 	}
 	json_object_set_new(j, "user", json_string(T.user));
@@ -305,7 +328,18 @@ static int nic_from_json(json_t *j, struct gnic *n, char *why, size_t len)
 
 	if (!pci_addr_ok(vf) || !pci_addr_ok(pf))
 		return snprintf(why, len, "vf or pf is not a PCI address"), -EINVAL;
-	if (!net || !iov_cfg_ifname_ok(net))
+	n->disk = int_in(j, "disk", 0, IOV_GUEST_MAX_DISKS - 1, &x) ? (int)x : -1;
+	if (n->disk >= 0) {
+		/* An NVMe VF of a pool disk: no netdev; its namespace and release action. */
+		if (!int_in(j, "namespace", 1, 0xfffffffe, &x))
+			return snprintf(why, len, "namespace is not 1..4294967294"), -EINVAL;
+		n->nsid = (uint32_t)x;
+		n->wipe = json_is_string(json_object_get(j, "on_release")) &&
+			  !strcmp(json_string_value(json_object_get(j, "on_release")), "format");
+		net = net && !*net ? net : NULL;
+		if (!net)
+			return snprintf(why, len, "pf_netdev of a disk VF is not \"\""), -EINVAL;
+	} else if (!net || !iov_cfg_ifname_ok(net))
 		return snprintf(why, len, "pf_netdev is not a netdev name"), -EINVAL;
 	if (!mac || iov_parse_mac(mac, n->mac, e, sizeof(e)) < 0)
 		return snprintf(why, len, "mac: %s", mac ? e : "missing"), -EINVAL;

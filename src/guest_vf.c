@@ -11,6 +11,7 @@
 #include "lib/host.h"
 #include "lib/log.h"
 #include "lib/sysfs.h"
+#include "sriov/nvme.h"
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
 #include "src/events.h"
@@ -142,12 +143,26 @@ void gvf_return(const char *guest, struct gnic *n)
 		gvf_quarantine(n->vf, guest, why);
 		return;
 	}
+	if (n->disk >= 0 && n->wipe) {
+		struct iov_err e = { 0 };
+
+		if (iov_nvme_format(n->pf, n->nsid, &e) < 0) {
+			snprintf(why, sizeof(why), "namespace %u not formatted on release (pool %s "
+				 "says \"format\"): %s", n->nsid, n->pool ? n->pool : "-", e.msg);
+			gvf_quarantine(n->vf, guest, why);
+			return;
+		}
+		log_info("%s: namespace %u formatted (User Data Erase) through %s", n->vf, n->nsid,
+			 n->pf);
+	}
 	gvf_restore(n);
 	unbind(n);
 	log_info("%s reset and returned%s%s (guest %s)", n->vf, n->pool ? " to pool " : "",
 		 n->pool ? n->pool : "", guest);
-	iovd_event("vf.returned", json_pack("{s:s, s:s?, s:s}", "device", n->vf, "pool", n->pool,
-					    "guest", guest));
+	iovd_event("vf.returned", n->disk >= 0 ?
+		   json_pack("{s:s, s:s?, s:s, s:I, s:b}", "device", n->vf, "pool", n->pool,
+			     "guest", guest, "namespace", (json_int_t)n->nsid, "formatted", n->wipe) :
+		   json_pack("{s:s, s:s?, s:s}", "device", n->vf, "pool", n->pool, "guest", guest));
 }
 
 void gvf_undo(struct gnic *nics, size_t n, bool settings)

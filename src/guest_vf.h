@@ -21,6 +21,10 @@ struct gnic {
 	char pfnet[64];
 	int vf_index, group;
 	char *pool;			/* NULL: named explicitly */
+	int disk;			/* -1: a NIC; else the index of the spec's disk this
+					 * NVMe VF is (a pool disk: no MAC, no VLAN, no PF netdev) */
+	uint32_t nsid;			/* disk: the namespace on its controller */
+	bool wipe;			/* disk: its pool says "on_release": "format" */
 	uint8_t mac[6];
 	int vlan;			/* -1: none */
 	bool bound_by_us;		/* iovd moved it to vfio-pci for this guest */
@@ -38,7 +42,10 @@ void gvf_restore(const struct gnic *n);
  * says what failed. */
 int gvf_reset(const char *dev, char *why, size_t len);
 /* After a guest: reset, check, restore, back to its pool (or to its host driver when iovd
- * bound it for the guest), or quarantine. */
+ * bound it for the guest), or quarantine. An NVMe VF of a pool with "on_release": "format"
+ * has its namespace formatted through the PF after the reset (sriov/nvme.h
+ * iov_nvme_format); if that fails it is quarantined: its next guest must not find the
+ * last one's data. */
 void gvf_return(const char *guest, struct gnic *n);
 /* A start failed: the first n NICs' settings back (when settings) and host drivers back. */
 void gvf_undo(struct gnic *nics, size_t n, bool settings);

@@ -131,8 +131,9 @@ static const char iovd_idl[] =
 	"# guest as a drop-in, autostart on.\n"
 	"# disks: virtio-blk, each a file or block device (fd: its index among the call's fds,\n"
 	"# open read-only when readonly, else read-write; path is then the caller's name),\n"
-	"# locked for the guest (shared when read-only, exclusive when read-write).\n"
-	"type DiskSpec (path: ?string, readonly: ?bool, fd: ?int)\n"
+	"# locked for the guest (shared when read-only, exclusive when read-write); or\n"
+	"# pool: an NVMe VF from a pool of the config, passed through whole (no path, fd).\n"
+	"type DiskSpec (path: ?string, readonly: ?bool, fd: ?int, pool: ?string)\n"
 	"method VmStart(name: string, kernel: ?string, initrd: ?string, kernel_fd: ?int,\n"
 	"  initrd_fd: ?int, cmdline: ?string, mem_mib: ?int, cpus: ?int, nics: ?[]NicSpec,\n"
 	"  disks: ?[]DiskSpec, restart: ?string, save: ?bool, log_mib: ?int)\n"
@@ -1188,6 +1189,9 @@ static void m_vm_start(struct vl_call *c, json_t *p, void *ud)
 			if (dr < 0)
 				goto out;
 			files.disk_fd[files.n_disks++] = fd;
+			if (i < g.n_disks && g.disks[i].pool)
+				continue;	/* an NVMe VF from a pool: no file (the codec
+						 * refuses "fd" with "pool") */
 			if (dr != kr) {
 				bad_arg(c, "disks", kr ? "disks: pass each disk as an fd too (fd), as "
 					"the kernel" : "disks: an fd only with the kernel's (kernel_fd)");

@@ -12,5 +12,6 @@ LIBS += $(shell $(PKG) --libs libseccomp)
 UNIT_TESTS += tests/unit/test_guest_priv.c
 $(BUILD)/tests/test_guest_priv: $(BUILD)/obj/tests/unit/fakesys.o
 # Issue 17's guest-file repros against the in-process daemon (as root and as uid 65534).
-UNIT_TESTS += tests/unit/test_vm_files.c
+UNIT_TESTS += tests/unit/test_vm_files.c tests/unit/test_guest_vf.c
+$(BUILD)/tests/test_guest_vf: $(BUILD)/obj/tests/unit/fakesys.o
 $(BUILD)/tests/test_vm_files: $(BUILD)/obj/tests/unit/fakesys.o

@@ -159,4 +159,14 @@ int iov_nvme_virt(const char *pf, enum iov_nvme_virt_act act, unsigned scid,
 int iov_nvme_attach(const char *pf, uint32_t nsid, unsigned cntlid, bool attach,
 		    struct iov_err *err);
 
+/* Erases namespace nsid through the PF: Namespace Attachment of nsid to the primary
+ * controller (when it is not attached there), Identify Namespace (its LBA format and
+ * protection settings), Format NVM with Secure Erase Settings User Data Erase (1h) in that
+ * format, and the detach from the primary (when it was attached for this). Used when a
+ * guest gives back a VF of a pool with "on_release": "format" (src/guest_vf.c). The
+ * namespace stays attached to its VF's controller. err names the command the drive
+ * refused with its status. Refused (-EOPNOTSUPP) under a sysroot. */
+#define IOV_NVME_FORMAT_TIMEOUT_MS (10 * 60 * 1000)
+int iov_nvme_format(const char *pf, uint32_t nsid, struct iov_err *err);
+
 #endif

@@ -12,9 +12,12 @@
 #   no-iommu      no IOMMU at all, igb at 01:00.0
 #   nvme          default + an NVMe controller with SR-IOV (sriov_max_vfs=4, 8 flexible VQ and 4
 #                 flexible VI resources for its secondary controllers) at 02:00.0, in an
-#                 nvme-subsys, with two 64 MiB namespaces (NSID 1 and 2, null-co: reads give
-#                 zeroes, writes are dropped) created detached: the admin attaches them
-#                 (Namespace Attachment) to the VFs' secondary controllers
+#                 nvme-subsys, with two 64 MiB namespaces created detached: NSID 1 on a sparse
+#                 file made fresh for each boot (run.sh: @DISKDIR@, so what a guest writes is
+#                 there for the next guest: nvme_disk), NSID 2 null-co (reads give zeroes,
+#                 writes are dropped); the admin attaches them (Namespace Attachment) to the
+#                 VFs' secondary controllers. One vCPU, as guests: nvme_disk boots nested
+#                 guests on the NVMe VFs.
 #   guests        default with one vCPU: for the scenarios that boot nested Linux guests
 #                 (guest_*, vmm_* but vmm_intx, and the demo). With two, QEMU's TCG emulation
 #                 of SVM does not survive nested guests for long: an inner guest triple-faults
@@ -53,11 +56,11 @@ rig_preset_args() {
 		echo "-smp 1 -machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on $_igb1"
 		;;
 	nvme)
-		echo "-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on $_igb1" \
+		echo "-smp 1 -machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on $_igb1" \
 			"-device pcie-root-port,id=rp2,chassis=2" \
 			"-device nvme-subsys,id=subsys0" \
 			"-device nvme,id=nvme0,bus=rp2,serial=iovrig0,subsys=subsys0,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=10,msix_qsize=6" \
-			"-blockdev driver=null-co,node-name=nvns1,size=67108864,read-zeroes=on" \
+			"-blockdev driver=file,node-name=nvns1,filename=@DISKDIR@/nvns1.img" \
 			"-device nvme-ns,bus=nvme0,drive=nvns1,nsid=1,detached=on" \
 			"-blockdev driver=null-co,node-name=nvns2,size=67108864,read-zeroes=on" \
 			"-device nvme-ns,bus=nvme0,drive=nvns2,nsid=2,detached=on"

@@ -91,6 +91,22 @@ logdir="$OUT/logs/$preset${IOV_RIG_BOOT:+.$IOV_RIG_BOOT}"
 [ "$mode" = test ] || logdir="$logdir-$mode"
 rm -rf "$logdir"
 mkdir -p "$logdir/blobs"
+# Disk images a preset names as @DISKDIR@/NAME.img (the nvme preset's namespace 1): 64 MiB,
+# sparse, empty at each run, next to the logs but outside them.
+case "$args" in
+*@DISKDIR@*)
+	diskdir="$OUT/disks/$preset${IOV_RIG_BOOT:+.$IOV_RIG_BOOT}"
+	rm -rf "$diskdir"
+	mkdir -p "$diskdir"
+	args=$(printf '%s\n' "$args" | sed "s|@DISKDIR@|$diskdir|g")
+	for w in $args; do
+		case "$w" in *filename=*) ;; *) continue ;; esac
+		f=${w##*filename=}
+		f=${f%%,*}
+		truncate -s 64M "$f" || { echo "run.sh: cannot make the disk image $f" >&2; exit 2; }
+	done
+	;;
+esac
 
 # Boot timeout: boot + module loading take ~10 s under TCG; then each step's own timeout
 # ("# rig-timeout: S" in the script, else 120 s as in the guest) plus a margin.

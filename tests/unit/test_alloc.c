@@ -156,6 +156,34 @@ static void test_pool_unknown(void **state)
 	assert_int_equal(iov_alloc_vf(&f->in, &n, &d, &e), -ENOENT);
 }
 
+/* A storage pool (its PF's VFs are NVMe VFs): disks draw from it as NICs do from theirs,
+ * and neither kind takes the other's. */
+static void test_pool_storage(void **state)
+{
+	struct fx *f = *state;
+	struct iov_cfg_nic n = pool_nic("tenants");
+	struct iov_alloc_taken t[1] = { { "0000:01:10.0", "db" } };
+	struct iov_dev *d = NULL;
+	struct iov_err e = { 0 };
+
+	assert_int_equal(iov_alloc_disk_vf(&f->in, "tenants", &d, &e), -EINVAL);
+	assert_null(d);
+	assert_non_null(strstr(e.msg, "pool 'tenants' holds network VFs, not NVMe VFs for a disk"));
+	f->pool.storage = true;
+	assert_int_equal(iov_alloc_vf(&f->in, &n, &d, &e), -EINVAL);
+	assert_null(d);
+	assert_non_null(strstr(e.msg, "pool 'tenants' holds NVMe VFs, not NICs"));
+	assert_non_null(strstr(e.fix, "--disk nvme:POOL"));
+	assert_int_equal(iov_alloc_disk_vf(&f->in, "tenants", &d, &e), 0);
+	assert_ptr_equal(d, f->vf[0]);
+	/* VF 0 held by another guest's disk: the next free one. */
+	f->in.taken = t;
+	f->in.n_taken = 1;
+	assert_int_equal(iov_alloc_disk_vf(&f->in, "tenants", &d, &e), 0);
+	assert_ptr_equal(d, f->vf[1]);
+	assert_int_equal(iov_alloc_disk_vf(&f->in, "nope", &d, &e), -ENOENT);
+}
+
 static void test_pool_numa(void **state)
 {
 	struct fx *f = *state;
@@ -379,6 +407,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pool_exhausted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_numa, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_storage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explicit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explicit_refused_reason, setup, teardown),
 		cmocka_unit_test(test_mac_stable_unique),

@@ -230,6 +230,77 @@ static void test_errors(void **state)
 	}
 }
 
+/* Pools of NVMe VFs (issue 18): a pool whose PF has NVMe keys gives disks, with
+ * "on_release"; the kinds are not mixed, each VF has a namespace, disks name such a pool. */
+#define NVPF "{ \"name\": \"store\", \"match\": { \"address\": \"0000:02:00.0\" }, " \
+	"\"num_vfs\": 2, \"defaults\": { \"queues\": 2, \"interrupts\": 1, \"driver\": " \
+	"\"vfio-pci\" }, \"vfs\": { \"0\": { \"namespace\": 1 }, \"1\": { \"namespace\": 2 } } }"
+#define NETPF "{ \"name\": \"up\", \"match\": { \"netdev\": \"e\" }, \"num_vfs\": 2, " \
+	"\"defaults\": { \"driver\": \"vfio-pci\" } }"
+
+static void test_storage_pools(void **state)
+{
+	static const struct { const char *doc; int code; const char *where, *what; } bad[] = {
+		{ "{ \"pfs\": [ " NETPF " ], \"pools\": [ { \"name\": \"p\", \"vfs\": [\"up/vf0\"],"
+		  " \"on_release\": \"format\" } ] }", -EINVAL, "$.pools[0].on_release",
+		  "is not a pool of NVMe VFs" },
+		{ "{ \"pfs\": [ " NVPF " ], \"pools\": [ { \"name\": \"p\", \"vfs\": [\"store/vf0\"],"
+		  " \"on_release\": \"shred\" } ] }", -EINVAL, "$.pools[0].on_release",
+		  "\"shred\" is not a release action" },
+		{ "{ \"pfs\": [ " NVPF ", " NETPF " ], \"pools\": [ { \"name\": \"p\", \"vfs\": "
+		  "[\"store/vf0\", \"up/vf1\"] } ] }", -EINVAL, "$.pools[0].vfs[1]",
+		  "mixes NVMe VFs (store) and network VFs (up)" },
+		{ "{ \"pfs\": [ { \"name\": \"store\", \"match\": { \"address\": \"0000:02:00.0\" },"
+		  " \"num_vfs\": 2, \"defaults\": { \"queues\": 2, \"interrupts\": 1, \"driver\": "
+		  "\"vfio-pci\" }, \"vfs\": { \"0\": { \"namespace\": 1 } } } ], \"pools\": [ { "
+		  "\"name\": \"p\", \"vfs\": [\"store/vf0-1\"] } ] }", -EINVAL, "$.pools[0].vfs[0]",
+		  "store/vf1 has no namespace" },
+		{ "{ \"pfs\": [ " NVPF " ], \"pools\": [ { \"name\": \"p\", \"vfs\": [\"store/vf0\"] "
+		  "} ], \"guests\": [ { \"name\": \"g\", \"kernel\": \"/k\", \"nics\": [ { "
+		  "\"pool\": \"p\" } ] } ] }", -EINVAL, "$.guests[0].nics[0].pool",
+		  "pool \"p\" holds NVMe VFs, not NICs" },
+		{ "{ \"pfs\": [ " NETPF " ], \"pools\": [ { \"name\": \"p\", \"vfs\": [\"up/vf0\"] "
+		  "} ], \"guests\": [ { \"name\": \"g\", \"kernel\": \"/k\", \"disks\": [ { "
+		  "\"pool\": \"p\" } ] } ] }", -EINVAL, "$.guests[0].disks[0].pool",
+		  "pool \"p\" holds network VFs, not NVMe VFs" },
+		{ "{ \"pfs\": [ " NVPF " ], \"guests\": [ { \"name\": \"g\", \"kernel\": \"/k\", "
+		  "\"disks\": [ { \"pool\": \"q\" } ] } ] }", -ENOENT, "$.guests[0].disks[0].pool",
+		  "no pool named \"q\"" },
+	};
+	struct iov_err e = { 0 };
+	struct iov_config *c;
+
+	(void)state;
+	/* "scratch" overlaps "db" (store/vf1 in two pools): refused; without it, loaded. */
+	assert_int_equal(load_fail("{ \"pfs\": [ " NVPF " ], \"pools\": [ { \"name\": \"db\", "
+				   "\"vfs\": [\"store/vf0-1\"] }, { \"name\": \"scratch\", \"vfs\": "
+				   "[\"store/vf1\"] } ] }", &e), -EEXIST);
+	c = load("{ \"pfs\": [ " NVPF ", " NETPF " ], \"pools\": [ { \"name\": \"db\", \"vfs\": "
+		 "[\"store/vf0\"], \"on_release\": \"format\" }, { \"name\": \"keep\", \"vfs\": "
+		 "[\"store/vf1\"] }, { \"name\": \"net\", \"vfs\": [\"up/vf0\"] } ], \"guests\": [ "
+		 "{ \"name\": \"g\", \"kernel\": \"/k\", \"nics\": [ { \"pool\": \"net\" } ], "
+		 "\"disks\": [ { \"pool\": \"db\" }, { \"path\": \"/img\" } ] } ] }", &e);
+	assert_true(c->pools[0].storage);
+	assert_int_equal(c->pools[0].on_release, IOV_RELEASE_FORMAT);
+	assert_true(c->pools[1].storage);
+	assert_int_equal(c->pools[1].on_release, IOV_RELEASE_KEEP);	/* the default */
+	assert_false(c->pools[2].storage);
+	assert_string_equal(c->guests[0].disks[0].pool, "db");
+	assert_string_equal(c->guests[0].disks[1].path, "/img");
+	assert_string_equal(iov_cfg_release_name(IOV_RELEASE_FORMAT), "format");
+	iov_config_free(c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = load_fail(bad[i].doc, &e);
+
+		if (r != bad[i].code || !strstr(e.msg, bad[i].where) || !strstr(e.msg, bad[i].what))
+			print_message("case %zu: %d '%s', want %d, '%s' and '%s'\n", i, r, e.msg,
+				      bad[i].code, bad[i].where, bad[i].what);
+		assert_int_equal(r, bad[i].code);
+		assert_non_null(strstr(e.msg, bad[i].where));
+		assert_non_null(strstr(e.msg, bad[i].what));
+	}
+}
+
 static void test_dropins(void **state)
 {
 	char *dir = fk_tmpdir(), main_path[512], dropins[512];
@@ -566,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_storage_pools),
 		cmocka_unit_test(test_dropins),
 		cmocka_unit_test(test_dropin_prospective),
 		cmocka_unit_test(test_dropin_dir),

@@ -19,6 +19,10 @@ static const char *const EXTRA[] = { "save", NULL };
 static const struct iov_gspec_in API = { .file = "VmStart", .path = "$", .extra = EXTRA,
 					 .flags = IOV_GSPEC_NULL_ABSENT | IOV_GSPEC_NO_AUTOSTART };
 
+static const struct iov_gspec_in API_FD = { .file = "VmStart", .path = "$", .extra = EXTRA,
+					    .flags = IOV_GSPEC_NULL_ABSENT | IOV_GSPEC_NO_AUTOSTART |
+						     IOV_GSPEC_DISK_FD };
+
 /* Decodes text with in: the result code; *g holds the spec on success. */
 static int dec(const char *text, const struct iov_gspec_in *in, struct iov_cfg_guest *g,
 	       char *key, struct iov_err *e)
@@ -41,7 +45,8 @@ static void round_trip(void **state)
 		"\"initrd\": \"/k/initrd\", \"cmdline\": \"console=ttyS0 quiet\", \"mem_mib\": 1024, "
 		"\"cpus\": 4, \"nics\": [{\"pool\": \"tenants\", \"mac\": \"02:1e:00:00:00:07\", "
 		"\"vlan\": 12}, {\"device\": \"uplink/vf3\"}], \"disks\": [{\"path\": \"/img/root\", "
-		"\"readonly\": false}, {\"path\": \"/dev/sdb\", \"readonly\": true}], \"log_mib\": 2, "
+		"\"readonly\": false}, {\"path\": \"/dev/sdb\", \"readonly\": true}, {\"pool\": \"fast\"}], "
+		"\"log_mib\": 2, "
 		"\"autostart\": true, \"restart\": \"on-failure\"}";
 	struct iov_cfg_guest g, g2, c;
 	struct iov_err e;
@@ -66,8 +71,11 @@ static void round_trip(void **state)
 	assert_string_equal(g.nics[1].device, "uplink/vf3");
 	assert_false(g.nics[1].has_mac);
 	assert_int_equal(g.nics[1].vlan, -1);
-	assert_int_equal(g.n_disks, 2);
+	assert_int_equal(g.n_disks, 3);
 	assert_string_equal(g.disks[1].path, "/dev/sdb");
+	assert_null(g.disks[1].pool);
+	assert_string_equal(g.disks[2].pool, "fast");	/* an NVMe VF from pool fast */
+	assert_null(g.disks[2].path);
 	assert_true(g.disks[1].readonly);
 	assert_false(g.disks[0].readonly);
 	assert_int_equal(g.log_mib, 2);
@@ -80,6 +88,8 @@ static void round_trip(void **state)
 	assert_ptr_not_equal(c.name, g.name);
 	assert_ptr_not_equal(c.nics[0].pool, g.nics[0].pool);
 	assert_ptr_not_equal(c.disks[0].path, g.disks[0].path);
+	assert_ptr_not_equal(c.disks[2].pool, g.disks[2].pool);
+	assert_string_equal(c.disks[2].pool, "fast");
 	{
 		char *s = json_dumps(out, 0);
 
@@ -164,6 +174,21 @@ static void limits(void **state)
 		  ".disks: 5 disks", "disks", -E2BIG },
 		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"disks\": [{\"path\": \"d.img\"}]}",
 		  ".disks[0].path: \"d.img\" is a relative path", "disks", -EINVAL },
+		/* NVMe VF disks: a pool name, nothing else (the guest owns the controller). */
+		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"disks\": [{\"pool\": \"p\", "
+		  "\"readonly\": true}]}", ".disks[0]: a disk from pool \"p\" with \"readonly\"",
+		  "disks", -EINVAL },
+		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"disks\": [{\"pool\": \"p\", "
+		  "\"path\": \"/d\"}]}", ".disks[0]: a disk from pool \"p\" with \"path\"", "disks",
+		  -EINVAL },
+		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"disks\": [{\"pool\": \"../p\"}]}",
+		  ".disks[0].pool: \"../p\" is not a pool name", "disks", -EINVAL },
+		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"disks\": [{\"pool\": \"\"}]}",
+		  ".disks[0].pool:", "disks", -EINVAL },
+		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"nics\": [{\"pool\": \"p\"}, {\"pool\": "
+		  "\"p\"}, {\"pool\": \"p\"}, {\"pool\": \"p\"}, {\"pool\": \"p\"}, {\"pool\": \"p\"}, "
+		  "{\"pool\": \"p\"}], \"disks\": [{\"pool\": \"s\"}, {\"pool\": \"s\"}]}",
+		  ": 7 NICs and 2 NVMe disks", "", -E2BIG },
 		{ "{\"name\": \"a\", \"kernel\": \"/k\", \"log_mib\": 0}", ".log_mib: 0 is out of "
 		  "range", "log_mib", -ERANGE },
 	};
@@ -213,6 +238,15 @@ static void flavours(void **state)
 	assert_int_equal(dec("{\"name\": \"a\", \"kernel\": \"/k\", \"disks\": [{\"path\": \"/d\", "
 			     "\"fd\": 1}]}", &CFG, &g, key, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, ".disks[0].fd: unknown key"));
+	/* VmStart: a pool disk takes no fd (nothing is opened for it). */
+	assert_int_equal(dec("{\"name\": \"a\", \"kernel\": \"/k\", \"disks\": [{\"pool\": \"p\", "
+			     "\"fd\": 1}]}", &API_FD, &g, key, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "a disk from pool \"p\" with \"fd\""));
+	assert_int_equal(dec("{\"name\": \"a\", \"kernel\": \"/k\", \"disks\": [{\"pool\": \"p\"}, "
+			     "{\"path\": \"/d\", \"fd\": 0}]}", &API_FD, &g, key, &e), 0);
+	assert_string_equal(g.disks[0].pool, "p");
+	assert_string_equal(g.disks[1].path, "/d");
+	iov_gspec_free(&g);
 	assert_int_equal(dec("{\"name\": \"a\", \"kernel\": \"/k\", \"nics\": [{\"pool\": null}]}",
 			     &API, &g, key, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "VmStart: $.nics[0]: neither \"pool\" nor \"device\" given"));
