@@ -3,7 +3,7 @@
  * Ordering: iovd runs an apply or a guest start on its loop and writes each event to every
  * Monitor stream at once (lib/varlink.c vl_stream_send), before it writes the reply. So when
  * the reply is read, every event of the operation is in this side's socket buffer already:
- * reading the stream until nothing is left (no wait) prints them all, in order. */
+ * reading the stream until nothing is left (DRAIN_MS) prints them all, in order. */
 #include "cli/progress.h"
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -23,6 +23,9 @@
 /* How long to wait for Monitor's first reply (the subscription in place) before going on
  * without progress. */
 #define SUBSCRIBE_MS 2000
+/* Once the reply is in, how long a read of what is left may wait: the events are in the
+ * socket already (written before the reply), so this is paid once, at the end. */
+#define DRAIN_MS 20
 
 struct cli_progress {
 	enum cli_progress_kind kind;
@@ -129,7 +132,9 @@ static void *run(void *ud)
 		bool stopping = atomic_load(&p->stop), more = false;
 		json_t *r = NULL;
 		char *ename = NULL;
-		int k = vl_reply_read(p->rd, stopping ? 0 : 100, &r, &ename, &more);
+		/* Stopping: what is in the socket already, with a short wait (a 0 ms deadline
+		 * would not even look: vl_reply_read counts it as passed). */
+		int k = vl_reply_read(p->rd, stopping ? DRAIN_MS : 100, &r, &ename, &more);
 
 		if (k == -ETIMEDOUT) {
 			if (stopping)

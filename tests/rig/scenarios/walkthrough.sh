@@ -105,6 +105,8 @@ run "sudo iovctl apply"
 expect_eq "iovctl apply (VLAN 300)" "$rc" 0
 check "apply on a terminal: the 'applying' progress line" grep -Eq '^\[ *[0-9.]+s\] applying: [0-9]+ steps? \(transaction [0-9]+\)$' /tmp/wt.out
 check "apply on a terminal: a step as it was done" grep -Eq '^\[ *[0-9.]+s\]   [0-9]+/[0-9]+ ~ uplink/vf[23] vlan 200 -> 300 \([0-9.]+ s\)$' /tmp/wt.out
+# The last event comes just before iovd's reply: the progress must not lose it.
+check "apply on a terminal: the end, as the last progress line" grep -Eq '^\[ *[0-9.]+s\]   all [0-9]+ steps? done$' /tmp/wt.out
 
 section "5. Run a guest"
 vmm_initramfs /tmp/inner.cpio > /dev/null
@@ -118,6 +120,7 @@ fi
 expect_eq "iovctl vm start web" "$rc" 0
 check "vm start on a terminal: the launch as a progress line" grep -Eq '^\[ *[0-9.]+s\] web: launching iovm' /tmp/wt.out
 check "vm start on a terminal: the VF from the pool" grep -Eq '^\[ *[0-9.]+s\] web: nic0: VF .* from pool tenants' /tmp/wt.out
+check "vm start on a terminal: iovm running, the last progress line" grep -Eq '^\[ *[0-9.]+s\] web: iovm running \(pid [0-9]+\)$' /tmp/wt.out
 i=0
 while ! tr -d '\r' < /var/lib/iovd/guests/web.log 2>/dev/null | grep -q "INNER: init up"; do
 	i=$((i + 1)); [ $i -gt 600 ] && fail "the guest never reached its /init"
