@@ -83,6 +83,15 @@ err=$(grep -n "^iovctl: step 1 of 1" "$T/a" | head -n1 | cut -d: -f1)
 	ok "apply: progress lines before the error" || bad "order: progress line $first, error line $err"
 [ "$(grep -c "applying:" "$T/a")" = 1 ] || bad "apply: $(grep -c "applying:" "$T/a") 'applying' lines"
 
+# The last event comes just before the reply: ten applies in a row, each with its last
+# progress line (a drain that did not look lost it now and then).
+n=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	tty "$C apply" > "$T/a"
+	grep -Eq "${prog}  1/1 failed; everything was put back$" "$T/a" && n=$((n + 1))
+done
+[ $n = 10 ] && ok "apply: the last progress line in 10 of 10 runs" || bad "apply: the last progress line in $n of 10 runs"
+
 # apply --quiet / -q / --json on a terminal, and apply into a file: no progress.
 for a in "apply --quiet" "apply -q" "--json apply"; do
 	tty "$C $a" > "$T/q"
