@@ -49,7 +49,8 @@ apt-get install -y -q --no-install-recommends \
     busybox-static cpio gzip xz-utils kmod iproute2 ca-certificates e2fsprogs \
     scdoc mandoc systemd debhelper dpkg-dev fakeroot lintian \
     golang-go golang-github-container-orchestrated-devices-container-device-interface-dev \
-    pciutils nvme-cli python3-jsonschema
+    pciutils nvme-cli python3-jsonschema \
+    zsh podman
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86
 # The independent varlink client of tests/varlink (python3-varlink 31 is in backports).

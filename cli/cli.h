@@ -14,6 +14,7 @@ struct cli_ctx {
 	bool color;		/* stdout is a tty and NO_COLOR unset (and not --json) */
 	const char *sysroot;	/* --sysroot DIR or NULL (IOV_SYSROOT is read by iov_sysroot_init) */
 	const char *socket;	/* --socket PATH or NULL (daemon default) */
+	struct cli_progress *progress;	/* a long call's progress lines (cli/progress.h) or NULL */
 };
 
 /* One option of a command: "--driver" with arg "D"; sub: only after that subcommand

@@ -1,5 +1,6 @@
 #include "cli/client.h"
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "cli/srvstr.h"
 #include "lib/iovd_proto.h"
 #include "lib/log.h"
@@ -96,6 +97,8 @@ int cli_call_fds(const struct cli_ctx *ctx, const char *method, json_t *params, 
 		return 1;
 	ret = vl_call_sync_fds(fd, method, params, fds, n_fds, CALL_TIMEOUT_MS, &r, &ename);
 	close(fd);
+	/* The progress lines end before anything else is printed. */
+	cli_progress_stop(ctx->progress);
 	if (ret == -ETIMEDOUT)
 		return cli_fail(1, NULL, "daemon", "see iovd's log (journalctl -u iovd)",
 				"iovd did not answer %s within %d s", method, CALL_TIMEOUT_MS / 1000);

@@ -1,11 +1,13 @@
-/* iovctl plan | apply [--dry-run] [--force] | reload | status: the host config, through
+/* iovctl plan | apply [--dry-run] [--force] [--quiet] | reload | status: the host config, through
  * iovd (io.iovd.Plan/Apply/Reload/GetStatus; config/plan.h plans, src/apply.h applies).
  * The plan prints like a diff: "+ create 4 VFs on uplink", "~ uplink/vf2 vlan 100 -> 200",
  * "- remove 4 VFs of uplink"; then what it disturbs, runs of VFs on one line
- * ("uplink/vf0-3 (...) are created"), and a count of changes and impacts. */
+ * ("uplink/vf0-3 (...) are created"), and a count of changes and impacts. On a terminal,
+ * apply prints each step as iovd does it (cli/progress.h), then only the impact and count. */
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "cli/srvstr.h"
 #include "config/config.h"
 #include "config/plan.h"
@@ -84,7 +86,8 @@ static size_t print_impact(json_t *imp, const char *indent)
 	return lines;
 }
 
-static void print_plan(json_t *plan, const char *indent)
+/* steps_shown: the actions were printed already, as progress lines, as they were done. */
+static void print_plan_steps(json_t *plan, const char *indent, bool steps_shown)
 {
 	json_t *acts = json_object_get(plan, "actions"), *imp = json_object_get(plan, "impact");
 	json_t *x;
@@ -95,7 +98,8 @@ static void print_plan(json_t *plan, const char *indent)
 		return;
 	}
 	json_array_foreach(acts, i, x)
-		printf("%s%s\n", indent, s_of(x, "line"));
+		if (!steps_shown)
+			printf("%s%s\n", indent, s_of(x, "line"));
 	if (json_array_size(imp)) {
 		printf("%simpact:\n", indent);
 		print_impact(imp, indent);
@@ -105,11 +109,18 @@ static void print_plan(json_t *plan, const char *indent)
 	       json_array_size(imp) == 1 ? "" : "s");
 }
 
-static int opts(const char *cmd, int argc, char **argv, bool *dry, bool *force)
+static void print_plan(json_t *plan, const char *indent)
+{
+	print_plan_steps(plan, indent, false);
+}
+
+static int opts(const char *cmd, int argc, char **argv, bool *dry, bool *force, bool *quiet)
 {
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--force"))
 			*force = true;
+		else if (quiet && !strcmp(argv[i], "--quiet"))
+			*quiet = true;
 		else if (dry && !strcmp(argv[i], "--dry-run"))
 			*dry = true;
 		else
@@ -175,13 +186,16 @@ int cmd_plan(int argc, char **argv, struct cli_ctx *ctx)
 	return 0;
 }
 
-static int show_apply(struct cli_ctx *ctx, json_t *r)
+/* steps_shown: how many steps the progress lines showed as done (cli/progress.h). */
+static int show_apply(struct cli_ctx *ctx, json_t *r, size_t steps_shown)
 {
 	const char *res = s_of(r, "result");
+	json_t *plan = json_object_get(r, "plan");
 
 	if (ctx->json)
 		return cli_print_doc("apply", r);
-	print_plan(json_object_get(r, "plan"), "");
+	print_plan_steps(plan, "", steps_shown &&
+			 steps_shown == json_array_size(json_object_get(plan, "actions")));
 	if (json_is_true(json_object_get(r, "applied")))
 		printf("applied: %lld steps (transaction %lld)\n",
 		       (long long)json_integer_value(json_object_get(r, "steps")),
@@ -194,16 +208,21 @@ static int show_apply(struct cli_ctx *ctx, json_t *r)
 
 int cmd_apply(int argc, char **argv, struct cli_ctx *ctx)
 {
-	bool dry = false, force = false;
+	bool dry = false, force = false, quiet = false;
 	json_t *p, *r = NULL;
+	size_t shown;
 	int ret;
 
-	if ((ret = opts("apply", argc, argv, &dry, &force)))
+	if ((ret = opts("apply", argc, argv, &dry, &force, &quiet)))
 		return ret;
 	p = json_pack("{s:b, s:b}", "dry_run", dry, "force", force);
+	/* On a terminal, each step as iovd does it (a dry run does none). */
+	ctx->progress = dry ? NULL : cli_progress_start(ctx, quiet, CLI_PROGRESS_APPLY, NULL);
 	ret = cli_call(ctx, "io.iovd.Apply", p, &r);
+	shown = cli_progress_end(ctx->progress);
+	ctx->progress = NULL;
 	json_decref(p);
-	return ret ? ret : show_apply(ctx, r);
+	return ret ? ret : show_apply(ctx, r, shown);
 }
 
 int cmd_reload(int argc, char **argv, struct cli_ctx *ctx)
@@ -214,7 +233,7 @@ int cmd_reload(int argc, char **argv, struct cli_ctx *ctx)
 	if (argc != 1)
 		return cli_usage("reload", "takes no arguments");
 	ret = cli_call(ctx, "io.iovd.Reload", NULL, &r);
-	return ret ? ret : show_apply(ctx, r);
+	return ret ? ret : show_apply(ctx, r, 0);
 }
 
 int cmd_status(int argc, char **argv, struct cli_ctx *ctx)

@@ -1,5 +1,5 @@
 /* iovctl vm start NAME --kernel K [--initrd I] [--cmdline S] [--mem 512M] [--cpus N]
- *                     --nic POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V] ... [--restart POLICY] [--save]
+ *                     --nic POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V] ... [--restart POLICY] [--save] [--quiet]
  *        vm stop NAME [--timeout S] [--force] | vm list | vm show NAME | vm log NAME | vm console NAME
  * Clients of io.iovd.Vm* (src/guest.c does the work in iovd). Arguments are checked here
  * (exit 2 naming the bad one, nothing sent) and again by iovd. */
@@ -7,6 +7,7 @@
 #include "cli/client.h"
 #include "cli/fdpass.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "cli/srvstr.h"
 #include "sriov/vfconf.h"
 
@@ -175,7 +176,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	const char *name = NULL, *kernel = NULL, *initrd = NULL, *cmdline = NULL, *restart = NULL;
 	char err[512];
 	long long mem = 512, cpus = 1;
-	bool save = false, hugepages = false;
+	bool save = false, hugepages = false, quiet = false;
 	json_t *nics = json_array(), *disks = json_array(), *p, *r = NULL;
 	int ret;
 
@@ -188,6 +189,10 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 		}
 		if (cli_is_opt(o) && strcmp(o, "--hugepages") == 0) {
 			hugepages = true;
+			continue;
+		}
+		if (cli_is_opt(o) && strcmp(o, "--quiet") == 0) {
+			quiet = true;
 			continue;
 		}
 		if (!cli_is_opt(o)) {
@@ -272,7 +277,11 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	if (hugepages)
 		json_object_set_new(p, "hugepages", json_true());
 	/* Opened here, as the caller, and passed as fds: iovd opens no path a client names. */
+	/* On a terminal, each step of the start as iovd takes it (cli/progress.h). */
+	ctx->progress = cli_progress_start(ctx, quiet, CLI_PROGRESS_VM_START, name);
 	ret = cli_call_files(ctx, "io.iovd.VmStart", p, vm_files, &r);
+	cli_progress_end(ctx->progress);
+	ctx->progress = NULL;
 	json_decref(p);
 	if (ret)
 		return ret;

@@ -55,6 +55,7 @@ static const struct cli_opt plan_opts[] = {
 static const struct cli_opt apply_opts[] = {
 	{ "--dry-run", NULL, NULL, "-n", "print the plan, change nothing" },
 	{ "--force", NULL, NULL, NULL, "release VFs on vfio-pci that are in the way" },
+	{ "--quiet", NULL, NULL, "-q", "no progress lines (printed only on a terminal)" },
 	{ 0 },
 };
 static const struct cli_opt vm_opts[] = {
@@ -68,6 +69,7 @@ static const struct cli_opt vm_opts[] = {
 	{ "--restart", "POLICY", "start", NULL, "no, on-failure or always" },
 	{ "--save", NULL, "start", NULL, "save the guest in the host config (started with iovd)" },
 	{ "--hugepages", NULL, "start", NULL, "guest RAM on 2 MiB hugepages (reserved beforehand)" },
+	{ "--quiet", NULL, "start", "-q", "no progress lines (printed only on a terminal)" },
 	{ "--timeout", "S", "stop|restart", NULL, "seconds to shut down before iovm is killed (0..100; "
 	  "default policy.stop_timeout, else 30)" },
 	{ "--force", NULL, "stop|restart|reboot", NULL, "stop: SIGKILL instead of SIGTERM; "

@@ -2,7 +2,7 @@
 # shell completion), the man pages (docs/man/*.scd, scdoc) and the checks of all of it.
 #   make man                      build/man/manN/PAGE.N
 #   make install [PREFIX=/usr/local] [DESTDIR=]   (SYSTEMDDIR, SYSUSERSDIR, ... overridable)
-#   make eco-test                 man pages, units, completion, notify, install, CDI (~30 s)
+#   make eco-test                 man pages, units, completion (bash, zsh), notify, install, CDI (~90 s)
 #   make deb / make deb-test      the Debian package; deb-test installs and purges it (root)
 
 MAN_PAGES := iovd.8 iovctl.8 iovm.1 iovd.conf.5
@@ -35,13 +35,15 @@ SYSUSERSDIR ?= $(LIBDIR_SD)/sysusers.d
 TMPFILESDIR ?= $(LIBDIR_SD)/tmpfiles.d
 MODLOADDIR  ?= $(LIBDIR_SD)/modules-load.d
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# Debian's zsh looks in /usr/share/zsh/vendor-completions and /usr/local/share/zsh/site-functions.
+ZSHCOMPDIR  ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/share/zsh/vendor-completions,$(PREFIX)/share/zsh/site-functions)
 INSTALL     ?= install
 
 .PHONY: install uninstall
 install: $(PROGS) $(MAN_OUT)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) \
 		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(MODLOADDIR) $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	sed 's|/usr/bin/iovd|$(BINDIR)/iovd|' dist/systemd/iovd.service > $(DESTDIR)$(SYSTEMDDIR)/iovd.service
@@ -51,6 +53,7 @@ install: $(PROGS) $(MAN_OUT)
 	$(INSTALL) -m 0644 dist/tmpfiles.d/iovd.conf $(DESTDIR)$(TMPFILESDIR)/iovd.conf
 	$(INSTALL) -m 0644 dist/modules-load.d/iovd.conf $(DESTDIR)$(MODLOADDIR)/iovd.conf
 	$(INSTALL) -m 0644 dist/completion/iovctl.bash $(DESTDIR)$(BASHCOMPDIR)/iovctl
+	$(INSTALL) -m 0644 dist/completion/_iovctl $(DESTDIR)$(ZSHCOMPDIR)/_iovctl
 	for p in $(MAN_OUT); do \
 		s=$${p##*.}; $(INSTALL) -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 	$(INSTALL) -m 0644 docs/iovd.md docs/iovm.md docs/verify.md docs/fleet.md $(DESTDIR)$(DOCDIR)/
@@ -63,6 +66,7 @@ uninstall:
 		$(DESTDIR)$(SYSTEMDDIR)/iovd.service $(DESTDIR)$(SYSTEMDDIR)/iovd.socket \
 		$(DESTDIR)$(SYSUSERSDIR)/iovd.conf $(DESTDIR)$(TMPFILESDIR)/iovd.conf \
 		$(DESTDIR)$(MODLOADDIR)/iovd.conf $(DESTDIR)$(BASHCOMPDIR)/iovctl \
+		$(DESTDIR)$(ZSHCOMPDIR)/_iovctl \
 		$(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(p))
 	rm -rf $(DESTDIR)$(DOCDIR)
 
@@ -74,6 +78,7 @@ units-test: $(PROGS) $(MAN_OUT)
 	tests/eco/units.sh $(BUILD)
 completion-test: $(BUILD)/iovctl
 	tests/eco/completion.sh $(BUILD)
+	tests/eco/completion.zsh $(BUILD)
 notify-test: $(BUILD)/iovd
 	tests/eco/notify.sh $(BUILD)
 install-test: $(PROGS) $(MAN_OUT)
@@ -82,11 +87,17 @@ install-test: $(PROGS) $(MAN_OUT)
 cdi-test: $(PROGS)
 	tests/eco/cdi.sh $(BUILD)
 .PHONY: cdi-test
+# podman (Debian's) runs a container with iovd's CDI devices (a suite of its own in make test:
+# it reports its skip, as root only and with podman installed).
+podman-test: $(BUILD)/iovd
+	tests/eco/podman.sh $(BUILD)
+.PHONY: podman-test
 # One after the other: install.sh runs make itself, which must not relink beside a test.
 eco-test: $(PROGS) $(MAN_OUT)
 	tests/eco/man.sh $(BUILD)
 	tests/eco/units.sh $(BUILD)
 	tests/eco/completion.sh $(BUILD)
+	tests/eco/completion.zsh $(BUILD)
 	tests/eco/notify.sh $(BUILD)
 	tests/eco/install.sh $(BUILD)
 	tests/eco/cdi.sh $(BUILD)

@@ -7,7 +7,7 @@
  *   device.added device.removed driver.changed netdev.renamed device.changed
  *   apply.started apply.step apply.finished apply.failed apply.recovered
  *   drift.found drift.repaired
- *   guest.started guest.exited guest.restarted guest.degraded guest.gave_up vf.quarantined
+ *   guest.step guest.started guest.exited guest.restarted guest.degraded guest.gave_up vf.quarantined
  *   vf.returned */
 #ifndef IOV_SRC_EVENTS_H
 #define IOV_SRC_EVENTS_H

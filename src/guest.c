@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,21 @@ static int own_uid(const struct guest *g, const struct iov_config *cfg, uid_t *u
 	return r;
 }
 
+/* What a start is doing, as it happens, for `iovctl vm start` on a terminal (and monitor):
+ * a "guest.step" event. The loop is busy with the start meanwhile; Monitor streams are
+ * written at once (vl_stream_send), so the caller sees each step when it is taken. */
+static void step(const struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void step(const struct guest *g, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	iovd_event("guest.step", json_pack("{s:s, s:s}", "guest", g->spec.name, "step", buf));
+}
+
 static size_t pool_disks(const struct iov_cfg_guest *spec)
 {
 	size_t n = 0;
@@ -435,6 +451,8 @@ static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, st
 		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", d->name);
 		taken[nt++].by = g->spec.name;
 		g->n_nics = i + 1;
+		step(g, "nic%zu: VF %s (%s vf %d)%s%s, verified isolated", i, n->vf, n->pfnet,
+		     n->vf_index, n->pool ? " from pool " : "", n->pool ? n->pool : "");
 		/* Several NUMA nodes: the guest goes where its first VF is (iovm, hence its
 		 * RAM, is placed there below), and its other NICs prefer VFs of that node. */
 		if (nodes > 1 && g->numa_node < 0 && d->numa_node >= 0 && d->numa_node < 1024 &&
@@ -469,6 +487,8 @@ static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, st
 		g->n_nics++;
 		if ((r = disk_vf_check(cfg, res, d, n, err)) < 0)
 			goto out;
+		step(g, "disk%zu: NVMe VF %s (namespace %u) from pool %s, verified isolated", k, n->vf,
+		     (unsigned)n->nsid, n->pool);
 		snprintf(taken[nt].dev, sizeof(taken[nt].dev), "%s", d->name);
 		taken[nt++].by = g->spec.name;
 	}
@@ -508,12 +528,25 @@ static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, st
 				r = -ENODEV;
 			goto undo;
 		}
+		if (g->nics[bound].disk >= 0)
+			step(g, "disk%d: %s bound to vfio-pci", g->nics[bound].disk, g->nics[bound].vf);
+		else
+			step(g, "nic%zu: %s bound to vfio-pci", bound, g->nics[bound].vf);
 	}
 	iovd_test_point("start-bound");
 	set = true;
-	for (size_t i = 0; i < g->n_nics && g->nics[i].disk < 0; i++)
+	for (size_t i = 0; i < g->n_nics && g->nics[i].disk < 0; i++) {
+		const uint8_t *m = g->nics[i].mac;
+
 		if ((r = gvf_set(&g->nics[i], err)) < 0)
 			goto undo;
+		if (g->nics[i].vlan >= 0)
+			step(g, "nic%zu: MAC %02x:%02x:%02x:%02x:%02x:%02x, VLAN %d set through %s", i,
+			     m[0], m[1], m[2], m[3], m[4], m[5], g->nics[i].vlan, g->nics[i].pfnet);
+		else
+			step(g, "nic%zu: MAC %02x:%02x:%02x:%02x:%02x:%02x set through %s", i, m[0],
+			     m[1], m[2], m[3], m[4], m[5], g->nics[i].pfnet);
+	}
 	iovd_test_point("start-set");
 launch:
 	/* 4. What iovm gets (src/guest_priv.h). */
@@ -553,6 +586,15 @@ launch:
 			goto undo;
 	}
 	/* 5. Go. */
+	{
+		size_t nn = 0, nd = g->n_dfd;
+
+		for (size_t i = 0; i < g->n_nics; i++)
+			nn += g->nics[i].disk < 0, nd += g->nics[i].disk >= 0;
+		step(g, "launching iovm: %llu MiB, %u vCPU%s, %zu NIC%s, %zu disk%s",
+		     (unsigned long long)g->spec.mem_mib, g->spec.cpus, g->spec.cpus == 1 ? "" : "s",
+		     nn, nn == 1 ? "" : "s", nd, nd == 1 ? "" : "s");
+	}
 	if ((r = pid = gpriv_spawn(&l, uid, gid, (g->spec.mem_mib + 64) << 20, err)) < 0)
 		goto undo;
 	g->pid = pid;

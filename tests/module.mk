@@ -20,6 +20,7 @@ golden: $(BUILD)/iovctl $(BUILD)/iovd $(BUILD)/iovm
 	tests/golden/run.sh $(BUILD)/iovctl
 	tests/daemon.sh $(BUILD)
 	tests/monitor.sh $(BUILD)
+	tests/progress.sh $(BUILD)
 	tests/cli.sh $(BUILD)
 	tests/sysroot.sh $(BUILD)
 	tests/golden/schema.py --goldens

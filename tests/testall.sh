@@ -118,6 +118,7 @@ suite build --stop $MAKE all
 suite unit $MAKE unit
 suite golden $MAKE golden
 suite eco $MAKE eco-test
+suite podman $MAKE podman-test
 suite san-build --stop $MAKE SAN=1 all
 suite san-unit $MAKE SAN=1 unit
 suite san-golden $MAKE SAN=1 golden

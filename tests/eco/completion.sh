@@ -113,7 +113,7 @@ comp "$S monitor --" "--count --help --json --recent"
 comp "$S config " "check"
 comp "$S config check $T/cf" "$T/cfg.json"
 comp "$S config check --" "--config-dir --help --json"
-comp "$S apply --" "--dry-run --force --help --json"
+comp "$S apply --" "--dry-run --force --help --json --quiet"
 # Guests come from the daemon (`iovctl vm list`): a stand-in iovd on the line's --socket
 # answers io.iovd.VmList with two guests.
 python3 - "$T/sock" > "$T/fake.log" 2>&1 <<'PY' &
@@ -147,7 +147,7 @@ comp "$V vm stop " "db web"
 comp "$V vm log w" "web"
 comp "$V vm console w" "web"
 comp "$V vm stop web --" "--force --help --json --timeout"
-comp "$V vm start web --" "--cmdline --cpus --disk --help --hugepages --initrd --json --kernel --mem --nic --restart --save"
+comp "$V vm start web --" "--cmdline --cpus --disk --help --hugepages --initrd --json --kernel --mem --nic --quiet --restart --save"
 comp "$V vm restart web --" "--force --help --json --timeout"
 comp "$V vm reboot web --" "--force --help --json"
 comp "$V vm start web --restart " "always no on-failure"

@@ -67,6 +67,13 @@ getent passwd iovm > /dev/null || bad "no user iovm after install (sysusers.d)"
 man -w iovd.conf > /dev/null 2>&1 || bad "man iovd.conf: not found"
 bash -c '. /usr/share/bash-completion/completions/iovctl && complete -p iovctl' > /dev/null ||
 	bad "bash completion does not load"
+# zsh finds it on its default fpath (compinit registers it for iovctl).
+if command -v zsh > /dev/null; then
+	[ "$(zsh -fc 'autoload -Uz compinit; compinit -u -D; print -r -- ${_comps[iovctl]}')" = _iovctl ] ||
+		bad "zsh completion is not found by compinit"
+else
+	[ -f /usr/share/zsh/vendor-completions/_iovctl ] || bad "no zsh completion in vendor-completions"
+fi
 [ -L /etc/systemd/system/sockets.target.wants/iovd.socket ] ||
 	bad "iovd.socket not enabled (dh_installsystemd)"
 systemd-analyze verify /lib/systemd/system/iovd.service /lib/systemd/system/iovd.socket \

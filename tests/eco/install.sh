@@ -38,6 +38,11 @@ $P/share/man/man${p##*.}/$p 644"
 	done
 	[ -f docs/fleet.md ] && want="$want
 $P/share/doc/iovd/fleet.md 644"
+	# zsh's completion: Debian's zsh reads vendor-completions under /usr, site-functions
+	# under /usr/local.
+	if [ "$prefix" = /usr ]; then zc=vendor-completions; else zc=site-functions; fi
+	want="$want
+$P/share/zsh/$zc/_iovctl 644"
 	[ -f docs/examples/iovd.json ] && want="$want
 $P/share/doc/iovd/examples/iovd.json 644"
 	got=$(cd "$D" && find . -type f -printf '%P %m\n' | sort)
