@@ -10,6 +10,8 @@
 # STEP.log per scenario, results.txt ("PASS|FAIL|SKIP PRESET STEP SECS skipped=K [retried]"
 # lines, one for every scenario asked for: one without a result is a FAIL), blobs/.
 # A SCENARIO may also be one of the runner's self-tests (tests/rig/selftest/NAME.sh).
+# IOV_RIG_REPEAT=N runs each scenario N times in a row in this one boot (steps NAME@1 ...
+# NAME@N, each its own result: a flakiness check without N boots).
 # Exit 0 iff no scenario failed and the guest finished by itself.
 #
 # A test host that stalls or resets by itself is booted once more for the scenarios without
@@ -53,12 +55,13 @@ for w in $args; do
 	prev=$w
 done
 
-# The script of a step: a scenario, a self-test of the runner, or a guest mode script.
+# The script of a step: a scenario, a self-test of the runner, or a guest mode script (a
+# repetition NAME@K is NAME's script).
 scen_file() {
 	for _d in scenarios selftest guest; do
-		[ -f "$here/$_d/$1.sh" ] && { echo "$here/$_d/$1.sh"; return 0; }
+		[ -f "$here/$_d/${1%@*}.sh" ] && { echo "$here/$_d/${1%@*}.sh"; return 0; }
 	done
-	echo "$here/scenarios/$1.sh"
+	echo "$here/scenarios/${1%@*}.sh"
 }
 # Presets a scenario declares.
 scen_presets() { sed -n 's/^# rig-presets:[[:space:]]*//p' "$1" | head -n1; }
@@ -77,6 +80,14 @@ elif [ "$mode" = test ]; then
 		case " $(scen_presets "$f") " in *" $preset "*) scens="$scens $(basename "$f" .sh)" ;; esac
 	done
 	[ -n "$scens" ] || { echo "run.sh: no scenario declares preset $preset" >&2; exit 2; }
+fi
+# IOV_RIG_REPEAT=N: each scenario N times in a row (NAME@1 ... NAME@N), each its own step.
+repeat=${IOV_RIG_REPEAT:-1}
+case "$repeat" in ''|*[!0-9]*|0) echo "run.sh: IOV_RIG_REPEAT='$repeat': expected a number >= 1" >&2; exit 2 ;; esac
+if [ "$repeat" -gt 1 ]; then
+	rs=""
+	for s in $scens; do k=1; while [ $k -le "$repeat" ]; do rs="$rs $s@$k"; k=$((k + 1)); done; done
+	scens=$rs
 fi
 nscen=$(echo $scens | wc -w)
 
