@@ -136,6 +136,8 @@ if [ "$mode" = shell ]; then
 		-append "$append" -serial mon:stdio -serial "file:$logdir/results.raw"
 fi
 
+AWK_LIVE=awk
+! awk -W version 2>&1 | grep -q mawk || AWK_LIVE="awk -W interactive"
 # One boot; the results channel is followed live: split into per-step logs, one line per step.
 boot_once() {
 	: > "$logdir/results.raw"
@@ -147,7 +149,9 @@ boot_once() {
 	qpid=$!
 	# A test host with a CPU stuck (RIG_STALL_PATTERN below) never finishes: stop it early;
 	# the caller boots it once more for what is left.
-	rm -f "$logdir/stalled"
+	# A runner in the guest that cannot end a step says "rig: STUCK:" on the console (guest/
+	# init rig_stuck, with what each process waits on): stopped too, a failure, not retried.
+	rm -f "$logdir/stalled" "$logdir/stuck"
 	(
 		while kill -0 $qpid 2>/dev/null; do
 			sleep 5
@@ -156,12 +160,21 @@ boot_once() {
 				kill $qpid 2>/dev/null
 				break
 			fi
+			if grep -q "^rig: STUCK: " "$logdir/console.log" 2>/dev/null; then
+				sleep 5	# the rest of its report
+				echo stuck > "$logdir/stuck"
+				kill $qpid 2>/dev/null
+				break
+			fi
 		done
 	) &
 	wpid=$!
 
 	# Follow the results channel live: split it into per-step logs, print one line per step.
-	tail -n +1 -f --pid=$qpid "$logdir/results.raw" 2>/dev/null | tr -d '\r' | awk -v dir="$logdir" -v preset="$preset" -v mode="$mode" -v retried="${retry_boot:+ retried}" '
+	# (CRs dropped by awk itself: tr in between would hold lines back in its output buffer;
+	# mawk reads its input line by line only with -W interactive.)
+	tail -n +1 -f --pid=$qpid "$logdir/results.raw" 2>/dev/null | $AWK_LIVE -v dir="$logdir" -v preset="$preset" -v mode="$mode" -v retried="${retry_boot:+ retried}" '
+	{ gsub(/\r/, "") }
 	function flush_line(s) { print s > logf; fflush(logf); if (mode == "demo" && step != "_boot") { print "    " s; fflush() } }
 	/^@@RIG HELLO / { print "rig: " preset ": guest up (" substr($0, 13) ")"; fflush(); next }
 	/^@@RIG BEGIN / {
@@ -257,7 +270,7 @@ while [ "$mode" = test ] && [ ! -f "$logdir/done" ]; do
 	why_retry=""
 	if [ -f "$logdir/stalled" ]; then
 		why_retry="stalled ($(grep -m1 -oE "$RIG_STALL_PATTERN" "$logdir/console.log"))"
-	elif grep -q '^@@RIG HELLO' "$logdir/results.raw" && [ "$qrc" != 124 ] && [ "$qrc" != 137 ] &&
+	elif [ ! -f "$logdir/stuck" ] && grep -q '^@@RIG HELLO' "$logdir/results.raw" && [ "$qrc" != 124 ] && [ "$qrc" != 137 ] &&
 	     ! grep -q "Kernel panic" "$logdir/console.log" 2>/dev/null; then
 		why_retry="reset by itself (qemu exit $qrc, no kernel panic)"
 	fi
@@ -308,7 +321,9 @@ case "$mode" in capture|demo) expect=$mode ;; esac
 why="no END record for it"
 if [ ! -f "$logdir/done" ]; then
 	fail=1
-	if [ -f "$logdir/stalled" ]; then
+	if [ -f "$logdir/stuck" ]; then
+		why="the runner in the test host could not end a step and was stopped ($(grep -m1 '^rig: STUCK: ' "$logdir/console.log" | cut -c13-); what each process waited on: $logdir/console.log)"
+	elif [ -f "$logdir/stalled" ]; then
 		why="the test host stalled ($(grep -m1 -oE "$RIG_STALL_PATTERN" "$logdir/console.log")) and was stopped"
 	elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 		why="the test host timed out after ${timeout}s and was killed"

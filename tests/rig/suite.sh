@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run test-host scenarios on every preset they declare: one boot per preset (a long one is
 # split into several boots), all of that preset's scenarios in it. Prints one line per scenario
-# and a last line "N passed[ (R after a test-host retry)], M failed, K skipped", after the
+# and a last line "N passed (R after a test-host retry), M failed, K skipped", after the
 # lines naming the retried scenarios and the skips.
 #
 #   tests/rig/suite.sh [SCENARIO...]        (default: every scenario)
@@ -179,5 +179,5 @@ if [ -n "${IOV_TEST_REPORT:-}" ]; then
 	printf 'pass %s\nfail %s\nskip %s\nretried %s\n' "$passed" "$failed" "$skipped" "$retried" > "$IOV_TEST_REPORT/rig.$$.counts"
 	sed 's/^/test host: /' "$OUT/logs/skips.txt" > "$IOV_TEST_REPORT/rig.$$.skips"
 fi
-echo "$passed passed$([ "$retried" -gt 0 ] && echo " ($retried after a test-host retry)"), $failed failed, $skipped skipped"
+echo "$passed passed ($retried after a test-host retry), $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
