@@ -150,7 +150,8 @@ boot_once() {
 	# A test host with a CPU stuck (RIG_STALL_PATTERN below) never finishes: stop it early;
 	# the caller boots it once more for what is left.
 	# A runner in the guest that cannot end a step says "rig: STUCK:" on the console (guest/
-	# init rig_stuck, with what each process waits on): stopped too, a failure, not retried.
+	# init rig_stuck, with what each process waits on): stopped too; that step fails (never
+	# retried), the ones after it get a fresh boot like after a reset.
 	rm -f "$logdir/stalled" "$logdir/stuck"
 	(
 		while kill -0 $qpid 2>/dev/null; do
@@ -270,6 +271,8 @@ while [ "$mode" = test ] && [ ! -f "$logdir/done" ]; do
 	why_retry=""
 	if [ -f "$logdir/stalled" ]; then
 		why_retry="stalled ($(grep -m1 -oE "$RIG_STALL_PATTERN" "$logdir/console.log"))"
+	elif [ -f "$logdir/stuck" ]; then
+		why_retry="got stuck (its runner could not end the step: rig: STUCK on the console)"
 	elif [ ! -f "$logdir/stuck" ] && grep -q '^@@RIG HELLO' "$logdir/results.raw" && [ "$qrc" != 124 ] && [ "$qrc" != 137 ] &&
 	     ! grep -q "Kernel panic" "$logdir/console.log" 2>/dev/null; then
 		why_retry="reset by itself (qemu exit $qrc, no kernel panic)"
@@ -282,6 +285,7 @@ while [ "$mode" = test ] && [ ! -f "$logdir/done" ]; do
 	echo "rig: $preset: the test host $why_retry during $first; console tail:" >&2
 	tail -n 20 "$logdir/console.log" 2>/dev/null | sed 's/^/    | /' >&2
 	nr=$(no_retry_reason "$first")
+	[ ! -f "$logdir/stuck" ] || nr="a step the runner could not end fails, like a timeout"
 	grep -qx "$first" "$logdir/interrupted" && nr="interrupted twice"
 	echo "$first" >> "$logdir/interrupted"
 	if [ -n "$nr" ]; then
