@@ -108,5 +108,18 @@ table dpexit
 expect_rc dpexit 1
 expect dpexit "iovm exits in the transfer io/mmio" "NOT MET"
 
+# 5. A benchmark that checks its own target and exits 1 over it (plan_bench.py: "bench-plan:
+#    OVER TARGET"): its figure is NOT MET, not FAILED; one that failed without its figure,
+#    FAILED; one whose peer is missing ("not run: no /dev/kvm", exit 77) "not run".
+printf '%s\n' "host model + usage + resolve + plan: best 507.8 ms, median 861.5 ms over 15 runs (target < 150 ms)" \
+	"bench-plan: OVER TARGET" | out own plan 1
+echo "$list_ok" | out own list 0
+echo "not run: no /dev/kvm on this machine (iovd refuses VmStart without it)" | out own scale 77
+table own
+expect_rc own 1
+expect own "config plan, 16 PFs (median)" "NOT MET"
+expect own "iovd, 256 guests: vm list --json" "not run"
+if grep -q "make bench: 1 figure(s) NOT MET" "$T/own.table"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: own: no count of 1 NOT MET"; fi
+
 echo "bench-selftest: $pass passed, $fail failed"
 [ "$fail" = 0 ]
