@@ -326,7 +326,7 @@ why="no END record for it"
 if [ ! -f "$logdir/done" ]; then
 	fail=1
 	if [ -f "$logdir/stuck" ]; then
-		why="the runner in the test host could not end a step and was stopped ($(grep -m1 '^rig: STUCK: ' "$logdir/console.log" | cut -c13-); what each process waited on: $logdir/console.log)"
+		why="the runner in the test host could not end a step and was stopped ($(grep -m1 '^rig: STUCK: ' "$logdir/console.log" | tr -d '\r' | cut -c13-); what each process waited on: $logdir/console.log)"
 	elif [ -f "$logdir/stalled" ]; then
 		why="the test host stalled ($(grep -m1 -oE "$RIG_STALL_PATTERN" "$logdir/console.log")) and was stopped"
 	elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
