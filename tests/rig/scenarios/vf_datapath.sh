@@ -99,7 +99,8 @@ inns ping6 -c 2 -W 2 -I "$vf2net" "$pf6" > /dev/null 2>&1 || true	# neighbour di
 # ---------------------------------------------------------------- the iovm guest, VF 0
 # Its init sets up eth0 and says its link-local address, then runs ROUNDS samples, each when
 # the test host connects to its port GOPORT: a ping6 series, then the transfer between
-# marks 0x34 and 0x35. Then it powers off.
+# marks 0x34 and 0x35. It powers off at the test host's last connection ("done"), so the VM's
+# KVM statistics are still there when the last round's are read.
 w=/tmp/dp
 rm -rf "$w"
 mkdir -p "$w/bin" "$w/dev" "$w/proc" "$w/sys" "$w/tmp"
@@ -153,6 +154,7 @@ while [ $r -lt "$(arg rounds)" ]; do
 	mark 5
 	say "round $r xfer end rc $rc irqs $(irqs)"
 done
+nc -l -p "$(arg goport)" < /dev/null > /dev/null 2>&1	# "done": the test host has read its statistics
 printf '\0' | dd of=/dev/port bs=1 seek=1281 count=1 2>/dev/null
 INIT
 chmod 755 "$w/init"
@@ -176,14 +178,25 @@ until_out() {
 until_out "^INNER: addr fe80" 300
 g6=$(sed -n 's/^INNER: addr \(fe80[0-9a-f:]*\).*/\1/p' /tmp/dp.out | head -n1)
 log "guest side: VF $vf, the guest at $g6"
-# The test host's KVM statistics for this VM: "exits io mmio halt injections" (- unknown).
+# The test host's KVM statistics for this VM: "exits io mmio halt injections" ("- - - - -"
+# when any of them cannot be read).
 kst() {
 	_d=$(ls -d /sys/kernel/debug/kvm/$ipid-* 2>/dev/null | head -n1)
-	if [ -n "$_d" ]; then
-		echo "$(cat "$_d/exits") $(cat "$_d/io_exits") $(cat "$_d/mmio_exits") $(cat "$_d/halt_exits") $(cat "$_d/irq_injections" 2>/dev/null || echo -)"
-	else
-		echo "- - - - -"
-	fi
+	_s=""
+	for _f in exits io_exits mmio_exits halt_exits irq_injections; do
+		_v=$(cat "$_d/$_f" 2>/dev/null) || _v=""
+		case "$_v" in ''|*[!0-9]*) echo "- - - - -"; return 0 ;; esac
+		_s="$_s${_s:+ }$_v"
+	done
+	echo "$_s"
+}
+# send_go WHAT: connects to the guest's GOPORT (it listens between its samples; 5 s to start).
+send_go() {
+	_i=0
+	until echo go | nc "$g6%$pfnet" $GOPORT > /dev/null 2>&1; do
+		_i=$((_i + 1)); [ $_i -le 25 ] || fail "$1: the guest does not accept on $g6 port $GOPORT"
+		sleep 0.2
+	done
 }
 
 # ---------------------------------------------------------------- the samples
@@ -213,12 +226,7 @@ host_sample() { # ROUND
 guest_sample() { # ROUND
 	listen guest
 	_rx0=$(pf_rx)
-	# "go": the guest listens on GOPORT between its samples (5 s to start listening).
-	_i=0
-	until echo go | nc "$g6%$pfnet" $GOPORT > /dev/null 2>&1; do
-		_i=$((_i + 1)); [ $_i -le 25 ] || fail "round $1: the guest does not accept on $g6 port $GOPORT"
-		sleep 0.2
-	done
+	send_go "round $1"
 	until_out "^INNER: round $1 xfer start" 120
 	_k0=$(kst)
 	until_out "^INNER: round $1 xfer end" 600
@@ -246,7 +254,8 @@ while [ $r -lt "$ROUNDS" ]; do
 	echo "ROUND $r first $first"
 	if [ $first = host ]; then host_sample $r; guest_sample $r; else guest_sample $r; host_sample $r; fi
 done
-# The guest powers off after its last round (20 s at most).
+# The guest powers off once told so (20 s at most).
+send_go "the end"
 _i=0
 while kill -0 $ipid 2>/dev/null && [ $_i -lt 200 ]; do sleep 0.1; _i=$((_i + 1)); done
 kill $ipid 2>/dev/null || true	# powered off by itself already (its exit status is checked below)
