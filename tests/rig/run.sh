@@ -161,7 +161,7 @@ boot_once() {
 				kill $qpid 2>/dev/null
 				break
 			fi
-			if grep -q "^rig: STUCK: " "$logdir/console.log" 2>/dev/null; then
+			if grep -aq "rig: STUCK: " "$logdir/console.log" 2>/dev/null; then
 				sleep 5	# the rest of its report
 				echo stuck > "$logdir/stuck"
 				kill $qpid 2>/dev/null
@@ -302,7 +302,8 @@ while [ "$mode" = test ] && [ ! -f "$logdir/done" ]; do
 		break
 	fi
 	echo "rig: $preset: booting again for:$left (a test-host retry; the results of that boot say so)" >&2
-	for f in console.log results.raw "$first.log"; do
+	# (the interrupted step's log only when it runs again: one not retried keeps its log)
+	for f in console.log results.raw $([ -n "$nr" ] || echo "$first.log"); do
 		[ -f "$logdir/$f" ] && mv "$logdir/$f" "$logdir/${f%.*}.boot$boot.${f##*.}"
 	done
 	cat "$logdir/results.txt" >> "$logdir/results.prev"
@@ -326,7 +327,7 @@ why="no END record for it"
 if [ ! -f "$logdir/done" ]; then
 	fail=1
 	if [ -f "$logdir/stuck" ]; then
-		why="the runner in the test host could not end a step and was stopped ($(grep -m1 '^rig: STUCK: ' "$logdir/console.log" | tr -d '\r' | cut -c13-); what each process waited on: $logdir/console.log)"
+		why="the runner in the test host could not end a step and was stopped ($(grep -a -m1 -o 'rig: STUCK: step .*' "$logdir/console.log" | tr -d '\r' | cut -c13-); what each process waited on: $logdir/console.log)"
 	elif [ -f "$logdir/stalled" ]; then
 		why="the test host stalled ($(grep -m1 -oE "$RIG_STALL_PATTERN" "$logdir/console.log")) and was stopped"
 	elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
