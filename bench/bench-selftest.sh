@@ -75,5 +75,51 @@ expect peer "config plan, 16 PFs (median)" FAILED
 expect peer "launch to /init vm start/by hand" "no figure"
 expect peer "listing iovctl/lspci (wall)" met
 
+# 4. vf_datapath's figures as it prints them (rounds, medians for reference beside the median
+#    of per-round ratios): the table reads them; an exit to iovm is NOT MET.
+dp() { # IO-EXITS
+	printf '%s\n' "ROUND 1 first host" "ROUND 1 host tcp_ms 1800 rtt_ms 3.047 (first this round)" \
+		"ROUND 1 guest tcp_ms 20000 rtt_ms 5.306 vf_irqs 9000 kvm_exits/io/mmio/halt/inj 1 2 0 3 4" \
+		"datapath_rounds 5 rounds (one sample a side each, who goes first alternating)" \
+		"datapath_tcp_mib 8 MiB" \
+		"datapath_tcp_host_ms 1800 ms (4.44 MiB/s) median of 5, for reference" \
+		"datapath_tcp_guest_ms 20000 ms (0.40 MiB/s) median of 5, for reference" \
+		"datapath_tcp_ratio 11.27 x (median of 5 per-round ratios guest time / host time)" \
+		"datapath_ping_host_avg_ms 3.047 ms (median of 5, for reference)" \
+		"datapath_ping_guest_avg_ms 5.306 ms (median of 5, for reference)" \
+		"datapath_ping_ratio 1.74 x (median of 5 per-round ratios guest rtt / host rtt)" \
+		"datapath_xfer_exits_io $1 exits (iovm, during the guest's 5 transfers)" \
+		"datapath_xfer_exits_mmio 0 exits (iovm, during the guest's 5 transfers)" \
+		"datapath_xfer_guest_vf_irqs 9000 interrupts (guest eth0 MSI-X, median of 5 transfers)" \
+		"bench-datapath: passed"
+}
+echo "$list_ok" | out dp list 0
+dp 0 | out dp datapath 0
+table dp
+expect dp "TCP 8 MiB guest/host (time)" "no target"
+expect dp "ping6 rtt guest/host (avg)" "no target"
+expect dp "iovm exits in the transfer io/mmio" met
+if grep -q "^ping6 rtt guest/host (avg) *5.306 / 3.047 ms *1.74 " "$T/dp.table" &&
+   grep -q "^TCP 8 MiB guest/host (time) *0.40 / 4.44 MiB/s *11.27 " "$T/dp.table"; then pass=$((pass + 1))
+else fail=$((fail + 1)); echo "FAIL: dp: the data-path rows do not show the figures as printed:"; grep -E "^(TCP|ping6)" "$T/dp.table" | sed 's/^/  | /'; fi
+dp 1 | out dpexit datapath 0
+echo "$list_ok" | out dpexit list 0
+table dpexit
+expect_rc dpexit 1
+expect dpexit "iovm exits in the transfer io/mmio" "NOT MET"
+
+# 5. A benchmark that checks its own target and exits 1 over it (plan_bench.py: "bench-plan:
+#    OVER TARGET"): its figure is NOT MET, not FAILED; one that failed without its figure,
+#    FAILED; one whose peer is missing ("not run: no /dev/kvm", exit 77) "not run".
+printf '%s\n' "host model + usage + resolve + plan: best 507.8 ms, median 861.5 ms over 15 runs (target < 150 ms)" \
+	"bench-plan: OVER TARGET" | out own plan 1
+echo "$list_ok" | out own list 0
+echo "not run: no /dev/kvm on this machine (iovd refuses VmStart without it)" | out own scale 77
+table own
+expect_rc own 1
+expect own "config plan, 16 PFs (median)" "NOT MET"
+expect own "iovd, 256 guests: vm list --json" "not run"
+if grep -q "make bench: 1 figure(s) NOT MET" "$T/own.table"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: own: no count of 1 NOT MET"; fi
+
 echo "bench-selftest: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -2,7 +2,7 @@
 # make test: every suite in order (the build steps stop the run when they fail; a failing
 # suite does not), each one's output shown and kept in build/test-report/NAME.log. Ends with
 # the skips named ("skipped: ..."), one line per suite, and a last line that counts them all:
-#   N passed[ (R after a test-host retry)], M failed, K skipped
+#   N passed (R after a test-host retry), M failed, K skipped
 # Counts: cmocka's per-test results for unit tests; a suite's own IOV_TEST_REPORT/*.counts
 # (tests/vmm/run.sh, tests/rig/suite.sh, tests/rig/selftest.sh); else the "N passed, M
 # failed" lines it prints (summed); else the suite as 1 pass or 1 failure by its exit status.
@@ -108,7 +108,7 @@ finish() {
 			f=$((f + 1))
 		done < "$R/unexplained"
 	fi
-	echo "$p passed$([ "$r" -gt 0 ] && echo " ($r after a test-host retry)"), $f failed, $k skipped"
+	echo "$p passed ($r after a test-host retry), $f failed, $k skipped"
 	[ "$f" = 0 ]
 	exit $?
 }

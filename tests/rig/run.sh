@@ -10,6 +10,8 @@
 # STEP.log per scenario, results.txt ("PASS|FAIL|SKIP PRESET STEP SECS skipped=K [retried]"
 # lines, one for every scenario asked for: one without a result is a FAIL), blobs/.
 # A SCENARIO may also be one of the runner's self-tests (tests/rig/selftest/NAME.sh).
+# IOV_RIG_REPEAT=N runs each scenario N times in a row in this one boot (steps NAME@1 ...
+# NAME@N, each its own result: a flakiness check without N boots).
 # Exit 0 iff no scenario failed and the guest finished by itself.
 #
 # A test host that stalls or resets by itself is booted once more for the scenarios without
@@ -55,12 +57,13 @@ for w in $args; do
 	prev=$w
 done
 
-# The script of a step: a scenario, a self-test of the runner, or a guest mode script.
+# The script of a step: a scenario, a self-test of the runner, or a guest mode script (a
+# repetition NAME@K is NAME's script).
 scen_file() {
 	for _d in scenarios selftest guest; do
-		[ -f "$here/$_d/$1.sh" ] && { echo "$here/$_d/$1.sh"; return 0; }
+		[ -f "$here/$_d/${1%@*}.sh" ] && { echo "$here/$_d/${1%@*}.sh"; return 0; }
 	done
-	echo "$here/scenarios/$1.sh"
+	echo "$here/scenarios/${1%@*}.sh"
 }
 # Presets a scenario declares.
 scen_presets() { sed -n 's/^# rig-presets:[[:space:]]*//p' "$1" | head -n1; }
@@ -79,6 +82,14 @@ elif [ "$mode" = test ]; then
 		case " $(scen_presets "$f") " in *" $preset "*) scens="$scens $(basename "$f" .sh)" ;; esac
 	done
 	[ -n "$scens" ] || { echo "run.sh: no scenario declares preset $preset" >&2; exit 2; }
+fi
+# IOV_RIG_REPEAT=N: each scenario N times in a row (NAME@1 ... NAME@N), each its own step.
+repeat=${IOV_RIG_REPEAT:-1}
+case "$repeat" in ''|*[!0-9]*|0) echo "run.sh: IOV_RIG_REPEAT='$repeat': expected a number >= 1" >&2; exit 2 ;; esac
+if [ "$repeat" -gt 1 ]; then
+	rs=""
+	for s in $scens; do k=1; while [ $k -le "$repeat" ]; do rs="$rs $s@$k"; k=$((k + 1)); done; done
+	scens=$rs
 fi
 nscen=$(echo $scens | wc -w)
 
@@ -143,6 +154,8 @@ if [ "$mode" = shell ]; then
 		-append "$append" -serial mon:stdio -serial "file:$logdir/results.raw"
 fi
 
+AWK_LIVE=awk
+! awk -W version 2>&1 | grep -q mawk || AWK_LIVE="awk -W interactive"
 # One boot; the results channel is followed live: split into per-step logs, one line per step.
 boot_once() {
 	: > "$logdir/results.raw"
@@ -154,7 +167,10 @@ boot_once() {
 	qpid=$!
 	# A test host with a CPU stuck (RIG_STALL_PATTERN below) never finishes: stop it early;
 	# the caller boots it once more for what is left.
-	rm -f "$logdir/stalled"
+	# A runner in the guest that cannot end a step says "rig: STUCK:" on the console (guest/
+	# init rig_stuck, with what each process waits on): stopped too; that step fails (never
+	# retried), the ones after it get a fresh boot like after a reset.
+	rm -f "$logdir/stalled" "$logdir/stuck"
 	(
 		while kill -0 $qpid 2>/dev/null; do
 			sleep 5
@@ -163,12 +179,21 @@ boot_once() {
 				kill $qpid 2>/dev/null
 				break
 			fi
+			if grep -aq "rig: STUCK: " "$logdir/console.log" 2>/dev/null; then
+				sleep 5	# the rest of its report
+				echo stuck > "$logdir/stuck"
+				kill $qpid 2>/dev/null
+				break
+			fi
 		done
 	) &
 	wpid=$!
 
 	# Follow the results channel live: split it into per-step logs, print one line per step.
-	tail -n +1 -f --pid=$qpid "$logdir/results.raw" 2>/dev/null | tr -d '\r' | awk -v dir="$logdir" -v preset="$preset" -v mode="$mode" -v retried="${retry_boot:+ retried}" '
+	# (CRs dropped by awk itself: tr in between would hold lines back in its output buffer;
+	# mawk reads its input line by line only with -W interactive.)
+	tail -n +1 -f --pid=$qpid "$logdir/results.raw" 2>/dev/null | $AWK_LIVE -v dir="$logdir" -v preset="$preset" -v mode="$mode" -v retried="${retry_boot:+ retried}" '
+	{ gsub(/\r/, "") }
 	function flush_line(s) { print s > logf; fflush(logf); if (mode == "demo" && step != "_boot") { print "    " s; fflush() } }
 	/^@@RIG HELLO / { print "rig: " preset ": guest up (" substr($0, 13) ")"; fflush(); next }
 	/^@@RIG BEGIN / {
@@ -264,7 +289,9 @@ while [ "$mode" = test ] && [ ! -f "$logdir/done" ]; do
 	why_retry=""
 	if [ -f "$logdir/stalled" ]; then
 		why_retry="stalled ($(grep -m1 -oE "$RIG_STALL_PATTERN" "$logdir/console.log"))"
-	elif grep -q '^@@RIG HELLO' "$logdir/results.raw" && [ "$qrc" != 124 ] && [ "$qrc" != 137 ] &&
+	elif [ -f "$logdir/stuck" ]; then
+		why_retry="got stuck (its runner could not end the step: rig: STUCK on the console)"
+	elif [ ! -f "$logdir/stuck" ] && grep -q '^@@RIG HELLO' "$logdir/results.raw" && [ "$qrc" != 124 ] && [ "$qrc" != 137 ] &&
 	     ! grep -q "Kernel panic" "$logdir/console.log" 2>/dev/null; then
 		why_retry="reset by itself (qemu exit $qrc, no kernel panic)"
 	fi
@@ -276,6 +303,7 @@ while [ "$mode" = test ] && [ ! -f "$logdir/done" ]; do
 	echo "rig: $preset: the test host $why_retry during $first; console tail:" >&2
 	tail -n 20 "$logdir/console.log" 2>/dev/null | sed 's/^/    | /' >&2
 	nr=$(no_retry_reason "$first")
+	[ ! -f "$logdir/stuck" ] || nr="a step the runner could not end fails, like a timeout"
 	grep -qx "$first" "$logdir/interrupted" && nr="interrupted twice"
 	echo "$first" >> "$logdir/interrupted"
 	if [ -n "$nr" ]; then
@@ -292,7 +320,8 @@ while [ "$mode" = test ] && [ ! -f "$logdir/done" ]; do
 		break
 	fi
 	echo "rig: $preset: booting again for:$left (a test-host retry; the results of that boot say so)" >&2
-	for f in console.log results.raw "$first.log"; do
+	# (the interrupted step's log only when it runs again: one not retried keeps its log)
+	for f in console.log results.raw $([ -n "$nr" ] || echo "$first.log"); do
 		[ -f "$logdir/$f" ] && mv "$logdir/$f" "$logdir/${f%.*}.boot$boot.${f##*.}"
 	done
 	cat "$logdir/results.txt" >> "$logdir/results.prev"
@@ -315,7 +344,9 @@ case "$mode" in capture|demo) expect=$mode ;; esac
 why="no END record for it"
 if [ ! -f "$logdir/done" ]; then
 	fail=1
-	if [ -f "$logdir/stalled" ]; then
+	if [ -f "$logdir/stuck" ]; then
+		why="the runner in the test host could not end a step and was stopped ($(grep -a -m1 -o 'rig: STUCK: step .*' "$logdir/console.log" | tr -d '\r' | cut -c13-); what each process waited on: $logdir/console.log)"
+	elif [ -f "$logdir/stalled" ]; then
 		why="the test host stalled ($(grep -m1 -oE "$RIG_STALL_PATTERN" "$logdir/console.log")) and was stopped"
 	elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 		why="the test host timed out after ${timeout}s and was killed"

@@ -22,13 +22,15 @@ selftest_skip        PASS skipped=1 SKIPPED: a check this test host cannot make
 selftest_skipall     SKIP -       every check of the step was skipped
 selftest_reset       PASS retried the retry boot says it is one
 selftest_reset_attack FAIL -      not retried: runner self-test of an attack scenario
+selftest_stuck       FAIL -       rig: STUCK: step selftest_stuck not ended
 '
 names=$(echo "$expect" | awk 'NF { print $1 }')
 t0=$(date +%s)
-# One retry in the budget: selftest_reset uses it, selftest_reset_attack must not get one.
+# Two retries in the budget: selftest_reset uses one; selftest_reset_attack must not get one,
+# the step after it (selftest_stuck) gets a fresh boot with the other.
 # shellcheck disable=SC2086
 if [ "${1:-}" = --check ]; then rc=1; else
-	IOV_RIG_BOOT=selftest IOV_RIG_RETRIES=1 IOV_RIG_RETRY_FILE= "$here/run.sh" default $names && rc=0 || rc=$?
+	IOV_RIG_BOOT=selftest IOV_RIG_RETRIES=2 IOV_RIG_RETRY_FILE= "$here/run.sh" default $names && rc=0 || rc=$?
 fi
 pass=0 fail=0
 bad() { fail=$((fail + 1)); echo "selftest: FAIL $*"; }
@@ -52,7 +54,7 @@ sed 's/^/selftest: /' "$log/selftest.check"
 pass=$((pass + $(grep -c '^good' "$log/selftest.check" || true)))
 fail=$((fail + $(grep -c '^bad' "$log/selftest.check" || true)))
 n=$(grep -c . "$log/retries" 2>/dev/null || true)
-if [ "${n:-0}" = 1 ]; then pass=$((pass + 1)); else bad "retries used: ${n:-0}, want 1 (selftest_reset only)"; fi
+if [ "${n:-0}" = 2 ]; then pass=$((pass + 1)); else bad "retries used: ${n:-0}, want 2 (selftest_reset, and the boot after selftest_reset_attack)"; fi
 [ "$(grep -c . "$log/results.txt")" = "$(echo "$names" | wc -l)" ] && pass=$((pass + 1)) ||
 	bad "results.txt has $(grep -c . "$log/results.txt") lines for $(echo "$names" | wc -l) scenarios"
 echo "rig-selftest: $pass passed, $fail failed ($(( $(date +%s) - t0 )) s; logs in $log)"

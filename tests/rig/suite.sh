@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run test-host scenarios on every preset they declare: one boot per preset (a long one is
 # split into several boots), all of that preset's scenarios in it. Prints one line per scenario
-# and a last line "N passed[ (R after a test-host retry)], M failed, K skipped", after the
+# and a last line "N passed (R after a test-host retry), M failed, K skipped", after the
 # lines naming the retried scenarios and the skips.
 #
 #   tests/rig/suite.sh [SCENARIO...]        (default: every scenario)
@@ -9,6 +9,8 @@
 #   IOV_RIG_JOBS=1 tests/rig/suite.sh       (one QEMU at a time, output live; default 2 at once)
 #
 #   IOV_RIG_RETRIES=2 tests/rig/suite.sh    (test-host retries for the whole suite; default 2)
+#   IOV_RIG_REPEAT=10 tests/rig/suite.sh S  (each scenario 10 times in a row in its boot: steps
+#                                            S@1 ... S@10, each counted as a result of its own)
 #
 # Exit 0 iff no scenario failed (a planned one without a result fails) and one passed.
 # With IOV_TEST_REPORT=DIR, also writes DIR/rig.PID.counts and .skips (tests/testall.sh).
@@ -19,6 +21,15 @@ top=$(cd "$here/../.." && pwd)
 cd "$top"
 . "$here/presets.sh"
 OUT=${IOV_RIG_OUT:-build/rig}
+# IOV_RIG_REPEAT=N: run.sh runs each scenario N times in a row (steps NAME@1 ... NAME@N).
+export IOV_RIG_REPEAT=${IOV_RIG_REPEAT:-1}
+case "$IOV_RIG_REPEAT" in ''|*[!0-9]*|0) echo "rig: IOV_RIG_REPEAT='$IOV_RIG_REPEAT': expected a number >= 1" >&2; exit 2 ;; esac
+# steps NAME...: the steps run.sh makes of these scenarios.
+steps() {
+	for _s in "$@"; do
+		if [ "$IOV_RIG_REPEAT" -gt 1 ]; then seq -f "$_s@%g" 1 "$IOV_RIG_REPEAT"; else echo "$_s"; fi
+	done
+}
 
 want=""
 for s in "$@"; do
@@ -60,9 +71,9 @@ for p in ${IOV_RIG_PRESETS:-$RIG_PRESETS}; do
 	# 300) is split into several boots (P.1, P.2, ...; longest scenario first, each to the
 	# boot with the least so far), so that two lanes stay balanced. Each boot costs ~15 s.
 	plan="$plan$(for s in $scens; do echo "$s"; done | awk -v p="$p" -v f="$durations" \
-		-v max="${IOV_RIG_BOOT_SECS:-300}" '
+		-v max="${IOV_RIG_BOOT_SECS:-300}" -v rep="$IOV_RIG_REPEAT" '
 		BEGIN { while ((getline l < f) > 0) { split(l, a, " "); d[a[1] " " a[2]] = a[3] } }
-		{ n++; name[n] = $1; c[n] = ((p " " $1) in d) ? d[p " " $1] : 40; tot += c[n] }
+		{ n++; name[n] = $1; c[n] = rep * (((p " " $1) in d) ? d[p " " $1] : 40); tot += c[n] }
 		END {
 			k = int(tot / max) + 1; if (k > n) k = n
 			# longest first (selection sort: a handful of scenarios)
@@ -123,7 +134,7 @@ printf '%s' "$plan" | while read -r _ pb scens; do
 	p=${pb%.*}
 	r="$OUT/logs/$pb/results.txt"
 	[ -f "$r" ] && cat "$r" >> "$summary"
-	for s in $scens; do
+	for s in $(steps $scens); do
 		grep -q "^[A-Z]* $p $s " "$r" 2>/dev/null || {
 			echo "FAIL $p $s 0 skipped=0" >> "$summary"
 			echo "rig: $p: FAIL $s (no result from its boot $pb)"
@@ -132,7 +143,7 @@ printf '%s' "$plan" | while read -r _ pb scens; do
 done
 
 # Remember how long each scenario took, for the next run's lanes.
-{ cat "$OUT/logs/durations" 2>/dev/null || true; awk '$4 > 0 { print $2, $3, $4 }' "$summary"; } |
+{ cat "$OUT/logs/durations" 2>/dev/null || true; awk '$4 > 0 { sub(/@[0-9]+$/, "", $3); print $2, $3, $4 }' "$summary"; } |
 	awk '{ d[$1 " " $2] = $3 } END { for (k in d) print k, d[k] }' | sort > "$OUT/logs/durations.new"
 mv "$OUT/logs/durations.new" "$OUT/logs/durations"
 
@@ -168,5 +179,5 @@ if [ -n "${IOV_TEST_REPORT:-}" ]; then
 	printf 'pass %s\nfail %s\nskip %s\nretried %s\n' "$passed" "$failed" "$skipped" "$retried" > "$IOV_TEST_REPORT/rig.$$.counts"
 	sed 's/^/test host: /' "$OUT/logs/skips.txt" > "$IOV_TEST_REPORT/rig.$$.skips"
 fi
-echo "$passed passed$([ "$retried" -gt 0 ] && echo " ($retried after a test-host retry)"), $failed failed, $skipped skipped"
+echo "$passed passed ($retried after a test-host retry), $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -78,9 +78,14 @@ expect_eq "bad reload: host unchanged" "$(host_state)" "$before"
 "$IOVCTL" --json status > /tmp/s.json || fail "status --json"
 expect_eq "status: previous config still in force" "$(j /tmp/s.json '.config.pfs')" 1
 case "$(j /tmp/s.json '.config_error')" in *"$CFG"*) ok "status: the load error" ;; *) fail "status: no config_error" ;; esac
-kill -HUP "$(cat "$IOVD_PIDFILE")"; sleep 0.5
-grep -q "SIGHUP: .*previous config stays in force" "$IOVD_LOG" && ok "SIGHUP with a bad config: refused" ||
-	fail "SIGHUP: no refusal logged"
+kill -HUP "$(cat "$IOVD_PIDFILE")"
+# iovd logs its refusal once it has read the file: wait for it (5 s at most).
+i=0
+until grep -q "SIGHUP: .*previous config stays in force" "$IOVD_LOG"; do
+	i=$((i + 1)); [ $i -le 50 ] || fail "SIGHUP with a bad config: no refusal logged within 5 s"
+	sleep 0.1
+done
+ok "SIGHUP with a bad config: refused"
 
 # -- a step igb refuses (VF link state): the whole apply goes back, exactly --
 sed 's/"num_vfs": 4/"num_vfs": 5/; s/"vlan": 300/"vlan": 400/' /tmp/good.json |

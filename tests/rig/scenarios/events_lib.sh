@@ -28,7 +28,18 @@ start_cfg_iovd() {
 	start_iovd --config "$CFG" --config-dir "" --state-dir "$STATE" "$@"
 	"$IOVCTL" --json monitor > "$MON" 2>/tmp/events-monitor.err &
 	MON_PID=$!
-	sleep 0.3
+	monitor_subscribed "$MON_PID"
+}
+
+# monitor_subscribed PID: waits (5 s at most, then fails) until iovd (-v) logged that the
+# monitor PID subscribed: events after that reach it.
+monitor_subscribed() {
+	_i=0
+	until grep -q "Monitor: pid $1 subscribed" "$IOVD_LOG"; do
+		_i=$((_i + 1))
+		[ $_i -le 50 ] || fail "iovctl monitor (pid $1) not subscribed 5 s after it started: $(cat /tmp/events-monitor.err 2>/dev/null)"
+		sleep 0.1
+	done
 }
 
 stop_cfg_iovd() {

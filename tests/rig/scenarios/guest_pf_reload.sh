@@ -26,7 +26,7 @@ J
 start_iovd --config "$CFG" --config-dir "$DROP" --state-dir "$GS"
 "$IOVCTL" --json monitor > "$MON" 2>/tmp/events-monitor.err &
 MON_PID=$!
-sleep 0.3
+monitor_subscribed "$MON_PID"
 fail_more() {
 	[ -f "$GS/guests/g.log" ] && { echo "--- guest g:"; tail -n 20 "$GS/guests/g.log"; }
 	tail -n 30 "$IOVD_LOG"

@@ -104,7 +104,30 @@ expect_eq "vm show: the IRQs are the vfio lines" "$("$JGET" -c /tmp/s-c.json '.g
 grep "IRQ .* on CPUs 1" "$IOVD_LOG" | head -n 3
 # Console: typed bytes reach guest c (its tty echoes them), its output is shown, Ctrl-]
 # detaches and c runs on; d (ended) is refused.
-(sleep 1; printf 'console-probe-42\r'; sleep 3; printf '\035') | "$IOVCTL" vm console c > /tmp/s-con.out 2>&1 && rc=0 || rc=$?
+# Typed through a FIFO once the console says it is connected; Ctrl-] once the echo and an
+# "alive" line (every 2 s) came back, or after 15 s (the checks below say what is missing).
+rm -f /tmp/s-con.in; mkfifo /tmp/s-con.in
+"$IOVCTL" vm console c < /tmp/s-con.in > /tmp/s-con.out 2>&1 &
+cpid=$!
+exec 8> /tmp/s-con.in
+i=0
+until grep -q "Connected to guest c's console" /tmp/s-con.out; do
+	i=$((i + 1)); [ $i -le 100 ] || fail "vm console c: not connected within 10 s: $(cat /tmp/s-con.out)"
+	sleep 0.1
+done
+printf 'console-probe-42\r' >&8
+i=0
+until { grep -q "console-probe-42" /tmp/s-con.out && grep -q "INNER: alive" /tmp/s-con.out; } || [ $i -ge 150 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+printf '\035' >&8
+exec 8>&-
+i=0
+while kill -0 "$cpid" 2>/dev/null; do
+	i=$((i + 1)); [ $i -le 50 ] || { kill "$cpid"; fail "vm console c: still attached 5 s after Ctrl-]"; }
+	sleep 0.1
+done
+wait "$cpid" && rc=0 || rc=$?
 expect_eq "vm console c: detached" "$rc" 0
 sed 's/^/  | /' /tmp/s-con.out | tail -n 8
 check "console: the guest echoed the input" grep -q "console-probe-42" /tmp/s-con.out

@@ -106,11 +106,22 @@ dev=$(ls -d /sys/bus/pci/devices/*/net/eth0 2>/dev/null | head -n1)
 [ -n "$dev" ] && say "$mod bound: $(basename $(readlink ${dev%/net/eth0}/driver))"
 say "mac $(cat /sys/class/net/eth0/address 2>/dev/null)"
 ip link set eth0 up
+# Carrier, then IPv6 DAD on the link-local address. With pf6 (a ping follows): a link-local
+# address past DAD, 15 s at most each (a nested guest on a loaded machine is slow); a wait
+# that runs out is said, and the ping fails. Without: 5 s at most each.
+lim=50
+[ -n "$pf6" ] && lim=150
 i=0
-while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-# IPv6 DAD on the link-local address before pinging from it
+while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt $lim ]; do sleep 0.1; i=$((i+1)); done
+[ -z "$pf6" ] || [ $i -lt $lim ] || say "no carrier on eth0 15 s after link up"
 i=0
-while ip -6 addr show dev eth0 | grep -q tentative && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+if [ -n "$pf6" ]; then
+	while { ! ip -6 addr show dev eth0 | grep -q 'inet6 fe80' || ip -6 addr show dev eth0 | grep -q tentative; } &&
+	      [ $i -lt $lim ]; do sleep 0.1; i=$((i+1)); done
+	[ $i -lt $lim ] || say "no usable link-local address on eth0 15 s after link up"
+else
+	while ip -6 addr show dev eth0 | grep -q tentative && [ $i -lt $lim ]; do sleep 0.1; i=$((i+1)); done
+fi
 grep -E 'eth0' /proc/interrupts | while read -r l; do say "irq $l"; done
 mark 2
 if [ -z "$pf6" ]; then
