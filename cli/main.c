@@ -17,7 +17,8 @@
 static const char *const vfs_subs[] = { "create", "destroy", "show", NULL };
 static const char *const vf_subs[] = { "set", "unquarantine", NULL };
 static const char *const config_subs[] = { "check", NULL };
-static const char *const vm_subs[] = { "start", "stop", "list", "show", "log", "console", NULL };
+static const char *const vm_subs[] = { "start", "stop", "list", "show", "log", "console", "attach",
+					"detach", NULL };
 static const char *const export_subs[] = { "cdi", "sriovdp", NULL };
 
 static const struct cli_opt list_opts[] = {
@@ -63,11 +64,13 @@ static const struct cli_opt vm_opts[] = {
 	{ "--cmdline", "STR", "start", NULL, "its kernel command line" },
 	{ "--mem", "SIZE", "start", NULL, "guest RAM, a multiple of 2 MiB: 512M, 2G (default 512M)" },
 	{ "--cpus", "N", "start", NULL, "vCPUs, 1 to 64 (default 1)" },
-	{ "--nic", "NIC", "start", NULL, "POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V]; repeatable" },
+	{ "--nic", "NIC", "start,attach", NULL, "POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V]; repeatable "
+	  "(start)" },
 	{ "--restart", "POLICY", "start", NULL, "no, on-failure or always" },
-	{ "--save", NULL, "start", NULL, "save the guest in the host config (started with iovd)" },
-	{ "--timeout", "S", "stop", NULL, "seconds to shut down before iovm is killed (0..100; "
-	  "default policy.stop_timeout, else 30)" },
+	{ "--save", NULL, "start,attach,detach", NULL, "save the guest in the host config (started "
+	  "with iovd); attach/detach: with the NIC added/removed" },
+	{ "--timeout", "S", "stop,detach", NULL, "seconds to shut down before iovm is killed (0..100; "
+	  "default policy.stop_timeout, else 30); detach: to release the NIC (default 20)" },
 	{ "--force", NULL, "stop", NULL, "SIGKILL instead of SIGTERM" },
 	{ 0 },
 };
@@ -115,7 +118,7 @@ static const struct cli_cmd commands[] = {
 	{ "status", cmd_status, "status",
 	  "the config in force, the last apply, and any difference between config and host now",
 	  NULL, NULL, NULL },
-	{ "vm", cmd_vm, "vm start|stop|list|show|log|console [NAME]",
+	{ "vm", cmd_vm, "vm start|stop|list|show|log|console|attach|detach [NAME]",
 	  "guests under iovm with VFs from pools", vm_opts, vm_subs, NULL },
 	{ "export", cmd_export, "export cdi|sriovdp",
 	  "the config's pools as CDI specs or a sriov-network-device-plugin config", export_opts,
@@ -154,6 +157,17 @@ static const char *suggest_cmd(const char *word)
 	return iov_suggest(word, names, N_COMMANDS + 1);
 }
 
+/* An option's subcommands: "start" or "start,attach". */
+static bool sub_is(const char *list, const char *sub)
+{
+	size_t n = strlen(sub);
+
+	for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, sub, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 static void print_opt(FILE *f, const struct cli_opt *o, bool tag_sub)
 {
 	char left[64];
@@ -190,7 +204,7 @@ static void usage_line(FILE *f, const struct cli_cmd *c, const char *sub)
 	else
 		fprintf(f, "usage: iovctl %s", c->usage);
 	for (const struct cli_opt *o = c->opts; o && o->name; o++)
-		if (!o->sub || !sub || strcmp(o->sub, sub) == 0)
+		if (!o->sub || !sub || sub_is(o->sub, sub))
 			fprintf(f, " [%s%s%s]", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
 	fputc('\n', f);
 }
@@ -204,7 +218,7 @@ static void cmd_help(FILE *f, const struct cli_cmd *c, const char *sub)
 	if (c->opts) {
 		fprintf(f, "\noptions:\n");
 		for (const struct cli_opt *o = c->opts; o->name; o++)
-			if (!o->sub || !sub || strcmp(o->sub, sub) == 0)
+			if (!o->sub || !sub || sub_is(o->sub, sub))
 				print_opt(f, o, !sub);
 	}
 	fprintf(f, "\nand the global options: --json, --sysroot DIR, --socket PATH, -v, -h "
@@ -465,7 +479,7 @@ static int run(int argc, char **argv, char **pos, char **opt, char **cargv)
 			return cli_usage(cmd->name, "%s is not an option of %s%s%s%s", opt[k], cmd->name,
 					 near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
 		}
-		if (o->sub && (!npos || !cmd->subs || strcmp(pos[0], o->sub) != 0))
+		if (o->sub && (!npos || !cmd->subs || !sub_is(o->sub, pos[0])))
 			return cli_usage(cmd->name, "%s goes with '%s %s'", o->name, cmd->name, o->sub);
 		if (n_opt_ptrs < sizeof(opt_ptrs) / sizeof(opt_ptrs[0]))
 			opt_ptrs[n_opt_ptrs++] = opt[k];
