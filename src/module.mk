@@ -14,3 +14,5 @@ $(BUILD)/tests/test_guest_priv: $(BUILD)/obj/tests/unit/fakesys.o
 # Issue 17's guest-file repros against the in-process daemon (as root and as uid 65534).
 UNIT_TESTS += tests/unit/test_vm_files.c
 $(BUILD)/tests/test_vm_files: $(BUILD)/obj/tests/unit/fakesys.o
+UNIT_TESTS += tests/unit/test_vm_hotplug.c
+$(BUILD)/tests/test_vm_hotplug: $(BUILD)/obj/tests/unit/fakesys.o

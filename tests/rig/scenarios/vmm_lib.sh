@@ -95,6 +95,36 @@ if [ "$(arg powerbtn)" = 1 ]; then
 	fi
 fi
 pf6=$(arg pf6)
+# hp=1: hot-plugged NICs (iovctl vm attach/detach): every netdev but eth0 that appears is
+# said with its MAC and PCI address, brought up and pings pf6 (hp add/hp ping), one that
+# goes is said (hp gone), in the background while the rest runs.
+if [ "$(arg hp)" = 1 ]; then
+	( known=" eth0 "
+	  while :; do
+		now=" "
+		for d in /sys/class/net/eth*; do
+			[ -e "$d" ] || continue
+			n=${d##*/}; now="$now$n "
+			case "$known" in *" $n "*) continue;; esac
+			say "hp add $n mac $(cat $d/address) pci $(basename $(readlink $d/device)) driver $(basename $(readlink $d/device/driver))"
+			ip link set "$n" up
+			i=0
+			while [ "$(cat $d/carrier 2>/dev/null)" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+			i=0
+			while ip -6 addr show dev "$n" | grep -q tentative && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+			if [ -n "$pf6" ] && ping6 -c 2 -i 0.2 -W 2 -I "$n" "$pf6" > /tmp/hp.out 2>&1; then
+				say "hp ping ok $n"
+			else
+				say "hp ping FAIL $n: $(tail -n 1 /tmp/hp.out 2>/dev/null)"
+			fi
+		done
+		for n in $known; do
+			case "$now" in *" $n "*) ;; *) say "hp gone $n";; esac
+		done
+		known="$now"
+		sleep 0.3
+	  done ) &
+fi
 pings=$(arg pings)
 [ -n "$pings" ] || pings=5
 mod=$(arg mod)
