@@ -292,20 +292,20 @@ static void attach_done(struct guest *g, struct ghp_op *op, const char *slot)
 static void on_message(struct guest *g, char *msg)
 {
 	struct ghp_op *op = g->hp_op;
-	char *w[5] = { 0 }, *save = NULL, vf[IOV_PCI_ADDR_STRLEN] = "";
+	char *w[5] = { 0 }, *save = NULL, vf[IOV_PCI_ADDR_STRLEN] = "", copy[MSG_MAX + 1];
 	int nw = 0;
 
 	log_debug("guest %s: iovm says '%s'", g->spec.name, msg);
-	{
-		char copy[MSG_MAX + 1];
+	snprintf(copy, sizeof(copy), "%s", msg);
+	for (char *t = strtok_r(copy, " ", &save); t && nw < 5; t = strtok_r(NULL, " ", &save))
+		w[nw++] = t;
+	/* "ok attach 0000:01:10.1 slot 1", "error attach 0000:01:10.1: why", "released VF" */
+	if (nw >= 3) {
+		size_t l = strlen(w[2]);
 
-		snprintf(copy, sizeof(copy), "%s", msg);
-		for (char *t = strtok_r(copy, " ", &save); t && nw < 5; t = strtok_r(NULL, " ", &save))
-			w[nw++] = t;
-		if (nw >= 3)
-			snprintf(vf, sizeof(vf), "%.*s", (int)strcspn(w[2], ":"), w[2]);
-		else if (nw == 2)
-			snprintf(vf, sizeof(vf), "%s", w[1]);
+		snprintf(vf, sizeof(vf), "%.*s", (int)(l && w[2][l - 1] == ':' ? l - 1 : l), w[2]);
+	} else if (nw == 2) {
+		snprintf(vf, sizeof(vf), "%s", w[1]);
 	}
 	if (nw == 2 && strcmp(w[0], "released") == 0) {
 		/* The guest powered a slot off by itself: its VF goes back. */
