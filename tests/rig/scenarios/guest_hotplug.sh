@@ -82,7 +82,7 @@ run_ctl /tmp/h.out vm attach h --nic tenants
 expect_eq "vm attach h" "$rc" 0
 check "attach names the VF and its slot" grep -q "$vf1 attached to guest h in hot-plug slot 1" /tmp/h.out
 gjson
-expect_eq "vm show: 2 NICs" "$(jcount /tmp/h.json .guest.nics)" 2
+expect_eq "vm show: 2 NICs" "$(jcount /tmp/h.json '.guest.nics[]')" 2
 expect_eq "vm show: the second is $vf1" "$(j /tmp/h.json .guest.nics[1].vf)" "$vf1"
 expect_eq "vm show: hot-plugged" "$(j /tmp/h.json .guest.nics[1].hotplug)" true
 mac1=$(j /tmp/h.json .guest.nics[1].mac)
@@ -110,7 +110,7 @@ check "released by the guest" grep -q "released by the guest" /tmp/h.out
 log "detach (button, pciehp's 5 s, release, reset): $(( $(now_ms) - t0 )) ms"
 wait_log h "INNER: hp gone" 30
 gjson
-expect_eq "vm show: 1 NIC again" "$(jcount /tmp/h.json .guest.nics)" 1
+expect_eq "vm show: 1 NIC again" "$(jcount /tmp/h.json '.guest.nics[]')" 1
 expect_eq "$vf1 back on vfio-pci" "$(dev_driver "$vf1")" vfio-pci
 check "$vf1 reset and returned to the pool" grep -q "$vf1 reset and returned to pool tenants (guest h)" "$IOVD_LOG"
 check "guests.json no longer holds $vf1" sh -c "! grep -q '$vf1' $GSTATE/guests.json"

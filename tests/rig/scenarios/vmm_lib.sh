@@ -95,6 +95,33 @@ if [ "$(arg powerbtn)" = 1 ]; then
 	fi
 fi
 pf6=$(arg pf6)
+pings=$(arg pings)
+[ -n "$pings" ] || pings=5
+mod=$(arg mod)
+[ -n "$mod" ] || mod=igbvf
+insmod "/$mod.ko" $(arg modargs) || say "FAIL insmod $mod"
+i=0
+while [ ! -d /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+dev=$(ls -d /sys/bus/pci/devices/*/net/eth0 2>/dev/null | head -n1)
+[ -n "$dev" ] && say "$mod bound: $(basename $(readlink ${dev%/net/eth0}/driver))"
+say "mac $(cat /sys/class/net/eth0/address 2>/dev/null)"
+ip link set eth0 up
+i=0
+while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+# IPv6 DAD on the link-local address before pinging from it
+i=0
+while ip -6 addr show dev eth0 | grep -q tentative && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+grep -E 'eth0' /proc/interrupts | while read -r l; do say "irq $l"; done
+mark 2
+if [ -z "$pf6" ]; then
+	rest=$(arg rest)
+	sleep "${rest:-2}"
+elif ping6 -c "$pings" -i 0.2 -W 2 -I eth0 "$pf6" > /tmp/ping.out 2>&1; then
+	say "ping6 ok"
+else
+	say "ping6 FAIL"
+fi
+mark 3
 # hp=1: hot-plugged NICs (iovctl vm attach/detach): every netdev but eth0 that appears is
 # said with its MAC and PCI address, brought up and pings pf6 (hp add/hp ping), one that
 # goes is said (hp gone), in the background while the rest runs.
@@ -125,33 +152,6 @@ if [ "$(arg hp)" = 1 ]; then
 		sleep 0.3
 	  done ) &
 fi
-pings=$(arg pings)
-[ -n "$pings" ] || pings=5
-mod=$(arg mod)
-[ -n "$mod" ] || mod=igbvf
-insmod "/$mod.ko" $(arg modargs) || say "FAIL insmod $mod"
-i=0
-while [ ! -d /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-dev=$(ls -d /sys/bus/pci/devices/*/net/eth0 2>/dev/null | head -n1)
-[ -n "$dev" ] && say "$mod bound: $(basename $(readlink ${dev%/net/eth0}/driver))"
-say "mac $(cat /sys/class/net/eth0/address 2>/dev/null)"
-ip link set eth0 up
-i=0
-while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-# IPv6 DAD on the link-local address before pinging from it
-i=0
-while ip -6 addr show dev eth0 | grep -q tentative && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-grep -E 'eth0' /proc/interrupts | while read -r l; do say "irq $l"; done
-mark 2
-if [ -z "$pf6" ]; then
-	rest=$(arg rest)
-	sleep "${rest:-2}"
-elif ping6 -c "$pings" -i 0.2 -W 2 -I eth0 "$pf6" > /tmp/ping.out 2>&1; then
-	say "ping6 ok"
-else
-	say "ping6 FAIL"
-fi
-mark 3
 [ -f /tmp/ping.out ] && tail -n 3 /tmp/ping.out | while read -r l; do say "| $l"; done
 grep -E 'eth0' /proc/interrupts | while read -r l; do say "irq-after $l"; done
 if [ "$(arg attack)" = 1 ]; then
