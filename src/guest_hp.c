@@ -463,6 +463,19 @@ static int check_guest(struct guest *g, const char *name, struct iov_err *err)
 
 /* ---- attach ---- */
 
+/* Test only (scenario guest_hotplug): IOVD_TEST_HP_CRASH=recorded|sent ends iovd at once
+ * after the attaching NIC is recorded, or after iovm was sent its group: the crash the next
+ * start must converge from. */
+static void test_crash(const char *where)
+{
+	const char *e = getenv("IOVD_TEST_HP_CRASH");
+
+	if (e && strcmp(e, where) == 0) {
+		log_warn("test: IOVD_TEST_HP_CRASH=%s: iovd ends here", where);
+		_exit(99);
+	}
+}
+
 static int mac_used(const uint8_t mac[6], void *ud)
 {
 	const struct gnic *n = ud;
@@ -594,6 +607,11 @@ int iovd_guest_attach_async(const char *name, const struct iov_cfg_nic *c, bool 
 	g->n_nics++;
 	recorded = true;
 	iovd_guest_state_save();
+	if (getenv("IOVD_TEST_HP_CRASH")) {
+		gstore_set_loop(NULL);		/* the write done before the crash, not queued */
+		iovd_guest_state_save();
+		test_crash("recorded");
+	}
 	if ((gfd = open_group(n, err)) < 0) {
 		r = gfd;
 		goto undo;
@@ -604,6 +622,8 @@ int iovd_guest_attach_async(const char *name, const struct iov_cfg_nic *c, bool 
 	r = ctl_send(g, msg, gfd, err);
 	close(gfd);
 	gfd = -1;
+	if (r == 0)
+		test_crash("sent");
 	if (r < 0) {
 		op->done = NULL;
 		op_finish(g, NULL, NULL, r);

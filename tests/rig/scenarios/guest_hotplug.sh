@@ -147,6 +147,48 @@ check "the guest still runs (it says alive)" test "$(glog h | grep -c 'INNER: al
 expect_eq "$vf1 on vfio-pci after the cycles" "$(dev_driver "$vf1")" vfio-pci
 echo "DURATION_CYCLES $n"
 
+# 4. iovd killed mid-attach converges at its next start. (a) After the NIC is recorded
+# "attaching", before iovm has it: the next iovd finds iovm without it and returns the VF.
+crashed_iovd() {	# the crashed iovd's socket and pidfile stay behind
+	_i=0
+	while [ -f "$IOVD_PIDFILE" ] && kill -0 "$(cat "$IOVD_PIDFILE")" 2>/dev/null; do
+		_i=$((_i + 1)); [ $_i -gt 50 ] && fail "iovd did not end at its test crash"
+		sleep 0.1
+	done
+	rm -f "$SOCK" "$IOVD_PIDFILE"
+}
+export IOVD_TEST_HP_CRASH=recorded
+start_iovd --state-dir "$GSTATE" --config /tmp/hp-iovd.json
+unset IOVD_TEST_HP_CRASH
+run_ctl /tmp/h.out vm attach h --nic tenants
+check "attach: iovd ended mid-way (the client says so)" test "$rc" -ne 0
+crashed_iovd
+check "iovd ended at the test crash point" grep -q "IOVD_TEST_HP_CRASH=recorded" "$IOVD_LOG"
+check "guests.json says $vf1 is being attached" grep -q '"attaching": true' "$GSTATE/guests.json"
+start_iovd --state-dir "$GSTATE" --config /tmp/hp-iovd.json
+check "the new iovd: iovm does not have $vf1, back to its pool" grep -q "iovm does not have $vf1 (being attached when iovd stopped): back to its pool" "$IOVD_LOG"
+gjson
+expect_eq "crash before iovm had it: 1 NIC" "$(jcount /tmp/h.json '.guest.nics[]')" 1
+check "guests.json no longer holds $vf1" sh -c "! grep -q '$vf1' $GSTATE/guests.json"
+expect_eq "$vf1 on vfio-pci" "$(dev_driver "$vf1")" vfio-pci
+# (b) After iovm was sent the group: iovm plugs it in, the next iovd keeps it.
+export IOVD_TEST_HP_CRASH=sent
+start_iovd --state-dir "$GSTATE" --config /tmp/hp-iovd.json
+unset IOVD_TEST_HP_CRASH
+run_ctl /tmp/h.out vm attach h --nic tenants
+check "attach: iovd ended after sending" test "$rc" -ne 0
+crashed_iovd
+wait_log h "INNER: hp add" 120 $((n + 1))
+start_iovd --state-dir "$GSTATE" --config /tmp/hp-iovd.json
+check "the new iovd: iovm has $vf1, attached" grep -q "guest h: iovm has $vf1: attached" "$IOVD_LOG"
+gjson
+expect_eq "crash after iovm had it: 2 NICs" "$(jcount /tmp/h.json '.guest.nics[]')" 2
+check "not attaching any more" sh -c "! grep -q attaching $GSTATE/guests.json"
+run_ctl /tmp/h.out vm detach h "$vf1"
+expect_eq "detach after the re-adoption" "$rc" 0
+wait_log h "INNER: hp gone" 30 $((n + 1))
+expect_eq "$vf1 back on vfio-pci" "$(dev_driver "$vf1")" vfio-pci
+
 run_ctl /tmp/h.out vm stop h --force
 expect_eq "vm stop h" "$rc" 0
 check "control socket removed" test ! -e "$GSTATE/guests/h.ctl"
