@@ -189,7 +189,12 @@ unsigned iovm_hpslot_insert(struct iovm_hpslot *s)
 	if (s->present)
 		return 0;
 	set_presence(s, true);
-	return raise(s, HP_SLTSTA_PDC) | update_link(s);
+	/* pciehp enables Presence Detect Changed interrupts only on slots without an
+	 * attention button: with one, a new card waits for a press. So the button is pressed
+	 * with the insertion (as QEMU's root ports do); pciehp sees both events in one
+	 * interrupt and, finding a card present, powers the slot on at once instead of after
+	 * the button's 5 s. */
+	return raise(s, HP_SLTSTA_PDC | HP_SLTSTA_ABP) | update_link(s);
 }
 
 unsigned iovm_hpslot_button(struct iovm_hpslot *s)

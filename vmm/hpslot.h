@@ -13,7 +13,8 @@
  * capabilities report Data Link Layer Link Active Reporting, so pciehp waits for DLLLA
  * instead of sleeping. The link is up when a card is present and the slot powered.
  *
- * Events the VMM makes: insert (Presence Detect State set, Presence Detect Changed), the
+ * Events the VMM makes: insert (Presence Detect State set, Presence Detect Changed and
+ * Attention Button Pressed: pciehp enables no presence interrupt on a slot with a button), the
  * attention button (Attention Button Pressed: pciehp waits 5 s, then unbinds the driver and
  * powers the slot off), and remove (presence and link gone: a surprise removal when the
  * slot was on). Each returns IOVM_HPSLOT_EV_IRQ when the guest asked for an interrupt for

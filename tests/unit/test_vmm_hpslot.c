@@ -32,15 +32,15 @@ static unsigned wctl(struct iovm_hpslot *s, uint16_t v)
 	return iovm_hpslot_write(s, EXP + HP_EXP_SLTCTL, 2, v);
 }
 
-/* What pciehp does at probe: interrupts for presence, link, button; power off. */
+/* What pciehp does at probe (pcie_enable_notification): link events always, the button's
+ * (and then no presence events: a slot with a button waits for a press), the interrupt. */
 static void pciehp_probe(struct iovm_hpslot *s)
 {
 	/* Enable MSI first (portdrv), then the slot's events. */
 	iovm_hpslot_write(s, MSI + 4, 4, 0xfee00000);
 	iovm_hpslot_write(s, MSI + 12, 2, 0x4041);
 	iovm_hpslot_write(s, MSI + 2, 2, 1);
-	wctl(s, (uint16_t)(ctl(s) | HP_SLTCTL_HPIE | HP_SLTCTL_PDCE | HP_SLTCTL_ABPE |
-			   HP_SLTCTL_DLLSCE));
+	wctl(s, (uint16_t)(ctl(s) | HP_SLTCTL_HPIE | HP_SLTCTL_ABPE | HP_SLTCTL_DLLSCE));
 }
 
 static void header(void **state)
@@ -102,17 +102,20 @@ static void attach_flow(void **state)
 	assert_true(iovm_hpslot_msi(&s, &addr, &data));
 	assert_int_equal(addr, 0xfee00000);
 	assert_int_equal(data, 0x4041);
-	/* The card goes in: presence detect changed, an interrupt; the link stays down until
-	 * power is on. */
+	/* The card goes in: presence detect changed and the button pressed with it, so that
+	 * pciehp (which enables no presence interrupt with a button) gets an interrupt; the
+	 * link stays down until power is on. */
 	ev = iovm_hpslot_insert(&s);
 	assert_true(ev & IOVM_HPSLOT_EV_IRQ);
 	assert_true(sta(&s) & HP_SLTSTA_PDS);
 	assert_true(sta(&s) & HP_SLTSTA_PDC);
+	assert_true(sta(&s) & HP_SLTSTA_ABP);
 	assert_false(iovm_hpslot_link_up(&s));
 	assert_int_equal(iovm_hpslot_insert(&s), 0);	/* twice: nothing */
-	/* pciehp clears the event (RW1C) ... */
-	assert_int_equal(iovm_hpslot_write(&s, EXP + HP_EXP_SLTSTA, 2, HP_SLTSTA_PDC), 0);
-	assert_false(sta(&s) & HP_SLTSTA_PDC);
+	/* pciehp clears the events (RW1C) ... */
+	assert_int_equal(iovm_hpslot_write(&s, EXP + HP_EXP_SLTSTA, 2, HP_SLTSTA_PDC |
+					   HP_SLTSTA_ABP), 0);
+	assert_false(sta(&s) & (HP_SLTSTA_PDC | HP_SLTSTA_ABP));
 	assert_true(sta(&s) & HP_SLTSTA_PDS);		/* presence state is not RW1C */
 	/* ... and powers the slot on: link up, DLLSC with an interrupt. */
 	ev = wctl(&s, (uint16_t)(ctl(&s) & ~HP_SLTCTL_PCC));
@@ -151,10 +154,12 @@ static void detach_flows(void **state)
 	assert_true(ev & IOVM_HPSLOT_EV_POWER_OFF);
 	assert_false(iovm_hpslot_link_up(&s));
 	assert_true(sta(&s) & HP_SLTSTA_PDS);		/* the card is still in */
-	/* iovm takes it out. */
+	/* iovm takes it out: presence changes, the link was down already, and pciehp (no
+	 * presence interrupts with a button) is not interrupted for a slot it turned off. */
 	ev = iovm_hpslot_remove(&s);
-	assert_true(ev & IOVM_HPSLOT_EV_IRQ);
+	assert_false(ev & IOVM_HPSLOT_EV_IRQ);
 	assert_false(sta(&s) & HP_SLTSTA_PDS);
+	assert_true(sta(&s) & HP_SLTSTA_PDC);
 	assert_int_equal(iovm_hpslot_remove(&s), 0);	/* twice: nothing */
 
 	/* Surprise removal of a powered card: presence and link go at once. */
@@ -181,6 +186,18 @@ static void interrupts_gated(void **state)
 	ev = iovm_hpslot_insert(&s);
 	assert_false(ev & IOVM_HPSLOT_EV_IRQ);
 	assert_true(sta(&s) & HP_SLTSTA_PDC);
+	/* Presence alone with only PDCE off (pciehp's setting with a button) and HPIE on:
+	 * the button pressed with it interrupts. */
+	{
+		struct iovm_hpslot t;
+
+		iovm_hpslot_init(&t, 1, 1, 0xc0000000, 0xc01fffff);
+		wctl(&t, (uint16_t)(ctl(&t) | HP_SLTCTL_HPIE | HP_SLTCTL_DLLSCE));
+		assert_false(iovm_hpslot_insert(&t) & IOVM_HPSLOT_EV_IRQ);	/* no ABPE */
+		iovm_hpslot_init(&t, 1, 1, 0xc0000000, 0xc01fffff);
+		wctl(&t, (uint16_t)(ctl(&t) | HP_SLTCTL_HPIE | HP_SLTCTL_ABPE));
+		assert_true(iovm_hpslot_insert(&t) & IOVM_HPSLOT_EV_IRQ);
+	}
 	/* Enabling HPIE with the event pending interrupts at once. */
 	ev = wctl(&s, (uint16_t)(ctl(&s) | HP_SLTCTL_HPIE));
 	assert_true(ev & IOVM_HPSLOT_EV_IRQ);

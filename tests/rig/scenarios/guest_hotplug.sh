@@ -18,7 +18,11 @@ vmm_prereqs
 
 GSTATE=/tmp/guest-state-hp
 fail_context() {
-	if [ -f "$GSTATE/guests/h.log" ]; then echo "--- guest h:"; tail -n 40 "$GSTATE/guests/h.log"; fi
+	if [ -f "$GSTATE/guests/h.log" ]; then
+		echo "--- guest h, PCIe and hot-plug lines:"
+		tr -d '\r' < "$GSTATE/guests/h.log" | grep -iE "pcie|hotplug|slot|01:00|iovm|hp |msi" | grep -v "INNER: alive" | tail -n 60
+		echo "--- guest h:"; tail -n 20 "$GSTATE/guests/h.log"
+	fi
 	if [ -s "$IOVD_LOG" ]; then echo "--- last lines of $IOVD_LOG:"; tail -n 40 "$IOVD_LOG"; fi
 }
 rm -rf "$GSTATE"

@@ -126,6 +126,12 @@ mark 3
 # said with its MAC and PCI address, brought up and pings pf6 (hp add/hp ping), one that
 # goes is said (hp gone), in the background while the rest runs.
 if [ "$(arg hp)" = 1 ]; then
+	say "hp slots: $(ls /sys/bus/pci/slots 2>/dev/null | tr '\n' ' ')"
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat $d/class)" = 0x060400 ] || continue
+		say "hp port ${d##*/}: driver $(basename "$(readlink $d/driver)") irq $(cat $d/irq) services $(ls $d | grep -E '^0000:.*:pcie' | tr '\n' ' ')"
+	done
+	grep -iE "pcie|hotplug" /proc/interrupts | while read -r l; do say "hp irq $l"; done
 	( known=" eth0 "
 	  while :; do
 		now=" "
