@@ -182,9 +182,10 @@ unset IOVD_TEST_HP_CRASH
 run_ctl /tmp/h.out vm attach h --nic tenants
 check "attach: iovd ended after sending" test "$rc" -ne 0
 crashed_iovd
-wait_log h "INNER: hp add" 120 $((n + 1))
+# The guest's log is iovd's (it reads iovm's console): the new iovd first.
 start_iovd --state-dir "$GSTATE" --config /tmp/hp-iovd.json
 check "the new iovd: iovm has $vf1, attached" grep -q "guest h: iovm has $vf1: attached" "$IOVD_LOG"
+wait_log h "INNER: hp add" 120 $((n + 1))
 gjson
 expect_eq "crash after iovm had it: 2 NICs" "$(jcount /tmp/h.json '.guest.nics[]')" 2
 check "not attaching any more" sh -c "! grep -q attaching $GSTATE/guests.json"
