@@ -479,8 +479,14 @@ static int run(int argc, char **argv, char **pos, char **opt, char **cargv)
 			return cli_usage(cmd->name, "%s is not an option of %s%s%s%s", opt[k], cmd->name,
 					 near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
 		}
-		if (o->sub && (!npos || !cmd->subs || !sub_is(o->sub, pos[0])))
-			return cli_usage(cmd->name, "%s goes with '%s %s'", o->name, cmd->name, o->sub);
+		if (o->sub && (!npos || !cmd->subs || !sub_is(o->sub, pos[0]))) {
+			char subs[128] = "";	/* "'vm start' or 'vm attach'" */
+
+			for (const char *p = o->sub; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+				snprintf(subs + strlen(subs), sizeof(subs) - strlen(subs), "%s'%s %.*s'",
+					 *subs ? " or " : "", cmd->name, (int)strcspn(p, ","), p);
+			return cli_usage(cmd->name, "%s goes with %s", o->name, subs);
+		}
 		if (n_opt_ptrs < sizeof(opt_ptrs) / sizeof(opt_ptrs[0]))
 			opt_ptrs[n_opt_ptrs++] = opt[k];
 		if (o->arg)
