@@ -132,27 +132,29 @@ if [ "$(arg hp)" = 1 ]; then
 		say "hp port ${d##*/}: driver $(basename "$(readlink $d/driver)") irq $(cat $d/irq) services $(ls $d | grep -E '^0000:.*:pcie' | tr '\n' ' ')"
 	done
 	grep -iE "pcie|hotplug" /proc/interrupts | while read -r l; do say "hp irq $l"; done
-	( known=" eth0 "
+	( known=" eth0 " na=0 ng=0
+	  # Each event is said with its number (the console may cut or repeat a line).
 	  while :; do
 		now=" "
 		for d in /sys/class/net/eth*; do
 			[ -e "$d" ] || continue
 			n=${d##*/}; now="$now$n "
 			case "$known" in *" $n "*) continue;; esac
-			say "hp add $n mac $(cat $d/address) pci $(basename $(readlink $d/device)) driver $(basename $(readlink $d/device/driver))"
+			na=$((na + 1))
+			say "hp add #$na $n mac $(cat $d/address) pci $(basename $(readlink $d/device)) driver $(basename $(readlink $d/device/driver))"
 			ip link set "$n" up
 			i=0
 			while [ "$(cat $d/carrier 2>/dev/null)" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 			i=0
 			while ip -6 addr show dev "$n" | grep -q tentative && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 			if [ -n "$pf6" ] && ping6 -c 2 -i 0.2 -W 2 -I "$n" "$pf6" > /tmp/hp.out 2>&1; then
-				say "hp ping ok $n"
+				say "hp ping ok #$na $n"
 			else
-				say "hp ping FAIL $n: $(tail -n 1 /tmp/hp.out 2>/dev/null)"
+				say "hp ping FAIL #$na $n: $(tail -n 1 /tmp/hp.out 2>/dev/null)"
 			fi
 		done
 		for n in $known; do
-			case "$now" in *" $n "*) ;; *) say "hp gone $n";; esac
+			case "$now" in *" $n "*) ;; *) ng=$((ng + 1)); say "hp gone #$ng $n";; esac
 		done
 		known="$now"
 		sleep 0.3
