@@ -5,6 +5,7 @@
  * (exit 2 naming the bad one, nothing sent) and again by iovd. */
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/cmd_vm.h"
 #include "cli/fdpass.h"
 #include "cli/output.h"
 #include "cli/progress.h"
@@ -47,7 +48,7 @@ static int parse_mem(const char *s, long long *out)
 }
 
 /* A bare word is a pool; PF/vfN, a PCI address or a netdev with '/' is a device. */
-static json_t *parse_nic(const char *arg, char *err, size_t len)
+json_t *vm_parse_nic(const char *arg, char *err, size_t len)
 {
 	char buf[256], *save = NULL, *tok;
 	json_t *n = json_object();
@@ -110,7 +111,7 @@ static void print_nics(json_t *g, const char *indent)
 	}
 }
 
-static void print_guest(json_t *g)
+void vm_print_guest(json_t *g)
 {
 	json_t *pid = json_object_get(g, "pid");
 
@@ -241,7 +242,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 				return cli_usage("vm", "%s", err);
 			}
 		} else if (strcmp(o, "--nic") == 0) {
-			json_t *n = parse_nic(v, err, sizeof(err));
+			json_t *n = vm_parse_nic(v, err, sizeof(err));
 
 			if (!n) {
 				json_decref(nics);
@@ -288,7 +289,7 @@ static int vm_start(int argc, char **argv, struct cli_ctx *ctx)
 	if (ctx->json)
 		ret = cli_print_doc("vm-start", json_incref(r));
 	else {
-		print_guest(json_object_get(r, "guest"));
+		vm_print_guest(json_object_get(r, "guest"));
 		if (json_is_string(json_object_get(r, "saved")))
 			printf("  saved to %s (started with iovd from now on)\n", str(r, "saved"));
 	}
@@ -347,7 +348,7 @@ static int vm_name_call(int argc, char **argv, struct cli_ctx *ctx, const char *
 		cli_put_text(stdout, json_string_value(json_object_get(r, "log")), /* not printed raw */
 			     json_string_length(json_object_get(r, "log")), false);
 	else
-		print_guest(json_object_get(r, "guest"));
+		vm_print_guest(json_object_get(r, "guest"));
 	json_decref(r);
 	return ret;
 }
@@ -580,5 +581,8 @@ int cmd_vm(int argc, char **argv, struct cli_ctx *ctx)
 		return vm_list(argc, argv, ctx);
 	if (strcmp(sub, "console") == 0)
 		return vm_console(argc, argv, ctx);
-	return cli_usage("vm", "say start, stop, restart, reboot, list, show, log or console");
+	if (strcmp(sub, "attach") == 0 || strcmp(sub, "detach") == 0)
+		return vm_nic_cmd(argc, argv, ctx);	/* cli/cmd_vm_nic.c */
+	return cli_usage("vm", "say start, stop, restart, reboot, list, show, log, console, attach "
+			 "or detach");
 }

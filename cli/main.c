@@ -18,7 +18,7 @@ static const char *const vfs_subs[] = { "create", "destroy", "show", NULL };
 static const char *const vf_subs[] = { "set", "unquarantine", NULL };
 static const char *const config_subs[] = { "check", NULL };
 static const char *const vm_subs[] = { "start", "stop", "restart", "reboot", "list", "show", "log",
-				       "console", NULL };
+				       "console", "attach", "detach", NULL };
 static const char *const export_subs[] = { "cdi", "sriovdp", NULL };
 
 static const struct cli_opt list_opts[] = {
@@ -65,13 +65,15 @@ static const struct cli_opt vm_opts[] = {
 	{ "--cmdline", "STR", "start", NULL, "its kernel command line" },
 	{ "--mem", "SIZE", "start", NULL, "guest RAM, a multiple of 2 MiB: 512M, 2G (default 512M)" },
 	{ "--cpus", "N", "start", NULL, "vCPUs, 1 to 64 (default 1)" },
-	{ "--nic", "NIC", "start", NULL, "POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V]; repeatable" },
+	{ "--nic", "NIC", "start|attach", NULL, "POOL|PF/vfN|ADDRESS[,mac=M][,vlan=V]; repeatable "
+	  "(start)" },
 	{ "--restart", "POLICY", "start", NULL, "no, on-failure or always" },
-	{ "--save", NULL, "start", NULL, "save the guest in the host config (started with iovd)" },
+	{ "--save", NULL, "start|attach|detach", NULL, "save the guest in the host config (started "
+	  "with iovd); attach/detach: with the NIC added/removed" },
 	{ "--hugepages", NULL, "start", NULL, "guest RAM on 2 MiB hugepages (reserved beforehand)" },
 	{ "--quiet", NULL, "start", "-q", "no progress lines (printed only on a terminal)" },
-	{ "--timeout", "S", "stop|restart", NULL, "seconds to shut down before iovm is killed (0..100; "
-	  "default policy.stop_timeout, else 30)" },
+	{ "--timeout", "S", "stop|restart|detach", NULL, "seconds to shut down before iovm is killed "
+	  "(0..100; default policy.stop_timeout, else 30); detach: to release the NIC (default 20)" },
 	{ "--force", NULL, "stop|restart|reboot", NULL, "stop: SIGKILL instead of SIGTERM; "
 	  "reboot: a reset instead of Ctrl-Alt-Del" },
 	{ 0 },
@@ -120,7 +122,7 @@ static const struct cli_cmd commands[] = {
 	{ "status", cmd_status, "status",
 	  "the config in force, the last apply, and any difference between config and host now",
 	  NULL, NULL, NULL },
-	{ "vm", cmd_vm, "vm start|stop|restart|reboot|list|show|log|console [NAME]",
+	{ "vm", cmd_vm, "vm start|stop|restart|reboot|list|show|log|console|attach|detach [NAME]",
 	  "guests under iovm with VFs from pools", vm_opts, vm_subs, NULL },
 	{ "export", cmd_export, "export cdi|sriovdp",
 	  "the config's pools as CDI specs or a sriov-network-device-plugin config", export_opts,
@@ -481,8 +483,14 @@ static int run(int argc, char **argv, char **pos, char **opt, char **cargv)
 			return cli_usage(cmd->name, "%s is not an option of %s%s%s%s", opt[k], cmd->name,
 					 near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
 		}
-		if (o->sub && (!npos || !cmd->subs || !sub_match(o->sub, pos[0])))
-			return cli_usage(cmd->name, "%s goes with '%s %s'", o->name, cmd->name, o->sub);
+		if (o->sub && (!npos || !cmd->subs || !sub_match(o->sub, pos[0]))) {
+			char subs[128] = "";	/* "'vm start' or 'vm attach'" */
+
+			for (const char *p = o->sub; p && *p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL)
+				snprintf(subs + strlen(subs), sizeof(subs) - strlen(subs), "%s'%s %.*s'",
+					 *subs ? " or " : "", cmd->name, (int)strcspn(p, "|"), p);
+			return cli_usage(cmd->name, "%s goes with %s", o->name, subs);
+		}
 		if (n_opt_ptrs < sizeof(opt_ptrs) / sizeof(opt_ptrs[0]))
 			opt_ptrs[n_opt_ptrs++] = opt[k];
 		if (o->arg)

@@ -4,7 +4,7 @@ IOVCTL_SRCS += cli/client.c cli/cmd_vfs.c cli/cmd_vf.c cli/cmd_bind.c
 IOVCTL_SRCS += cli/cmd_monitor.c
 IOVCTL_SRCS += cli/cmd_config.c
 IOVCTL_SRCS += cli/cmd_apply.c cli/progress.c
-IOVCTL_SRCS += cli/cmd_vm.c cli/fdpass.c cli/srvstr.c
+IOVCTL_SRCS += cli/cmd_vm.c cli/cmd_vm_nic.c cli/fdpass.c cli/srvstr.c
 IOVCTL_SRCS += cli/cmd_export.c
 IOVCTL_SRCS += cli/nvmeout.c
 

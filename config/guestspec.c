@@ -333,6 +333,29 @@ static int load_guest(struct gs *G, struct iov_cfg_guest *g, const json_t *o, co
 	return 0;
 }
 
+int iov_gspec_nic_from_json(const json_t *o, const struct iov_gspec_in *in,
+			    struct iov_cfg_nic *out, struct iov_err *err)
+{
+	struct ld L = { .err = err, .file = in->file, .base = in->path };
+	struct gs G = { .L = &L, .flags = in->flags };
+	struct iov_cfg_nic n = { 0 };
+	int r = load_nic(&G, &n, o, in->path);
+
+	if (r < 0) {
+		iov_gspec_nic_free(&n);
+		return r;
+	}
+	*out = n;
+	return 0;
+}
+
+void iov_gspec_nic_free(struct iov_cfg_nic *n)
+{
+	free(n->pool);
+	free(n->device);
+	n->pool = n->device = NULL;
+}
+
 int iov_gspec_from_json(const json_t *o, const struct iov_gspec_in *in,
 			struct iov_cfg_guest *out, char *key, size_t keylen, struct iov_err *err)
 {

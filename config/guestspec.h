@@ -44,6 +44,10 @@ struct iov_gspec_in {
  * of the object that was wrong ("" when the object itself is). */
 int iov_gspec_from_json(const json_t *o, const struct iov_gspec_in *in,
 			struct iov_cfg_guest *out, char *key, size_t keylen, struct iov_err *err);
+/* One NIC object ({pool|device, mac, vlan}) with the same checks (VmAttach's nic). */
+int iov_gspec_nic_from_json(const json_t *o, const struct iov_gspec_in *in,
+			    struct iov_cfg_nic *out, struct iov_err *err);
+void iov_gspec_nic_free(struct iov_cfg_nic *n);
 /* The guest as the loader reads it back (keys in a fixed order; autostart only when set).
  * NULL: out of memory. */
 json_t *iov_gspec_to_json(const struct iov_cfg_guest *g);

@@ -36,6 +36,7 @@
 #include "sriov/vfinfo.h"
 #include "src/events.h"
 #include "src/follow.h"
+#include "src/guest_hp.h"
 #include "src/guest_priv.h"
 #include "src/guest_store.h"
 #include "src/guest_vf.h"
@@ -137,6 +138,11 @@ static void save(void)
 {
 	gstore_save(S.guests);
 }
+
+/* For src/guest_hp.c (hot attach and detach). */
+struct guest *iovd_guest_find(const char *name) { return find(name); }
+struct guest *iovd_guest_list(void) { return S.guests; }
+void iovd_guest_state_save(void) { save(); }
 
 json_t *iovd_quarantine_json(void)
 {
@@ -364,7 +370,7 @@ static int do_start(struct guest *g, struct iov_host *h, struct iov_usage *u, st
 	gid_t gid = 0;
 	size_t nt = 0, bound = 0, npd = 0;
 	bool set = false, reg_changed = false;
-	int r, kfd = -1, ifd = -1, nodes = iov_numa_nodes();
+	int r, kfd = -1, ifd = -1, lfd = -1, nodes = iov_numa_nodes();
 	pid_t pid;
 
 	gpriv_init(&l);
@@ -563,7 +569,11 @@ launch:
 	for (size_t i = 0; i < g->n_dfd; i++)
 		if (!g->spec.disks[i].pool)	/* virtio-blk; a pool disk is a VFIO device */
 			pd[npd++] = (struct gpriv_disk){ g->dfd[i], g->spec.disks[i].readonly };
+	/* Hot-plug slots and their control socket (src/guest_hp.h). */
+	if ((g->hp_slots = ghp_slots(g)) > 0 && (lfd = r = ghp_listen(g, err)) < 0)
+		goto undo;
 	r = gpriv_build(&l, &(struct gpriv_in){ .iovm = S.iovm, .dev_dir = S.dev_dir,
+						 .hotplug = g->hp_slots, .control_fd = lfd,
 						 .disks = pd, .n_disks = npd,
 						 .spec = &g->spec, .nics = pn,
 						 .n_nics = g->n_nics, .kernel_fd = kfd,
@@ -635,6 +645,8 @@ out:
 		close(kfd);
 	if (ifd >= 0)
 		close(ifd);
+	if (lfd >= 0)
+		close(lfd);	/* iovm holds its copy; iovd connects by path */
 	if (r < 0)
 		g->n_nics = 0;
 	if (g->starting) {	/* it failed, and gave back what it took */
@@ -975,6 +987,7 @@ static void ended(struct guest *g, const siginfo_t *si, bool known)
 		g->pidfd = -1;
 	}
 	output(g, true);	/* its last words, then the log is closed */
+	ghp_ended(g);		/* a pending attach/detach fails; hot NICs return below */
 	describe_exit(g, si, known);
 	lost = g->exit_code == IOVM_STATUS_DEVICE_GONE && !g->stopping;
 	g->state = lost ? G_DEGRADED : g->exit_code == 0 || g->stopping ? G_STOPPED : G_FAILED;
@@ -1611,6 +1624,7 @@ static void adopt(struct guest *g)
 	else if (g->pidfd >= 0 && st == g->starttime && watch(g) == 0) {
 		g->adopted = true;
 		log_info("guest %s: re-adopted iovm pid %d (%s)", g->spec.name, (int)g->pid, comm);
+		ghp_adopt(g);	/* hot-plugged VFs: what iovm has stays, the rest returns */
 		return;
 	}
 	if (g->pidfd >= 0)
@@ -1664,6 +1678,7 @@ int iovd_guests_init(struct vl_server *srv, const struct iovd_guest_opts *o)
 		return log_err_errno(r, "watching guests");
 	vl_server_watch_name(srv, S.epfd, "guests (iovm ended, interrupt placement)");
 	S.srv = srv;
+	ghp_init(srv, S.dev_dir, S.prefix);
 	gstore_set_loop(srv);
 	/* Interrupt placement: once a second (see place_irqs). */
 	S.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

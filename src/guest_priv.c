@@ -172,6 +172,15 @@ int gpriv_build(struct gpriv_launch *l, const struct gpriv_in *in, struct iov_er
 	 * still ends the guest in bounded time: the config's stop timeout. */
 	arg(l, "--stop-timeout");
 	arg(l, "%d", in->stop_timeout);
+	/* Hot-plug slots and the control socket iovd plugs VFs in through (src/guest_hp.h). */
+	if (in->hotplug > 0) {
+		if ((fd = copy_fd("control socket", in->control_fd, err)) < 0)
+			goto fail;
+		arg(l, "--hotplug");
+		arg(l, "%d", in->hotplug);
+		arg(l, "--control-fd");
+		arg(l, "%d", add_fd(l, fd));
+	}
 	if (l->argc >= GPRIV_MAX_ARGS) {
 		fd = iov_err_set(err, -E2BIG, NULL, "iovm's command line: more than %d arguments",
 				 GPRIV_MAX_ARGS - 1);

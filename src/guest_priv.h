@@ -6,7 +6,7 @@
  * iovm's fds: 0 the console input FIFO (or /dev/null), 1 and 2 the console log's FIFO
  * (iovd keeps the log, src/guest_log.h: iovm holds no file it writes), then 3..
  * in the order gpriv_build adds them: /dev/kvm, the VFIO container (when there are NICs),
- * each VFIO group once, the kernel, the initrd. Every option that names an fd names its
+ * each VFIO group once, the kernel, the initrd, the disks, the hot-plug control socket. Every option that names an fd names its
  * number in that order. */
 #ifndef IOV_SRC_GUEST_PRIV_H
 #define IOV_SRC_GUEST_PRIV_H
@@ -19,8 +19,8 @@
 #include "lib/err.h"
 #include "lib/pciaddr.h"
 
-/* kvm, container, groups..., kernel, initrd, disks... */
-#define GPRIV_MAX_FDS (4 + IOV_GUEST_MAX_NICS + IOV_GUEST_MAX_DISKS)
+/* kvm, container, groups..., kernel, initrd, disks..., control socket */
+#define GPRIV_MAX_FDS (5 + IOV_GUEST_MAX_NICS + IOV_GUEST_MAX_DISKS)
 #define GPRIV_MAX_ARGS 64
 
 struct gpriv_launch {
@@ -63,6 +63,8 @@ struct gpriv_in {
 	/* --stop-timeout: what a SIGTERM not sent by `vm stop` gives the guest (policy.
 	 * stop_timeout, else 30); `vm stop` queues its own with the signal (iovm(1)). */
 	int stop_timeout;
+	int hotplug;			/* > 0: hot-plug slots, and control_fd (borrowed, a */
+	int control_fd;			/* listening socket; iovm gets a copy) --control-fd */
 };
 
 /* An empty launch (no fds, no argv, no NUMA node). */

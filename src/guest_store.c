@@ -41,6 +41,7 @@ struct guest *gstore_guest_new(void)
 		g->exit_code = -1;
 		g->numa_node = -1;
 		g->kfd = g->ifd = -1;
+		g->ctl_fd = -1;
 		g->out.rfd = g->out.logfd = -1;
 		g->w_pid = (struct gwatch){ GW_PID, g };
 		g->w_out = (struct gwatch){ GW_OUT, g };
@@ -83,8 +84,12 @@ static json_t *nic_json(const struct gnic *n, bool state)
 		json_object_set_new(j, "namespace", json_integer((json_int_t)n->nsid));
 		json_object_set_new(j, "on_release", json_string(n->wipe ? "format" : "keep"));
 	}
+	if (n->hot)
+		json_object_set_new(j, "hotplug", json_true());
 	if (state) {
 		json_object_set_new(j, "bound_by_us", json_boolean(n->bound_by_us));
+		if (n->attaching)
+			json_object_set_new(j, "attaching", json_true());
 		if (n->saved_known) {
 			iov_fmt_mac(n->saved_mac, mac);
 			json_object_set_new(j, "saved", json_pack("{s:s, s:i, s:i, s:i, s:i}", "mac",
@@ -411,6 +416,8 @@ static int nic_from_json(json_t *j, struct gnic *n, char *why, size_t len)
 	if (pool && !(n->pool = strdup(pool)))
 		return snprintf(why, len, "out of memory"), -ENOMEM;
 	n->bound_by_us = json_is_true(json_object_get(j, "bound_by_us"));
+	n->hot = json_is_true(json_object_get(j, "hotplug"));
+	n->attaching = json_is_true(json_object_get(j, "attaching"));
 	if (json_is_object(sv) && json_is_string(json_object_get(sv, "mac")) &&
 	    iov_parse_mac(json_string_value(json_object_get(sv, "mac")), n->saved_mac, e,
 			  sizeof(e)) == 0) {

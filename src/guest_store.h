@@ -70,6 +70,11 @@ struct guest {
 	int dfd[IOV_GUEST_MAX_DISKS];	/* the disks, open and locked (gpriv_disk), held */
 	size_t n_dfd;
 	struct glog out;		/* the console log, iovd's (src/guest_log.h) */
+	/* Hot-plug (src/guest_hp.h): iovm's slots (0: started without), iovd's connection to
+	 * its control socket (-1: none yet), the attach or detach under way. */
+	int hp_slots;
+	int ctl_fd;
+	struct ghp_op *hp_op;
 	/* What the supervisor's epoll set reports for this guest. */
 	struct gwatch {
 		enum { GW_PID, GW_OUT } kind;

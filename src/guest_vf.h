@@ -28,6 +28,8 @@ struct gnic {
 	uint8_t mac[6];
 	int vlan;			/* -1: none */
 	bool bound_by_us;		/* iovd moved it to vfio-pci for this guest */
+	bool hot;			/* attached while the guest runs (a hot-plug slot) */
+	bool attaching;			/* recorded before iovm has it (src/guest_hp.h) */
 	bool saved_known;		/* the admin settings before the guest */
 	uint8_t saved_mac[6];
 	int saved_vlan, saved_qos, saved_spoofchk, saved_trust;

@@ -15,6 +15,7 @@
 #include "lib/sysfs.h"
 #include "src/events.h"
 #include "src/guest.h"
+#include "src/guest_hp.h"
 #include "sriov/numvfs.h"
 #include "sriov/vfconf.h"
 #include "sriov/vfinfo.h"
@@ -156,6 +157,21 @@ static const char iovd_idl[] =
 	"# guest reboots in place in its iovm; without one iovm ends (status 3) and iovd starts\n"
 	"# it again. The VFs are reset between boots either way. Answers once asked.\n"
 	"method VmReboot(name: string, force: ?bool) -> (guest: object)\n"
+	"\n"
+	"# Hot attach: a VF for nic (drawn and verified as at start, the guest's MAC for the\n"
+	"# NIC's place from the registry, its VLAN) is plugged into one of the running guest's\n"
+	"# hot-plug slots (PCIe native hot-plug: the guest's pciehp). Answers once iovm has the\n"
+	"# device (slot: its slot number); the guest then sees a new netdev. save (root only)\n"
+	"# also adds the NIC to the guest's drop-in.\n"
+	"method VmAttach(name: string, nic: NicSpec, save: ?bool)\n"
+	"  -> (guest: object, vf: string, slot: int, saved: ?string)\n"
+	"\n"
+	"# Hot detach of a NIC attached while the guest runs (nic: its index, MAC, VF address\n"
+	"# or PF/vfN): the slot's attention button asks the guest to release it; after timeout\n"
+	"# seconds (default 20, at most 100) it is removed by surprise (released: false). The\n"
+	"# guest keeps running either way. Answers once the VF is reset and back in its pool.\n"
+	"method VmDetach(name: string, nic: string, timeout: ?int, save: ?bool)\n"
+	"  -> (guest: object, vf: string, released: bool, saved: ?string)\n"
 	"\n"
 	"# Guests iovd knows and the quarantined VFs.\n"
 	"method VmList() -> (guests: []object, quarantine: []object)\n"
@@ -1513,6 +1529,101 @@ static void m_vm_reboot(struct vl_call *c, json_t *p, void *ud)
 	vl_reply(c, json_pack("{s:o}", "guest", info));
 }
 
+/* VmAttach and VmDetach answer once iovm has plugged the VF in, or the VF is back in its
+ * pool (deferred: the loop serves others meanwhile). */
+static void vm_hp_done(void *ud, json_t *result, const struct iov_err *e, int r)
+{
+	if (r >= 0) {
+		vl_deferred_reply(ud, result);
+	} else {
+		struct vl_call ec = { 0 };
+
+		guest_err(&ec, e, r);
+		deferred_error_from(ud, &ec);
+	}
+}
+
+static void vm_hp_gone(struct vl_deferred *d, void *ud)
+{
+	iovd_guest_hp_cancel(d);
+}
+
+static void vm_hp_defer(struct vl_call *c, bool attach, const char *name, const void *arg,
+			int timeout, bool save)
+{
+	struct iov_err e = { 0 };
+	struct vl_deferred *d;
+	char what[128];
+	int r;
+
+	if (save && c->peer->uid != 0) {
+		iov_err_set(&e, -EPERM, "ask root to save it", "save needs root: a saved guest is "
+			    "started by iovd itself");
+		reply_err(c, "io.iovd.Refused", &e, -EPERM);
+		return;
+	}
+	snprintf(what, sizeof(what), "%s guest %.40s %s%.40s", attach ? "attach to" : "detach from",
+		 name, attach ? "a NIC" : "NIC ", attach ? "" : (const char *)arg);
+	log_change(c, what);
+	if (!(d = vl_call_defer(c, vm_hp_gone, NULL))) {
+		vl_error(c, "io.iovd.Failed", no_memory_params());
+		return;
+	}
+	r = attach ? iovd_guest_attach_async(name, arg, save, vm_hp_done, d, &e) :
+		     iovd_guest_detach_async(name, arg, timeout, save, vm_hp_done, d, &e);
+	if (r < 0) {
+		struct vl_call ec = { .peer = c->peer, .method = c->method };
+
+		guest_err(&ec, &e, r);
+		deferred_error_from(d, &ec);
+	}
+}
+
+static void m_vm_attach(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", "nic", "save", NULL };
+	struct iov_gspec_in in = { .file = "VmAttach", .path = "$.nic",
+				   .flags = IOV_GSPEC_NULL_ABSENT };
+	struct iov_cfg_nic nic = { 0 };
+	struct iov_err e = { 0 };
+	const char *name;
+	bool save;
+
+	host_changing();
+
+	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
+	    get_bool(c, p, "save", &save) < 0)
+		return;
+	if (!json_is_object(json_object_get(p, "nic"))) {
+		bad_arg(c, "nic", "nic: expected an object {pool|device, mac, vlan}");
+		return;
+	}
+	if (iov_gspec_nic_from_json(json_object_get(p, "nic"), &in, &nic, &e) < 0) {
+		bad_arg(c, "nic", e.msg);
+		return;
+	}
+	vm_hp_defer(c, true, name, &nic, 0, save);
+	iov_gspec_nic_free(&nic);
+}
+
+static void m_vm_detach(struct vl_call *c, json_t *p, void *ud)
+{
+	static const char *const keys[] = { "name", "nic", "timeout", "save", NULL };
+	json_int_t timeout = IOVD_DETACH_TIMEOUT_S;
+	const char *name, *nic;
+	bool save;
+
+	host_changing();
+
+	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
+	    !(nic = get_str(c, p, "nic", true)) || get_bool(c, p, "save", &save) < 0)
+		return;
+	if (json_object_get(p, "timeout") && !json_is_null(json_object_get(p, "timeout")) &&
+	    !get_int(c, p, "timeout", IOVD_DETACH_TIMEOUT_MAX_S, &timeout))
+		return;
+	vm_hp_defer(c, false, name, nic, (int)timeout, save);
+}
+
 static void m_vm_list(struct vl_call *c, json_t *p, void *ud)
 {
 	static const char *const keys[] = { NULL };
@@ -1637,6 +1748,8 @@ static const struct vl_method methods[] = {
 	{ "io.iovd.VmStop", m_vm_stop, true },
 	{ "io.iovd.VmRestart", m_vm_restart, true },
 	{ "io.iovd.VmReboot", m_vm_reboot, true },
+	{ "io.iovd.VmAttach", m_vm_attach, true },
+	{ "io.iovd.VmDetach", m_vm_detach, true },
 	{ "io.iovd.VmList", m_vm_list, false },
 	{ "io.iovd.VmShow", m_vm_show, false },
 	{ "io.iovd.VmLog", m_vm_log, false },

@@ -81,7 +81,7 @@ static int dsdt(uint8_t *t, size_t cap, const struct iovm_acpi_cfg *c)
 	iovm_aml_name(&a, "_BBN"); iovm_aml_int(&a, 0);
 	iovm_aml_name(&a, "_UID"); iovm_aml_int(&a, 0);
 	r = (struct iovm_res){ 0 };
-	iovm_res_bus(&r, 0, 0);
+	iovm_res_bus(&r, 0, (uint16_t)(c->hp_ports > 0 ? c->hp_ports : 0));
 	iovm_res_io(&r, 0xcf8, 8);
 	iovm_res_io_window(&r, 0x0000, 0x0cf7);
 	iovm_res_io_window(&r, 0x0d00, 0xffff);
@@ -90,6 +90,16 @@ static int dsdt(uint8_t *t, size_t cap, const struct iovm_acpi_cfg *c)
 	iovm_aml_name(&a, "_CRS"); iovm_aml_buffer(&a, r.buf, r.len);
 	if (r.err)
 		return r.err;
+	if (c->hp_ports > 0) {
+		/* Method (_OSC, 4) { Return (Arg3) }: every control the OS asks for is granted,
+		 * native PCIe hot-plug among them (without _OSC Linux leaves the root ports'
+		 * slots to firmware, which iovm does not have). */
+		static const uint8_t ret_arg3[] = { 0xa4, 0x6b };
+
+		iovm_aml_method(&a, "_OSC", 4);
+		iovm_aml_raw(&a, ret_arg3, sizeof(ret_arg3));
+		iovm_aml_close(&a);
+	}
 	if (c->nintx > 0) {
 		/* Package { Package { 0xDDDDFFFF, pin, 0, GSI } ... }: GSIs are level, low. */
 		iovm_aml_name(&a, "_PRT");

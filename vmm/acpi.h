@@ -27,6 +27,8 @@ struct iovm_acpi_cfg {
 	int nintx;
 	uint32_t mmio_start, mmio_end;		/* the host bridge's 32-bit window [start, end) */
 	uint64_t ecam_base;			/* 1 MiB: bus 0 */
+	int hp_ports;				/* hot-plug root ports: buses 1..hp_ports behind
+						 * them, and _OSC grants native PCIe hot-plug */
 };
 
 /* Writes all tables at buf (guest address gpa, 16-byte aligned, below 4 GiB), the RSDP

@@ -1,4 +1,5 @@
 #include "vmm/boot.h"
+#include "vmm/hotplug.h"
 #include "vmm/acpi.h"
 #include "vmm/pci.h"
 #include "lib/log.h"
@@ -139,7 +140,7 @@ int iovm_boot_mptable(struct iovm_vm *vm, int ncpus, const struct iovm_mp_intx *
 	ret = iovm_acpi_build(p, IOVM_ACPI_MAX, IOVM_ACPI_ADDR, &(struct iovm_acpi_cfg){
 		.ncpus = ncpus > 0 ? ncpus : 1, .intx = intx, .nintx = n,
 		.mmio_start = (uint32_t)IOVM_PCI_MMIO_START, .mmio_end = (uint32_t)IOVM_PCI_MMIO_END,
-		.ecam_base = IOVM_PCI_ECAM_BASE });
+		.ecam_base = IOVM_PCI_ECAM_BASE, .hp_ports = iovm_hotplug_ports() });
 	if (ret < 0)
 		return log_err_errno(ret, "ACPI tables for %d vCPUs, %d INTx routes", ncpus, n);
 	return 0;

@@ -6,6 +6,7 @@
 #include "vmm/boot.h"
 #include "vmm/bus.h"
 #include "vmm/console.h"
+#include "vmm/hotplug.h"
 #include "vmm/legacy.h"
 #include "vmm/pci.h"
 #include "vmm/power.h"
@@ -48,6 +49,11 @@ static const char usage[] =
 "                           repeatable\n"
 "  --disk PATH[,ro]         a virtio-blk disk backed by the file or block device PATH\n"
 "                           (read-only with ,ro); repeatable, at most 8 disks\n"
+"  --hotplug N              N PCIe root ports with a hot-plug slot each (0-8, default 0:\n"
+"                           none), for devices plugged in while the guest runs\n"
+"  --control-fd N           a listening AF_UNIX SOCK_SEQPACKET socket: hot-plug commands\n"
+"                           (attach ADDRESS GROUP with the group fd, detach ADDRESS MS,\n"
+"                           list; see iovm(1))\n"
 "  --console stdio|none     guest serial console (default stdio)\n"
 "  --console-fd N           guest serial console on fd N (a socket or terminal: output\n"
 "                           written to it, input read from it) instead of stdio\n"
@@ -137,6 +143,7 @@ struct opts {
 	int nvfio;
 	struct iovm_blk_spec disk[IOVM_BLK_MAX];
 	int ndisk;
+	int hotplug, control_fd;
 };
 
 static int bad_arg(const char *opt, const char *val, const char *why)
@@ -219,6 +226,7 @@ enum {
 	OPT_CONSOLE, OPT_STATS, OPT_KVM_FD, OPT_CONTAINER_FD, OPT_GROUP_FD, OPT_ENTRY32,
 	OPT_CONSOLE_FD, OPT_CONSOLE_FILTER, OPT_ON_REBOOT, OPT_USER, OPT_SANDBOX, OPT_SECCOMP_LIST,
 	OPT_TEST_FORBIDDEN, OPT_TEST_SANDBOX_ONLY, OPT_KERNEL_FD, OPT_INITRD_FD, OPT_STOP_TIMEOUT, OPT_DISK, OPT_DISK_FD,
+	OPT_HOTPLUG, OPT_CONTROL_FD,
 };
 
 static int add_disk(struct opts *o, const char *opt, char *arg, bool is_fd)
@@ -256,6 +264,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "initrd-fd", required_argument, NULL, OPT_INITRD_FD },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "disk-fd", required_argument, NULL, OPT_DISK_FD },
+		{ "hotplug", required_argument, NULL, OPT_HOTPLUG },
+		{ "control-fd", required_argument, NULL, OPT_CONTROL_FD },
 		{ "console-fd", required_argument, NULL, OPT_CONSOLE_FD },
 		{ "console-filter", required_argument, NULL, OPT_CONSOLE_FILTER },
 		{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
@@ -277,7 +287,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){ .mem = DEFAULT_MEM, .cpus = 1, .console = true, .kvm_fd = -1,
 			    .container_fd = -1, .kernel_fd = -1, .initrd_fd = -1, .console_fd = -1,
-			    .sandbox = true, .stop_timeout = DEFAULT_STOP_TIMEOUT };
+			    .sandbox = true, .stop_timeout = DEFAULT_STOP_TIMEOUT,
+			    .control_fd = -1 };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", lopts, NULL)) != -1) {
 		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
@@ -347,6 +358,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_DISK_FD:
 			if ((ret = add_disk(o, c == OPT_DISK ? "--disk" : "--disk-fd", optarg,
 					    c == OPT_DISK_FD)) < 0)
+				return ret;
+			break;
+		case OPT_HOTPLUG:
+			if (parse_int(optarg, 0, IOVM_HOTPLUG_MAX, &o->hotplug) < 0)
+				return bad_arg("--hotplug", optarg, "not a number from 0 to 8");
+			break;
+		case OPT_CONTROL_FD:
+			if ((ret = parse_fd("--control-fd", optarg, &o->control_fd)) < 0)
 				return ret;
 			break;
 		case OPT_CONSOLE_FD:
@@ -445,6 +464,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->console_fd >= 0 && !o->console) {
 		fprintf(stderr, "iovm: --console none and --console-fd: give one\n");
+		return -EINVAL;
+	}
+	if (o->control_fd >= 0 && o->hotplug == 0) {
+		fprintf(stderr, "iovm: --control-fd without --hotplug N: nothing to plug into\n");
 		return -EINVAL;
 	}
 	if (o->container_fd >= 0 && o->nvfio == 0) {
@@ -594,11 +617,12 @@ static bool on_signal(struct iovm_vm *vm, const struct signalfd_siginfo *si,
  * waiting for the VM to stop. */
 static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd, struct shutdown_req *req)
 {
-	struct pollfd p[3 + IOVM_VFIO_MAX_DEVS];
+	struct pollfd p[3 + IOVM_VFIO_MAX_DEVS + 3];
 	int req_fds[IOVM_VFIO_MAX_DEVS];
-	int nreq = iovm_vfio_req_fds(req_fds, IOVM_VFIO_MAX_DEVS);
 
 	for (;;) {
+		/* Hot-plug changes the devices: their request fds are taken afresh each time. */
+		int nreq = iovm_vfio_req_fds(req_fds, IOVM_VFIO_MAX_DEVS), nhp, hp_wait;
 		int wait = -1;
 
 		if (req->made && req->timeout >= 0) {
@@ -620,7 +644,11 @@ static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd, struct shutdown_r
 		p[2] = (struct pollfd){ .fd = *in_fd, .events = POLLIN };
 		for (int i = 0; i < nreq; i++)
 			p[3 + i] = (struct pollfd){ .fd = req_fds[i], .events = POLLIN };
-		if (poll(p, (nfds_t)(3 + nreq), wait) < 0) {
+		nhp = iovm_hotplug_pollfds(p + 3 + nreq);
+		hp_wait = iovm_hotplug_timeout_ms();
+		if (hp_wait >= 0 && (wait < 0 || hp_wait < wait))
+			wait = hp_wait;
+		if (poll(p, (nfds_t)(3 + nreq + nhp), wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			iovm_vm_request_stop(vm, IOVM_EXIT_ERROR, "poll failed");
@@ -628,6 +656,7 @@ static void main_loop(struct iovm_vm *vm, int sfd, int *in_fd, struct shutdown_r
 		}
 		if (p[0].revents)
 			return;
+		iovm_hotplug_handle(p + 3 + nreq, nhp);
 		if (p[1].revents) {
 			struct signalfd_siginfo si;
 
@@ -730,6 +759,7 @@ int main(int argc, char **argv)
 	iov_log_set_level(o.verbose >= 2 ? IOV_LOG_DEBUG : o.verbose ? IOV_LOG_INFO : IOV_LOG_WARN);
 	if (o.seccomp_list) {
 		iovm_sandbox_print(stdout, &(struct iovm_sandbox_cfg){ .restart = o.restart,
+								     .hotplug = o.control_fd >= 0 || o.hotplug > 0,
 								     .console_in_fd = 0 });
 		return 0;
 	}
@@ -834,6 +864,10 @@ int main(int argc, char **argv)
 	}
 	if (iovm_blk_init(&vm) < 0 || iovm_blk_start() < 0)
 		goto out;
+	if ((ret = iovm_hotplug_init(&vm, o.hotplug, o.control_fd)) < 0)
+		goto out;
+	if (o.hotplug && iovm_boot_mptable(&vm, o.cpus, bc.intx, bc.nintx) < 0)
+		goto out;	/* the ACPI tables again: the buses behind the root ports */
 
 	/* Console: a bounded ring and a writer thread (vmm/console.h). */
 	if (o.console) {
@@ -848,6 +882,7 @@ int main(int argc, char **argv)
 
 	if (o.sandbox && !o.landlock_only) {
 		struct iovm_sandbox_cfg sc = { .restart = o.restart,
+					       .hotplug = o.control_fd >= 0 || o.hotplug > 0,
 					       .console_in_fd = iovm_tty_fd() };
 
 		if (iovm_sandbox_seccomp(&sc) < 0)
@@ -910,6 +945,7 @@ out:
 		print_mem_overhead(smaps_fd, &mem);
 	}
 	iovm_blk_close();
+	iovm_hotplug_close();
 	iovm_vfio_close();
 	iovm_vm_destroy(&vm);
 	iovm_mem_free(&mem);

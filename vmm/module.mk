@@ -1,15 +1,15 @@
 # iovm, the KVM VMM. The pure parts (boot protocol, config-space and MSI-X emulation) are
 # also linked into every unit test binary; they must stay free of main() and of KVM ioctls.
 IOVM_LIB_SRCS := vmm/bootparams.c vmm/mem.c vmm/pcicfg.c vmm/msix.c vmm/dmaplan.c vmm/confilter.c \
-                 vmm/acpi.c vmm/aml.c vmm/virtq.c vmm/blkreq.c
+                 vmm/acpi.c vmm/aml.c vmm/virtq.c vmm/blkreq.c vmm/hpslot.c
 IOVM_SRCS += vmm/main.c vmm/vm.c vmm/bus.c vmm/boot.c vmm/uart.c vmm/legacy.c \
              vmm/pci.c vmm/pvpanic.c vmm/vfio.c vmm/vfio_container.c vmm/vfio_dev.c vmm/console.c vmm/sandbox.c vmm/tty.c vmm/power.c \
-             vmm/virtio_pci.c vmm/blk.c $(IOVM_LIB_SRCS)
+             vmm/virtio_pci.c vmm/blk.c vmm/hotplug.c $(IOVM_LIB_SRCS)
 IOVM_LIBS := -lpthread -lseccomp
 
 UNIT_TESTS += tests/unit/test_vmm_bootparams.c tests/unit/test_vmm_pcicfg.c tests/unit/test_vmm_msix.c \
               tests/unit/test_vmm_dmaplan.c tests/unit/test_vmm_confilter.c tests/unit/test_vmm_acpi.c \
-              tests/unit/test_vmm_virtq.c
+              tests/unit/test_vmm_virtq.c tests/unit/test_vmm_hpslot.c
 
 
 

@@ -17,6 +17,7 @@ struct pci_slot {
 
 static struct {
 	struct iovm_vm *vm;
+	iovm_pci_bus_fn sub;	/* buses behind bridges (vmm/hotplug.c) */
 	uint32_t addr;		/* conf1 address register */
 	struct pci_slot dev[PCI_MAX_DEV];
 	uint64_t mmio_next;
@@ -42,15 +43,29 @@ static const struct iovm_pci_ops hb_ops = { .cfg_read = hb_read, .cfg_write = hb
 
 /* ---- conf1 ---- */
 
+/* A function on a bus behind a bridge: what the bridge's owner says is there. One slot per
+ * call; every caller holds the bus lock (vmm/bus.c), so it stays valid while used. */
+static struct pci_slot *sub_target(unsigned bus, unsigned dev)
+{
+	static struct pci_slot s;
+
+	if (!pci.sub || !(s.ops = pci.sub(bus, dev, &s.opaque)))
+		return NULL;
+	s.name = "behind a bridge";
+	return &s;
+}
+
 static struct pci_slot *conf1_target(unsigned *reg)
 {
 	unsigned bus = (pci.addr >> 16) & 0xff, dev = (pci.addr >> 11) & 0x1f,
 		 fn = (pci.addr >> 8) & 7;
 
-	if (!(pci.addr & 0x80000000u) || bus != 0 || fn != 0 || !pci.dev[dev].ops)
+	if (!(pci.addr & 0x80000000u) || fn != 0)
 		return NULL;
 	*reg = pci.addr & 0xfc;
-	return &pci.dev[dev];
+	if (bus != 0)
+		return sub_target(bus, dev);
+	return pci.dev[dev].ops ? &pci.dev[dev] : NULL;
 }
 
 static uint64_t conf1_read(void *opaque, uint64_t off, unsigned len)
@@ -130,6 +145,11 @@ static void ecam_write(void *opaque, uint64_t off, uint64_t val, unsigned len)
 }
 
 static const struct iovm_bus_ops ecam_ops = { .read = ecam_read, .write = ecam_write };
+
+void iovm_pci_set_sub(iovm_pci_bus_fn fn)
+{
+	pci.sub = fn;
+}
 
 int iovm_pci_add(const char *name, const struct iovm_pci_ops *ops, void *opaque)
 {

@@ -24,6 +24,11 @@ struct iovm_pci_ops {
 };
 
 int iovm_pci_init(struct iovm_vm *vm);
+/* Buses other than 0 (behind the hot-plug root ports, vmm/hotplug.c): the ops and opaque of
+ * device dev on bus bus, or NULL. Reached through conf1 only (ECAM covers bus 0); called
+ * with the bus lock held. */
+typedef const struct iovm_pci_ops *(*iovm_pci_bus_fn)(unsigned bus, unsigned dev, void **opaque);
+void iovm_pci_set_sub(iovm_pci_bus_fn fn);
 /* Places a device in the next free slot; returns the slot (device number). */
 int iovm_pci_add(const char *name, const struct iovm_pci_ops *ops, void *opaque);
 /* Ranges BARs must avoid (IOMMU reserved regions). Copied. */

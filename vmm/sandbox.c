@@ -168,9 +168,18 @@ static const struct sc {
 	{ "exit_group", F_ANY, "iovm ends" },
 };
 
-#define SETUP	1u	/* only with --on-reboot restart: the VM is built again */
+/* Only with --control-fd. */
+static const struct sc hp_syscalls[] = {
+	{ "accept4", F_ANY, "hot-plug: iovd's connection on the control socket it passed (a "
+			    "listening socket: no path, no new socket)" },
+	{ "recvmsg", F_ANY, "hot-plug: iovd's commands on the control connection, with the "
+			    "group fd of a device to plug in (SCM_RIGHTS)" },
+};
 
 #define IOC(r, f, w) { (unsigned long)(r), #r, f, w }
+#define SETUP	1u	/* only with --on-reboot restart: the VM is built again */
+#define HOTPLUG	2u	/* only with --control-fd: devices plugged in while the guest runs */
+
 static const struct ioc {
 	unsigned long req;
 	const char *name;
@@ -192,6 +201,18 @@ static const struct ioc {
 	IOC(VFIO_DEVICE_RESET, 0, "reset the devices at exit and on restart"),
 	IOC(VFIO_IOMMU_UNMAP_DMA, 0, "unmap guest RAM at exit"),
 	IOC(VFIO_GROUP_UNSET_CONTAINER, 0, "release the groups at exit"),
+	IOC(VFIO_GROUP_GET_STATUS, HOTPLUG, "hot-plug: the passed group is viable and in no "
+					    "container"),
+	IOC(VFIO_GROUP_SET_CONTAINER, HOTPLUG, "hot-plug: the passed group joins iovm's "
+					       "container (its DMA map of guest RAM)"),
+	IOC(VFIO_GROUP_GET_DEVICE_FD, HOTPLUG, "hot-plug: the device in the passed group"),
+	IOC(VFIO_DEVICE_GET_INFO, HOTPLUG, "hot-plug: the new device's regions and interrupts"),
+	IOC(VFIO_DEVICE_GET_REGION_INFO, HOTPLUG, "hot-plug: the new device's BARs and config "
+						  "space"),
+	IOC(VFIO_DEVICE_GET_IRQ_INFO, HOTPLUG, "hot-plug: the new device's MSI-X vectors, request "
+					       "channel"),
+	IOC(KVM_SET_DEVICE_ATTR, SETUP | HOTPLUG, "restart and hot-plug: groups into and out of "
+						  "the KVM-VFIO device"),
 	IOC(KVM_CHECK_EXTENSION, SETUP, "restart: the VM is built again"),
 	IOC(KVM_GET_API_VERSION, SETUP, "restart"),
 	IOC(KVM_CREATE_VM, SETUP, "restart"),
@@ -209,7 +230,6 @@ static const struct ioc {
 	IOC(KVM_SET_REGS, SETUP, "restart: the boot vCPU's entry registers"),
 	IOC(KVM_SET_SREGS, SETUP, "restart"),
 	IOC(KVM_CREATE_DEVICE, SETUP, "restart: the KVM-VFIO device"),
-	IOC(KVM_SET_DEVICE_ATTR, SETUP, "restart: groups into the KVM-VFIO device"),
 };
 
 /* Extra calls the sanitizer runtime makes (SAN=1 builds only: reports, leak check at exit). */
@@ -225,6 +245,14 @@ static const char *const san_extra[] = {
 #else
 #define SAN_BUILD 0
 #endif
+
+/* An ioctl of a group is allowed when one of its groups is on (none: always). */
+static bool ioc_on(const struct ioc *c, const struct iovm_sandbox_cfg *cfg)
+{
+	if (!c->flags)
+		return true;
+	return ((c->flags & SETUP) && cfg->restart) || ((c->flags & HOTPLUG) && cfg->hotplug);
+}
 
 static int add_rule(scmp_filter_ctx ctx, const struct sc *s)
 {
@@ -277,8 +305,14 @@ int iovm_sandbox_seccomp(const struct iovm_sandbox_cfg *cfg)
 			goto out;
 		}
 	}
+	for (size_t i = 0; cfg->hotplug && i < sizeof(hp_syscalls) / sizeof(hp_syscalls[0]); i++) {
+		if ((ret = add_rule(ctx, &hp_syscalls[i])) < 0) {
+			log_err_errno(ret, "seccomp rule for %s", hp_syscalls[i].name);
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
-		if ((ioctls[i].flags & SETUP) && !cfg->restart)
+		if (!ioc_on(&ioctls[i], cfg))
 			continue;
 		/* The kernel takes the request as an unsigned int: compare the low 32 bits. */
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
@@ -326,10 +360,15 @@ void iovm_sandbox_print(FILE *f, const struct iovm_sandbox_cfg *cfg)
 
 		fprintf(f, "syscall %-18s %-28s %s\n", s->name, filt_text[s->filt], s->why);
 	}
+	for (size_t i = 0; cfg->hotplug && i < sizeof(hp_syscalls) / sizeof(hp_syscalls[0]); i++) {
+		const struct sc *s = &hp_syscalls[i];
+
+		fprintf(f, "syscall %-18s %-28s %s\n", s->name, filt_text[s->filt], s->why);
+	}
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
 		const struct ioc *c = &ioctls[i];
 
-		if ((c->flags & SETUP) && !cfg->restart)
+		if (!ioc_on(c, cfg))
 			continue;
 		fprintf(f, "ioctl   %-28s %#010lx %s\n", c->name, c->req & 0xffffffffu, c->why);
 	}

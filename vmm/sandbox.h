@@ -24,6 +24,7 @@ int iovm_sandbox_drop(const struct iovm_user *u, unsigned long long memlock);
 
 struct iovm_sandbox_cfg {
 	bool restart;		/* --on-reboot restart: the VM set-up ioctls stay allowed */
+	bool hotplug;		/* --control-fd: accept4, recvmsg and the hot-plug ioctls */
 	int console_in_fd;	/* the terminal whose settings are restored at exit (TCSETS), or -1 */
 };
 

@@ -34,6 +34,16 @@ int iovm_vfio_rebind(struct iovm_vm *vm);
  * wants that device back. Returns the count; iovm_vfio_req_dev names a device by its fd. */
 int iovm_vfio_req_fds(int *fds, int max);
 const char *iovm_vfio_req_dev(int fd);
+/* Hot-plug (vmm/hotplug.c), with the bus lock held: the device addr of the group group_fd
+ * (always taken; iovd's id for it) joins the container and gets a virtual config space
+ * with no BAR placed (the guest places them behind the root port); *ops and *handle serve its
+ * config space. MSI or MSI-X only. hot_remove: interrupts off, BARs out of the guest, reset,
+ * device and group closed. */
+struct iovm_pci_ops;
+int iovm_vfio_hot_add(struct iovm_vm *vm, int group_fd, int group_id,
+		      const struct iov_pci_addr *addr, void **handle,
+		      const struct iovm_pci_ops **ops);
+void iovm_vfio_hot_remove(void *handle);
 /* Disables interrupts, resets the devices, unmaps DMA and closes everything. Idempotent. */
 void iovm_vfio_close(void);
 

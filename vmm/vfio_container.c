@@ -340,14 +340,98 @@ int iovm_vfio_kvm_dev_add(struct iovm_vm *vm)
 	V.kvm_dev_fd = (int)cd.fd;
 	for (int i = 0; i < V.ngroups; i++) {
 		int32_t gfd = V.grp[i].fd;
+
+		if (gfd < 0)
+			continue;	/* a hot-plugged group since removed */
+		{
 		struct kvm_device_attr a = { .group = KVM_DEV_VFIO_GROUP,
 					     .attr = KVM_DEV_VFIO_GROUP_ADD,
 					     .addr = (uint64_t)(uintptr_t)&gfd };
 
 		if ((ret = iovm_vfio_xioctl(V.kvm_dev_fd, KVM_SET_DEVICE_ATTR, &a)) < 0)
 			return log_err_errno(ret, "KVM-VFIO: adding group %d", V.grp[i].id);
+		}
 	}
 	return 0;
+}
+
+static int kvm_dev_group(int32_t gfd, bool add)
+{
+	struct kvm_device_attr a = { .group = KVM_DEV_VFIO_GROUP,
+				     .attr = add ? KVM_DEV_VFIO_GROUP_ADD : KVM_DEV_VFIO_GROUP_DEL,
+				     .addr = (uint64_t)(uintptr_t)&gfd };
+
+	if (V.kvm_dev_fd < 0)
+		return 0;
+	return iovm_vfio_xioctl(V.kvm_dev_fd, KVM_SET_DEVICE_ATTR, &a);
+}
+
+/* Hot-plug: a group fd iovd passed over the control socket (its id from iovd: iovm cannot
+ * read /proc or sysfs under the sandbox). It joins the container, whose type1 IOMMU
+ * replays the existing DMA mappings of guest RAM into the group's domain, and the KVM-VFIO
+ * device. The container must exist: iovm started with at least one passthrough device. */
+struct iovm_vfio_group *iovm_vfio_group_hot(int fd, int id, const char *name)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct iovm_vfio_group *g = NULL;
+	int ret;
+
+	if (V.container < 0 || V.ngroups == 0) {
+		log_err("%s: iovm was started without passthrough devices, so it has no VFIO "
+			"container (and no DMA map of guest RAM) to add a device to", name);
+		errno = ENODEV;
+		return NULL;
+	}
+	for (int i = 0; i < V.ngroups; i++)
+		if (V.grp[i].fd < 0 && !g)
+			g = &V.grp[i];
+	if (!g) {
+		if (V.ngroups >= MAX_GROUPS) {
+			log_err("%s: already %d IOMMU groups", name, MAX_GROUPS);
+			errno = ENOSPC;
+			return NULL;
+		}
+		g = &V.grp[V.ngroups++];
+	}
+	*g = (struct iovm_vfio_group){ .id = id, .fd = -1, .own_fd = true };
+	if ((ret = iovm_vfio_xioctl(fd, VFIO_GROUP_GET_STATUS, &st)) < 0) {
+		log_err_errno(ret, "%s: VFIO_GROUP_GET_STATUS (not a VFIO group fd?)", name);
+		errno = -ret;
+		return NULL;
+	}
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		log_err("%s: IOMMU group %d is not viable (a member is on a host driver)", name, id);
+		errno = EBUSY;
+		return NULL;
+	}
+	if (st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET) {
+		log_err("%s: IOMMU group %d is already in a container", name, id);
+		errno = EBUSY;
+		return NULL;
+	}
+	if ((ret = iovm_vfio_xioctl(fd, VFIO_GROUP_SET_CONTAINER, &V.container)) < 0) {
+		log_err_errno(ret, "%s: VFIO_GROUP_SET_CONTAINER", name);
+		errno = -ret;
+		return NULL;
+	}
+	g->fd = fd;
+	g->set_container = true;
+	if ((ret = kvm_dev_group(fd, true)) < 0)
+		log_warn_errno(ret, "%s: KVM-VFIO: adding group %d", name, id);
+	return g;
+}
+
+void iovm_vfio_group_hot_put(struct iovm_vfio_group *g)
+{
+	if (!g || g->fd < 0)
+		return;
+	kvm_dev_group(g->fd, false);
+	if (g->set_container)
+		ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER);
+	if (g->own_fd)
+		close(g->fd);
+	g->fd = -1;
+	g->set_container = false;
 }
 
 void iovm_vfio_kvm_dev_close(void)
@@ -371,6 +455,8 @@ void iovm_vfio_container_close(void)
 	for (int i = 0; i < V.ngroups; i++) {
 		struct iovm_vfio_group *g = &V.grp[i];
 
+		if (g->fd < 0)
+			continue;
 		if (g->set_container)
 			ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER);
 		if (g->own_fd)

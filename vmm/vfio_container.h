@@ -26,6 +26,11 @@ int iovm_vfio_container_open(int container_fd);
  * checked viable and put in the container; its reserved regions are read. NULL on failure
  * (said). */
 struct iovm_vfio_group *iovm_vfio_group_get(const struct iovm_vfio_spec *s, const char *name);
+/* Hot-plug: a group fd passed at run time (id from the sender), into the container and the
+ * KVM-VFIO device; NULL with errno on failure (said); the fd is not taken then. _put takes it
+ * out again and closes it. */
+struct iovm_vfio_group *iovm_vfio_group_hot(int fd, int id, const char *name);
+void iovm_vfio_group_hot_put(struct iovm_vfio_group *g);
 /* The IOMMU model, once every group is in the container. */
 int iovm_vfio_container_set_iommu(void);
 /* Every RAM bank at IOVA = GPA, minus the reserved regions. */

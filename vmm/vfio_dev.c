@@ -48,6 +48,8 @@ struct vector {
 };
 
 struct vdev {
+	bool used;			/* a slot of D.dev a hot-removed device freed is not */
+	bool hot;			/* hot-plugged: behind a root port (vmm/hotplug.c) */
 	struct iov_pci_addr addr;
 	char name[IOV_PCI_ADDR_STRLEN];
 	struct iovm_vfio_group *grp;
@@ -118,6 +120,7 @@ int iovm_vfio_dev_add(const struct iov_pci_addr *addr, struct iovm_vfio_group *g
 		return -ENOSPC;
 	d = &D.dev[D.ndevs++];
 	memset(d, 0, sizeof(*d));
+	d->used = true;
 	d->fd = -1;
 	d->intx_efd = d->intx_resample = d->req_efd = -1;
 	d->addr = *addr;
@@ -160,7 +163,7 @@ int iovm_vfio_req_fds(int *fds, int max)
 	int n = 0;
 
 	for (int i = 0; i < D.ndevs && n < max; i++)
-		if (D.dev[i].req_efd >= 0)
+		if (D.dev[i].used && D.dev[i].req_efd >= 0)
 			fds[n++] = D.dev[i].req_efd;
 	return n;
 }
@@ -168,7 +171,7 @@ int iovm_vfio_req_fds(int *fds, int max)
 const char *iovm_vfio_req_dev(int fd)
 {
 	for (int i = 0; i < D.ndevs; i++)
-		if (D.dev[i].req_efd == fd && fd >= 0)
+		if (D.dev[i].used && D.dev[i].req_efd == fd && fd >= 0)
 			return D.dev[i].name;
 	return NULL;
 }
@@ -434,7 +437,7 @@ int iovm_vfio_intx_routes(struct iovm_mp_intx *out, int max)
 	int n = 0;
 
 	for (int i = 0; i < D.ndevs && n < max; i++)
-		if (D.dev[i].intx_cap)
+		if (D.dev[i].used && D.dev[i].intx_cap)
 			out[n++] = (struct iovm_mp_intx){ .dev = (uint8_t)D.dev[i].slot,
 							  .pin = D.dev[i].intx_pin,
 							  .gsi = D.dev[i].intx_gsi };
@@ -814,6 +817,7 @@ static uint64_t pow2_roundup(uint64_t v)
 
 static int vdev_attach(struct vdev *d)
 {
+	bool hot = d->hot;
 	uint8_t phys[IOVM_PCICFG_HDR];
 	uint64_t sizes[IOVM_PCI_NBARS] = { 0 };
 	struct region *cr = &d->reg[VFIO_PCI_CONFIG_REGION_INDEX];
@@ -851,13 +855,18 @@ static int vdev_attach(struct vdev *d)
 		if (!d->msix || iovm_msix_init(d->msix, d->cfg.msix_nr) < 0)
 			return -ENOMEM;
 	}
-	/* Guest addresses, as firmware would assign them; the guest may move them. */
+	/* Guest addresses, as firmware would assign them; the guest may move them. A
+	 * hot-plugged device gets none: the guest places its BARs in the root port's window. */
 	for (unsigned i = 0; i < IOVM_PCI_NBARS; i++) {
 		const struct iovm_pcicfg_bar *cb = &d->cfg.bar[i];
 		uint64_t gpa;
 
 		if (!cb->size || cb->upper)
 			continue;
+		if (hot) {
+			region_mmap(d, i);
+			continue;
+		}
 		if ((ret = iovm_pci_alloc_mmio(cb->size, &gpa)) < 0)
 			return log_err_errno(ret, "%s: no room for BAR%u (%#" PRIx64 " bytes) in the "
 					     "MMIO window", d->name, i, cb->size);
@@ -868,6 +877,15 @@ static int vdev_attach(struct vdev *d)
 		region_mmap(d, i);
 		log_info("%s: BAR%u %#" PRIx64 " bytes at guest %#" PRIx64 "%s", d->name, i,
 			 cb->size, gpa, d->reg[i].msix_mappable ? " (MSI-X mappable)" : "");
+	}
+	if (hot) {
+		/* Behind a root port there is no INTx route: MSI or MSI-X only. */
+		if (!d->cfg.cap_msix && !d->cfg.cap_msi)
+			return log_err_errno(-ENOTSUP, "%s: has neither MSI nor MSI-X; a hot-plugged "
+					     "device needs one", d->name);
+		log_info("%s: hot-plugged, %04x:%04x", d->name, iovm_pcicfg_read(&d->cfg, 0, 2),
+			 iovm_pcicfg_read(&d->cfg, 2, 2));
+		return 0;
 	}
 	ret = iovm_pci_add(d->name, &vdev_pci_ops, d);
 	if (ret < 0)
@@ -905,6 +923,8 @@ int iovm_vfio_devs_reset(void)
 		struct vdev *d = &D.dev[i];
 		uint8_t phys[IOVM_PCICFG_HDR];
 
+		if (!d->used)
+			continue;
 		msix_off(d);
 		msi_off(d);
 		intx_disable(d);
@@ -946,17 +966,25 @@ int iovm_vfio_devs_rebind(struct iovm_vm *vm)
 
 	D.vm = vm;
 	for (int i = 0; i < D.ndevs; i++)
-		if (D.dev[i].intx_cap && (ret = intx_enable(&D.dev[i])) < 0)
+		if (D.dev[i].used && D.dev[i].intx_cap && (ret = intx_enable(&D.dev[i])) < 0)
 			return ret;
 	return 0;
 }
 
+static void vdev_close(struct vdev *d);
+
 void iovm_vfio_devs_close(void)
 {
-		return;
-	for (int i = 0; i < D.ndevs; i++) {
-		struct vdev *d = &D.dev[i];
+	for (int i = 0; i < D.ndevs; i++)
+		if (D.dev[i].used)
+			vdev_close(&D.dev[i]);
+	D.ndevs = 0;
+}
 
+/* Interrupts off, BARs out of the guest, the device reset (FLR for a VF) and closed. */
+static void vdev_close(struct vdev *d)
+{
+	{
 		if (D.vm) {
 			msix_off(d);
 			msi_off(d);
@@ -983,5 +1011,85 @@ void iovm_vfio_devs_close(void)
 		d->msix = NULL;
 		d->fd = -1;
 	}
-	D.ndevs = 0;
+	if (d->hot)
+		iovm_vfio_group_hot_put(d->grp);
+	d->used = false;
+}
+
+/* ---- hot-plug (vmm/hotplug.c; the bus lock is held by the caller) ---- */
+
+static int vdev_open(struct vdev *d)
+{
+	int ret;
+
+	d->info.argsz = sizeof(d->info);
+	d->fd = ioctl(d->grp->fd, VFIO_GROUP_GET_DEVICE_FD, d->name);
+	if (d->fd < 0)
+		return log_err_errno(-errno, "%s: VFIO_GROUP_GET_DEVICE_FD (is it in IOMMU group "
+				     "%d?)", d->name, d->grp->id);
+	if ((ret = iovm_vfio_xioctl(d->fd, VFIO_DEVICE_GET_INFO, &d->info)) < 0)
+		return log_err_errno(ret, "%s: VFIO_DEVICE_GET_INFO", d->name);
+	if (!(d->info.flags & VFIO_DEVICE_FLAGS_PCI) ||
+	    d->info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX ||
+	    d->info.num_irqs <= VFIO_PCI_MSIX_IRQ_INDEX)
+		return log_err_errno(-ENODEV, "%s: not a VFIO PCI device", d->name);
+	if ((d->info.flags & VFIO_DEVICE_FLAGS_RESET) &&
+	    (ret = iovm_vfio_xioctl(d->fd, VFIO_DEVICE_RESET, NULL)) < 0)
+		log_warn_errno(ret, "%s: VFIO_DEVICE_RESET before hot-plug", d->name);
+	req_init(d);
+	return 0;
+}
+
+int iovm_vfio_hot_add(struct iovm_vm *vm, int group_fd, int group_id,
+		      const struct iov_pci_addr *addr, void **handle,
+		      const struct iovm_pci_ops **ops)
+{
+	struct vdev *d = NULL;
+	struct iovm_vfio_group *g;
+	int ret;
+
+	for (int i = 0; i < D.ndevs; i++) {
+		if (D.dev[i].used && iov_pci_addr_cmp(&D.dev[i].addr, addr) == 0) {
+			close(group_fd);
+			return log_err_errno(-EEXIST, "%s: already passed through",
+					     D.dev[i].name);
+		}
+		if (!D.dev[i].used && !d)
+			d = &D.dev[i];
+	}
+	if (!d) {
+		if (D.ndevs >= IOVM_VFIO_MAX_DEVS) {
+			close(group_fd);
+			return log_err_errno(-ENOSPC, "already %d passthrough devices",
+					     IOVM_VFIO_MAX_DEVS);
+		}
+		d = &D.dev[D.ndevs++];
+	}
+	memset(d, 0, sizeof(*d));
+	d->fd = d->intx_efd = d->intx_resample = d->req_efd = -1;
+	d->addr = *addr;
+	iov_pci_addr_fmt(&d->addr, d->name);
+	if (!(g = iovm_vfio_group_hot(group_fd, group_id, d->name))) {
+		ret = -errno;
+		close(group_fd);
+		return ret;
+	}
+	d->used = d->hot = true;
+	d->grp = g;
+	D.vm = vm;
+	if ((ret = vdev_open(d)) < 0 || (ret = vdev_attach(d)) < 0) {
+		vdev_close(d);
+		return ret;
+	}
+	*handle = d;
+	*ops = &vdev_pci_ops;
+	return 0;
+}
+
+void iovm_vfio_hot_remove(void *handle)
+{
+	struct vdev *d = handle;
+
+	if (d && d->used && d->hot)
+		vdev_close(d);
 }

@@ -185,8 +185,8 @@ _iovctl()
 		if ((pos == 0)); then _iovctl_reply "check" "$cur"
 		elif ((pos == 1)); then _iovctl_files "$cur"; fi ;;
 	vm)
-		if ((pos == 0)); then _iovctl_reply "start stop restart reboot list show log console" "$cur"
-		elif [[ $sub == stop || $sub == restart || $sub == reboot || $sub == show || $sub == log || $sub == console ]] && ((pos == 1)); then
+		if ((pos == 0)); then _iovctl_reply "start stop restart reboot list show log console attach detach" "$cur"
+		elif [[ " stop restart reboot show log console attach detach " == *" $sub "* ]] && ((pos == 1)); then
 			_iovctl_reply "$(_iovctl_guests)" "$cur"
 		fi ;;
 	esac

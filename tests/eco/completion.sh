@@ -142,7 +142,10 @@ PY
 fake=$!
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S "$T/sock" ] && break; sleep 0.1; done
 V="iovctl --sysroot $TREE --socket $T/sock"
-comp "$V vm " "console list log reboot restart show start stop"
+comp "$V vm " "attach console detach list log reboot restart show start stop"
+comp "$V vm detach " "db web"
+comp "$V vm attach web --" "--help --json --nic --save"
+comp "$V vm detach web --" "--help --json --save --timeout"
 comp "$V vm stop " "db web"
 comp "$V vm log w" "web"
 comp "$V vm console w" "web"

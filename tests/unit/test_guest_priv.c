@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib/sysfs.h"
@@ -181,6 +182,37 @@ static void argv_disks(void **state)
 	assert_argv(&l, want);
 	assert_int_equal(ino_fd(l.fds[4]), ino_of(f->dir, "initrd"));
 	gpriv_close(&l);
+}
+
+/* Hot-plug slots: --hotplug N and the control socket, a copy of the listening fd, last. */
+static void argv_hotplug(void **state)
+{
+	static const char *const want[] = { "/usr/bin/iovm", "--kvm-fd", "3",
+		"--vfio-container-fd", "4", "--vfio-group-fd", "5:0000:01:10.0", "--kernel-fd", "6",
+		"--initrd-fd", "7", "--cmdline", "console=ttyS0 quiet", "--mem", "256M", "--cpus",
+		"2", "--console", "stdio", "--console-filter", "off", "--on-reboot", "restart",
+		"--stats", "--hotplug", "4", "--control-fd", "8", NULL };
+	static const struct gpriv_nic nics[] = { { "0000:01:10.0", 7 } };
+	struct fx *f = *state;
+	struct gpriv_launch l;
+	struct iov_err e = { 0 };
+	char dev[PATH_MAX];
+	struct gpriv_in in = in_of(f, nics, 1, dev);
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	in.hotplug = 4;
+	in.control_fd = sv[0];
+	gpriv_init(&l);
+	assert_int_equal(gpriv_build(&l, &in, &e), 0);
+	assert_argv(&l, want);
+	assert_int_equal(l.n_fds, 6);
+	assert_int_equal(ino_fd(l.fds[5]), ino_fd(sv[0]));
+	assert_int_not_equal(l.fds[5], sv[0]);		/* a copy: the caller's stays its own */
+	gpriv_close(&l);
+	assert_int_equal(fcntl(sv[0], F_GETFD) >= 0, 1);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /* Images are locked as QEMU locks them: many readers, or one writer. */
@@ -543,6 +575,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(argv_minimal, setup, teardown),
 		cmocka_unit_test_setup_teardown(hugepages_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(argv_disks, setup, teardown),
+		cmocka_unit_test_setup_teardown(argv_hotplug, setup, teardown),
 		cmocka_unit_test_setup_teardown(disk_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_device, setup, teardown),
 		cmocka_unit_test(user_rules),

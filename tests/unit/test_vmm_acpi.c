@@ -245,6 +245,38 @@ static void dsdt(void **state)
 	assert_null(memfind(d, get32(d + 4), "_PRT", 4));
 }
 
+/* Hot-plug root ports: the host bridge's bus range covers the buses behind them, and an
+ * _OSC returns what the OS asked for (native PCIe hot-plug granted); none without ports. */
+static void dsdt_hotplug(void **state)
+{
+	struct iovm_acpi_cfg c = { .ncpus = 1, .mmio_start = 0xc0000000u, .mmio_end = 0xfeb00000u,
+				   .ecam_base = 0xfeb00000ull, .hp_ports = 3 };
+	/* WordBusNumber 0..3 (length 4); 0..0 without ports */
+	static const uint8_t bus3[] = { 0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00,
+					0x03, 0x00, 0x00, 0x00, 0x04, 0x00 };
+	static const uint8_t bus0[] = { 0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00,
+					0x00, 0x00, 0x00, 0x00, 0x01, 0x00 };
+	/* Method (_OSC, 4) { Return (Arg3) } */
+	static const uint8_t osc[] = { 0x14, 0x08, '_', 'O', 'S', 'C', 0x04, 0xa4, 0x6b };
+	const uint8_t *f, *d;
+	size_t len;
+
+	memset(mem, 0xaa, sizeof(mem));
+	assert_true(iovm_acpi_build(mem, sizeof(mem), GPA, &c) > 0);
+	f = find(table(get64(mem + 24), "XSDT"), "FACP");
+	d = table(get64(f + 140), "DSDT");
+	dump(d, "dsdt-hotplug");
+	len = get32(d + 4);
+	assert_non_null(memfind(d, len, bus3, sizeof(bus3)));
+	assert_non_null(memfind(d, len, osc, sizeof(osc)));
+	assert_true(build(1, 0) > 0);
+	f = find(table(get64(mem + 24), "XSDT"), "FACP");
+	d = table(get64(f + 140), "DSDT");
+	len = get32(d + 4);
+	assert_non_null(memfind(d, len, bus0, sizeof(bus0)));
+	assert_null(memfind(d, len, "_OSC", 4));
+}
+
 static void bad_cfg(void **state)
 {
 	struct iovm_acpi_cfg c = { .ncpus = 1, .mmio_start = 0xc0000000u, .mmio_end = 0xfeb00000u,
@@ -342,6 +374,7 @@ int main(void)
 		cmocka_unit_test(madt),
 		cmocka_unit_test(mcfg),
 		cmocka_unit_test(dsdt),
+		cmocka_unit_test(dsdt_hotplug),
 		cmocka_unit_test(bad_cfg),
 		cmocka_unit_test(aml_pkglen),
 		cmocka_unit_test(aml_encodings),

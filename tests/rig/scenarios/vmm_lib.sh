@@ -133,6 +133,44 @@ else
 	say "ping6 FAIL"
 fi
 mark 3
+# hp=1: hot-plugged NICs (iovctl vm attach/detach): every netdev but eth0 that appears is
+# said with its MAC and PCI address, brought up and pings pf6 (hp add/hp ping), one that
+# goes is said (hp gone), in the background while the rest runs.
+if [ "$(arg hp)" = 1 ]; then
+	say "hp slots: $(ls /sys/bus/pci/slots 2>/dev/null | tr '\n' ' ')"
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat $d/class)" = 0x060400 ] || continue
+		say "hp port ${d##*/}: driver $(basename "$(readlink $d/driver)") irq $(cat $d/irq) services $(ls $d | grep -E '^0000:.*:pcie' | tr '\n' ' ')"
+	done
+	grep -iE "pcie|hotplug" /proc/interrupts | while read -r l; do say "hp irq $l"; done
+	( known=" eth0 " na=0 ng=0
+	  # Each event is said with its number (the console may cut or repeat a line).
+	  while :; do
+		now=" "
+		for d in /sys/class/net/eth*; do
+			[ -e "$d" ] || continue
+			n=${d##*/}; now="$now$n "
+			case "$known" in *" $n "*) continue;; esac
+			na=$((na + 1))
+			say "hp add #$na $n mac $(cat $d/address) pci $(basename $(readlink $d/device)) driver $(basename $(readlink $d/device/driver))"
+			ip link set "$n" up
+			i=0
+			while [ "$(cat $d/carrier 2>/dev/null)" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+			i=0
+			while ip -6 addr show dev "$n" | grep -q tentative && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+			if [ -n "$pf6" ] && ping6 -c 2 -i 0.2 -W 2 -I "$n" "$pf6" > /tmp/hp.out 2>&1; then
+				say "hp ping ok #$na $n"
+			else
+				say "hp ping FAIL #$na $n: $(tail -n 1 /tmp/hp.out 2>/dev/null)"
+			fi
+		done
+		for n in $known; do
+			case "$now" in *" $n "*) ;; *) ng=$((ng + 1)); say "hp gone #$ng $n";; esac
+		done
+		known="$now"
+		sleep 0.3
+	  done ) &
+fi
 [ -f /tmp/ping.out ] && tail -n 3 /tmp/ping.out | while read -r l; do say "| $l"; done
 grep -E 'eth0' /proc/interrupts | while read -r l; do say "irq-after $l"; done
 if [ "$(arg attack)" = 1 ]; then
