@@ -191,7 +191,7 @@ static void argv_hotplug(void **state)
 		"--vfio-container-fd", "4", "--vfio-group-fd", "5:0000:01:10.0", "--kernel-fd", "6",
 		"--initrd-fd", "7", "--cmdline", "console=ttyS0 quiet", "--mem", "256M", "--cpus",
 		"2", "--console", "stdio", "--console-filter", "off", "--on-reboot", "restart",
-		"--stats", "--hotplug", "4", "--control-fd", "8", NULL };
+		"--stats", "--stop-timeout", "30", "--hotplug", "4", "--control-fd", "8", NULL };
 	static const struct gpriv_nic nics[] = { { "0000:01:10.0", 7 } };
 	struct fx *f = *state;
 	struct gpriv_launch l;
