@@ -1410,32 +1410,43 @@ static void vm_stop_gone(struct vl_deferred *d, void *ud)
 	iovd_guest_stop_cancel(d);
 }
 
-static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
+/* VmStop and VmRestart: their arguments (name, force, timeout: the policy's by default),
+ * the change logged, the call deferred; NULL when it was answered (bad arguments, no memory). */
+static struct vl_deferred *stop_call(struct vl_call *c, json_t *p, const char *verb,
+				     const char **name, bool *force, json_int_t *timeout)
 {
 	static const char *const keys[] = { "name", "force", "timeout", NULL };
+	struct vl_deferred *d;
+	char what[96];
+
+	host_changing();
+
+	*timeout = stop_timeout_default();
+	if (!only_keys(c, p, keys) || !(*name = get_str(c, p, "name", true)) ||
+	    get_bool(c, p, "force", force) < 0)
+		return NULL;
+	if (json_object_get(p, "timeout") && !json_is_null(json_object_get(p, "timeout")) &&
+	    !get_int(c, p, "timeout", IOVD_STOP_TIMEOUT_MAX_S, timeout))
+		return NULL;
+	snprintf(what, sizeof(what), "%s guest %.40s%s", verb, *name, *force ? " (force)" : "");
+	log_change(c, what);
+	if (!(d = vl_call_defer(c, vm_stop_gone, NULL)))
+		vl_error(c, "io.iovd.Failed", no_memory_params());
+	return d;
+}
+
+static void m_vm_stop(struct vl_call *c, json_t *p, void *ud)
+{
 	struct iov_err e = { 0 };
-	json_int_t timeout = stop_timeout_default();
+	json_int_t timeout;
 	struct vl_deferred *d;
 	json_t *info = NULL;
 	const char *name;
 	bool force;
-	char what[96];
 	int r;
 
-	host_changing();
-
-	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
-	    get_bool(c, p, "force", &force) < 0)
+	if (!(d = stop_call(c, p, "stop", &name, &force, &timeout)))
 		return;
-	if (json_object_get(p, "timeout") && !json_is_null(json_object_get(p, "timeout")) &&
-	    !get_int(c, p, "timeout", IOVD_STOP_TIMEOUT_MAX_S, &timeout))
-		return;
-	snprintf(what, sizeof(what), "stop guest %.40s%s", name, force ? " (force)" : "");
-	log_change(c, what);
-	if (!(d = vl_call_defer(c, vm_stop_gone, NULL))) {
-		vl_error(c, "io.iovd.Failed", no_memory_params());
-		return;
-	}
 	r = iovd_guest_stop_async(name, force, (int)timeout, vm_stop_done, d, &info, &e);
 	if (r == 0) {
 		vl_deferred_reply(d, json_pack("{s:o}", "guest", info));
@@ -1473,29 +1484,15 @@ static void vm_restart_done(void *ud, json_t *info)
 
 static void m_vm_restart(struct vl_call *c, json_t *p, void *ud)
 {
-	static const char *const keys[] = { "name", "force", "timeout", NULL };
 	struct iov_err e = { 0 };
-	json_int_t timeout = stop_timeout_default();
+	json_int_t timeout;
 	struct vl_deferred *d;
 	const char *name;
 	bool force;
-	char what[96];
 	int r;
 
-	host_changing();
-
-	if (!only_keys(c, p, keys) || !(name = get_str(c, p, "name", true)) ||
-	    get_bool(c, p, "force", &force) < 0)
+	if (!(d = stop_call(c, p, "restart", &name, &force, &timeout)))
 		return;
-	if (json_object_get(p, "timeout") && !json_is_null(json_object_get(p, "timeout")) &&
-	    !get_int(c, p, "timeout", IOVD_STOP_TIMEOUT_MAX_S, &timeout))
-		return;
-	snprintf(what, sizeof(what), "restart guest %.40s%s", name, force ? " (force)" : "");
-	log_change(c, what);
-	if (!(d = vl_call_defer(c, vm_stop_gone, NULL))) {
-		vl_error(c, "io.iovd.Failed", no_memory_params());
-		return;
-	}
 	r = iovd_guest_restart_async(name, force, (int)timeout, vm_restart_done, d, &e);
 	if (r < 0) {
 		struct vl_call ec = { .peer = c->peer, .method = c->method };

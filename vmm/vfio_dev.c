@@ -129,6 +129,26 @@ int iovm_vfio_dev_add(const struct iov_pci_addr *addr, struct iovm_vfio_group *g
 	return 0;
 }
 
+/* The device's fd from its group and its info, checked to be a VFIO PCI device (at start and
+ * at a hot-plug). */
+static int vdev_get_fd(struct vdev *d)
+{
+	int ret;
+
+	d->info.argsz = sizeof(d->info);
+	d->fd = ioctl(d->grp->fd, VFIO_GROUP_GET_DEVICE_FD, d->name);
+	if (d->fd < 0)
+		return log_err_errno(-errno, "%s: VFIO_GROUP_GET_DEVICE_FD (is it in IOMMU group "
+				     "%d?)", d->name, d->grp->id);
+	if ((ret = iovm_vfio_xioctl(d->fd, VFIO_DEVICE_GET_INFO, &d->info)) < 0)
+		return log_err_errno(ret, "%s: VFIO_DEVICE_GET_INFO", d->name);
+	if (!(d->info.flags & VFIO_DEVICE_FLAGS_PCI) ||
+	    d->info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX ||
+	    d->info.num_irqs <= VFIO_PCI_MSIX_IRQ_INDEX)
+		return log_err_errno(-ENODEV, "%s: not a VFIO PCI device", d->name);
+	return 0;
+}
+
 int iovm_vfio_devs_open(void)
 {
 	int ret;
@@ -136,17 +156,8 @@ int iovm_vfio_devs_open(void)
 	for (int i = 0; i < D.ndevs; i++) {
 		struct vdev *d = &D.dev[i];
 
-		d->info.argsz = sizeof(d->info);
-		d->fd = ioctl(d->grp->fd, VFIO_GROUP_GET_DEVICE_FD, d->name);
-		if (d->fd < 0)
-			return log_err_errno(-errno, "%s: VFIO_GROUP_GET_DEVICE_FD (is it in IOMMU group "
-					     "%d?)", d->name, d->grp->id);
-		if ((ret = iovm_vfio_xioctl(d->fd, VFIO_DEVICE_GET_INFO, &d->info)) < 0)
-			return log_err_errno(ret, "%s: VFIO_DEVICE_GET_INFO", d->name);
-		if (!(d->info.flags & VFIO_DEVICE_FLAGS_PCI) ||
-		    d->info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX ||
-		    d->info.num_irqs <= VFIO_PCI_MSIX_IRQ_INDEX)
-			return log_err_errno(-ENODEV, "%s: not a VFIO PCI device", d->name);
+		if ((ret = vdev_get_fd(d)) < 0)
+			return ret;
 		if (d->info.flags & VFIO_DEVICE_FLAGS_RESET) {
 			if ((ret = iovm_vfio_xioctl(d->fd, VFIO_DEVICE_RESET, NULL)) < 0)
 				log_warn_errno(ret, "%s: VFIO_DEVICE_RESET at start", d->name);
@@ -1022,17 +1033,8 @@ static int vdev_open(struct vdev *d)
 {
 	int ret;
 
-	d->info.argsz = sizeof(d->info);
-	d->fd = ioctl(d->grp->fd, VFIO_GROUP_GET_DEVICE_FD, d->name);
-	if (d->fd < 0)
-		return log_err_errno(-errno, "%s: VFIO_GROUP_GET_DEVICE_FD (is it in IOMMU group "
-				     "%d?)", d->name, d->grp->id);
-	if ((ret = iovm_vfio_xioctl(d->fd, VFIO_DEVICE_GET_INFO, &d->info)) < 0)
-		return log_err_errno(ret, "%s: VFIO_DEVICE_GET_INFO", d->name);
-	if (!(d->info.flags & VFIO_DEVICE_FLAGS_PCI) ||
-	    d->info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX ||
-	    d->info.num_irqs <= VFIO_PCI_MSIX_IRQ_INDEX)
-		return log_err_errno(-ENODEV, "%s: not a VFIO PCI device", d->name);
+	if ((ret = vdev_get_fd(d)) < 0)
+		return ret;
 	if ((d->info.flags & VFIO_DEVICE_FLAGS_RESET) &&
 	    (ret = iovm_vfio_xioctl(d->fd, VFIO_DEVICE_RESET, NULL)) < 0)
 		log_warn_errno(ret, "%s: VFIO_DEVICE_RESET before hot-plug", d->name);

@@ -206,6 +206,10 @@ def run(addr, sock, tree, cfg):
     call_err("io.iovd.Refused", "VmRestart", name="nope")
     call_err("io.iovd.InvalidArgument", "VmRestart", name="nope", timeout=101)
     call_err("io.iovd.Refused", "VmReboot", name="nope")
+    call_err("io.iovd.Refused", "VmAttach", name="nope", nic={"pool": "tenants"})
+    call_err("io.iovd.InvalidArgument", "VmAttach", name="nope", nic="tenants")
+    call_err("io.iovd.Refused", "VmDetach", name="nope", nic="0")
+    call_err("io.iovd.InvalidArgument", "VmDetach", name="nope", nic="0", timeout=101)
     call_err("io.iovd.InvalidArgument", "VmStart", name="g1", kernel="vmlinuz",
              nics=[{"device": "0000:05:10.0"}])
     call_err("io.iovd.Refused", "VfUnquarantine", device="0000:05:10.0")
