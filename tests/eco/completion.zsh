@@ -117,9 +117,12 @@ PY
 fake=$!
 for i in {1..50}; do [[ -S $T/sock ]] && break; sleep 0.1; done
 V="iovctl --sysroot $TREE --socket $T/sock"
-comp "$V vm " "console list log show start stop"
+comp "$V vm " "attach console detach list log reboot restart show start stop"
+comp "$V vm detach " "db web"
+comp "$V vm reboot " "db web"
 comp "$V vm stop " "db web"
-comp "$V vm start web --" "--cmdline --cpus --disk --help --initrd --json --kernel --mem --nic --quiet --restart --save"
+comp "$V vm start web --" "--cmdline --cpus --disk --help --hugepages --initrd --json --kernel --mem --nic --quiet --restart --save"
+comp "$V vm detach web --" "--help --json --save --timeout"
 comp "$V vm start web --restart " "always no on-failure"
 comp "$V vm start web --kernel /boot/vmlinuz --nic eno1/vf" "eno1/vf0 eno1/vf1 eno1/vf2 eno1/vf3"
 
