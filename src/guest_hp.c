@@ -62,10 +62,15 @@ void ghp_init(struct vl_server *srv, const char *dev_dir, const uint8_t prefix[3
 
 int ghp_slots(const struct guest *g)
 {
-	size_t room = IOV_GUEST_MAX_NICS - g->spec.n_nics;
+	size_t used = g->spec.n_nics, room;
 
 	if (!g->spec.n_nics)
 		return 0;
+	for (size_t i = 0; i < g->spec.n_disks; i++)
+		used += g->spec.disks[i].pool != NULL;	/* an NVMe VF is a device of iovm's too */
+	if (used >= IOV_GUEST_MAX_NICS)
+		return 0;
+	room = IOV_GUEST_MAX_NICS - used;
 	return room < IOVD_HP_SLOTS ? (int)room : IOVD_HP_SLOTS;
 }
 
@@ -573,6 +578,7 @@ int iovd_guest_attach_async(const char *name, const struct iov_cfg_nic *c, bool 
 	}
 	n = &g->nics[g->n_nics];
 	memset(n, 0, sizeof(*n));
+	n->disk = -1;		/* a NIC, not an NVMe disk (src/guest.h) */
 	snprintf(n->vf, sizeof(n->vf), "%s", d->name);
 	snprintf(n->pf, sizeof(n->pf), "%s", d->pf->name);
 	snprintf(n->pfnet, sizeof(n->pfnet), "%s", d->pf->netdevs[0]);
@@ -671,8 +677,13 @@ static ssize_t find_nic(const struct guest *g, const char *s)
 
 	errno = 0;
 	idx = strtol(s, &end, 10);
-	if (!errno && end != s && !*end)
-		return idx >= 0 && (size_t)idx < g->n_nics ? idx : -1;
+	if (!errno && end != s && !*end) {
+		/* The index vm show gives: NICs only (NVMe disk VFs are listed as disks). */
+		for (size_t i = 0, k = 0; idx >= 0 && i < g->n_nics; i++)
+			if (g->nics[i].disk < 0 && k++ == (size_t)idx)
+				return (ssize_t)i;
+		return -1;
+	}
 	if (strlen(s) == 17 && iov_parse_mac(s, mac, msg, sizeof(msg)) == 0) {
 		for (size_t i = 0; i < g->n_nics; i++)
 			if (memcmp(g->nics[i].mac, mac, 6) == 0)
