@@ -2,6 +2,7 @@
  * io.iovd varlink interface (src/iovd_api.c) on a UNIX socket; iovctl is its client.
  * Single-threaded: one epoll loop, so changes are serialized. */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -254,6 +255,7 @@ static void on_host_settled(const struct iovd_udev_window *w, void *ud)
 	iovd_drift_check(w->pfs_bound > 0);
 	iovd_api_host_changed();	/* GetHost's shared snapshot is out of date */
 	iovd_guests_host_settled();	/* degraded guests whose VFs are back */
+	malloc_trim(0);			/* the host models read for it are freed: pages back */
 }
 
 int main(int argc, char **argv)
